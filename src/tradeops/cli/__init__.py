@@ -1,0 +1,1 @@
+"""The `tradeops` command line: thin click groups over use-case functions."""

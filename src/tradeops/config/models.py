@@ -1,0 +1,280 @@
+"""Frozen configuration models for config/core.yaml. Parsed once; never passed on as dicts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+STRATEGY_NAMES: tuple[str, ...] = ("daily_trend", "mean_reversion", "volatility_target", "cross_exchange")
+MANUAL_BUCKET = "manual"
+PROFILE_NAMES: tuple[str, ...] = ("conservative", "balanced", "aggressive", "manual")
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- risk --------------------------------------------------------------------------------------
+
+
+class DataQuality(Frozen):
+    max_gap_minutes: NonNegativeInt = 240
+    min_ok_ratio: Fraction = 0.95
+
+
+class RiskProfile(Frozen):
+    max_daily_loss_pct: Fraction
+    max_position_pct: Fraction
+    target_volatility: NonNegativeFloat
+    max_leverage: NonNegativeFloat
+    stop_loss_atr_multiple: NonNegativeFloat
+    max_open_positions: NonNegativeInt
+    hard_drawdown_pct: Fraction
+    data_quality: DataQuality = DataQuality()
+    strategy_allocations: dict[str, Fraction]
+    instrument_buckets: tuple[str, ...] = ()
+
+    def allocation(self, strategy: str) -> float:
+        return self.strategy_allocations.get(strategy, 0.0)
+
+
+# --- strategies ----------------------------------------------------------------------------------
+
+
+class DailyTrendParams(Frozen):
+    fast_ma: PositiveInt = 25
+    slow_ma: PositiveInt = 100
+    breakout_lookback: PositiveInt = 55
+    momentum_window: PositiveInt = 20
+    atr_window: PositiveInt = 14
+    atr_multiplier: PositiveFloat = 2.0
+    min_trend_strength: float = 0.005
+    min_momentum: float = 0.001
+
+
+class MeanReversionParams(Frozen):
+    lookback: PositiveInt = 96
+    entry_zscore: PositiveFloat = 1.9
+    exit_zscore: NonNegativeFloat = 0.35
+    max_holding_bars: PositiveInt = 16
+    volatility_cap: PositiveFloat = 0.035
+    min_volume_usd: NonNegativeFloat = 250_000.0
+    allow_short: bool = False
+
+
+class VolatilityTargetParams(Frozen):
+    target_volatility: PositiveFloat = 0.10
+    lookback: PositiveInt = 60
+    rebalance_threshold: Fraction = 0.08
+    min_allocation: Fraction = 0.15
+    max_allocation: Fraction = 0.95
+    floor_volatility: PositiveFloat = 0.015
+    bars_per_year: PositiveFloat = 105_120.0  # 5m bars; annualises realised volatility
+
+
+class CrossExchangeParams(Frozen):
+    primary_venue: str = "binance"
+    secondary_venue: str = "bybit"
+    spread_entry: PositiveFloat = 0.0018
+    spread_exit: NonNegativeFloat = 0.0006
+    max_open_seconds: PositiveInt = 180
+    max_quote_age_ms: PositiveInt = 5_000
+
+
+class StrategiesConfig(Frozen):
+    daily_trend: DailyTrendParams = DailyTrendParams()
+    mean_reversion: MeanReversionParams = MeanReversionParams()
+    volatility_target: VolatilityTargetParams = VolatilityTargetParams()
+    cross_exchange: CrossExchangeParams = CrossExchangeParams()
+
+
+# --- runtime -------------------------------------------------------------------------------------
+
+
+class ResourceLimits(Frozen):
+    cpu_percent: PositiveFloat = 65.0
+    memory_mb: PositiveFloat = 2048.0
+    io_read_mb_s: PositiveFloat = 120.0
+    io_write_mb_s: PositiveFloat = 80.0
+    headroom_warning_threshold: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.8
+    sustained_breach_minutes: PositiveFloat = 10.0
+    sample_interval_seconds: PositiveFloat = 5.0
+
+
+class Schedule(Frozen):
+    cadence_seconds: PositiveFloat
+    max_drift_seconds: PositiveFloat
+    warmup_bars: NonNegativeInt = 0
+    risk_profile: str = "balanced"
+    max_signals: PositiveInt = 4
+    interval: str = "5m"
+    venues: tuple[str, ...] = ("binance",)
+    symbols: tuple[str, ...] = ("BTC/USDT",)
+
+
+class SchedulerConfig(Frozen):
+    schedules: dict[str, Schedule]
+
+
+class KillSwitchConfig(Frozen):
+    poll_interval_ms: PositiveInt = 10
+    cancel_open_orders: bool = True
+    positions: Literal["hold", "reduce", "flatten"] = "hold"
+
+
+class RuntimeConfig(Frozen):
+    default_scheduler: str = "core_multi_pipeline"
+    overrides_dir: str = "var/runtime/overrides"
+    kill_switch: KillSwitchConfig = KillSwitchConfig()
+    resource_limits: ResourceLimits = ResourceLimits()
+    multi_strategy_schedulers: dict[str, SchedulerConfig]
+
+
+# --- environments / paper exchange ---------------------------------------------------------------
+
+
+class VenueConfig(Frozen):
+    ccxt_id: str
+    maker_fee: Fraction = 0.001
+    taker_fee: Fraction = 0.001
+    slippage_bps: NonNegativeFloat = 2.0
+    latency_ms: NonNegativeInt = 50
+    min_quantity: NonNegativeFloat = 0.00001
+    quantity_step: NonNegativeFloat = 0.00001
+    min_notional: NonNegativeFloat = 10.0
+    max_volume_participation: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
+
+
+class EnvironmentConfig(Frozen):
+    mode: Literal["paper", "live"] = "paper"
+    risk_profile: str = "balanced"
+    quote_asset: str = "USDT"
+    initial_balances: dict[str, NonNegativeFloat] = Field(default_factory=lambda: {"USDT": 100_000.0})
+    state_path: str = "var/state/tradeops.sqlite"
+    state_url: str | None = None  # e.g. postgresql+psycopg://user@127.0.0.1/tradeops; overrides state_path
+    decision_log: str | None = None  # default audit/decision_logs/<environment>.jsonl
+    venues: dict[str, VenueConfig]
+
+
+# --- decision log --------------------------------------------------------------------------------
+
+
+class DecisionLogConfig(Frozen):
+    directory: str = "audit/decision_logs"
+    operations_log: str = "audit/decision_logs/stage4.jsonl"
+    hash_algorithm: Literal["sha256", "sha384"] = "sha256"
+    key_id: str = "tradeops-ops"
+    fsync_mode: Literal["group", "each"] = "group"
+    group_commit_entries: PositiveInt = 100
+    group_commit_ms: PositiveFloat = 5.0
+
+
+# --- control API / security ----------------------------------------------------------------------
+
+
+class TlsConfig(Frozen):
+    certificate: str = "var/secrets/tls/server.pem"
+    private_key: str = "var/secrets/tls/server.key"
+    client_ca: str = "var/secrets/tls/ca.pem"
+    require_client_cert: bool = True
+
+
+class ApiToken(Frozen):
+    id: str
+    scopes: tuple[str, ...]
+    env: str | None = None  # name of the env var holding the secret
+    hash: str | None = None  # "sha256:<hex>" of the secret
+    value: str | None = None  # inline secrets are rejected by the security audit
+
+
+class ControlApiConfig(Frozen):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8743
+    tls: TlsConfig = TlsConfig()
+    tokens: tuple[ApiToken, ...] = ()
+
+
+# --- observability / incidents -------------------------------------------------------------------
+
+
+class MetricsConfig(Frozen):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 9464
+    token_env: str | None = None
+
+
+class AlertmanagerConfig(Frozen):
+    url: str | None = None
+    stage4_matchers: dict[str, str] = Field(default_factory=lambda: {"stage": "stage4"})
+    default_silence_duration: str = "2h"
+
+
+class ObservabilityConfig(Frozen):
+    metrics: MetricsConfig = MetricsConfig()
+    alertmanager: AlertmanagerConfig = AlertmanagerConfig()
+
+
+class TriggerConfig(Frozen):
+    enabled: bool = True
+    action: Literal["alert", "disable"] = "alert"
+
+
+class PnlDivergenceTrigger(TriggerConfig):
+    multiple_of_daily_budget: PositiveFloat = 3.0
+
+
+class ExchangeFailureTrigger(TriggerConfig):
+    max_consecutive_errors: PositiveInt = 5
+    no_fill_minutes: PositiveFloat = 60.0
+    latency_spike_ms: PositiveFloat = 2_000.0
+
+
+class ResourceBreachTrigger(TriggerConfig):
+    sustained_minutes: PositiveFloat = 10.0
+
+
+class IncidentTriggers(Frozen):
+    pnl_divergence: PnlDivergenceTrigger = PnlDivergenceTrigger()
+    exchange_failures: ExchangeFailureTrigger = ExchangeFailureTrigger()
+    resource_breach: ResourceBreachTrigger = ResourceBreachTrigger()
+
+
+class IncidentsConfig(Frozen):
+    directory: str = "logs/incidents"
+    triggers: IncidentTriggers = IncidentTriggers()
+
+
+# --- root ----------------------------------------------------------------------------------------
+
+
+class AppConfig(Frozen):
+    schema_version: Literal[1] = 1
+    risk_profiles: dict[str, RiskProfile]
+    instrument_buckets: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    strategies: StrategiesConfig = StrategiesConfig()
+    runtime: RuntimeConfig
+    environments: dict[str, EnvironmentConfig]
+    decision_log: DecisionLogConfig = DecisionLogConfig()
+    control_api: ControlApiConfig = ControlApiConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
+    incidents: IncidentsConfig = IncidentsConfig()
+
+    def scheduler(self, name: str | None = None) -> SchedulerConfig:
+        return self.runtime.multi_strategy_schedulers[name or self.runtime.default_scheduler]
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        return self.environments[name]
+
+    def decision_log_path(self, environment: str) -> str:
+        env = self.environments.get(environment)
+        if env is not None and env.decision_log:
+            return env.decision_log
+        return f"{self.decision_log.directory}/{environment}.jsonl"

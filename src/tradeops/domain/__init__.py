@@ -1,0 +1,1 @@
+"""Pure domain types. No I/O, no asyncio, no framework imports."""

@@ -1,0 +1,129 @@
+"""Events are past-tense facts. Each becomes one decision-log record through the DecisionSink port."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from tradeops.domain.money import decimal_str
+from tradeops.domain.trading import Fill, OrderRequest, Signal, TradingState
+
+JsonScalar = str | int | float | bool | None
+JsonValue = JsonScalar | list["JsonValue"] | dict[str, "JsonValue"]
+
+
+class DenialReason(StrEnum):
+    """Why the risk gate refused an order. Stable codes: metrics and alerts use them as labels."""
+
+    KILL_SWITCH = "kill_switch"
+    STRATEGY_DISABLED = "strategy_disabled"
+    TRADING_HALTED = "trading_halted"
+    REDUCING_ONLY = "reducing_only"
+    ALLOCATION_BUDGET = "allocation_budget"
+    MAX_POSITION = "max_position"
+    MAX_OPEN_POSITIONS = "max_open_positions"
+    DAILY_LOSS = "daily_loss"
+    HARD_DRAWDOWN = "hard_drawdown"
+    MAX_LEVERAGE = "max_leverage"
+    MIN_QUANTITY = "min_quantity"
+    MIN_NOTIONAL = "min_notional"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """One auditable fact. `stage` defaults to the environment when written by the runtime."""
+
+    kind: str
+    status: str
+    ts: int
+    artefacts: Mapping[str, JsonScalar] = field(default_factory=dict)
+    metadata: Mapping[str, JsonValue] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    stage: str | None = None
+
+
+def signal_emitted(signal: Signal, risk_profile: str, bucket: str) -> DecisionRecord:
+    return DecisionRecord(
+        kind="signal",
+        status="emitted",
+        ts=signal.ts,
+        artefacts={"strategy": signal.strategy, "symbol": signal.symbol},
+        metadata={
+            "confidence": round(signal.confidence, 6),
+            "reason": signal.reason,
+            "risk_profile": risk_profile,
+            "risk_budget_bucket": bucket,
+            "legs": [
+                {"venue": leg.venue, "symbol": leg.symbol, "target_weight": round(leg.target_weight, 6)}
+                for leg in signal.legs
+            ],
+        },
+    )
+
+
+def _order_artefacts(order: OrderRequest) -> dict[str, JsonScalar]:
+    return {
+        "client_order_id": order.client_order_id,
+        "strategy": order.strategy,
+        "venue": order.venue,
+        "symbol": order.symbol,
+    }
+
+
+def _order_metadata(order: OrderRequest) -> dict[str, JsonValue]:
+    return {
+        "side": order.side.value,
+        "quantity": decimal_str(order.quantity),
+        "reference_price": decimal_str(order.reference_price),
+        "reduce_only": order.reduce_only,
+    }
+
+
+def order_accepted(order: OrderRequest) -> DecisionRecord:
+    return DecisionRecord("risk_decision", "accepted", order.ts, _order_artefacts(order), _order_metadata(order))
+
+
+def order_denied(order: OrderRequest, reason: DenialReason, detail: str) -> DecisionRecord:
+    metadata = _order_metadata(order) | {"reason": reason.value, "detail": detail}
+    return DecisionRecord("risk_decision", "denied", order.ts, _order_artefacts(order), metadata)
+
+
+def order_submitted(order: OrderRequest) -> DecisionRecord:
+    return DecisionRecord("order", "submitted", order.ts, _order_artefacts(order), _order_metadata(order))
+
+
+def order_filled(fill: Fill) -> DecisionRecord:
+    return DecisionRecord(
+        kind="fill",
+        status="filled",
+        ts=fill.ts,
+        artefacts={
+            "order_id": fill.order_id,
+            "client_order_id": fill.client_order_id,
+            "strategy": fill.strategy,
+            "venue": fill.venue,
+            "symbol": fill.symbol,
+        },
+        metadata={
+            "side": fill.side.value,
+            "quantity": decimal_str(fill.quantity),
+            "price": decimal_str(fill.price),
+            "fee": decimal_str(fill.fee),
+            "fee_asset": fill.fee_asset,
+            "liquidity": fill.liquidity.value,
+        },
+    )
+
+
+def trading_state_changed(
+    ts: int, scope: str, old: TradingState, new: TradingState, reason: str
+) -> DecisionRecord:
+    return DecisionRecord(
+        kind="trading_state",
+        status=new.value,
+        ts=ts,
+        artefacts={"scope": scope},
+        metadata={"previous": old.value, "reason": reason},
+    )

@@ -1,0 +1,1 @@
+"""Runtime: ports, scheduler, order egress, overrides watcher. Talks to adapters only via ports."""

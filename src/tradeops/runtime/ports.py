@@ -1,0 +1,108 @@
+"""Ports: the only way runtime code reaches the outside world. bootstrap.py picks the adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from tradeops.domain.events import DecisionRecord
+from tradeops.domain.market import Bar, Quote
+from tradeops.domain.trading import Fill, OrderRequest, Position, TradingState
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Injected time. WallClock in live mode, ReplayClock in paper replay and tests."""
+
+    def now_ms(self) -> int: ...
+
+    async def sleep_until(self, ts_ms: int) -> None: ...
+
+
+class DecisionSink(Protocol):
+    """Receives every auditable fact (signals, risk decisions, orders, fills, state changes)."""
+
+    def record(self, record: DecisionRecord) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAck:
+    """What an exchange says about a submitted order: its id and any fills so far."""
+
+    order_id: str
+    fills: tuple[Fill, ...]
+    open_quantity: Decimal
+    rejected_reason: str | None = None
+
+
+class Exchange(Protocol):
+    """Order egress to one account (paper or ccxt). Called only behind the risk gate."""
+
+    def submit(self, order: OrderRequest) -> OrderAck: ...
+
+    def cancel(self, order_id: str) -> bool: ...
+
+    def cancel_all(self, strategy: str | None = None) -> int: ...
+
+    def open_order_ids(self) -> Sequence[str]: ...
+
+    def on_market(self, bars: Iterable[Bar], quotes: Iterable[Quote]) -> Sequence[Fill]:
+        """Feed new market data: pending (latency-delayed or partial) orders may fill."""
+        ...
+
+
+class MarketData(Protocol):
+    """Bars and quotes for the scheduler, up to the clock's now (never ahead of it)."""
+
+    def venues(self) -> Sequence[str]: ...
+
+    def symbols(self, venue: str) -> Sequence[str]: ...
+
+    def advance_to(self, ts_ms: int) -> tuple[list[Bar], list[Quote]]:
+        """Move the cursor to `ts_ms`; return bars/quotes that became available."""
+        ...
+
+    def next_event_ts(self) -> int | None:
+        """Earliest timestamp with new data after the cursor (None when exhausted or live)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyStatus:
+    """Persisted per-strategy operator state (survives restarts)."""
+
+    strategy: str
+    disabled: bool
+    reason: str = ""
+    ticket: str = ""
+    requested_by: str = ""
+    until_ms: int | None = None
+    changed_ms: int = 0
+
+
+class StateStore(Protocol):
+    """Durable state: balances, positions, fills, strategy status. SQLite default, PostgreSQL optional."""
+
+    def load_positions(self) -> list[Position]: ...
+
+    def load_balances(self) -> dict[str, Decimal]: ...
+
+    def save_fill(self, fill: Fill, position: Position, balances: Mapping[str, Decimal]) -> None:
+        """Atomically persist a fill with the position and balances it produced."""
+        ...
+
+    def strategy_statuses(self) -> dict[str, StrategyStatus]: ...
+
+    def set_strategy_status(self, status: StrategyStatus) -> None: ...
+
+    def trading_states(self) -> dict[str, TradingState]: ...
+
+    def set_trading_state(self, scope: str, state: TradingState, reason: str, ts_ms: int) -> None: ...
+
+    def close(self) -> None: ...
