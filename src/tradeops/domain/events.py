@@ -82,7 +82,9 @@ def _order_metadata(order: OrderRequest) -> dict[str, JsonValue]:
 
 
 def order_accepted(order: OrderRequest) -> DecisionRecord:
-    return DecisionRecord("risk_decision", "accepted", order.ts, _order_artefacts(order), _order_metadata(order))
+    return DecisionRecord(
+        "risk_decision", "accepted", order.ts, _order_artefacts(order), _order_metadata(order)
+    )
 
 
 def order_denied(order: OrderRequest, reason: DenialReason, detail: str) -> DecisionRecord:

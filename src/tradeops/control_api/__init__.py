@@ -1,0 +1,1 @@
+"""tradeops.control_api."""

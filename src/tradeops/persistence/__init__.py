@@ -1,0 +1,1 @@
+"""Adapters of the StateStore port: SQLite by default, PostgreSQL when configured."""

@@ -1,0 +1,123 @@
+"""Live figures of the running runtime. The runtime writes them; observability reads them on scrape.
+
+Plain counters and gauges, so the runtime does not depend on any metrics library.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tradeops.domain.money import ZERO
+from tradeops.domain.trading import TradingState
+
+LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+
+
+@dataclass
+class Histogram:
+    """Cumulative-friendly histogram: per-bucket counts (last slot is +Inf), sum and count."""
+
+    buckets: tuple[float, ...] = LATENCY_BUCKETS_SECONDS
+    counts: list[int] = field(default_factory=list)
+    total: float = 0.0
+    count: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.counts:
+            self.counts = [0] * (len(self.buckets) + 1)
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.buckets, value)] += 1
+        self.total += value
+        self.count += 1
+
+    def cumulative(self) -> list[tuple[float, int]]:
+        """(upper bound, cumulative count) pairs ending with (+inf, count)."""
+        out, running = [], 0
+        for bound, n in zip((*self.buckets, float("inf")), self.counts, strict=True):
+            running += n
+            out.append((bound, running))
+        return out
+
+
+@dataclass
+class StrategyStats:
+    strategy: str
+    risk_profile: str
+    signals: int = 0
+    orders: int = 0
+    fills: int = 0
+    cycles: int = 0
+    denials: Counter[str] = field(default_factory=Counter)
+    fees: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    unrealized_pnl: Decimal = ZERO
+    exposure: Decimal = ZERO
+    allocation_allowed: Decimal = ZERO
+    allocation_used: Decimal = ZERO
+    day_pnl: Decimal = ZERO
+    daily_loss_budget: Decimal = ZERO
+    drawdown_ratio: float = 0.0
+    max_drawdown_ratio: float = 0.0
+    trading_state: TradingState = TradingState.ACTIVE
+    disabled: bool = False
+    latency: Histogram = field(default_factory=Histogram)
+    drift: Histogram = field(default_factory=Histogram)
+    last_cycle_ms: int = 0
+
+    @property
+    def pnl_divergence_ratio(self) -> float:
+        """Today's loss as a multiple of the daily loss budget (0 when in profit)."""
+        if self.daily_loss_budget <= 0 or self.day_pnl >= 0:
+            return 0.0
+        return float(-self.day_pnl / self.daily_loss_budget)
+
+
+@dataclass
+class ResourceUsage:
+    cpu_percent: float = 0.0
+    memory_mb: float = 0.0
+    io_read_mb_s: float = 0.0
+    io_write_mb_s: float = 0.0
+    breach_seconds: float = 0.0  # how long some resource has been over its limit without a break
+
+
+@dataclass
+class RuntimeStats:
+    environment: str
+    strategies: dict[str, StrategyStats] = field(default_factory=dict)
+    equity: Decimal = ZERO
+    global_state: TradingState = TradingState.ACTIVE
+    override_active: bool = False
+    override_malformed: bool = False
+    resources: ResourceUsage = field(default_factory=ResourceUsage)
+    decision_log_write: Histogram = field(default_factory=Histogram)
+    decision_log_backlog: int = 0
+    exchange_errors: Counter[tuple[str, str]] = field(default_factory=Counter)  # (venue, kind)
+    exchange_latency: dict[str, Histogram] = field(default_factory=dict)  # per venue
+    started_ms: int = 0
+    last_cycle_ms: int = 0
+
+    def strategy(self, name: str, risk_profile: str) -> StrategyStats:
+        stats = self.strategies.get(name)
+        if stats is None:
+            stats = self.strategies[name] = StrategyStats(name, risk_profile)
+        return stats

@@ -1,0 +1,1 @@
+"""tradeops.security."""
