@@ -1,1 +1,1 @@
-"""tradeops.allocation."""
+"""Capital allocation: how much of the account each strategy may use. Pure functions."""

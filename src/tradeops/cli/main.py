@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "tradeops") -> int:
 
 
 def run_script(command: Sequence[str], script: str) -> int:
-    """Entry for the runbook shims in scripts/: `python scripts/<script>.py ARGS` = `tradeops COMMAND ARGS`."""
+    """Entry of the runbook shims: `python scripts/<script>.py ARGS` runs `tradeops COMMAND ARGS`."""
     return main([*command, *sys.argv[1:]], prog_name=f"scripts/{script}.py")
 
 

@@ -66,6 +66,11 @@ def _semantic_problems(cfg: AppConfig) -> Iterator[tuple[tuple[str | int, ...], 
     missing = [p for p in PROFILE_NAMES if p not in cfg.risk_profiles]
     if missing:
         yield ("risk_profiles",), f"missing profile(s) {', '.join(missing)}"
+    yield from _schedule_problems(cfg)
+    yield from _environment_problems(cfg)
+
+
+def _schedule_problems(cfg: AppConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:
     if cfg.runtime.default_scheduler not in cfg.runtime.multi_strategy_schedulers:
         yield ("runtime", "default_scheduler"), f"no scheduler named {cfg.runtime.default_scheduler!r}"
     for sched_name, sched in cfg.runtime.multi_strategy_schedulers.items():
@@ -90,6 +95,9 @@ def _semantic_problems(cfg: AppConfig) -> Iterator[tuple[tuple[str | int, ...], 
                 yield (*where, "venues"), "cross_exchange needs two venues"
         if effective > 1.0 + 1e-9:
             yield base, f"scheduled strategies' allocations sum {effective:.4g} > 1.0 of equity"
+
+
+def _environment_problems(cfg: AppConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:
     for env_name, env in cfg.environments.items():
         if env.risk_profile not in cfg.risk_profiles:
             yield ("environments", env_name, "risk_profile"), f"unknown risk profile {env.risk_profile!r}"
