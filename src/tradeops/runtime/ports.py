@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from tradeops.domain.events import DecisionRecord
+from tradeops.domain.events import DecisionRecord, DenialReason
 from tradeops.domain.market import Bar, Quote
 from tradeops.domain.trading import Fill, OrderRequest, Position, TradingState
 
@@ -52,6 +52,10 @@ class Exchange(Protocol):
 
     def open_order_ids(self) -> Sequence[str]: ...
 
+    def open_quantity(self, strategy: str, venue: str, symbol: str) -> Decimal:
+        """Signed quantity still working for one strategy and instrument."""
+        ...
+
     def on_market(self, bars: Iterable[Bar], quotes: Iterable[Quote]) -> Sequence[Fill]:
         """Feed new market data: pending (latency-delayed or partial) orders may fill."""
         ...
@@ -71,6 +75,12 @@ class MarketData(Protocol):
     def next_event_ts(self) -> int | None:
         """Earliest timestamp with new data after the cursor (None when exhausted or live)."""
         ...
+
+
+class OrderGate(Protocol):
+    """The kill switch as the egress point sees it: a cheap check made for every new order."""
+
+    def allows_new_order(self, strategy: str) -> DenialReason | None: ...
 
 
 @dataclass(frozen=True, slots=True)

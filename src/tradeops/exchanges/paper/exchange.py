@@ -1,0 +1,151 @@
+"""Simulated venues. An order becomes fillable `latency_ms` after submission and fills against the
+next bar of its instrument: market orders at the bar's open plus slippage (taker fee), limit orders
+at their limit when the bar trades through it (maker fee). Each bar fills at most
+`max_volume_participation` of its volume; the rest stays open for later bars (partial fills)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tradeops.config.models import VenueConfig
+from tradeops.domain.market import Bar, Quote
+from tradeops.domain.money import ZERO, quantize_down, to_decimal
+from tradeops.domain.trading import Fill, Liquidity, OrderRequest, OrderType, Side
+from tradeops.runtime.ports import OrderAck
+
+
+@dataclass
+class _OpenOrder:
+    order_id: str
+    request: OrderRequest
+    eligible_ms: int
+    remaining: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class _VenueModel:
+    maker_fee: Decimal
+    taker_fee: Decimal
+    slippage: Decimal  # fraction of price
+    latency_ms: int
+    participation: Decimal
+    quantity_step: Decimal
+
+    @classmethod
+    def from_config(cls, cfg: VenueConfig) -> _VenueModel:
+        return cls(
+            maker_fee=to_decimal(cfg.maker_fee),
+            taker_fee=to_decimal(cfg.taker_fee),
+            slippage=to_decimal(cfg.slippage_bps) / Decimal(10_000),
+            latency_ms=cfg.latency_ms,
+            participation=to_decimal(cfg.max_volume_participation),
+            quantity_step=to_decimal(cfg.quantity_step),
+        )
+
+
+class UnknownVenue(ValueError):
+    pass
+
+
+class PaperExchange:
+    """Implements runtime.ports.Exchange for any number of simulated venues."""
+
+    def __init__(
+        self,
+        venues: Mapping[str, VenueConfig],
+        clock_ms: Callable[[], int],
+        interval_ms: Callable[[str, str], int],
+        quote_asset: str = "USDT",
+    ) -> None:
+        self._models = {name: _VenueModel.from_config(cfg) for name, cfg in venues.items()}
+        self._clock_ms = clock_ms
+        self._interval_ms = interval_ms
+        self._quote_asset = quote_asset
+        self._open: dict[str, _OpenOrder] = {}
+        self._ids = itertools.count(1)
+
+    def submit(self, order: OrderRequest) -> OrderAck:
+        model = self._models.get(order.venue)
+        if model is None:
+            raise UnknownVenue(f"unknown venue {order.venue!r}; configured: {', '.join(self._models)}")
+        order_id = f"paper-{order.venue}-{next(self._ids)}"
+        eligible = self._clock_ms() + model.latency_ms
+        self._open[order_id] = _OpenOrder(order_id, order, eligible, order.quantity)
+        return OrderAck(order_id=order_id, fills=(), open_quantity=order.quantity)
+
+    def cancel(self, order_id: str) -> bool:
+        return self._open.pop(order_id, None) is not None
+
+    def cancel_all(self, strategy: str | None = None) -> int:
+        doomed = [oid for oid, o in self._open.items() if strategy is None or o.request.strategy == strategy]
+        for oid in doomed:
+            del self._open[oid]
+        return len(doomed)
+
+    def open_order_ids(self) -> Sequence[str]:
+        return list(self._open)
+
+    def open_quantity(self, strategy: str, venue: str, symbol: str) -> Decimal:
+        """Signed quantity still working for one strategy and instrument."""
+        total = ZERO
+        for o in self._open.values():
+            r = o.request
+            if r.strategy == strategy and r.venue == venue and r.symbol == symbol:
+                total += o.remaining * r.side.sign
+        return total
+
+    def on_market(self, bars: Iterable[Bar], quotes: Iterable[Quote] = ()) -> Sequence[Fill]:
+        if not self._open:
+            return []
+        by_instrument = {(b.venue, b.symbol): b for b in bars}
+        fills: list[Fill] = []
+        for oid in list(self._open):
+            order = self._open[oid]
+            bar = by_instrument.get((order.request.venue, order.request.symbol))
+            # A bar covers [ts, ts + interval): an order eligible before the bar closed trades on it.
+            if bar is None or bar.ts + self._interval_ms(bar.venue, bar.symbol) <= order.eligible_ms:
+                continue
+            fill = self._match(order, bar)
+            if fill is None:
+                continue
+            fills.append(fill)
+            order.remaining -= fill.quantity
+            if order.remaining <= 0:
+                del self._open[oid]
+        return fills
+
+    def _match(self, order: _OpenOrder, bar: Bar) -> Fill | None:
+        request = order.request
+        model = self._models[request.venue]
+        capacity = quantize_down(to_decimal(bar.volume) * model.participation, model.quantity_step)
+        quantity = min(order.remaining, capacity)
+        if quantity <= 0:
+            return None
+        if request.order_type is OrderType.LIMIT and request.limit_price is not None:
+            limit = request.limit_price
+            crossed = (bar.low <= limit) if request.side is Side.BUY else (bar.high >= limit)
+            if not crossed:
+                return None
+            price, fee_rate, liquidity = limit, model.maker_fee, Liquidity.MAKER
+        else:
+            open_price = to_decimal(bar.open)
+            direction = Decimal(request.side.sign)
+            price = open_price * (1 + direction * model.slippage)
+            fee_rate, liquidity = model.taker_fee, Liquidity.TAKER
+        return Fill(
+            order_id=order.order_id,
+            client_order_id=request.client_order_id,
+            strategy=request.strategy,
+            venue=request.venue,
+            symbol=request.symbol,
+            side=request.side,
+            quantity=quantity,
+            price=price,
+            fee=quantity * price * fee_rate,
+            fee_asset=self._quote_asset,
+            liquidity=liquidity,
+            ts=max(bar.ts, order.eligible_ms),
+        )

@@ -1,0 +1,83 @@
+"""The single order egress point. Every new order passes the kill switch and then the risk gate
+here, in that order; nothing else in the process talks to the exchange's submit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tradeops.domain import events
+from tradeops.domain.events import DenialReason
+from tradeops.domain.trading import OrderRequest, TradingState
+from tradeops.risk.gate import Denial, Exposure, Limits, check_order
+from tradeops.runtime.ports import DecisionSink, Exchange, OrderAck, OrderGate
+from tradeops.runtime.stats import RuntimeStats
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    order: OrderRequest
+    ack: OrderAck | None
+    denial: Denial | None
+
+
+class OrderEgress:
+    def __init__(
+        self,
+        exchange: Exchange,
+        sink: DecisionSink,
+        stats: RuntimeStats,
+        gate: OrderGate | None,
+        limits: Callable[[OrderRequest], Limits],
+        exposure: Callable[[OrderRequest], Exposure],
+        states: Callable[[str], tuple[TradingState, TradingState]],
+        reduce_allowed_when_killed: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self._exchange = exchange
+        self._sink = sink
+        self._stats = stats
+        self._gate = gate
+        self._limits = limits
+        self._exposure = exposure
+        self._states = states
+        self._reduce_allowed_when_killed = reduce_allowed_when_killed
+
+    def _kill_switch(self, order: OrderRequest) -> Denial | None:
+        if self._gate is None:
+            return None
+        reason = self._gate.allows_new_order(order.strategy)
+        if reason is None:
+            return None
+        if reason is DenialReason.KILL_SWITCH and order.reduce_only and self._reduce_allowed_when_killed():
+            return None
+        detail = "global override active" if reason is DenialReason.KILL_SWITCH else "strategy disabled"
+        return Denial(reason, detail)
+
+    def check(self, order: OrderRequest) -> Denial | None:
+        denial = self._kill_switch(order)
+        if denial is not None:
+            return denial
+        strategy_state, global_state = self._states(order.strategy)
+        return check_order(order, self._limits(order), self._exposure(order), strategy_state, global_state)
+
+    def submit_group(self, orders: Sequence[OrderRequest]) -> list[Routed]:
+        """Submit legs that belong together: all pass the checks, or none is sent."""
+        denials = [self.check(order) for order in orders]
+        first = next((d for d in denials if d is not None), None)
+        routed: list[Routed] = []
+        for order, denial in zip(orders, denials, strict=True):
+            if first is not None:
+                reason = denial or Denial(first.reason, f"sibling leg denied: {first.detail}")
+                self._deny(order, reason)
+                routed.append(Routed(order, None, reason))
+                continue
+            self._sink.record(events.order_accepted(order))
+            ack = self._exchange.submit(order)
+            self._sink.record(events.order_submitted(order))
+            self._stats.strategies[order.strategy].orders += 1
+            routed.append(Routed(order, ack, None))
+        return routed
+
+    def _deny(self, order: OrderRequest, denial: Denial) -> None:
+        self._sink.record(events.order_denied(order, denial.reason, denial.detail))
+        self._stats.strategies[order.strategy].denials[denial.reason.value] += 1

@@ -1,0 +1,339 @@
+"""The trading engine: strategy cycles (signal -> sizing -> egress) and market updates (fills, marks,
+loss and drawdown monitors). Synchronous and deterministic; the scheduler decides when it runs."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from tradeops.allocation.policies import CapitalPolicy, allocate
+from tradeops.allocation.sizing import target_quantity
+from tradeops.config.models import MANUAL_BUCKET, RiskProfile, Schedule, VenueConfig
+from tradeops.domain import events
+from tradeops.domain.events import DenialReason
+from tradeops.domain.market import Bar
+from tradeops.domain.money import ZERO, to_decimal
+from tradeops.domain.trading import Fill, OrderRequest, Side, Signal, TradingState
+from tradeops.risk.gate import Exposure, Limits
+from tradeops.runtime.egress import OrderEgress
+from tradeops.runtime.portfolio import Portfolio
+from tradeops.runtime.ports import DecisionSink, Exchange, OrderGate, StateStore
+from tradeops.runtime.stats import RuntimeStats
+from tradeops.strategies.base import Holding, MarketView, Strategy
+
+
+class MarketSeries(Protocol):
+    def view(self) -> MarketView: ...
+
+    def interval_ms(self, venue: str, symbol: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySlot:
+    name: str
+    strategy: Strategy
+    schedule: Schedule
+    profile: RiskProfile
+
+
+@dataclass
+class CycleOutcome:
+    strategy: str
+    signals: int = 0
+    orders: int = 0
+    denied: int = 0
+    skipped: str | None = None
+
+
+@dataclass
+class EngineSettings:
+    environment: str
+    account_profile: RiskProfile
+    venues: Mapping[str, VenueConfig]
+    policy: CapitalPolicy = CapitalPolicy.FIXED
+    positions_on_kill: str = "hold"
+    cancel_on_disable: bool = True
+    equity_curve: list[tuple[int, float]] = field(default_factory=list)
+
+
+class TradingEngine:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        slots: Sequence[StrategySlot],
+        series: MarketSeries,
+        exchange: Exchange,
+        portfolio: Portfolio,
+        sink: DecisionSink,
+        stats: RuntimeStats,
+        gate: OrderGate | None = None,
+        store: StateStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.slots = {slot.name: slot for slot in slots}
+        self.series = series
+        self.exchange = exchange
+        self.portfolio = portfolio
+        self.sink = sink
+        self.stats = stats
+        self.gate = gate
+        self.store = store
+        self.strategy_states: dict[str, TradingState] = dict.fromkeys(self.slots, TradingState.ACTIVE)
+        self.global_state = TradingState.ACTIVE
+        self._ids = itertools.count(1)
+        self._disabled: set[str] = set()
+        self._now_ms = 0
+        for slot in slots:
+            stats.strategy(slot.name, slot.schedule.risk_profile)
+        if store is not None:
+            for scope, state in store.trading_states().items():
+                if scope == "global":
+                    self.global_state = state
+                elif scope in self.strategy_states:
+                    self.strategy_states[scope] = state
+        self.egress = OrderEgress(
+            exchange,
+            sink,
+            stats,
+            gate,
+            limits=self._limits,
+            exposure=self._exposure,
+            states=lambda s: (self.strategy_states[s], self.global_state),
+            reduce_allowed_when_killed=lambda: settings.positions_on_kill in ("reduce", "flatten"),
+        )
+
+    # --- allocation ------------------------------------------------------------------------------
+
+    def allocations(self) -> dict[str, float]:
+        configured = {name: slot.profile.allocation(name) for name, slot in self.slots.items()}
+        return allocate(self.settings.policy, configured, frozenset(self._disabled))
+
+    def risk_bucket(self, strategy: str) -> str:
+        return MANUAL_BUCKET if strategy in self._disabled else self.slots[strategy].schedule.risk_profile
+
+    def _limits(self, order: OrderRequest) -> Limits:
+        slot = self.slots[order.strategy]
+        venue = self.settings.venues[order.venue]
+        profile = slot.profile
+        return Limits(
+            allocation=self.allocations()[order.strategy],
+            max_position_pct=profile.max_position_pct,
+            max_open_positions=profile.max_open_positions,
+            max_daily_loss_pct=profile.max_daily_loss_pct,
+            hard_drawdown_pct=self.settings.account_profile.hard_drawdown_pct,
+            max_leverage=self.settings.account_profile.max_leverage,
+            min_quantity=to_decimal(venue.min_quantity),
+            min_notional=to_decimal(venue.min_notional),
+        )
+
+    def _exposure(self, order: OrderRequest) -> Exposure:
+        book = self.portfolio
+        return Exposure(
+            equity=book.equity(),
+            peak_equity=book.peak_equity,
+            gross_exposure=book.gross_exposure(),
+            strategy_exposure=book.strategy_exposure(order.strategy),
+            position_quantity=book.position(order.strategy, order.venue, order.symbol).quantity,
+            open_positions=book.open_position_count(),
+            strategy_day_pnl=book.day_pnl(order.strategy),
+        )
+
+    # --- market ----------------------------------------------------------------------------------
+
+    def on_market(self, now_ms: int, bars: Sequence[Bar]) -> list[Fill]:
+        """New bars: update marks, let pending orders fill, run the loss/drawdown monitors."""
+        self._now_ms = now_ms
+        for bar in bars:
+            self.portfolio.mark(bar.venue, bar.symbol, bar.close)
+        fills = list(self.exchange.on_market(bars, ()))
+        for fill in fills:
+            self._book_fill(fill)
+        if bars:
+            self.portfolio.roll(now_ms)
+            self._monitor(now_ms)
+            self.settings.equity_curve.append((now_ms, float(self.portfolio.equity())))
+        return fills
+
+    def _book_fill(self, fill: Fill) -> None:
+        position = self.portfolio.apply_fill(fill)
+        if self.store is not None:
+            self.store.save_fill(fill, position, self.portfolio.balances())
+        self.sink.record(events.order_filled(fill))
+        stats = self.stats.strategies[fill.strategy]
+        stats.fills += 1
+        stats.fees += fill.fee
+
+    def _set_state(self, scope: str, new: TradingState, reason: str) -> None:
+        old = self.global_state if scope == "global" else self.strategy_states[scope]
+        if old is new:
+            return
+        if scope == "global":
+            self.global_state = new
+        else:
+            self.strategy_states[scope] = new
+        self.sink.record(events.trading_state_changed(self._now_ms, scope, old, new, reason))
+        if self.store is not None:
+            self.store.set_trading_state(scope, new, reason, self._now_ms)
+
+    def _monitor(self, now_ms: int) -> None:
+        book = self.portfolio
+        allocations = self.allocations()
+        equity = book.equity()
+        for name, slot in self.slots.items():
+            budget = to_decimal(allocations[name]) * equity
+            daily_budget = to_decimal(slot.profile.max_daily_loss_pct) * budget
+            day_pnl = book.day_pnl(name)
+            state = self.strategy_states[name]
+            if daily_budget > 0 and -day_pnl >= daily_budget and state is TradingState.ACTIVE:
+                self._set_state(
+                    name, TradingState.REDUCING, f"daily loss {-day_pnl:.2f} >= {daily_budget:.2f}"
+                )
+            elif state is TradingState.REDUCING and -day_pnl < daily_budget:
+                # A new UTC day resets day PnL and so lifts the daily-loss restriction.
+                self._set_state(name, TradingState.ACTIVE, "daily loss back within budget")
+        peak = book.peak_equity
+        limit = to_decimal(self.settings.account_profile.hard_drawdown_pct)
+        if peak > 0 and limit > 0 and (peak - equity) / peak >= limit:
+            self._set_state("global", TradingState.REDUCING, f"hard drawdown {(peak - equity) / peak:.4f}")
+        self._publish_stats(now_ms, allocations, equity)
+
+    def _publish_stats(self, now_ms: int, allocations: Mapping[str, float], equity: Decimal) -> None:
+        book = self.portfolio
+        self.stats.equity = equity
+        self.stats.global_state = self.global_state
+        for name, slot in self.slots.items():
+            s = self.stats.strategies[name]
+            budget = to_decimal(allocations[name]) * equity
+            pnl_book = book.books[name]
+            s.realized_pnl = pnl_book.realized - pnl_book.fees
+            s.unrealized_pnl = book.unrealized(name)
+            s.exposure = s.allocation_used = book.strategy_exposure(name)
+            s.allocation_allowed = budget
+            s.day_pnl = book.day_pnl(name)
+            s.daily_loss_budget = to_decimal(slot.profile.max_daily_loss_pct) * budget
+            base = book.initial_equity * to_decimal(slot.profile.allocation(name) or 1)
+            s.drawdown_ratio = float((pnl_book.peak_pnl - book.strategy_pnl(name)) / base) if base else 0.0
+            s.max_drawdown_ratio = float(pnl_book.max_drawdown / base) if base else 0.0
+            s.trading_state = self.strategy_states[name]
+            s.disabled = name in self._disabled
+
+    # --- strategy cycles -------------------------------------------------------------------------
+
+    def refresh_disabled(self) -> bool:
+        """Ask the kill switch who is disabled; return True when the global switch is on."""
+        if self.gate is None:
+            return False
+        killed = False
+        disabled: set[str] = set()
+        for name in self.slots:
+            reason = self.gate.allows_new_order(name)
+            if reason is DenialReason.KILL_SWITCH:
+                killed = True
+            elif reason is DenialReason.STRATEGY_DISABLED:
+                disabled.add(name)
+        newly = disabled - self._disabled
+        self._disabled = disabled
+        if self.settings.cancel_on_disable:
+            for name in newly:
+                self.exchange.cancel_all(name)
+        self.stats.override_active = killed
+        return killed
+
+    def run_cycle(self, name: str, now_ms: int, lateness_s: float = 0.0) -> CycleOutcome:
+        started = time.perf_counter()
+        self._now_ms = now_ms
+        slot = self.slots[name]
+        stats = self.stats.strategies[name]
+        stats.drift.observe(lateness_s)
+        outcome = CycleOutcome(name)
+        if name in self._disabled:
+            outcome.skipped = "disabled"
+        else:
+            view = self.series.view()
+            signals = slot.strategy.decide(
+                view, slot.schedule.venues, slot.schedule.symbols, self._holdings(slot)
+            )
+            signals.sort(key=lambda sig: sig.confidence, reverse=True)
+            for signal in signals[: slot.schedule.max_signals]:
+                self._act_on(slot, signal, outcome)
+        stats.cycles += 1
+        stats.last_cycle_ms = now_ms
+        stats.latency.observe(time.perf_counter() - started)
+        return outcome
+
+    def _holdings(self, slot: StrategySlot) -> dict[tuple[str, str], Holding]:
+        budget = to_decimal(self.allocations()[slot.name]) * self.portfolio.equity()
+        share = budget / max(1, len(slot.schedule.symbols)) if budget > 0 else Decimal(1)
+        held = {}
+        for pos in self.portfolio.strategy_positions(slot.name):
+            price = self.portfolio.price(pos.venue, pos.symbol)
+            interval = max(1, self.series.interval_ms(pos.venue, pos.symbol))
+            held[(pos.venue, pos.symbol)] = Holding(
+                venue=pos.venue,
+                symbol=pos.symbol,
+                weight=float(pos.quantity * price / share),
+                quantity=float(pos.quantity),
+                avg_price=float(pos.avg_price),
+                opened_ts=pos.opened_ts,
+                bars_held=max(0, (self._now_ms - pos.opened_ts) // interval),
+            )
+        return held
+
+    def _act_on(self, slot: StrategySlot, signal: Signal, outcome: CycleOutcome) -> None:
+        self.stats.strategies[slot.name].signals += 1
+        outcome.signals += 1
+        self.sink.record(
+            events.signal_emitted(signal, slot.schedule.risk_profile, self.risk_bucket(slot.name))
+        )
+        orders = [
+            o for leg in signal.legs if (o := self._order_for(slot, leg.venue, leg.symbol, leg.target_weight))
+        ]
+        if not orders:
+            return
+        for routed in self.egress.submit_group(orders):
+            if routed.denial is None:
+                outcome.orders += 1
+            else:
+                outcome.denied += 1
+
+    def _order_for(self, slot: StrategySlot, venue: str, symbol: str, weight: float) -> OrderRequest | None:
+        book = self.portfolio
+        price = book.price(venue, symbol)
+        venue_cfg = self.settings.venues.get(venue)
+        if price <= 0 or venue_cfg is None:
+            return None
+        equity = book.equity()
+        held = book.position(slot.name, venue, symbol)
+        working = held.quantity + self.exchange.open_quantity(slot.name, venue, symbol)
+        other = book.strategy_exposure(slot.name) - held.exposure(price)
+        target = target_quantity(
+            target_weight=weight,
+            budget=to_decimal(self.allocations()[slot.name]) * equity,
+            instruments=len(slot.schedule.symbols),
+            price=price,
+            other_exposure=max(ZERO, other),
+            max_position_notional=to_decimal(slot.profile.max_position_pct) * equity,
+            quantity_step=to_decimal(venue_cfg.quantity_step),
+        )
+        delta = target - working
+        if delta == 0 or (abs(delta) * price < to_decimal(venue_cfg.min_notional) and target != 0):
+            return None
+        side = Side.BUY if delta > 0 else Side.SELL
+        reduce_only = (
+            working != 0 and abs(target) < abs(working) and (target == 0 or (target > 0) == (working > 0))
+        )
+        return OrderRequest(
+            client_order_id=f"{slot.name}-{self._now_ms}-{next(self._ids)}",
+            strategy=slot.name,
+            venue=venue,
+            symbol=symbol,
+            side=side,
+            quantity=abs(delta),
+            reference_price=price,
+            ts=self._now_ms,
+            reduce_only=reduce_only,
+        )

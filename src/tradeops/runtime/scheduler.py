@@ -1,0 +1,155 @@
+"""The scheduler: one asyncio loop, per-schedule cadence, warmup and measured drift.
+
+Time comes from the injected clock: a ReplayClock makes replays and tests deterministic and fast,
+a WallClock runs live. Market data is revealed up to the clock's now before due schedules run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tradeops.domain.market import Bar
+from tradeops.runtime.engine import CycleOutcome, TradingEngine
+
+
+class SchedulerClock(Protocol):
+    def now_ms(self) -> int: ...
+
+    async def sleep_until(self, ts_ms: int) -> None: ...
+
+    def lateness_s(self, ts_ms: int) -> float: ...
+
+
+class RevealingMarket(Protocol):
+    def advance_to(self, now_ms: int) -> list[Bar]: ...
+
+    def next_reveal_ms(self) -> int | None: ...
+
+    def bar_count(self, venue: str, symbol: str) -> int: ...
+
+
+@dataclass
+class Due:
+    name: str
+    cadence_ms: int
+    warmup_bars: int
+    venues: Sequence[str]
+    symbols: Sequence[str]
+    next_ms: int = 0
+
+
+@dataclass
+class SchedulerReport:
+    steps: int = 0
+    cycles: int = 0
+    outcomes: list[CycleOutcome] = field(default_factory=list)
+    stopped_by: str = "data_exhausted"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        engine: TradingEngine,
+        market: RevealingMarket,
+        clock: SchedulerClock,
+        on_step: Callable[[int, SchedulerReport], None] | None = None,
+        keep_outcomes: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.market = market
+        self.clock = clock
+        self.on_step = on_step
+        self.keep_outcomes = keep_outcomes
+        self.stop_event = asyncio.Event()
+        self.dues = [
+            Due(
+                name=slot.name,
+                cadence_ms=max(1, int(slot.schedule.cadence_seconds * 1000)),
+                warmup_bars=max(slot.schedule.warmup_bars, slot.strategy.required_bars()),
+                venues=slot.schedule.venues,
+                symbols=slot.schedule.symbols,
+            )
+            for slot in engine.slots.values()
+        ]
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _warm(self, due: Due) -> bool:
+        return all(self.market.bar_count(v, s) >= due.warmup_bars for v in due.venues for s in due.symbols)
+
+    def _align(self, start_ms: int) -> None:
+        for due in self.dues:
+            due.next_ms = math.ceil(start_ms / due.cadence_ms) * due.cadence_ms
+
+    async def _sleep(self, ts_ms: int) -> None:
+        sleeper = asyncio.ensure_future(self.clock.sleep_until(ts_ms))
+        stopper = asyncio.ensure_future(self.stop_event.wait())
+        try:
+            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, stopper):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(sleeper, stopper, return_exceptions=True)
+
+    async def run(
+        self,
+        *,
+        until_ms: int | None = None,
+        max_steps: int | None = None,
+        forever: bool = False,
+    ) -> SchedulerReport:
+        """Run until data runs out (unless `forever`), `until_ms`, `max_steps` or stop()."""
+        report = SchedulerReport()
+        self._align(self.clock.now_ms())
+        while not self.stop_event.is_set():
+            reveal = self.market.next_reveal_ms()
+            if reveal is None and not forever:
+                break
+            next_due = min(d.next_ms for d in self.dues) if self.dues else None
+            candidates = [t for t in (reveal, next_due) if t is not None]
+            if not candidates:
+                break
+            now = min(candidates)
+            if until_ms is not None and now > until_ms:
+                report.stopped_by = "until"
+                break
+            await self._sleep(now)
+            if self.stop_event.is_set():
+                report.stopped_by = "stop"
+                break
+            self.step(now, report)
+            if max_steps is not None and report.steps >= max_steps:
+                report.stopped_by = "max_steps"
+                break
+        else:
+            report.stopped_by = "stop"
+        self.engine.sink.flush()
+        return report
+
+    def step(self, now_ms: int, report: SchedulerReport) -> None:
+        """Reveal data up to `now_ms`, then run every schedule that is due."""
+        bars = self.market.advance_to(now_ms)
+        self.engine.on_market(now_ms, bars)
+        killed = self.engine.refresh_disabled()
+        for due in self.dues:
+            if due.next_ms > now_ms:
+                continue
+            lateness = self.clock.lateness_s(due.next_ms)
+            # Catch up without bursts: the next run is the next cadence tick after now.
+            due.next_ms += due.cadence_ms * max(1, (now_ms - due.next_ms) // due.cadence_ms + 1)
+            if killed or not self._warm(due):
+                continue
+            outcome = self.engine.run_cycle(due.name, now_ms, lateness)
+            report.cycles += 1
+            if self.keep_outcomes:
+                report.outcomes.append(outcome)
+        report.steps += 1
+        self.engine.stats.last_cycle_ms = now_ms
+        if self.on_step is not None:
+            self.on_step(now_ms, report)
