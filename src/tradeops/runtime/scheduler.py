@@ -132,13 +132,20 @@ class Scheduler:
         self.engine.sink.flush()
         return report
 
-    def step(self, now_ms: int, report: SchedulerReport) -> None:
-        """Reveal data up to `now_ms`, then run every schedule that is due."""
+    def run_once(self, now_ms: int) -> SchedulerReport:
+        """Reveal everything up to `now_ms` and run each schedule exactly once."""
+        report = SchedulerReport(stopped_by="run_once")
+        self.step(now_ms, report, force=True)
+        self.engine.sink.flush()
+        return report
+
+    def step(self, now_ms: int, report: SchedulerReport, force: bool = False) -> None:
+        """Reveal data up to `now_ms`, then run every schedule that is due (all of them if `force`)."""
         bars = self.market.advance_to(now_ms)
         self.engine.on_market(now_ms, bars)
         killed = self.engine.refresh_disabled()
         for due in self.dues:
-            if due.next_ms > now_ms:
+            if due.next_ms > now_ms and not force:
                 continue
             lateness = self.clock.lateness_s(due.next_ms)
             # Catch up without bursts: the next run is the next cadence tick after now.

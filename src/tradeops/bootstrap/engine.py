@@ -1,0 +1,243 @@
+"""Build a runnable runtime (engine + scheduler + adapters) from the configuration."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tradeops.config.load import load_config
+from tradeops.config.models import AppConfig, EnvironmentConfig
+from tradeops.domain.errors import UserInputError
+from tradeops.domain.money import to_decimal
+from tradeops.exchanges.paper import PaperExchange
+from tradeops.fsutil import atomic_write_bytes
+from tradeops.marketdata.datasets import load_dataset
+from tradeops.marketdata.loaders import CandleSeries
+from tradeops.marketdata.synthetic import synthetic_market
+from tradeops.runtime.clock import ReplayClock, WallClock
+from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
+from tradeops.runtime.fakes import NullSink
+from tradeops.runtime.portfolio import Portfolio
+from tradeops.runtime.ports import DecisionSink, OrderGate, StateStore
+from tradeops.runtime.scheduler import Scheduler
+from tradeops.runtime.stats import RuntimeStats
+from tradeops.strategies.registry import build_strategies
+from tradeops.strategies.view import SeriesStore
+
+LOCAL_KEY_PATH = Path("var/secrets/decision_log.key")
+
+
+@dataclass
+class RunOptions:
+    environment: str = "binance_paper"
+    config_path: Path = Path("config/core.yaml")
+    data: str | None = None  # a candle file or directory; None means the synthetic market
+    synthetic_bars: int = 3000
+    from_ms: int | None = None
+    to_ms: int | None = None
+    speed: float | None = None  # None: as fast as possible (replay) unless wall_clock
+    wall_clock: bool = False
+    strategies: Sequence[str] | None = None  # restrict to these schedules
+    state: str = "environment"  # "environment" (config state path/url), "memory", or a SQLite path
+    decision_log: bool = True
+    decision_log_path: str | None = None  # default: the environment's log
+    kill_switch: bool = True
+    metrics: bool = False
+    scheduler: str | None = None
+    seed: int = 7
+
+
+@dataclass
+class Runtime:
+    cfg: AppConfig
+    options: RunOptions
+    engine: TradingEngine
+    scheduler: Scheduler
+    series: SeriesStore
+    stats: RuntimeStats
+    clock: Any
+    sink: DecisionSink
+    store: StateStore | None
+    end_ms: int = 0  # close time of the last bar loaded
+    closers: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        for closer in reversed(self.closers):
+            closer()
+        self.closers.clear()
+
+
+def _load_market(
+    cfg: AppConfig, opts: RunOptions, venues: set[str], symbols: set[str], interval: str
+) -> list[CandleSeries]:
+    if opts.data is None:
+        return synthetic_market(
+            sorted(symbols), sorted(venues), opts.synthetic_bars, interval, seed=opts.seed
+        )
+    series = load_dataset(opts.data, symbols=sorted(symbols), interval=interval)
+    if not series:
+        raise UserInputError(f"--data {opts.data}: no {interval} candles for {', '.join(sorted(symbols))}")
+    return series
+
+
+def _trim(series: CandleSeries, from_ms: int | None, to_ms: int | None) -> CandleSeries:
+    if from_ms is None and to_ms is None:
+        return series
+    mask = (series.ts >= (from_ms or 0)) & (series.ts <= (to_ms if to_ms is not None else 2**62))
+    return series.select(mask)
+
+
+def local_dev_key(environ: dict[str, str]) -> None:
+    """Paper runs need a signing key; create a local one (mode 600) when none is configured."""
+    if environ.get("TRADEOPS_DECISION_LOG_KEY") or environ.get("TRADEOPS_DECISION_LOG_KEY_FILE"):
+        return
+    if not LOCAL_KEY_PATH.exists():
+        atomic_write_bytes(LOCAL_KEY_PATH, secrets.token_hex(32).encode(), mode=0o600)
+        print(f"note: created a local decision-log key at {LOCAL_KEY_PATH} (mode 600)", file=sys.stderr)
+    environ["TRADEOPS_DECISION_LOG_KEY_FILE"] = str(LOCAL_KEY_PATH)
+    environ.setdefault("TRADEOPS_DECISION_LOG_KEY_ID", "local-dev")
+
+
+def _open_sink(
+    cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, runtime_closers: list[Any]
+) -> DecisionSink:
+    if not opts.decision_log:
+        return NullSink()
+    from tradeops.decision_log.keys import resolve_signing_key
+    from tradeops.decision_log.sink import FileDecisionSink
+    from tradeops.decision_log.writer import DecisionLogWriter
+
+    if env.mode == "paper":
+        local_dev_key(os.environ)  # type: ignore[arg-type]
+    key = resolve_signing_key(
+        key=None,
+        key_file=None,
+        key_id=os.environ.get("TRADEOPS_DECISION_LOG_KEY_ID") or cfg.decision_log.key_id,
+        algorithm=cfg.decision_log.hash_algorithm,
+    )
+    writer = DecisionLogWriter(
+        opts.decision_log_path or cfg.decision_log_path(opts.environment),
+        key,
+        fsync_mode=cfg.decision_log.fsync_mode,
+        group_entries=cfg.decision_log.group_commit_entries,
+        group_ms=cfg.decision_log.group_commit_ms,
+    )
+    sink = FileDecisionSink(writer, stage=opts.environment)
+    runtime_closers.append(sink.close)
+    return sink
+
+
+def _open_store(opts: RunOptions, env: EnvironmentConfig, closers: list[Any]) -> StateStore | None:
+    from tradeops.persistence.sql_store import SqlStateStore, open_state_store
+
+    if opts.state == "memory":
+        store: StateStore = SqlStateStore("sqlite://")
+    elif opts.state == "environment":
+        store = open_state_store(env)
+    else:
+        Path(opts.state).parent.mkdir(parents=True, exist_ok=True)
+        store = SqlStateStore(f"sqlite:///{opts.state}")
+    closers.append(store.close)
+    return store
+
+
+def _open_gate(cfg: AppConfig, store: StateStore | None, clock: Any, closers: list[Any]) -> OrderGate | None:
+    from tradeops.runtime.kill_switch import KillSwitch
+    from tradeops.runtime.overrides import OverrideWatcher
+
+    watcher = OverrideWatcher(
+        Path(cfg.runtime.overrides_dir),
+        clock_ms=WallClock().now_ms,
+        poll_interval_ms=cfg.runtime.kill_switch.poll_interval_ms,
+    )
+    watcher.start()
+    closers.append(watcher.stop)
+    return KillSwitch(watcher, store, WallClock().now_ms)
+
+
+def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
+    cfg = cfg or load_config(opts.config_path)
+    if opts.environment not in cfg.environments:
+        raise UserInputError(
+            f"--environment {opts.environment}: not in config; known: {', '.join(cfg.environments)}"
+        )
+    env = cfg.environments[opts.environment]
+    sched_cfg = cfg.scheduler(opts.scheduler)
+    names = list(opts.strategies or sched_cfg.schedules)
+    unknown = [n for n in names if n not in sched_cfg.schedules]
+    if unknown:
+        raise UserInputError(
+            f"--strategy {unknown[0]}: not scheduled; valid: {', '.join(sched_cfg.schedules)}"
+        )
+    schedules = {n: sched_cfg.schedules[n] for n in names}
+    venues = {v for s in schedules.values() for v in s.venues}
+    symbols = {sym for s in schedules.values() for sym in s.symbols}
+    missing_venues = venues - set(env.venues)
+    if missing_venues:
+        raise UserInputError(
+            f"environments.{opts.environment}.venues: add {', '.join(sorted(missing_venues))}"
+        )
+    interval = next(iter(schedules.values())).interval
+    series_store = SeriesStore()
+    first_ts: int | None = None
+    end_ms = 0
+    for candles in _load_market(cfg, opts, venues, symbols, interval):
+        candles = _trim(candles, opts.from_ms, opts.to_ms)
+        if len(candles) == 0:
+            continue
+        series_store.add_series(
+            candles.venue,
+            candles.symbol,
+            candles.interval_ms,
+            candles.ts,
+            candles.open,
+            candles.high,
+            candles.low,
+            candles.close,
+            candles.volume,
+        )
+        first_ts = int(candles.ts[0]) if first_ts is None else min(first_ts, int(candles.ts[0]))
+        end_ms = max(end_ms, int(candles.ts[-1]) + candles.interval_ms)
+    if first_ts is None:
+        raise UserInputError("no market data in the selected window (--from/--to)")
+    strategies = build_strategies(cfg.strategies, names)
+    slots = [
+        StrategySlot(n, strategies[n], schedules[n], cfg.risk_profiles[schedules[n].risk_profile])
+        for n in names
+    ]
+    # Start once the longest warmup is available, so the first step already has full history.
+    warmup = max(max(s.warmup_bars, strategies[n].required_bars()) for n, s in schedules.items())
+    start_ms = first_ts + (warmup + 1) * series_store.interval_ms(*series_store.instruments()[0])
+    clock: Any = WallClock() if opts.wall_clock else ReplayClock(start_ms, opts.speed)
+    closers: list[Any] = []
+    stats = RuntimeStats(environment=opts.environment, started_ms=clock.now_ms())
+    store = _open_store(opts, env, closers)
+    sink = _open_sink(cfg, opts, env, closers)
+    quote = env.quote_asset
+    initial = to_decimal(env.initial_balances[quote])
+    portfolio = Portfolio.restore(
+        quote, store.load_balances() if store else {}, store.load_positions() if store else [], initial
+    )
+    exchange = PaperExchange(env.venues, clock.now_ms, series_store.interval_ms, quote)
+    gate = _open_gate(cfg, store, clock, closers) if opts.kill_switch else None
+    settings = EngineSettings(
+        environment=opts.environment,
+        account_profile=cfg.risk_profiles[env.risk_profile],
+        venues=env.venues,
+        positions_on_kill=cfg.runtime.kill_switch.positions,
+        cancel_on_disable=cfg.runtime.kill_switch.cancel_open_orders,
+    )
+    engine = TradingEngine(settings, slots, series_store, exchange, portfolio, sink, stats, gate, store)
+    scheduler = Scheduler(engine, series_store, clock)
+    runtime = Runtime(cfg, opts, engine, scheduler, series_store, stats, clock, sink, store, end_ms, closers)
+    if opts.metrics and cfg.observability.metrics.enabled:
+        from tradeops.observability.metrics import start_metrics_server
+
+        server = start_metrics_server(stats, cfg.observability.metrics, cfg.runtime.resource_limits)
+        closers.append(server.stop)
+    return runtime

@@ -1,0 +1,224 @@
+"""`tradeops run` (also `python scripts/run_multi_strategy_scheduler.py`) and `tradeops demo`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from tradeops.bootstrap.engine import RunOptions, Runtime, build_runtime
+from tradeops.domain.clock import iso_to_ms
+from tradeops.domain.errors import UserInputError
+from tradeops.ops.run_report import render_table, write_reports
+from tradeops.runtime.scheduler import SchedulerReport
+
+
+def _parse_time(value: str | None, flag: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return iso_to_ms(value)
+    except ValueError:
+        raise UserInputError(
+            f"{flag} {value!r}: use ISO 8601, e.g. 2021-03-01 or 2021-03-01T12:00:00Z"
+        ) from None
+
+
+def _run_with_progress(runtime: Runtime, console: Console) -> SchedulerReport:
+    start = runtime.clock.now_ms()
+    end = max(runtime.end_ms, start + 1)
+    with Progress(
+        TextColumn("[bold]replaying"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TextColumn("{task.fields[cycles]} cycles"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("replay", total=end - start, cycles=0)
+
+        def on_step(now_ms: int, report: SchedulerReport) -> None:
+            if report.steps % 500 == 0:
+                progress.update(task, completed=now_ms - start, cycles=report.cycles)
+
+        runtime.scheduler.on_step = on_step
+        report = asyncio.run(runtime.scheduler.run())
+        progress.update(task, completed=end - start, cycles=report.cycles)
+    return report
+
+
+async def _run_forever(runtime: Runtime) -> SchedulerReport:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, runtime.scheduler.stop)
+    return await runtime.scheduler.run(forever=True)
+
+
+def _strategy_toggle(
+    options: RunOptions, disable: str | None, enable: str | None, reason: str, ticket: str, requested_by: str
+) -> int:
+    from tradeops.bootstrap.ops import build_ops_context
+    from tradeops.ops.controls import Actor, disable_strategy, enable_strategy
+
+    ctx = build_ops_context(options.config_path, options.environment)
+    actor = Actor(name=requested_by, via="cli")
+    if disable:
+        status = disable_strategy(ctx, disable, reason=reason, ticket=ticket, actor=actor)
+        click.echo(
+            f"strategy {status.strategy} disabled (risk_budget_bucket=manual, allocation 0): {status.reason}"
+        )
+    else:
+        assert enable is not None
+        status = enable_strategy(ctx, enable, reason=reason, ticket=ticket, actor=actor)
+        click.echo(f"strategy {status.strategy} enabled (status=restored)")
+    return 0
+
+
+def _options(**kw: object) -> RunOptions:
+    return RunOptions(**kw)  # type: ignore[arg-type]
+
+
+@click.command()
+@click.option("--environment", default="binance_paper", show_default=True)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("config/core.yaml"),
+    show_default=True,
+)
+@click.option("--data", type=click.Path(exists=True), help="Candle file or directory (CSV, JSON, JSON.gz).")
+@click.option("--synthetic", is_flag=True, help="Use the embedded deterministic synthetic market (default).")
+@click.option(
+    "--bars",
+    type=click.IntRange(min=200),
+    default=3000,
+    show_default=True,
+    help="Synthetic market length in bars.",
+)
+@click.option("--from", "from_", help="Start of the replay window (ISO 8601).")
+@click.option("--to", help="End of the replay window (ISO 8601).")
+@click.option(
+    "--speed", type=click.FloatRange(min=0.0, min_open=True), help="Replay N times faster than real time."
+)
+@click.option("--replay-as-fast-as-possible", "fast", is_flag=True, help="Replay without waiting (default).")
+@click.option("--run-once", is_flag=True, help="Run one decision cycle of every schedule and exit.")
+@click.option("--run-forever", is_flag=True, help="Run until SIGTERM/SIGINT, then shut down cleanly.")
+@click.option("--strategy", "strategies", multiple=True, help="Run only these schedules.")
+@click.option(
+    "--state",
+    default="environment",
+    show_default=True,
+    help="State store: environment (config), memory, or a SQLite file path.",
+)
+@click.option(
+    "--metrics/--no-metrics", default=None, help="Serve Prometheus metrics (default: on with --run-forever)."
+)
+@click.option(
+    "--report-dir", type=click.Path(path_type=Path), help="Write summary.json and equity_curve.png here."
+)
+@click.option(
+    "--disable-strategy", help="Disable one strategy (persisted; a running scheduler obeys) and exit."
+)
+@click.option("--enable-strategy", help="Re-enable a disabled strategy and exit.")
+@click.option("--reason", default="", help="Reason for --disable-strategy/--enable-strategy.")
+@click.option("--ticket", default="", help="Ticket for --disable-strategy/--enable-strategy.")
+@click.option("--requested-by", default="operator", show_default=True)
+def run(
+    environment: str,
+    config_path: Path,
+    data: str | None,
+    synthetic: bool,
+    bars: int,
+    from_: str | None,
+    to: str | None,
+    speed: float | None,
+    fast: bool,
+    run_once: bool,
+    run_forever: bool,
+    strategies: tuple[str, ...],
+    state: str,
+    metrics: bool | None,
+    report_dir: Path | None,
+    disable_strategy: str | None,
+    enable_strategy: str | None,
+    reason: str,
+    ticket: str,
+    requested_by: str,
+) -> int:
+    """Run the multi-strategy scheduler on a paper account."""
+    if data and synthetic:
+        raise click.UsageError("--data and --synthetic are exclusive")
+    if speed is not None and fast:
+        raise click.UsageError("--speed and --replay-as-fast-as-possible are exclusive")
+    if run_once and run_forever:
+        raise click.UsageError("--run-once and --run-forever are exclusive")
+    if disable_strategy and enable_strategy:
+        raise click.UsageError("--disable-strategy and --enable-strategy are exclusive")
+    options = _options(
+        environment=environment,
+        config_path=config_path,
+        data=data,
+        synthetic_bars=bars,
+        from_ms=_parse_time(from_, "--from"),
+        to_ms=_parse_time(to, "--to"),
+        speed=speed,
+        strategies=strategies or None,
+        state=state,
+        metrics=run_forever if metrics is None else metrics,
+    )
+    if disable_strategy or enable_strategy:
+        return _strategy_toggle(options, disable_strategy, enable_strategy, reason, ticket, requested_by)
+    console = Console(stderr=True)
+    runtime = build_runtime(options)
+    try:
+        if run_once:
+            runtime.scheduler.run_once(runtime.end_ms)
+        elif run_forever:
+            console.print(f"scheduler running on {environment}; SIGTERM or Ctrl-C stops it cleanly")
+            report = asyncio.run(_run_forever(runtime))
+            console.print(f"stopped ({report.stopped_by}) after {report.cycles} cycles")
+        else:
+            _run_with_progress(runtime, console)
+        render_table(runtime.engine, Console())
+        if report_dir is not None:
+            for kind, path in write_reports(runtime.engine, report_dir).items():
+                click.echo(f"{kind}: {path}")
+    finally:
+        runtime.close()
+    return 0
+
+
+@click.command()
+@click.option("--bars", type=click.IntRange(min=500), default=3000, show_default=True)
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("config/core.yaml"))
+@click.option(
+    "--report-dir", type=click.Path(path_type=Path), default=Path("reports/demo"), show_default=True
+)
+def demo(bars: int, config_path: Path, report_dir: Path) -> int:
+    """The main job: four strategies on one paper account over the synthetic market (no network)."""
+    options = RunOptions(
+        config_path=config_path,
+        synthetic_bars=bars,
+        state="memory",
+        decision_log_path="audit/decision_logs/demo.jsonl",
+        kill_switch=False,
+    )
+    console = Console(stderr=True)
+    runtime = build_runtime(options)
+    try:
+        _run_with_progress(runtime, console)
+        render_table(runtime.engine, Console())
+        for kind, path in write_reports(runtime.engine, report_dir).items():
+            click.echo(f"{kind}: {path}")
+    finally:
+        runtime.close()
+    idle = [name for name, s in runtime.stats.strategies.items() if s.fills == 0]
+    if idle:
+        click.echo(f"warning: no fills for {', '.join(idle)}", err=True)
+    return 0 if not idle else 1
