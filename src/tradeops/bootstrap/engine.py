@@ -146,9 +146,17 @@ def _open_store(opts: RunOptions, env: EnvironmentConfig, closers: list[Any]) ->
     return store
 
 
-def _open_gate(cfg: AppConfig, store: StateStore | None, clock: Any, closers: list[Any]) -> OrderGate | None:
+def _open_gate(cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, store: StateStore | None,
+               closers: list[Any]) -> OrderGate | None:
+    """The kill switch always reads operator state from the environment's store (the source of
+    truth shared with the CLI and the control API), even when the run keeps its portfolio in memory."""
+    from tradeops.persistence.sql_store import open_state_store
     from tradeops.runtime.kill_switch import KillSwitch
     from tradeops.runtime.overrides import OverrideWatcher
+
+    if opts.state != "environment" or store is None:
+        store = open_state_store(env)
+        closers.append(store.close)
 
     watcher = OverrideWatcher(
         Path(cfg.runtime.overrides_dir),
@@ -224,7 +232,7 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         quote, store.load_balances() if store else {}, store.load_positions() if store else [], initial
     )
     exchange = PaperExchange(env.venues, clock.now_ms, series_store.interval_ms, quote)
-    gate = _open_gate(cfg, store, clock, closers) if opts.kill_switch else None
+    gate = _open_gate(cfg, opts, env, store, closers) if opts.kill_switch else None
     settings = EngineSettings(
         environment=opts.environment,
         account_profile=cfg.risk_profiles[env.risk_profile],
