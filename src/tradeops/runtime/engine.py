@@ -251,15 +251,13 @@ class TradingEngine:
         stats.drift.observe(lateness_s)
         outcome = CycleOutcome(name)
         if name in self._disabled:
-            outcome.skipped = "disabled"
-        else:
-            view = self.series.view()
-            signals = slot.strategy.decide(
-                view, slot.schedule.venues, slot.schedule.symbols, self._holdings(slot)
-            )
-            signals.sort(key=lambda sig: sig.confidence, reverse=True)
-            for signal in signals[: slot.schedule.max_signals]:
-                self._act_on(slot, signal, outcome)
+            outcome.skipped = "disabled"  # a disabled strategy runs no cycle at all
+            return outcome
+        view = self.series.view()
+        signals = slot.strategy.decide(view, slot.schedule.venues, slot.schedule.symbols, self._holdings(slot))
+        signals.sort(key=lambda sig: sig.confidence, reverse=True)
+        for signal in signals[: slot.schedule.max_signals]:
+            self._act_on(slot, signal, outcome)
         stats.cycles += 1
         stats.last_cycle_ms = now_ms
         stats.latency.observe(time.perf_counter() - started)
