@@ -1,0 +1,125 @@
+"""The engine end to end with fakes: signal -> sizing -> egress -> fill -> portfolio."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tradeops.config.load import load_config
+from tradeops.domain.events import DenialReason
+from tradeops.domain.market import Bar
+from tradeops.domain.money import to_decimal
+from tradeops.domain.trading import OrderRequest, Side
+from tradeops.exchanges.paper import PaperExchange
+from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
+from tradeops.runtime.fakes import RecordingSink, StaticGate
+from tradeops.runtime.portfolio import Portfolio
+from tradeops.runtime.stats import RuntimeStats
+from tests.fakes import FakeMarket, ScriptedStrategy
+
+MIN5 = 300_000
+
+
+def build(allocation: float = 0.35, gate: StaticGate | None = None):
+    cfg = load_config("config/core.yaml")
+    profile = cfg.risk_profiles["balanced"].model_copy(
+        update={"strategy_allocations": {"daily_trend": allocation}}
+    )
+    schedule = cfg.scheduler().schedules["daily_trend"].model_copy(update={"symbols": ("BTC/USDT",)})
+    env = cfg.environments["binance_paper"]
+    market = FakeMarket(MIN5)
+    clock = {"now": 0}
+    exchange = PaperExchange(env.venues, lambda: clock["now"], market.interval_ms)
+    sink = RecordingSink()
+    stats = RuntimeStats("test")
+    strategy = ScriptedStrategy("daily_trend")
+    engine = TradingEngine(
+        EngineSettings("test", profile, env.venues),
+        [StrategySlot("daily_trend", strategy, schedule, profile)],
+        market,
+        exchange,
+        Portfolio("USDT", Decimal(100_000)),
+        sink,
+        stats,
+        gate,
+    )
+    return engine, market, clock, sink, strategy
+
+
+def step(engine, market, clock, ts: int, price: float = 30_000.0) -> None:
+    market.push(Bar("binance", "BTC/USDT", ts, price, price * 1.01, price * 0.99, price, 50.0))
+    clock["now"] = ts + MIN5
+    engine.on_market(ts + MIN5, market.advance_to(ts + MIN5))
+    engine.refresh_disabled()
+
+
+def test_signal_becomes_a_sized_fill_within_the_allocation():
+    engine, market, clock, sink, _ = build(allocation=0.35)
+    step(engine, market, clock, 0)
+    outcome = engine.run_cycle("daily_trend", clock["now"])
+    assert outcome.orders == 1
+    step(engine, market, clock, MIN5)
+    position = engine.portfolio.position("daily_trend", "binance", "BTC/USDT")
+    assert position.quantity > 0
+    exposure = engine.portfolio.strategy_exposure("daily_trend")
+    cap = min(Decimal("0.35"), to_decimal(engine.slots["daily_trend"].profile.max_position_pct)) * Decimal(
+        100_000
+    )
+    assert exposure <= cap * Decimal("1.01")  # within the cap at the fill price
+    assert exposure > cap * Decimal("0.9")
+    kinds = [(r.kind, r.status) for r in sink.records]
+    assert ("signal", "emitted") in kinds and ("order", "submitted") in kinds and ("fill", "filled") in kinds
+
+
+def test_allocation_zero_stops_new_entries():
+    engine, market, clock, sink, strategy = build(allocation=0.0)
+    for i in range(5):
+        step(engine, market, clock, i * MIN5)
+        engine.run_cycle("daily_trend", clock["now"])
+    assert strategy.calls == 5  # the strategy still runs and signals...
+    assert engine.portfolio.open_position_count() == 0  # ...but never opens a position
+    assert engine.stats.strategies["daily_trend"].orders == 0
+    # And the gate itself refuses an entry for a zero allocation, whoever builds the order.
+    order = OrderRequest(
+        "x", "daily_trend", "binance", "BTC/USDT", Side.BUY, Decimal("0.01"), Decimal(30_000), 0
+    )
+    denial = engine.egress.check(order)
+    assert denial is not None and denial.reason is DenialReason.ALLOCATION_BUDGET
+
+
+def test_disabled_strategy_runs_no_cycle_and_egress_refuses_it():
+    gate = StaticGate(disabled=frozenset({"daily_trend"}))
+    engine, market, clock, sink, strategy = build(gate=gate)
+    step(engine, market, clock, 0)
+    outcome = engine.run_cycle("daily_trend", clock["now"])
+    assert outcome.skipped == "disabled" and strategy.calls == 0
+    assert engine.allocations()["daily_trend"] == 0.0
+    assert engine.risk_bucket("daily_trend") == "manual"
+    order = OrderRequest(
+        "x", "daily_trend", "binance", "BTC/USDT", Side.BUY, Decimal("0.01"), Decimal(30_000), 0
+    )
+    assert engine.egress.check(order).reason is DenialReason.STRATEGY_DISABLED
+
+
+@pytest.mark.parametrize("reduce_only", [False, True])
+def test_kill_switch_blocks_new_orders_at_egress(reduce_only):
+    gate = StaticGate()
+    engine, market, clock, sink, _ = build(gate=gate)
+    step(engine, market, clock, 0)
+    gate.killed = True
+    order = OrderRequest(
+        "x",
+        "daily_trend",
+        "binance",
+        "BTC/USDT",
+        Side.BUY,
+        Decimal("0.01"),
+        Decimal(30_000),
+        0,
+        reduce_only=reduce_only,
+    )
+    routed = engine.egress.submit_group([order])
+    assert routed[0].denial.reason is DenialReason.KILL_SWITCH  # default policy "hold": nothing goes out
+    assert engine.exchange.open_order_ids() == []
+    assert sink.of_kind("risk_decision", "denied")
