@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.fakes import FakeMarket, ScriptedStrategy
 from tradeops.config.load import load_config
 from tradeops.domain.events import DenialReason
 from tradeops.domain.market import Bar
@@ -16,7 +17,6 @@ from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
 from tradeops.runtime.fakes import RecordingSink, StaticGate
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.stats import RuntimeStats
-from tests.fakes import FakeMarket, ScriptedStrategy
 
 MIN5 = 300_000
 
@@ -73,7 +73,7 @@ def test_signal_becomes_a_sized_fill_within_the_allocation():
 
 
 def test_allocation_zero_stops_new_entries():
-    engine, market, clock, sink, strategy = build(allocation=0.0)
+    engine, market, clock, _sink, strategy = build(allocation=0.0)
     for i in range(5):
         step(engine, market, clock, i * MIN5)
         engine.run_cycle("daily_trend", clock["now"])
@@ -90,7 +90,7 @@ def test_allocation_zero_stops_new_entries():
 
 def test_disabled_strategy_runs_no_cycle_and_egress_refuses_it():
     gate = StaticGate(disabled=frozenset({"daily_trend"}))
-    engine, market, clock, sink, strategy = build(gate=gate)
+    engine, market, clock, _sink, strategy = build(gate=gate)
     step(engine, market, clock, 0)
     outcome = engine.run_cycle("daily_trend", clock["now"])
     assert outcome.skipped == "disabled" and strategy.calls == 0
