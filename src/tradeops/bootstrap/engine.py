@@ -26,7 +26,7 @@ from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, OrderGate, StateStore
 from tradeops.runtime.scheduler import Scheduler
 from tradeops.runtime.stats import RuntimeStats
-from tradeops.strategies.registry import build_strategies
+from tradeops.strategies.registry import build_strategy
 from tradeops.strategies.view import SeriesStore
 
 LOCAL_KEY_PATH = Path("var/secrets/decision_log.key")
@@ -213,7 +213,7 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         end_ms = max(end_ms, int(candles.ts[-1]) + candles.interval_ms)
     if first_ts is None:
         raise UserInputError("no market data in the selected window (--from/--to)")
-    strategies = build_strategies(cfg.strategies, names)
+    strategies = {n: build_strategy(sched_cfg.strategy_of(n), cfg.strategies) for n in names}
     slots = [
         StrategySlot(n, strategies[n], schedules[n], cfg.risk_profiles[schedules[n].risk_profile])
         for n in names

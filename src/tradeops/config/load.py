@@ -76,15 +76,16 @@ def _schedule_problems(cfg: AppConfig) -> Iterator[tuple[tuple[str | int, ...], 
     for sched_name, sched in cfg.runtime.multi_strategy_schedulers.items():
         base = ("runtime", "multi_strategy_schedulers", sched_name, "schedules")
         effective = 0.0
-        for strategy, schedule in sched.schedules.items():
-            where = (*base, strategy)
+        for name, schedule in sched.schedules.items():
+            where = (*base, name)
+            strategy = schedule.strategy or name
             if strategy not in STRATEGY_NAMES:
                 yield where, f"unknown strategy {strategy!r}; valid: {', '.join(STRATEGY_NAMES)}"
             profile = cfg.risk_profiles.get(schedule.risk_profile)
             if profile is None:
                 yield (*where, "risk_profile"), f"unknown risk profile {schedule.risk_profile!r}"
             else:
-                effective += profile.allocation(strategy)
+                effective += profile.allocation(name)
             try:
                 interval_to_ms(schedule.interval)
             except ValueError as exc:

@@ -109,6 +109,7 @@ class ResourceLimits(Frozen):
 
 
 class Schedule(Frozen):
+    strategy: str | None = None  # strategy kind; defaults to the schedule's name
     cadence_seconds: PositiveFloat
     max_drift_seconds: PositiveFloat
     warmup_bars: NonNegativeInt = 0
@@ -121,6 +122,9 @@ class Schedule(Frozen):
 
 class SchedulerConfig(Frozen):
     schedules: dict[str, Schedule]
+
+    def strategy_of(self, schedule_name: str) -> str:
+        return self.schedules[schedule_name].strategy or schedule_name
 
 
 class KillSwitchConfig(Frozen):
