@@ -123,3 +123,17 @@ def test_kill_switch_blocks_new_orders_at_egress(reduce_only):
     assert routed[0].denial.reason is DenialReason.KILL_SWITCH  # default policy "hold": nothing goes out
     assert engine.exchange.open_order_ids() == []
     assert sink.of_kind("risk_decision", "denied")
+
+
+def test_exchange_errors_are_recorded_not_raised():
+    from tradeops.exchanges.faults import FaultSpec, FaultyExchange
+
+    engine, market, clock, sink, _ = build()
+    engine.exchange = FaultyExchange(engine.exchange, FaultSpec(error_rate=1.0))
+    engine.egress._exchange = engine.exchange
+    step(engine, market, clock, 0)
+    outcome = engine.run_cycle("daily_trend", clock["now"])
+    assert outcome.orders == 1  # it passed the gate...
+    assert engine.stats.exchange_errors[("binance", "temporary")] == 1  # ...and the venue failed it
+    assert sink.of_kind("order", "failed")
+    assert engine.stats.strategies["daily_trend"].orders == 0

@@ -14,6 +14,7 @@ from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig, EnvironmentConfig
 from tradeops.domain.errors import UserInputError
 from tradeops.domain.money import to_decimal
+from tradeops.exchanges.faults import FaultSpec, FaultyExchange
 from tradeops.exchanges.paper import PaperExchange
 from tradeops.fsutil import atomic_write_bytes
 from tradeops.marketdata.datasets import load_dataset
@@ -48,6 +49,7 @@ class RunOptions:
     decision_log_path: str | None = None  # default: the environment's log
     kill_switch: bool = True
     metrics: bool = False
+    faults: str | None = None  # e.g. "errors=0.5,latency_ms=2000" (drills and alert tests)
     scheduler: str | None = None
     seed: int = 7
 
@@ -146,8 +148,9 @@ def _open_store(opts: RunOptions, env: EnvironmentConfig, closers: list[Any]) ->
     return store
 
 
-def _open_gate(cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, store: StateStore | None,
-               closers: list[Any]) -> OrderGate | None:
+def _open_gate(
+    cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, store: StateStore | None, closers: list[Any]
+) -> OrderGate | None:
     """The kill switch always reads operator state from the environment's store (the source of
     truth shared with the CLI and the control API), even when the run keeps its portfolio in memory."""
     from tradeops.persistence.sql_store import open_state_store
@@ -231,7 +234,9 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     portfolio = Portfolio.restore(
         quote, store.load_balances() if store else {}, store.load_positions() if store else [], initial
     )
-    exchange = PaperExchange(env.venues, clock.now_ms, series_store.interval_ms, quote)
+    exchange: Any = PaperExchange(env.venues, clock.now_ms, series_store.interval_ms, quote)
+    if opts.faults:
+        exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
     gate = _open_gate(cfg, opts, env, store, closers) if opts.kill_switch else None
     settings = EngineSettings(
         environment=opts.environment,

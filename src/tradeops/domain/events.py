@@ -96,6 +96,11 @@ def order_submitted(order: OrderRequest) -> DecisionRecord:
     return DecisionRecord("order", "submitted", order.ts, _order_artefacts(order), _order_metadata(order))
 
 
+def order_failed(order: OrderRequest, kind: str, detail: str) -> DecisionRecord:
+    metadata = _order_metadata(order) | {"error": kind, "detail": detail}
+    return DecisionRecord("order", "failed", order.ts, _order_artefacts(order), metadata)
+
+
 def order_filled(fill: Fill) -> DecisionRecord:
     return DecisionRecord(
         kind="fill",

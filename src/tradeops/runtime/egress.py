@@ -3,15 +3,17 @@ here, in that order; nothing else in the process talks to the exchange's submit.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tradeops.domain import events
+from tradeops.domain.errors import Skipped, Temporary
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import OrderRequest, TradingState
 from tradeops.risk.gate import Denial, Exposure, Limits, check_order
 from tradeops.runtime.ports import DecisionSink, Exchange, OrderAck, OrderGate
-from tradeops.runtime.stats import RuntimeStats
+from tradeops.runtime.stats import Histogram, RuntimeStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +74,28 @@ class OrderEgress:
                 routed.append(Routed(order, None, reason))
                 continue
             self._sink.record(events.order_accepted(order))
-            ack = self._exchange.submit(order)
-            self._sink.record(events.order_submitted(order))
-            self._stats.strategies[order.strategy].orders += 1
+            ack = self._send(order)
+            if ack is not None:
+                self._sink.record(events.order_submitted(order))
+                self._stats.strategies[order.strategy].orders += 1
             routed.append(Routed(order, ack, None))
         return routed
+
+    def _send(self, order: OrderRequest) -> OrderAck | None:
+        """Submit, timing the venue; a temporary or rejecting venue error is recorded, not raised."""
+        started = time.perf_counter()
+        try:
+            return self._exchange.submit(order)
+        except (Temporary, Skipped) as exc:
+            kind = "temporary" if isinstance(exc, Temporary) else "rejected"
+            self._stats.exchange_errors[(order.venue, kind)] += 1
+            self._sink.record(events.order_failed(order, kind, str(exc)))
+            return None
+        finally:
+            latency = self._stats.exchange_latency.get(order.venue)
+            if latency is None:
+                latency = self._stats.exchange_latency[order.venue] = Histogram()
+            latency.observe(time.perf_counter() - started)
 
     def _deny(self, order: OrderRequest, denial: Denial) -> None:
         self._sink.record(events.order_denied(order, denial.reason, denial.detail))
