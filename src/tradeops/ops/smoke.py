@@ -57,8 +57,15 @@ class SmokeResult:
             "ok": self.ok,
             "global_override": self.global_override,
             "strategies": {
-                n: {"cycles": s.cycles, "signals": s.signals, "orders": s.orders, "fills": s.fills,
-                    "denials": s.denials, "disabled": s.disabled, "traded": s.traded}
+                n: {
+                    "cycles": s.cycles,
+                    "signals": s.signals,
+                    "orders": s.orders,
+                    "fills": s.fills,
+                    "denials": s.denials,
+                    "disabled": s.disabled,
+                    "traded": s.traded,
+                }
                 for n, s in self.strategies.items()
             },
         }
@@ -77,8 +84,13 @@ def run_smoke_cycles(ctx: OpsContext, cycles: int, strategy: str | None, bars: i
     result.strategies = {n: StrategySmoke(n) for n in names}
     for cycle in range(cycles):
         options = RunOptions(
-            environment=ctx.environment, config_path=ctx.config_path, synthetic_bars=bars, strategies=names,
-            state="memory", decision_log_path=SMOKE_LOG, seed=7 + cycle,
+            environment=ctx.environment,
+            config_path=ctx.config_path,
+            synthetic_bars=bars,
+            strategies=names,
+            state="memory",
+            decision_log_path=SMOKE_LOG,
+            seed=7 + cycle,
         )
         runtime = build_runtime(options, ctx.cfg)
         try:

@@ -254,7 +254,9 @@ class TradingEngine:
             outcome.skipped = "disabled"  # a disabled strategy runs no cycle at all
             return outcome
         view = self.series.view()
-        signals = slot.strategy.decide(view, slot.schedule.venues, slot.schedule.symbols, self._holdings(slot))
+        signals = slot.strategy.decide(
+            view, slot.schedule.venues, slot.schedule.symbols, self._holdings(slot)
+        )
         signals.sort(key=lambda sig: sig.confidence, reverse=True)
         for signal in signals[: slot.schedule.max_signals]:
             self._act_on(slot, signal, outcome)
