@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Runbook shim: `python scripts/disable_multi_strategy.py ...` runs `tradeops kill-switch disable ...`."""
 
 import _shim

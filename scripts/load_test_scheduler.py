@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Runbook shim: `python scripts/load_test_scheduler.py ...` runs `tradeops load-test run ...`."""
 
 import _shim

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Runbook shim: `python scripts/run_multi_strategy_scheduler.py ...` runs `tradeops run ...`."""
 
 import _shim

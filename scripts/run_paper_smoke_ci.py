@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Runbook shim: `python scripts/run_paper_smoke_ci.py ...` runs `tradeops smoke paper-ci ...`."""
 
 import _shim

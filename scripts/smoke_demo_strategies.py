@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Runbook shim: `python scripts/smoke_demo_strategies.py ...` runs `tradeops smoke demo ...`."""
 
 import _shim

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Runbook shim: `python scripts/verify_decision_log.py ...` runs `tradeops decision-log script ...`."""
 
 import _shim

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Runbook shim: `python scripts/watch_metrics_stream.py ...` runs `tradeops metrics watch ...`."""
 
 import _shim

@@ -38,6 +38,7 @@ class RunOptions:
     environment: str = "binance_paper"
     config_path: Path = Path("config/core.yaml")
     data: str | None = None  # a candle file or directory; None means the synthetic market
+    market: list[CandleSeries] | None = None  # already loaded series (benchmarks, tests)
     synthetic_bars: int = 3000
     from_ms: int | None = None
     to_ms: int | None = None
@@ -47,6 +48,7 @@ class RunOptions:
     state: str = "environment"  # "environment" (config state path/url), "memory", or a SQLite path
     decision_log: bool = True
     decision_log_path: str | None = None  # default: the environment's log
+    strategy_params: dict[str, dict[str, Any]] | None = None  # per-strategy parameter overrides
     kill_switch: bool = True
     metrics: bool = False
     faults: str | None = None  # e.g. "errors=0.5,latency_ms=2000" (drills and alert tests)
@@ -77,6 +79,8 @@ class Runtime:
 def _load_market(
     cfg: AppConfig, opts: RunOptions, venues: set[str], symbols: set[str], interval: str
 ) -> list[CandleSeries]:
+    if opts.market is not None:
+        return opts.market
     if opts.data is None:
         return synthetic_market(
             sorted(symbols), sorted(venues), opts.synthetic_bars, interval, seed=opts.seed
@@ -216,7 +220,12 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         end_ms = max(end_ms, int(candles.ts[-1]) + candles.interval_ms)
     if first_ts is None:
         raise UserInputError("no market data in the selected window (--from/--to)")
-    strategies = {n: build_strategy(sched_cfg.strategy_of(n), cfg.strategies) for n in names}
+    params = cfg.strategies
+    if opts.strategy_params:
+        params = params.model_copy(
+            update={k: getattr(params, k).model_copy(update=v) for k, v in opts.strategy_params.items()}
+        )
+    strategies = {n: build_strategy(sched_cfg.strategy_of(n), params) for n in names}
     slots = [
         StrategySlot(n, strategies[n], schedules[n], cfg.risk_profiles[schedules[n].risk_profile])
         for n in names
