@@ -1,0 +1,144 @@
+"""Daily trend: long-only breakout entries confirmed by trend and momentum; ATR trailing stop exits."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from tradeops.config.models import DailyTrendParams
+from tradeops.domain.trading import Signal, SignalLeg
+from tradeops.strategies.base import Holding, MarketView
+
+
+def _clip(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
+
+
+class DailyTrendStrategy:
+    """Enter long when the close breaks the previous `breakout_lookback` highs while the fast SMA is
+    at least `min_trend_strength` above the slow one and momentum is at least `min_momentum`.
+
+    Exit (target 0) when the trend turns negative, the close falls to the trailing stop
+    (highest close since entry minus `atr_multiplier` x ATR) or to the previous breakout low.
+    Never goes short: a short holding (which this strategy never asks for) is flattened.
+    """
+
+    name = "daily_trend"
+
+    def __init__(self, params: DailyTrendParams) -> None:
+        self.params = params
+        self._need = self.required_bars()
+
+    def required_bars(self) -> int:
+        p = self.params
+        return max(p.slow_ma, p.fast_ma, p.breakout_lookback + 1, p.momentum_window + 1, p.atr_window + 1)
+
+    def decide(
+        self,
+        view: MarketView,
+        venues: Sequence[str],
+        symbols: Sequence[str],
+        holdings: Mapping[tuple[str, str], Holding],
+    ) -> list[Signal]:
+        signals: list[Signal] = []
+        for venue in venues:
+            for symbol in symbols:
+                if view.bar_count(venue, symbol) < self._need:
+                    continue
+                held = holdings.get((venue, symbol))
+                if held is not None and held.quantity != 0:
+                    signal = self._exit(view, venue, symbol, held)
+                else:
+                    signal = self._entry(view, venue, symbol)
+                if signal is not None:
+                    signals.append(signal)
+        return signals
+
+    def _trend(self, view: MarketView, venue: str, symbol: str) -> tuple[float, float, float]:
+        p = self.params
+        fast = view.feature(venue, symbol, "sma", p.fast_ma)
+        slow = view.feature(venue, symbol, "sma", p.slow_ma)
+        return fast, slow, fast / slow - 1.0
+
+    def _entry(self, view: MarketView, venue: str, symbol: str) -> Signal | None:
+        p = self.params
+        close = view.last(venue, symbol)
+        breakout_high = view.feature(venue, symbol, "highest", p.breakout_lookback)
+        if not close >= breakout_high:
+            return None
+        fast, slow, trend = self._trend(view, venue, symbol)
+        if not trend >= p.min_trend_strength:
+            return None
+        momentum = view.feature(venue, symbol, "momentum", p.momentum_window)
+        if not momentum >= p.min_momentum:
+            return None
+        atr = view.feature(venue, symbol, "atr", p.atr_window)
+        confidence = _clip(
+            0.35 + 2.0 * (trend - p.min_trend_strength) + 1.5 * (momentum - p.min_momentum), 0.1, 1.0
+        )
+        return Signal(
+            strategy=self.name,
+            ts=view.now_ms,
+            legs=(SignalLeg(venue, symbol, 1.0),),
+            confidence=confidence,
+            reason=f"breakout above {breakout_high:.6g} with trend {trend:.4f} and momentum {momentum:.4f}",
+            metadata={
+                "action": "enter",
+                "close": close,
+                "sma_fast": fast,
+                "sma_slow": slow,
+                "trend_strength": trend,
+                "momentum": momentum,
+                "atr": atr,
+                "breakout_high": breakout_high,
+                "stop_price": close - p.atr_multiplier * atr,
+            },
+        )
+
+    def _exit(self, view: MarketView, venue: str, symbol: str, held: Holding) -> Signal | None:
+        p = self.params
+        close = view.last(venue, symbol)
+        if held.quantity < 0:
+            return self._exit_signal(view, venue, symbol, "long-only: flattening a short holding", {})
+        fast, slow, trend = self._trend(view, venue, symbol)
+        atr = view.feature(venue, symbol, "atr", p.atr_window)
+        breakout_low = view.feature(venue, symbol, "lowest", p.breakout_lookback)
+        since_entry = view.history(venue, symbol, "close", max(1, held.bars_held + 1))
+        peak = max(float(np.max(since_entry)), held.avg_price if held.avg_price > 0 else close)
+        stop = peak - p.atr_multiplier * atr
+        if trend < 0.0:
+            reason = f"trend turned negative ({trend:.4f})"
+        elif close <= stop:
+            reason = f"trailing stop hit: close {close:.6g} <= {stop:.6g}"
+        elif close <= breakout_low:
+            reason = f"breakdown: close {close:.6g} <= previous low {breakout_low:.6g}"
+        else:
+            return None
+        metadata: dict[str, float | str] = {
+            "close": close,
+            "sma_fast": fast,
+            "sma_slow": slow,
+            "trend_strength": trend,
+            "atr": atr,
+            "breakout_low": breakout_low,
+            "peak_close": peak,
+            "stop_price": stop,
+            "stop_distance": max(0.0, (stop - close) / close) if close > 0 else 0.0,
+        }
+        return self._exit_signal(view, venue, symbol, reason, metadata)
+
+    def _exit_signal(
+        self, view: MarketView, venue: str, symbol: str, reason: str, metadata: dict[str, float | str]
+    ) -> Signal:
+        # Risk-reducing signals rank first when the scheduler keeps only the top `max_signals`.
+        clean = {k: v for k, v in metadata.items() if not (isinstance(v, float) and math.isnan(v))}
+        return Signal(
+            strategy=self.name,
+            ts=view.now_ms,
+            legs=(SignalLeg(venue, symbol, 0.0),),
+            confidence=1.0,
+            reason=reason,
+            metadata={"action": "exit", **clean},
+        )

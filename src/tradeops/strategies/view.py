@@ -1,0 +1,354 @@
+"""SeriesStore: bar history per instrument, revealed causally, with cached features and quotes.
+
+Preloaded series (replays, backtests) stay hidden until `advance_to` passes each bar's close time;
+live bars (`append`) are visible at once. Features are computed once over the whole stored series
+(see `features.py`; every one is causal) and then read by index, so a lookup is O(1). The cache key
+carries a generation counter that every live append bumps, so appends recompute lazily.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import cast
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tradeops.domain.market import Bar, Quote
+from tradeops.strategies.base import MarketView
+from tradeops.strategies.features import FloatArray, Ohlcv, compute_feature
+
+NAN = math.nan
+PRICE_FIELDS = ("open", "high", "low", "close", "volume")
+_EMPTY: tuple[float, ...] = ()
+
+
+def _readonly(array: NDArray[np.generic]) -> NDArray[np.generic]:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+class _Series:
+    """One instrument: columns, the count of visible bars, and its feature cache."""
+
+    __slots__ = (
+        "_quote_cache",
+        "cache",
+        "columns",
+        "generation",
+        "half_spread",
+        "interval_ms",
+        "size",
+        "symbol",
+        "ts",
+        "venue",
+        "visible",
+    )
+
+    def __init__(self, venue: str, symbol: str, interval_ms: int, half_spread_bps: float) -> None:
+        self.venue = venue
+        self.symbol = symbol
+        self.interval_ms = interval_ms
+        self.half_spread = half_spread_bps / 10_000.0
+        self.ts: NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        self.columns: dict[str, FloatArray] = {f: np.empty(0, dtype=np.float64) for f in PRICE_FIELDS}
+        self.size = 0
+        self.visible = 0
+        self.generation = 0
+        self.cache: dict[tuple[str, tuple[float, ...]], tuple[int, FloatArray]] = {}
+        self._quote_cache: tuple[tuple[int, int, int], Quote] | None = None
+
+    # --- storage ---------------------------------------------------------------------------------
+
+    def load(self, ts: NDArray[np.int64], columns: dict[str, FloatArray]) -> None:
+        self.ts = ts
+        self.columns = columns
+        self.size = int(ts.shape[0])
+        self.generation += 1
+
+    def push(self, bar: Bar) -> None:
+        if self.visible < self.size:
+            raise ValueError(
+                f"{self.venue} {self.symbol}: cannot append live bars while preloaded bars are hidden"
+            )
+        if self.size and bar.ts < int(self.ts[self.size - 1]):
+            raise ValueError(f"{self.venue} {self.symbol}: bar at {bar.ts} is older than the last bar")
+        index = self.size - 1 if self.size and bar.ts == int(self.ts[self.size - 1]) else self.size
+        if index == self.size:
+            self._reserve(self.size + 1)
+            self.size += 1
+        self.ts[index] = bar.ts
+        for name in PRICE_FIELDS:
+            self.columns[name][index] = getattr(bar, name)
+        self.visible = self.size
+        self.generation += 1
+
+    def _reserve(self, needed: int) -> None:
+        capacity = self.ts.shape[0]
+        if needed <= capacity and self.ts.flags.writeable:
+            return
+        new_capacity = max(needed, 2 * capacity, 64)
+        ts = np.empty(new_capacity, dtype=np.int64)
+        ts[: self.size] = self.ts[: self.size]
+        self.ts = ts
+        for name in PRICE_FIELDS:
+            column = np.empty(new_capacity, dtype=np.float64)
+            column[: self.size] = self.columns[name][: self.size]
+            self.columns[name] = column
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def bar(self, index: int) -> Bar:
+        c = self.columns
+        return Bar(
+            self.venue,
+            self.symbol,
+            self.ts.item(index),
+            c["open"].item(index),
+            c["high"].item(index),
+            c["low"].item(index),
+            c["close"].item(index),
+            c["volume"].item(index),
+        )
+
+    def feature_array(self, name: str, params: tuple[float, ...]) -> FloatArray:
+        key = (name, params)
+        entry = self.cache.get(key)
+        if entry is None or entry[0] != self.generation:
+            n = self.size
+            c = self.columns
+            data = Ohlcv(c["open"][:n], c["high"][:n], c["low"][:n], c["close"][:n], c["volume"][:n])
+            entry = (self.generation, compute_feature(name, params, data))
+            self.cache[key] = entry
+        return entry[1]
+
+    def quote(self, now_ms: int, explicit: Quote | None) -> Quote | None:
+        if self.visible == 0:
+            return explicit
+        last = self.visible - 1
+        bar_ts = self.ts.item(last)
+        # A live (still forming) bar is known as of now; a revealed bar as of its close.
+        as_of = min(bar_ts + self.interval_ms, max(bar_ts, now_ms))
+        if explicit is not None and explicit.ts >= as_of:
+            return explicit
+        key = (self.generation, last, as_of)
+        if self._quote_cache is not None and self._quote_cache[0] == key:
+            return self._quote_cache[1]
+        close = self.columns["close"].item(last)
+        size = self.columns["volume"].item(last)
+        quote = Quote(
+            self.venue,
+            self.symbol,
+            as_of,
+            close * (1.0 - self.half_spread),
+            close * (1.0 + self.half_spread),
+            size,
+            size,
+        )
+        self._quote_cache = (key, quote)
+        return quote
+
+
+class StoreView:
+    """The MarketView strategies receive: reads only what is visible at `now_ms`."""
+
+    __slots__ = ("_quotes", "_series", "now_ms")
+
+    def __init__(
+        self,
+        series: dict[tuple[str, str], _Series],
+        quotes: dict[tuple[str, str], Quote],
+        now_ms: int,
+    ) -> None:
+        self._series = series
+        self._quotes = quotes
+        self.now_ms = now_ms
+
+    def bar_count(self, venue: str, symbol: str) -> int:
+        series = self._series.get((venue, symbol))
+        return 0 if series is None else series.visible
+
+    def last(self, venue: str, symbol: str, field: str = "close") -> float:
+        series = self._series.get((venue, symbol))
+        if series is None or series.visible == 0:
+            return NAN
+        if field == "ts":
+            return float(series.ts.item(series.visible - 1))
+        return series.columns[field].item(series.visible - 1)
+
+    def history(self, venue: str, symbol: str, field: str, n: int) -> Sequence[float]:
+        """The last `n` visible values of `field` (fewer if history is shorter), read-only."""
+        series = self._series.get((venue, symbol))
+        if series is None or series.visible == 0 or n <= 0:
+            return _EMPTY
+        end = series.visible
+        column = series.ts if field == "ts" else series.columns[field]
+        return cast(Sequence[float], _readonly(column[max(0, end - n) : end]))
+
+    def feature(self, venue: str, symbol: str, name: str, *params: float) -> float:
+        series = self._series.get((venue, symbol))
+        if series is None or series.visible == 0:
+            return NAN
+        entry = series.cache.get((name, params))
+        array = entry[1] if entry is not None and entry[0] == series.generation else None
+        if array is None:
+            array = series.feature_array(name, params)
+        return array.item(series.visible - 1)
+
+    def quote(self, venue: str, symbol: str) -> Quote | None:
+        key = (venue, symbol)
+        series = self._series.get(key)
+        explicit = self._quotes.get(key)
+        if series is None:
+            return explicit
+        return series.quote(self.now_ms, explicit)
+
+
+class _Timeline:
+    """Hidden bars of all series in close-time order, and how many have been revealed."""
+
+    __slots__ = ("close", "cursor", "owner", "row", "size")
+
+    def __init__(self, close: NDArray[np.int64], owner: NDArray[np.int32], row: NDArray[np.int64]) -> None:
+        self.close = close
+        self.owner = owner
+        self.row = row
+        self.size = int(close.shape[0])
+        self.cursor = 0
+
+
+class SeriesStore:
+    """Bars of every instrument plus the reveal cursor; the engine's market for strategies."""
+
+    def __init__(self) -> None:
+        self._series: dict[tuple[str, str], _Series] = {}
+        self._order: list[_Series] = []
+        self._quotes: dict[tuple[str, str], Quote] = {}
+        self._timeline: _Timeline | None = None
+        self._now_ms = 0
+
+    def _get_or_create(
+        self, venue: str, symbol: str, interval_ms: int, half_spread_bps: float = 0.0
+    ) -> _Series:
+        series = self._series.get((venue, symbol))
+        if series is None:
+            if interval_ms <= 0:
+                raise ValueError(f"{venue} {symbol}: interval_ms must be positive, got {interval_ms}")
+            series = _Series(venue, symbol, interval_ms, half_spread_bps)
+            self._series[(venue, symbol)] = series
+            self._order.append(series)
+        elif series.interval_ms != interval_ms:
+            raise ValueError(
+                f"{venue} {symbol}: interval {interval_ms} ms differs from stored {series.interval_ms} ms"
+            )
+        return series
+
+    def add_series(
+        self,
+        venue: str,
+        symbol: str,
+        interval_ms: int,
+        ts: NDArray[np.int64],
+        open: FloatArray,
+        high: FloatArray,
+        low: FloatArray,
+        close: FloatArray,
+        volume: FloatArray,
+        half_spread_bps: float = 0.0,
+    ) -> None:
+        """Preload history; nothing of it is visible until `advance_to` passes a bar's close."""
+        if (venue, symbol) in self._series and self._series[(venue, symbol)].size:
+            raise ValueError(f"{venue} {symbol}: series already loaded")
+        times = np.asarray(ts, dtype=np.int64)
+        columns = {
+            name: np.asarray(values, dtype=np.float64)
+            for name, values in zip(PRICE_FIELDS, (open, high, low, close, volume), strict=True)
+        }
+        if any(col.shape != times.shape for col in columns.values()) or times.ndim != 1:
+            raise ValueError(f"{venue} {symbol}: ts and OHLCV arrays must be 1-D with equal lengths")
+        if times.shape[0] > 1 and not bool(np.all(np.diff(times) > 0)):
+            raise ValueError(f"{venue} {symbol}: timestamps must strictly increase")
+        series = self._get_or_create(venue, symbol, interval_ms, half_spread_bps)
+        series.half_spread = half_spread_bps / 10_000.0
+        ro_columns = {name: cast(FloatArray, _readonly(col)) for name, col in columns.items()}
+        series.load(cast(NDArray[np.int64], _readonly(times)), ro_columns)
+        self._timeline = None
+
+    def append(self, bar: Bar, interval_ms: int) -> None:
+        """Add a live bar (visible immediately). A bar with the last bar's ts replaces it."""
+        self._get_or_create(bar.venue, bar.symbol, interval_ms).push(bar)
+
+    def _build_timeline(self) -> _Timeline:
+        """Merge the hidden bars of every series into one order of close times (built lazily)."""
+        closes, owners, rows = [], [], []
+        for index, series in enumerate(self._order):
+            if series.visible < series.size:
+                hidden = np.arange(series.visible, series.size, dtype=np.int64)
+                closes.append(series.ts[series.visible : series.size] + series.interval_ms)
+                owners.append(np.full(hidden.shape[0], index, dtype=np.int32))
+                rows.append(hidden)
+        if not closes:
+            timeline = _Timeline(np.empty(0, dtype=np.int64), np.empty(0, np.int32), np.empty(0, np.int64))
+        else:
+            close = np.concatenate(closes)
+            order = np.argsort(close, kind="stable")  # ties keep registration order
+            timeline = _Timeline(close[order], np.concatenate(owners)[order], np.concatenate(rows)[order])
+        self._timeline = timeline
+        return timeline
+
+    def advance_to(self, now_ms: int) -> list[Bar]:
+        """Reveal preloaded bars whose close time (ts + interval) <= now_ms, in time order."""
+        self._now_ms = now_ms
+        timeline = self._timeline or self._build_timeline()
+        start = timeline.cursor
+        if start >= timeline.size or timeline.close.item(start) > now_ms:
+            return []
+        end = int(np.searchsorted(timeline.close, now_ms, side="right"))
+        timeline.cursor = end
+        series_list = self._order
+        revealed: list[Bar] = []
+        owners = timeline.owner[start:end].tolist()
+        for owner, row in zip(owners, timeline.row[start:end].tolist(), strict=True):
+            series = series_list[owner]
+            revealed.append(series.bar(row))
+            series.visible = row + 1
+        return revealed
+
+    def next_reveal_ms(self) -> int | None:
+        """Earliest close time of a bar not yet revealed (None when every bar is visible)."""
+        timeline = self._timeline or self._build_timeline()
+        if timeline.cursor >= timeline.size:
+            return None
+        return int(timeline.close.item(timeline.cursor))
+
+    def set_quote(self, quote: Quote) -> None:
+        self._quotes[(quote.venue, quote.symbol)] = quote
+
+    def view(self) -> MarketView:
+        return StoreView(self._series, self._quotes, self._now_ms)
+
+    @property
+    def now_ms(self) -> int:
+        return self._now_ms
+
+    def instruments(self) -> list[tuple[str, str]]:
+        return [(s.venue, s.symbol) for s in self._order]
+
+    def bar_count(self, venue: str, symbol: str) -> int:
+        """Visible bars of one instrument (0 when unknown)."""
+        series = self._series.get((venue, symbol))
+        return 0 if series is None else series.visible
+
+    def last_bar(self, venue: str, symbol: str) -> Bar | None:
+        series = self._series.get((venue, symbol))
+        if series is None or series.visible == 0:
+            return None
+        return series.bar(series.visible - 1)
+
+    def interval_ms(self, venue: str, symbol: str) -> int:
+        series = self._series.get((venue, symbol))
+        if series is None:
+            raise KeyError(f"unknown instrument {venue} {symbol}")
+        return series.interval_ms
