@@ -1,0 +1,94 @@
+"""Canonical JSON: sorted keys, separators (",", ":"), UTF-8 (not ASCII-escaped), finite numbers only.
+
+The reference form is the standard library's
+``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``. orjson produces the
+same bytes except for floats with 0 < |x| < 1e-4 (it avoids the exponent form); those rare
+payloads go through the standard library. Decimals are written as plain decimal strings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from tradeops.domain.money import decimal_str
+
+_SMALLEST_PLAIN_FLOAT = 1e-4
+
+
+class CanonicalJsonError(ValueError):
+    """The value cannot be written as canonical JSON (NaN, infinity, non-str key, unknown type)."""
+
+
+def _decimal_default(value: object) -> str:
+    if isinstance(value, Decimal) and value.is_finite():
+        return decimal_str(value)
+    raise TypeError(f"{type(value).__name__} {value!r} is not JSON serialisable")
+
+
+def _scalar_needs_stdlib(value: object) -> bool:
+    """Validate one non-container value; True when orjson would format it differently."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise CanonicalJsonError(f"non-finite number {value!r}: write amounts as decimal strings")
+        return 0.0 < abs(value) < _SMALLEST_PLAIN_FLOAT
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise CanonicalJsonError(f"non-finite decimal {value!r}")
+        return False
+    if isinstance(value, str | int) or value is None:
+        return False
+    raise CanonicalJsonError(f"{type(value).__name__} value {value!r} is not JSON")
+
+
+def needs_stdlib(value: object) -> bool:
+    """Walk `value`: raise CanonicalJsonError on anything non-canonical, say if orjson differs."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return False
+    if kind is dict or (kind is not list and kind is not tuple and isinstance(value, dict)):
+        slow = False
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                raise CanonicalJsonError(f"object key {key!r} is not a string")
+            item_kind = type(item)
+            if item_kind is str or item_kind is int or item_kind is bool or item is None:
+                continue
+            slow = needs_stdlib(item) or slow
+        return slow
+    if kind is list or kind is tuple or isinstance(value, list):
+        slow = False
+        for item in value:  # type: ignore[attr-defined]
+            slow = needs_stdlib(item) or slow
+        return slow
+    return _scalar_needs_stdlib(value)
+
+
+def stdlib_canonical_bytes(value: Any) -> bytes:
+    """The reference canonical form (slow; used for tiny floats and by tests as the oracle)."""
+    try:
+        text = json.dumps(
+            value,
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+            default=_decimal_default,
+        )
+    except (TypeError, ValueError) as exc:
+        raise CanonicalJsonError(str(exc)) from exc
+    return text.encode("utf-8")
+
+
+def canonical_bytes(value: Any, *, checked: bool = False) -> bytes:
+    """Canonical JSON bytes of `value`. `checked=True` skips the walk (the caller already did it)."""
+    if not checked and needs_stdlib(value):
+        return stdlib_canonical_bytes(value)
+    try:
+        return orjson.dumps(value, default=_decimal_default, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        raise CanonicalJsonError(str(exc)) from exc
