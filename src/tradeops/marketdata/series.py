@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from tradeops.domain.market import Bar
+from tradeops.domain.market import Bar, interval_to_ms
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -27,6 +28,36 @@ class CandleSeries:
     low: FloatArray
     close: FloatArray
     volume: FloatArray
+
+    @classmethod
+    def from_closes(
+        cls,
+        closes: Sequence[float] | FloatArray,
+        symbol: str = "BTC/USDT",
+        venue: str = "binance",
+        interval: str = "5m",
+        start_ms: int = 1_700_000_000_000,
+        range_pct: float = 0.001,
+        volume: float | Sequence[float] | FloatArray = 100.0,
+    ) -> CandleSeries:
+        """Candles from a close path (tests, examples): open = previous close, high/low = the
+        body widened by `range_pct`."""
+        close = np.asarray(closes, dtype=np.float64)
+        interval_ms = interval_to_ms(interval)
+        open_ = np.concatenate([close[:1], close[:-1]])
+        return cls(
+            venue=venue,
+            symbol=symbol,
+            interval=interval,
+            interval_ms=interval_ms,
+            source="memory",
+            ts=start_ms + interval_ms * np.arange(close.shape[0], dtype=np.int64),
+            open=open_,
+            high=np.maximum(open_, close) * (1.0 + range_pct),
+            low=np.minimum(open_, close) * (1.0 - range_pct),
+            close=close,
+            volume=np.broadcast_to(np.asarray(volume, dtype=np.float64), close.shape).copy(),
+        )
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])

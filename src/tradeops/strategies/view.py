@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import cast
+from typing import Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -219,6 +219,20 @@ class _Timeline:
         self.cursor = 0
 
 
+class CandleColumns(Protocol):
+    """What `SeriesStore.add_candles` reads (marketdata's CandleSeries has these)."""
+
+    venue: str
+    symbol: str
+    interval_ms: int
+    ts: NDArray[np.int64]
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    volume: FloatArray
+
+
 class SeriesStore:
     """Bars of every instrument plus the reveal cursor; the engine's market for strategies."""
 
@@ -275,6 +289,21 @@ class SeriesStore:
         ro_columns = {name: cast(FloatArray, _readonly(col)) for name, col in columns.items()}
         series.load(cast(NDArray[np.int64], _readonly(times)), ro_columns)
         self._timeline = None
+
+    def add_candles(self, candles: CandleColumns, half_spread_bps: float = 0.0) -> None:
+        """`add_series` for one CandleSeries."""
+        self.add_series(
+            candles.venue,
+            candles.symbol,
+            candles.interval_ms,
+            candles.ts,
+            candles.open,
+            candles.high,
+            candles.low,
+            candles.close,
+            candles.volume,
+            half_spread_bps,
+        )
 
     def append(self, bar: Bar, interval_ms: int) -> None:
         """Add a live bar (visible immediately). A bar with the last bar's ts replaces it."""
