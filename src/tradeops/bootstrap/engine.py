@@ -45,7 +45,7 @@ class RunOptions:
     speed: float | None = None  # None: as fast as possible (replay) unless wall_clock
     wall_clock: bool = False
     strategies: Sequence[str] | None = None  # restrict to these schedules
-    state: str = "environment"  # "environment" (config state path/url), "memory", or a SQLite path
+    state: str = "environment"  # "environment" (config state path/url), "memory", "none", or a SQLite path
     decision_log: bool = True
     decision_log_path: str | None = None  # default: the environment's log
     strategy_params: dict[str, dict[str, Any]] | None = None  # per-strategy parameter overrides
@@ -139,6 +139,8 @@ def _open_sink(
 
 
 def _open_store(opts: RunOptions, env: EnvironmentConfig, closers: list[Any]) -> StateStore | None:
+    if opts.state == "none":
+        return None
     from tradeops.persistence.sql_store import SqlStateStore, open_state_store
 
     if opts.state == "memory":

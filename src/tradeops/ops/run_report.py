@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tradeops.domain.money import decimal_str
+
+CENT = Decimal("0.01")
 from tradeops.fsutil import atomic_write_bytes, atomic_write_json
 from tradeops.runtime.engine import TradingEngine
 
@@ -60,6 +62,8 @@ def _money(value: Decimal) -> str:
 
 
 def render_table(engine: TradingEngine, console: Console) -> None:
+    if not console.is_terminal:
+        console.width = max(console.width, 170)  # logs and CI: do not squeeze the columns
     table = Table(title=f"Paper run on {engine.settings.environment}: per-strategy results")
     for header in (
         "strategy",
@@ -99,11 +103,15 @@ def render_table(engine: TradingEngine, console: Console) -> None:
     )
 
 
+def _amount(value: Decimal) -> str:
+    return decimal_str(value.quantize(CENT)) if value.is_finite() else str(value)
+
+
 def summary(engine: TradingEngine) -> dict[str, Any]:
     return {
         "environment": engine.settings.environment,
-        "equity": decimal_str(engine.portfolio.equity()),
-        "initial_equity": decimal_str(engine.portfolio.initial_equity),
+        "equity": _amount(engine.portfolio.equity()),
+        "initial_equity": _amount(engine.portfolio.initial_equity),
         "strategies": {
             r.strategy: {
                 "risk_budget_bucket": r.risk_profile,
@@ -111,12 +119,12 @@ def summary(engine: TradingEngine) -> dict[str, Any]:
                 "orders": r.orders,
                 "fills": r.fills,
                 "denials": r.denials,
-                "fees": decimal_str(r.fees),
-                "realized_pnl": decimal_str(r.realized_pnl),
-                "unrealized_pnl": decimal_str(r.unrealized_pnl),
+                "fees": _amount(r.fees),
+                "realized_pnl": _amount(r.realized_pnl),
+                "unrealized_pnl": _amount(r.unrealized_pnl),
                 "max_drawdown_ratio": round(r.max_drawdown_ratio, 6),
-                "allocation_used": decimal_str(r.allocation_used),
-                "allocation_allowed": decimal_str(r.allocation_allowed),
+                "allocation_used": _amount(r.allocation_used),
+                "allocation_allowed": _amount(r.allocation_allowed),
                 "state": r.state,
             }
             for r in strategy_rows(engine)
