@@ -25,14 +25,36 @@ from tradeops.marketdata.loaders import CandleSeries
 from tradeops.marketdata.synthetic import synthetic_market
 
 SHARED_CANDLES = Path("../shared/data/market/binance-spot-candles")
-SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "ADA/USDT", "LTC/USDT", "DOT/USDT", "LINK/USDT",
-           "AVAX/USDT", "MATIC/USDT")
+SYMBOLS = (
+    "BTC/USDT",
+    "ETH/USDT",
+    "SOL/USDT",
+    "XRP/USDT",
+    "ADA/USDT",
+    "LTC/USDT",
+    "DOT/USDT",
+    "LINK/USDT",
+    "AVAX/USDT",
+    "MATIC/USDT",
+)
 # Dense: parameters that make every strategy trade often (an order every few bars per symbol).
 DENSE_PARAMS: dict[str, dict[str, Any]] = {
-    "daily_trend": {"fast_ma": 5, "slow_ma": 20, "breakout_lookback": 5, "momentum_window": 3,
-                    "min_trend_strength": 0.0, "min_momentum": 0.0},
-    "mean_reversion": {"lookback": 20, "entry_zscore": 0.8, "exit_zscore": 0.2, "max_holding_bars": 3,
-                       "min_volume_usd": 0.0, "volatility_cap": 1.0},
+    "daily_trend": {
+        "fast_ma": 5,
+        "slow_ma": 20,
+        "breakout_lookback": 5,
+        "momentum_window": 3,
+        "min_trend_strength": 0.0,
+        "min_momentum": 0.0,
+    },
+    "mean_reversion": {
+        "lookback": 20,
+        "entry_zscore": 0.8,
+        "exit_zscore": 0.2,
+        "max_holding_bars": 3,
+        "min_volume_usd": 0.0,
+        "volatility_cap": 1.0,
+    },
     "volatility_target": {"lookback": 12, "rebalance_threshold": 0.02},
     "cross_exchange": {"spread_entry": 0.0004, "spread_exit": 0.0001},
 }
@@ -51,7 +73,9 @@ def _market(bars: int, use_shared: bool) -> tuple[list[CandleSeries], str]:
         primary = [s.head(bars) for s in primary]
         source = str(SHARED_CANDLES)
     else:
-        primary = [s for s in synthetic_market(list(SYMBOLS), ["binance"], bars, "5m") if s.venue == "binance"]
+        primary = [
+            s for s in synthetic_market(list(SYMBOLS), ["binance"], bars, "5m") if s.venue == "binance"
+        ]
         source = "synthetic"
     mirrored = [_mirror(s, "bybit", i) for i, s in enumerate(primary)]
     return primary + mirrored, source
@@ -64,15 +88,22 @@ def _bench_config(cfg: AppConfig) -> AppConfig:
         name: s.model_copy(update={"symbols": SYMBOLS, "cadence_seconds": 300.0, "max_drift_seconds": 60.0})
         for name, s in sched.schedules.items()
     }
-    profile = cfg.risk_profiles["balanced"].model_copy(update={"max_open_positions": 100, "max_position_pct": 0.05})
-    runtime = cfg.runtime.model_copy(update={"multi_strategy_schedulers": {sched_name: sched.model_copy(
-        update={"schedules": schedules})}})
-    return cfg.model_copy(update={"runtime": runtime, "risk_profiles": {**cfg.risk_profiles, "balanced": profile}})
+    profile = cfg.risk_profiles["balanced"].model_copy(
+        update={"max_open_positions": 100, "max_position_pct": 0.05}
+    )
+    runtime = cfg.runtime.model_copy(
+        update={"multi_strategy_schedulers": {sched_name: sched.model_copy(update={"schedules": schedules})}}
+    )
+    return cfg.model_copy(
+        update={"runtime": runtime, "risk_profiles": {**cfg.risk_profiles, "balanced": profile}}
+    )
 
 
 def _one_run(cfg: AppConfig, market: list[CandleSeries], dense: bool, workdir: Path) -> dict[str, float]:
     options = RunOptions(
-        market=market, state=str(workdir / "state.sqlite"), kill_switch=False,
+        market=market,
+        state=str(workdir / "state.sqlite"),
+        kill_switch=False,
         decision_log_path=str(workdir / f"decisions-{time.monotonic_ns()}.jsonl"),
         strategy_params=DENSE_PARAMS if dense else None,
     )
@@ -87,15 +118,28 @@ def _one_run(cfg: AppConfig, market: list[CandleSeries], dense: bool, workdir: P
         fills = sum(s.fills for s in runtime.stats.strategies.values())
     finally:
         runtime.close()
-    return {"bars": bars, "orders": orders, "fills": fills, "seconds": elapsed,
-            "bars_per_second": bars / elapsed, "orders_per_second": orders / elapsed}
+    return {
+        "bars": bars,
+        "orders": orders,
+        "fills": fills,
+        "seconds": elapsed,
+        "bars_per_second": bars / elapsed,
+        "orders_per_second": orders / elapsed,
+    }
 
 
 @click.command("paper")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--bars", type=click.IntRange(min=1000), default=100_000, show_default=True,
-              help="Bars per symbol (the shared 5m files hold about 65.7k).")
-@click.option("--runs", type=click.IntRange(min=1), default=3, show_default=True, help="Median over this many runs.")
+@click.option(
+    "--bars",
+    type=click.IntRange(min=1000),
+    default=100_000,
+    show_default=True,
+    help="Bars per symbol (the shared 5m files hold about 65.7k).",
+)
+@click.option(
+    "--runs", type=click.IntRange(min=1), default=3, show_default=True, help="Median over this many runs."
+)
 @click.option("--synthetic", is_flag=True, help="Use the synthetic market even when ../shared data exists.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("config/core.yaml"))
 def bench_paper(as_json: bool, bars: int, runs: int, synthetic: bool, config_path: Path) -> None:

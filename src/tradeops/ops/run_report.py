@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from tradeops.domain.money import decimal_str
-
-CENT = Decimal("0.01")
 from tradeops.fsutil import atomic_write_bytes, atomic_write_json
 from tradeops.runtime.engine import TradingEngine
+
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
