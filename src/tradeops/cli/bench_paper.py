@@ -63,7 +63,7 @@ DENSE_PARAMS: dict[str, dict[str, Any]] = {
 def _mirror(series: CandleSeries, venue: str, seed: int) -> CandleSeries:
     """A second venue for cross_exchange: the same candles with small deterministic price noise."""
     rng = np.random.default_rng(seed)
-    noise = 1.0 + rng.normal(0.0, 0.0008, len(series))
+    noise = 1.0 + rng.normal(0.0, 0.0003, len(series))
     return series.with_prices(venue=venue, factor=noise)
 
 

@@ -39,6 +39,11 @@ class ReplayClock:
     def now_ms(self) -> int:
         return self._now
 
+    @property
+    def instant(self) -> bool:
+        """True when sleeping never waits (as-fast-as-possible replay)."""
+        return self._speed is None
+
     def set(self, ts_ms: int) -> None:
         """Move time forward (tests and as-fast-as-possible replays)."""
         self._now = max(self._now, ts_ms)

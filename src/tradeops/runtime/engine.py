@@ -25,6 +25,8 @@ from tradeops.runtime.ports import DecisionSink, Exchange, OrderGate, StateStore
 from tradeops.runtime.stats import RuntimeStats
 from tradeops.strategies.base import Holding, MarketView, Strategy
 
+STATS_INTERVAL_S = 0.2
+
 
 class MarketSeries(Protocol):
     def view(self) -> MarketView: ...
@@ -86,6 +88,8 @@ class TradingEngine:
         self.global_state = TradingState.ACTIVE
         self._ids = itertools.count(1)
         self._disabled: set[str] = set()
+        self._allocations: dict[str, float] | None = None
+        self._published_at = 0.0
         self._now_ms = 0
         for slot in slots:
             stats.strategy(slot.name, slot.schedule.risk_profile)
@@ -109,8 +113,10 @@ class TradingEngine:
     # --- allocation ------------------------------------------------------------------------------
 
     def allocations(self) -> dict[str, float]:
-        configured = {name: slot.profile.allocation(name) for name, slot in self.slots.items()}
-        return allocate(self.settings.policy, configured, frozenset(self._disabled))
+        if self._allocations is None:
+            configured = {name: slot.profile.allocation(name) for name, slot in self.slots.items()}
+            self._allocations = allocate(self.settings.policy, configured, frozenset(self._disabled))
+        return self._allocations
 
     def risk_bucket(self, strategy: str) -> str:
         return MANUAL_BUCKET if strategy in self._disabled else self.slots[strategy].schedule.risk_profile
@@ -199,10 +205,17 @@ class TradingEngine:
         limit = to_decimal(self.settings.account_profile.hard_drawdown_pct)
         if peak > 0 and limit > 0 and (peak - equity) / peak >= limit:
             self._set_state("global", TradingState.REDUCING, f"hard drawdown {(peak - equity) / peak:.4f}")
-        self._publish_stats(now_ms, allocations, equity)
+        self.publish_stats()
 
-    def _publish_stats(self, now_ms: int, allocations: Mapping[str, float], equity: Decimal) -> None:
+    def publish_stats(self, force: bool = False) -> None:
+        """Copy figures into RuntimeStats for metrics; at most every 0.2 s of wall time unless forced."""
+        now = time.perf_counter()
+        if not force and now - self._published_at < STATS_INTERVAL_S:
+            return
+        self._published_at = now
         book = self.portfolio
+        allocations = self.allocations()
+        equity = book.equity()
         self.stats.equity = equity
         self.stats.global_state = self.global_state
         for name, slot in self.slots.items():
@@ -236,6 +249,8 @@ class TradingEngine:
             elif reason is DenialReason.STRATEGY_DISABLED:
                 disabled.add(name)
         newly = disabled - self._disabled
+        if disabled != self._disabled:
+            self._allocations = None
         self._disabled = disabled
         if self.settings.cancel_on_disable:
             for name in newly:

@@ -1,4 +1,8 @@
-"""The account as the runtime sees it: cash, per-strategy positions, marks, PnL and peaks."""
+"""The account as the runtime sees it: cash, per-strategy positions, marks, PnL and peaks.
+
+Hot path: marks arrive for every bar. They are kept as floats and turned into Decimal only for
+instruments somebody holds; equity and exposures are cached until a fill or a held mark changes.
+"""
 
 from __future__ import annotations
 
@@ -31,10 +35,14 @@ class Portfolio:
     quote_asset: str
     cash: Decimal
     positions: dict[tuple[str, str, str], Position] = field(default_factory=dict)
-    marks: dict[Instrument, Decimal] = field(default_factory=dict)
     books: dict[str, StrategyBook] = field(default_factory=lambda: defaultdict(StrategyBook))
     peak_equity: Decimal = ZERO
     initial_equity: Decimal = ZERO
+    _marks: dict[Instrument, float] = field(default_factory=dict)
+    _decimal_marks: dict[Instrument, Decimal] = field(default_factory=dict)
+    _open: dict[str, dict[Instrument, Position]] = field(default_factory=lambda: defaultdict(dict))
+    _held: dict[Instrument, int] = field(default_factory=lambda: defaultdict(int))
+    _equity: Decimal | None = None
 
     def __post_init__(self) -> None:
         self.initial_equity = self.initial_equity or self.cash
@@ -51,27 +59,53 @@ class Portfolio:
         cash = balances.get(quote_asset, initial)
         book = cls(quote_asset=quote_asset, cash=cash, initial_equity=initial)
         for pos in positions:
-            book.positions[(pos.strategy, pos.venue, pos.symbol)] = pos
+            book._store(pos)
             book.books[pos.strategy].realized += pos.realized_pnl
-            if pos.is_open:
-                book.marks.setdefault((pos.venue, pos.symbol), pos.avg_price)
+            if pos.is_open and (pos.venue, pos.symbol) not in book._marks:
+                book._set_mark((pos.venue, pos.symbol), float(pos.avg_price), pos.avg_price)
+        book.peak_equity = max(book.peak_equity, book.equity())
         return book
 
     # --- updates ---------------------------------------------------------------------------------
 
+    def _set_mark(self, key: Instrument, price: float, exact: Decimal | None = None) -> None:
+        self._marks[key] = price
+        if self._held.get(key):
+            self._decimal_marks[key] = exact if exact is not None else to_decimal(price)
+            self._equity = None
+        else:
+            self._decimal_marks.pop(key, None)
+
     def mark(self, venue: str, symbol: str, price: float) -> None:
-        self.marks[(venue, symbol)] = to_decimal(price)
+        self._set_mark((venue, symbol), price)
+
+    def _store(self, pos: Position) -> None:
+        key = (pos.venue, pos.symbol)
+        was_open = key in self._open[pos.strategy]
+        self.positions[(pos.strategy, pos.venue, pos.symbol)] = pos
+        if pos.is_open:
+            self._open[pos.strategy][key] = pos
+            if not was_open:
+                self._held[key] += 1
+        elif was_open:
+            del self._open[pos.strategy][key]
+            self._held[key] -= 1
+        self._equity = None
 
     def apply_fill(self, fill: Fill) -> Position:
         key = (fill.strategy, fill.venue, fill.symbol)
         old = self.positions.get(key) or Position(fill.strategy, fill.venue, fill.symbol)
         new = old.apply(fill)
-        self.positions[key] = new
+        self._store(new)
         self.cash -= fill.quantity * fill.price * fill.side.sign + fill.fee
         book = self.books[fill.strategy]
         book.realized += new.realized_pnl - old.realized_pnl
         book.fees += fill.fee
-        self.marks.setdefault((fill.venue, fill.symbol), fill.price)
+        instrument = (fill.venue, fill.symbol)
+        if instrument not in self._marks:
+            self._marks[instrument] = float(fill.price)
+        if self._held.get(instrument) and instrument not in self._decimal_marks:
+            self._decimal_marks[instrument] = to_decimal(self._marks[instrument])
         return new
 
     def roll(self, now_ms: int) -> None:
@@ -91,31 +125,50 @@ class Portfolio:
         return self.positions.get((strategy, venue, symbol)) or Position(strategy, venue, symbol)
 
     def strategy_positions(self, strategy: str) -> list[Position]:
-        return [p for (s, _, _), p in self.positions.items() if s == strategy and p.is_open]
+        return list(self._open[strategy].values())
 
     def price(self, venue: str, symbol: str) -> Decimal:
-        return self.marks.get((venue, symbol), ZERO)
+        key = (venue, symbol)
+        exact = self._decimal_marks.get(key)
+        if exact is not None:
+            return exact
+        raw = self._marks.get(key)
+        return to_decimal(raw) if raw is not None else ZERO
+
+    @property
+    def marks(self) -> dict[Instrument, float]:
+        return self._marks
 
     def equity(self) -> Decimal:
-        return self.cash + sum(
-            (p.quantity * self.price(p.venue, p.symbol) for p in self.positions.values() if p.is_open), ZERO
-        )
+        if self._equity is None:
+            self._equity = self.cash + sum(
+                (
+                    p.quantity * self.price(p.venue, p.symbol)
+                    for held in self._open.values()
+                    for p in held.values()
+                ),
+                ZERO,
+            )
+        return self._equity
 
     def gross_exposure(self) -> Decimal:
-        return sum((p.exposure(self.price(p.venue, p.symbol)) for p in self.positions.values()), ZERO)
+        return sum(
+            (
+                p.exposure(self.price(p.venue, p.symbol))
+                for held in self._open.values()
+                for p in held.values()
+            ),
+            ZERO,
+        )
 
     def strategy_exposure(self, strategy: str) -> Decimal:
-        return sum(
-            (p.exposure(self.price(p.venue, p.symbol)) for p in self.strategy_positions(strategy)), ZERO
-        )
+        return sum((p.exposure(self.price(p.venue, p.symbol)) for p in self._open[strategy].values()), ZERO)
 
     def open_position_count(self) -> int:
-        return sum(1 for p in self.positions.values() if p.is_open)
+        return sum(len(held) for held in self._open.values())
 
     def unrealized(self, strategy: str) -> Decimal:
-        return sum(
-            (p.unrealized(self.price(p.venue, p.symbol)) for p in self.strategy_positions(strategy)), ZERO
-        )
+        return sum((p.unrealized(self.price(p.venue, p.symbol)) for p in self._open[strategy].values()), ZERO)
 
     def strategy_pnl(self, strategy: str) -> Decimal:
         """Realized + unrealized - fees: what the strategy has made since the account started."""
