@@ -20,7 +20,7 @@ import numpy as np
 
 from tradeops.domain.errors import UserInputError
 from tradeops.domain.market import interval_to_ms
-from tradeops.marketdata.names import interval_label, normalize_symbol, parse_name
+from tradeops.marketdata.names import KNOWN_VENUES, interval_label, normalize_symbol, parse_name
 from tradeops.marketdata.series import COLUMNS, CandleSeries, FloatArray, IntArray
 
 __all__ = ["CandleSeries", "is_candle_file", "load_candles"]
@@ -171,7 +171,7 @@ def _validate(path: Path, ts: IntArray, columns: dict[str, FloatArray], interval
         wrong = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
         if wrong.size:
             i = int(wrong[0])
-            raise UserInputError(f"{path}: row {i + 1}: {name} {values[i]!r} is not a positive number")
+            raise UserInputError(f"{path}: row {i + 1}: {name} {float(values[i])!r} is not a positive number")
     inverted = np.flatnonzero(columns["high"] < columns["low"])
     if inverted.size:
         raise UserInputError(f"{path}: row {int(inverted[0]) + 1}: high is below low")
@@ -191,6 +191,12 @@ def _infer_interval_ms(ts: IntArray, path: Path) -> int:
     return int(values[int(np.argmax(counts))])
 
 
+def _venue_of_directory(file: Path) -> str | None:
+    """``var/data/bybit/BTC_USDT-5m.csv`` belongs to bybit (the layout `tradeops data import` writes)."""
+    parent = file.parent.name.lower()
+    return parent if parent in KNOWN_VENUES else None
+
+
 def load_candles(
     path: str | Path,
     venue: str | None = None,
@@ -199,7 +205,7 @@ def load_candles(
 ) -> CandleSeries:
     """Load one candle file. Symbol, interval and venue default to what the file name says
     (``BTC_USDT-5m.json.gz`` -> BTC/USDT, 5m), the interval else to the most common bar step,
-    and the venue else to ``binance``."""
+    the venue else to a known venue named by the parent directory, else ``binance``."""
     file = Path(path)
     if not file.is_file():
         raise UserInputError(f"{file}: no such file")
@@ -225,7 +231,7 @@ def load_candles(
         raise UserInputError(f"{file}: cannot tell the symbol from the file name; pass --symbol BASE/QUOTE")
     _validate(file, ts, columns, interval_ms)
     return CandleSeries(
-        venue=venue or info.venue or DEFAULT_VENUE,
+        venue=venue or info.venue or _venue_of_directory(file) or DEFAULT_VENUE,
         symbol=resolved_symbol,
         interval=label,
         interval_ms=interval_ms,
