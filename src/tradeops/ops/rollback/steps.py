@@ -1,0 +1,253 @@
+"""The individual rollback and restore steps. Each returns a small JSON-able result and is safe to
+run again (it checks what is already in place)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tradeops.config.models import STRATEGY_NAMES
+from tradeops.domain.errors import UserInputError
+from tradeops.fsutil import atomic_write_json
+from tradeops.ops.controls import (
+    Actor,
+    OpsContext,
+    create_override,
+    disable_strategy,
+    enable_strategy,
+    remove_override,
+    scheduler_status,
+)
+from tradeops.ops.rollback import config_edit
+from tradeops.ops.rollback.config_edit import set_allocation, sha256_of
+from tradeops.ops.rollback.state import STAGE_DIR, RollbackBlocked, RollbackState
+
+LOAD_DIR = Path("logs/load_tests")
+PRE, POST, PROFILE, LATEST = (
+    LOAD_DIR / n for n in ("pre_rollback.json", "post_rollback.json", "scheduler_profile.json", "latest.json")
+)
+RESTORED = LOAD_DIR / "restored.json"
+
+
+def _actor(state: RollbackState) -> Actor:
+    return Actor(name=state.requested_by, via="rollback")
+
+
+def validate_strategy(ctx: OpsContext, strategy: str) -> None:
+    if strategy not in ctx.cfg.scheduler().schedules:
+        raise UserInputError(f"--strategy {strategy}: unknown; valid: {', '.join(STRATEGY_NAMES)}")
+
+
+def _backup_path(state: RollbackState) -> Path:
+    return STAGE_DIR / f"core.yaml.before-{state.ticket}"
+
+
+def _load_test(ctx: OpsContext, schedules: int, output: Path) -> dict[str, Any]:
+    from tradeops.ops.loadtest import run_load_test
+
+    report = run_load_test(
+        ctx.cfg,
+        config_path=ctx.config_path,
+        environment=ctx.environment,
+        schedules=schedules,
+        iterations=10,
+        signals=5,
+    )
+    payload = report.to_dict()
+    atomic_write_json(output, payload)
+    return {"report": str(output), "resource_status": payload["resource_status"], "schedules": schedules}
+
+
+def confirm(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
+    from tradeops.ops.incidents import ensure_incident
+
+    target = state.strategy or "multi_strategy scheduler"
+    state.incident_id = ensure_incident(
+        ctx.cfg,
+        ticket=state.ticket,
+        title=f"Rollback of {target}: {state.reason}",
+        severity="critical",
+        opened_by=state.requested_by,
+    )
+    return {"approved_by": state.requested_by, "incident_id": state.incident_id}
+
+
+def secure_context(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
+    from tradeops.security.audit import run_security_audit
+
+    report = run_security_audit(
+        ctx.cfg, config_path=ctx.config_path, required_scheduler_scopes=("runtime.schedule.write",)
+    )
+    status = report.status
+    if status == "error":
+        raise RollbackBlocked(
+            f"security audit failed: {report.errors[0]}; fix it, then `tradeops rollback resume`"
+        )
+    saved = None
+    if LATEST.exists():
+        shutil.copyfile(LATEST, PROFILE)
+        saved = str(PROFILE)
+    scheduled = len(ctx.cfg.scheduler().schedules)
+    pre = _load_test(ctx, min(3, scheduled), PRE)
+    if saved is None:
+        shutil.copyfile(PRE, PROFILE)
+    return {
+        "security_status": status,
+        "scheduler_profile": str(PROFILE),
+        "pre_rollback": pre["report"],
+        "pre_resource_status": pre["resource_status"],
+    }
+
+
+def disable(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
+    status = scheduler_status(ctx)
+    if state.strategy is not None:
+        already = any(
+            d.get("strategy") == state.strategy for d in status.to_dict().get("disabled_strategies", [])
+        )
+        if not already:
+            disable_strategy(
+                ctx, state.strategy, reason=state.reason, ticket=state.ticket, actor=_actor(state)
+            )
+        return {"disabled": state.strategy, "risk_budget_bucket": "manual"}
+    if status.status != "disabled":
+        create_override(
+            ctx,
+            reason=state.reason,
+            ticket=state.ticket,
+            requested_by=state.requested_by,
+            actor=_actor(state),
+        )
+    return {"disabled": "multi_strategy", "override": True}
+
+
+def silence_alerts(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
+    url = ctx.cfg.observability.alertmanager.url
+    if not url:
+        return {"skipped": "no alertmanager configured (observability.alertmanager.url)"}
+    from tradeops.observability.silences import create_stage4_silence
+
+    silence = create_stage4_silence(
+        ctx.cfg, url=url, duration="2h", ticket=state.ticket, created_by=state.requested_by
+    )
+    return {"silence_id": silence.id, "ends_at": silence.ends_at}
+
+
+def lower_allocation(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
+    if state.strategy is None:
+        return {"skipped": "scheduler rollback: allocations unchanged"}
+    profile = ctx.cfg.scheduler().schedules[state.strategy].risk_profile
+    backup = _backup_path(state)
+    if not backup.exists():
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ctx.config_path, backup)
+    before = sha256_of(ctx.config_path)
+    previous = set_allocation(ctx.config_path, profile, state.strategy, 0.0)
+    from tradeops.ops.audit_trail import record_operator_action
+
+    record_operator_action(
+        ctx.cfg,
+        kind="config_change",
+        status="config_change",
+        artefacts={
+            "ticket": state.ticket,
+            "path": str(ctx.config_path),
+            "before": before,
+            "after": sha256_of(ctx.config_path),
+        },
+        metadata={
+            "key": f"risk_profiles.{profile}.strategy_allocations.{state.strategy}",
+            "old": previous,
+            "new": 0.0,
+            "backup": str(backup),
+        },
+        tags=("config_change", "rollback"),
+    )
+    return {
+        "key": f"risk_profiles.{profile}.strategy_allocations.{state.strategy}",
+        "old": previous,
+        "new": 0.0,
+    }
+
+
+def smoke(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
+    from tradeops.ops.smoke import run_smoke_cycles
+
+    result = run_smoke_cycles(ctx, 1, None)
+    running = [n for n, s in result.strategies.items() if s.cycles > 0]
+    if state.target == "strategy" and not running:
+        raise RollbackBlocked("smoke: no remaining strategy ran a cycle; investigate before continuing")
+    return {"running": ",".join(running), "fills": sum(s.fills for s in result.strategies.values())}
+
+
+def post_load_test(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
+    remaining = len(ctx.cfg.scheduler().schedules) - (1 if state.strategy else 0)
+    post = _load_test(ctx, max(1, min(2, remaining)), POST)
+    return {"post_rollback": post["report"], "post_resource_status": post["resource_status"]}
+
+
+def artefact_digests() -> dict[str, str]:
+    paths = [PRE, POST, PROFILE, Path("config/core.yaml")]
+    return {str(p): "sha256:" + hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.exists()}
+
+
+# --- return to baseline -----------------------------------------------------------------------------
+
+
+def restore_config(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
+    if state.strategy is None:
+        return {"skipped": "scheduler rollback: allocations were not changed"}
+    options = state.restored.get("_options", {})
+    source = restore_config_file(ctx, state, options.get("from_git"))
+    return {"source": source, "sha256": sha256_of(ctx.config_path)}
+
+
+def restore_config_file(ctx: OpsContext, state: RollbackState, git_commit: str | None) -> str:
+    source = config_edit.restore_config(ctx.config_path, backup=_backup_path(state), git_commit=git_commit)
+    from tradeops.ops.audit_trail import record_operator_action
+
+    record_operator_action(
+        ctx.cfg,
+        kind="config_change",
+        status="config_change",
+        artefacts={"ticket": state.ticket, "path": str(ctx.config_path), "after": sha256_of(ctx.config_path)},
+        metadata={"restored_from": source},
+        tags=("config_change", "restore"),
+    )
+    return source
+
+
+def enable(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
+    if state.strategy is not None:
+        enable_strategy(
+            ctx, state.strategy, reason="return to baseline", ticket=state.ticket, actor=_actor(state)
+        )
+        return {"enabled": state.strategy}
+    removed = remove_override(ctx, actor=_actor(state), reason="return to baseline")
+    return {"override_removed": removed}
+
+
+def paper_smoke(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
+    from tradeops.ops.paper_smoke_ci import run_paper_smoke_ci
+
+    result = run_paper_smoke_ci(ctx)
+    if not result.ok:
+        raise RollbackBlocked(f"paper smoke failed: {result.failures[0]}")
+    return {"paper_smoke": "ok", "summary": str(result.summary_path)}
+
+
+def baseline_load_test(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
+    result = _load_test(ctx, min(3, len(ctx.cfg.scheduler().schedules)), RESTORED)
+    if result["resource_status"] == "error":
+        raise RollbackBlocked("load test after restore: resource_status is error; investigate before closing")
+    return result
+
+
+def close(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
+    from tradeops.ops.incidents import close_incident
+
+    incident = state.incident_id or state.ticket
+    close_incident(ctx.cfg, incident, status="restored", summary=f"rollback {state.ticket} restored")
+    return {"incident_closed": incident}
