@@ -2,8 +2,10 @@
 
 The reference form is the standard library's
 ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``. orjson produces the
-same bytes except for floats with 0 < |x| < 1e-4 (it avoids the exponent form); those rare
-payloads go through the standard library. Decimals are written as plain decimal strings.
+same bytes except in two cases, both visible in its output: it writes NaN and infinity as
+``null`` (we refuse them) and floats with 0 < |x| < 1e-4 as ``0.0000…`` (Python uses the exponent
+form). Only output containing ``null`` or ``0.0000`` is walked; tiny floats then go through the
+standard library. Decimals are written as plain decimal strings.
 """
 
 from __future__ import annotations
@@ -84,11 +86,15 @@ def stdlib_canonical_bytes(value: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def canonical_bytes(value: Any, *, checked: bool = False) -> bytes:
-    """Canonical JSON bytes of `value`. `checked=True` skips the walk (the caller already did it)."""
-    if not checked and needs_stdlib(value):
-        return stdlib_canonical_bytes(value)
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Canonical JSON bytes of `value`; CanonicalJsonError for anything that has none."""
     try:
-        return orjson.dumps(value, default=_decimal_default, option=orjson.OPT_SORT_KEYS)
+        out = orjson.dumps(value, default=_decimal_default, option=_ORJSON_OPTIONS)
     except (TypeError, orjson.JSONEncodeError) as exc:
         raise CanonicalJsonError(str(exc)) from exc
+    if (b"null" in out or b"0.0000" in out) and needs_stdlib(value):
+        return stdlib_canonical_bytes(value)
+    return out

@@ -13,12 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tradeops.decision_log.canonical import (
-    CanonicalJsonError,
-    canonical_bytes,
-    needs_stdlib,
-    stdlib_canonical_bytes,
-)
+from tradeops.decision_log.canonical import CanonicalJsonError, canonical_bytes
 from tradeops.decision_log.keys import HASH_ALGORITHMS, HashAlgorithm, SigningKey
 from tradeops.domain.errors import UserInputError
 
@@ -92,18 +87,6 @@ def schema_problem(entry: Any) -> str | None:
     return None
 
 
-def _check_json(value: Any, what: str) -> bool:
-    """Validate a caller-supplied part; True when it needs the standard library's float format."""
-    try:
-        return needs_stdlib(value)
-    except CanonicalJsonError as exc:
-        raise UserInputError(f"decision-log {what}: {exc}") from None
-
-
-def _encode(part: dict[str, Any], slow: bool) -> bytes:
-    return stdlib_canonical_bytes(part) if slow else canonical_bytes(part, checked=True)
-
-
 def encode_entry(
     *,
     kind: str,
@@ -131,8 +114,6 @@ def encode_entry(
         artefacts = dict(artefacts)
     if type(metadata) is not dict:
         metadata = dict(metadata)
-    low_slow = _check_json(artefacts, "artefacts") | _check_json(metadata, "metadata")
-    high_slow = False
     # The members sorting before "signature" and after it are serialised separately so that the
     # signature can be spliced in without serialising the entry twice.
     low: dict[str, Any] = {
@@ -146,20 +127,17 @@ def encode_entry(
     for name, value in (extra or {}).items():
         if name in RESERVED_FIELDS:
             raise UserInputError(f"decision-log extra field {name!r} is reserved")
-        slow = _check_json(value, f"field {name!r}")
-        if name < "signature":
-            low[name], low_slow = value, low_slow or slow
-        else:
-            high[name], high_slow = value, high_slow or slow
-    low_bytes, high_bytes = _encode(low, low_slow), _encode(high, high_slow)
+        (low if name < "signature" else high)[name] = value
+    try:
+        low_bytes, high_bytes = canonical_bytes(low), canonical_bytes(high)
+    except CanonicalJsonError as exc:
+        raise UserInputError(f"decision-log entry: {exc}") from None
     unsigned = low_bytes[:-1] + b"," + high_bytes[1:]
     if key is None:
         low.update(high)
         return low, unsigned
-    signature = key.sign(unsigned)
-    line = b"".join(
-        (low_bytes[:-1], b',"signature":', canonical_bytes(signature, checked=True), b",", high_bytes[1:])
-    )
+    signature, signature_bytes = key.sign_with_bytes(unsigned)
+    line = b"".join((low_bytes[:-1], b',"signature":', signature_bytes, b",", high_bytes[1:]))
     low["signature"] = signature
     low.update(high)
     return low, line

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 import yaml
 
 from tradeops.domain.errors import UserInputError
@@ -45,6 +46,7 @@ class SigningKey:
     # as hmac.digest(), which re-derives them on every call.
     _inner: Any = field(init=False, repr=False, compare=False)
     _outer: Any = field(init=False, repr=False, compare=False)
+    _signature_prefix: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         block = _BLOCK_SIZE[self.algorithm]
@@ -54,6 +56,9 @@ class SigningKey:
         secret = secret.ljust(block, b"\0")
         object.__setattr__(self, "_inner", hashlib.new(self.algorithm, bytes(b ^ 0x36 for b in secret)))
         object.__setattr__(self, "_outer", hashlib.new(self.algorithm, bytes(b ^ 0x5C for b in secret)))
+        # Canonical JSON of {"algorithm", "key_id", "value"} up to the value (keys are already sorted).
+        head = orjson.dumps({"algorithm": self.signature_algorithm, "key_id": self.key_id})
+        object.__setattr__(self, "_signature_prefix", head[:-1] + b',"value":"')
 
     @property
     def signature_algorithm(self) -> str:
@@ -73,11 +78,21 @@ class SigningKey:
 
     def sign(self, data: bytes) -> dict[str, str]:
         """The `signature` object of an entry whose canonical bytes (without it) are `data`."""
-        return {
+        return self.sign_with_bytes(data)[0]
+
+    def sign_with_bytes(self, data: bytes) -> tuple[dict[str, str], bytes]:
+        """The `signature` object and its canonical JSON bytes."""
+        inner = self._inner.copy()
+        inner.update(data)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        value = base64.b64encode(outer.digest())
+        signature = {
             "algorithm": self.signature_algorithm,
             "key_id": self.key_id,
-            "value": base64.b64encode(self.mac(data)).decode("ascii"),
+            "value": value.decode("ascii"),
         }
+        return signature, self._signature_prefix + value + b'"}'
 
 
 def check_algorithm(algorithm: str, flag: str = "--hash-algorithm") -> HashAlgorithm:

@@ -14,6 +14,15 @@ class FileDecisionSink:
     def __init__(self, writer: DecisionLogWriter, stage: str) -> None:
         self.writer = writer
         self.stage = stage
+        self._last_time: tuple[int, datetime] = (0, datetime.fromtimestamp(0, tz=UTC))
+
+    def _time(self, ts_ms: int) -> datetime:
+        """Epoch ms -> UTC datetime; records of one cycle share a timestamp, so the last one is cached."""
+        last_ms, moment = self._last_time
+        if ts_ms != last_ms:
+            moment = datetime.fromtimestamp(ts_ms // 1000, tz=UTC).replace(microsecond=ts_ms % 1000 * 1000)
+            self._last_time = (ts_ms, moment)
+        return moment
 
     def record(self, record: DecisionRecord) -> None:
         self.writer.append(
@@ -23,7 +32,7 @@ class FileDecisionSink:
             artefacts=record.artefacts,
             metadata=record.metadata,
             tags=record.tags,
-            timestamp=datetime.fromtimestamp(record.ts / 1000, tz=UTC),
+            timestamp=self._time(record.ts),
         )
 
     def flush(self) -> None:
