@@ -1,0 +1,63 @@
+"""Composition root of the operations use cases (CLI, control API): config + state store + paths."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tradeops.config.load import load_config
+from tradeops.config.models import AppConfig
+from tradeops.domain.errors import UserInputError
+from tradeops.runtime.ports import StateStore
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class OpsContext:
+    """Everything an operations use case needs; built once per command or per API process."""
+
+    cfg: AppConfig
+    config_path: Path
+    environment: str
+    store: StateStore
+    overrides_dir: Path
+    clock_ms: Callable[[], int] = wall_clock_ms
+    operations_log: Path | None = None  # None: cfg.decision_log.operations_log
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> OpsContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def build_ops_context(
+    config_path: str | Path = "config/core.yaml", environment: str = "binance_paper"
+) -> OpsContext:
+    """Load the config, check the environment, open its state store."""
+    from tradeops.persistence.sql_store import open_state_store
+
+    path = Path(config_path)
+    cfg = load_config(path)
+    if environment not in cfg.environments:
+        known = ", ".join(cfg.environments)
+        raise UserInputError(f"--environment {environment}: not in {path}; known: {known}")
+    env = cfg.environments[environment]
+    has_key = os.environ.get("TRADEOPS_DECISION_LOG_KEY") or os.environ.get("TRADEOPS_DECISION_LOG_KEY_FILE")
+    if env.mode == "paper" and not has_key:
+        # Paper runs sign with a local key when none is configured (same rule as the engine).
+        from tradeops.bootstrap.engine import local_dev_key
+
+        local_dev_key(os.environ)  # type: ignore[arg-type]
+    store = open_state_store(env)
+    return OpsContext(cfg, path, environment, store, Path(cfg.runtime.overrides_dir))

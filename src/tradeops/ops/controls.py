@@ -1,0 +1,428 @@
+"""Operator use cases: kill switch and per-strategy disable. The CLI and the control API call these
+functions (and only these) to change or read operator state.
+
+Every state change appends exactly one signed decision-log entry. Override events that happen
+outside these functions (an `rm` of the file, an expiry, a malformed file) are logged once by
+`reconcile_override_events`, which the running scheduler calls when its watcher sees a change; a
+ledger in the state store's kv table makes "once" hold across processes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from tradeops.bootstrap.ops import OpsContext
+from tradeops.config.models import MANUAL_BUCKET
+from tradeops.decision_log.keys import resolve_signing_key
+from tradeops.domain.errors import UserInputError
+from tradeops.ops.audit_trail import record_operator_action
+from tradeops.ops.control_views import (
+    SchedulerStatus,
+    list_schedules,
+    profile_of,
+    scheduler_status,
+    valid_strategy_names,
+)
+from tradeops.ops.overrides_file import remove_override_file, write_override
+from tradeops.runtime.overrides import (
+    COMPONENTS,
+    OVERRIDE_SCHEMA,
+    OVERRIDE_SCHEMA_VERSION,
+    OnDisable,
+    OverrideFile,
+    OverrideState,
+    PositionsPolicy,
+    format_timestamp,
+    read_override,
+)
+from tradeops.runtime.ports import StrategyStatus
+
+__all__ = [
+    "Actor",
+    "OpsContext",
+    "OverrideInfo",
+    "SchedulerStatus",
+    "create_override",
+    "disable_strategy",
+    "enable_strategy",
+    "list_schedules",
+    "reconcile_override_events",
+    "remove_override",
+    "scheduler_status",
+]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked: a person or team, through which door (cli, api), with which credentials."""
+
+    name: str
+    via: str
+    token_id: str | None = None
+    client_subject: str | None = None
+
+    def metadata(self) -> dict[str, object]:
+        return {
+            "actor": self.name,
+            "via": self.via,
+            "token_id": self.token_id,
+            "client_subject": self.client_subject,
+        }
+
+
+@dataclass(frozen=True)
+class OverrideInfo:
+    path: Path
+    component: str
+    document: OverrideFile
+    replaced: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": str(self.path), "component": self.component, "replaced": self.replaced} | dict(
+            self.document.to_json()
+        )
+
+
+# --- shared helpers --------------------------------------------------------------------------------
+
+
+def _check_strategy(ctx: OpsContext, strategy: str) -> str:
+    valid = valid_strategy_names(ctx.cfg)
+    if strategy not in valid:
+        raise UserInputError(f"unknown strategy {strategy!r}; valid: {', '.join(valid)}")
+    return strategy
+
+
+def _require_signing_key(ctx: OpsContext) -> None:
+    """Fail before changing anything when the decision-log entry could not be signed."""
+    resolve_signing_key(
+        key=None,
+        key_file=None,
+        key_id=None,
+        algorithm=ctx.cfg.decision_log.hash_algorithm,
+        environ=ctx.environ,
+        default_key_id=ctx.cfg.decision_log.key_id,
+    )
+
+
+def _record(
+    ctx: OpsContext,
+    *,
+    kind: str,
+    status: str,
+    artefacts: dict[str, object],
+    metadata: dict[str, object],
+    tags: tuple[str, ...],
+) -> dict[str, Any]:
+    return record_operator_action(
+        ctx.cfg,
+        kind=kind,
+        status=status,
+        artefacts=artefacts,
+        metadata={"environment": ctx.environment, **metadata},
+        tags=tags,
+        log_path=ctx.operations_log,
+        environ=ctx.environ,
+    )
+
+
+def _iso(ts_ms: int | None) -> str | None:
+    return None if ts_ms is None else format_timestamp(ts_ms)
+
+
+# --- per-strategy disable --------------------------------------------------------------------------
+
+
+def disable_strategy(
+    ctx: OpsContext, strategy: str, *, reason: str, ticket: str, actor: Actor, until_ms: int | None = None
+) -> StrategyStatus:
+    """Persist `strategy` as disabled (allocation 0, bucket manual) and log status=disabled."""
+    name = _check_strategy(ctx, strategy)
+    now = ctx.clock_ms()
+    if until_ms is not None and until_ms <= now:
+        raise UserInputError(f"--until {_iso(until_ms)}: must be in the future")
+    _require_signing_key(ctx)
+    previous = ctx.store.strategy_statuses().get(name)
+    status = StrategyStatus(name, True, reason.strip(), ticket.strip(), actor.name, until_ms, now)
+    profile = profile_of(ctx.cfg, name)
+    ctx.store.set_strategy_status(status)
+    try:
+        _record(
+            ctx,
+            kind="strategy_state",
+            status="disabled",
+            artefacts={"strategy": name, "ticket": status.ticket},
+            metadata={
+                "reason": status.reason,
+                "requested_by": actor.name,
+                **actor.metadata(),
+                "risk_budget_bucket": MANUAL_BUCKET,
+                "allocation": 0,
+                "previous_bucket": profile,
+                "previous_allocation": ctx.cfg.risk_profiles[profile].allocation(name),
+                "until": _iso(until_ms),
+            },
+            tags=("strategy_state", name),
+        )
+    except BaseException:
+        ctx.store.set_strategy_status(previous or StrategyStatus(name, False, changed_ms=now))
+        raise
+    return status
+
+
+def enable_strategy(
+    ctx: OpsContext, strategy: str, *, reason: str, ticket: str, actor: Actor
+) -> StrategyStatus:
+    """Restore `strategy` to its risk profile's bucket and allocation; log status=restored.
+
+    Enabling a strategy that is not disabled changes nothing and logs nothing."""
+    name = _check_strategy(ctx, strategy)
+    previous = ctx.store.strategy_statuses().get(name)
+    if previous is None or not previous.disabled:
+        return previous or StrategyStatus(name, False)
+    _require_signing_key(ctx)
+    now = ctx.clock_ms()
+    status = StrategyStatus(name, False, reason.strip(), ticket.strip(), actor.name, None, now)
+    profile = profile_of(ctx.cfg, name)
+    ctx.store.set_strategy_status(status)
+    try:
+        _record(
+            ctx,
+            kind="strategy_state",
+            status="restored",
+            artefacts={"strategy": name, "ticket": status.ticket},
+            metadata={
+                "reason": status.reason,
+                "requested_by": actor.name,
+                **actor.metadata(),
+                "risk_budget_bucket": profile,
+                "allocation": ctx.cfg.risk_profiles[profile].allocation(name),
+                "previous_bucket": MANUAL_BUCKET,
+                "disabled_reason": previous.reason,
+                "disabled_ticket": previous.ticket,
+            },
+            tags=("strategy_state", name),
+        )
+    except BaseException:
+        ctx.store.set_strategy_status(previous)
+        raise
+    return status
+
+
+# --- the global override (kill switch) -------------------------------------------------------------
+
+LEDGER_PREFIX = "override_event:"
+
+
+@runtime_checkable
+class KeyValue(Protocol):
+    """The state store's small kv table (SqlStateStore has it); holds the override-event ledger."""
+
+    def kv_get(self, key: str) -> str | None: ...
+
+    def kv_swap(self, key: str, expected: str | None, value: str) -> bool: ...
+
+
+def _kv(ctx: OpsContext) -> KeyValue:
+    if not isinstance(ctx.store, KeyValue):
+        raise TypeError(f"{type(ctx.store).__name__} has no kv_get/kv_swap (use SqlStateStore)")
+    return ctx.store
+
+
+def _ledger_get(ctx: OpsContext, component: str) -> str | None:
+    return _kv(ctx).kv_get(LEDGER_PREFIX + component)
+
+
+def _ledger_swap(ctx: OpsContext, component: str, expected: str | None, value: str) -> bool:
+    return _kv(ctx).kv_swap(LEDGER_PREFIX + component, expected, value)
+
+
+def _ledger_value(status: str, state: OverrideState | None = None) -> str:
+    record: dict[str, str] = {"status": status}
+    if state is not None and state.override is not None:
+        record["timestamp"] = state.override.timestamp
+    if state is not None and state.malformed:
+        record["problem"] = state.problem
+    return json.dumps(record, sort_keys=True)
+
+
+def _override_metadata(state: OverrideState) -> dict[str, object]:
+    doc = state.override
+    if state.malformed or doc is None:
+        return {"malformed": state.malformed, "problem": state.problem}
+    return {
+        "action": doc.action,
+        "reason": doc.reason,
+        "requested_by": doc.requested_by,
+        "timestamp": doc.timestamp,
+        "expires_at": doc.expires_at,
+        "on_disable": doc.on_disable.model_dump(),
+        "forced": doc.forced,
+    }
+
+
+def _component(name: str) -> str:
+    if name not in COMPONENTS:
+        raise UserInputError(f"--component {name}: unknown; valid: {', '.join(COMPONENTS)}")
+    return name
+
+
+def create_override(
+    ctx: OpsContext,
+    *,
+    reason: str,
+    ticket: str,
+    requested_by: str,
+    actor: Actor,
+    component: str = "multi_strategy",
+    duration_minutes: int | None = None,
+    force: bool = False,
+    positions: PositionsPolicy | None = None,
+    cancel_open_orders: bool | None = None,
+) -> OverrideInfo:
+    """Write the override file (every new order stops) and log status=disabled."""
+    comp = COMPONENTS[_component(component)]
+    if not reason.strip():
+        raise UserInputError("--reason must not be empty (nothing written)")
+    if duration_minutes is not None and duration_minutes <= 0:
+        raise UserInputError(f"--duration-minutes {duration_minutes}: must be a positive number of minutes")
+    defaults = ctx.cfg.runtime.kill_switch
+    now = ctx.clock_ms()
+    document = OverrideFile(
+        schema_name=OVERRIDE_SCHEMA,
+        schema_version=OVERRIDE_SCHEMA_VERSION,
+        timestamp=format_timestamp(now),
+        action=comp.action,
+        reason=reason.strip(),
+        ticket=ticket.strip(),
+        requested_by=requested_by.strip(),
+        expires_at=None if duration_minutes is None else format_timestamp(now + duration_minutes * 60_000),
+        on_disable=OnDisable(
+            cancel_open_orders=defaults.cancel_open_orders
+            if cancel_open_orders is None
+            else cancel_open_orders,
+            positions=positions or defaults.positions,
+        ),
+        forced=force,
+    )
+    _require_signing_key(ctx)
+    target = ctx.overrides_dir / comp.file_name
+    before = read_override(target, now)
+    ledger_before = _ledger_get(ctx, comp.name)
+    written = OverrideState(True, comp.name, target, override=document)
+    # The ledger moves first, so a watcher that sees the new file does not log it a second time.
+    _ledger_swap(ctx, comp.name, ledger_before, _ledger_value("disabled", written))
+    try:
+        path = write_override(ctx.overrides_dir, document, force=force)
+    except BaseException:
+        _ledger_swap(ctx, comp.name, _ledger_value("disabled", written), ledger_before or "{}")
+        raise
+    _record(
+        ctx,
+        kind="override",
+        status="disabled",
+        artefacts={"component": comp.name, "ticket": document.ticket, "path": str(path)},
+        metadata={
+            **_override_metadata(written),
+            "component": comp.name,
+            **actor.metadata(),
+            "replaced": before.present,
+            "replaced_override": _override_metadata(before) if before.present else None,
+        },
+        tags=("kill_switch", comp.name),
+    )
+    return OverrideInfo(path, comp.name, document, before.present)
+
+
+def remove_override(ctx: OpsContext, *, actor: Actor, reason: str = "", component: str | None = None) -> bool:
+    """Remove the override file(s) (trading resumes) and log status=enabled; False if none existed."""
+    names = [_component(component)] if component else list(COMPONENTS)
+    now = ctx.clock_ms()
+    present = [(n, read_override(ctx.overrides_dir / COMPONENTS[n].file_name, now)) for n in names]
+    present = [(n, s) for n, s in present if s.present]
+    if not present:
+        return False
+    _require_signing_key(ctx)
+    removed_any = False
+    for name, state in present:
+        ledger_before = _ledger_get(ctx, name)
+        _ledger_swap(ctx, name, ledger_before, _ledger_value("enabled"))
+        try:
+            removed = remove_override_file(state.path)  # type: ignore[arg-type]
+        except BaseException:
+            _ledger_swap(ctx, name, _ledger_value("enabled"), ledger_before or "{}")
+            raise
+        if not removed:
+            continue
+        removed_any = True
+        _record(
+            ctx,
+            kind="override",
+            status="enabled",
+            artefacts={"component": name, "path": str(state.path)},
+            metadata={
+                "reason": reason.strip(),
+                "component": name,
+                **actor.metadata(),
+                "removed_override": _override_metadata(state),
+                "ticket": state.override.ticket if state.override else None,
+            },
+            tags=("kill_switch", name),
+        )
+    return removed_any
+
+
+def reconcile_override_events(ctx: OpsContext, state: OverrideState) -> None:
+    """Log override changes nobody logged yet: a file removed by hand (status=enabled), an expiry
+    (status=expired), a file written by another tool (status=disabled) or a malformed one
+    (status=malformed). Each event is logged once, even with several schedulers watching."""
+    files = {f.component: f for f in (state.files or ((state,) if state.present else ()))}
+    for name in COMPONENTS:
+        current = files.get(name)
+        ledger = _ledger_get(ctx, name)
+        status = _event_status(current)
+        if status is None:
+            if ledger is None or json.loads(ledger).get("status") in ("enabled", None):
+                continue  # nothing was ever logged as disabled: an absent file is not news
+            status = "enabled"
+        wanted = _ledger_value(status, current)
+        if wanted == ledger or not _ledger_swap(ctx, name, ledger, wanted):
+            continue
+        try:
+            _record_reconciled(ctx, name, status, current)
+        except BaseException:
+            _ledger_swap(ctx, name, wanted, ledger or "{}")
+            raise
+
+
+def _event_status(state: OverrideState | None) -> str | None:
+    if state is None or not state.present:
+        return None
+    if state.malformed:
+        return "malformed"
+    return "expired" if state.expired else "disabled"
+
+
+def _record_reconciled(ctx: OpsContext, name: str, status: str, state: OverrideState | None) -> None:
+    how = {
+        "enabled": "override file removed outside tradeops (e.g. rm)",
+        "expired": "override reached expires_at",
+        "disabled": "override file written outside tradeops",
+        "malformed": "override file present but not trusted: trading halted",
+    }[status]
+    path = state.path if state is not None else ctx.overrides_dir / COMPONENTS[name].file_name
+    metadata: dict[str, object] = {"component": name, "detected_by": "scheduler", "event": how}
+    if state is not None:
+        metadata |= _override_metadata(state)
+    ticket = state.override.ticket if state is not None and state.override else None
+    _record(
+        ctx,
+        kind="override",
+        status=status,
+        artefacts={"component": name, "path": str(path), "ticket": ticket},
+        metadata=metadata,
+        tags=("kill_switch", name),
+    )
