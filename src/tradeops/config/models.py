@@ -239,6 +239,7 @@ class ExchangeFailureTrigger(TriggerConfig):
     max_consecutive_errors: PositiveInt = 5
     no_fill_minutes: PositiveFloat = 60.0
     latency_spike_ms: PositiveFloat = 2_000.0
+    error_window_minutes: PositiveFloat = 5.0  # errors counted over this trailing window
 
 
 class ResourceBreachTrigger(TriggerConfig):
