@@ -37,6 +37,7 @@ from tradeops.runtime.overrides import (
     PositionsPolicy,
     format_timestamp,
     read_override,
+    read_overrides,
 )
 from tradeops.runtime.ports import StrategyStatus
 
@@ -309,6 +310,8 @@ def create_override(
         forced=force,
     )
     _require_signing_key(ctx)
+    # Log what happened while no scheduler was watching (an rm, an expiry) before the new event.
+    reconcile_override_events(ctx, read_overrides(ctx.overrides_dir, now))
     target = ctx.overrides_dir / comp.file_name
     before = read_override(target, now)
     ledger_before = _ledger_get(ctx, comp.name)
@@ -341,11 +344,12 @@ def remove_override(ctx: OpsContext, *, actor: Actor, reason: str = "", componen
     """Remove the override file(s) (trading resumes) and log status=enabled; False if none existed."""
     names = [_component(component)] if component else list(COMPONENTS)
     now = ctx.clock_ms()
+    _require_signing_key(ctx)
+    reconcile_override_events(ctx, read_overrides(ctx.overrides_dir, now))
     present = [(n, read_override(ctx.overrides_dir / COMPONENTS[n].file_name, now)) for n in names]
     present = [(n, s) for n, s in present if s.present]
     if not present:
         return False
-    _require_signing_key(ctx)
     removed_any = False
     for name, state in present:
         ledger_before = _ledger_get(ctx, name)

@@ -76,13 +76,14 @@ def write_override(
     payload: OverrideFile | Mapping[str, object],
     *,
     force: bool,
-    on_visible: Callable[[], None] | None = None,
+    publish_hook: Callable[[bool], None] | None = None,
 ) -> Path:
     """Write `payload` to the component's file in `directory` and return its path.
 
     Refuses (AlreadyExists, exit 1) when the file exists unless `force`; a blank reason, a symlink
     in the path or an unwritable directory are UserInputErrors. On any error nothing is written.
-    `on_visible` is called right after the file appears under its final name (benchmarks).
+    `publish_hook` (benchmarks) is called with False right before the file gets its final name
+    and with True right after.
     """
     directory = Path(directory)
     document = _as_document(payload)
@@ -97,7 +98,7 @@ def write_override(
     if force:
         document = document.model_copy(update={"forced": True})
     data = (json.dumps(document.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-    _publish(directory, target, data, force, component.name, on_visible)
+    _publish(directory, target, data, force, component.name, publish_hook)
     return target
 
 
@@ -114,7 +115,7 @@ def _publish(
     data: bytes,
     force: bool,
     component: str,
-    on_visible: Callable[[], None] | None,
+    hook: Callable[[bool], None] | None,
 ) -> None:
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
@@ -128,6 +129,8 @@ def _publish(
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if hook is not None:
+            hook(False)
         if force:
             os.replace(tmp_name, target)
         else:
@@ -135,8 +138,8 @@ def _publish(
                 os.link(tmp_name, target)
             except FileExistsError:
                 raise AlreadyExists(_exists_message(target, component)) from None
-        if on_visible is not None:
-            on_visible()
+        if hook is not None:
+            hook(True)
     except OSError as exc:
         raise UserInputError(f"{target}: cannot write override ({exc.strerror}); nothing written") from None
     finally:

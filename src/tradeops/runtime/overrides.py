@@ -243,13 +243,17 @@ _WATCH_GONE = 0x8000 | 0x400 | 0x800  # IN_IGNORED, IN_DELETE_SELF, IN_MOVE_SELF
 Signature = tuple[tuple[int, int, int, int, int] | None, ...]
 
 
-def file_signature(directory: Path) -> Signature:
-    """Cheap identity of the override files (two lstat calls): changes on create, replace, edit,
+def override_paths(directory: str | Path) -> tuple[str, ...]:
+    return tuple(str(Path(directory) / c.file_name) for c in COMPONENTS.values())
+
+
+def file_signature(paths: tuple[str, ...]) -> Signature:
+    """Cheap identity of the override files (one lstat each): changes on create, replace, edit,
     chmod and removal."""
     result: list[tuple[int, int, int, int, int] | None] = []
-    for component in COMPONENTS.values():
+    for path in paths:
         try:
-            info = os.lstat(directory / component.file_name)
+            info = os.lstat(path)
         except FileNotFoundError:
             result.append(None)
         except OSError:
@@ -276,14 +280,16 @@ class OverrideWatcher:
         use_inotify: bool | None = None,
     ) -> None:
         self.directory = Path(directory)
+        self._paths = override_paths(self.directory)
         self.poll_interval_ms = poll_interval_ms
         self.on_change = on_change
         self._clock_ms = clock_ms
         self._use_inotify = use_inotify
         self._lock = threading.Lock()
         self._notify_lock = threading.Lock()
-        self._signature: Signature = ()
-        self._state = INACTIVE
+        # (signature, state) replaced as one object so a lock-free reader never pairs a new
+        # signature with an old state.
+        self._snapshot: tuple[Signature, OverrideState] = ((), INACTIVE)
         self._notified: OverrideState | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -292,22 +298,23 @@ class OverrideWatcher:
 
     @property
     def state(self) -> OverrideState:
-        return self._state
+        return self._snapshot[1]
 
     def check_now(self, notify: bool = True) -> OverrideState:
         """Re-read the files synchronously, publish the result and (by default) notify a change."""
         with self._lock:
-            signature = file_signature(self.directory)
+            signature = file_signature(self._paths)
             state = read_overrides(self.directory, self._clock_ms())
-            self._signature, self._state = signature, state
+            self._snapshot = (signature, state)
         if notify:
             self._notify(state)
         return state
 
     def quick_check(self) -> OverrideState:
         """The per-order check: two lstat calls; re-read only when a file changed. No notification."""
-        if file_signature(self.directory) == self._signature:
-            return self._state
+        signature, state = self._snapshot
+        if file_signature(self._paths) == signature:
+            return state
         return self.check_now(notify=False)
 
     def _notify(self, state: OverrideState) -> None:
@@ -359,9 +366,9 @@ class OverrideWatcher:
             self._tick()
 
     def _tick(self) -> None:
-        state = self._state
+        signature, state = self._snapshot
         expiring = state.active and state.expires_ms is not None and self._clock_ms() >= state.expires_ms
-        if expiring or file_signature(self.directory) != self._signature:
+        if expiring or file_signature(self._paths) != signature:
             self.check_now()
         elif self.on_change is not None and self._notified != state:
             self.check_now()  # quick_check published a change that nobody was told about yet

@@ -1,0 +1,176 @@
+"""`tradeops kill-switch`: the global override (also `python scripts/disable_multi_strategy.py`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tradeops.runtime.overrides import COMPONENTS
+
+
+def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--config and --environment, shared by the operator commands."""
+    command = click.option(
+        "--environment", default="binance_paper", show_default=True, help="Environment in the config."
+    )(command)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path),
+        default=Path("config/core.yaml"),
+        show_default=True,
+    )(command)
+
+
+def _override_lines(view: dict[str, Any]) -> list[str]:
+    where = f"{view['component']} ({view['path']})"
+    if view["malformed"]:
+        return [f"override {where}: MALFORMED, trading halted: {view['problem']}"]
+    state = "active" if view["active"] else "expired" if view["expired"] else "inactive"
+    expiry = f"until {view['expires_at']}" if view["expires_at"] else "no expiry"
+    policy = view["on_disable"]
+    orders = "cancel open orders" if policy["cancel_open_orders"] else "keep open orders"
+    return [
+        f"override {where}: {state}: {view['reason']} (ticket {view['ticket'] or '-'}, "
+        f"by {view['requested_by'] or '-'}, since {view['timestamp']}, {expiry})",
+        f"  on disable: {orders}; positions: {policy['positions']}"
+        + ("; written with --force" if view["forced"] else ""),
+    ]
+
+
+def render_status(status: dict[str, Any]) -> list[str]:
+    """Human lines; the first is exactly `disabled` or `enabled`."""
+    lines = [str(status["status"])]
+    lines += [f"reason: {r}" for r in status["reasons"]]
+    for view in status["overrides"]:
+        lines += _override_lines(view)
+    for s in status["disabled_strategies"]:
+        until = f"until {s['until']}" if s["until"] else "no expiry"
+        lines.append(
+            f"strategy {s['strategy']} disabled: {s['reason'] or '(no reason given)'} "
+            f"(ticket {s['ticket'] or '-'}, by {s['requested_by'] or '-'}, since {s['changed_at']}, {until})"
+        )
+    if status["enabled_strategies"]:
+        lines.append(f"strategies enabled: {', '.join(status['enabled_strategies'])}")
+    return lines
+
+
+def print_status(config_path: Path, environment: str, as_json: bool) -> int:
+    from tradeops.bootstrap.ops import build_ops_context
+    from tradeops.ops.controls import scheduler_status
+
+    with build_ops_context(config_path, environment) as ctx:
+        status = scheduler_status(ctx).to_dict()
+    if as_json:
+        click.echo(json.dumps(status, indent=2, sort_keys=True))
+    else:
+        click.echo("\n".join(render_status(status)))
+    return 0
+
+
+@click.group("kill-switch")
+def kill_switch() -> None:
+    """Stop every new order (override file) and resume; a running scheduler obeys within ms."""
+
+
+@kill_switch.command()
+@click.option("--reason", required=True, help="Why trading stops (required, not blank).")
+@click.option("--ticket", required=True, help="Incident or change ticket, e.g. INC-42.")
+@click.option("--requested-by", required=True, help="Team or person asking for the stop.")
+@click.option(
+    "--component", type=click.Choice(sorted(COMPONENTS)), default="multi_strategy", show_default=True
+)
+@click.option("--duration-minutes", type=click.IntRange(min=1), help="Expire by itself after N minutes.")
+@click.option(
+    "--output-dir",
+    type=click.Path(path_type=Path),
+    help="Overrides directory (default: runtime.overrides_dir).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing override (recorded as forced=true).")
+@click.option(
+    "--positions",
+    type=click.Choice(["hold", "reduce", "flatten"]),
+    help="While disabled: hold positions, only reduce them, or flatten them (default: config).",
+)
+@click.option("--keep-open-orders", is_flag=True, help="Do not cancel open orders (default: cancel them).")
+@config_options
+def disable(
+    reason: str,
+    ticket: str,
+    requested_by: str,
+    component: str,
+    duration_minutes: int | None,
+    output_dir: Path | None,
+    force: bool,
+    positions: str | None,
+    keep_open_orders: bool,
+    config_path: Path,
+    environment: str,
+) -> int:
+    """Write the override file atomically (mode 600) and log it; prints the path written."""
+    from tradeops.bootstrap.ops import build_ops_context
+    from tradeops.ops.controls import Actor, create_override
+
+    with build_ops_context(config_path, environment) as ctx:
+        if output_dir is not None:
+            ctx.overrides_dir = output_dir
+        info = create_override(
+            ctx,
+            reason=reason,
+            ticket=ticket,
+            requested_by=requested_by,
+            actor=Actor(requested_by, "cli"),
+            component=component,
+            duration_minutes=duration_minutes,
+            force=force,
+            positions=positions,  # type: ignore[arg-type]
+            cancel_open_orders=False if keep_open_orders else None,
+        )
+    doc = info.document
+    click.echo(str(info.path))
+    expiry = f"expires_at {doc.expires_at}" if doc.expires_at else "no expiry (remove the file to resume)"
+    orders = "cancel" if doc.on_disable.cancel_open_orders else "keep"
+    click.echo(
+        f"{info.component} disabled: new orders stop; open orders: {orders}; "
+        f"positions: {doc.on_disable.positions}; {expiry}"
+        + (" (replaced an existing override)" if info.replaced else ""),
+        err=True,
+    )
+    return 0
+
+
+@kill_switch.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@config_options
+def status(as_json: bool, config_path: Path, environment: str) -> int:
+    """Print `disabled` or `enabled`, then the overrides and disabled strategies."""
+    return print_status(config_path, environment, as_json)
+
+
+@kill_switch.command()
+@click.option("--reason", default="", help="Why trading may resume.")
+@click.option(
+    "--component", type=click.Choice(sorted(COMPONENTS)), help="Only this component (default: all)."
+)
+@click.option("--requested-by", default=None, help="Who resumes trading (default: the OS user).")
+@config_options
+def clear(
+    reason: str, component: str | None, requested_by: str | None, config_path: Path, environment: str
+) -> int:
+    """Remove the override file(s) and log it: a running scheduler resumes."""
+    import getpass
+
+    from tradeops.bootstrap.ops import build_ops_context
+    from tradeops.ops.controls import Actor, remove_override
+
+    with build_ops_context(config_path, environment) as ctx:
+        removed = remove_override(
+            ctx, actor=Actor(requested_by or getpass.getuser(), "cli"), reason=reason, component=component
+        )
+        where = ctx.overrides_dir
+    click.echo(f"override removed from {where}: trading resumes" if removed else f"no override in {where}")
+    return 0
