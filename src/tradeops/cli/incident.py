@@ -1,0 +1,170 @@
+"""`tradeops incident open|note|close|list|show`: incident records kept in the decision log."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from tradeops.config.load import DEFAULT_CONFIG_PATH
+from tradeops.config.models import AppConfig
+from tradeops.domain.errors import UserInputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def place_options(func: F) -> F:
+    func = click.option(
+        "--environment",
+        default="binance_paper",
+        show_default=True,
+        help="Its decision log also feeds the timeline.",
+    )(func)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path),
+        default=DEFAULT_CONFIG_PATH,
+        show_default=True,
+    )(func)
+
+
+def _config(config_path: Path, environment: str, *, signing: bool = False) -> AppConfig:
+    from tradeops.config.load import load_config
+
+    if not config_path.is_file():
+        raise UserInputError(f"--config {config_path}: no such file; pass the path of core.yaml")
+    cfg = load_config(config_path)
+    if environment not in cfg.environments:
+        raise UserInputError(
+            f"--environment {environment}: not in {config_path}; known: {', '.join(cfg.environments)}"
+        )
+    has_key = os.environ.get("TRADEOPS_DECISION_LOG_KEY") or os.environ.get("TRADEOPS_DECISION_LOG_KEY_FILE")
+    if signing and not has_key and cfg.environments[environment].mode == "paper":
+        # Same rule as the paper engine: sign with the local development key when none is set.
+        from tradeops.bootstrap.engine import local_dev_key
+
+        local_dev_key(os.environ)  # type: ignore[arg-type]
+    return cfg
+
+
+def _records(cfg: AppConfig, incident_id: str) -> str:
+    directory = Path(cfg.incidents.directory)
+    return f"{directory / incident_id}.md, {directory / incident_id}.json"
+
+
+@click.group("incident")
+def incident() -> None:
+    """Open, annotate, close and review incidents (each change is a signed decision-log entry)."""
+
+
+@incident.command("open")
+@click.option("--title", required=True, help="What is wrong, in one line.")
+@click.option(
+    "--severity",
+    required=True,
+    type=click.Choice(["critical", "high", "medium", "low"]),
+    help="How bad it is.",
+)
+@click.option(
+    "--ticket", help="Ticket id (JIRA/ServiceNow); becomes the incident id [default: INC-YYYYMMDD-NNN]."
+)
+@click.option("--opened-by", default="operator", show_default=True, help="Person or team opening it.")
+@place_options
+def open_command(
+    title: str, severity: str, ticket: str | None, opened_by: str, config_path: Path, environment: str
+) -> int:
+    """Open an incident; exit 1 when one with this id is already open."""
+    from tradeops.ops.incidents import open_incident
+
+    cfg = _config(config_path, environment, signing=True)
+    record = open_incident(
+        cfg, title=title, severity=severity, ticket=ticket, opened_by=opened_by, environment=environment
+    )
+    click.echo(f"opened {record.id} ({record.severity}): {record.title}")
+    click.echo(f"records: {_records(cfg, record.id)}")
+    return 0
+
+
+@incident.command("note")
+@click.argument("incident_id", metavar="ID")
+@click.option("--text", required=True, help="The note (findings, actions, post-mortem remarks).")
+@click.option("--by", default="operator", show_default=True, help="Who writes it.")
+@place_options
+def note(incident_id: str, text: str, by: str, config_path: Path, environment: str) -> int:
+    """Add a note to an incident (open or closed)."""
+    from tradeops.ops.incidents import add_note
+
+    cfg = _config(config_path, environment, signing=True)
+    record = add_note(cfg, incident_id, text=text, by=by, environment=environment)
+    click.echo(f"noted {record.id} ({len(record.notes)} notes)")
+    return 0
+
+
+@incident.command("close")
+@click.argument("incident_id", metavar="ID")
+@click.option(
+    "--status",
+    required=True,
+    type=click.Choice(["restored", "mitigated", "false_alarm"]),
+    help="How it ended.",
+)
+@click.option("--summary", default="", help="One paragraph: cause, impact, what was done.")
+@click.option("--by", default="operator", show_default=True, help="Who closes it.")
+@place_options
+def close(incident_id: str, status: str, summary: str, by: str, config_path: Path, environment: str) -> int:
+    """Close an open incident; exit 1 when it is already closed."""
+    from tradeops.ops.incidents import close_incident
+
+    cfg = _config(config_path, environment, signing=True)
+    record = close_incident(cfg, incident_id, status=status, summary=summary, by=by, environment=environment)
+    click.echo(f"closed {record.id} as {record.resolution} ({len(record.timeline)} timeline events)")
+    click.echo(f"records: {_records(cfg, record.id)}")
+    return 0
+
+
+@incident.command("list")
+@click.option("--open", "open_only", is_flag=True, help="Only incidents still open.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
+@place_options
+def list_command(open_only: bool, as_json: bool, config_path: Path, environment: str) -> int:
+    """List incidents from the operations decision log, oldest first."""
+    from tradeops.ops.incidents import list_incidents
+
+    records = list_incidents(_config(config_path, environment), open_only=open_only)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in records], indent=2, ensure_ascii=False))
+        return 0
+    if not records:
+        click.echo("no open incidents" if open_only else "no incidents")
+        return 0
+    rows = [("ID", "STATUS", "SEVERITY", "OPENED", "TITLE")]
+    rows += [
+        (r.id, "open" if r.is_open else f"closed:{r.resolution}", r.severity, r.opened_at[:19], r.title)
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    return 0
+
+
+@incident.command("show")
+@click.argument("incident_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="The machine record instead of the Markdown one.")
+@place_options
+def show(incident_id: str, as_json: bool, config_path: Path, environment: str) -> int:
+    """Rebuild an incident from the decision logs, refresh its records and print it."""
+    from tradeops.ops.incidents import load_incident, render_markdown
+
+    cfg = _config(config_path, environment)
+    record = load_incident(cfg, incident_id, environment=environment, refresh=True)
+    if as_json:
+        click.echo(json.dumps(record.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_markdown(record, cfg.decision_log.operations_log), nl=False)
+    return 0
