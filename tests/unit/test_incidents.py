@@ -1,0 +1,275 @@
+"""Incident use cases: signed log entries per change, records rebuilt from the logs, state rules."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tradeops.config.load import load_config
+from tradeops.config.models import AppConfig
+from tradeops.decision_log.keys import SigningKey
+from tradeops.decision_log.reader import iter_entries
+from tradeops.decision_log.verify import verify_file
+from tradeops.decision_log.writer import DecisionLogWriter
+from tradeops.domain.errors import AlreadyExists, UserInputError
+from tradeops.ops.audit_trail import record_operator_action
+from tradeops.ops.incidents import (
+    IncidentStateError,
+    add_note,
+    close_incident,
+    ensure_incident,
+    incident_id_from_ticket,
+    list_incidents,
+    load_incident,
+    open_incident,
+    render_markdown,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "incident-test-secret"
+ENVIRON = {"TRADEOPS_DECISION_LOG_KEY": SECRET}
+OPS_LOG = Path("audit/decision_logs/stage4.jsonl")
+ENV_LOG = Path("audit/decision_logs/binance_paper.jsonl")
+INCIDENTS = Path("logs/incidents")
+
+
+@pytest.fixture
+def cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppConfig:
+    monkeypatch.chdir(tmp_path)
+    return load_config(REPO / "config" / "core.yaml")
+
+
+def entries(path: Path = OPS_LOG) -> list[dict]:
+    return [entry for _, entry in iter_entries(path)] if path.exists() else []
+
+
+def incident_entries() -> list[dict]:
+    return [e for e in entries() if e["kind"] == "incident"]
+
+
+def log_action(cfg: AppConfig, kind: str, status: str, **artefacts: object) -> None:
+    record_operator_action(cfg, kind=kind, status=status, artefacts=artefacts, environ=ENVIRON)
+
+
+def open_one(cfg: AppConfig, ticket: str | None = "INC-42", **kwargs: object):
+    args = {"title": "cross_exchange PnL diverged", "severity": "critical", "opened_by": "l2"} | kwargs
+    return open_incident(cfg, ticket=ticket, environ=ENVIRON, **args)  # type: ignore[arg-type]
+
+
+def test_open_writes_one_signed_entry_and_both_records(cfg: AppConfig) -> None:
+    incident = open_one(cfg)
+
+    assert incident.id == "INC-42" and incident.is_open
+    [entry] = entries()
+    assert (entry["kind"], entry["status"]) == ("incident", "opened")
+    assert entry["artefacts"] == {"incident_id": "INC-42", "ticket": "INC-42"}
+    assert entry["metadata"]["severity"] == "critical" and entry["metadata"]["opened_by"] == "l2"
+    result = verify_file(OPS_LOG, keyring={"tradeops-ops": SigningKey("tradeops-ops", SECRET.encode())})
+    assert result.ok and result.entries == 1 and result.unsigned == 0
+    record = json.loads((INCIDENTS / "INC-42.json").read_text())
+    assert record["status"] == "open" and record["title"] == "cross_exchange PnL diverged"
+    assert record["timeline"][0]["status"] == "opened"
+    markdown = (INCIDENTS / "INC-42.md").read_text()
+    assert markdown.startswith("# INC-42: cross_exchange PnL diverged")
+    assert "| Time (UTC) | Kind | Status | What | By | Source |" in markdown
+
+
+def test_opening_an_open_id_fails_with_exit_1_and_logs_nothing(cfg: AppConfig) -> None:
+    open_one(cfg)
+    with pytest.raises(AlreadyExists, match="INC-42 is already open") as caught:
+        open_one(cfg, title="again")
+    assert caught.value.exit_code == 1
+    assert len(entries()) == 1
+
+
+def test_ticket_is_sanitised_and_path_separators_are_refused(cfg: AppConfig) -> None:
+    assert incident_id_from_ticket(" JIRA 1234: db ") == "JIRA-1234-db"
+    assert open_one(cfg, ticket="JIRA 1234").id == "JIRA-1234"
+    for bad in ("../etc/passwd", "a\\b", "...", "  "):
+        with pytest.raises(UserInputError):
+            open_one(cfg, ticket=bad)
+    assert sorted(p.name for p in INCIDENTS.iterdir() if not p.name.startswith(".")) == [
+        "JIRA-1234.json",
+        "JIRA-1234.md",
+    ]
+    assert len(entries()) == 1
+
+
+def test_generated_ids_count_up_per_utc_day(cfg: AppConfig) -> None:
+    day = int(datetime(2026, 3, 1, 23, 59, tzinfo=UTC).timestamp() * 1000)
+    first = open_one(cfg, ticket=None, now_ms=day)
+    second = open_one(cfg, ticket=None, now_ms=day)
+    next_day = open_one(cfg, ticket=None, now_ms=day + 120_000)
+    assert [first.id, second.id, next_day.id] == ["INC-20260301-001", "INC-20260301-002", "INC-20260302-001"]
+    assert entries()[0]["artefacts"] == {"incident_id": "INC-20260301-001", "ticket": None}
+
+
+def test_bad_title_or_severity_is_a_user_error(cfg: AppConfig) -> None:
+    with pytest.raises(UserInputError, match="--severity"):
+        open_one(cfg, severity="urgent")
+    with pytest.raises(UserInputError, match="--title"):
+        open_one(cfg, title="  ")
+    assert not OPS_LOG.exists()
+
+
+def test_without_a_signing_key_nothing_is_recorded(cfg: AppConfig) -> None:
+    with pytest.raises(UserInputError, match="signing key"):
+        open_incident(cfg, title="t", severity="low", ticket="T-1", environ={})
+    assert not OPS_LOG.exists() or entries() == []
+    assert not (INCIDENTS / "T-1.json").exists()
+
+
+def test_note_and_close_each_append_one_entry(cfg: AppConfig) -> None:
+    open_one(cfg)
+    noted = add_note(cfg, "INC-42", text="disabled cross_exchange", by="alice", environ=ENVIRON)
+    closed = close_incident(cfg, "INC-42", status="restored", summary="back to baseline", environ=ENVIRON)
+
+    assert [e["status"] for e in entries()] == ["opened", "noted", "restored"]
+    assert all(e["artefacts"] == {"incident_id": "INC-42", "ticket": "INC-42"} for e in entries())
+    assert [(n.by, n.text) for n in noted.notes] == [("alice", "disabled cross_exchange")]
+    assert not closed.is_open and closed.resolution == "restored" and closed.summary == "back to baseline"
+    record = json.loads((INCIDENTS / "INC-42.json").read_text())
+    assert record["status"] == "closed" and record["resolution"] == "restored"
+    assert "- " in (INCIDENTS / "INC-42.md").read_text().split("## Notes")[1]
+
+
+def test_close_other_than_restored_logs_status_closed(cfg: AppConfig) -> None:
+    open_one(cfg)
+    close_incident(cfg, "INC-42", status="false_alarm", environ=ENVIRON)
+    last = entries()[-1]
+    assert last["status"] == "closed" and last["metadata"]["resolution"] == "false_alarm"
+
+
+def test_closing_a_closed_incident_fails_with_exit_1(cfg: AppConfig) -> None:
+    open_one(cfg)
+    close_incident(cfg, "INC-42", status="mitigated", environ=ENVIRON)
+    with pytest.raises(IncidentStateError, match="already closed") as caught:
+        close_incident(cfg, "INC-42", status="restored", environ=ENVIRON)
+    assert caught.value.exit_code == 1
+    assert len(entries()) == 2
+
+
+def test_unknown_incident_and_bad_close_status(cfg: AppConfig) -> None:
+    with pytest.raises(UserInputError, match="not found"):
+        add_note(cfg, "INC-404", text="x", environ=ENVIRON)
+    open_one(cfg)
+    with pytest.raises(UserInputError, match="--status"):
+        close_incident(cfg, "INC-42", status="done", environ=ENVIRON)
+    with pytest.raises(UserInputError, match="--text"):
+        add_note(cfg, "INC-42", text=" ", environ=ENVIRON)
+
+
+def test_notes_are_allowed_after_closing(cfg: AppConfig) -> None:
+    open_one(cfg)
+    close_incident(cfg, "INC-42", status="restored", environ=ENVIRON)
+    incident = add_note(cfg, "INC-42", text="post-mortem: alert threshold too high", environ=ENVIRON)
+    assert not incident.is_open and incident.notes[-1].text.startswith("post-mortem")
+
+
+def test_a_closed_incident_can_be_reopened_and_keeps_its_notes(cfg: AppConfig) -> None:
+    open_one(cfg)
+    add_note(cfg, "INC-42", text="first", environ=ENVIRON)
+    close_incident(cfg, "INC-42", status="mitigated", environ=ENVIRON)
+    reopened = open_one(cfg, title="came back")
+    assert (
+        reopened.is_open and reopened.title == "came back" and [n.text for n in reopened.notes] == ["first"]
+    )
+
+
+def test_ensure_incident_opens_once(cfg: AppConfig) -> None:
+    args = {
+        "ticket": "OPS-7",
+        "title": "rollback",
+        "severity": "critical",
+        "opened_by": "l2",
+        "environ": ENVIRON,
+    }
+    assert ensure_incident(cfg, **args) == "OPS-7"  # type: ignore[arg-type]
+    assert ensure_incident(cfg, **args) == "OPS-7"  # type: ignore[arg-type]
+    assert [e["status"] for e in incident_entries()] == ["opened"]
+    close_incident(cfg, "OPS-7", status="restored", environ=ENVIRON)
+    assert ensure_incident(cfg, **args) == "OPS-7"  # type: ignore[arg-type]
+    assert [e["status"] for e in incident_entries()] == ["opened", "restored", "opened"]
+
+
+def test_timeline_gathers_operator_actions_of_the_open_period(cfg: AppConfig) -> None:
+    log_action(cfg, "strategy_state", "disabled", strategy="mean_reversion", ticket="OTHER")  # before: no
+    log_action(cfg, "override", "disabled", component="multi_strategy", ticket="INC-42")  # names the ticket
+    open_one(cfg)
+    log_action(cfg, "strategy_state", "disabled", strategy="cross_exchange", ticket="X")
+    log_action(cfg, "alert_silence", "created", silence_id="abc", ticket="X")
+    log_action(cfg, "fill", "filled", order="o-1")  # not an operator action: no
+    log_action(cfg, "load_test", "ok", report="logs/load_tests/pre_rollback.json")
+    log_action(cfg, "config_change", "applied", path="config/core.yaml")
+    open_one(cfg, ticket="INC-43", title="other incident")  # another incident's entry: no
+    close_incident(cfg, "INC-42", status="restored", environ=ENVIRON)
+    log_action(cfg, "strategy_state", "restored", strategy="cross_exchange", ticket="X")  # after close: no
+    log_action(cfg, "snapshot", "rollback_completed", incident_id="INC-42")  # names the id: yes
+
+    incident = load_incident(cfg, "INC-42")
+    got = [(e.kind, e.status) for e in incident.timeline]
+    assert got == [
+        ("override", "disabled"),
+        ("incident", "opened"),
+        ("strategy_state", "disabled"),
+        ("alert_silence", "created"),
+        ("load_test", "ok"),
+        ("config_change", "applied"),
+        ("incident", "restored"),
+        ("snapshot", "rollback_completed"),
+    ]
+    assert "strategy=cross_exchange" in incident.timeline[2].what
+    assert incident.timeline[2].source == "stage4.jsonl:4"
+
+
+def test_timeline_includes_the_environment_log_inside_the_period(cfg: AppConfig) -> None:
+    key = SigningKey("tradeops-ops", SECRET.encode())
+    with DecisionLogWriter(ENV_LOG, key) as writer:
+        writer.append(kind="trading_state", stage="runtime", status="halted", artefacts={"scope": "global"},
+                      timestamp="2020-01-01T00:00:00+00:00")  # fmt: skip
+    open_one(cfg)
+    with DecisionLogWriter(ENV_LOG, key) as writer:
+        writer.append(kind="trading_state", stage="runtime", status="reducing", artefacts={"scope": "global"})
+        writer.append(kind="fill", stage="runtime", status="filled", artefacts={"order": "o-1"})
+    close_incident(cfg, "INC-42", status="restored", environ=ENVIRON)
+    with DecisionLogWriter(ENV_LOG, key) as writer:
+        writer.append(kind="trading_state", stage="runtime", status="active", artefacts={"scope": "global"})
+
+    incident = load_incident(cfg, "INC-42", environment="binance_paper")
+    got = [(e.kind, e.status, e.source) for e in incident.timeline]
+    assert got == [
+        ("incident", "opened", "stage4.jsonl:1"),
+        ("trading_state", "reducing", "binance_paper.jsonl:2"),
+        ("incident", "restored", "stage4.jsonl:2"),
+    ]
+
+
+def test_records_are_rebuilt_from_the_log(cfg: AppConfig) -> None:
+    open_one(cfg)
+    log_action(cfg, "strategy_state", "disabled", strategy="cross_exchange", ticket="INC-42")
+    for path in INCIDENTS.glob("INC-42.*"):
+        path.unlink()
+    assert [i.id for i in list_incidents(cfg)] == ["INC-42"]
+    incident = load_incident(cfg, "INC-42", refresh=True)
+    assert [e.kind for e in incident.timeline] == ["incident", "strategy_state"]
+    record = json.loads((INCIDENTS / "INC-42.json").read_text())
+    assert [e["kind"] for e in record["timeline"]] == ["incident", "strategy_state"]
+    assert "strategy=cross_exchange" in (INCIDENTS / "INC-42.md").read_text()
+
+
+def test_list_filters_open_incidents(cfg: AppConfig) -> None:
+    open_one(cfg, ticket="A-1")
+    open_one(cfg, ticket="B-2")
+    close_incident(cfg, "A-1", status="restored", environ=ENVIRON)
+    assert [i.id for i in list_incidents(cfg)] == ["A-1", "B-2"]
+    assert [i.id for i in list_incidents(cfg, open_only=True)] == ["B-2"]
+
+
+def test_markdown_escapes_table_cells(cfg: AppConfig) -> None:
+    incident = open_one(cfg, title="a | b")
+    text = render_markdown(incident)
+    assert "| Status | open |" in text
+    assert "opened: a \\| b (critical)" in text
