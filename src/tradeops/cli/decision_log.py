@@ -99,7 +99,6 @@ def summary(
     """Append one signed operator entry (at least one artefact); every input is checked first."""
     from tradeops.decision_log.keys import check_algorithm, resolve_signing_key
     from tradeops.decision_log.summary import SummaryRequest, append_summary, build_summary, standalone_line
-    from tradeops.ops.audit_trail import LOCK_WAIT_SECONDS
 
     settings = _settings(config_path)
     algorithm = check_algorithm(hash_algorithm or settings.hash_algorithm)
@@ -116,7 +115,7 @@ def summary(
         click.echo(standalone_line(entry, key, algorithm).decode("utf-8"))
         return 0
     path = Path(append_to or settings.operations_log)
-    written, head = append_summary(entry, path, key, algorithm=algorithm, lock_timeout=LOCK_WAIT_SECONDS)
+    written, head = append_summary(entry, path, key, algorithm=algorithm)
     click.echo(f"appended {written['status']} to {path} (seq {written['seq']}, head {head})")
     return 0
 

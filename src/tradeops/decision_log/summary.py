@@ -19,7 +19,7 @@ from typing import Any
 from tradeops.decision_log.canonical import CanonicalJsonError, canonical_bytes
 from tradeops.decision_log.entry import encode_entry, genesis_hash, utc_timestamp
 from tradeops.decision_log.keys import HashAlgorithm, SigningKey, check_algorithm
-from tradeops.decision_log.writer import DecisionLogWriter
+from tradeops.decision_log.writer import OPERATOR_LOCK_WAIT_SECONDS, DecisionLogWriter
 from tradeops.domain.errors import UserInputError
 
 SUMMARY_RUNTIME_FLAG = "verify_decision_log.summary"
@@ -229,7 +229,7 @@ def append_summary(
     key: SigningKey | None,
     *,
     algorithm: HashAlgorithm,
-    lock_timeout: float = 10.0,
+    lock_timeout: float = OPERATOR_LOCK_WAIT_SECONDS,
 ) -> tuple[dict[str, Any], str]:
     """Append with fsync before returning; return (entry as written, new head)."""
     with DecisionLogWriter(

@@ -34,6 +34,8 @@ from tradeops.domain.errors import UserInputError
 from tradeops.fsutil import fsync_dir
 
 FsyncMode = Literal["group", "each"]
+# Operator tools are short-lived: they wait this long for another one to release a log's lock.
+OPERATOR_LOCK_WAIT_SECONDS = 10.0
 
 
 def _utc_now() -> datetime:

@@ -13,10 +13,7 @@ from typing import Any
 
 from tradeops.config.models import AppConfig
 from tradeops.decision_log.keys import resolve_signing_key
-from tradeops.decision_log.writer import DecisionLogWriter
-
-# Operator tools are short-lived: wait this long for another one to release the log's lock.
-LOCK_WAIT_SECONDS = 10.0
+from tradeops.decision_log.writer import OPERATOR_LOCK_WAIT_SECONDS, DecisionLogWriter
 
 
 def record_operator_action(
@@ -46,7 +43,7 @@ def record_operator_action(
         default_key_id=settings.key_id,
     )
     path = Path(log_path or settings.operations_log)
-    with DecisionLogWriter(path, key, fsync_mode="each", lock_timeout=LOCK_WAIT_SECONDS) as writer:
+    with DecisionLogWriter(path, key, fsync_mode="each", lock_timeout=OPERATOR_LOCK_WAIT_SECONDS) as writer:
         return writer.append(
             kind=kind, stage=stage, status=status, artefacts=artefacts, metadata=metadata, tags=tags
         )
