@@ -47,6 +47,12 @@ from tradeops.config.load import load_config
     show_default=True,
     help="First candidate; doubled until one fails, then bisected.",
 )
+@click.option(
+    "--decision-log/--no-decision-log",
+    default=True,
+    show_default=True,
+    help="Record signals in a signed decision log (group commit), as the runtime does.",
+)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("config/core.yaml"))
 def bench_scheduler(
     as_json: bool,
@@ -55,6 +61,7 @@ def bench_scheduler(
     max_drift_ms: float,
     cpu_budget: float | None,
     start: int,
+    decision_log: bool,
     config_path: Path,
 ) -> None:
     """Real scheduler in real time: largest schedule count with p95 drift and mean CPU within budget."""
@@ -62,7 +69,9 @@ def bench_scheduler(
 
     console = Console(stderr=True, quiet=as_json)
     cfg = load_config(config_path)
-    criteria = CapacityCriteria(max_drift_ms, cpu_budget or cfg.runtime.resource_limits.cpu_percent)
+    criteria = CapacityCriteria(
+        max_drift_ms, cpu_budget or cfg.runtime.resource_limits.cpu_percent, decision_log=decision_log
+    )
     os.environ.setdefault("TRADEOPS_DECISION_LOG_KEY", secrets.token_hex(32))
 
     def show(c: Candidate) -> None:

@@ -32,6 +32,7 @@ CADENCE_S = 1.0
 class CapacityCriteria:
     max_p95_drift_ms: float = 50.0
     max_cpu_percent: float = 65.0
+    decision_log: bool = True  # False measures the scheduler without the signed audit trail
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def measure(
         kill_switch=False,
         speed=1.0,
         synthetic_bars=600,
+        decision_log=criteria.decision_log,
         decision_log_path=str(workdir / f"decisions-{schedules}-{time.monotonic_ns()}.jsonl"),
     )
     runtime = build_runtime(options, bench_config(cfg, schedules))
@@ -174,6 +176,7 @@ def find_max_schedules(
             "symbols_per_schedule": len(BENCH_SYMBOLS),
             "max_p95_drift_ms": criteria.max_p95_drift_ms,
             "max_cpu_percent": criteria.max_cpu_percent,
+            "decision_log": criteria.decision_log,
             "window_seconds": window_s,
             "warmup_seconds": warmup_s,
         },
