@@ -193,3 +193,25 @@ def test_save_report_writes_output_and_latest(workdir: Path) -> None:
         "logs/load_tests/latest.json",
     ]
     assert save_report(doc, None) == [Path("logs/load_tests/latest.json")]
+
+
+def test_global_override_stops_every_schedule_and_is_reported(cfg: AppConfig, workdir: Path) -> None:
+    from tradeops.ops.overrides_file import write_override
+
+    write_override(
+        workdir / cfg.runtime.overrides_dir,
+        {
+            "schema": "stage4.scheduler.override",
+            "schema_version": "1.0",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "action": "disable_multi_strategy",
+            "reason": "load test under a kill switch",
+            "ticket": "T-2",
+            "requested_by": "tests",
+        },
+        force=False,
+    )
+    doc = _run(cfg, schedules=3, iterations=3).to_dict()
+    assert doc["override_active"] is True
+    assert all(row["cycles"] == 0 for row in doc["per_schedule"].values())
+    assert doc["signals_emitted"] == 0
