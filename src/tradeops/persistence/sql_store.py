@@ -318,8 +318,8 @@ class SqlStateStore:
                 builder: Callable[..., Any] = (
                     postgresql.insert if self._dialect == "postgresql" else sqlite.insert
                 )
-                stmt = builder(t).values(key=key, value=value).on_conflict_do_nothing()
-                return conn.execute(stmt).rowcount == 1
+                stmt = builder(t).values(key=key, value=value).on_conflict_do_nothing().returning(t.c.key)
+                return conn.execute(stmt).first() is not None
             stmt2 = update(t).where(t.c.key == key, t.c.value == expected).values(value=value)
             return conn.execute(stmt2).rowcount == 1
 
