@@ -140,3 +140,19 @@ def test_html_escapes_report_paths(tmp_path: Path) -> None:
     pre = write(tmp_path, "<pre>.json", report())
     result = compare_reports(pre, write(tmp_path, "post.json", report()))
     assert "<pre>.json" not in render_html(result)
+
+
+def test_cli_exit_code_only_fails_on_regression_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tradeops.cli.main import main
+
+    pre = str(write(tmp_path, "pre.json", report()))
+    post = str(write(tmp_path, "post.json", report(drift_ms__max=50.0)))
+    assert main(["load-test", "compare", pre, post]) == 0
+    assert "REGRESSION" in capsys.readouterr().out
+    assert main(["load-test", "compare", pre, post, "--fail-on-regression"]) == 1
+    capsys.readouterr()
+    assert main(["load-test", "compare", pre, pre, "--fail-on-regression", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["regressions"] == []
+    assert main(["load-test", "compare", pre, str(tmp_path / "missing.json")]) == 2
