@@ -38,20 +38,31 @@ class CrossExchangeStrategy:
         symbols: Sequence[str],
         holdings: Mapping[tuple[str, str], Holding],
     ) -> list[Signal]:
+        p = self.params
+        primary, secondary = p.primary_venue, p.secondary_venue
+        now, limit, entry = view.now_ms, p.max_quote_age_ms, p.spread_entry
+        quote = view.quote
         signals: list[Signal] = []
-        primary, secondary = self.params.primary_venue, self.params.secondary_venue
         for symbol in symbols:
             first = holdings.get((primary, symbol))
             second = holdings.get((secondary, symbol))
-            quotes = self._fresh_quotes(view, symbol)
             if (first is not None and first.quantity != 0) or (second is not None and second.quantity != 0):
-                signal = self._exit(view, symbol, first, second, quotes)
-            elif quotes is not None:
-                signal = self._entry(view, symbol, *quotes)
-            else:
-                signal = None
-            if signal is not None:
-                signals.append(signal)
+                signal = self._exit(view, symbol, first, second, self._fresh_quotes(view, symbol))
+                if signal is not None:
+                    signals.append(signal)
+                continue
+            # Flat: the hot path, kept to two cached quote reads and a little arithmetic.
+            a = quote(primary, symbol)
+            if a is None or now - a.ts > limit:
+                continue
+            b = quote(secondary, symbol)
+            if b is None or now - b.ts > limit:
+                continue
+            reference = max(a.bid, a.ask, b.bid, b.ask)
+            if reference > 0 and max(b.bid - a.ask, a.bid - b.ask) >= entry * reference:
+                signal = self._entry(view, symbol, a, b)
+                if signal is not None:
+                    signals.append(signal)
         return signals
 
     def _fresh_quotes(self, view: MarketView, symbol: str) -> tuple[Quote, Quote] | None:

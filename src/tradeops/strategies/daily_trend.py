@@ -30,6 +30,14 @@ class DailyTrendStrategy:
     def __init__(self, params: DailyTrendParams) -> None:
         self.params = params
         self._need = self.required_bars()
+        self._entry_test = (
+            params.breakout_lookback,
+            params.fast_ma,
+            params.slow_ma,
+            params.momentum_window,
+            params.min_trend_strength,
+            params.min_momentum,
+        )
 
     def required_bars(self) -> int:
         p = self.params
@@ -43,15 +51,18 @@ class DailyTrendStrategy:
         holdings: Mapping[tuple[str, str], Holding],
     ) -> list[Signal]:
         signals: list[Signal] = []
+        feature = view.feature
+        entry_test = self._entry_test
         for venue in venues:
             for symbol in symbols:
-                if view.bar_count(venue, symbol) < self._need:
-                    continue
                 held = holdings.get((venue, symbol))
                 if held is not None and held.quantity != 0:
                     signal = self._exit(view, venue, symbol, held)
-                else:
+                elif feature(venue, symbol, "breakout_entry", *entry_test) > 0.0:
+                    # One cached lookup rejects almost every bar; details only for real entries.
                     signal = self._entry(view, venue, symbol)
+                else:
+                    continue
                 if signal is not None:
                     signals.append(signal)
         return signals
@@ -72,7 +83,7 @@ class DailyTrendStrategy:
         if not trend >= p.min_trend_strength:
             return None
         momentum = view.feature(venue, symbol, "momentum", p.momentum_window)
-        if not momentum >= p.min_momentum:
+        if not momentum >= p.min_momentum or view.bar_count(venue, symbol) < self._need:
             return None
         atr = view.feature(venue, symbol, "atr", p.atr_window)
         confidence = _clip(
@@ -102,6 +113,8 @@ class DailyTrendStrategy:
         close = view.last(venue, symbol)
         if held.quantity < 0:
             return self._exit_signal(view, venue, symbol, "long-only: flattening a short holding", {})
+        if view.bar_count(venue, symbol) < self._need:
+            return None
         fast, slow, trend = self._trend(view, venue, symbol)
         atr = view.feature(venue, symbol, "atr", p.atr_window)
         breakout_low = view.feature(venue, symbol, "lowest", p.breakout_lookback)

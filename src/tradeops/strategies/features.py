@@ -170,26 +170,51 @@ def dollar_volume(data: Ohlcv, n: float) -> FloatArray:
     return rolling_mean(data.close * data.volume, _window(n))
 
 
-FEATURES: dict[str, Callable[[Ohlcv, float], FloatArray]] = {
-    "sma": sma,
-    "ema": ema,
-    "std": std,
-    "zscore": zscore,
-    "atr": atr,
-    "highest": highest,
-    "lowest": lowest,
-    "momentum": momentum,
-    "volatility": volatility,
-    "dollar_volume": dollar_volume,
+def breakout_entry(
+    data: Ohlcv,
+    lookback: float,
+    fast: float,
+    slow: float,
+    momentum_window: float,
+    min_trend: float,
+    min_momentum: float,
+) -> FloatArray:
+    """1.0 where close >= highest(lookback) and sma(fast)/sma(slow) - 1 >= min_trend and
+    momentum(momentum_window) >= min_momentum, else 0.0 (also while history is short).
+
+    One lookup answers daily_trend's entry test, which fails on almost every bar."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        trend = sma(data, fast) / sma(data, slow) - 1.0
+        ok = (
+            (data.close >= highest(data, lookback))
+            & (trend >= min_trend)
+            & (momentum(data, momentum_window) >= min_momentum)
+        )
+    return ok.astype(np.float64)
+
+
+_Feature = Callable[..., FloatArray]
+FEATURES: dict[str, tuple[int, _Feature]] = {
+    "sma": (1, sma),
+    "ema": (1, ema),
+    "std": (1, std),
+    "zscore": (1, zscore),
+    "atr": (1, atr),
+    "highest": (1, highest),
+    "lowest": (1, lowest),
+    "momentum": (1, momentum),
+    "volatility": (1, volatility),
+    "dollar_volume": (1, dollar_volume),
+    "breakout_entry": (6, breakout_entry),
 }
 
 
 def compute_feature(name: str, params: tuple[float, ...], data: Ohlcv) -> FloatArray:
     """Compute feature `name` with `params` over the whole series."""
     try:
-        function = FEATURES[name]
+        arity, function = FEATURES[name]
     except KeyError:
         raise ValueError(f"unknown feature {name!r}; known: {', '.join(sorted(FEATURES))}") from None
-    if len(params) != 1:
-        raise ValueError(f"feature {name!r} takes exactly one window parameter, got {params!r}")
-    return function(data, params[0])
+    if len(params) != arity:
+        raise ValueError(f"feature {name!r} takes {arity} parameter(s), got {params!r}")
+    return function(data, *params)

@@ -40,25 +40,29 @@ class MeanReversionStrategy:
     ) -> list[Signal]:
         signals: list[Signal] = []
         lookback = self.params.lookback
+        entry = self.params.entry_zscore
+        feature = view.feature
         for venue in venues:
             for symbol in symbols:
-                if view.bar_count(venue, symbol) < self._need:
-                    continue
-                z = view.feature(venue, symbol, "zscore", lookback)
-                if math.isnan(z):
-                    continue
+                z = feature(venue, symbol, "zscore", lookback)  # NaN while history is short
                 held = holdings.get((venue, symbol))
                 if held is not None and held.quantity != 0:
-                    signal = self._exit(view, venue, symbol, z, held)
-                else:
+                    signal = None if math.isnan(z) else self._exit(view, venue, symbol, z, held)
+                elif abs(z) >= entry:  # False for NaN
                     signal = self._entry(view, venue, symbol, z)
+                else:
+                    continue
                 if signal is not None:
                     signals.append(signal)
         return signals
 
     def _entry(self, view: MarketView, venue: str, symbol: str, z: float) -> Signal | None:
         p = self.params
-        if abs(z) < p.entry_zscore or (z > 0 and not p.allow_short):
+        if (
+            abs(z) < p.entry_zscore
+            or (z > 0 and not p.allow_short)
+            or view.bar_count(venue, symbol) < self._need
+        ):
             return None
         vol = view.feature(venue, symbol, "volatility", p.lookback)
         if not vol <= p.volatility_cap:
@@ -86,6 +90,8 @@ class MeanReversionStrategy:
 
     def _exit(self, view: MarketView, venue: str, symbol: str, z: float, held: Holding) -> Signal | None:
         p = self.params
+        if view.bar_count(venue, symbol) < self._need:
+            return None
         vol = view.feature(venue, symbol, "volatility", p.lookback)
         long = held.quantity > 0
         if (long and z >= -p.exit_zscore) or (not long and z <= p.exit_zscore):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +22,7 @@ from tradeops.strategies.features import FloatArray, Ohlcv, compute_feature
 NAN = math.nan
 PRICE_FIELDS = ("open", "high", "low", "close", "volume")
 _EMPTY: tuple[float, ...] = ()
+_FeatureKey = tuple[str, str, str, tuple[float, ...]]
 
 
 def _readonly(array: NDArray[np.generic]) -> NDArray[np.generic]:
@@ -58,7 +59,7 @@ class _Series:
         self.visible = 0
         self.generation = 0
         self.cache: dict[tuple[str, tuple[float, ...]], tuple[int, FloatArray]] = {}
-        self._quote_cache: tuple[tuple[int, int, int], Quote] | None = None
+        self._quote_cache: tuple[int, int, int, Quote] | None = None
 
     # --- storage ---------------------------------------------------------------------------------
 
@@ -125,17 +126,29 @@ class _Series:
         return entry[1]
 
     def quote(self, now_ms: int, explicit: Quote | None) -> Quote | None:
-        if self.visible == 0:
+        visible = self.visible
+        if not visible:
             return explicit
-        last = self.visible - 1
+        cached = self._quote_cache
+        if (
+            cached is not None
+            and cached[0] == visible
+            and cached[1] == self.generation
+            and now_ms >= cached[2]
+        ):
+            quote = cached[3]
+        else:
+            quote = self._synthesise(visible, now_ms)
+        if explicit is not None and explicit.ts >= quote.ts:
+            return explicit
+        return quote
+
+    def _synthesise(self, visible: int, now_ms: int) -> Quote:
+        """Quote from the last close +- half spread, as of the bar's close (a live bar: as of now)."""
+        last = visible - 1
         bar_ts = self.ts.item(last)
-        # A live (still forming) bar is known as of now; a revealed bar as of its close.
-        as_of = min(bar_ts + self.interval_ms, max(bar_ts, now_ms))
-        if explicit is not None and explicit.ts >= as_of:
-            return explicit
-        key = (self.generation, last, as_of)
-        if self._quote_cache is not None and self._quote_cache[0] == key:
-            return self._quote_cache[1]
+        close_ms = bar_ts + self.interval_ms
+        as_of = min(close_ms, max(bar_ts, now_ms))
         close = self.columns["close"].item(last)
         size = self.columns["volume"].item(last)
         quote = Quote(
@@ -147,23 +160,26 @@ class _Series:
             size,
             size,
         )
-        self._quote_cache = (key, quote)
+        # Reusable while the bar is closed; a still-forming bar's quote is re-made as time moves.
+        self._quote_cache = (visible, self.generation, close_ms, quote)
         return quote
 
 
 class StoreView:
     """The MarketView strategies receive: reads only what is visible at `now_ms`."""
 
-    __slots__ = ("_quotes", "_series", "now_ms")
+    __slots__ = ("_features", "_quotes", "_series", "now_ms")
 
     def __init__(
         self,
         series: dict[tuple[str, str], _Series],
         quotes: dict[tuple[str, str], Quote],
+        features: dict[_FeatureKey, tuple[_Series, FloatArray, int]],
         now_ms: int,
     ) -> None:
         self._series = series
         self._quotes = quotes
+        self._features = features  # one flat lookup: (venue, symbol, name, params) -> array
         self.now_ms = now_ms
 
     def bar_count(self, venue: str, symbol: str) -> int:
@@ -188,35 +204,97 @@ class StoreView:
         return cast(Sequence[float], _readonly(column[max(0, end - n) : end]))
 
     def feature(self, venue: str, symbol: str, name: str, *params: float) -> float:
+        entry = self._features.get((venue, symbol, name, params))
+        if entry is not None:
+            series, array, generation = entry
+            if generation == series.generation:
+                visible = series.visible
+                return array.item(visible - 1) if visible else NAN
+        return self._compute(venue, symbol, name, params)
+
+    def _compute(self, venue: str, symbol: str, name: str, params: tuple[float, ...]) -> float:
         series = self._series.get((venue, symbol))
-        if series is None or series.visible == 0:
+        if series is None:
             return NAN
-        entry = series.cache.get((name, params))
-        array = entry[1] if entry is not None and entry[0] == series.generation else None
-        if array is None:
-            array = series.feature_array(name, params)
-        return array.item(series.visible - 1)
+        array = series.feature_array(name, params)
+        self._features[(venue, symbol, name, params)] = (series, array, series.generation)
+        return array.item(series.visible - 1) if series.visible else NAN
 
     def quote(self, venue: str, symbol: str) -> Quote | None:
         key = (venue, symbol)
         series = self._series.get(key)
-        explicit = self._quotes.get(key)
+        explicit = self._quotes.get(key) if self._quotes else None
         if series is None:
             return explicit
         return series.quote(self.now_ms, explicit)
 
 
 class _Timeline:
-    """Hidden bars of all series in close-time order, and how many have been revealed."""
+    """Hidden bars of all series in close-time order, and how many have been revealed.
 
-    __slots__ = ("close", "cursor", "owner", "row", "size")
+    Bar values are gathered a chunk at a time into Python tuples, so revealing a bar costs one
+    Bar construction and no per-field numpy access.
+    """
 
-    def __init__(self, close: NDArray[np.int64], owner: NDArray[np.int32], row: NDArray[np.int64]) -> None:
+    __slots__ = ("_chunk", "_chunk_end", "_chunk_start", "close", "cursor", "owner", "row", "series", "size")
+    CHUNK = 4096
+
+    def __init__(
+        self,
+        close: NDArray[np.int64],
+        owner: NDArray[np.int32],
+        row: NDArray[np.int64],
+        series: list[_Series],
+    ) -> None:
         self.close = close
         self.owner = owner
         self.row = row
+        self.series = series
         self.size = int(close.shape[0])
         self.cursor = 0
+        self._chunk_start = 0
+        self._chunk_end = 0
+        self._chunk: tuple[list[Any], ...] = ()
+
+    def _load_chunk(self, start: int) -> None:
+        end = min(self.size, start + self.CHUNK)
+        owners = self.owner[start:end]
+        rows = self.row[start:end]
+        columns = [np.empty(end - start, dtype=np.int64)] + [np.empty(end - start) for _ in PRICE_FIELDS]
+        for index in np.unique(owners).tolist():
+            mask = owners == index
+            picked = rows[mask]
+            source = self.series[index]
+            columns[0][mask] = source.ts[picked]
+            for column, name in zip(columns[1:], PRICE_FIELDS, strict=True):
+                column[mask] = source.columns[name][picked]
+        owner_list = owners.tolist()
+        self._chunk = (
+            [self.series[o] for o in owner_list],
+            rows.tolist(),
+            [self.series[o].venue for o in owner_list],
+            [self.series[o].symbol for o in owner_list],
+            *(column.tolist() for column in columns),
+        )
+        self._chunk_start = start
+        self._chunk_end = end
+
+    def reveal(self, end: int) -> list[Bar]:
+        """Bars of events [cursor, end); marks them visible in their series."""
+        revealed: list[Bar] = []
+        position = self.cursor
+        while position < end:
+            if not self._chunk_start <= position < self._chunk_end:
+                self._load_chunk(position)
+            a = position - self._chunk_start
+            b = min(end, self._chunk_end) - self._chunk_start
+            series, rows, *fields = (values[a:b] for values in self._chunk)
+            for owner, row in zip(series, rows, strict=True):
+                owner.visible = row + 1
+            revealed.extend(map(Bar, *fields))
+            position += b - a
+        self.cursor = end
+        return revealed
 
 
 class CandleColumns(Protocol):
@@ -241,6 +319,7 @@ class SeriesStore:
         self._order: list[_Series] = []
         self._quotes: dict[tuple[str, str], Quote] = {}
         self._timeline: _Timeline | None = None
+        self._features: dict[_FeatureKey, tuple[_Series, FloatArray, int]] = {}
         self._now_ms = 0
 
     def _get_or_create(
@@ -319,11 +398,13 @@ class SeriesStore:
                 owners.append(np.full(hidden.shape[0], index, dtype=np.int32))
                 rows.append(hidden)
         if not closes:
-            timeline = _Timeline(np.empty(0, dtype=np.int64), np.empty(0, np.int32), np.empty(0, np.int64))
+            empty = np.empty(0, dtype=np.int64)
+            timeline = _Timeline(empty, np.empty(0, np.int32), empty, self._order)
         else:
             close = np.concatenate(closes)
             order = np.argsort(close, kind="stable")  # ties keep registration order
-            timeline = _Timeline(close[order], np.concatenate(owners)[order], np.concatenate(rows)[order])
+            owner, row = np.concatenate(owners)[order], np.concatenate(rows)[order]
+            timeline = _Timeline(close[order], owner, row, self._order)
         self._timeline = timeline
         return timeline
 
@@ -335,15 +416,7 @@ class SeriesStore:
         if start >= timeline.size or timeline.close.item(start) > now_ms:
             return []
         end = int(np.searchsorted(timeline.close, now_ms, side="right"))
-        timeline.cursor = end
-        series_list = self._order
-        revealed: list[Bar] = []
-        owners = timeline.owner[start:end].tolist()
-        for owner, row in zip(owners, timeline.row[start:end].tolist(), strict=True):
-            series = series_list[owner]
-            revealed.append(series.bar(row))
-            series.visible = row + 1
-        return revealed
+        return timeline.reveal(end)
 
     def next_reveal_ms(self) -> int | None:
         """Earliest close time of a bar not yet revealed (None when every bar is visible)."""
@@ -356,7 +429,7 @@ class SeriesStore:
         self._quotes[(quote.venue, quote.symbol)] = quote
 
     def view(self) -> MarketView:
-        return StoreView(self._series, self._quotes, self._now_ms)
+        return StoreView(self._series, self._quotes, self._features, self._now_ms)
 
     @property
     def now_ms(self) -> int:

@@ -44,9 +44,7 @@ class VolatilityTargetStrategy:
         signals: list[Signal] = []
         for venue in venues:
             for symbol in symbols:
-                if view.bar_count(venue, symbol) < self._need:
-                    continue
-                per_bar = view.feature(venue, symbol, "volatility", p.lookback)
+                per_bar = view.feature(venue, symbol, "volatility", p.lookback)  # NaN until lookback + 1 bars
                 if math.isnan(per_bar):
                     continue
                 realised = per_bar * self._annualise
