@@ -4,6 +4,7 @@ the security audit and verification of every decision log, summarised as JSON an
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,11 +127,12 @@ def run_paper_smoke_ci(
     ctx: OpsContext, output_dir: Path = DEFAULT_OUTPUT, cycles: int = 1
 ) -> PaperSmokeResult:
     result = PaperSmokeResult(ctx.environment)
-    for name, check in (
+    checks: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("paper_smoke", lambda: _smoke(ctx, cycles)),
         ("security_audit", lambda: _security(ctx)),
         ("decision_logs", lambda: _decision_logs(ctx)),
-    ):
+    ]
+    for name, check in checks:
         try:
             result.checks[name] = check()
         except TradeopsError as exc:

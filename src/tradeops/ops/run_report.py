@@ -148,7 +148,7 @@ def write_equity_png(engine: TradingEngine, path: Path) -> Path | None:
 
     step = max(1, len(curve) // 2000)
     points = curve[::step]
-    times = [datetime.fromtimestamp(ts / 1000, tz=UTC) for ts, _ in points]
+    times = mdates.date2num([datetime.fromtimestamp(ts / 1000, tz=UTC) for ts, _ in points])  # type: ignore[no-untyped-call]
     fig, ax = plt.subplots(figsize=(10, 4.5), dpi=110)
     ax.plot(times, [v for _, v in points], color="#1f6feb", linewidth=1.4, label="account equity")
     ax.axhline(
@@ -156,7 +156,7 @@ def write_equity_png(engine: TradingEngine, path: Path) -> Path | None:
     )
     ax.set_title(f"Equity curve: {engine.settings.environment} (paper, {len(engine.slots)} strategies)")
     ax.set_ylabel(engine.portfolio.quote_asset)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))  # type: ignore[no-untyped-call]
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
     fig.tight_layout()

@@ -104,9 +104,7 @@ def secure_context(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
 def disable(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
     status = scheduler_status(ctx)
     if state.strategy is not None:
-        already = any(
-            d.get("strategy") == state.strategy for d in status.to_dict().get("disabled_strategies", [])
-        )
+        already = any(d.get("strategy") == state.strategy for d in status.disabled_strategies)
         if not already:
             disable_strategy(
                 ctx, state.strategy, reason=state.reason, ticket=state.ticket, actor=_actor(state)
