@@ -137,3 +137,61 @@ def test_exchange_errors_are_recorded_not_raised():
     assert engine.stats.exchange_errors[("binance", "temporary")] == 1  # ...and the venue failed it
     assert sink.of_kind("order", "failed")
     assert engine.stats.strategies["daily_trend"].orders == 0
+
+
+class PolicyGate(StaticGate):
+    def __init__(self, positions: str, cancel: bool = True) -> None:
+        super().__init__()
+        self.positions = positions
+        self.cancel = cancel
+
+    def on_disable(self):
+        from tradeops.runtime.overrides import OnDisable
+
+        return OnDisable(cancel_open_orders=self.cancel, positions=self.positions)
+
+
+def _hold_a_position(engine, market, clock):
+    step(engine, market, clock, 0)
+    engine.run_cycle("daily_trend", clock["now"])
+    step(engine, market, clock, MIN5)
+    assert engine.portfolio.open_position_count() == 1
+
+
+def test_kill_switch_hold_cancels_open_orders_and_records_the_halt():
+    gate = PolicyGate("hold")
+    engine, market, clock, sink, _ = build(gate=gate)
+    step(engine, market, clock, 0)
+    engine.run_cycle("daily_trend", clock["now"])
+    assert engine.exchange.open_order_ids()
+    gate.killed = True
+    assert engine.refresh_disabled() is True  # strategies stop
+    assert engine.exchange.open_order_ids() == []
+    halted = sink.of_kind("trading_state", "halted")
+    assert halted and halted[0].artefacts["scope"] == "kill_switch"
+    gate.killed = False
+    assert engine.refresh_disabled() is False
+    assert sink.of_kind("trading_state", "active")
+
+
+def test_kill_switch_flatten_closes_positions_with_reduce_only_orders():
+    gate = PolicyGate("flatten")
+    engine, market, clock, sink, _ = build(gate=gate)
+    _hold_a_position(engine, market, clock)
+    gate.killed = True
+    engine.refresh_disabled()
+    step(engine, market, clock, 2 * MIN5)
+    assert engine.portfolio.open_position_count() == 0
+    assert sink.of_kind("trading_state", "reducing")
+
+
+def test_kill_switch_reduce_lets_strategies_run_but_only_shrink():
+    gate = PolicyGate("reduce")
+    engine, market, clock, sink, strategy = build(gate=gate)
+    gate.killed = True
+    step(engine, market, clock, 0)
+    assert engine.kill_mode == "reduce"
+    engine.run_cycle("daily_trend", clock["now"])
+    assert strategy.calls == 1  # it runs...
+    assert engine.exchange.open_order_ids() == []  # ...but its entry is refused
+    assert sink.of_kind("risk_decision", "denied")[0].metadata["reason"] == "kill_switch"

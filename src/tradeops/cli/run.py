@@ -52,11 +52,23 @@ def _run_with_progress(runtime: Runtime, console: Console) -> SchedulerReport:
     return report
 
 
-async def _run_forever(runtime: Runtime) -> SchedulerReport:
+async def _run_forever(runtime: Runtime, options: RunOptions) -> SchedulerReport:
+    from tradeops.bootstrap.ops import build_ops_context
+    from tradeops.ops.supervisor import Supervisor
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runtime.scheduler.stop)
-    return await runtime.scheduler.run(forever=True)
+    with build_ops_context(options.config_path, options.environment) as ctx:
+        supervisor = Supervisor(runtime, ctx).start()
+        try:
+            watcher = asyncio.ensure_future(supervisor.run(runtime.scheduler.stop_event))
+            report = await runtime.scheduler.run(forever=True)
+            runtime.scheduler.stop()
+            await watcher
+        finally:
+            supervisor.close()
+    return report
 
 
 def _strategy_toggle(
@@ -181,7 +193,7 @@ def run(
             runtime.scheduler.run_once(runtime.end_ms)
         elif run_forever:
             console.print(f"scheduler running on {environment}; SIGTERM or Ctrl-C stops it cleanly")
-            report = asyncio.run(_run_forever(runtime))
+            report = asyncio.run(_run_forever(runtime, options))
             console.print(f"stopped ({report.stopped_by}) after {report.cycles} cycles")
         else:
             _run_with_progress(runtime, console)

@@ -89,6 +89,8 @@ class TradingEngine:
         self._ids = itertools.count(1)
         self._disabled: set[str] = set()
         self._allocations: dict[str, float] | None = None
+        self._killed = False
+        self._positions_on_kill = settings.positions_on_kill
         self._published_at = 0.0
         self._now_ms = 0
         for slot in slots:
@@ -107,7 +109,7 @@ class TradingEngine:
             limits=self._limits,
             exposure=self._exposure,
             states=lambda s: (self.strategy_states[s], self.global_state),
-            reduce_allowed_when_killed=lambda: settings.positions_on_kill in ("reduce", "flatten"),
+            reduce_allowed_when_killed=lambda: self._positions_on_kill in ("reduce", "flatten"),
         )
 
     # --- allocation ------------------------------------------------------------------------------
@@ -236,8 +238,50 @@ class TradingEngine:
 
     # --- strategy cycles -------------------------------------------------------------------------
 
+    def kill_policy(self) -> tuple[bool, str]:
+        """(cancel open orders?, positions: hold|reduce|flatten) of the active override, else config."""
+        policy = getattr(self.gate, "on_disable", None)
+        if callable(policy):
+            chosen = policy()
+            return bool(chosen.cancel_open_orders), str(chosen.positions)
+        return self.settings.cancel_on_disable, self.settings.positions_on_kill
+
+    def _on_kill_switch(self, killed: bool) -> None:
+        """React once when the global switch flips: record it, cancel, and hold/reduce/flatten."""
+        if killed == self._killed:
+            return
+        self._killed = killed
+        if not killed:
+            self._record_global(TradingState.ACTIVE, "kill switch cleared")
+            return
+        cancel, positions = self.kill_policy()
+        self._positions_on_kill = positions
+        halted = TradingState.HALTED if positions == "hold" else TradingState.REDUCING
+        self._record_global(halted, f"kill switch override active (positions: {positions}, cancel: {cancel})")
+        if cancel:
+            self.exchange.cancel_all(None)
+        if positions == "flatten":
+            self._flatten()
+
+    def _record_global(self, state: TradingState, reason: str) -> None:
+        old = self.stats.global_state
+        self.stats.global_state = state
+        self.sink.record(events.trading_state_changed(self._now_ms, "kill_switch", old, state, reason))
+
+    def _flatten(self) -> None:
+        for slot in self.slots.values():
+            for pos in self.portfolio.strategy_positions(slot.name):
+                order = self._order_for(slot, pos.venue, pos.symbol, 0.0)
+                if order is not None:
+                    self.egress.submit_group([order])
+
+    @property
+    def kill_mode(self) -> str:
+        """off, or the active override's position policy (hold stops strategies; reduce lets them shrink)."""
+        return self._positions_on_kill if self._killed else "off"
+
     def refresh_disabled(self) -> bool:
-        """Ask the kill switch who is disabled; return True when the global switch is on."""
+        """Ask the kill switch who is disabled; return True when strategy cycles must not run."""
         if self.gate is None:
             return False
         killed = False
@@ -256,7 +300,8 @@ class TradingEngine:
             for name in newly:
                 self.exchange.cancel_all(name)
         self.stats.override_active = killed
-        return killed
+        self._on_kill_switch(killed)
+        return killed and self.kill_mode != "reduce"
 
     def run_cycle(self, name: str, now_ms: int, lateness_s: float = 0.0) -> CycleOutcome:
         started = time.perf_counter()

@@ -1,0 +1,68 @@
+"""Housekeeping around a long-running scheduler: once a second it logs override changes nobody
+logged (a file removed by hand, an expiry), runs the incident triggers, and keeps resource usage
+sampled. A failing hook is reported and retried; it never stops trading."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tradeops.bootstrap.engine import Runtime
+from tradeops.bootstrap.ops import OpsContext
+from tradeops.domain.errors import Fatal, TradeopsError
+from tradeops.ops.controls import reconcile_override_events
+from tradeops.ops.incident_triggers import IncidentAutomation
+from tradeops.runtime.overrides import read_overrides
+from tradeops.runtime.resources import start_resource_monitor
+
+
+@dataclass
+class Supervisor:
+    runtime: Runtime
+    ctx: OpsContext
+    interval_s: float = 1.0
+    automation: IncidentAutomation | None = None
+    closers: list[Callable[[], Any]] = field(default_factory=list)
+    failures: int = 0
+
+    def start(self) -> Supervisor:
+        monitor = start_resource_monitor(self.runtime.stats, self.ctx.cfg.runtime.resource_limits)
+        self.closers.append(monitor.stop)
+        self.automation = IncidentAutomation(self.ctx)
+        return self
+
+    def tick(self) -> None:
+        now = self.ctx.clock_ms()
+        hooks: list[tuple[str, Callable[[], object]]] = [
+            (
+                "overrides",
+                lambda: reconcile_override_events(self.ctx, read_overrides(self.ctx.overrides_dir, now)),
+            ),
+        ]
+        if self.automation is not None:
+            automation = self.automation
+            hooks.append(("incidents", lambda: automation.on_tick(self.runtime.stats, now)))
+        for name, hook in hooks:
+            try:
+                hook()
+            except Fatal:
+                raise
+            except TradeopsError as exc:
+                self.failures += 1
+                print(f"warning: {name} hook failed: {exc}", file=sys.stderr)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.tick()
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+            except TimeoutError:
+                continue
+
+    def close(self) -> None:
+        for closer in reversed(self.closers):
+            closer()
+        self.closers.clear()
