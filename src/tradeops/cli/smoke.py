@@ -34,12 +34,8 @@ def demo(
     """Check the scheduler status, or run N paper cycles of the remaining (or the named) strategies."""
     if check_disabled:
         return print_status(config_path, environment, as_json)
-    try:
-        from tradeops.ops.smoke import run_smoke_cycles
-    except ImportError:
-        click.echo("error: paper smoke cycles are not available in this build (tradeops.ops.smoke)", err=True)
-        return 2
     from tradeops.bootstrap.ops import build_ops_context
+    from tradeops.ops.smoke import run_smoke_cycles
 
     with build_ops_context(config_path, environment) as ctx:
         result = run_smoke_cycles(ctx, cycles, strategy)
@@ -64,3 +60,28 @@ def _print_result(payload: dict[str, object]) -> None:
             f"  {name:<18} {state:<12} signals {row['signals']:>4}  orders {row['orders']:>4}  "
             f"fills {row['fills']:>4}  denials {row['denials']:>4}"
         )
+
+
+@smoke.command("paper-ci")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var/paper_smoke_ci"),
+    show_default=True,
+    help="Where the summary JSON and Markdown go.",
+)
+@click.option("--cycles", type=click.IntRange(min=1), default=1, show_default=True)
+@config_options
+def paper_ci(output_dir: Path, cycles: int, config_path: Path, environment: str) -> int:
+    """The full paper smoke: every strategy, the security audit, every decision log; exit 1 on any failure."""
+    from tradeops.bootstrap.ops import build_ops_context
+    from tradeops.ops.paper_smoke_ci import run_paper_smoke_ci
+
+    with build_ops_context(config_path, environment) as ctx:
+        result = run_paper_smoke_ci(ctx, output_dir, cycles)
+    for name, check in result.checks.items():
+        click.echo(f"{name}: {check['status']} ({check['detail']})")
+    click.echo(f"summary: {result.summary_path}")
+    click.echo(f"markdown: {result.markdown_path}")
+    click.echo("paper smoke: ok" if result.ok else f"paper smoke: FAILED ({len(result.failures)} failure(s))")
+    return 0 if result.ok else 1

@@ -45,7 +45,7 @@ def _backup_path(state: RollbackState) -> Path:
 
 
 def _load_test(ctx: OpsContext, schedules: int, output: Path) -> dict[str, Any]:
-    from tradeops.ops.loadtest import run_load_test
+    from tradeops.ops.loadtest import run_load_test, save_report
 
     report = run_load_test(
         ctx.cfg,
@@ -56,7 +56,7 @@ def _load_test(ctx: OpsContext, schedules: int, output: Path) -> dict[str, Any]:
         signals=5,
     )
     payload = report.to_dict()
-    atomic_write_json(output, payload)
+    save_report(payload, output)
     return {"report": str(output), "resource_status": payload["resource_status"], "schedules": schedules}
 
 
@@ -183,7 +183,14 @@ def smoke(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
 def post_load_test(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
     remaining = len(ctx.cfg.scheduler().schedules) - (1 if state.strategy else 0)
     post = _load_test(ctx, max(1, min(2, remaining)), POST)
-    return {"post_rollback": post["report"], "post_resource_status": post["resource_status"]}
+    from tradeops.ops.loadtest import compare_reports
+
+    regressions = compare_reports(PRE, POST).regressions if PRE.exists() else []
+    return {
+        "post_rollback": post["report"],
+        "post_resource_status": post["resource_status"],
+        "regressions": ",".join(regressions) or "none",
+    }
 
 
 def artefact_digests() -> dict[str, str]:
