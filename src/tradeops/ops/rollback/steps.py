@@ -10,7 +10,6 @@ from typing import Any
 
 from tradeops.config.models import STRATEGY_NAMES
 from tradeops.domain.errors import UserInputError
-from tradeops.fsutil import atomic_write_json
 from tradeops.ops.controls import (
     Actor,
     OpsContext,
