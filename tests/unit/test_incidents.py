@@ -230,6 +230,8 @@ def test_timeline_includes_the_environment_log_inside_the_period(cfg: AppConfig)
     with DecisionLogWriter(ENV_LOG, key) as writer:
         writer.append(kind="trading_state", stage="runtime", status="halted", artefacts={"scope": "global"},
                       timestamp="2020-01-01T00:00:00+00:00")  # fmt: skip
+        writer.append(kind="order", stage="runtime", status="noted", artefacts={"ticket": "INC-42"},
+                      timestamp="2020-01-01T00:00:01+00:00")  # fmt: skip
     open_one(cfg)
     with DecisionLogWriter(ENV_LOG, key) as writer:
         writer.append(kind="trading_state", stage="runtime", status="reducing", artefacts={"scope": "global"})
@@ -241,8 +243,9 @@ def test_timeline_includes_the_environment_log_inside_the_period(cfg: AppConfig)
     incident = load_incident(cfg, "INC-42", environment="binance_paper")
     got = [(e.kind, e.status, e.source) for e in incident.timeline]
     assert got == [
+        ("order", "noted", "binance_paper.jsonl:2"),  # names the ticket: kept although earlier
         ("incident", "opened", "stage4.jsonl:1"),
-        ("trading_state", "reducing", "binance_paper.jsonl:2"),
+        ("trading_state", "reducing", "binance_paper.jsonl:3"),
         ("incident", "restored", "stage4.jsonl:2"),
     ]
 

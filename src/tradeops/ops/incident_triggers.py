@@ -351,7 +351,9 @@ class IncidentAutomation:
                     "action": fired.action,
                     "figures": fired.figures,
                 },
-                environment=ctx.environment,
+                # A new incident has nothing in the runtime log yet: skip scanning it on the
+                # scheduler's thread (`incident show` adds those entries later).
+                environment=None,
                 log_path=ctx.operations_log,
                 environ=ctx.environ,
                 now_ms=ctx.clock_ms(),

@@ -21,9 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from tradeops.config.models import AppConfig
 from tradeops.decision_log.reader import iter_entries
-from tradeops.domain.errors import AlreadyExists, TradeopsError, UserInputError
+from tradeops.domain.errors import AlreadyExists, TamperDetected, TradeopsError, UserInputError
 from tradeops.fsutil import atomic_write_json, atomic_write_text
 from tradeops.ops.audit_trail import record_operator_action
 
@@ -152,6 +154,26 @@ def _entries(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return list(iter_entries(path)) if path.is_file() else []
 
 
+def _candidate_entries(path: Path, names: set[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Entries of a (large) runtime log that may belong in a timeline.
+
+    Lines are canonical JSON, so a byte search skips signals, fills and the like without parsing.
+    """
+    needles = [b'"kind":' + orjson.dumps(kind) for kind in TIMELINE_KINDS] + [orjson.dumps(n) for n in names]
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.endswith(b"\n"):
+                return  # a torn last line is not an entry yet
+            if not any(needle in raw for needle in needles):
+                continue
+            try:
+                entry = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise TamperDetected(f"{path}:{number}: not valid JSON") from None
+            if isinstance(entry, dict):
+                yield number, entry
+
+
 def _parse_ts(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -273,7 +295,7 @@ def _timeline(
             events.append((_parse_ts(entry.get("timestamp")), _event(ops_path, line, entry)))
     if environment_log is not None and environment_log.resolve() != ops_path.resolve():
         periods = [(_parse_ts(start), _parse_ts(end)) for _, _, start, end in incident.periods]
-        for line, entry in _entries(environment_log):
+        for line, entry in _candidate_entries(environment_log, names) if environment_log.is_file() else ():
             at = _parse_ts(entry.get("timestamp"))
             inside = at is not None and any(
                 start is not None and start <= at and (end is None or at <= end) for start, end in periods
@@ -324,7 +346,13 @@ def _refresh(places: _Places, incident_id: str, write: bool = True) -> Incident:
     incident = _find(_replay(entries), incident_id, places.operations_log)
     incident.timeline = _timeline(incident, places.operations_log, entries, places.environment_log)
     if write:
-        write_records(places.directory, incident, places.operations_log)
+        try:
+            write_records(places.directory, incident, places.operations_log)
+        except OSError as exc:
+            raise TradeopsError(
+                f"{places.directory}: cannot write the records of {incident.id} ({exc.strerror}); the "
+                f"decision log is up to date, run `tradeops incident show {incident.id}` once fixed"
+            ) from None
     return incident
 
 
