@@ -8,6 +8,9 @@ from collections.abc import Mapping, Set
 from enum import StrEnum
 
 
+MIN_VOLATILITY = 1e-9
+
+
 class CapitalPolicy(StrEnum):
     FIXED = "fixed"  # exactly risk_profiles.<p>.strategy_allocations
     EQUAL = "equal"  # the configured total split evenly among eligible strategies
@@ -38,7 +41,8 @@ def allocate(
         result.update(dict.fromkeys(eligible, share))
         return result
     vols = volatility or {}
-    inverse = {s: 1.0 / v for s in eligible if (v := vols.get(s, 0.0)) > 0.0 and math.isfinite(v)}
+    # Volatility below MIN_VOLATILITY (or a denormal) would make 1/v overflow; treat it as unknown.
+    inverse = {s: 1.0 / v for s in eligible if (v := vols.get(s, 0.0)) >= MIN_VOLATILITY and math.isfinite(v)}
     if not inverse:  # no volatility estimates yet: fall back to equal split
         return allocate(CapitalPolicy.EQUAL, configured, disabled)
     mean_inverse = sum(inverse.values()) / len(inverse)
