@@ -300,6 +300,8 @@ class TradingEngine:
             for name in newly:
                 self.exchange.cancel_all(name)
         self.stats.override_active = killed
+        override = getattr(self.gate, "override", None)
+        self.stats.override_malformed = bool(getattr(override, "malformed", False))
         self._on_kill_switch(killed)
         return killed and self.kill_mode != "reduce"
 
