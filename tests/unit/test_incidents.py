@@ -276,3 +276,10 @@ def test_markdown_escapes_table_cells(cfg: AppConfig) -> None:
     text = render_markdown(incident)
     assert "| Status | open |" in text
     assert "opened: a \\| b (critical)" in text
+
+
+def test_caller_metadata_is_kept_but_cannot_replace_the_opening_fields(cfg: AppConfig) -> None:
+    incident = open_one(cfg, metadata={"status": "x", "trigger": "pnl_divergence", "severity": "low"})
+    [entry] = entries()
+    assert entry["metadata"]["severity"] == "critical" and entry["metadata"]["status"] == "x"
+    assert incident.metadata == {"status": "x", "trigger": "pnl_divergence"}

@@ -371,22 +371,16 @@ def _record(
     cfg: AppConfig,
     places: _Places,
     environ: Mapping[str, str],
-    *,
-    incident_id: str,
-    ticket: str | None,
+    ids: tuple[str, str | None],
     status: str,
-    metadata: dict[str, Any],
+    meta: dict[str, Any],
 ) -> None:
+    """One signed `kind=incident` entry; `ids` is (incident id, ticket)."""
+    artefacts = {"incident_id": ids[0], "ticket": ids[1]}
     record_operator_action(
-        cfg,
-        kind="incident",
-        status=status,
-        artefacts={"incident_id": incident_id, "ticket": ticket},
-        metadata=metadata,
-        tags=("incident",),
-        log_path=places.operations_log,
-        environ=environ,
-    )
+        cfg, kind="incident", status=status, artefacts=artefacts, metadata=meta, tags=("incident",),
+        log_path=places.operations_log, environ=environ,
+    )  # fmt: skip
 
 
 def open_incident(
@@ -420,15 +414,9 @@ def open_incident(
                 f"add to it with `tradeops incident note {incident_id} --text ...`"
             )
         details = {k: v for k, v in (metadata or {}).items() if k not in _OPEN_FIELDS}
-        _record(
-            cfg,
-            places,
-            environ,
-            incident_id=incident_id,
-            ticket=ticket.strip() if ticket is not None else None,
-            status="opened",
-            metadata={**details, "title": title.strip(), "severity": severity, "opened_by": opened_by},
-        )
+        ids = (incident_id, ticket.strip() if ticket is not None else None)
+        meta = {**details, "title": title.strip(), "severity": severity, "opened_by": opened_by}
+        _record(cfg, places, environ, ids, "opened", meta)
         return _refresh(places, incident_id)
 
 
@@ -481,13 +469,7 @@ def add_note(
     with _locked(places.directory):
         incident = _find(_replay(_entries(places.operations_log)), incident_id, places.operations_log)
         _record(
-            cfg,
-            places,
-            environ,
-            incident_id=incident.id,
-            ticket=incident.ticket,
-            status="noted",
-            metadata={"text": text.strip(), "by": by},
+            cfg, places, environ, (incident.id, incident.ticket), "noted", {"text": text.strip(), "by": by}
         )
         return _refresh(places, incident.id)
 
@@ -513,15 +495,9 @@ def close_incident(
             raise IncidentStateError(
                 f"incident {incident.id} is already closed ({incident.resolution} at {incident.closed_at})"
             )
-        _record(
-            cfg,
-            places,
-            environ,
-            incident_id=incident.id,
-            ticket=incident.ticket,
-            status="restored" if status == "restored" else "closed",
-            metadata={"resolution": status, "summary": summary.strip(), "closed_by": by},
-        )
+        logged = "restored" if status == "restored" else "closed"
+        meta = {"resolution": status, "summary": summary.strip(), "closed_by": by}
+        _record(cfg, places, environ, (incident.id, incident.ticket), logged, meta)
         return _refresh(places, incident.id)
 
 
