@@ -71,3 +71,16 @@ def test_allocation_is_clipped_to_its_bounds() -> None:
     calm = _decide([40_000.0] * 40)  # zero volatility: the floor applies
     assert wild[0].legs[0].target_weight == PARAMS.min_allocation
     assert calm[0].legs[0].target_weight == PARAMS.max_allocation
+
+
+def test_zero_allocation_band_flattens_and_never_enters() -> None:
+    params = PARAMS.model_copy(update={"min_allocation": 0.0, "max_allocation": 0.0})
+    candles = CandleSeries.from_closes(_closes(0.0006))
+    store = SeriesStore()
+    store.add_candles(candles)
+    store.advance_to(candles.end_ms)
+    strategy = VolatilityTargetStrategy(params)
+    assert strategy.decide(store.view(), ["binance"], ["BTC/USDT"], {}) == []
+    held = {KEY: Holding(*KEY, weight=0.3, quantity=0.3, avg_price=1.0, opened_ts=1, bars_held=1)}
+    (signal,) = strategy.decide(store.view(), ["binance"], ["BTC/USDT"], held)
+    assert signal.legs[0].target_weight == 0.0 and signal.metadata["action"] == "reduce"

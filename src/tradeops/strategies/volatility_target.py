@@ -41,18 +41,21 @@ class VolatilityTargetStrategy:
         holdings: Mapping[tuple[str, str], Holding],
     ) -> list[Signal]:
         p = self.params
+        lookback, annualise, threshold = p.lookback, self._annualise, p.rebalance_threshold
+        feature = view.feature
         signals: list[Signal] = []
         for venue in venues:
             for symbol in symbols:
-                per_bar = view.feature(venue, symbol, "volatility", p.lookback)  # NaN until lookback + 1 bars
-                if math.isnan(per_bar):
+                per_bar = feature(venue, symbol, "volatility", lookback)  # NaN until lookback + 1 bars
+                if per_bar != per_bar:
                     continue
-                realised = per_bar * self._annualise
+                realised = per_bar * annualise
                 target = self.target_weight(realised)
                 held = holdings.get((venue, symbol))
                 current = held.weight if held is not None and held.quantity != 0 else 0.0
-                deviation = abs(target - current) / target if target > 0 else 0.0
-                if deviation == 0.0 or deviation < p.rebalance_threshold:
+                if current == target:
+                    continue
+                if target > 0 and abs(target - current) < threshold * target:
                     continue
                 signals.append(self._rebalance(view.now_ms, venue, symbol, current, target, realised))
         return signals
@@ -66,7 +69,7 @@ class VolatilityTargetStrategy:
             action = "reduce"
         else:
             action = "increase"
-        deviation = abs(target - current) / target
+        deviation = abs(target - current) / target if target > 0 else 1.0
         return Signal(
             strategy=self.name,
             ts=now_ms,
