@@ -250,8 +250,11 @@ def baseline_load_test(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
 
 
 def close(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
-    from tradeops.ops.incidents import close_incident
+    from tradeops.ops.incidents import IncidentStateError, close_incident
 
     incident = state.incident_id or state.ticket
-    close_incident(ctx.cfg, incident, status="restored", summary=f"rollback {state.ticket} restored")
+    try:
+        close_incident(ctx.cfg, incident, status="restored", summary=f"rollback {state.ticket} restored")
+    except IncidentStateError:
+        return {"incident_closed": incident, "note": "already closed by an operator"}
     return {"incident_closed": incident}
