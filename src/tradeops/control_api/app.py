@@ -1,0 +1,88 @@
+"""The control API application: FastAPI over the operations use cases, RBAC on every /v1 route."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from tradeops import __version__
+from tradeops.bootstrap.ops import OpsContext
+from tradeops.control_api.rbac import AccessPolicy, check_table
+from tradeops.control_api.routes import public, v1
+from tradeops.domain.errors import AlreadyExists, TradeopsError, UserInputError
+from tradeops.security.tokens import TokenVerifier, resolve_tokens
+
+log = logging.getLogger("tradeops.control_api")
+
+INSECURE_WARNING = "control API running with --insecure-dev: mTLS and/or token checks are OFF"
+
+
+def _status_of(exc: TradeopsError) -> int:
+    if isinstance(exc, AlreadyExists):
+        return 409
+    if isinstance(exc, UserInputError):
+        return 400
+    return 500
+
+
+async def _tradeops_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TradeopsError)
+    return JSONResponse({"detail": str(exc)}, status_code=_status_of(exc))
+
+
+async def _nag(interval_s: float) -> None:
+    while True:
+        log.warning(INSECURE_WARNING)
+        await asyncio.sleep(interval_s)
+
+
+def create_app(
+    ctx_factory: Callable[[], OpsContext],
+    *,
+    allow_anonymous: bool = False,
+    insecure_warning_interval_s: float | None = None,
+) -> FastAPI:
+    """Build the app; `ctx_factory` runs once at startup (the context is closed at shutdown).
+
+    `allow_anonymous` (only from --insecure-dev) lets requests without a token through, and only
+    while no configured token has its secret present. `insecure_warning_interval_s` logs a warning
+    that often while the app runs.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = ctx_factory()
+        verifier = TokenVerifier(resolve_tokens(ctx.cfg.control_api.tokens, ctx.environ))
+        app.state.ctx = ctx
+        app.state.write_lock = threading.Lock()
+        app.state.access_policy = AccessPolicy(verifier, allow_anonymous and not verifier)
+        nag = asyncio.create_task(_nag(insecure_warning_interval_s)) if insecure_warning_interval_s else None
+        try:
+            yield
+        finally:
+            if nag is not None:
+                nag.cancel()
+            ctx.close()
+
+    app = FastAPI(
+        title="tradeops control API",
+        version=__version__,
+        description="Operator control of the trading runtime over mTLS with scoped bearer tokens.",
+        lifespan=lifespan,
+    )
+    app.include_router(public)
+    app.include_router(v1)
+    app.add_exception_handler(TradeopsError, _tradeops_error)
+    check_table(app.openapi()["paths"])
+    return app
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    return app.openapi()

@@ -1,0 +1,264 @@
+"""Endpoints. Each one calls the same use-case function as the CLI (tradeops.ops.controls)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path as FsPath
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.responses import JSONResponse
+
+from tradeops.bootstrap.ops import OpsContext
+from tradeops.control_api import schemas
+from tradeops.control_api.rbac import AccessPolicy, Principal, authorize
+from tradeops.decision_log.keys import resolve_signing_key
+from tradeops.decision_log.reader import tail
+from tradeops.domain.errors import TradeopsError
+from tradeops.ops.control_views import valid_strategy_names
+from tradeops.ops.controls import (
+    Actor,
+    create_override,
+    disable_strategy,
+    enable_strategy,
+    list_schedules,
+    remove_override,
+    scheduler_status,
+)
+from tradeops.runtime.overrides import format_timestamp
+from tradeops.runtime.ports import StrategyStatus
+
+ERROR: dict[str, Any] = {"model": schemas.ErrorResponse}
+Responses = dict[int | str, dict[str, Any]]
+AUTH_RESPONSES: Responses = {
+    401: ERROR | {"description": "Missing or invalid bearer token"},
+    403: ERROR | {"description": "The token lacks this endpoint's scope"},
+    500: ERROR | {"description": "The operation failed (e.g. the decision log could not be written)"},
+}
+BAD_REQUEST: Responses = {400: ERROR | {"description": "Rejected by the use case (the message says why)"}}
+UNKNOWN_STRATEGY: Responses = {404: ERROR | {"description": "No strategy of that name"}}
+
+public = APIRouter(tags=["probes"])
+v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)], responses=AUTH_RESPONSES)
+
+StrategyName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+def context(request: Request) -> OpsContext:
+    ctx: OpsContext = request.app.state.ctx
+    return ctx
+
+
+def write_lock(request: Request) -> threading.Lock:
+    """Writes are serialised: one operator change at a time, in decision-log order."""
+    lock: threading.Lock = request.app.state.write_lock
+    return lock
+
+
+Ctx = Annotated[OpsContext, Depends(context)]
+Caller = Annotated[Principal, Depends(authorize)]
+WriteLock = Annotated[threading.Lock, Depends(write_lock)]
+
+
+def _actor(principal: Principal, requested_by: str | None) -> Actor:
+    return Actor(
+        name=requested_by or principal.name,
+        via="api",
+        token_id=principal.token_id,
+        client_subject=principal.client_subject,
+    )
+
+
+def _iso(ts_ms: int | None) -> str | None:
+    return None if not ts_ms else format_timestamp(ts_ms)
+
+
+def _strategy_view(status_: StrategyStatus) -> dict[str, Any]:
+    return {
+        "strategy": status_.strategy,
+        "disabled": status_.disabled,
+        "reason": status_.reason,
+        "ticket": status_.ticket,
+        "requested_by": status_.requested_by,
+        "until": _iso(status_.until_ms),
+        "changed_at": _iso(status_.changed_ms),
+    }
+
+
+def _known(ctx: OpsContext, name: str) -> str:
+    if name not in valid_strategy_names(ctx.cfg):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown strategy {name!r}")
+    return name
+
+
+# --- probes ---------------------------------------------------------------------------------------
+
+
+@public.get("/health", response_model=schemas.Health, summary="Liveness")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@public.get(
+    "/ready",
+    response_model=schemas.Readiness,
+    summary="Readiness: state store, signing key, tokens",
+    responses={503: {"model": schemas.Readiness, "description": "Not ready (see checks)"}},
+)
+def ready(request: Request, ctx: Ctx) -> Any:
+    checks: dict[str, str] = {}
+    try:
+        ctx.store.strategy_statuses()
+        checks["state_store"] = "ok"
+    except Exception as exc:  # a probe reports any failure instead of raising it
+        checks["state_store"] = f"error: {type(exc).__name__}"
+    try:
+        resolve_signing_key(key=None, key_file=None, key_id=None, environ=ctx.environ)
+        checks["decision_log_key"] = "ok"
+    except TradeopsError as exc:
+        checks["decision_log_key"] = f"error: {exc}"
+    policy: AccessPolicy = request.app.state.access_policy
+    checks["tokens"] = "ok" if policy.verifier or policy.allow_anonymous else "error: no usable token"
+    ok = all(v == "ok" for v in checks.values())
+    body = {"status": "ready" if ok else "not_ready", "checks": checks}
+    return body if ok else JSONResponse(body, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+
+@v1.get("/status", response_model=schemas.SchedulerStatusView, summary="Scheduler status")
+def get_status(ctx: Ctx) -> dict[str, object]:
+    return scheduler_status(ctx).to_dict()
+
+
+@v1.get("/schedules", response_model=schemas.ScheduleList, summary="Schedules with effective allocation")
+def get_schedules(ctx: Ctx) -> dict[str, object]:
+    return {"schedules": list_schedules(ctx)}
+
+
+@v1.get("/trading-state", response_model=schemas.TradingStateView, summary="May new orders go out?")
+def get_trading_state(ctx: Ctx) -> dict[str, object]:
+    view = scheduler_status(ctx)
+    override_active = any(bool(o["active"]) or bool(o["malformed"]) for o in view.overrides)
+    details = getattr(ctx.store, "trading_state_details", None)
+    if details is not None:
+        scopes = {k: (s.value, r, t) for k, (s, r, t) in details().items()}
+    else:
+        scopes = {k: (s.value, "", 0) for k, s in ctx.store.trading_states().items()}
+    halted = scopes.get("global", ("active", "", 0))[0] == "halted"
+    return {
+        "environment": ctx.environment,
+        "checked_at": view.checked_at,
+        "new_orders_allowed": not override_active and not halted,
+        "override_active": override_active,
+        "scopes": {k: {"state": s, "reason": r, "changed_at": _iso(t)} for k, (s, r, t) in scopes.items()},
+        "disabled_strategies": [str(d["strategy"]) for d in view.disabled_strategies],
+    }
+
+
+@v1.get(
+    "/decision-log/recent",
+    response_model=schemas.DecisionLogEntries,
+    summary="Last n decision-log entries, oldest first",
+)
+def get_recent_entries(
+    ctx: Ctx,
+    n: Annotated[int, Query(ge=1, le=1000)] = 20,
+    log: Annotated[Literal["operations", "trading"], Query()] = "operations",
+) -> dict[str, object]:
+    if log == "operations":
+        path = FsPath(ctx.operations_log or ctx.cfg.decision_log.operations_log)
+    else:
+        path = FsPath(ctx.cfg.decision_log_path(ctx.environment))
+    return {"path": str(path), "entries": tail(path, n) if path.exists() else []}
+
+
+# --- writes ---------------------------------------------------------------------------------------
+
+
+@v1.post(
+    "/strategies/{name}/disable",
+    response_model=schemas.StrategyStatusView,
+    summary="Disable one strategy (allocation 0, bucket manual)",
+    responses=BAD_REQUEST | UNKNOWN_STRATEGY,
+)
+def post_disable(
+    name: StrategyName, body: schemas.StrategyDisable, ctx: Ctx, caller: Caller, lock: WriteLock
+) -> dict[str, Any]:
+    strategy = _known(ctx, name)
+    minutes = body.duration_minutes
+    with lock:
+        until = None if minutes is None else ctx.clock_ms() + minutes * 60_000
+        result = disable_strategy(
+            ctx,
+            strategy,
+            reason=body.reason,
+            ticket=body.ticket,
+            actor=_actor(caller, body.requested_by),
+            until_ms=until,
+        )
+    return _strategy_view(result)
+
+
+@v1.post(
+    "/strategies/{name}/enable",
+    response_model=schemas.StrategyStatusView,
+    summary="Restore one strategy to its risk profile",
+    responses=BAD_REQUEST | UNKNOWN_STRATEGY,
+)
+def post_enable(
+    name: StrategyName, body: schemas.StrategyChange, ctx: Ctx, caller: Caller, lock: WriteLock
+) -> dict[str, Any]:
+    strategy = _known(ctx, name)
+    with lock:
+        result = enable_strategy(
+            ctx, strategy, reason=body.reason, ticket=body.ticket, actor=_actor(caller, body.requested_by)
+        )
+    return _strategy_view(result)
+
+
+@v1.post(
+    "/override",
+    response_model=schemas.OverrideCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Global kill switch: stop every new order",
+    responses=BAD_REQUEST | {409: ERROR | {"description": "An override exists; send force=true to replace"}},
+)
+def post_override(body: schemas.OverrideRequest, ctx: Ctx, caller: Caller, lock: WriteLock) -> dict[str, Any]:
+    actor = _actor(caller, body.requested_by)
+    with lock:
+        info = create_override(
+            ctx,
+            reason=body.reason,
+            ticket=body.ticket,
+            requested_by=actor.name,
+            actor=actor,
+            component=body.component,
+            duration_minutes=body.duration_minutes,
+            force=body.force,
+        )
+    return {
+        "path": str(info.path),
+        "component": info.component,
+        "replaced": info.replaced,
+        "document": info.document.to_json(),
+    }
+
+
+@v1.delete(
+    "/override",
+    response_model=schemas.OverrideRemoved,
+    summary="Remove the kill switch (trading resumes)",
+    responses=BAD_REQUEST,
+)
+def delete_override(
+    ctx: Ctx,
+    caller: Caller,
+    lock: WriteLock,
+    reason: Annotated[str, Query(max_length=500)] = "",
+    component: Annotated[Literal["multi_strategy", "decision_orchestrator"] | None, Query()] = None,
+) -> dict[str, bool]:
+    with lock:
+        removed = remove_override(ctx, actor=_actor(caller, None), reason=reason, component=component)
+    return {"removed": removed}
