@@ -38,7 +38,7 @@ TOKEN_ENV = {
 START_TIMEOUT_S = 15.0
 
 
-def make_workspace(root: Path) -> tuple[Path, TlsLayout, Issued]:
+def make_workspace(root: Path, *, tls_material: bool = True) -> tuple[Path, TlsLayout, Issued]:
     """A copy of config/ plus a CA, a server certificate and an `operator` client certificate."""
     shutil.copytree(REPO / "config", root / "config")
     layout = TlsLayout.from_config(load_config(root / "config" / "core.yaml").control_api.tls)
@@ -50,6 +50,8 @@ def make_workspace(root: Path) -> tuple[Path, TlsLayout, Issued]:
         clients_dir=root / layout.clients_dir,
     )
     ca = issue_ca()
+    if not tls_material:
+        return root, layout, ca
     write_issued(ca, layout.ca_cert, layout.ca_key)
     write_issued(issue_server(ca), layout.server_cert, layout.server_key)
     write_issued(issue_client(ca, "operator"), *layout.client("operator"))
@@ -107,9 +109,10 @@ def running_api(
     environ: Mapping[str, str] = TOKEN_ENV,
     insecure_dev: bool = False,
     insecure_warning_interval_s: float | None = None,
+    tls_material: bool = True,
 ) -> Iterator[RunningApi]:
     """Start the real server (uvicorn, its own thread) in a fresh workspace; stop it on exit."""
-    workspace, layout, ca = make_workspace(root)
+    workspace, layout, ca = make_workspace(root, tls_material=tls_material)
     env = dict(environ)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(workspace)

@@ -1,0 +1,85 @@
+"""schemathesis against the served OpenAPI document, over mTLS, for the read endpoints: every
+response must match its declared status code and schema. Bounded and derandomized."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from tests.integration.test_control_api_support import OBSERVER_SECRET, RunningApi, running_api
+from tradeops.control_api.app import create_app
+
+AUTH = {"Authorization": f"Bearer {OBSERVER_SECRET}"}
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]:
+    with running_api(tmp_path_factory.mktemp("control-api-schema")) as running:
+        yield running
+
+
+def _tls_kwargs(api: RunningApi) -> dict[str, Any]:
+    cert, key = api.layout.client("operator")
+    return {"verify": str(api.layout.ca_cert), "cert": (str(cert), str(key))}
+
+
+@pytest.fixture(scope="module")
+def session(api: RunningApi) -> Iterator[requests.Session]:
+    with requests.Session() as http:
+        kwargs = _tls_kwargs(api)
+        http.verify, http.cert = kwargs["verify"], kwargs["cert"]
+        http.headers.update(AUTH)
+        yield http
+
+
+@pytest.fixture(scope="module")
+def api_schema(api: RunningApi) -> Any:
+    return schemathesis.openapi.from_url(f"{api.base_url}/openapi.json", **_tls_kwargs(api))
+
+
+def _no_context() -> Any:
+    raise AssertionError("the document needs no context")
+
+
+READ_PATHS = sorted(
+    path for path, ops in create_app(_no_context).openapi()["paths"].items() if set(ops) == {"get"}
+)
+
+
+@pytest.mark.parametrize("path", READ_PATHS)
+def test_read_endpoint_matches_the_document(
+    path: str, api: RunningApi, api_schema: Any, session: requests.Session
+) -> None:
+    operation = api_schema[path]["GET"]
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=15,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case: Any) -> None:
+        response = case.call_and_validate(session=session, **_tls_kwargs(api))
+        assert response.status_code == 200, response.text  # authenticated, valid input
+
+    check()
+
+
+def test_the_document_declares_auth_failures_on_every_v1_operation(api: RunningApi) -> None:
+    document = requests.get(f"{api.base_url}/openapi.json", timeout=10, **_tls_kwargs(api)).json()
+    v1 = [(p, m, op) for p, ops in document["paths"].items() if p.startswith("/v1/") for m, op in ops.items()]
+    assert len(v1) == 8
+    for path, method, operation in v1:
+        assert {"200", "401", "403"} <= set(operation["responses"]) or {"201", "401", "403"} <= set(
+            operation["responses"]
+        ), (method, path)
+        assert operation["security"] == [{"HTTPBearer": []}], (method, path)
+    assert Path(api.layout.ca_cert).exists()
