@@ -410,7 +410,7 @@ class SeriesStore:
 
     def advance_to(self, now_ms: int) -> list[Bar]:
         """Reveal preloaded bars whose close time (ts + interval) <= now_ms, in time order."""
-        self._now_ms = now_ms
+        self._now_ms = max(self._now_ms, now_ms)  # time never runs backwards for a view
         timeline = self._timeline or self._build_timeline()
         start = timeline.cursor
         if start >= timeline.size or timeline.close.item(start) > now_ms:
