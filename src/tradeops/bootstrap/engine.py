@@ -51,6 +51,7 @@ class RunOptions:
     strategy_params: dict[str, dict[str, Any]] | None = None  # per-strategy parameter overrides
     kill_switch: bool = True
     metrics: bool = False
+    metrics_port: int | None = None  # overrides observability.metrics.port
     faults: str | None = None  # e.g. "errors=0.5,latency_ms=2000" (drills and alert tests)
     scheduler: str | None = None
     seed: int = 7
@@ -68,6 +69,7 @@ class Runtime:
     sink: DecisionSink
     store: StateStore | None
     end_ms: int = 0  # close time of the last bar loaded
+    metrics_port: int | None = None
     closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -262,6 +264,11 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     if opts.metrics and cfg.observability.metrics.enabled:
         from tradeops.observability.metrics import start_metrics_server
 
-        server = start_metrics_server(stats, cfg.observability.metrics, cfg.runtime.resource_limits)
+        metrics_cfg = cfg.observability.metrics
+        if opts.metrics_port is not None:
+            metrics_cfg = metrics_cfg.model_copy(update={"port": opts.metrics_port})
+        server = start_metrics_server(stats, metrics_cfg, cfg.runtime.resource_limits)
+        runtime.metrics_port = server.port
+        print(f"metrics: http://{metrics_cfg.host}:{server.port}/metrics", file=sys.stderr)
         closers.append(server.stop)
     return runtime

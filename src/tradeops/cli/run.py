@@ -132,7 +132,13 @@ def _options(**kw: object) -> RunOptions:
     "--metrics/--no-metrics", default=None, help="Serve Prometheus metrics (default: on with --run-forever)."
 )
 @click.option(
+    "--metrics-port", type=click.IntRange(0, 65535), help="Override observability.metrics.port (0: any free)."
+)
+@click.option(
     "--report-dir", type=click.Path(path_type=Path), help="Write summary.json and equity_curve.png here."
+)
+@click.option(
+    "--inject-faults", "faults", help="Drill: make the paper venue fail, e.g. errors=0.5,latency_ms=2000."
 )
 @click.option(
     "--disable-strategy", help="Disable one strategy (persisted; a running scheduler obeys) and exit."
@@ -156,7 +162,9 @@ def run(
     strategies: tuple[str, ...],
     state: str,
     metrics: bool | None,
+    metrics_port: int | None,
     report_dir: Path | None,
+    faults: str | None,
     disable_strategy: str | None,
     enable_strategy: str | None,
     reason: str,
@@ -183,6 +191,8 @@ def run(
         strategies=strategies or None,
         state=state,
         metrics=run_forever if metrics is None else metrics,
+        metrics_port=metrics_port,
+        faults=faults,
     )
     if disable_strategy or enable_strategy:
         return _strategy_toggle(options, disable_strategy, enable_strategy, reason, ticket, requested_by)
