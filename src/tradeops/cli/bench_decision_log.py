@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import statistics
 import tempfile
@@ -68,6 +69,7 @@ def _append_run(
         path, key, fsync_mode=mode, group_entries=GROUP_ENTRIES, group_ms=GROUP_MS, on_durable=on_durable
     )
     sink = FileDecisionSink(writer, stage="bench")
+    cpu_started = time.thread_time()
     started = clock()
     for i in range(entries):
         appended[i] = clock()
@@ -76,6 +78,7 @@ def _append_run(
             progress(10_000)
     sink.flush()
     elapsed = clock() - started
+    cpu = time.thread_time() - cpu_started
     sink.close()
     progress(entries % 10_000)
     times = np.array([t for t, _ in durable])
@@ -84,6 +87,7 @@ def _append_run(
     latency = times[np.searchsorted(seqs, np.arange(1, entries + 1), side="left")] - appended
     return {
         "per_second": entries / elapsed,
+        "cpu_us_per_entry": cpu / entries * 1e6,
         "p99_ms": float(np.percentile(latency, 99) * 1000),
         "p50_ms": float(np.percentile(latency, 50) * 1000),
         "bytes_per_entry": path.stat().st_size / entries,
@@ -112,6 +116,7 @@ def _one_run(
         "append_per_second_fsync_each": each["per_second"],
         "verify_per_second": entries / verify_seconds,
         "durable_latency_p99_ms": group["p99_ms"],
+        "append_cpu_us_per_entry": group["cpu_us_per_entry"],
         "durable_latency_p50_ms": group["p50_ms"],
         "fsync_each_latency_p99_ms": each["p99_ms"],
         "bytes_per_entry": group["bytes_per_entry"],
@@ -151,6 +156,7 @@ def bench_decision_log(
     if directory is not None:
         directory.mkdir(parents=True, exist_ok=True)
     rows = []
+    load_at_start = os.getloadavg()[0]
     bar, progress = _progress_bar(as_json, runs * (2 * entries + fsync_each_entries))
     with bar, tempfile.TemporaryDirectory(prefix="tradeops-bench-dl-", dir=directory) as tmp:
         for _ in range(runs):
@@ -163,11 +169,13 @@ def bench_decision_log(
         "durable_latency_p99_ms": round(medians["durable_latency_p99_ms"], 2),
         "durable_latency_p50_ms": round(medians["durable_latency_p50_ms"], 2),
         "fsync_each_latency_p99_ms": round(medians["fsync_each_latency_p99_ms"], 2),
+        "append_cpu_us_per_entry": round(medians["append_cpu_us_per_entry"], 1),
         "entries": entries,
         "fsync_each_entries": fsync_each_entries,
         "bytes_per_entry": round(medians["bytes_per_entry"]),
         "group_commit": {"entries": GROUP_ENTRIES, "ms": GROUP_MS},
         "runs": runs,
+        "load_average_1m_at_start": round(load_at_start, 2),
         "directory": str(directory or Path(tempfile.gettempdir())),
         "notes": (
             "appends go through FileDecisionSink (runtime path: DecisionRecord -> signed chained line); "
