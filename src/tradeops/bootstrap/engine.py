@@ -260,7 +260,19 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     )
     engine = TradingEngine(settings, slots, series_store, exchange, portfolio, sink, stats, gate, store)
     scheduler = Scheduler(engine, series_store, clock)
-    runtime = Runtime(cfg, opts, engine, scheduler, series_store, stats, clock, sink, store, end_ms, closers)
+    runtime = Runtime(
+        cfg=cfg,
+        options=opts,
+        engine=engine,
+        scheduler=scheduler,
+        series=series_store,
+        stats=stats,
+        clock=clock,
+        sink=sink,
+        store=store,
+        end_ms=end_ms,
+        closers=closers,
+    )
     if opts.metrics and cfg.observability.metrics.enabled:
         from tradeops.observability.metrics import start_metrics_server
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
-    """One OHLCV candle; `ts` is the bar's open time."""
+class Bar(NamedTuple):
+    """One OHLCV candle; `ts` is the bar's open time. A NamedTuple: immutable and cheap to build
+    (the replay creates one per revealed bar)."""
 
     venue: str
     symbol: str
@@ -19,8 +19,7 @@ class Bar:
     volume: float
 
 
-@dataclass(frozen=True, slots=True)
-class Quote:
+class Quote(NamedTuple):
     """Best bid/ask of one instrument on one venue."""
 
     venue: str

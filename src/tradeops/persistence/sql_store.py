@@ -9,7 +9,7 @@ never block the writer.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -192,37 +192,49 @@ class SqlStateStore:
 
     def save_fill(self, fill: Fill, position: Position, balances: Mapping[str, Decimal]) -> None:
         """One transaction: the fill, the position it produced and the balances after it."""
+        self.save_fills([(fill, position)], balances)
+
+    def save_fills(self, batch: Sequence[tuple[Fill, Position]], balances: Mapping[str, Decimal]) -> None:
+        """One transaction for a batch of fills (one scheduler step), the positions and final balances."""
+        if not batch:
+            return
         with self._lock, self._engine.begin() as conn:
             conn.execute(
-                insert(self._t["fills"]).values(
-                    order_id=fill.order_id,
-                    client_order_id=fill.client_order_id,
-                    strategy=fill.strategy,
-                    venue=fill.venue,
-                    symbol=fill.symbol,
-                    side=fill.side.value,
-                    quantity=decimal_str(fill.quantity),
-                    price=decimal_str(fill.price),
-                    fee=decimal_str(fill.fee),
-                    fee_asset=fill.fee_asset,
-                    liquidity=fill.liquidity.value,
-                    ts=fill.ts,
+                insert(self._t["fills"]),
+                [
+                    {
+                        "order_id": fill.order_id,
+                        "client_order_id": fill.client_order_id,
+                        "strategy": fill.strategy,
+                        "venue": fill.venue,
+                        "symbol": fill.symbol,
+                        "side": fill.side.value,
+                        "quantity": decimal_str(fill.quantity),
+                        "price": decimal_str(fill.price),
+                        "fee": decimal_str(fill.fee),
+                        "fee_asset": fill.fee_asset,
+                        "liquidity": fill.liquidity.value,
+                        "ts": fill.ts,
+                    }
+                    for fill, _ in batch
+                ],
+            )
+            latest = {(p.strategy, p.venue, p.symbol): p for _, p in batch}
+            for position in latest.values():
+                self._upsert(
+                    conn,
+                    "positions",
+                    {
+                        "strategy": position.strategy,
+                        "venue": position.venue,
+                        "symbol": position.symbol,
+                        "quantity": decimal_str(position.quantity),
+                        "avg_price": decimal_str(position.avg_price),
+                        "realized_pnl": decimal_str(position.realized_pnl),
+                        "opened_ts": position.opened_ts,
+                    },
+                    ("strategy", "venue", "symbol"),
                 )
-            )
-            self._upsert(
-                conn,
-                "positions",
-                {
-                    "strategy": position.strategy,
-                    "venue": position.venue,
-                    "symbol": position.symbol,
-                    "quantity": decimal_str(position.quantity),
-                    "avg_price": decimal_str(position.avg_price),
-                    "realized_pnl": decimal_str(position.realized_pnl),
-                    "opened_ts": position.opened_ts,
-                },
-                ("strategy", "venue", "symbol"),
-            )
             self._write_balances(conn, balances)
 
     def load_fills(self, strategy: str | None = None) -> list[Fill]:

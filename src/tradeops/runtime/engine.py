@@ -17,7 +17,7 @@ from tradeops.domain import events
 from tradeops.domain.events import DenialReason
 from tradeops.domain.market import Bar
 from tradeops.domain.money import ZERO, to_decimal
-from tradeops.domain.trading import Fill, OrderRequest, Side, Signal, TradingState
+from tradeops.domain.trading import Fill, OrderRequest, Position, Side, Signal, TradingState
 from tradeops.risk.gate import Exposure, Limits
 from tradeops.runtime.egress import OrderEgress
 from tradeops.runtime.portfolio import Portfolio
@@ -158,22 +158,22 @@ class TradingEngine:
         for bar in bars:
             self.portfolio.mark(bar.venue, bar.symbol, bar.close)
         fills = list(self.exchange.on_market(bars, ()))
-        for fill in fills:
-            self._book_fill(fill)
+        booked = [(fill, self._book_fill(fill)) for fill in fills]
+        if booked and self.store is not None:
+            self.store.save_fills(booked, self.portfolio.balances())  # one transaction per step
         if bars:
             self.portfolio.roll(now_ms)
             self._monitor(now_ms)
             self.settings.equity_curve.append((now_ms, float(self.portfolio.equity())))
         return fills
 
-    def _book_fill(self, fill: Fill) -> None:
+    def _book_fill(self, fill: Fill) -> Position:
         position = self.portfolio.apply_fill(fill)
-        if self.store is not None:
-            self.store.save_fill(fill, position, self.portfolio.balances())
         self.sink.record(events.order_filled(fill))
         stats = self.stats.strategies[fill.strategy]
         stats.fills += 1
         stats.fees += fill.fee
+        return position
 
     def _set_state(self, scope: str, new: TradingState, reason: str) -> None:
         old = self.global_state if scope == "global" else self.strategy_states[scope]
