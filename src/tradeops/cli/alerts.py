@@ -1,0 +1,242 @@
+"""`tradeops alerts`: validate the alerting artefacts; silence, unsilence and list Stage4 silences."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+URL_ENV = "TRADEOPS_ALERTMANAGER_URL"
+
+
+def _config_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--environment",
+        default="binance_paper",
+        show_default=True,
+        help="Environment in the config (paper environments sign with a local key when none is set).",
+    )(command)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path),
+        default=Path("config/core.yaml"),
+        show_default=True,
+    )(command)
+
+
+def _url_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--alertmanager-url",
+        envvar=URL_ENV,
+        show_envvar=True,
+        help="Alertmanager base URL (default: env, then observability.alertmanager.url).",
+    )(command)
+
+
+def _resolve_url(flag_or_env: str | None, configured: str | None) -> str:
+    from tradeops.domain.errors import UserInputError
+
+    url = flag_or_env or configured
+    if not url:
+        raise UserInputError(
+            f"no Alertmanager URL: pass --alertmanager-url, set {URL_ENV} or observability.alertmanager.url"
+        )
+    return url
+
+
+@click.group("alerts")
+def alerts() -> None:
+    """Prometheus alert rules and Alertmanager silences for the Stage4 runtime."""
+
+
+@alerts.command()
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Repository root holding deploy/ and .github/.",
+)
+def validate(root: Path) -> int:
+    """Check rules (promtool), rule tests, configs, dashboard and workflow; exit 1 on the first problem."""
+    from tradeops.observability.validate import validate_all
+
+    for result in validate_all(root.resolve()):
+        if not result.ok:
+            click.echo(f"FAIL  {result.name}")
+            for line in result.problems[1:]:
+                click.echo(f"      {line}", err=True)
+            click.echo(f"error: {result.problems[0]}", err=True)
+            return 1
+        click.echo(f"ok    {result.name}")
+        for note in result.notes:
+            click.echo(f"      {note}")
+    return 0
+
+
+@alerts.command()
+@_url_option
+@click.option("--duration", help="How long the silence lasts: 30m, 2h, 1d (default: config).")
+@click.option("--ticket", required=True, help="Incident or change ticket, e.g. INC-42.")
+@click.option("--created-by", required=True, help="Team or person the silence is for.")
+@click.option(
+    "--matcher",
+    "matchers",
+    multiple=True,
+    help="Extra label matcher k=v (or !=, =~, !~); replaces the configured one for the same label.",
+)
+@click.option("--comment", help="Why (stored in Alertmanager after the ticket).")
+@click.option("--json", "as_json", is_flag=True, help="Print the silence as JSON.")
+@_config_option
+def silence(
+    alertmanager_url: str | None,
+    duration: str | None,
+    ticket: str,
+    created_by: str,
+    matchers: tuple[str, ...],
+    comment: str | None,
+    as_json: bool,
+    config_path: Path,
+    environment: str,
+) -> int:
+    """Silence the Stage4 alerts (stage4_matchers from the config) and log it in the decision log."""
+    from tradeops.bootstrap.ops import build_ops_context
+    from tradeops.observability.alertmanager import AlertmanagerClient
+    from tradeops.observability.durations import parse_duration
+    from tradeops.observability.silences import SilenceResult, create_silence, stage4_matchers
+    from tradeops.ops.audit_trail import record_operator_action
+
+    with build_ops_context(config_path, environment) as ctx:
+        cfg = ctx.cfg
+        settings = cfg.observability.alertmanager
+        url = _resolve_url(alertmanager_url, settings.url)
+        seconds = parse_duration(duration or settings.default_silence_duration)
+        selected = stage4_matchers(settings.stage4_matchers, matchers)
+        entries: list[dict[str, Any]] = []
+
+        def record(result: SilenceResult) -> None:
+            entries.append(
+                record_operator_action(
+                    cfg,
+                    kind="alert_silence",
+                    status="silenced",
+                    artefacts={
+                        "silence_id": result.silence_id,
+                        "ticket": result.ticket,
+                        "ends_at": result.ends_at,
+                        "alertmanager_url": result.alertmanager_url,
+                    },
+                    metadata={
+                        "matchers": list(result.matchers),
+                        "created_by": result.created_by,
+                        "comment": result.comment,
+                        "starts_at": result.starts_at,
+                        "duration": result.duration,
+                    },
+                    tags=("silence",),
+                )
+            )
+
+        with AlertmanagerClient(url) as client:
+            result = create_silence(
+                client,
+                matchers=selected,
+                duration_s=seconds,
+                ticket=ticket,
+                created_by=created_by,
+                comment=comment,
+                now=datetime.now(UTC),
+                record=record,
+            )
+    log_path = cfg.decision_log.operations_log
+    if as_json:
+        click.echo(json.dumps({**result.to_dict(), "decision_log": log_path}, indent=2, sort_keys=True))
+        return 0
+    click.echo(f"silence {result.silence_id}")
+    click.echo(f"  state {result.state}, expires {result.ends_at} ({result.duration})")
+    click.echo(f"  matchers {', '.join(result.matchers)}; ticket {result.ticket}; by {result.created_by}")
+    click.echo(f"  recorded in {log_path} (kind alert_silence, status silenced)")
+    return 0
+
+
+@alerts.command()
+@_url_option
+@click.option("--id", "silence_id", required=True, help="Silence id printed by `tradeops alerts silence`.")
+@click.option("--json", "as_json", is_flag=True, help="Print the expired silence as JSON.")
+@_config_option
+def unsilence(
+    alertmanager_url: str | None, silence_id: str, as_json: bool, config_path: Path, environment: str
+) -> int:
+    """Expire a silence now (alerts notify again) and log it in the decision log."""
+    from tradeops.bootstrap.ops import build_ops_context
+    from tradeops.observability.alertmanager import AlertmanagerClient
+    from tradeops.observability.silences import expire_silence
+    from tradeops.ops.audit_trail import record_operator_action
+
+    with build_ops_context(config_path, environment) as ctx:
+        cfg = ctx.cfg
+        url = _resolve_url(alertmanager_url, cfg.observability.alertmanager.url)
+
+        def record(expired: dict[str, Any]) -> None:
+            record_operator_action(
+                cfg,
+                kind="alert_silence",
+                status="expired",
+                artefacts={"silence_id": silence_id, "alertmanager_url": url},
+                metadata={
+                    "comment": str(expired.get("comment", "")),
+                    "ends_at": str(expired.get("endsAt", "")),
+                    "expired_by": os.environ.get("USER", ""),
+                },
+                tags=("silence",),
+            )
+
+        with AlertmanagerClient(url) as client:
+            outcome = expire_silence(client, silence_id, record)
+    after = outcome["after"]
+    if as_json:
+        click.echo(json.dumps(after, indent=2, sort_keys=True))
+    else:
+        state = (after.get("status") or {}).get("state", "?")
+        click.echo(f"silence {silence_id}: {state} at {after.get('endsAt', '?')}")
+    return 0
+
+
+@alerts.command("silences")
+@_url_option
+@click.option("--all", "show_all", is_flag=True, help="Include expired silences.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON rows.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("config/core.yaml"),
+    show_default=True,
+)
+def list_silences(alertmanager_url: str | None, show_all: bool, as_json: bool, config_path: Path) -> int:
+    """List silences (active and pending only unless --all)."""
+    from tradeops.config.load import load_config
+    from tradeops.observability.alertmanager import AlertmanagerClient
+    from tradeops.observability.silences import silence_rows
+
+    url = _resolve_url(alertmanager_url, load_config(config_path).observability.alertmanager.url)
+    with AlertmanagerClient(url) as client:
+        rows = silence_rows(client.silences(), active_only=not show_all)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, sort_keys=True))
+        return 0
+    if not rows:
+        click.echo("no active silences" if not show_all else "no silences")
+    for row in rows:
+        click.echo(
+            f"{row['id']}  {row['state']:<8} until {row['ends_at']} {row['matchers']} by {row['created_by']}"
+        )
+        if row["comment"]:
+            click.echo(f"    {row['comment']}")
+    return 0
