@@ -18,6 +18,7 @@ from tests.integration.test_control_api_support import (
     RunningApi,
     running_api,
 )
+from tradeops.control_api.server import MtlsH11Protocol
 from tradeops.decision_log.keys import resolve_signing_key
 from tradeops.decision_log.reader import iter_entries
 from tradeops.decision_log.verify import verify_file
@@ -196,3 +197,10 @@ def test_every_api_write_is_a_valid_signed_entry(api: RunningApi) -> None:
     assert key is not None
     report = verify_file(path, keyring={key.key_id: key})
     assert report.ok, report
+
+
+def test_h11_fallback_protocol_also_records_the_client_subject(tmp_path: Path) -> None:
+    with running_api(tmp_path, protocol=MtlsH11Protocol) as api:
+        response = api.client(token=SCHEDULER_SECRET).post("/v1/strategies/daily_trend/disable", json=BODY)
+        assert response.status_code == 200
+        assert operations_entries(api)[-1]["metadata"]["client_subject"] == "CN=operator,O=tradeops"

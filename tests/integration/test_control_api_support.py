@@ -3,6 +3,7 @@ certificates generated into a temporary workspace, and clients with or without c
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import shutil
@@ -110,6 +111,7 @@ def running_api(
     insecure_dev: bool = False,
     insecure_warning_interval_s: float | None = None,
     tls_material: bool = True,
+    protocol: type[asyncio.Protocol] | None = None,
 ) -> Iterator[RunningApi]:
     """Start the real server (uvicorn, its own thread) in a fresh workspace; stop it on exit."""
     workspace, layout, ca = make_workspace(root, tls_material=tls_material)
@@ -131,7 +133,7 @@ def running_api(
             ctx_factory, allow_anonymous=insecure_dev, insecure_warning_interval_s=insecure_warning_interval_s
         )
         port = free_port()
-        server = make_server(app, host="127.0.0.1", port=port, ssl_context=context)
+        server = make_server(app, host="127.0.0.1", port=port, ssl_context=context, protocol=protocol)
         thread = threading.Thread(target=server.run, name="control-api", daemon=True)
         thread.start()
         scheme = "https" if context is not None else "http"

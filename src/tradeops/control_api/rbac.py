@@ -67,10 +67,13 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authorize(
+async def authorize(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
 ) -> Principal:
-    """Router-level dependency: 401 without a valid token, 403 when its scopes lack the route's."""
+    """Router-level dependency: 401 without a valid token, 403 when its scopes lack the route's.
+
+    Async on purpose: it never blocks (a hash and compares), and FastAPI would otherwise run it in
+    the thread pool on every request."""
     policy: AccessPolicy = request.app.state.access_policy
     subject = request.scope.get("state", {}).get(CLIENT_SUBJECT_STATE)
     route = request.scope.get("route")

@@ -44,12 +44,12 @@ v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)], responses=AUTH_R
 StrategyName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
-def context(request: Request) -> OpsContext:
+async def context(request: Request) -> OpsContext:
     ctx: OpsContext = request.app.state.ctx
     return ctx
 
 
-def write_lock(request: Request) -> threading.Lock:
+async def write_lock(request: Request) -> threading.Lock:
     """Writes are serialised: one operator change at a time, in decision-log order."""
     lock: threading.Lock = request.app.state.write_lock
     return lock
@@ -95,7 +95,7 @@ def _known(ctx: OpsContext, name: str) -> str:
 
 
 @public.get("/health", response_model=schemas.Health, summary="Liveness")
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 

@@ -97,9 +97,13 @@ def make_server(
     port: int,
     ssl_context: ssl.SSLContext | None,
     log_level: str = "warning",
+    protocol: type[asyncio.Protocol] | None = None,
     **config: Any,
 ) -> uvicorn.Server:
-    """A uvicorn server that serves `app` with exactly `ssl_context` (or plain HTTP for None)."""
+    """A uvicorn server that serves `app` with exactly `ssl_context` (or plain HTTP for None).
+
+    `protocol` defaults to the httptools protocol when installed, else h11 (both record the client
+    certificate subject)."""
     factory: Callable[..., ssl.SSLContext] | None = None
     if ssl_context is not None:
 
@@ -110,7 +114,7 @@ def make_server(
         app,
         host=host,
         port=port,
-        http=_protocol(),
+        http=protocol or _protocol(),
         ssl_context_factory=factory,
         log_level=log_level,
         lifespan="on",

@@ -1,0 +1,320 @@
+"""`tradeops bench control-api`: the control API under mTLS, served by the real `tradeops api serve`
+in its own process, from a temporary workspace with freshly issued certificates.
+
+- requests: keep-alive requests/s and latency percentiles of GET /v1/status and of
+  POST /v1/strategies/<s>/disable (each disable is a signed, fsynced decision-log entry), measured
+  by `clients` keep-alive httpx clients presenting a client certificate;
+- loop: a separate process runs a busy asyncio loop (1 ms ticks, each doing `work_ms` of CPU work)
+  and records how late each tick fires, first with the API idle, then while the clients load it.
+  The degradation is loaded p99 minus idle p99.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+TARGETS = {"status_rps_min": 500.0, "disable_p99_ms_max": 50.0, "loop_degradation_p99_ms_max": 1.0}
+SCHEDULER_SECRET = "bench-scheduler-secret-0123456789"
+STRATEGY = "cross_exchange"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def _summary(latencies_s: list[float], elapsed_s: float) -> dict[str, float]:
+    ms = [v * 1000 for v in latencies_s]
+    return {
+        "count": len(ms),
+        "rps": round(len(ms) / elapsed_s, 1),
+        "p50_ms": round(_percentile(ms, 0.50), 3),
+        "p99_ms": round(_percentile(ms, 0.99), 3),
+        "max_ms": round(max(ms), 3),
+    }
+
+
+# --- workspace and server -------------------------------------------------------------------------
+
+
+def _workspace(config: Path) -> Path:
+    from tradeops.config.load import load_config
+    from tradeops.security.certs import TlsLayout, issue_ca, issue_client, issue_server, write_issued
+
+    root = Path(tempfile.mkdtemp(prefix="tradeops-bench-api-"))
+    (root / "config").mkdir()
+    shutil.copyfile(config, root / "config" / "core.yaml")
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        layout = TlsLayout.from_config(load_config("config/core.yaml").control_api.tls)
+        ca = issue_ca()
+        write_issued(ca, layout.ca_cert, layout.ca_key)
+        write_issued(issue_server(ca), layout.server_cert, layout.server_key)
+        write_issued(issue_client(ca, "bench"), *layout.client("bench"))
+    finally:
+        os.chdir(cwd)
+    return root
+
+
+def _server_env(root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEOPS_")}
+    return env | {
+        "TRADEOPS_SCHEDULER_TOKEN": SCHEDULER_SECRET,
+        "TRADEOPS_DECISION_LOG_KEY": "bench-signing-key-0123456789abcdef",
+        "TRADEOPS_DECISION_LOG_KEY_ID": "bench",
+    }
+
+
+def _start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "tradeops.cli.main", "api", "serve", "--port", str(port)]
+    return subprocess.Popen(
+        argv, cwd=root, env=_server_env(root), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def _client(root: Path, port: int) -> Any:
+    import httpx
+
+    from tradeops.control_api.tls import client_context
+
+    tls = root / "var" / "secrets" / "tls"
+    context = client_context(tls / "ca.pem", tls / "clients" / "bench.pem", tls / "clients" / "bench.key")
+    return httpx.Client(
+        base_url=f"https://127.0.0.1:{port}",
+        verify=context,
+        headers={"Authorization": f"Bearer {SCHEDULER_SECRET}"},
+        timeout=10.0,
+    )
+
+
+def _wait_ready(root: Path, port: int, server: subprocess.Popen[bytes]) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 30
+    with _client(root, port) as client:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                err = server.stderr.read().decode() if server.stderr else ""
+                raise click.ClickException(f"control API exited: {err.strip()[-500:]}")
+            try:
+                if client.get("/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+    raise click.ClickException("control API did not become ready within 30 s")
+
+
+# --- load -----------------------------------------------------------------------------------------
+
+
+def _request(kind: str) -> Callable[[Any], Any]:
+    body = {"reason": "bench", "ticket": "BENCH-1"}
+    if kind == "status":
+        return lambda c: c.get("/v1/status")
+    return lambda c: c.post(f"/v1/strategies/{STRATEGY}/disable", json=body)
+
+
+def _run_clients(root: Path, port: int, kind: str, per_client: int, clients: int) -> dict[str, float]:
+    """`clients` threads, each with its own keep-alive connection, `per_client` requests each."""
+    send = _request(kind)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def worker() -> None:
+        local: list[float] = []
+        with _client(root, port) as client:
+            send(client)  # connect and handshake outside the measurement
+            for _ in range(per_client):
+                start = time.perf_counter()
+                response = send(client)
+                local.append(time.perf_counter() - start)
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+                    return
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise click.ClickException(f"{kind}: unexpected response {failures[0]}")
+    return _summary(latencies, elapsed)
+
+
+def _load_until(root: Path, port: int, stop: threading.Event, clients: int) -> list[int]:
+    counts = [0] * clients
+
+    def worker(i: int) -> None:
+        with _client(root, port) as client:
+            while not stop.is_set():
+                client.get("/v1/status")
+                counts[i] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    stop.wait()
+    for t in threads:
+        t.join()
+    return counts
+
+
+# --- the busy loop (runs in its own process) ------------------------------------------------------
+
+
+async def _busy_loop(duration_s: float, tick_s: float, work_s: float) -> list[float]:
+    loop = asyncio.get_running_loop()
+    lateness: list[float] = []
+    due = loop.time() + tick_s
+    end = loop.time() + duration_s
+    while due < end:
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        now = loop.time()
+        lateness.append(now - due)
+        spin_until = time.perf_counter() + work_s
+        while time.perf_counter() < spin_until:
+            pass
+        due = max(due + tick_s, loop.time())  # a late tick does not cause a burst of catch-up ticks
+    return lateness
+
+
+def _loop_worker(duration_s: float, tick_s: float, work_s: float, out: Any) -> None:
+    out.send(asyncio.run(_busy_loop(duration_s, tick_s, work_s)))
+    out.close()
+
+
+def _measure_loop(duration_s: float, tick_ms: float, work_ms: float) -> float:
+    """p99 tick lateness (ms) of the busy loop in a fresh process."""
+    ctx = multiprocessing.get_context("spawn")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_loop_worker, args=(duration_s, tick_ms / 1000, work_ms / 1000, sender))
+    proc.start()
+    lateness = receiver.recv()
+    proc.join()
+    return _percentile([v * 1000 for v in lateness], 0.99)
+
+
+def _loop_figures(
+    root: Path, port: int, duration_s: float, tick_ms: float, work_ms: float, clients: int
+) -> Any:
+    idle = _measure_loop(duration_s, tick_ms, work_ms)
+    stop = threading.Event()
+    counts: list[int] = []
+    loader = threading.Thread(target=lambda: counts.extend(_load_until(root, port, stop, clients)))
+    loader.start()
+    time.sleep(0.5)  # connections established, load steady
+    started = time.perf_counter()
+    loaded = _measure_loop(duration_s, tick_ms, work_ms)
+    stop.set()
+    elapsed = time.perf_counter() - started
+    loader.join()
+    return {
+        "tick_ms": tick_ms,
+        "work_ms": work_ms,
+        "duration_s": duration_s,
+        "idle_p99_ms": round(idle, 3),
+        "loaded_p99_ms": round(loaded, 3),
+        "degradation_p99_ms": round(loaded - idle, 3),
+        "load_rps": round(sum(counts) / (elapsed + 0.5), 1),
+    }
+
+
+# --- command --------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _run(config: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    root = _workspace(config)
+    port = _free_port()
+    server = _start_server(root, port)
+    try:
+        _wait_ready(root, port, server)
+        status = _run_clients(root, port, "status", opts["requests"], opts["clients"])
+        disable = _run_clients(root, port, "disable", opts["write_requests"], 1)
+        loop = _loop_figures(
+            root, port, opts["loop_seconds"], opts["tick_ms"], opts["work_ms"], opts["clients"]
+        )
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(root, ignore_errors=True)
+    return {"status": status, "disable": disable, "loop": loop}
+
+
+def _median(runs: list[dict[str, Any]], section: str, key: str) -> float:
+    return round(float(statistics.median(r[section][key] for r in runs)), 3)
+
+
+@click.command("control-api")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object only.")
+@click.option(
+    "--config", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=Path("config/core.yaml")
+)
+@click.option("--requests", type=click.IntRange(min=50), default=500, show_default=True, help="Per client.")
+@click.option("--clients", type=click.IntRange(min=1, max=16), default=2, show_default=True)
+@click.option("--write-requests", type=click.IntRange(min=20), default=200, show_default=True)
+@click.option("--loop-seconds", type=click.FloatRange(min=0.5), default=3.0, show_default=True)
+@click.option("--tick-ms", type=click.FloatRange(min=0.1), default=1.0, show_default=True)
+@click.option("--work-ms", type=click.FloatRange(min=0.0), default=0.2, show_default=True)
+@click.option("--runs", type=click.IntRange(min=1, max=9), default=1, show_default=True, help="Median of N.")
+def bench_control_api(as_json: bool, config: Path, runs: int, **opts: Any) -> int:
+    """Requests/s and p99 under mTLS; busy-loop p99 lateness with and without API load."""
+    results = [_run(config, opts) for _ in range(runs)]
+    figures = {
+        "status_rps": _median(results, "status", "rps"),
+        "status_p99_ms": _median(results, "status", "p99_ms"),
+        "disable_rps": _median(results, "disable", "rps"),
+        "disable_p99_ms": _median(results, "disable", "p99_ms"),
+        "loop_idle_p99_ms": _median(results, "loop", "idle_p99_ms"),
+        "loop_loaded_p99_ms": _median(results, "loop", "loaded_p99_ms"),
+        "loop_degradation_p99_ms": _median(results, "loop", "degradation_p99_ms"),
+    }
+    out = {
+        "bench": "control-api",
+        "transport": "HTTPS/1.1 keep-alive, TLS >= 1.2 with client certificates (ECDSA P-256)",
+        "options": opts | {"runs": runs},
+        "median": figures,
+        "targets": TARGETS,
+        "meets_targets": {
+            "status_rps": figures["status_rps"] >= TARGETS["status_rps_min"],
+            "disable_p99_ms": figures["disable_p99_ms"] <= TARGETS["disable_p99_ms_max"],
+            "loop_degradation_p99_ms": figures["loop_degradation_p99_ms"]
+            <= TARGETS["loop_degradation_p99_ms_max"],
+        },
+        "runs": results,
+    }
+    click.echo(json.dumps(out, indent=None if as_json else 2))
+    return 0
