@@ -80,6 +80,7 @@ def bench_scheduler(
             f"-> {'ok' if c.ok else 'over budget'}"
         )
 
+    load_before = os.getloadavg()[0]
     results: list[dict[str, Any]] = []
     for i in range(runs):
         console.print(f"run {i + 1}/{runs}")
@@ -91,5 +92,7 @@ def bench_scheduler(
         "runs": runs,
         "max_schedules_per_run": [r["max_schedules"] for r in results],
         "cpu_count": os.cpu_count(),
+        # Other processes on the machine delay wake-ups: drift is only comparable at similar load.
+        "load_average_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
     }
     click.echo(json.dumps(out, indent=None if as_json else 2))
