@@ -1,0 +1,121 @@
+"""Seed 001 (Runbook: Stage4 Multi-Strategy Rollback), every step verbatim, each acceptance checked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.acceptance.conftest import elapsed_minutes, silences
+from tests.acceptance.workflow import run_job
+from tests.integration.live import entries, wait_for
+
+pytestmark = pytest.mark.slow
+TICKET = "INC-4242"
+OVERRIDE = "var/runtime/overrides/multi_strategy_disable.json"
+
+
+def test_stage4_rollback_playbook_verbatim(stage):
+    started = time.monotonic()
+    # 1. Disable the Stage4 scheduler. Acceptance: the file exists, is valid JSON, mode 600.
+    step1 = stage.sh(
+        f'scripts/disable_multi_strategy.py --reason "feed outage on binance" --ticket {TICKET} '
+        "--requested-by l2-ops --component multi_strategy"
+    )
+    assert step1.returncode == 0, step1.stderr
+    override = stage.root / OVERRIDE
+    payload = json.loads(override.read_text())
+    assert payload["ticket"] == TICKET and payload["action"] == "disable_multi_strategy"
+    assert stat.S_IMODE(override.stat().st_mode) == 0o600
+    before_copy = override.read_bytes()
+    wait_for(
+        lambda: any(
+            e["kind"] == "trading_state" and e["status"] == "halted"
+            for e in entries(stage.scheduler.runtime_log)
+        ),
+        15,
+        "the scheduler to halt",
+    )
+
+    # 2. Silence the Stage4 alerts: the workflow's validate_alerts job in `silence` mode.
+    context = {
+        "inputs": {"mode": "silence", "ticket": TICKET, "duration": "2h", "created_by": "observability"},
+        "secrets": {
+            "TRADEOPS_ALERTMANAGER_URL": stage.alertmanager_url,
+            "TRADEOPS_DECISION_LOG_KEY": "",
+            "TRADEOPS_DECISION_LOG_KEY_ID": "",
+        },
+        "github": {
+            "actor": "ci",
+            "server_url": "https://github.invalid",
+            "repository": "ops/tradeops",
+            "run_id": "1",
+        },
+    }
+    env = {**stage.env, "GITHUB_STEP_SUMMARY": str(stage.root / "step_summary.md")}
+    ran, _skipped = run_job(
+        stage.root / "deploy/ci/github_actions_stage4_multi_strategy.yml",
+        "validate_alerts",
+        context,
+        stage.root,
+        env,
+    )
+    assert ran and all(result.returncode == 0 for _, result in ran), [r.stderr for _, r in ran]
+    silence_id = json.loads((stage.root / "silence.json").read_text())["silence_id"]
+    active = [s for s in silences(stage.alertmanager_url) if s["id"] == silence_id]
+    assert active and active[0]["status"]["state"] == "active"
+    ends = datetime.fromisoformat(active[0]["endsAt"].replace("Z", "+00:00"))
+    assert ends > datetime.now(UTC)  # an expiry, in the future
+    assert {"name": "stage", "value": "stage4", "isEqual": True, "isRegex": False} in [
+        {k: m[k] for k in ("name", "value", "isEqual", "isRegex")} for m in active[0]["matchers"]
+    ]
+
+    # 3. Confirm the scheduler stopped.
+    step3 = stage.sh("scripts/smoke_demo_strategies.py --check-disabled")
+    assert step3.returncode == 0 and step3.stdout.splitlines()[0] == "disabled"
+    orders_while_disabled = len(stage.scheduler.orders())
+
+    # 4. Watch the emergency metrics (15 minutes, compressed by TRADEOPS_TIME_SCALE for the drill).
+    step4 = stage.sh("scripts/watch_metrics_stream.py --headers-report --duration 15m")
+    assert step4.returncode == 0, step4.stdout[-2000:] + step4.stderr[-2000:]  # 0: no new critical alert
+    assert len(stage.scheduler.orders()) == orders_while_disabled  # nothing traded meanwhile
+
+    # 5. Remove the override; the scheduler restarts trading; status `enabled`, no warnings.
+    step5 = stage.sh(f"rm {OVERRIDE}")
+    assert step5.returncode == 0 and not override.exists()
+    probe = stage.sh("scripts/smoke_demo_strategies.py --check-disabled")
+    assert probe.returncode == 0 and probe.stdout.splitlines()[0] == "enabled"
+    assert "warning" not in (probe.stdout + probe.stderr).lower()
+    wait_for(lambda: len(stage.scheduler.orders()) > orders_while_disabled, 30, "trading to resume")
+
+    # 6. Decision log: signed HMAC entry with the incident id, the summary digest and the duration.
+    assert stage.tradeops("rollback", "summary", "--ticket", TICKET).returncode == 0
+    minutes = elapsed_minutes(started)
+    step6 = stage.sh(
+        "python scripts/verify_decision_log.py summary --append audit/decision_logs/stage4.jsonl "
+        f"--stage stage4 --status rollback_completed --hash-algorithm sha384 --artefact incident_id={TICKET} "
+        "--artefact-from-file summary_sha384=var/audit/stage4/rollback_summary.json "
+        f"--metadata duration_min={minutes} --tag rollback"
+    )
+    assert step6.returncode == 0, step6.stderr
+    entry = entries(stage.ops_log)[-1]
+    assert entry["signature"]["algorithm"] == "HMAC-SHA384" and entry["signature"]["value"]
+    assert entry["artefacts"]["incident_id"] == TICKET
+    digest = hashlib.sha384((stage.root / "var/audit/stage4/rollback_summary.json").read_bytes()).hexdigest()
+    assert entry["artefacts"]["summary_sha384"] == f"sha384:{digest}"
+    assert entry["metadata"]["duration_min"] == minutes
+
+    # Final artefacts: copies of the override before/after, and the whole audit trail verifies.
+    assert before_copy and not override.exists()
+    kinds = [(e["kind"], e["status"]) for e in entries(stage.ops_log)]
+    assert ("override", "disabled") in kinds and ("override", "enabled") in kinds
+    assert ("alert_silence", "silenced") in kinds
+    verify = stage.sh(
+        "python scripts/verify_decision_log.py --strict audit/decision_logs/stage4.jsonl "
+        "audit/decision_logs/binance_paper.jsonl"
+    )
+    assert verify.returncode == 0 and verify.stdout.startswith("OK:"), verify.stdout + verify.stderr
