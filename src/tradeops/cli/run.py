@@ -79,6 +79,7 @@ def _strategy_toggle(
 
     ctx = build_ops_context(options.config_path, options.environment)
     actor = Actor(name=requested_by, via="cli")
+    reason = reason.strip() or "operator request (run_multi_strategy_scheduler, no --reason given)"
     if disable:
         status = disable_strategy(ctx, disable, reason=reason, ticket=ticket, actor=actor)
         click.echo(
