@@ -16,7 +16,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -410,15 +410,3 @@ def start_resource_monitor(
 ) -> ResourceMonitor:
     """Start sampling this process every `limits.sample_interval_seconds`; call `.stop()` on shutdown."""
     return ResourceMonitor(stats, limits, on_sustained_breach=on_sustained_breach).start()
-
-
-def headroom_summary(verdict: ResourceVerdict, limits: Mapping[str, float]) -> str:
-    """One line for logs and alerts, e.g. `cpu_percent 71.2/65 (breach)`."""
-    parts = []
-    for name in RESOURCES:
-        ratio = verdict.ratios.get(name)
-        if ratio is None:
-            continue
-        flag = " (breach)" if name in verdict.breaches else " (warning)" if name in verdict.warnings else ""
-        parts.append(f"{name} {ratio * limits[name]:.1f}/{limits[name]:g}{flag}")
-    return ", ".join(parts)
