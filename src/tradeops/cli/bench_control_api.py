@@ -284,7 +284,7 @@ def _median(runs: list[dict[str, Any]], section: str, key: str) -> float:
     "--config", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=Path("config/core.yaml")
 )
 @click.option("--requests", type=click.IntRange(min=50), default=500, show_default=True, help="Per client.")
-@click.option("--clients", type=click.IntRange(min=1, max=16), default=2, show_default=True)
+@click.option("--clients", type=click.IntRange(min=1, max=16), default=4, show_default=True)
 @click.option("--write-requests", type=click.IntRange(min=20), default=200, show_default=True)
 @click.option("--loop-seconds", type=click.FloatRange(min=0.5), default=3.0, show_default=True)
 @click.option("--tick-ms", type=click.FloatRange(min=0.1), default=1.0, show_default=True)

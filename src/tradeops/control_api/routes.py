@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path as FsPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
@@ -18,6 +20,7 @@ from tradeops.domain.errors import TradeopsError
 from tradeops.ops.control_views import valid_strategy_names
 from tradeops.ops.controls import (
     Actor,
+    OverrideInfo,
     create_override,
     disable_strategy,
     enable_strategy,
@@ -28,6 +31,7 @@ from tradeops.ops.controls import (
 from tradeops.runtime.overrides import format_timestamp
 from tradeops.runtime.ports import StrategyStatus
 
+T = TypeVar("T")
 ERROR: dict[str, Any] = {"model": schemas.ErrorResponse}
 Responses = dict[int | str, dict[str, Any]]
 AUTH_RESPONSES: Responses = {
@@ -58,6 +62,12 @@ async def write_lock(request: Request) -> threading.Lock:
 Ctx = Annotated[OpsContext, Depends(context)]
 Caller = Annotated[Principal, Depends(authorize)]
 WriteLock = Annotated[threading.Lock, Depends(write_lock)]
+
+
+async def offload(fn: Callable[[], T]) -> T:
+    """Run blocking use-case code (SQLite, files, fsync) off the event loop: one thread hop per
+    request (sync endpoints would cost FastAPI two: the call and the response validation)."""
+    return await anyio.to_thread.run_sync(fn)
 
 
 def _actor(principal: Principal, requested_by: str | None) -> Actor:
@@ -105,7 +115,16 @@ async def health() -> dict[str, str]:
     summary="Readiness: state store, signing key, tokens",
     responses={503: {"model": schemas.Readiness, "description": "Not ready (see checks)"}},
 )
-def ready(request: Request, ctx: Ctx) -> Any:
+async def ready(request: Request, ctx: Ctx) -> Any:
+    checks = await offload(lambda: _readiness_checks(ctx))
+    policy: AccessPolicy = request.app.state.access_policy
+    checks["tokens"] = "ok" if policy.verifier or policy.allow_anonymous else "error: no usable token"
+    ok = all(v == "ok" for v in checks.values())
+    body = {"status": "ready" if ok else "not_ready", "checks": checks}
+    return body if ok else JSONResponse(body, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+def _readiness_checks(ctx: OpsContext) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
         ctx.store.strategy_statuses()
@@ -117,28 +136,28 @@ def ready(request: Request, ctx: Ctx) -> Any:
         checks["decision_log_key"] = "ok"
     except TradeopsError as exc:
         checks["decision_log_key"] = f"error: {exc}"
-    policy: AccessPolicy = request.app.state.access_policy
-    checks["tokens"] = "ok" if policy.verifier or policy.allow_anonymous else "error: no usable token"
-    ok = all(v == "ok" for v in checks.values())
-    body = {"status": "ready" if ok else "not_ready", "checks": checks}
-    return body if ok else JSONResponse(body, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+    return checks
 
 
 # --- reads ----------------------------------------------------------------------------------------
 
 
 @v1.get("/status", response_model=schemas.SchedulerStatusView, summary="Scheduler status")
-def get_status(ctx: Ctx) -> dict[str, object]:
-    return scheduler_status(ctx).to_dict()
+async def get_status(ctx: Ctx) -> dict[str, object]:
+    return await offload(lambda: scheduler_status(ctx).to_dict())
 
 
 @v1.get("/schedules", response_model=schemas.ScheduleList, summary="Schedules with effective allocation")
-def get_schedules(ctx: Ctx) -> dict[str, object]:
-    return {"schedules": list_schedules(ctx)}
+async def get_schedules(ctx: Ctx) -> dict[str, object]:
+    return {"schedules": await offload(lambda: list_schedules(ctx))}
 
 
 @v1.get("/trading-state", response_model=schemas.TradingStateView, summary="May new orders go out?")
-def get_trading_state(ctx: Ctx) -> dict[str, object]:
+async def get_trading_state(ctx: Ctx) -> dict[str, object]:
+    return await offload(lambda: _trading_state(ctx))
+
+
+def _trading_state(ctx: OpsContext) -> dict[str, object]:
     view = scheduler_status(ctx)
     override_active = any(bool(o["active"]) or bool(o["malformed"]) for o in view.overrides)
     details = getattr(ctx.store, "trading_state_details", None)
@@ -162,7 +181,7 @@ def get_trading_state(ctx: Ctx) -> dict[str, object]:
     response_model=schemas.DecisionLogEntries,
     summary="Last n decision-log entries, oldest first",
 )
-def get_recent_entries(
+async def get_recent_entries(
     ctx: Ctx,
     n: Annotated[int, Query(ge=1, le=1000)] = 20,
     log: Annotated[Literal["operations", "trading"], Query()] = "operations",
@@ -171,7 +190,8 @@ def get_recent_entries(
         path = FsPath(ctx.operations_log or ctx.cfg.decision_log.operations_log)
     else:
         path = FsPath(ctx.cfg.decision_log_path(ctx.environment))
-    return {"path": str(path), "entries": tail(path, n) if path.exists() else []}
+    entries = await offload(lambda: tail(path, n) if path.exists() else [])
+    return {"path": str(path), "entries": entries}
 
 
 # --- writes ---------------------------------------------------------------------------------------
@@ -183,22 +203,25 @@ def get_recent_entries(
     summary="Disable one strategy (allocation 0, bucket manual)",
     responses=BAD_REQUEST | UNKNOWN_STRATEGY,
 )
-def post_disable(
+async def post_disable(
     name: StrategyName, body: schemas.StrategyDisable, ctx: Ctx, caller: Caller, lock: WriteLock
 ) -> dict[str, Any]:
     strategy = _known(ctx, name)
     minutes = body.duration_minutes
-    with lock:
-        until = None if minutes is None else ctx.clock_ms() + minutes * 60_000
-        result = disable_strategy(
-            ctx,
-            strategy,
-            reason=body.reason,
-            ticket=body.ticket,
-            actor=_actor(caller, body.requested_by),
-            until_ms=until,
-        )
-    return _strategy_view(result)
+
+    def write() -> StrategyStatus:
+        with lock:
+            until = None if minutes is None else ctx.clock_ms() + minutes * 60_000
+            return disable_strategy(
+                ctx,
+                strategy,
+                reason=body.reason,
+                ticket=body.ticket,
+                actor=_actor(caller, body.requested_by),
+                until_ms=until,
+            )
+
+    return _strategy_view(await offload(write))
 
 
 @v1.post(
@@ -207,15 +230,17 @@ def post_disable(
     summary="Restore one strategy to its risk profile",
     responses=BAD_REQUEST | UNKNOWN_STRATEGY,
 )
-def post_enable(
+async def post_enable(
     name: StrategyName, body: schemas.StrategyChange, ctx: Ctx, caller: Caller, lock: WriteLock
 ) -> dict[str, Any]:
     strategy = _known(ctx, name)
-    with lock:
-        result = enable_strategy(
-            ctx, strategy, reason=body.reason, ticket=body.ticket, actor=_actor(caller, body.requested_by)
-        )
-    return _strategy_view(result)
+    actor = _actor(caller, body.requested_by)
+
+    def write() -> StrategyStatus:
+        with lock:
+            return enable_strategy(ctx, strategy, reason=body.reason, ticket=body.ticket, actor=actor)
+
+    return _strategy_view(await offload(write))
 
 
 @v1.post(
@@ -225,19 +250,25 @@ def post_enable(
     summary="Global kill switch: stop every new order",
     responses=BAD_REQUEST | {409: ERROR | {"description": "An override exists; send force=true to replace"}},
 )
-def post_override(body: schemas.OverrideRequest, ctx: Ctx, caller: Caller, lock: WriteLock) -> dict[str, Any]:
+async def post_override(
+    body: schemas.OverrideRequest, ctx: Ctx, caller: Caller, lock: WriteLock
+) -> dict[str, Any]:
     actor = _actor(caller, body.requested_by)
-    with lock:
-        info = create_override(
-            ctx,
-            reason=body.reason,
-            ticket=body.ticket,
-            requested_by=actor.name,
-            actor=actor,
-            component=body.component,
-            duration_minutes=body.duration_minutes,
-            force=body.force,
-        )
+
+    def write() -> OverrideInfo:
+        with lock:
+            return create_override(
+                ctx,
+                reason=body.reason,
+                ticket=body.ticket,
+                requested_by=actor.name,
+                actor=actor,
+                component=body.component,
+                duration_minutes=body.duration_minutes,
+                force=body.force,
+            )
+
+    info = await offload(write)
     return {
         "path": str(info.path),
         "component": info.component,
@@ -252,13 +283,17 @@ def post_override(body: schemas.OverrideRequest, ctx: Ctx, caller: Caller, lock:
     summary="Remove the kill switch (trading resumes)",
     responses=BAD_REQUEST,
 )
-def delete_override(
+async def delete_override(
     ctx: Ctx,
     caller: Caller,
     lock: WriteLock,
     reason: Annotated[str, Query(max_length=500)] = "",
     component: Annotated[Literal["multi_strategy", "decision_orchestrator"] | None, Query()] = None,
 ) -> dict[str, bool]:
-    with lock:
-        removed = remove_override(ctx, actor=_actor(caller, None), reason=reason, component=component)
-    return {"removed": removed}
+    actor = _actor(caller, None)
+
+    def write() -> bool:
+        with lock:
+            return remove_override(ctx, actor=actor, reason=reason, component=component)
+
+    return {"removed": await offload(write)}
