@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -47,3 +51,182 @@ def dashboard(output: Path | None, check: bool) -> int:
     atomic_write_text(output, text)
     click.echo(f"wrote {output}")
     return 0
+
+
+@metrics.command("watch")
+@click.option("--url", help="Metrics endpoint (default: http://<observability.metrics.host>:<port>/metrics).")
+@click.option("--duration", default="15m", show_default=True, help="How long to watch: 90s, 15m, 1h.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds between polls (in watch time, see TRADEOPS_TIME_SCALE).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report JSON here (atomically).",
+)
+@click.option(
+    "--headers-report", is_flag=True, help="Print the request headers (secrets masked) and their sources."
+)
+@click.option("--header", "headers", multiple=True, help="Extra request header NAME=VALUE (repeatable).")
+@click.option("--token-env", help="Env var holding the exporter's bearer token (default: config token_env).")
+@click.option(
+    "--alertmanager-url",
+    envvar="TRADEOPS_ALERTMANAGER_URL",
+    show_envvar=True,
+    help="Take alerts from this Alertmanager (default: env, then observability.alertmanager.url).",
+)
+@click.option(
+    "--prometheus-url", help="Take alerts from this Prometheus' ALERTS series (when no Alertmanager)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("config/core.yaml"),
+    show_default=True,
+)
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("deploy/prometheus/rules/multi_strategy_rules.yml"),
+    show_default=True,
+    help="Alert rules evaluated locally when neither Alertmanager nor Prometheus is given.",
+)
+def watch(
+    url: str | None,
+    duration: str,
+    interval: float,
+    output: Path | None,
+    headers_report: bool,
+    headers: tuple[str, ...],
+    token_env: str | None,
+    alertmanager_url: str | None,
+    prometheus_url: str | None,
+    config_path: Path,
+    rules_path: Path,
+) -> int:
+    """Follow the runtime's metrics; exit 0 when no NEW critical alert fired in the window, 3 when one did.
+
+    2 on bad input or an unreachable endpoint. TRADEOPS_TIME_SCALE=60 (drills, training) makes
+    15m of watching take 15 s.
+    """
+    return _run_watch(
+        url=url,
+        duration=duration,
+        interval=interval,
+        output=output,
+        headers_report=headers_report,
+        headers=headers,
+        token_env=token_env,
+        alertmanager_url=alertmanager_url,
+        prometheus_url=prometheus_url,
+        config_path=config_path,
+        rules_path=rules_path,
+    )
+
+
+def _run_watch(
+    *,
+    url: str | None,
+    duration: str,
+    interval: float,
+    output: Path | None,
+    headers_report: bool,
+    headers: tuple[str, ...],
+    token_env: str | None,
+    alertmanager_url: str | None,
+    prometheus_url: str | None,
+    config_path: Path,
+    rules_path: Path,
+) -> int:
+    from rich.console import Console
+    from rich.live import Live
+
+    from tradeops.config.load import load_config
+    from tradeops.fsutil import atomic_write_json
+    from tradeops.observability import scrape
+    from tradeops.observability.durations import parse_duration
+    from tradeops.observability.watch import PollView, SystemClock, WatchSettings, run_watch, time_scale
+    from tradeops.observability.watch_report import build_report, live_table, report_lines
+
+    cfg = load_config(config_path)
+    metrics_cfg = cfg.observability.metrics
+    settings = WatchSettings(
+        url=url or f"http://{metrics_cfg.host}:{metrics_cfg.port}/metrics",
+        duration_s=parse_duration(duration, "--duration", units="smh"),
+        interval_s=interval,
+        time_scale=time_scale(os.environ),
+    )
+    sent = scrape.build_headers(headers, token_env, metrics_cfg.token_env, os.environ)
+    report_of_headers = scrape.headers_report(sent) if headers_report else None
+    if report_of_headers is not None:
+        click.echo(json.dumps(report_of_headers, indent=2, ensure_ascii=False))
+    source = _alert_source(cfg, alertmanager_url, prometheus_url, rules_path)
+    scraper = scrape.Scraper(settings.url, sent)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 110))
+    if settings.time_scale != 1:
+        click.echo(
+            f"note: TRADEOPS_TIME_SCALE={settings.time_scale:g} (drill/training accelerator): "
+            f"{duration} of watching takes {settings.duration_s / settings.time_scale:.1f} s",
+            err=True,
+        )
+    try:
+        if console.is_terminal:
+            with Live(console=console, refresh_per_second=4) as live:
+
+                def show(view: PollView) -> None:
+                    live.update(
+                        live_table(view.samples, view.alerts, view.watch_elapsed_s, settings.duration_s)
+                    )
+
+                result = run_watch(scraper, source, settings, SystemClock(), show)
+        else:
+
+            def announce(view: PollView) -> None:
+                for alert in view.started:
+                    when = "new" if alert["new"] else "before the window"
+                    click.echo(f"alert {alert['alertname']} ({alert['severity']}, {when}) {alert['labels']}")
+                if view.error:
+                    click.echo(f"scrape failed: {view.error}", err=True)
+
+            result = run_watch(scraper, source, settings, SystemClock(), announce)
+    finally:
+        scraper.close()
+    report = build_report(result, settings, source.describe(), report_of_headers)
+    if not console.is_terminal:
+        console.print(live_table(result.last, result.alerts, settings.duration_s, settings.duration_s))
+    click.echo("\n".join(report_lines(report)))
+    if output is not None:
+        atomic_write_json(output, report)
+        click.echo(f"report written to {output}")
+    sys.stdout.flush()
+    return int(report["exit_code"])
+
+
+def _alert_source(
+    cfg: Any, alertmanager_url: str | None, prometheus_url: str | None, rules_path: Path
+) -> Any:
+    from datetime import UTC, datetime
+
+    from tradeops.observability.alertmanager import AlertmanagerClient, Matcher
+    from tradeops.observability.local_rules import LocalEvaluator
+    from tradeops.observability.rules import load_rules
+    from tradeops.observability.watch import AlertmanagerSource, LocalSource, PrometheusSource
+
+    settings = cfg.observability.alertmanager
+    matchers = tuple(Matcher(k, v) for k, v in settings.stage4_matchers.items())
+    am_url = alertmanager_url or settings.url
+    if am_url:
+        client = AlertmanagerClient(am_url)
+        client.alerts()  # unreachable: one-line error, exit 2, before the window starts
+        return AlertmanagerSource(client, matchers, datetime.now(UTC).timestamp())
+    if prometheus_url:
+        return PrometheusSource(prometheus_url, matchers)
+    return LocalSource(LocalEvaluator.from_rules(load_rules(rules_path)), str(rules_path))
