@@ -124,12 +124,17 @@ def silence_alerts(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
     url = ctx.cfg.observability.alertmanager.url
     if not url:
         return {"skipped": "no alertmanager configured (observability.alertmanager.url)"}
-    from tradeops.observability.silences import create_stage4_silence
+    from tradeops.ops.alerting import silence_stage4_alerts
 
-    silence = create_stage4_silence(
-        ctx.cfg, url=url, duration="2h", ticket=state.ticket, created_by=state.requested_by
+    silence = silence_stage4_alerts(
+        ctx,
+        url=url,
+        duration="2h",
+        ticket=state.ticket,
+        created_by=state.requested_by,
+        comment=f"rollback: {state.reason}",
     )
-    return {"silence_id": silence.id, "ends_at": silence.ends_at}
+    return {"silence_id": silence.silence_id, "ends_at": silence.ends_at}
 
 
 def lower_allocation(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:

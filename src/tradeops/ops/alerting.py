@@ -1,0 +1,62 @@
+"""Silencing the Stage4 alerts: one use case for the CLI, the rollback and the CI workflow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from tradeops.bootstrap.ops import OpsContext
+from tradeops.observability.alertmanager import AlertmanagerClient
+from tradeops.observability.durations import parse_duration
+from tradeops.observability.silences import SilenceResult, create_silence, stage4_matchers
+from tradeops.ops.audit_trail import record_operator_action
+
+
+def silence_stage4_alerts(
+    ctx: OpsContext,
+    *,
+    url: str,
+    duration: str | None,
+    ticket: str,
+    created_by: str,
+    matchers: Sequence[str] = (),
+    comment: str | None = None,
+) -> SilenceResult:
+    """Create the silence through Alertmanager's API v2 and record it (kind alert_silence); a silence
+    that cannot be recorded is expired again, so there is never an unaudited silence."""
+    settings = ctx.cfg.observability.alertmanager
+    seconds = parse_duration(duration or settings.default_silence_duration)
+    selected = stage4_matchers(settings.stage4_matchers, matchers)
+
+    def record(result: SilenceResult) -> None:
+        record_operator_action(
+            ctx.cfg,
+            kind="alert_silence",
+            status="silenced",
+            artefacts={
+                "silence_id": result.silence_id,
+                "ticket": result.ticket,
+                "ends_at": result.ends_at,
+                "alertmanager_url": result.alertmanager_url,
+            },
+            metadata={
+                "matchers": list(result.matchers),
+                "created_by": result.created_by,
+                "comment": result.comment,
+                "starts_at": result.starts_at,
+                "duration": result.duration,
+            },
+            tags=("silence",),
+        )
+
+    with AlertmanagerClient(url) as client:
+        return create_silence(
+            client,
+            matchers=selected,
+            duration_s=seconds,
+            ticket=ticket,
+            created_by=created_by,
+            comment=comment,
+            now=datetime.now(UTC),
+            record=record,
+        )
