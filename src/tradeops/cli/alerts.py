@@ -70,9 +70,9 @@ def validate(root: Path) -> int:
     for result in validate_all(root.resolve()):
         if not result.ok:
             click.echo(f"FAIL  {result.name}")
+            click.echo(f"error: {result.problems[0]}", err=True)
             for line in result.problems[1:]:
                 click.echo(f"      {line}", err=True)
-            click.echo(f"error: {result.problems[0]}", err=True)
             return 1
         click.echo(f"ok    {result.name}")
         for note in result.notes:
