@@ -201,6 +201,8 @@ class ApiToken(Frozen):
 class ControlApiConfig(Frozen):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8743
+    # CPU niceness of `tradeops api serve`: under load the API slows down, never the trading loop.
+    nice: Annotated[int, Field(ge=0, le=19)] = 10
     tls: TlsConfig = TlsConfig()
     tokens: tuple[ApiToken, ...] = ()
 

@@ -90,6 +90,13 @@ def startup_check(
     return context
 
 
+def lower_priority(nice: int) -> None:
+    """Raise this process's niceness to at least `nice` (never lowers it)."""
+    current = os.nice(0)
+    if nice > current:
+        os.nice(nice - current)
+
+
 def make_server(
     app: Any,
     *,
@@ -138,6 +145,7 @@ def serve(
     bind_host = host or cfg.control_api.host
     bind_port = cfg.control_api.port if port is None else port
     context = startup_check(cfg, env, insecure_dev=insecure_dev, host=bind_host)
+    lower_priority(cfg.control_api.nice)
 
     def ctx_factory() -> OpsContext:
         return build_ops_context(config_path, environment)
