@@ -39,7 +39,9 @@ class Due:
     warmup_bars: int
     venues: Sequence[str]
     symbols: Sequence[str]
+    max_drift_ms: int = 0
     next_ms: int = 0
+    phase_index: int = 0
 
 
 @dataclass
@@ -73,6 +75,7 @@ class Scheduler:
                 warmup_bars=max(slot.schedule.warmup_bars, slot.strategy.required_bars()),
                 venues=slot.schedule.venues,
                 symbols=slot.schedule.symbols,
+                max_drift_ms=int(slot.schedule.max_drift_seconds * 1000),
             )
             for slot in engine.slots.values()
         ]
@@ -84,8 +87,21 @@ class Scheduler:
         return all(self.market.bar_count(v, s) >= due.warmup_bars for v in due.venues for s in due.symbols)
 
     def _align(self, start_ms: int) -> None:
+        """First due time: the next cadence tick. In real time, schedules sharing a cadence are spread
+        over half their drift budget, so hundreds of them do not all fall due in the same instant."""
+        staggered = not getattr(self.clock, "instant", False)
+        peers: dict[int, int] = {}
         for due in self.dues:
             due.next_ms = math.ceil(start_ms / due.cadence_ms) * due.cadence_ms
+            if staggered:
+                index = peers.get(due.cadence_ms, 0)
+                peers[due.cadence_ms] = index + 1
+                due.phase_index = index
+        for due in self.dues:
+            count = peers.get(due.cadence_ms, 1)
+            if staggered and count > 1:
+                window = min(due.cadence_ms, due.max_drift_ms) / 2
+                due.next_ms += int(window * due.phase_index / count)
 
     async def _sleep(self, ts_ms: int) -> None:
         if getattr(self.clock, "instant", False):

@@ -65,6 +65,7 @@ class PaperExchange:
         self._interval_ms = interval_ms
         self._quote_asset = quote_asset
         self._open: dict[str, _OpenOrder] = {}
+        self._by_key: dict[tuple[str, str, str], set[str]] = {}
         self._ids = itertools.count(1)
 
     def submit(self, order: OrderRequest) -> OrderAck:
@@ -74,15 +75,16 @@ class PaperExchange:
         order_id = f"paper-{order.venue}-{next(self._ids)}"
         eligible = self._clock_ms() + model.latency_ms
         self._open[order_id] = _OpenOrder(order_id, order, eligible, order.quantity)
+        self._index(order_id, order)
         return OrderAck(order_id=order_id, fills=(), open_quantity=order.quantity)
 
     def cancel(self, order_id: str) -> bool:
-        return self._open.pop(order_id, None) is not None
+        return self._drop(order_id) is not None
 
     def cancel_all(self, strategy: str | None = None) -> int:
         doomed = [oid for oid, o in self._open.items() if strategy is None or o.request.strategy == strategy]
         for oid in doomed:
-            del self._open[oid]
+            self._drop(oid)
         return len(doomed)
 
     def open_order_ids(self) -> Sequence[str]:
@@ -90,12 +92,20 @@ class PaperExchange:
 
     def open_quantity(self, strategy: str, venue: str, symbol: str) -> Decimal:
         """Signed quantity still working for one strategy and instrument."""
-        total = ZERO
-        for o in self._open.values():
-            r = o.request
-            if r.strategy == strategy and r.venue == venue and r.symbol == symbol:
-                total += o.remaining * r.side.sign
-        return total
+        ids = self._by_key.get((strategy, venue, symbol))
+        if not ids:
+            return ZERO
+        return sum((self._open[i].remaining * self._open[i].request.side.sign for i in ids), ZERO)
+
+    def _index(self, order_id: str, request: OrderRequest) -> None:
+        self._by_key.setdefault((request.strategy, request.venue, request.symbol), set()).add(order_id)
+
+    def _drop(self, order_id: str) -> _OpenOrder | None:
+        order = self._open.pop(order_id, None)
+        if order is not None:
+            r = order.request
+            self._by_key[(r.strategy, r.venue, r.symbol)].discard(order_id)
+        return order
 
     def on_market(self, bars: Iterable[Bar], quotes: Iterable[Quote] = ()) -> Sequence[Fill]:
         if not self._open:
@@ -114,7 +124,7 @@ class PaperExchange:
             fills.append(fill)
             order.remaining -= fill.quantity
             if order.remaining <= 0:
-                del self._open[oid]
+                self._drop(oid)
         return fills
 
     def _match(self, order: _OpenOrder, bar: Bar) -> Fill | None:
