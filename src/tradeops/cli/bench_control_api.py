@@ -34,6 +34,7 @@ import click
 TARGETS = {"status_rps_min": 500.0, "disable_p99_ms_max": 50.0, "loop_degradation_p99_ms_max": 1.0}
 SCHEDULER_SECRET = "bench-scheduler-secret-0123456789"
 STRATEGY = "cross_exchange"
+SETTLE_S = 0.3  # ticks this close after a load switch belong to neither condition
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -166,8 +167,9 @@ def _run_clients(root: Path, port: int, kind: str, per_client: int, clients: int
     return _summary(latencies, elapsed)
 
 
-def _load_worker(root: str, port: int, clients: int, stop: Any, out: Any) -> None:
-    """Load generator process: `clients` keep-alive connections hammering GET /v1/status.
+def _load_worker(root: str, port: int, clients: int, active: Any, stop: Any, out: Any) -> None:
+    """Load generator process: `clients` keep-alive connections sending GET /v1/status while
+    `active` is set. Reports the request rate over the active time.
 
     It runs as SCHED_IDLE: it stands in for operators on other machines, so it only gets CPU the
     measured loop does not want. The API server competes for real, at its configured niceness."""
@@ -176,77 +178,101 @@ def _load_worker(root: str, port: int, clients: int, stop: Any, out: Any) -> Non
 
     def worker(i: int) -> None:
         with _client(Path(root), port) as client:
+            client.get("/v1/status")
             while not stop.is_set():
-                client.get("/v1/status")
-                counts[i] += 1
+                if active.wait(0.05):
+                    client.get("/v1/status")
+                    counts[i] += 1
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    out.send(sum(counts) / (time.perf_counter() - started))
+    out.send(sum(counts))
     out.close()
 
 
 # --- the busy loop (runs in its own process) ------------------------------------------------------
 
 
-async def _busy_loop(duration_s: float, tick_s: float, work_s: float) -> list[float]:
+async def _busy_loop(tick_s: float, work_s: float, stop: Any) -> list[tuple[float, float]]:
+    """(monotonic time, lateness s) of every tick until `stop` is set."""
     loop = asyncio.get_running_loop()
-    lateness: list[float] = []
+    ticks: list[tuple[float, float]] = []
     due = loop.time() + tick_s
-    end = loop.time() + duration_s
-    while due < end:
+    while not stop.is_set():
         await asyncio.sleep(max(0.0, due - loop.time()))
         now = loop.time()
-        lateness.append(now - due)
+        ticks.append((now, now - due))
         spin_until = time.perf_counter() + work_s
         while time.perf_counter() < spin_until:
             pass
         due = max(due + tick_s, loop.time())  # a late tick does not cause a burst of catch-up ticks
-    return lateness
+    return ticks
 
 
-def _loop_worker(duration_s: float, tick_s: float, work_s: float, out: Any) -> None:
-    out.send(asyncio.run(_busy_loop(duration_s, tick_s, work_s)))
+def _loop_worker(tick_s: float, work_s: float, ready: Any, stop: Any, out: Any) -> None:
+    async def main() -> list[tuple[float, float]]:
+        ready.set()
+        return await _busy_loop(tick_s, work_s, stop)
+
+    out.send(asyncio.run(main()))  # asyncio's loop.time() is time.monotonic()
     out.close()
 
 
-def _measure_loop(duration_s: float, tick_ms: float, work_ms: float) -> float:
-    """p99 tick lateness (ms) of the busy loop in a fresh process."""
+def _loop_figures(root: Path, port: int, opts: dict[str, Any]) -> dict[str, float]:
+    """Alternate idle and loaded phases (`loop_pairs` of each, `loop_seconds` long) while one loop
+    process ticks throughout; p99 lateness of each condition over its pooled ticks. Alternating
+    keeps other tenants of a shared machine from landing on one condition only."""
     ctx = multiprocessing.get_context("spawn")
-    receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_loop_worker, args=(duration_s, tick_ms / 1000, work_ms / 1000, sender))
-    proc.start()
-    lateness = receiver.recv()
-    proc.join()
-    return _percentile([v * 1000 for v in lateness], 0.99)
-
-
-def _loop_figures(
-    root: Path, port: int, duration_s: float, tick_ms: float, work_ms: float, clients: int
-) -> dict[str, float]:
-    idle = _measure_loop(duration_s, tick_ms, work_ms)
-    ctx = multiprocessing.get_context("spawn")
-    stop = ctx.Event()
-    receiver, sender = ctx.Pipe(duplex=False)
-    loader = ctx.Process(target=_load_worker, args=(str(root), port, clients, stop, sender))
+    load_active, load_stop, loop_ready, loop_stop = ctx.Event(), ctx.Event(), ctx.Event(), ctx.Event()
+    load_rx, load_tx = ctx.Pipe(duplex=False)
+    loop_rx, loop_tx = ctx.Pipe(duplex=False)
+    loader = ctx.Process(
+        target=_load_worker, args=(str(root), port, opts["clients"], load_active, load_stop, load_tx)
+    )
+    ticker = ctx.Process(
+        target=_loop_worker,
+        args=(opts["tick_ms"] / 1000, opts["work_ms"] / 1000, loop_ready, loop_stop, loop_tx),
+    )
     loader.start()
-    time.sleep(1.0)  # interpreter started, connections established, load steady
-    loaded = _measure_loop(duration_s, tick_ms, work_ms)
-    stop.set()
-    load_rps = receiver.recv()
+    ticker.start()
+    loop_ready.wait(60)
+    time.sleep(0.5)
+    windows: list[tuple[str, float, float]] = []
+    loaded_time = 0.0
+    for _ in range(opts["loop_pairs"]):
+        for kind in ("idle", "loaded"):
+            if kind == "loaded":
+                load_active.set()
+            start = time.monotonic()
+            time.sleep(opts["loop_seconds"])
+            end = time.monotonic()
+            load_active.clear()
+            windows.append((kind, start + SETTLE_S, end))
+            loaded_time += (end - start) if kind == "loaded" else 0.0
+            time.sleep(SETTLE_S)
+    loop_stop.set()
+    load_stop.set()
+    ticks = loop_rx.recv()
+    requests = load_rx.recv()
+    ticker.join()
     loader.join()
+    lateness: dict[str, list[float]] = {"idle": [], "loaded": []}
+    for at, late in ticks:
+        for kind, start, end in windows:
+            if start <= at < end:
+                lateness[kind].append(late * 1000)
+    idle = _percentile(lateness["idle"], 0.99)
+    loaded = _percentile(lateness["loaded"], 0.99)
     return {
-        "tick_ms": tick_ms,
-        "work_ms": work_ms,
-        "duration_s": duration_s,
         "idle_p99_ms": round(idle, 3),
         "loaded_p99_ms": round(loaded, 3),
         "degradation_p99_ms": round(loaded - idle, 3),
-        "load_rps": round(load_rps, 1),
+        "idle_ticks": len(lateness["idle"]),
+        "loaded_ticks": len(lateness["loaded"]),
+        "load_rps": round(requests / loaded_time, 1),
     }
 
 
@@ -269,9 +295,7 @@ def _run(config: Path, opts: dict[str, Any]) -> dict[str, Any]:
         _wait_ready(root, port, server)
         status = _run_clients(root, port, "status", opts["requests"], opts["clients"])
         disable = _run_clients(root, port, "disable", opts["write_requests"], 1)
-        loop = _loop_figures(
-            root, port, opts["loop_seconds"], opts["tick_ms"], opts["work_ms"], opts["clients"]
-        )
+        loop = _loop_figures(root, port, opts)
     finally:
         server.terminate()
         try:
@@ -294,7 +318,12 @@ def _median(runs: list[dict[str, Any]], section: str, key: str) -> float:
 @click.option("--requests", type=click.IntRange(min=50), default=500, show_default=True, help="Per client.")
 @click.option("--clients", type=click.IntRange(min=1, max=16), default=4, show_default=True)
 @click.option("--write-requests", type=click.IntRange(min=20), default=200, show_default=True)
-@click.option("--loop-seconds", type=click.FloatRange(min=0.5), default=3.0, show_default=True)
+@click.option(
+    "--loop-seconds", type=click.FloatRange(min=0.5), default=2.0, show_default=True, help="Per phase."
+)
+@click.option(
+    "--loop-pairs", type=click.IntRange(min=1), default=3, show_default=True, help="Idle+loaded pairs."
+)
 @click.option("--tick-ms", type=click.FloatRange(min=0.1), default=1.0, show_default=True)
 @click.option("--work-ms", type=click.FloatRange(min=0.0), default=0.2, show_default=True)
 @click.option("--runs", type=click.IntRange(min=1, max=9), default=1, show_default=True, help="Median of N.")
