@@ -97,3 +97,47 @@ def test_insecure_dev_server_without_tokens_serves_plain_http_and_keeps_warning(
 def test_tokens_stay_enforced_in_insecure_dev_when_a_secret_is_present(tmp_path: Path) -> None:
     with running_api(tmp_path, insecure_dev=True) as api:
         assert api.client().get("/v1/status").status_code == 401
+
+
+def test_cli_serve_runs_niced_with_mtls_and_stops_cleanly(tmp_path: Path) -> None:
+    """`tradeops api serve` as an operator starts it: its own process, env tokens, SIGINT to stop."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.conftest import free_port
+    from tests.integration.test_control_api_support import SCHEDULER_SECRET
+    from tradeops.control_api.tls import client_context
+
+    root, layout, _ = make_workspace(tmp_path)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEOPS_")} | TOKEN_ENV
+    argv = [sys.executable, "-m", "tradeops.cli.main", "api", "serve", "--port", str(port)]
+    server = subprocess.Popen(argv, cwd=root, env=env, stderr=subprocess.PIPE, text=True)
+    tls = client_context(layout.ca_cert, *layout.client("operator"))
+    try:
+        with httpx.Client(base_url=f"https://127.0.0.1:{port}", verify=tls, timeout=5) as client:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    ready = client.get("/ready")
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None and time.monotonic() < deadline, "server did not start"
+                    time.sleep(0.1)
+            assert ready.json() == {
+                "status": "ready",
+                "checks": {"state_store": "ok", "decision_log_key": "ok", "tokens": "ok"},
+            }
+            auth = {"Authorization": f"Bearer {SCHEDULER_SECRET}"}
+            assert client.get("/v1/status", headers=auth).json()["environment"] == "binance_paper"
+        assert os.getpriority(os.PRIO_PROCESS, server.pid) == 10  # control_api.nice
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 130, err  # Ctrl-C: graceful shutdown, then the usual 130
+    assert f"control API on https://127.0.0.1:{port}" in err
+    assert "Application shutdown complete" in err
