@@ -83,3 +83,13 @@ def test_the_document_declares_auth_failures_on_every_v1_operation(api: RunningA
         ), (method, path)
         assert operation["security"] == [{"HTTPBearer": []}], (method, path)
     assert Path(api.layout.ca_cert).exists()
+
+
+def test_cli_prints_the_served_document(api: RunningApi, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from tradeops.cli.main import main
+
+    served = requests.get(f"{api.base_url}/openapi.json", timeout=10, **_tls_kwargs(api)).json()
+    assert main(["api", "openapi"]) == 0
+    assert json.loads(capsys.readouterr().out) == served
