@@ -7,7 +7,6 @@ import math
 from collections.abc import Mapping, Set
 from enum import StrEnum
 
-
 MIN_VOLATILITY = 1e-9
 
 
