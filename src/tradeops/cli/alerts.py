@@ -107,17 +107,23 @@ def silence(
 ) -> int:
     """Silence the Stage4 alerts (stage4_matchers from the config) and log it in the decision log."""
     from tradeops.bootstrap.ops import build_ops_context
+    from tradeops.config.load import load_config
+    from tradeops.domain.errors import UserInputError
     from tradeops.observability.alertmanager import AlertmanagerClient
     from tradeops.observability.durations import parse_duration
     from tradeops.observability.silences import SilenceResult, create_silence, stage4_matchers
     from tradeops.ops.audit_trail import record_operator_action
 
+    # Every flag is checked before anything is created (key, state store, silence).
+    settings = load_config(config_path).observability.alertmanager
+    url = _resolve_url(alertmanager_url, settings.url)
+    seconds = parse_duration(duration or settings.default_silence_duration)
+    selected = stage4_matchers(settings.stage4_matchers, matchers)
+    for flag, given in (("--ticket", ticket), ("--created-by", created_by)):
+        if not given.strip():
+            raise UserInputError(f"{flag} must not be blank")
     with build_ops_context(config_path, environment) as ctx:
         cfg = ctx.cfg
-        settings = cfg.observability.alertmanager
-        url = _resolve_url(alertmanager_url, settings.url)
-        seconds = parse_duration(duration or settings.default_silence_duration)
-        selected = stage4_matchers(settings.stage4_matchers, matchers)
         entries: list[dict[str, Any]] = []
 
         def record(result: SilenceResult) -> None:
@@ -175,13 +181,14 @@ def unsilence(
 ) -> int:
     """Expire a silence now (alerts notify again) and log it in the decision log."""
     from tradeops.bootstrap.ops import build_ops_context
+    from tradeops.config.load import load_config
     from tradeops.observability.alertmanager import AlertmanagerClient
     from tradeops.observability.silences import expire_silence
     from tradeops.ops.audit_trail import record_operator_action
 
+    url = _resolve_url(alertmanager_url, load_config(config_path).observability.alertmanager.url)
     with build_ops_context(config_path, environment) as ctx:
         cfg = ctx.cfg
-        url = _resolve_url(alertmanager_url, cfg.observability.alertmanager.url)
 
         def record(expired: dict[str, Any]) -> None:
             record_operator_action(

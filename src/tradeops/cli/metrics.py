@@ -229,4 +229,8 @@ def _alert_source(
         return AlertmanagerSource(client, matchers, datetime.now(UTC).timestamp())
     if prometheus_url:
         return PrometheusSource(prometheus_url, matchers)
+    if not rules_path.exists() and not rules_path.is_absolute():
+        # Run outside the checkout (e.g. a scratch directory): use the rules shipped with this install.
+        shipped = Path(__file__).resolve().parents[3] / rules_path
+        rules_path = shipped if shipped.exists() else rules_path
     return LocalSource(LocalEvaluator.from_rules(load_rules(rules_path)), str(rules_path))
