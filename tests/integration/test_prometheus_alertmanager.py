@@ -1,0 +1,346 @@
+"""Real Prometheus and Alertmanager over the exporter: panels return data, a fault fires the right
+alert, `tradeops alerts silence` suppresses it, `unsilence` restores it, the watcher reports it.
+
+The exporter serves a RuntimeStats owned by this test (faults are injected by editing it). Rules are
+the committed file with only `for:` and the group interval shortened, so the test does not wait
+minutes; thresholds and expressions are untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import free_port, require_binary
+from tests.integration.live import entries, scratch_repo, signing_env
+from tradeops.cli.main import main
+from tradeops.config.models import MetricsConfig, ResourceLimits
+from tradeops.observability.dashboard import DASHBOARD_PATH, panel_queries, substitute_variables
+from tradeops.observability.metrics import MetricsServer, start_metrics_server
+from tradeops.observability.rules import RULES_FILE
+from tradeops.runtime.stats import Histogram, RuntimeStats
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+DEADLINE_S = 60.0
+STRATEGIES = ("daily_trend", "mean_reversion", "volatility_target", "cross_exchange")
+
+
+def wait_until(what: str, probe: Callable[[], Any], timeout: float = DEADLINE_S) -> Any:
+    """Poll `probe` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+        except httpx.HTTPError as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def fast_rules(tmp: Path) -> Path:
+    """The committed rules with `for:` and the evaluation interval shortened (never the thresholds)."""
+    document = yaml.safe_load((REPO / RULES_FILE).read_text())
+    for group in document["groups"]:
+        group["interval"] = "1s"
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = "1s"
+    path = tmp / "rules.yml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def healthy_stats() -> RuntimeStats:
+    stats = RuntimeStats("binance_paper", started_ms=int(time.time() * 1000))
+    for name in STRATEGIES:
+        s = stats.strategy(name, "balanced")
+        s.signals, s.orders, s.fills, s.cycles = 10, 6, 6, 20
+        s.latency.observe(0.004)
+        s.drift.observe(0.2)
+        s.allocation_allowed, s.allocation_used = Decimal(30_000), Decimal(6_000)
+        s.exposure, s.realized_pnl, s.unrealized_pnl = Decimal(6_000), Decimal(120), Decimal(-15)
+        s.daily_loss_budget, s.day_pnl = Decimal(450), Decimal(30)
+        s.drawdown_ratio = 0.01
+    stats.equity = Decimal(100_000)
+    stats.resources.cpu_percent, stats.resources.memory_mb = 20.0, 300.0
+    stats.exchange_latency["binance"] = Histogram()
+    stats.exchange_latency["binance"].observe(0.05)
+    stats.exchange_errors[("binance", "temporary")] += 1
+    stats.decision_log_write.observe(0.001)
+    return stats
+
+
+class Process:
+    def __init__(self, name: str, args: list[str], log: Path) -> None:
+        self.name, self.log = name, log
+        self._handle = log.open("wb")
+        self.popen = subprocess.Popen(args, stdout=self._handle, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+        self._handle.close()
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:]
+
+
+@dataclass
+class Stack:
+    stats: RuntimeStats
+    exporter: MetricsServer
+    prometheus_url: str
+    alertmanager_url: str
+
+    def reset(self) -> None:
+        fresh = healthy_stats()
+        for field in ("strategies", "override_active", "override_malformed", "resources", "equity"):
+            setattr(self.stats, field, getattr(fresh, field))
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        answer = httpx.get(f"{self.prometheus_url}/api/v1/query", params={"query": expr}, timeout=5).json()
+        assert answer["status"] == "success", answer
+        return list(answer["data"]["result"])
+
+    def am_alerts(self, alertname: str) -> list[dict[str, Any]]:
+        found = httpx.get(f"{self.alertmanager_url}/api/v2/alerts", timeout=5).json()
+        return [a for a in found if a["labels"].get("alertname") == alertname]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    prometheus = require_binary("prometheus")
+    alertmanager = require_binary("prometheus-alertmanager")
+    tmp = tmp_path_factory.mktemp("observability")
+    stats = healthy_stats()
+    exporter = start_metrics_server(stats, MetricsConfig(port=0), ResourceLimits())
+    processes: list[Process] = []
+    try:
+        am_port, prom_port = free_port(), free_port()
+        (tmp / "alertmanager.yml").write_text(
+            yaml.safe_dump(
+                {
+                    "route": {
+                        "receiver": "null",
+                        "group_wait": "1s",
+                        "group_interval": "1s",
+                        "repeat_interval": "1h",
+                    },
+                    "receivers": [{"name": "null"}],
+                }
+            )
+        )
+        processes.append(
+            Process(
+                "alertmanager",
+                [
+                    alertmanager,
+                    f"--config.file={tmp / 'alertmanager.yml'}",
+                    f"--storage.path={tmp / 'am-data'}",
+                    f"--web.listen-address=127.0.0.1:{am_port}",
+                    "--cluster.listen-address=",
+                ],
+                tmp / "alertmanager.log",
+            )
+        )
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(fast_rules(tmp))],
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+            "scrape_configs": [
+                {"job_name": "tradeops", "static_configs": [{"targets": [f"127.0.0.1:{exporter.port}"]}]}
+            ],
+        }
+        (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
+        processes.append(
+            Process(
+                "prometheus",
+                [
+                    prometheus,
+                    f"--config.file={tmp / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={tmp / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{prom_port}",
+                ],
+                tmp / "prometheus.log",
+            )
+        )
+        result = Stack(stats, exporter, f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}")
+        for process, url in zip(processes, (result.alertmanager_url, result.prometheus_url), strict=True):
+            try:
+                wait_until(
+                    f"{process.name} ready", lambda url=url: httpx.get(f"{url}/-/ready").status_code == 200
+                )
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{process.name} log:\n{process.tail()}") from exc
+        wait_until("the exporter scraped", lambda: result.query('up{job="tradeops"} == 1'))
+        yield result
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        exporter.stop()
+
+
+@pytest.fixture
+def ops_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = scratch_repo(tmp_path)
+    monkeypatch.chdir(root)
+    for key, value in signing_env(tmp_path).items():
+        if key.startswith("TRADEOPS_DECISION_LOG"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.delenv("TRADEOPS_ALERTMANAGER_URL", raising=False)
+    return root
+
+
+def test_every_dashboard_panel_returns_data(stack: Stack) -> None:
+    stack.reset()
+    document = json.loads((REPO / DASHBOARD_PATH).read_text())
+    queries = [(title, substitute_variables(expr)) for title, expr in panel_queries(document)]
+    # rate() needs two scrapes inside its window; poll until every panel has series.
+    empty = wait_until(
+        "every panel query to return data",
+        lambda: not [t for t, e in queries if not stack.query(e)] or None,
+        timeout=DEADLINE_S,
+    )
+    assert empty is True
+
+
+def test_healthy_runtime_raises_no_alert(stack: Stack) -> None:
+    stack.reset()
+    time.sleep(3)  # several evaluations with 1s `for:`
+    firing = stack.query('ALERTS{alertstate="firing"}')
+    assert firing == [], [f["metric"]["alertname"] for f in firing]
+
+
+def silence_state(stack: Stack, alertname: str) -> tuple[str, list[str]] | None:
+    alerts = stack.am_alerts(alertname)
+    if not alerts:
+        return None
+    status = alerts[0]["status"]
+    return status["state"], status["silencedBy"]
+
+
+def test_fault_fires_silence_suppresses_and_unsilence_restores(
+    stack: Stack, ops_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.reset()
+    stack.stats.override_malformed = True
+    alert = "Stage4KillSwitchOverrideMalformed"
+    wait_until(f"{alert} active in Alertmanager", lambda: silence_state(stack, alert) == ("active", []))
+    [fired] = stack.am_alerts(alert)
+    assert fired["labels"]["severity"] == "critical" and fired["labels"]["stage"] == "stage4"
+    assert fired["annotations"]["runbook_url"].startswith("docs/runbooks/")
+
+    url = stack.alertmanager_url
+    command = ["alerts", "silence", "--alertmanager-url", url, "--duration", "2h", "--ticket", "INC-1"]
+    assert main([*command, "--created-by", "ops", "--json"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    silence_id = created["silence_id"]
+    assert created["matchers"] == ["stage=stage4"] and created["ends_at"]
+    wait_until(
+        "the alert suppressed by the silence",
+        lambda: silence_state(stack, alert) == ("suppressed", [silence_id]),
+    )
+
+    [entry] = [
+        e for e in entries(ops_repo / "audit/decision_logs/stage4.jsonl") if e["kind"] == "alert_silence"
+    ]
+    assert entry["status"] == "silenced" and "silence" in entry["tags"]
+    assert entry["artefacts"]["silence_id"] == silence_id and entry["artefacts"]["ticket"] == "INC-1"
+
+    assert main(["alerts", "silences", "--alertmanager-url", url, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [row["id"] for row in listed] == [silence_id] and listed[0]["ends_at"] == created["ends_at"]
+
+    assert main(["alerts", "unsilence", "--alertmanager-url", url, "--id", silence_id]) == 0
+    assert "expired" in capsys.readouterr().out
+    wait_until("the alert active again", lambda: silence_state(stack, alert) == ("active", []))
+    statuses = [e["status"] for e in entries(ops_repo / "audit/decision_logs/stage4.jsonl")]
+    assert statuses[-2:] == ["silenced", "expired"]
+    assert main(["alerts", "silences", "--alertmanager-url", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def run_watch(stack: Stack, root: Path, scale: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEOPS_")}
+    env["TRADEOPS_TIME_SCALE"] = scale
+    command = [
+        sys.executable,
+        "scripts/watch_metrics_stream.py",
+        "--headers-report",
+        "--duration",
+        "15m",
+        "--url",
+        stack.exporter.url,
+        "--alertmanager-url",
+        stack.alertmanager_url,
+        "--output",
+        "watch.json",
+    ]
+    return subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_watcher_takes_new_criticals_from_alertmanager(stack: Stack, ops_repo: Path) -> None:
+    stack.reset()
+    stack.stats.override_malformed = True  # critical, but firing before the window opens
+    wait_until(
+        "pre-existing alert in Alertmanager", lambda: stack.am_alerts("Stage4KillSwitchOverrideMalformed")
+    )
+    watcher = run_watch(stack, ops_repo, scale="90")  # 15m in 10 s
+    try:
+        time.sleep(2)
+        stack.stats.strategies["mean_reversion"].drawdown_ratio = 0.2  # a new critical inside the window
+        out, err = watcher.communicate(timeout=DEADLINE_S)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait(timeout=10)
+    assert watcher.returncode == 3, out + err
+    report = json.loads((ops_repo / "watch.json").read_text())
+    assert report["alert_source"]["kind"] == "alertmanager"
+    new = {(a["alertname"], a["labels"].get("strategy")) for a in report["new_critical_alerts"]}
+    assert new == {("Stage4StrategyDrawdownCritical", "mean_reversion")}
+    old = [a for a in report["alerts"] if a["alertname"] == "Stage4KillSwitchOverrideMalformed"]
+    assert old and old[0]["new"] is False
+
+
+def test_watcher_with_nothing_new_exits_0(stack: Stack, ops_repo: Path) -> None:
+    stack.reset()
+    wait_until(
+        "no critical alert left",
+        lambda: (
+            not [
+                a
+                for a in httpx.get(f"{stack.alertmanager_url}/api/v2/alerts").json()
+                if a["labels"].get("severity") == "critical"
+            ]
+        ),
+    )
+    watcher = run_watch(stack, ops_repo, scale="300")  # 15m in 3 s
+    out, err = watcher.communicate(timeout=DEADLINE_S)
+    assert watcher.returncode == 0, out + err
+    assert "verdict: no new critical alerts (exit 0)" in out
