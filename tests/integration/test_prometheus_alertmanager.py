@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -206,6 +207,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture
 def ops_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = scratch_repo(tmp_path)
+    shutil.copytree(REPO / "deploy", root / "deploy")
     monkeypatch.chdir(root)
     for key, value in signing_env(tmp_path).items():
         if key.startswith("TRADEOPS_DECISION_LOG"):
@@ -344,3 +346,40 @@ def test_watcher_with_nothing_new_exits_0(stack: Stack, ops_repo: Path) -> None:
     out, err = watcher.communicate(timeout=DEADLINE_S)
     assert watcher.returncode == 0, out + err
     assert "verdict: no new critical alerts (exit 0)" in out
+
+
+def test_runbook_step_2_the_ci_job_in_silence_mode(stack: Stack, ops_repo: Path) -> None:
+    """`validate_alerts` in `silence` mode, run here: Stage4 alerts get an active silence with an expiry."""
+    stack.reset()
+    stack.stats.override_active = True  # Stage4KillSwitchEngaged: what step 1 of the runbook causes
+    wait_until(
+        "the kill-switch alert", lambda: silence_state(stack, "Stage4KillSwitchEngaged") == ("active", [])
+    )
+    env = {
+        k: v for k, v in os.environ.items() if k.startswith("TRADEOPS_DECISION_LOG") or k in ("PATH", "HOME")
+    }
+    env["TRADEOPS_ALERTMANAGER_URL"] = stack.alertmanager_url  # the job's secret of the same name
+    command = [sys.executable, "-m", "tradeops.cli.main", "alerts", "run-job", "--input", "mode=silence"]
+    done = subprocess.run(
+        [*command, "--input", "ticket=INC-42", "--input", "duration=2h"],
+        cwd=ops_repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "job validate_alerts: ok" in done.stdout
+    record = json.loads((ops_repo / "silence.json").read_text())
+    silence = httpx.get(f"{stack.alertmanager_url}/api/v2/silence/{record['silence_id']}").json()
+    assert silence["status"]["state"] == "active" and silence["endsAt"] == record["ends_at"]
+    assert silence["comment"].startswith("INC-42: GitHub Actions run")
+    wait_until(
+        "the Stage4 alert silenced",
+        lambda: silence_state(stack, "Stage4KillSwitchEngaged") == ("suppressed", [record["silence_id"]]),
+    )
+    logged = [
+        e for e in entries(ops_repo / "audit/decision_logs/stage4.jsonl") if e["kind"] == "alert_silence"
+    ]
+    assert logged[-1]["artefacts"]["silence_id"] == record["silence_id"]
+    httpx.delete(f"{stack.alertmanager_url}/api/v2/silence/{record['silence_id']}")

@@ -247,3 +247,39 @@ def list_silences(alertmanager_url: str | None, show_all: bool, as_json: bool, c
         if row["comment"]:
             click.echo(f"    {row['comment']}")
     return 0
+
+
+@alerts.command("run-job")
+@click.option(
+    "--workflow",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("deploy/ci/github_actions_stage4_multi_strategy.yml"),
+    show_default=True,
+)
+@click.option("--job", "job_name", default="validate_alerts", show_default=True)
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    help="workflow_dispatch input NAME=VALUE, e.g. mode=silence (repeatable).",
+)
+def run_job_command(workflow: Path, job_name: str, inputs: tuple[str, ...]) -> int:
+    """Run a workflow job here, as GitHub would (secrets come from env vars of the same name)."""
+    from tradeops.domain.errors import UserInputError
+    from tradeops.observability.workflow_runner import run_job
+
+    given: dict[str, str] = {}
+    for text in inputs:
+        name, found, value = text.partition("=")
+        if not found or not name.strip():
+            raise UserInputError(f"--input {text!r}: use NAME=VALUE, e.g. mode=silence")
+        given[name.strip()] = value
+    if not workflow.is_file():
+        shipped = Path(__file__).resolve().parents[3] / workflow  # outside the checkout: the installed copy
+        if workflow.is_absolute() or not shipped.is_file():
+            raise UserInputError(f"--workflow {workflow}: no such file (run from the repository root)")
+        workflow = shipped
+    code, outcomes = run_job(workflow, job_name, given, cwd=Path.cwd(), echo=click.echo)
+    ran = sum(1 for o in outcomes if o.status == "ran")
+    click.echo(f"job {job_name}: {'ok' if code == 0 else f'failed (exit {code})'}, {ran} step(s) run")
+    return code
