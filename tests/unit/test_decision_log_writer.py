@@ -121,23 +121,29 @@ def test_flush_makes_acknowledged_entries_durable_and_readable(tmp_path):
         writer.close()
 
 
-def test_full_batches_commit_without_flush(tmp_path):
+def wait_until(condition, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    return condition()
+
+
+def test_full_batches_are_written_at_once_and_synced_without_flush(tmp_path):
     path = tmp_path / "log.jsonl"
-    with DecisionLogWriter(path, KEY, group_entries=10, group_ms=60_000) as writer:
+    durable: list[int] = []
+    with DecisionLogWriter(path, KEY, group_entries=10, group_ms=60_000, on_durable=durable.append) as writer:
         for i in range(25):
             append(writer, f"s{i}")
-        assert writer.durable_seq == 20
-        assert len(lines_on_disk(path)) == 20
+        assert len(lines_on_disk(path)) == 20  # two full batches written, the third still buffered
+        assert wait_until(lambda: writer.durable_seq == 20)
+    assert durable == sorted(durable) and durable[-1] == 25 and 20 in durable
 
 
 def test_partial_batch_commits_after_group_ms(tmp_path):
     path = tmp_path / "log.jsonl"
     with DecisionLogWriter(path, KEY, group_entries=1000, group_ms=1.0) as writer:
         append(writer)
-        deadline = time.monotonic() + 30
-        while writer.durable_seq < 1 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        assert writer.durable_seq == 1
+        assert wait_until(lambda: writer.durable_seq == 1)
         assert len(lines_on_disk(path)) == 1
 
 

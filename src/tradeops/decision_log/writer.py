@@ -3,11 +3,14 @@
 Durability contract: in "group" mode an entry is on disk once `flush()` returns, and at the latest
 about `group_ms` (plus one fsync) after it was appended; in "each" mode once `append()` returns.
 
-Group commit: entries are buffered; when a batch reaches `group_entries` the appending thread
-writes and fdatasyncs it itself (under an I/O lock, so batches land in order), and a timer thread
-commits a partial batch `group_ms` after its first entry. Handing full batches to a thread would
-overlap fsync with appends, but under load every hand-off waits for the GIL switch interval
-(5 ms), which would dominate the durable latency. `flush()` commits in the calling thread.
+Group commit: entries are buffered. When a batch reaches `group_entries` the appending thread
+writes it (one write call under an I/O lock, so batches land in order) and hands the fdatasync to
+the syncer thread, which also commits a partial batch `group_ms` after its first entry. At most
+one hand-off is outstanding: if the syncer has not finished the previous one (under CPU load a
+woken thread may wait up to the 5 ms GIL switch interval before it even starts), the appending
+thread fdatasyncs itself, which covers both batches. This keeps fsync off the caller's path when
+it can and bounds the durable latency to about two batches when it cannot. `flush()` writes and
+fdatasyncs in the calling thread.
 """
 
 from __future__ import annotations
@@ -105,17 +108,18 @@ class DecisionLogWriter:
         self._io_lock = threading.Lock()
         self._buffer: list[bytes] = []
         self._first_pending = 0.0
-        self._timer_waiting = False
+        self._syncer_waiting = False
+        self._sync_handed_off = False
         self._closing = False
         self._closed = False
         self._error: BaseException | None = None
-        self._durable_seq = self._seq
-        self._timer: threading.Thread | None = None
+        self._written_seq = self._durable_seq = self._seq
+        self._syncer: threading.Thread | None = None
         if fsync_mode == "group":
-            self._timer = threading.Thread(
-                target=self._run_timer, name=f"decision-log:{self.path.name}", daemon=True
+            self._syncer = threading.Thread(
+                target=self._run_syncer, name=f"decision-log:{self.path.name}", daemon=True
             )
-            self._timer.start()
+            self._syncer.start()
         atexit.register(self.close)
 
     def _open_file(self, lock_timeout: float, on_torn: str) -> None:
@@ -202,10 +206,10 @@ class DecisionLogWriter:
             pending = len(self._buffer)
             if pending == 1:
                 self._first_pending = time.monotonic()
-                if self._timer_waiting:
+                if self._syncer_waiting:
                     self._cond.notify()
         if pending >= self._batch_size:
-            self._commit()
+            self._commit_full_batch()
         return entry
 
     def flush(self) -> None:
@@ -213,21 +217,23 @@ class DecisionLogWriter:
         if self._closed:
             return
         self._check_open()
-        self._commit()
+        self._write_batch()
+        self._sync()
 
     def close(self) -> None:
-        """Commit what is buffered, stop the timer, close the file and release the lock. Idempotent."""
+        """Commit what is buffered, stop the syncer, close the file and release the lock. Idempotent."""
         with self._cond:
             if self._closing:
                 return
             self._closing = True
             self._cond.notify_all()
-        if self._timer is not None:
-            self._timer.join()
+        if self._syncer is not None:
+            self._syncer.join()
         atexit.unregister(self.close)
         try:
             if self._error is None:
-                self._commit()
+                self._write_batch()
+                self._sync()
         finally:
             self._closed = True
             os.close(self._fd)
@@ -257,8 +263,8 @@ class DecisionLogWriter:
         self._error = exc  # after a failed write or fsync the file state is unknown: stop writing
         return LogWriteError(self._failure_message())
 
-    def _commit(self) -> None:
-        """Write and fdatasync everything buffered so far; batches land in append order."""
+    def _write_batch(self) -> None:
+        """Write everything buffered, in append order (one write call)."""
         with self._io_lock:
             if self._error is not None:
                 raise LogWriteError(self._failure_message()) from self._error
@@ -271,30 +277,59 @@ class DecisionLogWriter:
                 view = memoryview(b"".join(batch))
                 while view:
                     view = view[os.write(self._fd, view) :]
-                os.fdatasync(self._fd)
             except OSError as exc:
                 raise self._fail(exc) from exc
-            self._durable_seq = last_seq
-            if self._on_durable is not None:
-                self._on_durable(last_seq)
+            self._written_seq = last_seq
 
-    def _due(self) -> bool:
-        """Wait until a partial batch is `group_ms` old (True) or the writer closes (False)."""
+    def _sync(self) -> None:
+        """fdatasync: everything written before the call becomes durable."""
+        target = self._written_seq
+        if target <= self._durable_seq:
+            return
+        try:
+            os.fdatasync(self._fd)
+        except OSError as exc:
+            raise self._fail(exc) from exc
+        with self._cond:
+            if target > self._durable_seq:
+                self._durable_seq = target
+                if self._on_durable is not None:
+                    self._on_durable(target)  # under the lock, so calls arrive in seq order
+
+    def _commit_full_batch(self) -> None:
+        self._write_batch()
+        if self._syncer is not None:
+            with self._cond:
+                if self._syncer_waiting and not self._sync_handed_off:
+                    self._sync_handed_off = True
+                    self._cond.notify()
+                    return
+        self._sync()
+
+    def _next_job(self) -> str | None:
+        """Wait for work: "sync" (handed off), "commit" (a partial batch is due), None (closing)."""
         with self._cond:
             while not self._closing:
+                if self._sync_handed_off:
+                    return "sync"
                 timeout = None
                 if self._buffer:
                     timeout = self._first_pending + self._group_seconds - time.monotonic()
                     if timeout <= 0:
-                        return True
-                self._timer_waiting = True
+                        return "commit"
+                self._syncer_waiting = True
                 self._cond.wait(timeout)
-                self._timer_waiting = False
-        return False
+                self._syncer_waiting = False
+        return None
 
-    def _run_timer(self) -> None:
-        while self._due():
+    def _run_syncer(self) -> None:
+        while (job := self._next_job()) is not None:
             try:
-                self._commit()
+                if job == "commit":
+                    self._write_batch()
+                self._sync()
             except LogWriteError:
                 return
+            finally:
+                with self._cond:
+                    self._sync_handed_off = False
