@@ -6,18 +6,20 @@ import math
 import subprocess
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import free_port, require_binary
-from tradeops.config.models import MetricsConfig, ResourceLimits
+from tradeops.config.models import MetricsConfig, ResourceLimits, TlsConfig
 from tradeops.domain.errors import UserInputError
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import TradingState
 from tradeops.observability.metrics import METRIC_NAMES, MetricsServer, start_metrics_server
-from tradeops.observability.scrape import parse_exposition
+from tradeops.observability.scrape import ScrapeError, Scraper, parse_exposition, tls_client_context
 from tradeops.runtime.stats import RuntimeStats
+from tradeops.security import certs
 
 
 def busy_stats() -> RuntimeStats:
@@ -154,3 +156,51 @@ def test_unknown_path_is_404_and_stop_releases_the_port() -> None:
     exporter.stop()
     again = start_metrics_server(RuntimeStats("x"), MetricsConfig(port=port), ResourceLimits())
     again.stop()
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> dict[str, Path]:
+    ca = certs.issue_ca()
+    files = {
+        name: tmp_path / f"{name}.pem" for name in ("ca", "server", "server_key", "client", "client_key")
+    }
+    files["ca"].write_bytes(ca.cert_pem())
+    certs.write_issued(certs.issue_server(ca, sans=("127.0.0.1",)), files["server"], files["server_key"])
+    certs.write_issued(certs.issue_client(ca, "watcher"), files["client"], files["client_key"])
+    return files
+
+
+def test_tls_with_client_certificates(tls_files: dict[str, Path]) -> None:
+    tls = TlsConfig(
+        certificate=str(tls_files["server"]),
+        private_key=str(tls_files["server_key"]),
+        client_ca=str(tls_files["ca"]),
+        require_client_cert=True,
+    )
+    exporter = start_metrics_server(RuntimeStats("x"), MetricsConfig(port=0, tls=tls), ResourceLimits())
+    try:
+        assert exporter.url.startswith("https://127.0.0.1:")
+        with_cert = tls_client_context(tls_files["ca"], tls_files["client"], tls_files["client_key"])
+        scraper = Scraper(exporter.url, [], verify=with_cert)
+        assert "tradeops_build_info" in scraper.scrape()
+        scraper.close()
+        without = Scraper(exporter.url, [], verify=tls_client_context(tls_files["ca"], None, None))
+        with pytest.raises(ScrapeError):
+            without.scrape()
+        without.close()
+        plain = Scraper(exporter.url.replace("https", "http"), [])
+        with pytest.raises(ScrapeError):
+            plain.scrape()
+        plain.close()
+        # the failed handshakes did not take the exporter down
+        again = Scraper(exporter.url, [], verify=with_cert)
+        assert "tradeops_build_info" in again.scrape()
+        again.close()
+    finally:
+        exporter.stop()
+
+
+def test_missing_tls_files_are_a_user_error(tmp_path: Path) -> None:
+    tls = TlsConfig(certificate=str(tmp_path / "none.pem"), private_key=str(tmp_path / "none.key"))
+    with pytest.raises(UserInputError, match=r"observability.metrics.tls.certificate .*none.pem"):
+        start_metrics_server(RuntimeStats("x"), MetricsConfig(port=0, tls=tls), ResourceLimits())

@@ -83,6 +83,13 @@ def dashboard(output: Path | None, check: bool) -> int:
     "--prometheus-url", help="Take alerts from this Prometheus' ALERTS series (when no Alertmanager)."
 )
 @click.option(
+    "--ca-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CA to verify an https exporter (default: observability.metrics.tls.client_ca when TLS is on).",
+)
+@click.option("--client-cert", type=click.Path(path_type=Path, dir_okay=False), help="Client cert (mTLS).")
+@click.option("--client-key", type=click.Path(path_type=Path, dir_okay=False), help="Key of --client-cert.")
+@click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
@@ -107,6 +114,9 @@ def watch(
     token_env: str | None,
     alertmanager_url: str | None,
     prometheus_url: str | None,
+    ca_file: Path | None,
+    client_cert: Path | None,
+    client_key: Path | None,
     config_path: Path,
     rules_path: Path,
 ) -> int:
@@ -125,6 +135,7 @@ def watch(
         token_env=token_env,
         alertmanager_url=alertmanager_url,
         prometheus_url=prometheus_url,
+        tls_files=(ca_file, client_cert, client_key),
         config_path=config_path,
         rules_path=rules_path,
     )
@@ -141,6 +152,7 @@ def _run_watch(
     token_env: str | None,
     alertmanager_url: str | None,
     prometheus_url: str | None,
+    tls_files: tuple[Path | None, Path | None, Path | None],
     config_path: Path,
     rules_path: Path,
 ) -> int:
@@ -156,8 +168,9 @@ def _run_watch(
 
     cfg = load_config(config_path)
     metrics_cfg = cfg.observability.metrics
+    scheme = "https" if metrics_cfg.tls is not None else "http"
     settings = WatchSettings(
-        url=url or f"http://{metrics_cfg.host}:{metrics_cfg.port}/metrics",
+        url=url or f"{scheme}://{metrics_cfg.host}:{metrics_cfg.port}/metrics",
         duration_s=parse_duration(duration, "--duration", units="smh"),
         interval_s=interval,
         time_scale=time_scale(os.environ),
@@ -167,7 +180,12 @@ def _run_watch(
     if report_of_headers is not None:
         click.echo(json.dumps(report_of_headers, indent=2, ensure_ascii=False))
     source = _alert_source(cfg, alertmanager_url, prometheus_url, rules_path)
-    scraper = scrape.Scraper(settings.url, sent)
+    ca_file, client_cert, client_key = tls_files
+    if ca_file is None and metrics_cfg.tls is not None:
+        ca_file = Path(metrics_cfg.tls.client_ca)
+    https = settings.url.startswith("https")
+    verify = scrape.tls_client_context(ca_file, client_cert, client_key) if https else True
+    scraper = scrape.Scraper(settings.url, sent, verify=verify)
     console = Console()
     if not console.is_terminal:
         console = Console(width=max(console.width, 110))

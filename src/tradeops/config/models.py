@@ -214,7 +214,8 @@ class MetricsConfig(Frozen):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 9464
-    token_env: str | None = None
+    token_env: str | None = None  # env var holding the bearer token scrapes must send
+    tls: TlsConfig | None = None  # serve https (client certificate required per tls.require_client_cert)
 
 
 class AlertmanagerConfig(Frozen):

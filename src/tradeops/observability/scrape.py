@@ -9,8 +9,10 @@ secret or key are masked in the report.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -109,6 +111,24 @@ class ScrapeError(Exception):
     """One scrape failed (the watcher counts it; at start-up it is fatal)."""
 
 
+def tls_client_context(
+    ca_file: Path | None, client_cert: Path | None, client_key: Path | None
+) -> ssl.SSLContext:
+    """Verify the exporter against `ca_file` (system CAs when None); present a client certificate if given."""
+    for flag, path in (("--ca-file", ca_file), ("--client-cert", client_cert), ("--client-key", client_key)):
+        if path is not None and not path.is_file():
+            raise UserInputError(f"{flag} {path}: no such file")
+    if client_key is not None and client_cert is None:
+        raise UserInputError("--client-key needs --client-cert")
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    if client_cert is not None:
+        try:
+            context.load_cert_chain(str(client_cert), str(client_key) if client_key else None)
+        except (ssl.SSLError, OSError) as exc:
+            raise UserInputError(f"--client-cert {client_cert}: cannot be used ({exc})") from exc
+    return context
+
+
 class Scraper:
     def __init__(
         self,
@@ -116,13 +136,14 @@ class Scraper:
         headers: Sequence[Header],
         *,
         timeout: float = 5.0,
+        verify: ssl.SSLContext | bool = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise UserInputError(f"--url {url!r}: give an http(s) URL, e.g. http://127.0.0.1:9464/metrics")
         self.url = url
         self._http = httpx.Client(
-            headers={h.key: h.value for h in headers}, timeout=timeout, transport=transport
+            headers={h.key: h.value for h in headers}, timeout=timeout, verify=verify, transport=transport
         )
 
     def close(self) -> None:

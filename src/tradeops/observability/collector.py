@@ -1,0 +1,266 @@
+"""Prometheus view of a running runtime: a custom collector over `RuntimeStats`, read at scrape time.
+
+The runtime only keeps plain counters (`tradeops.runtime.stats`); this module turns them into metric
+families named `tradeops_*` in base units (seconds, bytes, ratios, `_total` counters). Amounts of
+money are in the account's quote currency (suffix `_quote`). `METRIC_NAMES` lists every family as it
+is queried (counters with `_total`, histograms by base name); alert rules and the dashboard may use
+only these (checked by `tradeops alerts validate` and the tests).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from tradeops import __version__
+from tradeops.config.models import ResourceLimits
+from tradeops.domain.events import DenialReason
+from tradeops.domain.trading import TradingState
+from tradeops.runtime.stats import Histogram, ResourceUsage, RuntimeStats, StrategyStats
+
+MB = 1024 * 1024
+STRATEGY_LABELS = ("strategy", "risk_profile")
+EXCHANGE_ERROR_KINDS = ("temporary", "rejected")
+RESOURCE_LABELS = ("cpu", "memory", "io_read", "io_write")
+
+Kind = Literal["counter", "gauge", "histogram"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    name: str  # as queried: counters end in _total, histograms by base name
+    kind: Kind
+    help: str
+    labels: tuple[str, ...] = ()
+
+    def family(self) -> Metric:
+        if self.kind == "counter":
+            return CounterMetricFamily(self.name.removesuffix("_total"), self.help, labels=self.labels)
+        if self.kind == "histogram":
+            return HistogramMetricFamily(self.name, self.help, labels=self.labels)
+        return GaugeMetricFamily(self.name, self.help, labels=self.labels)
+
+
+def _strategy(name: str, kind: Kind, help_text: str, *extra: str) -> MetricSpec:
+    return MetricSpec(f"tradeops_strategy_{name}", kind, help_text, (*STRATEGY_LABELS, *extra))
+
+
+SPECS: tuple[MetricSpec, ...] = (
+    _strategy("signals_total", "counter", "Signals produced by the strategy."),
+    _strategy("orders_total", "counter", "Orders the strategy sent to an exchange."),
+    _strategy("fills_total", "counter", "Fills received for the strategy's orders."),
+    _strategy("cycles_total", "counter", "Strategy cycles run by the scheduler."),
+    _strategy("denials_total", "counter", "Orders refused by the risk gate, by reason.", "reason"),
+    _strategy("cycle_latency_seconds", "histogram", "Wall time of one strategy cycle."),
+    _strategy("schedule_drift_seconds", "histogram", "How late a cycle started against its schedule."),
+    _strategy("allocation_used_quote", "gauge", "Capital in use by the strategy (quote currency)."),
+    _strategy("allocation_allowed_quote", "gauge", "Capital the allocation allows (quote currency)."),
+    _strategy("allocation_used_ratio", "gauge", "Allocation used / allowed (+Inf: used with 0 allowed)."),
+    _strategy("exposure_quote", "gauge", "Absolute position value (quote currency)."),
+    _strategy("realized_pnl_quote", "gauge", "Realized PnL net of fees (quote currency)."),
+    _strategy("unrealized_pnl_quote", "gauge", "Unrealized PnL of open positions (quote currency)."),
+    _strategy("day_pnl_quote", "gauge", "PnL since the start of the UTC day (quote currency)."),
+    _strategy("daily_loss_budget_quote", "gauge", "Loss the risk profile allows per day (quote currency)."),
+    _strategy("drawdown_ratio", "gauge", "Current drawdown from the PnL peak / allocated capital."),
+    _strategy("max_drawdown_ratio", "gauge", "Largest drawdown seen / allocated capital."),
+    _strategy("pnl_divergence_ratio", "gauge", "Today's loss as a multiple of the daily loss budget."),
+    _strategy("trading_state", "gauge", "1 for the strategy's current trading state.", "state"),
+    _strategy("disabled", "gauge", "1 when the strategy is disabled (bucket manual, allocation 0)."),
+    _strategy("last_cycle_timestamp_seconds", "gauge", "Unix time of the strategy's last cycle."),
+    MetricSpec("tradeops_trading_state", "gauge", "1 for the account's current trading state.", ("state",)),
+    MetricSpec("tradeops_override_active", "gauge", "1 while a kill-switch override stops trading."),
+    MetricSpec("tradeops_override_malformed", "gauge", "1 while an untrusted override file halts trading."),
+    MetricSpec("tradeops_equity_quote", "gauge", "Account equity (quote currency)."),
+    MetricSpec("tradeops_resource_cpu_ratio", "gauge", "Process CPU use; 1 is one full core."),
+    MetricSpec("tradeops_resource_cpu_limit_ratio", "gauge", "runtime.resource_limits.cpu_percent / 100."),
+    MetricSpec("tradeops_resource_memory_bytes", "gauge", "Resident memory of the process."),
+    MetricSpec("tradeops_resource_memory_limit_bytes", "gauge", "Memory budget (memory_mb) in bytes."),
+    MetricSpec("tradeops_resource_io_read_bytes_per_second", "gauge", "Storage reads of the process."),
+    MetricSpec("tradeops_resource_io_read_limit_bytes_per_second", "gauge", "Read budget (io_read_mb_s)."),
+    MetricSpec("tradeops_resource_io_write_bytes_per_second", "gauge", "Storage writes of the process."),
+    MetricSpec("tradeops_resource_io_write_limit_bytes_per_second", "gauge", "Write budget (io_write_mb_s)."),
+    MetricSpec("tradeops_resource_usage_ratio", "gauge", "Used / limit per resource.", ("resource",)),
+    MetricSpec("tradeops_resource_headroom_ratio", "gauge", "1 - used / limit per resource.", ("resource",)),
+    MetricSpec(
+        "tradeops_resource_sustained_breach_seconds",
+        "gauge",
+        "How long some resource has been over its limit without a break (0: no breach).",
+    ),
+    MetricSpec(
+        "tradeops_decision_log_write_latency_seconds", "histogram", "Time to append one decision-log batch."
+    ),
+    MetricSpec("tradeops_decision_log_backlog", "gauge", "Decision-log entries waiting to be written."),
+    MetricSpec(
+        "tradeops_exchange_errors_total", "counter", "Failed exchange requests.", ("exchange", "kind")
+    ),
+    MetricSpec(
+        "tradeops_exchange_request_latency_seconds", "histogram", "Exchange request time.", ("exchange",)
+    ),
+    MetricSpec("tradeops_build_info", "gauge", "Always 1; names the build.", ("version", "environment")),
+    MetricSpec("tradeops_start_time_seconds", "gauge", "Unix time the runtime started."),
+    MetricSpec("tradeops_last_cycle_timestamp_seconds", "gauge", "Unix time of the scheduler's last cycle."),
+)
+
+METRIC_NAMES: tuple[str, ...] = tuple(spec.name for spec in SPECS)
+HISTOGRAM_NAMES: frozenset[str] = frozenset(spec.name for spec in SPECS if spec.kind == "histogram")
+
+
+def queryable_names() -> frozenset[str]:
+    """Every series name a query may use: families plus the _bucket/_sum/_count of histograms."""
+    suffixed = {f"{name}{suffix}" for name in HISTOGRAM_NAMES for suffix in ("_bucket", "_sum", "_count")}
+    return frozenset(METRIC_NAMES) | suffixed
+
+
+def _bucket_bound(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(float(bound))
+
+
+class _Families:
+    """One fresh family per spec, filled by name."""
+
+    def __init__(self) -> None:
+        self.by_name = {spec.name: spec.family() for spec in SPECS}
+
+    def add(self, name: str, labels: list[str], value: float) -> None:
+        family = self.by_name[name]
+        assert isinstance(family, CounterMetricFamily | GaugeMetricFamily)
+        family.add_metric(labels, value)
+
+    def add_histogram(self, name: str, labels: list[str], histogram: Histogram) -> None:
+        family = self.by_name[name]
+        assert isinstance(family, HistogramMetricFamily)
+        # Copy first: the runtime may observe while we read.
+        copy = Histogram(histogram.buckets, list(histogram.counts), histogram.total, histogram.count)
+        buckets = [(_bucket_bound(bound), float(n)) for bound, n in copy.cumulative()]
+        family.add_metric(labels, buckets, copy.total)
+
+
+def _ratio(used: float, allowed: float) -> float:
+    if allowed > 0:
+        return used / allowed
+    return float("inf") if used > 0 else 0.0
+
+
+class RuntimeCollector(Collector):
+    """Reads a RuntimeStats (and the configured resource limits) on every scrape."""
+
+    def __init__(
+        self,
+        stats: RuntimeStats,
+        limits: ResourceLimits,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.stats = stats
+        self.limits = limits
+        self._fallback_start = wall_clock()
+
+    def collect(self) -> Iterator[Metric]:
+        families = _Families()
+        for strategy in list(self.stats.strategies.values()):
+            self._strategy(families, strategy)
+        self._account(families)
+        self._resources(families, self.stats.resources)
+        self._io_paths(families)
+        yield from families.by_name.values()
+
+    def _strategy(self, f: _Families, s: StrategyStats) -> None:
+        labels = [s.strategy, s.risk_profile]
+
+        def gauge(name: str, value: float) -> None:
+            f.add(f"tradeops_strategy_{name}", labels, value)
+
+        for name, count in (("signals", s.signals), ("orders", s.orders), ("fills", s.fills)):
+            gauge(f"{name}_total", float(count))
+        gauge("cycles_total", float(s.cycles))
+        denials = dict(s.denials)
+        for reason in sorted({*(r.value for r in DenialReason), *denials}):
+            f.add("tradeops_strategy_denials_total", [*labels, reason], float(denials.get(reason, 0)))
+        f.add_histogram("tradeops_strategy_cycle_latency_seconds", labels, s.latency)
+        f.add_histogram("tradeops_strategy_schedule_drift_seconds", labels, s.drift)
+        used, allowed = float(s.allocation_used), float(s.allocation_allowed)
+        gauge("allocation_used_quote", used)
+        gauge("allocation_allowed_quote", allowed)
+        gauge("allocation_used_ratio", _ratio(used, allowed))
+        gauge("exposure_quote", float(s.exposure))
+        gauge("realized_pnl_quote", float(s.realized_pnl))
+        gauge("unrealized_pnl_quote", float(s.unrealized_pnl))
+        gauge("day_pnl_quote", float(s.day_pnl))
+        gauge("daily_loss_budget_quote", float(s.daily_loss_budget))
+        gauge("drawdown_ratio", s.drawdown_ratio)
+        gauge("max_drawdown_ratio", s.max_drawdown_ratio)
+        gauge("pnl_divergence_ratio", s.pnl_divergence_ratio)
+        for state in TradingState:
+            current = 1.0 if s.trading_state is state else 0.0
+            f.add("tradeops_strategy_trading_state", [*labels, state.value], current)
+        gauge("disabled", 1.0 if s.disabled else 0.0)
+        gauge("last_cycle_timestamp_seconds", s.last_cycle_ms / 1000.0)
+
+    def _account(self, f: _Families) -> None:
+        stats = self.stats
+        for state in TradingState:
+            f.add("tradeops_trading_state", [state.value], 1.0 if stats.global_state is state else 0.0)
+        f.add("tradeops_override_active", [], 1.0 if stats.override_active else 0.0)
+        f.add("tradeops_override_malformed", [], 1.0 if stats.override_malformed else 0.0)
+        f.add("tradeops_equity_quote", [], float(stats.equity))
+        f.add("tradeops_build_info", [__version__, stats.environment], 1.0)
+        started = stats.started_ms / 1000.0 if stats.started_ms else self._fallback_start
+        f.add("tradeops_start_time_seconds", [], started)
+        f.add("tradeops_last_cycle_timestamp_seconds", [], stats.last_cycle_ms / 1000.0)
+
+    def _resources(self, f: _Families, usage: ResourceUsage) -> None:
+        limits = self.limits
+        pairs = {
+            "cpu": (usage.cpu_percent / 100.0, limits.cpu_percent / 100.0),
+            "memory": (usage.memory_mb * MB, limits.memory_mb * MB),
+            "io_read": (usage.io_read_mb_s * MB, limits.io_read_mb_s * MB),
+            "io_write": (usage.io_write_mb_s * MB, limits.io_write_mb_s * MB),
+        }
+        names = {
+            "cpu": ("tradeops_resource_cpu_ratio", "tradeops_resource_cpu_limit_ratio"),
+            "memory": ("tradeops_resource_memory_bytes", "tradeops_resource_memory_limit_bytes"),
+            "io_read": (
+                "tradeops_resource_io_read_bytes_per_second",
+                "tradeops_resource_io_read_limit_bytes_per_second",
+            ),
+            "io_write": (
+                "tradeops_resource_io_write_bytes_per_second",
+                "tradeops_resource_io_write_limit_bytes_per_second",
+            ),
+        }
+        for resource in RESOURCE_LABELS:
+            used, limit = pairs[resource]
+            used_name, limit_name = names[resource]
+            f.add(used_name, [], used)
+            f.add(limit_name, [], limit)
+            ratio = _ratio(used, limit)
+            f.add("tradeops_resource_usage_ratio", [resource], ratio)
+            f.add("tradeops_resource_headroom_ratio", [resource], 1.0 - ratio)
+        f.add("tradeops_resource_sustained_breach_seconds", [], usage.breach_seconds)
+
+    def _io_paths(self, f: _Families) -> None:
+        stats = self.stats
+        f.add_histogram("tradeops_decision_log_write_latency_seconds", [], stats.decision_log_write)
+        f.add("tradeops_decision_log_backlog", [], float(stats.decision_log_backlog))
+        errors = dict(stats.exchange_errors)
+        latency = dict(stats.exchange_latency)
+        exchanges = sorted({*latency, *(venue for venue, _ in errors)})
+        kinds = sorted({*EXCHANGE_ERROR_KINDS, *(kind for _, kind in errors)})
+        for exchange in exchanges:
+            for kind in kinds:
+                value = float(errors.get((exchange, kind), 0))
+                f.add("tradeops_exchange_errors_total", [exchange, kind], value)
+            if exchange in latency:
+                f.add_histogram("tradeops_exchange_request_latency_seconds", [exchange], latency[exchange])
+
+
+def build_registry(stats: RuntimeStats, limits: ResourceLimits) -> CollectorRegistry:
+    """A registry holding only the runtime collector (no process/platform collectors)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RuntimeCollector(stats, limits))
+    return registry
