@@ -8,6 +8,7 @@ minutes; thresholds and expressions are untouched.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -25,7 +26,7 @@ import pytest
 import yaml
 
 from tests.conftest import free_port, require_binary
-from tests.integration.live import entries, scratch_repo, signing_env
+from tests.integration.live import Scheduler, entries, scratch_repo, signing_env
 from tradeops.cli.main import main
 from tradeops.config.models import MetricsConfig, ResourceLimits
 from tradeops.observability.dashboard import DASHBOARD_PATH, panel_queries, substitute_variables
@@ -112,7 +113,7 @@ class Process:
 @dataclass
 class Stack:
     stats: RuntimeStats
-    exporter: MetricsServer
+    exporter: MetricsServer | None  # None when the scrape target is a scheduler process
     prometheus_url: str
     alertmanager_url: str
 
@@ -131,71 +132,62 @@ class Stack:
         return [a for a in found if a["labels"].get("alertname") == alertname]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def is_ready(url: str) -> bool:
+    return httpx.get(f"{url}/-/ready").status_code == 200
+
+
+def start_services(tmp: Path, target_port: int, processes: list[Process]) -> tuple[str, str]:
+    """Alertmanager and Prometheus (scraping 127.0.0.1:`target_port` as job tradeops); their URLs.
+
+    Started processes are appended to `processes` at once, so the caller's `finally` stops them.
+    """
     prometheus = require_binary("prometheus")
     alertmanager = require_binary("prometheus-alertmanager")
+    am_port, prom_port = free_port(), free_port()
+    route = {"receiver": "null", "group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}
+    (tmp / "alertmanager.yml").write_text(yaml.safe_dump({"route": route, "receivers": [{"name": "null"}]}))
+    am_args = [
+        alertmanager,
+        f"--config.file={tmp / 'alertmanager.yml'}",
+        f"--storage.path={tmp / 'am-data'}",
+        f"--web.listen-address=127.0.0.1:{am_port}",
+        "--cluster.listen-address=",
+    ]
+    processes.append(Process("alertmanager", am_args, tmp / "alertmanager.log"))
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(fast_rules(tmp))],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+        "scrape_configs": [
+            {"job_name": "tradeops", "static_configs": [{"targets": [f"127.0.0.1:{target_port}"]}]}
+        ],
+    }
+    (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
+    prom_args = [
+        prometheus,
+        f"--config.file={tmp / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tmp / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{prom_port}",
+    ]
+    processes.append(Process("prometheus", prom_args, tmp / "prometheus.log"))
+    urls = (f"http://127.0.0.1:{am_port}", f"http://127.0.0.1:{prom_port}")
+    for process, url in zip(processes[-2:], urls, strict=True):
+        try:
+            wait_until(f"{process.name} ready", functools.partial(is_ready, url))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{process.name} log:\n{process.tail()}") from exc
+    return urls[1], urls[0]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("observability")
     stats = healthy_stats()
     exporter = start_metrics_server(stats, MetricsConfig(port=0), ResourceLimits())
     processes: list[Process] = []
     try:
-        am_port, prom_port = free_port(), free_port()
-        (tmp / "alertmanager.yml").write_text(
-            yaml.safe_dump(
-                {
-                    "route": {
-                        "receiver": "null",
-                        "group_wait": "1s",
-                        "group_interval": "1s",
-                        "repeat_interval": "1h",
-                    },
-                    "receivers": [{"name": "null"}],
-                }
-            )
-        )
-        processes.append(
-            Process(
-                "alertmanager",
-                [
-                    alertmanager,
-                    f"--config.file={tmp / 'alertmanager.yml'}",
-                    f"--storage.path={tmp / 'am-data'}",
-                    f"--web.listen-address=127.0.0.1:{am_port}",
-                    "--cluster.listen-address=",
-                ],
-                tmp / "alertmanager.log",
-            )
-        )
-        config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(fast_rules(tmp))],
-            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-            "scrape_configs": [
-                {"job_name": "tradeops", "static_configs": [{"targets": [f"127.0.0.1:{exporter.port}"]}]}
-            ],
-        }
-        (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
-        processes.append(
-            Process(
-                "prometheus",
-                [
-                    prometheus,
-                    f"--config.file={tmp / 'prometheus.yml'}",
-                    f"--storage.tsdb.path={tmp / 'tsdb'}",
-                    f"--web.listen-address=127.0.0.1:{prom_port}",
-                ],
-                tmp / "prometheus.log",
-            )
-        )
-        result = Stack(stats, exporter, f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}")
-        for process, url in zip(processes, (result.alertmanager_url, result.prometheus_url), strict=True):
-            try:
-                wait_until(
-                    f"{process.name} ready", lambda url=url: httpx.get(f"{url}/-/ready").status_code == 200
-                )
-            except AssertionError as exc:
-                raise AssertionError(f"{exc}\n{process.name} log:\n{process.tail()}") from exc
+        prometheus_url, alertmanager_url = start_services(tmp, exporter.port, processes)
+        result = Stack(stats, exporter, prometheus_url, alertmanager_url)
         wait_until("the exporter scraped", lambda: result.query('up{job="tradeops"} == 1'))
         yield result
     finally:
@@ -285,6 +277,11 @@ def test_fault_fires_silence_suppresses_and_unsilence_restores(
     assert json.loads(capsys.readouterr().out) == []
 
 
+def exporter_url(stack: Stack) -> str:
+    assert stack.exporter is not None
+    return stack.exporter.url
+
+
 def run_watch(stack: Stack, root: Path, scale: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEOPS_")}
     env["TRADEOPS_TIME_SCALE"] = scale
@@ -295,7 +292,7 @@ def run_watch(stack: Stack, root: Path, scale: str) -> subprocess.Popen[str]:
         "--duration",
         "15m",
         "--url",
-        stack.exporter.url,
+        exporter_url(stack),
         "--alertmanager-url",
         stack.alertmanager_url,
         "--output",
@@ -383,3 +380,34 @@ def test_runbook_step_2_the_ci_job_in_silence_mode(stack: Stack, ops_repo: Path)
     ]
     assert logged[-1]["artefacts"]["silence_id"] == record["silence_id"]
     httpx.delete(f"{stack.alertmanager_url}/api/v2/silence/{record['silence_id']}")
+
+
+def test_real_scheduler_malformed_override_fires_the_alert(tmp_path: Path) -> None:
+    """A `tradeops run --run-forever` scheduler is the scrape target; the fault is a broken override file."""
+    root = scratch_repo(tmp_path / "repo")
+    env = signing_env(tmp_path)
+    port = free_port()
+    processes: list[Process] = []
+    scheduler = Scheduler(root, env, extra=["--metrics-port", str(port)])
+    try:
+        metrics_url = f"http://127.0.0.1:{port}/metrics"
+        wait_until("the scheduler's exporter", lambda: httpx.get(metrics_url).status_code == 200)
+        prometheus_url, alertmanager_url = start_services(tmp_path, port, processes)
+        stack = Stack(RuntimeStats("scheduler process"), None, prometheus_url, alertmanager_url)
+        wait_until("cycles scraped", lambda: stack.query("sum(tradeops_strategy_cycles_total) > 0"))
+        assert stack.query("max(tradeops_override_malformed) == 0")
+        overrides = root / "var" / "runtime" / "overrides"
+        overrides.mkdir(parents=True, exist_ok=True)
+        broken = overrides / "multi_strategy_disable.json"
+        broken.write_text("{not json")
+        broken.chmod(0o600)
+        alert = "Stage4KillSwitchOverrideMalformed"
+        wait_until(f"{alert} in Alertmanager", lambda: silence_state(stack, alert) == ("active", []))
+        [fired] = stack.am_alerts(alert)
+        assert (
+            fired["labels"]["instance"] == f"127.0.0.1:{port}" and fired["labels"]["severity"] == "critical"
+        )
+    finally:
+        scheduler.stop()
+        for process in reversed(processes):
+            process.stop()
