@@ -210,7 +210,12 @@ def _run_watch(
             def announce(view: PollView) -> None:
                 for alert in view.started:
                     when = "new" if alert["new"] else "before the window"
-                    click.echo(f"alert {alert['alertname']} ({alert['severity']}, {when}) {alert['labels']}")
+                    where = " ".join(
+                        f"{k}={v}"
+                        for k, v in sorted(alert["labels"].items())
+                        if k not in ("alertname", "severity", "team", "stage")
+                    )
+                    click.echo(f"alert {alert['alertname']} ({alert['severity']}, {when}) {where}".rstrip())
                 if view.error:
                     click.echo(f"scrape failed: {view.error}", err=True)
 

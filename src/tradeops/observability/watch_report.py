@@ -146,8 +146,9 @@ def _fmt(value: float | None, percent: bool = False) -> str:
 
 def live_table(samples: Samples, alerts: list[dict[str, Any]], elapsed_s: float, duration_s: float) -> Group:
     table = Table(title=f"tradeops metrics: {format_duration(elapsed_s)} of {format_duration(duration_s)}")
-    for column in ("strategy", "signals", "orders", "fills", "denials", "state", "disabled", "drawdown"):
-        table.add_column(column, justify="left" if column in ("strategy", "state") else "right")
+    table.add_column("strategy", no_wrap=True, min_width=17)
+    for column in ("signals", "orders", "fills", "denials", "state", "disabled", "drawdown"):
+        table.add_column(column, justify="left" if column == "state" else "right", no_wrap=True)
     for strategy in sorted(_by_strategy(samples, COUNTERS["signals"])):
         table.add_row(
             strategy,
