@@ -108,6 +108,7 @@ def test_single_mutation_is_detected_at_its_line(specs, mutation):
         assert result.first_error_line == first_difference(original, lines), (mutation, result)
 
 
+@settings(max_examples=500)
 @given(value=json_values)
 def test_canonical_bytes_equal_the_standard_library(value):
     expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -13,7 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tradeops.decision_log.canonical import CanonicalJsonError, canonical_bytes
+from tradeops.decision_log.canonical import (
+    CanonicalJsonError,
+    canonical_bytes,
+    needs_stdlib,
+    stdlib_canonical_bytes,
+)
 from tradeops.decision_log.keys import HASH_ALGORITHMS, HashAlgorithm, SigningKey
 from tradeops.domain.errors import UserInputError
 
@@ -114,6 +119,17 @@ def encode_entry(
         artefacts = dict(artefacts)
     if type(metadata) is not dict:
         metadata = dict(metadata)
+    try:
+        # The walk refuses values without a canonical form and says which need the stdlib encoder.
+        low_slow, high_slow = needs_stdlib(artefacts) | needs_stdlib(metadata), False
+        extra_items = list((extra or {}).items())
+        for name, value in extra_items:
+            if type(name) is not str or name in RESERVED_FIELDS:
+                raise UserInputError(f"decision-log extra field {name!r} is reserved or not a string")
+            if needs_stdlib(value):
+                low_slow, high_slow = low_slow or name < "signature", high_slow or name > "signature"
+    except CanonicalJsonError as exc:
+        raise UserInputError(f"decision-log entry: {exc}") from None
     # The members sorting before "signature" and after it are serialised separately so that the
     # signature can be spliced in without serialising the entry twice.
     low: dict[str, Any] = {
@@ -124,12 +140,11 @@ def encode_entry(
         "seq": seq,
     }
     high: dict[str, Any] = {"stage": stage, "status": status, "tags": tag_list, "timestamp": timestamp}
-    for name, value in (extra or {}).items():
-        if name in RESERVED_FIELDS:
-            raise UserInputError(f"decision-log extra field {name!r} is reserved")
+    for name, value in extra_items:
         (low if name < "signature" else high)[name] = value
     try:
-        low_bytes, high_bytes = canonical_bytes(low), canonical_bytes(high)
+        low_bytes = stdlib_canonical_bytes(low) if low_slow else canonical_bytes(low, checked=True)
+        high_bytes = stdlib_canonical_bytes(high) if high_slow else canonical_bytes(high, checked=True)
     except CanonicalJsonError as exc:
         raise UserInputError(f"decision-log entry: {exc}") from None
     unsigned = low_bytes[:-1] + b"," + high_bytes[1:]
