@@ -102,7 +102,7 @@ def _bench_config(cfg: AppConfig) -> AppConfig:
 def _one_run(cfg: AppConfig, market: list[CandleSeries], dense: bool, workdir: Path) -> dict[str, float]:
     options = RunOptions(
         market=market,
-        state=str(workdir / "state.sqlite"),
+        state=str(workdir / f"state-{time.monotonic_ns()}.sqlite"),  # a fresh account per run
         kill_switch=False,
         decision_log_path=str(workdir / f"decisions-{time.monotonic_ns()}.jsonl"),
         strategy_params=DENSE_PARAMS if dense else None,
