@@ -396,6 +396,8 @@ def test_real_scheduler_malformed_override_fires_the_alert(tmp_path: Path) -> No
         stack = Stack(RuntimeStats("scheduler process"), None, prometheus_url, alertmanager_url)
         wait_until("cycles scraped", lambda: stack.query("sum(tradeops_strategy_cycles_total) > 0"))
         assert stack.query("max(tradeops_override_malformed) == 0")
+        time.sleep(3)  # several rule evaluations over the running scheduler
+        assert stack.query('ALERTS{severity="critical"}') == []
         overrides = root / "var" / "runtime" / "overrides"
         overrides.mkdir(parents=True, exist_ok=True)
         broken = overrides / "multi_strategy_disable.json"
