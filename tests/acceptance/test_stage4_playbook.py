@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.acceptance.conftest import elapsed_minutes, silences
-from tests.acceptance.workflow import run_job
 from tests.integration.live import entries, wait_for
 
 pytestmark = pytest.mark.slow
@@ -41,30 +40,15 @@ def test_stage4_rollback_playbook_verbatim(stage):
         "the scheduler to halt",
     )
 
-    # 2. Silence the Stage4 alerts: the workflow's validate_alerts job in `silence` mode.
-    context = {
-        "inputs": {"mode": "silence", "ticket": TICKET, "duration": "2h", "created_by": "observability"},
-        "secrets": {
-            "TRADEOPS_ALERTMANAGER_URL": stage.alertmanager_url,
-            "TRADEOPS_DECISION_LOG_KEY": "",
-            "TRADEOPS_DECISION_LOG_KEY_ID": "",
-        },
-        "github": {
-            "actor": "ci",
-            "server_url": "https://github.invalid",
-            "repository": "ops/tradeops",
-            "run_id": "1",
-        },
-    }
-    env = {**stage.env, "GITHUB_STEP_SUMMARY": str(stage.root / "step_summary.md")}
-    ran, _skipped = run_job(
-        stage.root / "deploy/ci/github_actions_stage4_multi_strategy.yml",
-        "validate_alerts",
-        context,
-        stage.root,
-        env,
+    # 2. Silence the Stage4 alerts: the workflow's validate_alerts job in `silence` mode, run here as GitHub
+    #    would run it (secrets from env vars of the same name).
+    step2 = stage.sh(
+        f"TRADEOPS_ALERTMANAGER_URL={stage.alertmanager_url} tradeops alerts run-job "
+        f"--workflow deploy/ci/github_actions_stage4_multi_strategy.yml --job validate_alerts "
+        f"--input mode=silence --input ticket={TICKET} --input duration=2h "
+        "--input created_by=observability"
     )
-    assert ran and all(result.returncode == 0 for _, result in ran), [r.stderr for _, r in ran]
+    assert step2.returncode == 0, step2.stdout[-2000:] + step2.stderr[-2000:]
     silence_id = json.loads((stage.root / "silence.json").read_text())["silence_id"]
     active = [s for s in silences(stage.alertmanager_url) if s["id"] == silence_id]
     assert active and active[0]["status"]["state"] == "active"
