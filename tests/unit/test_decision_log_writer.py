@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tradeops.decision_log.entry import genesis_hash
-from tradeops.decision_log.errors import LogLockedError, TornTailError
+from tradeops.decision_log.errors import LogLockedError, LogWriteError, TornTailError
 from tradeops.decision_log.keys import SigningKey
 from tradeops.decision_log.reader import iter_entries, tail
 from tradeops.decision_log.repair import repair_log
@@ -258,3 +258,20 @@ def test_unwritable_location_is_a_user_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(UserInputError, match="cannot open"):
         DecisionLogWriter(blocker / "log.jsonl", KEY)
+
+
+def test_a_failed_fsync_stops_the_writer_and_is_reported(tmp_path, monkeypatch):
+    path = tmp_path / "log.jsonl"
+    writer = DecisionLogWriter(path, KEY, group_entries=1000, group_ms=60_000)
+    append(writer, "a")
+
+    def broken_fdatasync(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("tradeops.decision_log.writer.os.fdatasync", broken_fdatasync)
+    with pytest.raises(LogWriteError, match="entries after seq 0 may not be on disk"):
+        writer.flush()
+    with pytest.raises(LogWriteError):
+        append(writer, "b")
+    with pytest.raises(LogWriteError):
+        writer.close()

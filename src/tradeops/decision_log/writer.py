@@ -238,6 +238,8 @@ class DecisionLogWriter:
             self._closed = True
             os.close(self._fd)
             self._lock_file.release()
+        if self._error is not None:  # e.g. the syncer's fdatasync failed after the last append
+            raise LogWriteError(self._failure_message()) from self._error
 
     def __enter__(self) -> DecisionLogWriter:
         return self
