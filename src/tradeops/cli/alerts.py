@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,57 +108,29 @@ def silence(
     from tradeops.bootstrap.ops import build_ops_context
     from tradeops.config.load import load_config
     from tradeops.domain.errors import UserInputError
-    from tradeops.observability.alertmanager import AlertmanagerClient
     from tradeops.observability.durations import parse_duration
-    from tradeops.observability.silences import SilenceResult, create_silence, stage4_matchers
-    from tradeops.ops.audit_trail import record_operator_action
+    from tradeops.observability.silences import stage4_matchers
+    from tradeops.ops.alerting import silence_stage4_alerts
 
     # Every flag is checked before anything is created (key, state store, silence).
     settings = load_config(config_path).observability.alertmanager
     url = _resolve_url(alertmanager_url, settings.url)
-    seconds = parse_duration(duration or settings.default_silence_duration)
-    selected = stage4_matchers(settings.stage4_matchers, matchers)
+    parse_duration(duration or settings.default_silence_duration)
+    stage4_matchers(settings.stage4_matchers, matchers)
     for flag, given in (("--ticket", ticket), ("--created-by", created_by)):
         if not given.strip():
             raise UserInputError(f"{flag} must not be blank")
     with build_ops_context(config_path, environment) as ctx:
         cfg = ctx.cfg
-        entries: list[dict[str, Any]] = []
-
-        def record(result: SilenceResult) -> None:
-            entries.append(
-                record_operator_action(
-                    cfg,
-                    kind="alert_silence",
-                    status="silenced",
-                    artefacts={
-                        "silence_id": result.silence_id,
-                        "ticket": result.ticket,
-                        "ends_at": result.ends_at,
-                        "alertmanager_url": result.alertmanager_url,
-                    },
-                    metadata={
-                        "matchers": list(result.matchers),
-                        "created_by": result.created_by,
-                        "comment": result.comment,
-                        "starts_at": result.starts_at,
-                        "duration": result.duration,
-                    },
-                    tags=("silence",),
-                )
-            )
-
-        with AlertmanagerClient(url) as client:
-            result = create_silence(
-                client,
-                matchers=selected,
-                duration_s=seconds,
-                ticket=ticket,
-                created_by=created_by,
-                comment=comment,
-                now=datetime.now(UTC),
-                record=record,
-            )
+        result = silence_stage4_alerts(
+            ctx,
+            url=url,
+            duration=duration,
+            ticket=ticket,
+            created_by=created_by,
+            matchers=matchers,
+            comment=comment,
+        )
     log_path = cfg.decision_log.operations_log
     if as_json:
         click.echo(json.dumps({**result.to_dict(), "decision_log": log_path}, indent=2, sort_keys=True))
