@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 def workdir(tmp_path, monkeypatch):
     shutil.copytree(REPO / "config", tmp_path / "config")
     monkeypatch.chdir(tmp_path)
+    for name in ("TRADEOPS_DECISION_LOG_KEY_FILE", "TRADEOPS_DECISION_LOG_KEY_ID"):
+        monkeypatch.delenv(name, raising=False)  # a paper run elsewhere in this process may have set them
     monkeypatch.setenv("TRADEOPS_DECISION_LOG_KEY", "unit-test-key-0123456789")
     return tmp_path
 
