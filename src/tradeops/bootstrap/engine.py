@@ -93,13 +93,6 @@ def _load_market(
     return series
 
 
-def _trim(series: CandleSeries, from_ms: int | None, to_ms: int | None) -> CandleSeries:
-    if from_ms is None and to_ms is None:
-        return series
-    mask = (series.ts >= (from_ms or 0)) & (series.ts <= (to_ms if to_ms is not None else 2**62))
-    return series.select(mask)
-
-
 def local_dev_key(environ: dict[str, str]) -> None:
     """Paper runs need a signing key; create a local one (mode 600) when none is configured."""
     if environ.get("TRADEOPS_DECISION_LOG_KEY") or environ.get("TRADEOPS_DECISION_LOG_KEY_FILE"):
@@ -206,22 +199,12 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     first_ts: int | None = None
     end_ms = 0
     for candles in _load_market(cfg, opts, venues, symbols, interval):
-        candles = _trim(candles, opts.from_ms, opts.to_ms)
+        candles = candles.between(opts.from_ms, None if opts.to_ms is None else opts.to_ms + 1)
         if len(candles) == 0:
             continue
-        series_store.add_series(
-            candles.venue,
-            candles.symbol,
-            candles.interval_ms,
-            candles.ts,
-            candles.open,
-            candles.high,
-            candles.low,
-            candles.close,
-            candles.volume,
-        )
-        first_ts = int(candles.ts[0]) if first_ts is None else min(first_ts, int(candles.ts[0]))
-        end_ms = max(end_ms, int(candles.ts[-1]) + candles.interval_ms)
+        series_store.add_candles(candles)
+        first_ts = candles.start_ms if first_ts is None else min(first_ts, candles.start_ms)
+        end_ms = max(end_ms, candles.end_ms)
     if first_ts is None:
         raise UserInputError("no market data in the selected window (--from/--to)")
     params = cfg.strategies

@@ -298,17 +298,26 @@ class _Timeline:
 
 
 class CandleColumns(Protocol):
-    """What `SeriesStore.add_candles` reads (marketdata's CandleSeries has these)."""
+    """What `SeriesStore.add_candles` reads (marketdata's frozen CandleSeries has these, read-only)."""
 
-    venue: str
-    symbol: str
-    interval_ms: int
-    ts: NDArray[np.int64]
-    open: FloatArray
-    high: FloatArray
-    low: FloatArray
-    close: FloatArray
-    volume: FloatArray
+    @property
+    def venue(self) -> str: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def interval_ms(self) -> int: ...
+    @property
+    def ts(self) -> NDArray[np.int64]: ...
+    @property
+    def open(self) -> FloatArray: ...
+    @property
+    def high(self) -> FloatArray: ...
+    @property
+    def low(self) -> FloatArray: ...
+    @property
+    def close(self) -> FloatArray: ...
+    @property
+    def volume(self) -> FloatArray: ...
 
 
 class SeriesStore:
