@@ -140,9 +140,18 @@ def _one_run(cfg: AppConfig, market: list[CandleSeries], dense: bool, workdir: P
 @click.option(
     "--runs", type=click.IntRange(min=1), default=3, show_default=True, help="Median over this many runs."
 )
+@click.option(
+    "--dense-bars",
+    type=click.IntRange(min=1000),
+    default=10_000,
+    show_default=True,
+    help="Bars per symbol for the dense run (every step fills, so every step is one fsynced transaction).",
+)
 @click.option("--synthetic", is_flag=True, help="Use the synthetic market even when ../shared data exists.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("config/core.yaml"))
-def bench_paper(as_json: bool, bars: int, runs: int, synthetic: bool, config_path: Path) -> None:
+def bench_paper(
+    as_json: bool, bars: int, runs: int, dense_bars: int, synthetic: bool, config_path: Path
+) -> None:
     """4 strategies x 10 symbols of 5m candles, sparse (shipped parameters) and dense (frequent orders)."""
     console = Console(stderr=True, quiet=as_json)
     cfg = _bench_config(load_config(config_path))
@@ -153,7 +162,8 @@ def bench_paper(as_json: bool, bars: int, runs: int, synthetic: bool, config_pat
         for mode in ("sparse", "dense"):
             for i in range(runs):
                 console.print(f"{mode} run {i + 1}/{runs} ...")
-                results[mode].append(_one_run(cfg, market, mode == "dense", Path(tmp)))
+                data = market if mode == "sparse" else [s.head(dense_bars) for s in market]
+                results[mode].append(_one_run(cfg, data, mode == "dense", Path(tmp)))
     med = {m: {k: statistics.median(r[k] for r in rows) for k in rows[0]} for m, rows in results.items()}
     out = {
         "bars_per_second": round(med["sparse"]["bars_per_second"]),
@@ -163,6 +173,7 @@ def bench_paper(as_json: bool, bars: int, runs: int, synthetic: bool, config_pat
         "sparse_orders": int(med["sparse"]["orders"]),
         "dense_orders": int(med["dense"]["orders"]),
         "bars": int(med["sparse"]["bars"]),
+        "dense_bars": int(med["dense"]["bars"]),
         "symbols": len(SYMBOLS),
         "strategies": 4,
         "runs": runs,
