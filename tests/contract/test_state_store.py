@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +19,8 @@ from tradeops.domain.trading import Fill, Liquidity, Position, Side, TradingStat
 from tradeops.persistence.sql_store import SqlStateStore, open_state_store
 from tradeops.runtime.ports import StateStore, StrategyStatus
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# .ci/run exports the URL (with a password where the server is not on trust auth).
+PG_URL = os.environ.get("TRADEOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 Opener = Callable[[], SqlStateStore]
 
