@@ -137,6 +137,17 @@ def _iso(ts_ms: int | None) -> str | None:
 # --- per-strategy disable --------------------------------------------------------------------------
 
 
+def _store_then_record(ctx: OpsContext, saved: StrategyStatus, undo: StrategyStatus, /, **entry: Any) -> None:
+    """Persist `saved`, then log it; if the log entry cannot be written, put `undo` back
+    (a state change without its signed record must not survive)."""
+    ctx.store.set_strategy_status(saved)
+    try:
+        _record(ctx, **entry)
+    except BaseException:
+        ctx.store.set_strategy_status(undo)
+        raise
+
+
 def disable_strategy(
     ctx: OpsContext, strategy: str, *, reason: str, ticket: str, actor: Actor, until_ms: int | None = None
 ) -> StrategyStatus:
@@ -149,28 +160,25 @@ def disable_strategy(
     previous = ctx.store.strategy_statuses().get(name)
     status = StrategyStatus(name, True, reason.strip(), ticket.strip(), actor.name, until_ms, now)
     profile = profile_of(ctx.cfg, name)
-    ctx.store.set_strategy_status(status)
-    try:
-        _record(
-            ctx,
-            kind="strategy_state",
-            status="disabled",
-            artefacts={"strategy": name, "ticket": status.ticket},
-            metadata={
-                "reason": status.reason,
-                "requested_by": actor.name,
-                **actor.metadata(),
-                "risk_budget_bucket": MANUAL_BUCKET,
-                "allocation": 0,
-                "previous_bucket": profile,
-                "previous_allocation": ctx.cfg.risk_profiles[profile].allocation(name),
-                "until": _iso(until_ms),
-            },
-            tags=("strategy_state", name),
-        )
-    except BaseException:
-        ctx.store.set_strategy_status(previous or StrategyStatus(name, False, changed_ms=now))
-        raise
+    _store_then_record(
+        ctx,
+        status,
+        previous or StrategyStatus(name, False, changed_ms=now),
+        kind="strategy_state",
+        status="disabled",
+        artefacts={"strategy": name, "ticket": status.ticket},
+        metadata={
+            "reason": status.reason,
+            "requested_by": actor.name,
+            **actor.metadata(),
+            "risk_budget_bucket": MANUAL_BUCKET,
+            "allocation": 0,
+            "previous_bucket": profile,
+            "previous_allocation": ctx.cfg.risk_profiles[profile].allocation(name),
+            "until": _iso(until_ms),
+        },
+        tags=("strategy_state", name),
+    )
     return status
 
 
@@ -188,28 +196,25 @@ def enable_strategy(
     now = ctx.clock_ms()
     status = StrategyStatus(name, False, reason.strip(), ticket.strip(), actor.name, None, now)
     profile = profile_of(ctx.cfg, name)
-    ctx.store.set_strategy_status(status)
-    try:
-        _record(
-            ctx,
-            kind="strategy_state",
-            status="restored",
-            artefacts={"strategy": name, "ticket": status.ticket},
-            metadata={
-                "reason": status.reason,
-                "requested_by": actor.name,
-                **actor.metadata(),
-                "risk_budget_bucket": profile,
-                "allocation": ctx.cfg.risk_profiles[profile].allocation(name),
-                "previous_bucket": MANUAL_BUCKET,
-                "disabled_reason": previous.reason,
-                "disabled_ticket": previous.ticket,
-            },
-            tags=("strategy_state", name),
-        )
-    except BaseException:
-        ctx.store.set_strategy_status(previous)
-        raise
+    _store_then_record(
+        ctx,
+        status,
+        previous,
+        kind="strategy_state",
+        status="restored",
+        artefacts={"strategy": name, "ticket": status.ticket},
+        metadata={
+            "reason": status.reason,
+            "requested_by": actor.name,
+            **actor.metadata(),
+            "risk_budget_bucket": profile,
+            "allocation": ctx.cfg.risk_profiles[profile].allocation(name),
+            "previous_bucket": MANUAL_BUCKET,
+            "disabled_reason": previous.reason,
+            "disabled_ticket": previous.ticket,
+        },
+        tags=("strategy_state", name),
+    )
     return status
 
 
