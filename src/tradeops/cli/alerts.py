@@ -10,23 +10,9 @@ from typing import Any
 
 import click
 
+from tradeops.cli.options import config_options
+
 URL_ENV = "TRADEOPS_ALERTMANAGER_URL"
-
-
-def _config_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option(
-        "--environment",
-        default="binance_paper",
-        show_default=True,
-        help="Environment in the config (paper environments sign with a local key when none is set).",
-    )(command)
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(path_type=Path),
-        default=Path("config/core.yaml"),
-        show_default=True,
-    )(command)
 
 
 def _url_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -92,7 +78,7 @@ def validate(root: Path) -> int:
 )
 @click.option("--comment", help="Why (stored in Alertmanager after the ticket).")
 @click.option("--json", "as_json", is_flag=True, help="Print the silence as JSON.")
-@_config_option
+@config_options
 def silence(
     alertmanager_url: str | None,
     duration: str | None,
@@ -146,7 +132,7 @@ def silence(
 @_url_option
 @click.option("--id", "silence_id", required=True, help="Silence id printed by `tradeops alerts silence`.")
 @click.option("--json", "as_json", is_flag=True, help="Print the expired silence as JSON.")
-@_config_option
+@config_options
 def unsilence(
     alertmanager_url: str | None, silence_id: str, as_json: bool, config_path: Path, environment: str
 ) -> int:

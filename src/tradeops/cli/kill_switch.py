@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from tradeops.cli.options import config_options
 from tradeops.runtime.overrides import COMPONENTS
-
-
-def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--config and --environment, shared by the operator commands."""
-    command = click.option(
-        "--environment", default="binance_paper", show_default=True, help="Environment in the config."
-    )(command)
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(path_type=Path),
-        default=Path("config/core.yaml"),
-        show_default=True,
-    )(command)
 
 
 def _override_lines(view: dict[str, Any]) -> list[str]:

@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
-from tradeops.cli.kill_switch import config_options
+from tradeops.cli.options import config_options
 from tradeops.ops.rollback import ROLLBACK_STEPS, load_state
 
 

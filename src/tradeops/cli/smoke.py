@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from tradeops.cli.kill_switch import config_options, print_status
+from tradeops.cli.kill_switch import print_status
+from tradeops.cli.options import config_options
 
 
 @click.group()

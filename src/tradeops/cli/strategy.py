@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tradeops.cli.kill_switch import config_options
+from tradeops.cli.options import config_options
 from tradeops.domain.clock import iso_to_ms
 from tradeops.domain.errors import UserInputError
 
