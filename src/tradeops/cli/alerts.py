@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from tradeops.cli.options import config_options
+from tradeops.cli.options import config_option, config_options
 
 URL_ENV = "TRADEOPS_ALERTMANAGER_URL"
 
@@ -176,13 +176,7 @@ def unsilence(
 @_url_option
 @click.option("--all", "show_all", is_flag=True, help="Include expired silences.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON rows.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("config/core.yaml"),
-    show_default=True,
-)
+@config_option
 def list_silences(alertmanager_url: str | None, show_all: bool, as_json: bool, config_path: Path) -> int:
     """List silences (active and pending only unless --all)."""
     from tradeops.config.load import load_config

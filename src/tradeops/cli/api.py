@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from tradeops.cli.options import config_options
+
 
 @click.group()
 def api() -> None:
@@ -14,14 +16,7 @@ def api() -> None:
 
 
 @api.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("config/core.yaml"),
-    show_default=True,
-)
-@click.option("--environment", default="binance_paper", show_default=True, help="Environment in the config.")
+@config_options
 @click.option("--host", help="Bind address (default: control_api.host).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (default: control_api.port).")
 @click.option(

@@ -6,16 +6,8 @@ from pathlib import Path
 
 import click
 
-from tradeops.config.load import DEFAULT_CONFIG_PATH, load_config, validate_config_text
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_CONFIG_PATH,
-    show_default=True,
-    help="Configuration file.",
-)
+from tradeops.cli.options import config_option
+from tradeops.config.load import load_config, validate_config_text
 
 
 @click.group()

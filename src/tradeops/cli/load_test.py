@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from tradeops.cli.options import config_options
 from tradeops.config.load import load_config
 from tradeops.domain.errors import UserInputError
 
@@ -41,14 +42,7 @@ def load_test() -> None:
     help="Wall time per iteration (default 250); 0 runs iterations back to back (stress).",
 )
 @click.option("--output", type=click.Path(path_type=Path), help="Also write the report here (JSON).")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("config/core.yaml"),
-    show_default=True,
-)
-@click.option("--environment", default="binance_paper", show_default=True)
+@config_options
 @click.option("--data", type=click.Path(), help="Candle file or directory instead of the synthetic market.")
 @click.option("--decision-log", "decision_log", type=click.Path(), help="Keep the run's decision log here.")
 @click.option("--quiet", is_flag=True, help="No table or progress bar on stderr.")

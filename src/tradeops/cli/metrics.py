@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from tradeops.cli.options import config_option
+
 
 @click.group("metrics")
 def metrics() -> None:
@@ -89,13 +91,7 @@ def dashboard(output: Path | None, check: bool) -> int:
 )
 @click.option("--client-cert", type=click.Path(path_type=Path, dir_okay=False), help="Client cert (mTLS).")
 @click.option("--client-key", type=click.Path(path_type=Path, dir_okay=False), help="Key of --client-cert.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("config/core.yaml"),
-    show_default=True,
-)
+@config_option
 @click.option(
     "--rules",
     "rules_path",

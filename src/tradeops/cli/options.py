@@ -8,6 +8,17 @@ from typing import Any
 
 import click
 
+from tradeops.config.load import DEFAULT_CONFIG_PATH
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_CONFIG_PATH,
+    show_default=True,
+    help="Configuration file.",
+)
+
 
 def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--config and --environment, shared by the operator commands."""
@@ -17,10 +28,4 @@ def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help="Environment in the config (paper environments sign with a local key when none is set).",
     )(command)
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(path_type=Path),
-        default=Path("config/core.yaml"),
-        show_default=True,
-    )(command)
+    return config_option(command)

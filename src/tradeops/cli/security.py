@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from tradeops.cli.options import config_option
+
 DEFAULT_REPORT = Path("audit/security/security_baseline.json")
 
 
@@ -17,13 +19,7 @@ def security() -> None:
 
 
 @security.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("config/core.yaml"),
-    show_default=True,
-)
+@config_option
 @click.option("--print", "print_report", is_flag=True, help="Print the JSON report to stdout.")
 @click.option(
     "--json-output",
