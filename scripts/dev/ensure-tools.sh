@@ -13,10 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 export DEBIAN_FRONTEND=noninteractive
-STATE_DIR=build/dev
+# The overrides exist for tests/integration/test_ensure_tools.py (a fake apt-get, a scratch policy file).
+STATE_DIR=${TRADEOPS_DEV_STATE_DIR:-build/dev}
 URL_FILE=$STATE_DIR/test-postgres-url
 APT_LOG=$STATE_DIR/apt.log
-POLICY=/usr/sbin/policy-rc.d
+POLICY=${TRADEOPS_POLICY_RC_D:-/usr/sbin/policy-rc.d}
+LOCK=${TRADEOPS_TOOLS_LOCK:-/tmp/tradeops-ensure-tools.lock}
 PG_PASSWORD=tradeops-ci
 
 say() { printf 'ensure-tools: %s\n' "$*"; }
@@ -63,7 +65,7 @@ restore_policy() {
 
 install_packages() {
   # Several checkouts on one machine may run this at once: one apt at a time, then look again.
-  exec 9>/tmp/tradeops-ensure-tools.lock
+  exec 9>"$LOCK"
   flock 9
   local left=() pkg cmd
   for pkg in "${packages[@]}"; do
