@@ -145,9 +145,13 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -w -qtAc 'select 1' >/dev/null 2>
   url="postgresql+psycopg://postgres:$PG_PASSWORD@127.0.0.1:5432/test"
   export PGPASSWORD=$PG_PASSWORD
 fi
-if ! psql -h 127.0.0.1 -U postgres -d postgres -w -qtAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1; then
-  createdb -h 127.0.0.1 -U postgres -w test || die "cannot create the PostgreSQL database test"
-  say "created the PostgreSQL database test"
+has_test_db() { psql -h 127.0.0.1 -U postgres -d postgres -w -qtAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1; }
+if ! has_test_db; then
+  if createdb -h 127.0.0.1 -U postgres -w test 2>"$STATE_DIR/createdb.log"; then
+    say "created the PostgreSQL database test"
+  elif ! has_test_db; then # another checkout may have created it meanwhile
+    die "cannot create the PostgreSQL database test: $(cat "$STATE_DIR/createdb.log")"
+  fi
 fi
 if [[ ! -f "$URL_FILE" || "$(cat "$URL_FILE")" != "$url" ]]; then
   printf '%s\n' "$url" >"$URL_FILE.tmp"
