@@ -30,8 +30,8 @@ demo: $(STAMP) ## The main job: four strategies on one paper account over the em
 	$(BIN)/tradeops demo
 
 lint: $(STAMP) ## ruff check, ruff format --check, import-linter layers.
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts setup.py
+	$(BIN)/ruff format --check src tests scripts setup.py
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP) ## mypy.

@@ -32,6 +32,9 @@ class BuildWithProjectFiles(build_py):
         if getattr(self, "editable_mode", False):
             return  # an editable install reads the files from the checkout itself
         resources = _resources_module()
+        missing = [entry for entry in resources.SOURCES if not (HERE / entry).exists()]
+        if missing:
+            raise SystemExit(f"cannot build tradeops: missing project files {', '.join(missing)}")
         target = Path(self.build_lib) / "tradeops" / "resources" / resources.PACKAGED_DIR
         shutil.rmtree(target, ignore_errors=True)
         for rel in resources.source_files(HERE):
