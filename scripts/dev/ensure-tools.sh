@@ -46,12 +46,14 @@ fi
 mkdir -p "$STATE_DIR"
 
 # --- Debian packages -----------------------------------------------------------------------------------
-daemon_pids() { # PIDs of running prometheus / alertmanager servers
+daemon_pids() { # PIDs of prometheus / alertmanager servers running as the packages' service user
   local pid exe
   for pid in /proc/[0-9]*; do
     exe=$(readlink "$pid/exe" 2>/dev/null) || continue
-    case "$exe" in */bin/prometheus | */bin/prometheus-alertmanager) printf '%s\n' "${pid#/proc/}" ;; esac
+    case "$exe" in */bin/prometheus | */bin/prometheus-alertmanager) ;; *) continue ;; esac
+    [[ "$(stat -c %U "$pid" 2>/dev/null)" == prometheus ]] && printf '%s\n' "${pid#/proc/}"
   done
+  return 0
 }
 
 saved_policy=""
@@ -98,7 +100,8 @@ install_packages() {
   trap - EXIT
   for pkg in "${left[@]}"; do say "installed $pkg (apt-get)"; done
 
-  # policy-rc.d should have kept every daemon down; stop one that started anyway, by its PID only.
+  # policy-rc.d should have kept every daemon down. One that started anyway runs as the service user
+  # `prometheus` and was not there before: stop it, by its PID only (tests run their own as root).
   local pid
   for pid in $(daemon_pids); do
     grep -qx "$pid" <<<"$before" && continue

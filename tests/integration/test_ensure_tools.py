@@ -20,7 +20,7 @@ TOOLS = ("promtool", "prometheus", "amtool", "prometheus-alertmanager", "pg_ctlc
 # What the script uses besides the tools it checks for.
 UTILITIES = (
     *("dirname", "mkdir", "readlink", "flock", "mktemp", "cp", "chmod", "mv", "rm", "tail", "grep"),
-    *("cat", "seq", "sleep", "ls", "sort", "pg_isready", "psql", "createdb", "su", "env", "sh"),
+    *("cat", "seq", "sleep", "ls", "sort", "stat", "pg_isready", "psql", "createdb", "su", "env", "sh"),
 )
 FAKE_APT = """#!/bin/sh
 # Records each call and the policy-rc.d in force; `install` puts stand-ins of the packages' binaries on PATH.
