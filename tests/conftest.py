@@ -1,4 +1,10 @@
-"""Shared test helpers. Tests that need real services skip only when TRADEOPS_REQUIRE_SERVICES is unset."""
+"""Shared test helpers.
+
+A test that needs a real service runs it. `make test` installs what is missing first
+(scripts/dev/ensure-tools.sh), so a missing service is a failure, except on a machine where nobody
+could have installed it: not root and not installed. Only there the test skips, and says why.
+With TRADEOPS_REQUIRE_SERVICES set (CI) a missing service always fails.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +15,33 @@ import socket
 import pytest
 
 REQUIRE_SERVICES = bool(os.environ.get("TRADEOPS_REQUIRE_SERVICES"))
+# Binary -> the Debian package that ships it (the install hint of a skip or a failure).
+PACKAGES = {
+    "promtool": "prometheus",
+    "prometheus": "prometheus",
+    "amtool": "prometheus-alertmanager",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+    "node": "nodejs",
+    "npm": "npm",
+    "nats-server": "nats-server",
+}
 
 
-def require_service(available: bool, what: str) -> None:
-    """Skip (locally) or fail (in CI, where TRADEOPS_REQUIRE_SERVICES is set) when `what` is missing."""
+def require_service(available: bool, what: str, package: str | None = None) -> None:
+    """Fail when `what` is missing but could be installed here; skip only where it cannot be."""
     if available:
         return
     if REQUIRE_SERVICES:
         pytest.fail(f"{what} is required (TRADEOPS_REQUIRE_SERVICES is set) but not available")
-    pytest.skip(f"{what} not available; set TRADEOPS_REQUIRE_SERVICES=1 to make this a failure")
+    if os.geteuid() == 0:
+        pytest.fail(f"{what} is not available: run `make tools` (scripts/dev/ensure-tools.sh) to install it")
+    install = f"sudo apt-get install {package}" if package else "make tools as root"
+    pytest.skip(f"{what} not available and not root, so `make tools` cannot install it: {install}")
 
 
 def require_binary(name: str) -> str:
     path = shutil.which(name)
-    require_service(path is not None, f"binary {name!r}")
+    require_service(path is not None, f"binary {name!r}", PACKAGES.get(name))
     assert path is not None
     return path
 

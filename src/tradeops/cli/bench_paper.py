@@ -18,6 +18,7 @@ import numpy as np
 from rich.console import Console
 
 from tradeops.bootstrap.engine import RunOptions, build_runtime
+from tradeops.cli.options import config_option
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
 from tradeops.marketdata.datasets import load_dataset
@@ -148,7 +149,7 @@ def _one_run(cfg: AppConfig, market: list[CandleSeries], dense: bool, workdir: P
     help="Bars per symbol for the dense run (every step fills, so every step is one fsynced transaction).",
 )
 @click.option("--synthetic", is_flag=True, help="Use the synthetic market even when ../shared data exists.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("config/core.yaml"))
+@config_option
 def bench_paper(
     as_json: bool, bars: int, runs: int, dense_bars: int, synthetic: bool, config_path: Path
 ) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from tradeops.cli.options import config_option
 from tradeops.config.load import load_config
 
 
@@ -53,7 +54,7 @@ from tradeops.config.load import load_config
     show_default=True,
     help="Record signals in a signed decision log (group commit), as the runtime does.",
 )
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("config/core.yaml"))
+@config_option
 def bench_scheduler(
     as_json: bool,
     runs: int,

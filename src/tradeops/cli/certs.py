@@ -9,18 +9,13 @@ from typing import Any
 
 import click
 
+from tradeops.cli.options import config_path_option
+
 DEFAULT_CLIENT = "operator"
 
 
 def _config_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(path_type=Path),
-        default=Path("config/core.yaml"),
-        show_default=True,
-        help="Config whose control_api.tls names the files.",
-    )(command)
+    return config_path_option("Config whose control_api.tls names the files.")(command)
 
 
 def _days_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from tradeops.cli.options import config_path_option
 from tradeops.config.load import DEFAULT_CONFIG_PATH
 from tradeops.config.models import DecisionLogConfig
 from tradeops.domain.errors import UserInputError
@@ -25,14 +26,7 @@ def key_options(func: F) -> F:
     return click.option("--hmac-key", help="Key value (or env TRADEOPS_DECISION_LOG_KEY).")(func)
 
 
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_CONFIG_PATH,
-    show_default=True,
-    help="Configuration file (default log path, key id, algorithm).",
-)
+config_option = config_path_option("Configuration file (default log path, key id, algorithm).")
 algorithm_option = click.option(
     "--hash-algorithm",
     type=click.Choice(["sha256", "sha384"]),

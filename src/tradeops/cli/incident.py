@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from tradeops.config.load import DEFAULT_CONFIG_PATH
+from tradeops.cli.options import config_option
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import UserInputError
 
@@ -24,13 +24,7 @@ def place_options(func: F) -> F:
         show_default=True,
         help="Its decision log also feeds the timeline.",
     )(func)
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(path_type=Path),
-        default=DEFAULT_CONFIG_PATH,
-        show_default=True,
-    )(func)
+    return config_option(func)
 
 
 def _config(config_path: Path, environment: str, *, signing: bool = False) -> AppConfig:

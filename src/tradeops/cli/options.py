@@ -4,20 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from tradeops.config.load import DEFAULT_CONFIG_PATH
+from tradeops.domain.errors import UserInputError
 
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_CONFIG_PATH,
-    show_default=True,
-    help="Configuration file.",
-)
+CONFIG_ENV = "TRADEOPS_CONFIG"
+
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+
+def _config_from_env(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A config named by TRADEOPS_CONFIG must exist; say on stderr that it is the one in use."""
+    if value is None or param.name is None:
+        return value
+    if ctx.get_parameter_source(param.name) is ParameterSource.ENVIRONMENT:
+        if not value.is_file():
+            raise UserInputError(
+                f"{CONFIG_ENV}={value}: no such file; point {CONFIG_ENV} at a core.yaml or unset it"
+            )
+        click.echo(f"config: {value} (from {CONFIG_ENV})", err=True)
+    return value
+
+
+def config_path_option(
+    help_text: str = "Configuration file.", dest: str = "config_path"
+) -> Callable[[FC], FC]:
+    """--config (env TRADEOPS_CONFIG, default config/core.yaml) with its own help text."""
+    return click.option(
+        "--config",
+        dest,
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_CONFIG_PATH,
+        envvar=CONFIG_ENV,
+        show_envvar=True,
+        show_default=True,
+        callback=_config_from_env,
+        help=help_text,
+    )
+
+
+config_option = config_path_option()
 
 
 def config_options(command: Callable[..., Any]) -> Callable[..., Any]:

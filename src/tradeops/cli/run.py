@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tradeops.bootstrap.engine import RunOptions, Runtime, build_runtime
+from tradeops.cli.options import config_option
 from tradeops.domain.clock import iso_to_ms
 from tradeops.domain.errors import UserInputError
 from tradeops.ops.run_report import render_table, write_reports
@@ -98,13 +99,7 @@ def _options(**kw: object) -> RunOptions:
 
 @click.command()
 @click.option("--environment", default="binance_paper", show_default=True)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("config/core.yaml"),
-    show_default=True,
-)
+@config_option
 @click.option("--data", type=click.Path(exists=True), help="Candle file or directory (CSV, JSON, JSON.gz).")
 @click.option("--synthetic", is_flag=True, help="Use the embedded deterministic synthetic market (default).")
 @click.option(
@@ -219,7 +214,7 @@ def run(
 
 @click.command()
 @click.option("--bars", type=click.IntRange(min=500), default=3000, show_default=True)
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("config/core.yaml"))
+@config_option
 @click.option(
     "--report-dir", type=click.Path(path_type=Path), default=Path("reports/demo"), show_default=True
 )

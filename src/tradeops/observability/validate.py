@@ -58,7 +58,9 @@ def _relative(paths: list[Path], root: Path) -> list[str]:
 def check_promtool_rules(root: Path) -> CheckResult:
     files = rules.rule_files(root)
     if not files:
-        return CheckResult("promtool check rules", (f"no rule files in {rules.RULES_DIR}",))
+        where = f"{root / rules.RULES_DIR}"
+        hint = "run from the repository root or a directory made by `tradeops init`, or pass --root"
+        return CheckResult("promtool check rules", (f"no rule files in {where}: {hint}",))
     return CheckResult(
         "promtool check rules", _tool("promtool", ["check", "rules", *_relative(files, root)], root)
     )
