@@ -1,7 +1,14 @@
-"""Load config/core.yaml: YAML -> AppConfig, with every problem reported as `file:line path: message`."""
+"""Load config/core.yaml: YAML -> AppConfig, with every problem reported as `file:line path: message`.
+
+Input is bounded before and during parsing: the file may hold at most MAX_CONFIG_BYTES and
+MAX_CONFIG_LINES, and the document after alias and merge-key (`<<:`) expansion at most
+MAX_CONFIG_NODES values nested at most MAX_CONFIG_DEPTH deep. A "billion laughs" document or an
+alias cycle therefore fails in milliseconds with one line instead of eating memory.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,14 +23,45 @@ from tradeops.domain.errors import ConfigError
 from tradeops.domain.market import interval_to_ms
 
 DEFAULT_CONFIG_PATH = Path("config/core.yaml")
+MAX_CONFIG_BYTES = 128 * 1024  # the shipped file is about 8 KiB; ruamel parses ~50 KiB/s
+MAX_CONFIG_LINES = 5_000
+MAX_CONFIG_NODES = 20_000  # values after alias/merge expansion (the shipped file has about 400)
+MAX_CONFIG_DEPTH = 32
+_MAX_SHOWN = 80  # characters of an offending value quoted in a message
+
+Problem = tuple[tuple[str | int, ...], str]
 
 
-def _plain(node: Any) -> Any:
-    if isinstance(node, CommentedMap):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, CommentedSeq):
-        return [_plain(v) for v in node]
+class _TooBig(Exception):
+    """The document expands beyond the limits (reported as one problem, never raised further)."""
+
+
+def _plain(node: Any, budget: list[int], depth: int = 0) -> Any:
+    """Plain dicts/lists, expanding aliases and merge keys, within the node and depth budget."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooBig(
+            f"document has more than {MAX_CONFIG_NODES} values after expanding YAML aliases and "
+            "merge keys; remove the alias chain (or split the file)"
+        )
+    if depth > MAX_CONFIG_DEPTH:
+        raise _TooBig(f"nested deeper than {MAX_CONFIG_DEPTH} levels (or an alias refers to itself)")
+    if isinstance(node, dict):
+        return {str(k): _plain(v, budget, depth + 1) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v, budget, depth + 1) for v in node]
     return node
+
+
+def _merged_line(node: CommentedMap, key: str) -> int | None:
+    """Line of `key` when it comes from a merge key (`<<: *anchor`): the anchor's line."""
+    for source in getattr(node, "merge", ()) or ():
+        mapping = source[1] if isinstance(source, tuple) else source
+        if isinstance(mapping, CommentedMap) and key in mapping:
+            if key in mapping.lc.data:
+                return int(mapping.lc.key(key)[0]) + 1
+            return _merged_line(mapping, key)
+    return None
 
 
 def _line_of(root: Any, path: Iterable[str | int]) -> int:
@@ -31,7 +69,10 @@ def _line_of(root: Any, path: Iterable[str | int]) -> int:
     node, line = root, 1
     for key in path:
         if isinstance(node, CommentedMap) and key in node:
-            line = node.lc.key(key)[0] + 1
+            if key in node.lc.data:
+                line = node.lc.key(key)[0] + 1
+            else:
+                line = _merged_line(node, str(key)) or line
             node = node[key]
         elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
             line = node.lc.item(key)[0] + 1
@@ -45,7 +86,16 @@ def _dotted(path: Iterable[str | int]) -> str:
     return ".".join(str(p) for p in path)
 
 
-def _allocation_problems(raw: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def _allocation_problems(raw: dict[str, Any]) -> Iterator[Problem]:
     """Checked on the raw document so the sum is reported even when other fields fail the schema."""
     profiles = raw.get("risk_profiles")
     for name, profile in (profiles or {}).items() if isinstance(profiles, dict) else ():
@@ -53,12 +103,12 @@ def _allocation_problems(raw: dict[str, Any]) -> Iterator[tuple[tuple[str | int,
         if not isinstance(allocations, dict):
             continue
         values = [v for v in allocations.values() if isinstance(v, int | float) and not isinstance(v, bool)]
-        total = sum(values)
-        if total > 1.0 + 1e-9:
+        total = math.fsum(v for v in values if isinstance(v, float) or abs(v) < 2**53)
+        if math.isfinite(total) and total > 1.0 + 1e-9:
             yield ("risk_profiles", name, "strategy_allocations"), f"sum {total:.4g} > 1.0"
 
 
-def _semantic_problems(cfg: AppConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _semantic_problems(cfg: AppConfig) -> Iterator[Problem]:
     for name, profile in cfg.risk_profiles.items():
         for bucket in profile.instrument_buckets:
             if bucket not in cfg.instrument_buckets:
@@ -70,7 +120,7 @@ def _semantic_problems(cfg: AppConfig) -> Iterator[tuple[tuple[str | int, ...], 
     yield from _environment_problems(cfg)
 
 
-def _schedule_problems(cfg: AppConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _schedule_problems(cfg: AppConfig) -> Iterator[Problem]:
     if cfg.runtime.default_scheduler not in cfg.runtime.multi_strategy_schedulers:
         yield ("runtime", "default_scheduler"), f"no scheduler named {cfg.runtime.default_scheduler!r}"
     for sched_name, sched in cfg.runtime.multi_strategy_schedulers.items():
@@ -98,7 +148,7 @@ def _schedule_problems(cfg: AppConfig) -> Iterator[tuple[tuple[str | int, ...], 
             yield base, f"scheduled strategies' allocations sum {effective:.4g} > 1.0 of equity"
 
 
-def _environment_problems(cfg: AppConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _environment_problems(cfg: AppConfig) -> Iterator[Problem]:
     for env_name, env in cfg.environments.items():
         if env.risk_profile not in cfg.risk_profiles:
             yield ("environments", env_name, "risk_profile"), f"unknown risk profile {env.risk_profile!r}"
@@ -112,28 +162,53 @@ def _environment_problems(cfg: AppConfig) -> Iterator[tuple[tuple[str | int, ...
         yield ("strategies", "daily_trend", "fast_ma"), "must be below slow_ma"
 
 
-def _pydantic_problems(exc: ValidationError) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _pydantic_problems(exc: ValidationError) -> Iterator[Problem]:
     for err in exc.errors():
         loc = tuple(err["loc"])
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown key (not part of the schema; check spelling)"
+        elif err["type"] == "value_error":
+            message = str(err.get("ctx", {}).get("error", message))
         elif "input" in err and not isinstance(err["input"], dict | list):
-            message = f"{message} (got {err['input']!r})"
-        yield loc, message
+            message = f"{message} (got {_shown(err['input'])})"
+        yield loc, _one_line(message)
+
+
+def _parse(text: str, source: str) -> tuple[Any, str | None]:
+    """The round-trip tree of `text`, or None and one problem line."""
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_CONFIG_BYTES:
+        return None, f"{source}:1 file is {size} bytes; a config may hold at most {MAX_CONFIG_BYTES}"
+    lines = text.count("\n") + 1
+    if lines > MAX_CONFIG_LINES:
+        return None, f"{source}:1 file has {lines} lines; a config may hold at most {MAX_CONFIG_LINES}"
+    try:
+        return YAML(typ="rt").load(text), None
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        return None, f"{source}:{line} YAML syntax error: {_one_line(getattr(exc, 'problem', None) or exc)}"
+    except RecursionError:
+        return None, f"{source}:1 YAML nested too deeply to parse (at most {MAX_CONFIG_DEPTH} levels)"
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+        # ruamel's constructors raise plain exceptions for some values (e.g. a 13th month in a
+        # timestamp, a merge key on a scalar); they are the user's input, not our bug.
+        return None, f"{source}:1 YAML value cannot be read: {_one_line(exc) or type(exc).__name__}"
 
 
 def validate_config_text(text: str, source: str) -> tuple[AppConfig | None, tuple[str, ...]]:
     """Parse and validate; return the config (or None) and every problem as `source:line path: msg`."""
-    try:
-        root = YAML(typ="rt").load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        return None, (f"{source}:{line} YAML syntax error: {getattr(exc, 'problem', exc)}",)
+    root, problem = _parse(text, source)
+    if problem is not None:
+        return None, (problem,)
     if not isinstance(root, CommentedMap):
         return None, (f"{source}:1 top level must be a mapping",)
-    raw = _plain(root)
+    try:
+        raw = _plain(root, [MAX_CONFIG_NODES])
+    except (_TooBig, RecursionError) as exc:
+        why = str(exc) if isinstance(exc, _TooBig) else "an alias refers to itself"
+        return None, (f"{source}:1 {why}",)
     found = list(_allocation_problems(raw))
     cfg: AppConfig | None
     try:
@@ -148,16 +223,38 @@ def validate_config_text(text: str, source: str) -> tuple[AppConfig | None, tupl
     return (None if problems else cfg), problems
 
 
-def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> AppConfig:
-    """Load and validate; raise ConfigError whose message is the first problem (one line)."""
+def read_config_text(path: str | Path) -> str:
+    """The text of a config file, read with the size limit; ConfigError (one line) otherwise."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found; pass --config PATH") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
-    cfg, problems = validate_config_text(text, str(path))
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}:1 file is larger than {MAX_CONFIG_BYTES} bytes (the limit for a config)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line} not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+
+
+def validate_config_file(path: str | Path) -> tuple[AppConfig | None, tuple[str, ...]]:
+    """`validate_config_text` of a file; an unreadable file is one problem."""
+    try:
+        text = read_config_text(path)
+    except ConfigError as exc:
+        return None, (str(exc),)
+    return validate_config_text(text, str(path))
+
+
+def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> AppConfig:
+    """Load and validate; raise ConfigError whose message is the first problem (one line)."""
+    path = Path(path)
+    cfg, problems = validate_config_text(read_config_text(path), str(path))
     if cfg is None:
         more = f" (+{len(problems) - 1} more; run `tradeops config validate`)" if len(problems) > 1 else ""
         raise ConfigError(problems[0] + more, problems)

@@ -15,15 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from tradeops.config.models import ApiToken
+from tradeops.config.models import TOKEN_SCOPES, ApiToken
 
-SCOPES: tuple[str, ...] = (
-    "runtime.schedule.read",
-    "runtime.schedule.write",
-    "runtime.override.write",
-    "metrics.read",
-    "audit.read",
-)
+SCOPES: tuple[str, ...] = TOKEN_SCOPES
 HASH_PREFIX = "sha256:"
 _HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 MIN_SECRET_LENGTH = 16
