@@ -62,7 +62,9 @@ NASTY = [
 def _mutate(text: str, data: st.DataObject) -> str:
     lines = text.splitlines(keepends=True)
     for _ in range(data.draw(st.integers(1, 4), label="edits")):
-        kind = data.draw(st.sampled_from(["insert", "replace_value", "delete", "duplicate", "swap", "indent"]))
+        kind = data.draw(
+            st.sampled_from(["insert", "replace_value", "delete", "duplicate", "swap", "indent"])
+        )
         i = data.draw(st.integers(0, len(lines) - 1), label="line")
         if kind == "insert":
             pos = data.draw(st.integers(0, len(lines[i])))

@@ -69,7 +69,9 @@ def test_alias_cycle_and_deep_nesting_are_one_line():
 def test_merge_key_is_expanded_and_errors_point_into_the_anchor(tmp_path, capsys):
     anchored = SHIPPED.replace("  binance_paper:\n", "  binance_paper: &paper\n", 1)
     merged = anchored.replace(
-        "\ndecision_log:\n", "\n  binance_copy:\n    <<: *paper\n    state_path: var/state/copy.sqlite\n\ndecision_log:\n", 1
+        "\ndecision_log:\n",
+        "\n  binance_copy:\n    <<: *paper\n    state_path: var/state/copy.sqlite\n\ndecision_log:\n",
+        1,
     )
     cfg, problems = validate_config_text(merged, "c.yaml")
     assert problems == ()
@@ -112,7 +114,11 @@ def test_size_and_line_limits(tmp_path, capsys):
         ("  directory: logs/incidents", "  directory: ' logs'", "incidents.directory"),
         ("  key_id: tradeops-ops", "  key_id: ''", "key_id"),
         ("      scopes: [runtime.schedule.read, metrics.read", "      scopes: ['', metrics.read", "scopes.0"),
-        ("      scopes: [runtime.schedule.read, metrics.read", "      scopes: [runtime.schedul.read, metrics.read", "scopes"),
+        (
+            "      scopes: [runtime.schedule.read, metrics.read",
+            "      scopes: [runtime.schedul.read, metrics.read",
+            "scopes",
+        ),
         ("      scopes: [runtime.schedule.read, metrics.read, audit.read]", "      scopes: []", "scopes"),
         ("      env: TRADEOPS_OBSERVER_TOKEN", "      env: ''", "tokens.1.env"),
         ("      env: TRADEOPS_OBSERVER_TOKEN", "      hash: sha256:abc", "tokens.1.hash"),

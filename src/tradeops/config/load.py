@@ -9,6 +9,8 @@ alias cycle therefore fails in milliseconds with one line instead of eating memo
 from __future__ import annotations
 
 import math
+import re
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -69,10 +71,8 @@ def _line_of(root: Any, path: Iterable[str | int]) -> int:
     node, line = root, 1
     for key in path:
         if isinstance(node, CommentedMap) and key in node:
-            if key in node.lc.data:
-                line = node.lc.key(key)[0] + 1
-            else:
-                line = _merged_line(node, str(key)) or line
+            own = key in node.lc.data  # a key merged in by `<<:` has its line in the anchor
+            line = node.lc.key(key)[0] + 1 if own else _merged_line(node, str(key)) or line
             node = node[key]
         elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
             line = node.lc.item(key)[0] + 1
@@ -184,7 +184,13 @@ def _parse(text: str, source: str) -> tuple[Any, str | None]:
     if lines > MAX_CONFIG_LINES:
         return None, f"{source}:1 file has {lines} lines; a config may hold at most {MAX_CONFIG_LINES}"
     try:
-        return YAML(typ="rt").load(text), None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. a reused anchor: ambiguous, so refused
+            return YAML(typ="rt").load(text), None
+    except Warning as exc:
+        lines_named = re.findall(r"line (\d+), column", str(exc))
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, f"{source}:{lines_named[-1] if lines_named else 1} YAML problem: {first}"
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -239,7 +245,9 @@ def read_config_text(path: str | Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path}:{line} not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+        raise ConfigError(
+            f"{path}:{line} not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+        ) from None
 
 
 def validate_config_file(path: str | Path) -> tuple[AppConfig | None, tuple[str, ...]]:

@@ -70,7 +70,9 @@ def _state_url(value: str) -> str:
 
 
 PathText = Annotated[str, Field(max_length=4096), AfterValidator(_path_text)]
-Name = Annotated[str, _matching(_NAME_RE, "1-128 letters, digits or _ . : @ - (starting with a letter or digit)")]
+Name = Annotated[
+    str, _matching(_NAME_RE, "1-128 letters, digits or _ . : @ - (starting with a letter or digit)")
+]
 EnvVarName = Annotated[str, _matching(_ENV_RE, "an environment variable name (letters, digits, _)")]
 Host = Annotated[str, _matching(_HOST_RE, "a host name or IP address")]
 Scope = Annotated[str, AfterValidator(_scope)]
@@ -224,7 +226,9 @@ class EnvironmentConfig(Frozen):
     quote_asset: str = "USDT"
     initial_balances: dict[str, NonNegativeFloat] = Field(default_factory=lambda: {"USDT": 100_000.0})
     state_path: PathText = "var/state/tradeops.sqlite"
-    state_url: StateUrl | None = None  # e.g. postgresql+psycopg://user@127.0.0.1/tradeops; overrides state_path
+    state_url: StateUrl | None = (
+        None  # e.g. postgresql+psycopg://user@127.0.0.1/tradeops; overrides state_path
+    )
     decision_log: PathText | None = None  # default audit/decision_logs/<environment>.jsonl
     venues: dict[str, VenueConfig]
 
@@ -267,7 +271,7 @@ class ControlApiLimits(Frozen):
     max_header_count: Annotated[int, Field(ge=8, le=1000)] = 100
     max_body_bytes: Annotated[int, Field(ge=1024, le=16_777_216)] = 65_536
     header_timeout_seconds: Annotated[float, Field(gt=0.0, le=300.0)] = 10.0
-    keep_alive_seconds: Annotated[float, Field(gt=0.0, le=300.0)] = 5.0
+    keep_alive_seconds: Annotated[int, Field(ge=1, le=300)] = 5
     max_connections: Annotated[int, Field(ge=1, le=100_000)] = 256
 
 
