@@ -1,0 +1,213 @@
+"""`tradeops api serve` as its own process, attacked over real TLS sockets: oversized headers and
+bodies are refused, slow clients (headers or TLS handshake) are dropped within the configured
+timeout, and hostile JSON gets 422, never a 500. Issue 14, "Control plane and config"."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+from tests.integration.test_control_api_support import SCHEDULER_SECRET, TOKEN_ENV, make_workspace
+from tradeops.control_api.tls import client_context
+
+HEADER_TIMEOUT_S = 1.0
+MAX_HEADER_BYTES = 8192
+MAX_BODY_BYTES = 4096
+LIMITS = (
+    "  limits: {"
+    f"header_timeout_seconds: {HEADER_TIMEOUT_S}, max_header_bytes: {MAX_HEADER_BYTES}, "
+    f"max_body_bytes: {MAX_BODY_BYTES}, max_header_count: 50"
+    "}\n"
+)
+DROP_DEADLINE_S = 15.0  # generous bound for a loaded CI machine; the configured timeout is 1 s
+AUTH = f"Authorization: Bearer {SCHEDULER_SECRET}\r\n"
+
+
+@dataclass
+class Server:
+    port: int
+    tls: ssl.SSLContext
+    process: subprocess.Popen[str]
+
+    def connect(self) -> ssl.SSLSocket:
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=DROP_DEADLINE_S)
+        return self.tls.wrap_socket(raw, server_hostname="127.0.0.1")
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=f"https://127.0.0.1:{self.port}", verify=self.tls, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root, layout, _ = make_workspace(tmp_path_factory.mktemp("api-limits"))
+    config = root / "config" / "core.yaml"
+    text = config.read_text()
+    config.write_text(text.replace("  nice: 10", LIMITS + "  nice: 10", 1))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEOPS_")} | TOKEN_ENV
+    argv = [sys.executable, "-m", "tradeops.cli.main", "api", "serve", "--port", str(port)]
+    process = subprocess.Popen(argv, cwd=root, env=env, stderr=subprocess.PIPE, text=True)
+    running = Server(port, client_context(layout.ca_cert, *layout.client("operator")), process)
+    try:
+        _wait_ready(running)
+        yield running
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+
+
+def _wait_ready(server: Server) -> None:
+    deadline = time.monotonic() + 30
+    with server.client() as client:
+        while True:
+            try:
+                client.get("/health")
+                return
+            except httpx.TransportError:
+                assert server.process.poll() is None and time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    """Everything until the server closes (bounded by the socket timeout)."""
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except (ConnectionResetError, ssl.SSLError):
+        pass
+    return b"".join(chunks)
+
+
+def _status(response: bytes) -> int:
+    return int(response.split(b" ", 2)[1])
+
+
+def test_one_megabyte_of_headers_is_refused_and_the_connection_closed(server: Server) -> None:
+    with server.connect() as sock:
+        request = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 1_048_576 + b"\r\n\r\n"
+        # The server may close before it has read everything.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            sock.sendall(request)
+        assert _status(_read_all(sock)) == 431
+
+
+def test_headers_just_over_the_limit_in_one_packet_are_refused(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * MAX_HEADER_BYTES + b"\r\n\r\n")
+        assert _status(_read_all(sock)) == 431
+    with server.connect() as sock:
+        many = b"".join(b"X-%d: 1\r\n" % i for i in range(60))
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
+        assert _status(_read_all(sock)) == 431
+
+
+def test_slow_loris_clients_are_dropped_and_the_server_keeps_serving(server: Server) -> None:
+    clients = [server.connect() for _ in range(20)]
+    for sock in clients:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        sock.setblocking(False)
+    dropped: dict[int, bytes] = {}
+    started = time.monotonic()
+    while len(dropped) < len(clients) and time.monotonic() - started < DROP_DEADLINE_S:
+        for i, sock in enumerate(clients):
+            if i in dropped:
+                continue
+            try:
+                sock.sendall(b"X")  # one byte of a header that never ends
+                data = sock.recv(4096)
+            except (ssl.SSLWantReadError, BlockingIOError):
+                continue
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+                data = b""
+            dropped[i] = data
+        time.sleep(0.2)
+    for sock in clients:
+        sock.close()
+    assert len(dropped) == len(clients), f"{len(clients) - len(dropped)} slow clients still connected"
+    assert any(data.startswith(b"HTTP/1.1 408") for data in dropped.values())
+    with server.client() as client:
+        assert client.get("/health").status_code == 200
+
+
+def test_a_client_that_never_finishes_the_tls_handshake_is_dropped(server: Server) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=DROP_DEADLINE_S) as raw:
+        raw.sendall(b"\x16\x03\x01")  # the first bytes of a ClientHello, then nothing
+        assert raw.recv(1024) == b""  # closed by the server (a timeout here raises instead)
+
+
+def test_kept_alive_connection_idle_between_requests_then_slow_is_dropped(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # a second request that never ends
+        assert _status(_read_all(sock)) == 408
+
+
+def _post(sock: ssl.SSLSocket, path: str, body: bytes, extra: bytes = b"") -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\n{AUTH}Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+    ).encode()
+    sock.sendall(head + extra + b"\r\n" + body)
+    return _read_all(sock)
+
+
+def test_oversized_bodies_get_413(server: Server) -> None:
+    body = json.dumps({"reason": "x" * (MAX_BODY_BYTES * 2), "ticket": "T"}).encode()
+    with server.connect() as sock:
+        assert _status(_post(sock, "/v1/strategies/daily_trend/disable", body)) == 413
+    with server.client() as client:
+
+        def chunks() -> Iterator[bytes]:
+            for _ in range(4):
+                yield b" " * MAX_BODY_BYTES
+
+        response = client.post(
+            "/v1/strategies/daily_trend/disable",
+            content=chunks(),
+            headers={"Authorization": f"Bearer {SCHEDULER_SECRET}", "Content-Type": "application/json"},
+        )
+        assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"reason": NaN, "ticket": "T"}',
+        b'{"reason": "r", "ticket": "T", "duration_minutes": Infinity}',
+        b'{"reason": "r", "ticket": "T", "duration_minutes": -Infinity, "extra": NaN}',
+        b'{"reason": "r", "ticket": "T", "duration_minutes": NaN}',
+        b'{"reason": "r"',
+        b"[]",
+        b'"just a string"',
+        b"\xff\xfe",
+        b'{"reason": "r", "ticket": "T", "duration_minutes": 1e999}',
+    ],
+)
+def test_hostile_json_gets_422_never_500(server: Server, body: bytes) -> None:
+    with server.connect() as sock:
+        response = _post(sock, "/v1/strategies/daily_trend/disable", body)
+    assert _status(response) == 422, response[:300]
+    detail = json.loads(response.split(b"\r\n\r\n", 1)[1])
+    assert detail["detail"]
+
+
+def test_the_server_survived_everything(server: Server) -> None:
+    assert server.process.poll() is None
+    with server.client() as client:
+        response = client.get("/v1/status", headers={"Authorization": f"Bearer {SCHEDULER_SECRET}"})
+        assert response.status_code == 200
