@@ -211,3 +211,28 @@ def test_the_server_survived_everything(server: Server) -> None:
     with server.client() as client:
         response = client.get("/v1/status", headers={"Authorization": f"Bearer {SCHEDULER_SECRET}"})
         assert response.status_code == 200
+
+
+def test_writes_need_a_reason_and_never_overwrite_a_disable_silently(server: Server) -> None:
+    auth = {"Authorization": f"Bearer {SCHEDULER_SECRET}"}
+    url = "/v1/strategies/mean_reversion/disable"
+    with server.client() as client:
+        blank = client.post(url, json={"reason": "   ", "ticket": "INC-1"}, headers=auth)
+        assert blank.status_code == 400 and "must not be blank" in blank.json()["detail"]
+        assert (
+            client.post(url, json={"reason": "bad fills", "ticket": "INC-1"}, headers=auth).status_code == 200
+        )
+        second = client.post(url, json={"reason": "other", "ticket": "INC-2"}, headers=auth)
+        assert second.status_code == 409 and "bad fills" in second.json()["detail"]
+        status = client.get("/v1/status", headers=auth).json()
+        (shown,) = [s for s in status["disabled_strategies"] if s["strategy"] == "mean_reversion"]
+        assert (shown["reason"], shown["ticket"]) == ("bad fills", "INC-1")
+        body = {"reason": "other", "ticket": "INC-2", "replace": True}
+        assert client.post(url, json=body, headers=auth).json()["reason"] == "other"
+        created = client.post("/v1/override", json={"reason": "drill"}, headers=auth)
+        assert created.status_code == 201
+        refused = client.delete("/v1/override", params={"reason": " "}, headers=auth)
+        assert refused.status_code == 400
+        assert client.delete("/v1/override", params={"reason": "done"}, headers=auth).json() == {
+            "removed": True
+        }
