@@ -60,6 +60,13 @@ def test_billion_laughs_through_merge_keys_fails_fast():
     assert "more than" in _problems(SHIPPED + text)[0]
 
 
+def test_reused_anchor_is_refused_at_its_second_line():
+    assert (
+        _problems("a: &x 1\nb: &x 2\nc: *x\n" + SHIPPED)[0]
+        == "c.yaml:2 YAML problem: found duplicate anchor 'x'"
+    )
+
+
 def test_alias_cycle_and_deep_nesting_are_one_line():
     assert _problems("a: &a [*a]\n" + SHIPPED)
     assert "nested" in _problems("a: " + "[" * 200 + "]" * 200 + "\n")[0]

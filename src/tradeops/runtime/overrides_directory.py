@@ -64,7 +64,7 @@ def directory_problem(directory: str | Path, armed: ArmedDirectory | None) -> st
         return "is a symlink; the overrides directory must be a real directory"
     if not stat.S_ISDIR(info.st_mode):
         return "is not a directory"
-    if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+    if mode & stat.S_IRWXU != stat.S_IRWXU or not os.access(path, os.R_OK | os.W_OK | os.X_OK):
         return f"has mode {mode:04o}: the runtime cannot read and write it (chmod 700 {path})"
     if mode & 0o022:
         return f"has mode {mode:04o}: others could remove an override (chmod 700 {path})"
