@@ -15,12 +15,20 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.test_control_api_support import SCHEDULER_SECRET, TOKEN_ENV, make_workspace
+from tests.integration.test_control_api_support import (
+    SCHEDULER_SECRET,
+    TOKEN_ENV,
+    make_workspace,
+    running_api,
+)
+from tradeops.config.models import ControlApiLimits
+from tradeops.control_api.server import MtlsH11Protocol
 from tradeops.control_api.tls import client_context
 
 HEADER_TIMEOUT_S = 1.0
@@ -29,7 +37,7 @@ MAX_BODY_BYTES = 4096
 LIMITS = (
     "  limits: {"
     f"header_timeout_seconds: {HEADER_TIMEOUT_S}, max_header_bytes: {MAX_HEADER_BYTES}, "
-    f"max_body_bytes: {MAX_BODY_BYTES}, max_header_count: 50"
+    f"max_body_bytes: {MAX_BODY_BYTES}, max_header_count: 50, keep_alive_seconds: 1"
     "}\n"
 )
 DROP_DEADLINE_S = 15.0  # generous bound for a loaded CI machine; the configured timeout is 1 s
@@ -157,6 +165,19 @@ def test_kept_alive_connection_idle_between_requests_then_slow_is_dropped(server
         assert _status(_read_all(sock)) == 408
 
 
+def test_an_idle_kept_alive_connection_is_closed(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")  # keep-alive by default
+        # _read_all returns only once the server closes (after keep_alive_seconds; a hang times out).
+        assert _read_all(sock).startswith(b"HTTP/1.1 200")
+
+
+def test_json_nested_beyond_the_parser_is_a_client_error(server: Server) -> None:
+    body = b'{"reason": ' + b"[" * 2000 + b"]" * 2000 + b', "ticket": "T"}'
+    with server.connect() as sock:
+        assert _status(_post(sock, "/v1/strategies/daily_trend/disable", body)) in (400, 422)
+
+
 def _post(sock: ssl.SSLSocket, path: str, body: bytes, extra: bytes = b"") -> bytes:
     head = (
         f"POST {path} HTTP/1.1\r\nHost: x\r\n{AUTH}Content-Type: application/json\r\n"
@@ -236,3 +257,34 @@ def test_writes_need_a_reason_and_never_overwrite_a_disable_silently(server: Ser
         assert client.delete("/v1/override", params={"reason": "done"}, headers=auth).json() == {
             "removed": True
         }
+
+
+def _connect(tls: ssl.SSLContext, port: int) -> ssl.SSLSocket:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=DROP_DEADLINE_S)
+    return tls.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def test_h11_fallback_enforces_the_header_timeout_and_size(tmp_path: Path) -> None:
+    limits = ControlApiLimits(header_timeout_seconds=HEADER_TIMEOUT_S, max_header_bytes=MAX_HEADER_BYTES)
+    with running_api(tmp_path, protocol=MtlsH11Protocol, limits=limits) as api:
+        port = int(api.base_url.rsplit(":", 1)[1])
+        with _connect(api.tls(), port) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            assert _status(_read_all(sock)) == 408
+        with _connect(api.tls(), port) as sock:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                sock.sendall(b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * 1_048_576 + b"\r\n\r\n")
+            assert _status(_read_all(sock)) in (400, 431)
+
+
+def test_connections_beyond_max_connections_get_503(tmp_path: Path) -> None:
+    with running_api(tmp_path, limits=ControlApiLimits(max_connections=2)) as api:
+        port = int(api.base_url.rsplit(":", 1)[1])
+        held = [_connect(api.tls(), port) for _ in range(2)]
+        try:
+            with _connect(api.tls(), port) as sock:
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                assert _status(_read_all(sock)) == 503
+        finally:
+            for sock in held:
+                sock.close()
