@@ -37,7 +37,8 @@ MAX_BODY_BYTES = 4096
 LIMITS = (
     "  limits: {"
     f"header_timeout_seconds: {HEADER_TIMEOUT_S}, max_header_bytes: {MAX_HEADER_BYTES}, "
-    f"max_body_bytes: {MAX_BODY_BYTES}, max_header_count: 50, keep_alive_seconds: 1"
+    f"max_body_bytes: {MAX_BODY_BYTES}, max_header_count: 50, keep_alive_seconds: 1, "
+    f"body_timeout_seconds: {HEADER_TIMEOUT_S}"
     "}\n"
 )
 DROP_DEADLINE_S = 15.0  # generous bound for a loaded CI machine; the configured timeout is 1 s
@@ -162,6 +163,16 @@ def test_kept_alive_connection_idle_between_requests_then_slow_is_dropped(server
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.recv(4096).startswith(b"HTTP/1.1 200")
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # a second request that never ends
+        assert _status(_read_all(sock)) == 408
+
+
+def test_a_body_that_never_finishes_is_dropped(server: Server) -> None:
+    with server.connect() as sock:
+        head = (
+            f"POST /v1/strategies/daily_trend/disable HTTP/1.1\r\nHost: x\r\n{AUTH}"
+            "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b'{"reason": ')  # then nothing: a slow POST
         assert _status(_read_all(sock)) == 408
 
 

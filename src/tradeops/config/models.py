@@ -271,6 +271,7 @@ class ControlApiLimits(Frozen):
     max_header_count: Annotated[int, Field(ge=8, le=1000)] = 100
     max_body_bytes: Annotated[int, Field(ge=1024, le=16_777_216)] = 65_536
     header_timeout_seconds: Annotated[float, Field(gt=0.0, le=300.0)] = 10.0
+    body_timeout_seconds: Annotated[float, Field(gt=0.0, le=600.0)] = 30.0
     keep_alive_seconds: Annotated[int, Field(ge=1, le=300)] = 5
     max_connections: Annotated[int, Field(ge=1, le=100_000)] = 256
 

@@ -1,11 +1,11 @@
 """What one client may cost the control API: header size and count, header-read time, body size,
 TLS handshake time and open connections (`control_api.limits`, see docs/security.md).
 
-The header limits and the header timeout live in the HTTP protocol (uvicorn's httptools and h11
+The header limits and the read timeouts live in the HTTP protocol (uvicorn's httptools and h11
 protocols, subclassed): a request whose headers are too large gets 431, one whose headers do not
-arrive within `header_timeout_seconds` of its first byte (or of the connection) gets 408, and the
-connection is closed either way. The body limit is an ASGI middleware (413), so it holds for any
-protocol and for chunked bodies.
+arrive within `header_timeout_seconds` of its first byte (or of the connection), or whose body does
+not arrive within `body_timeout_seconds` of its headers, gets 408, and the connection is closed.
+The body limit is an ASGI middleware (413), so it holds for any protocol and for chunked bodies.
 """
 
 from __future__ import annotations
@@ -65,18 +65,26 @@ class _HeaderLimits(_Base):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        idle = self.cycle is None or self.cycle.response_complete
-        if idle and self._header_timer is None:
-            self._arm_header_timer()  # the first byte of a new request on a kept-alive connection
+        if self._waiting_for_request() and self._header_timer is None:
+            self._arm_timer("headers")  # the first byte of a new request on a kept-alive connection
         before = self.cycle
         super().data_received(data)
-        if self.cycle is not before:  # this request's headers are complete
-            self._disarm_header_timer()
+        cycle = self.cycle
+        if cycle is not before and cycle is not None:  # this request's headers are complete
             self._pending_header_bytes = 0
-        elif self._header_timer is not None:
+            if cycle.more_body:
+                self._arm_timer("body")
+            else:
+                self._disarm_header_timer()
+        elif cycle is not None and not cycle.response_complete and not cycle.more_body:
+            self._disarm_header_timer()  # the body is complete
+        elif self._waiting_for_request() and self._header_timer is not None:
             self._pending_header_bytes += len(data)
             if self._pending_header_bytes > self.limits.max_header_bytes:
                 self.refuse(431, f"request headers exceed {self.limits.max_header_bytes} bytes")
+
+    def _waiting_for_request(self) -> bool:
+        return self.cycle is None or self.cycle.response_complete
 
     def send_400_response(self, msg: str) -> None:
         if self._refusal is not None:  # a limit raised inside the parser's callback
@@ -99,20 +107,28 @@ class _HeaderLimits(_Base):
         log.warning("control API refused %s: %d %s", client, status, reason)
 
     def _arm_header_timer(self) -> None:
+        self._arm_timer("headers")
+
+    def _arm_timer(self, phase: str) -> None:
         self._disarm_header_timer()
+        seconds = (
+            self.limits.header_timeout_seconds if phase == "headers" else self.limits.body_timeout_seconds
+        )
         loop = asyncio.get_running_loop()
-        self._header_timer = loop.call_later(self.limits.header_timeout_seconds, self._header_timed_out)
+        self._header_timer = loop.call_later(seconds, self._timed_out, phase, seconds)
 
     def _disarm_header_timer(self) -> None:
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
 
-    def _header_timed_out(self) -> None:
+    def _timed_out(self, phase: str, seconds: float) -> None:
         self._header_timer = None
-        if self.cycle is None or self.cycle.response_complete:
-            seconds = self.limits.header_timeout_seconds
+        cycle = self.cycle
+        if phase == "headers" and self._waiting_for_request():
             self.refuse(408, f"request headers not received within {seconds:g} s")
+        elif phase == "body" and cycle is not None and cycle.more_body and not cycle.response_started:
+            self.refuse(408, f"request body not received within {seconds:g} s")
 
 
 class _TooLarge(Exception):
