@@ -97,6 +97,21 @@ def test_merge_key_is_expanded_and_errors_point_into_the_anchor(tmp_path, capsys
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_yaml_tags_are_refused_at_their_line_and_nothing_is_constructed(tmp_path):
+    marker = tmp_path / "pwned"
+    payload = f'!!python/object/apply:os.system ["touch {marker}"]'
+    bad = SHIPPED.replace("    max_leverage: 3.0", f"    max_leverage: {payload}", 1)
+    (problem,) = _problems(bad)
+    line = bad[: bad.index("max_leverage: !!python")].count("\n") + 1
+    assert problem.startswith(f"c.yaml:{line} risk_profiles.balanced.max_leverage: YAML tag ")
+    assert not marker.exists()
+    assert "YAML tag !custom" in _problems(SHIPPED.replace("  port: 8743", "  port: !custom 8743", 1))[0]
+    cfg, problems = validate_config_text(
+        SHIPPED.replace("  key_id: tradeops-ops", "  key_id: !!str ops-2", 1), "c"
+    )
+    assert problems == () and cfg is not None and cfg.decision_log.key_id == "ops-2"
+
+
 def test_size_and_line_limits(tmp_path, capsys):
     assert "bytes" in _problems("# " + "x" * MAX_CONFIG_BYTES + "\n" + SHIPPED)[0]
     assert "lines" in _problems("\n" * MAX_CONFIG_LINES + SHIPPED)[0]

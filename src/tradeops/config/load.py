@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import YAMLError
 
 from tradeops.config.models import PROFILE_NAMES, STRATEGY_NAMES, AppConfig
@@ -38,20 +38,44 @@ class _TooBig(Exception):
     """The document expands beyond the limits (reported as one problem, never raised further)."""
 
 
-def _plain(node: Any, budget: list[int], depth: int = 0) -> Any:
-    """Plain dicts/lists, expanding aliases and merge keys, within the node and depth budget."""
+class _Refused(Exception):
+    """A value the config may not hold, at `path` (reported as one problem)."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _tag_of(node: Any) -> str | None:
+    tag = getattr(node, "tag", None)
+    value = getattr(tag, "value", tag)
+    return value if isinstance(value, str) and value else None
+
+
+def _plain(node: Any, budget: list[int], path: tuple[str | int, ...] = ()) -> Any:
+    """Plain dicts/lists, expanding aliases and merge keys, within the node and depth budget.
+
+    Explicit YAML tags are refused (`!!str` excepted): a config holds plain values only."""
     budget[0] -= 1
     if budget[0] < 0:
         raise _TooBig(
             f"document has more than {MAX_CONFIG_NODES} values after expanding YAML aliases and "
             "merge keys; remove the alias chain (or split the file)"
         )
-    if depth > MAX_CONFIG_DEPTH:
+    if len(path) > MAX_CONFIG_DEPTH:
         raise _TooBig(f"nested deeper than {MAX_CONFIG_DEPTH} levels (or an alias refers to itself)")
+    tag = _tag_of(node)
+    if isinstance(node, TaggedScalar) and tag == _STR_TAG:
+        return str(node.value)
+    if tag is not None:
+        raise _Refused(path, f"YAML tag {tag} is not allowed (a config holds plain values)")
     if isinstance(node, dict):
-        return {str(k): _plain(v, budget, depth + 1) for k, v in node.items()}
+        return {str(k): _plain(v, budget, (*path, str(k))) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v, budget, depth + 1) for v in node]
+        return [_plain(v, budget, (*path, i)) for i, v in enumerate(node)]
     return node
 
 
@@ -212,6 +236,9 @@ def validate_config_text(text: str, source: str) -> tuple[AppConfig | None, tupl
         return None, (f"{source}:1 top level must be a mapping",)
     try:
         raw = _plain(root, [MAX_CONFIG_NODES])
+    except _Refused as exc:
+        where = _dotted(exc.path) or "document"
+        return None, (f"{source}:{_line_of(root, exc.path)} {where}: {exc}",)
     except (_TooBig, RecursionError) as exc:
         why = str(exc) if isinstance(exc, _TooBig) else "an alias refers to itself"
         return None, (f"{source}:1 {why}",)
