@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tradeops.runtime.kill_switch import KillSwitch
 from tradeops.runtime.overrides import OverrideWatcher, read_overrides
-from tradeops.runtime.overrides_directory import arm_directory, directory_problem
+from tradeops.runtime.overrides_directory import ArmedDirectory, arm_directory, directory_problem
 
 NOW = 1_772_366_400_000
 
@@ -51,3 +51,12 @@ def test_a_fault_halts_the_gate_and_every_component(tmp_path: Path) -> None:
     directory.mkdir(mode=0o700)
     assert gate.allows_new_order("daily_trend") is None
     assert not read_overrides(directory, NOW, watcher.armed).active
+
+
+def test_a_directory_that_cannot_be_created_halts_from_the_start(tmp_path: Path) -> None:
+    blocker = tmp_path / "var"
+    blocker.write_text("a file where the directory's parent should be")
+    watcher = OverrideWatcher(blocker / "overrides", clock_ms=lambda: NOW, use_inotify=False)
+    assert watcher.state.active and watcher.state.malformed and "Not a directory" in watcher.state.reason
+    missing = tmp_path / "never"
+    assert "could not be created" in (directory_problem(missing, ArmedDirectory()) or "")

@@ -56,6 +56,8 @@ def directory_problem(directory: str | Path, armed: ArmedDirectory | None) -> st
     except FileNotFoundError:
         if armed is None:
             return None
+        if armed.mode is None:
+            return f"does not exist and could not be created (mkdir -m 700 {path})"
         return f"was removed while running; recreate it (mkdir -m 700 {path}) or restore it"
     except OSError as exc:
         return f"cannot be inspected ({exc.strerror})"
