@@ -3,8 +3,8 @@
 The estimate is the smallest of three bounds, each a ceiling on what the string can hold:
 the character classes used (len x log2 of the alphabet they span), the string's own symbol
 statistics (len x Shannon entropy per character) and its compressibility (8 bits per byte of
-zlib output beyond the empty stream). A random `secrets.token_urlsafe(32)` scores about 215
-bits, `secrets.token_hex(32)` about 250; a word, a repeated pattern or a short string scores low.
+zlib output beyond the empty stream). A random `secrets.token_urlsafe(32)` scores about 208
+bits, `secrets.token_hex(32)` about 244; a word, a repeated pattern or a short string scores low.
 It cannot prove a secret random (a leaked random string scores high): it refuses obvious ones.
 """
 
