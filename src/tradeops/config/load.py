@@ -199,6 +199,42 @@ def _pydantic_problems(exc: ValidationError) -> Iterator[Problem]:
         yield loc, _one_line(message)
 
 
+def _too_deep_flow_line(text: str) -> int | None:
+    """Line where `[`/`{` flow collections nest deeper than MAX_CONFIG_DEPTH, else None.
+
+    Checked before parsing because ruamel's scanner slows down sharply on deep flow sequences
+    (2 000 `[` take seconds). Quoted scalars and comments are skipped; a quote opens a scalar only
+    where YAML lets one start (after a blank, `[`, `{`, `,` or at a line start)."""
+    depth, line, quote, previous = 0, 1, "", "\n"
+    i, end = 0, len(text)
+    while i < end:
+        char = text[i]
+        if char == "\n":
+            line += 1
+        if quote:
+            if char == "\\" and quote == '"':
+                i += 1
+            elif char == quote and not (quote == "'" and text[i + 1 : i + 2] == "'"):
+                quote = ""
+            elif char == quote:
+                i += 1  # '' inside a single-quoted scalar
+        elif char in "'\"" and previous in " \t\n[{,":
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            newline = text.find("\n", i)
+            i = end if newline < 0 else newline
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_CONFIG_DEPTH:
+                return line
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        previous = char
+        i += 1
+    return None
+
+
 def _parse(text: str, source: str) -> tuple[Any, str | None]:
     """The round-trip tree of `text`, or None and one problem line."""
     size = len(text.encode("utf-8", errors="surrogatepass"))
@@ -207,6 +243,9 @@ def _parse(text: str, source: str) -> tuple[Any, str | None]:
     lines = text.count("\n") + 1
     if lines > MAX_CONFIG_LINES:
         return None, f"{source}:1 file has {lines} lines; a config may hold at most {MAX_CONFIG_LINES}"
+    deep = _too_deep_flow_line(text)
+    if deep is not None:
+        return None, f"{source}:{deep} YAML nested too deeply to parse (at most {MAX_CONFIG_DEPTH} levels)"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # e.g. a reused anchor: ambiguous, so refused
