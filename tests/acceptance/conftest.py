@@ -5,6 +5,7 @@ scheduler running. Seed runbook commands then run verbatim in it."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -124,8 +125,9 @@ def stage(tmp_path: Path):
     _git(root, "commit", "-q", "-m", "baseline")
     env = signing_env(tmp_path)
     env.update(
-        TRADEOPS_SCHEDULER_TOKEN="s3cr3t-scheduler-token",
-        TRADEOPS_OBSERVER_TOKEN="s3cr3t-observer-token",
+        # As an operator would make them (the security audit refuses weaker ones).
+        TRADEOPS_SCHEDULER_TOKEN=secrets.token_urlsafe(32),
+        TRADEOPS_OBSERVER_TOKEN=secrets.token_urlsafe(32),
         TRADEOPS_TIME_SCALE="300",
         TRADEOPS_ALERTMANAGER_URL=url,
         PATH=f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",

@@ -21,6 +21,7 @@ import pytest
 from tests.conftest import free_port
 from tradeops.bootstrap.ops import OpsContext, build_ops_context
 from tradeops.config.load import load_config
+from tradeops.config.models import ControlApiLimits
 from tradeops.control_api.app import create_app
 from tradeops.control_api.server import make_server, startup_check
 from tradeops.control_api.tls import client_context
@@ -112,6 +113,7 @@ def running_api(
     insecure_warning_interval_s: float | None = None,
     tls_material: bool = True,
     protocol: type[asyncio.Protocol] | None = None,
+    limits: ControlApiLimits | None = None,
 ) -> Iterator[RunningApi]:
     """Start the real server (uvicorn, its own thread) in a fresh workspace; stop it on exit."""
     workspace, layout, ca = make_workspace(root, tls_material=tls_material)
@@ -133,7 +135,9 @@ def running_api(
             ctx_factory, allow_anonymous=insecure_dev, insecure_warning_interval_s=insecure_warning_interval_s
         )
         port = free_port()
-        server = make_server(app, host="127.0.0.1", port=port, ssl_context=context, protocol=protocol)
+        server = make_server(
+            app, host="127.0.0.1", port=port, ssl_context=context, protocol=protocol, limits=limits
+        )
         thread = threading.Thread(target=server.run, name="control-api", daemon=True)
         thread.start()
         scheme = "https" if context is not None else "http"

@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 TLS = Path("var/secrets/tls")
 GOOD_ENV = {
-    "TRADEOPS_SCHEDULER_TOKEN": "scheduler-secret-0123456789",
-    "TRADEOPS_OBSERVER_TOKEN": "observer-secret-0123456789",
+    "TRADEOPS_SCHEDULER_TOKEN": "sch-Q7vT2pLm9XkR4wZs8NbC3yHd6FgJ1aUe",
+    "TRADEOPS_OBSERVER_TOKEN": "obs-M5nB8xVc2ZqW7eRt4YuI1oPa9SdF3gHj",
 }
 
 
@@ -40,7 +40,7 @@ class Setup:
         self.env = dict(GOOD_ENV)
         self.key_file = root / "secrets" / "decision_log.key"
         self.key_file.parent.mkdir()
-        self.key_file.write_text("k" * 32)
+        self.key_file.write_text("6f1d8a0c4b7e2f9a3c5d8e1b0a7f4c2d9e6b3a8f1c4d7e0b2a5f8c3d6e9b1a4f")
         self.key_file.chmod(0o600)
         self.env["TRADEOPS_DECISION_LOG_KEY_FILE"] = str(self.key_file)
         self.layout = TlsLayout.from_config(load_config("config/core.yaml").control_api.tls)
@@ -145,10 +145,6 @@ def _mtls_off(s: Setup) -> None:
     s.edit_config("require_client_cert: true", "require_client_cert: false")
 
 
-def _bad_hash(s: Setup) -> None:
-    s.edit_config("env: TRADEOPS_SCHEDULER_TOKEN", "hash: md5:abc")
-
-
 def _garbage_cert(s: Setup) -> None:
     (TLS / "server.pem").write_text("not a certificate")
 
@@ -171,7 +167,6 @@ BROKEN: dict[str, tuple[Callable[[Setup], None], str]] = {
     "scheduler token env empty": (_empty_env, "set env TRADEOPS_SCHEDULER_TOKEN"),
     "metrics token env missing": (_unset("TRADEOPS_OBSERVER_TOKEN"), "grants metrics.read"),
     "inline token": (_inline, "inline secret"),
-    "malformed hash": (_bad_hash, "sha256:<64 lowercase hex>"),
     "decision-log key missing": (_no_key, "TRADEOPS_DECISION_LOG_KEY_FILE"),
     "decision-log key file missing": (_key_file_missing, "key file not found"),
     "decision-log key readable by others": (
@@ -221,7 +216,7 @@ def test_stored_hash_covers_a_scope(setup: Setup) -> None:
 
 def test_decision_log_key_from_env_is_accepted(setup: Setup) -> None:
     setup.env.pop("TRADEOPS_DECISION_LOG_KEY_FILE")
-    setup.env["TRADEOPS_DECISION_LOG_KEY"] = "e" * 32
+    setup.env["TRADEOPS_DECISION_LOG_KEY"] = "Zp3Kq8Wm1Xv6Tn9Rb4Yc7Ld2Hf5Js0Ga8Ue3Io6"
     assert setup.audit().decision_log_key["source"] == "env"
     assert setup.audit().status == "ok"
 

@@ -22,8 +22,8 @@ RUNBOOK = (
 )
 REPORT = Path("audit/security/security_baseline.json")
 TOKENS = {
-    "TRADEOPS_SCHEDULER_TOKEN": "scheduler-secret-0123456789",
-    "TRADEOPS_OBSERVER_TOKEN": "observer-secret-0123456789",
+    "TRADEOPS_SCHEDULER_TOKEN": "sch-Q7vT2pLm9XkR4wZs8NbC3yHd6FgJ1aUe",
+    "TRADEOPS_OBSERVER_TOKEN": "obs-M5nB8xVc2ZqW7eRt4YuI1oPa9SdF3gHj",
 }
 
 
@@ -39,7 +39,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     write_issued(issue_server(ca), layout.server_cert, layout.server_key)
     write_issued(issue_client(ca, "operator"), *layout.client("operator"))
     key = tmp_path / "decision_log.key"
-    key.write_text("k" * 32)
+    key.write_text("6f1d8a0c4b7e2f9a3c5d8e1b0a7f4c2d9e6b3a8f1c4d7e0b2a5f8c3d6e9b1a4f")
     key.chmod(0o600)
     for name in ("TRADEOPS_DECISION_LOG_KEY", "TRADEOPS_SCHEDULER_TOKEN", "TRADEOPS_OBSERVER_TOKEN"):
         monkeypatch.delenv(name, raising=False)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from tradeops.config.models import ApiToken
 from tradeops.security.tokens import TokenVerifier, hash_secret, resolve_token, resolve_tokens
@@ -24,9 +26,11 @@ def test_sources_and_usability() -> None:
     assert resolved["hashed"].source == "hash" and resolved["hashed"].usable
     assert resolved["inline"].source == "inline" and not resolved["inline"].usable
     assert not resolved["unset"].usable and not resolved["empty"].usable
-    assert resolve_token(ApiToken(id="s", env="SHORT", scopes=()), ENV).short_secret
-    assert not resolve_token(ApiToken(id="b", hash="sha256:XYZ", scopes=()), ENV).usable
-    both = ApiToken(id="both", env="OPS_TOKEN", hash=hash_secret("x"), scopes=())
+    with pytest.raises(ValidationError, match="sha256:<64 lowercase hex digits>"):
+        ApiToken(id="b", hash="sha256:XYZ", scopes=("audit.read",))  # refused when the config loads
+    with pytest.raises(ValidationError, match="unknown scope"):
+        ApiToken(id="b", env="OPS_TOKEN", scopes=("",))
+    both = ApiToken(id="both", env="OPS_TOKEN", hash=hash_secret("x"), scopes=("audit.read",))
     assert resolve_token(both, ENV).problem == "give exactly one of `env` or `hash`"
 
 

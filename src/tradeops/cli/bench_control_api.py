@@ -14,6 +14,7 @@ in its own process, from a temporary workspace with freshly issued certificates.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import multiprocessing
@@ -130,10 +131,17 @@ def _wait_ready(root: Path, port: int, server: subprocess.Popen[bytes]) -> None:
 
 
 def _request(kind: str) -> Callable[[Any], Any]:
-    body = {"reason": "bench", "ticket": "BENCH-1"}
     if kind == "status":
         return lambda c: c.get("/v1/status")
-    return lambda c: c.post(f"/v1/strategies/{STRATEGY}/disable", json=body)
+    # A new reason each time, replacing the last: every request is a real write with a signed
+    # entry (repeating the same disable is a no-op, a different one without replace a 409).
+    counter = itertools.count()
+
+    def disable(client: Any) -> Any:
+        body = {"reason": f"bench {next(counter)}", "ticket": "BENCH-1", "replace": True}
+        return client.post(f"/v1/strategies/{STRATEGY}/disable", json=body)
+
+    return disable
 
 
 def _run_clients(root: Path, port: int, kind: str, per_client: int, clients: int) -> dict[str, float]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tradeops.cli.options import config_option
-from tradeops.config.load import load_config, validate_config_text
+from tradeops.config.load import load_config, validate_config_file
 
 
 @click.group()
@@ -21,7 +21,7 @@ def validate(config_path: Path) -> int:
     """Print every problem with its YAML path and line; exit 1 if there is any."""
     if not config_path.is_file():
         raise click.BadParameter(f"{config_path} does not exist", param_hint="--config")
-    _cfg, problems = validate_config_text(config_path.read_text(encoding="utf-8"), str(config_path))
+    _cfg, problems = validate_config_file(config_path)
     for problem in problems:
         click.echo(problem, err=True)
     if problems:

@@ -138,14 +138,20 @@ def status(as_json: bool, config_path: Path, environment: str) -> int:
 
 
 @kill_switch.command()
-@click.option("--reason", default="", help="Why trading may resume.")
+@click.option("--reason", default="", help="Why trading may resume (required when an override exists).")
+@click.option("--ticket", default="", help="Ticket (default: the removed override's own ticket).")
 @click.option(
     "--component", type=click.Choice(sorted(COMPONENTS)), help="Only this component (default: all)."
 )
 @click.option("--requested-by", default=None, help="Who resumes trading (default: the OS user).")
 @config_options
 def clear(
-    reason: str, component: str | None, requested_by: str | None, config_path: Path, environment: str
+    reason: str,
+    ticket: str,
+    component: str | None,
+    requested_by: str | None,
+    config_path: Path,
+    environment: str,
 ) -> int:
     """Remove the override file(s) and log it: a running scheduler resumes."""
     import getpass
@@ -155,7 +161,11 @@ def clear(
 
     with build_ops_context(config_path, environment) as ctx:
         removed = remove_override(
-            ctx, actor=Actor(requested_by or getpass.getuser(), "cli"), reason=reason, component=component
+            ctx,
+            actor=Actor(requested_by or getpass.getuser(), "cli"),
+            reason=reason,
+            component=component,
+            ticket=ticket,
         )
         where = ctx.overrides_dir
     click.echo(f"override removed from {where}: trading resumes" if removed else f"no override in {where}")

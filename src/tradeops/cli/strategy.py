@@ -38,6 +38,9 @@ def strategy() -> None:
 @click.option("--requested-by", default=None, help="Team or person (default: the OS user).")
 @click.option("--until", help="Re-enable by itself at this time (ISO 8601 UTC).")
 @click.option("--duration-minutes", type=click.IntRange(min=1), help="Re-enable by itself after N minutes.")
+@click.option(
+    "--replace", is_flag=True, help="Replace an active disable's reason/ticket (the log keeps both)."
+)
 @config_options
 def disable(
     name: str,
@@ -46,6 +49,7 @@ def disable(
     requested_by: str | None,
     until: str | None,
     duration_minutes: int | None,
+    replace: bool,
     config_path: Path,
     environment: str,
 ) -> int:
@@ -56,7 +60,9 @@ def disable(
     with build_ops_context(config_path, environment) as ctx:
         until_ms = _until_ms(until, duration_minutes, ctx.clock_ms())
         actor = Actor(requested_by or getpass.getuser(), "cli")
-        status = disable_strategy(ctx, name, reason=reason, ticket=ticket, actor=actor, until_ms=until_ms)
+        status = disable_strategy(
+            ctx, name, reason=reason, ticket=ticket, actor=actor, until_ms=until_ms, replace=replace
+        )
     click.echo(
         f"strategy {status.strategy} disabled (risk_budget_bucket=manual, allocation 0): {status.reason}"
     )

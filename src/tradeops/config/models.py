@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 STRATEGY_NAMES: tuple[str, ...] = ("daily_trend", "mean_reversion", "volatility_target", "cross_exchange")
 MANUAL_BUCKET = "manual"
@@ -16,9 +17,72 @@ NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 
+# Scopes a control API token may grant (the security package enforces them; defined here so the
+# config can reject a misspelt or empty scope at load time).
+TOKEN_SCOPES: tuple[str, ...] = (
+    "runtime.schedule.read",
+    "runtime.schedule.write",
+    "runtime.override.write",
+    "metrics.read",
+    "audit.read",
+)
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
+_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9_.:\[\]-]{1,253}$")
+_TOKEN_HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _path_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty (give a file or directory path)")
+    if value != value.strip():
+        raise ValueError("must not start or end with whitespace")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _scope(value: str) -> str:
+    if value not in TOKEN_SCOPES:
+        raise ValueError(f"unknown scope; valid: {', '.join(TOKEN_SCOPES)}")
+    return value
+
+
+def _url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _state_url(value: str) -> str:
+    if not re.match(r"^[a-z][a-z0-9+]*://\S*$", value):
+        raise ValueError("must be a database URL such as postgresql+psycopg://user@127.0.0.1/tradeops")
+    return value
+
+
+PathText = Annotated[str, Field(max_length=4096), AfterValidator(_path_text)]
+Name = Annotated[
+    str, _matching(_NAME_RE, "1-128 letters, digits or _ . : @ - (starting with a letter or digit)")
+]
+EnvVarName = Annotated[str, _matching(_ENV_RE, "an environment variable name (letters, digits, _)")]
+Host = Annotated[str, _matching(_HOST_RE, "a host name or IP address")]
+Scope = Annotated[str, AfterValidator(_scope)]
+TokenHash = Annotated[str, _matching(_TOKEN_HASH_RE, "sha256:<64 lowercase hex digits>")]
+Url = Annotated[str, Field(max_length=2048), AfterValidator(_url)]
+StateUrl = Annotated[str, Field(max_length=2048), AfterValidator(_state_url)]
+
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 # --- risk --------------------------------------------------------------------------------------
@@ -135,7 +199,7 @@ class KillSwitchConfig(Frozen):
 
 class RuntimeConfig(Frozen):
     default_scheduler: str = "core_multi_pipeline"
-    overrides_dir: str = "var/runtime/overrides"
+    overrides_dir: PathText = "var/runtime/overrides"
     kill_switch: KillSwitchConfig = KillSwitchConfig()
     resource_limits: ResourceLimits = ResourceLimits()
     multi_strategy_schedulers: dict[str, SchedulerConfig]
@@ -161,9 +225,11 @@ class EnvironmentConfig(Frozen):
     risk_profile: str = "balanced"
     quote_asset: str = "USDT"
     initial_balances: dict[str, NonNegativeFloat] = Field(default_factory=lambda: {"USDT": 100_000.0})
-    state_path: str = "var/state/tradeops.sqlite"
-    state_url: str | None = None  # e.g. postgresql+psycopg://user@127.0.0.1/tradeops; overrides state_path
-    decision_log: str | None = None  # default audit/decision_logs/<environment>.jsonl
+    state_path: PathText = "var/state/tradeops.sqlite"
+    state_url: StateUrl | None = (
+        None  # e.g. postgresql+psycopg://user@127.0.0.1/tradeops; overrides state_path
+    )
+    decision_log: PathText | None = None  # default audit/decision_logs/<environment>.jsonl
     venues: dict[str, VenueConfig]
 
 
@@ -171,10 +237,10 @@ class EnvironmentConfig(Frozen):
 
 
 class DecisionLogConfig(Frozen):
-    directory: str = "audit/decision_logs"
-    operations_log: str = "audit/decision_logs/stage4.jsonl"
+    directory: PathText = "audit/decision_logs"
+    operations_log: PathText = "audit/decision_logs/stage4.jsonl"
     hash_algorithm: Literal["sha256", "sha384"] = "sha256"
-    key_id: str = "tradeops-ops"
+    key_id: Name = "tradeops-ops"
     fsync_mode: Literal["group", "each"] = "group"
     group_commit_entries: PositiveInt = 100
     group_commit_ms: PositiveFloat = 5.0
@@ -184,27 +250,58 @@ class DecisionLogConfig(Frozen):
 
 
 class TlsConfig(Frozen):
-    certificate: str = "var/secrets/tls/server.pem"
-    private_key: str = "var/secrets/tls/server.key"
-    client_ca: str = "var/secrets/tls/ca.pem"
+    certificate: PathText = "var/secrets/tls/server.pem"
+    private_key: PathText = "var/secrets/tls/server.key"
+    client_ca: PathText = "var/secrets/tls/ca.pem"
     require_client_cert: bool = True
 
 
 class ApiToken(Frozen):
-    id: str
-    scopes: tuple[str, ...]
-    env: str | None = None  # name of the env var holding the secret
-    hash: str | None = None  # "sha256:<hex>" of the secret
+    id: Name
+    scopes: Annotated[tuple[Scope, ...], Field(min_length=1)]
+    env: EnvVarName | None = None  # name of the env var holding the secret
+    hash: TokenHash | None = None  # "sha256:<hex>" of the secret
     value: str | None = None  # inline secrets are rejected by the security audit
 
 
+class ControlApiLimits(Frozen):
+    """Bounds on what one client may send (enforced by the server, see docs/security.md)."""
+
+    max_header_bytes: Annotated[int, Field(ge=1024, le=1_048_576)] = 16_384
+    max_header_count: Annotated[int, Field(ge=8, le=1000)] = 100
+    max_body_bytes: Annotated[int, Field(ge=1024, le=16_777_216)] = 65_536
+    header_timeout_seconds: Annotated[float, Field(gt=0.0, le=300.0)] = 10.0
+    body_timeout_seconds: Annotated[float, Field(gt=0.0, le=600.0)] = 30.0
+    keep_alive_seconds: Annotated[int, Field(ge=1, le=300)] = 5
+    max_connections: Annotated[int, Field(ge=1, le=100_000)] = 256
+
+
+class SecurityConfig(Frozen):
+    """Strength the security audit demands (weaker is an error)."""
+
+    min_token_entropy_bits: Annotated[int, Field(ge=64, le=1024)] = 128
+    min_hmac_key_bytes: Annotated[int, Field(ge=16, le=1024)] = 32
+
+
 class ControlApiConfig(Frozen):
-    host: str = "127.0.0.1"
+    host: Host = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8743
     # CPU niceness of `tradeops api serve`: under load the API slows down, never the trading loop.
     nice: Annotated[int, Field(ge=0, le=19)] = 10
     tls: TlsConfig = TlsConfig()
     tokens: tuple[ApiToken, ...] = ()
+    # Every write needs a non-blank reason; with require_ticket also a non-blank ticket.
+    require_ticket: bool = False
+    limits: ControlApiLimits = ControlApiLimits()
+
+    @field_validator("tokens")
+    @classmethod
+    def _unique_token_ids(cls, tokens: tuple[ApiToken, ...]) -> tuple[ApiToken, ...]:
+        ids = [t.id for t in tokens]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate token id(s) {', '.join(duplicates)}; each token needs its own id")
+        return tokens
 
 
 # --- observability / incidents -------------------------------------------------------------------
@@ -212,14 +309,14 @@ class ControlApiConfig(Frozen):
 
 class MetricsConfig(Frozen):
     enabled: bool = True
-    host: str = "127.0.0.1"
+    host: Host = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 9464
-    token_env: str | None = None  # env var holding the bearer token scrapes must send
+    token_env: EnvVarName | None = None  # env var holding the bearer token scrapes must send
     tls: TlsConfig | None = None  # serve https (client certificate required per tls.require_client_cert)
 
 
 class AlertmanagerConfig(Frozen):
-    url: str | None = None
+    url: Url | None = None
     stage4_matchers: dict[str, str] = Field(default_factory=lambda: {"stage": "stage4"})
     default_silence_duration: str = "2h"
 
@@ -256,7 +353,7 @@ class IncidentTriggers(Frozen):
 
 
 class IncidentsConfig(Frozen):
-    directory: str = "logs/incidents"
+    directory: PathText = "logs/incidents"
     triggers: IncidentTriggers = IncidentTriggers()
 
 
@@ -272,6 +369,7 @@ class AppConfig(Frozen):
     environments: dict[str, EnvironmentConfig]
     decision_log: DecisionLogConfig = DecisionLogConfig()
     control_api: ControlApiConfig = ControlApiConfig()
+    security: SecurityConfig = SecurityConfig()
     observability: ObservabilityConfig = ObservabilityConfig()
     incidents: IncidentsConfig = IncidentsConfig()
 

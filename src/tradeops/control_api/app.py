@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from tradeops import __version__
 from tradeops.bootstrap.ops import OpsContext
+from tradeops.config.models import ControlApiLimits
+from tradeops.control_api.limits import BodyLimit
 from tradeops.control_api.rbac import AccessPolicy, check_table
 from tradeops.control_api.routes import public, v1
 from tradeops.domain.errors import AlreadyExists, TradeopsError, UserInputError
@@ -37,6 +41,24 @@ async def _tradeops_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=_status_of(exc))
 
 
+def _json_safe(value: Any) -> Any:
+    """`value` with NaN/Infinity and other non-JSON values as strings (a 422 must never be a 500)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": _json_safe(list(exc.errors()))}, status_code=422)
+
+
 async def _nag(interval_s: float) -> None:
     while True:
         log.warning(INSECURE_WARNING)
@@ -46,6 +68,7 @@ async def _nag(interval_s: float) -> None:
 def create_app(
     ctx_factory: Callable[[], OpsContext],
     *,
+    max_body_bytes: int = ControlApiLimits().max_body_bytes,
     allow_anonymous: bool = False,
     insecure_warning_interval_s: float | None = None,
 ) -> FastAPI:
@@ -53,7 +76,7 @@ def create_app(
 
     `allow_anonymous` (only from --insecure-dev) lets requests without a token through, and only
     while no configured token has its secret present. `insecure_warning_interval_s` logs a warning
-    that often while the app runs.
+    that often while the app runs. A body over `max_body_bytes` is refused with 413.
     """
 
     @contextlib.asynccontextmanager
@@ -80,6 +103,8 @@ def create_app(
     app.include_router(public)
     app.include_router(v1)
     app.add_exception_handler(TradeopsError, _tradeops_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     check_table(app.openapi()["paths"])
     return app
 

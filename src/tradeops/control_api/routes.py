@@ -19,6 +19,8 @@ from tradeops.decision_log.reader import tail
 from tradeops.domain.errors import TradeopsError
 from tradeops.ops.control_views import valid_strategy_names
 from tradeops.ops.controls import (
+    MAX_REASON_CHARS,
+    MAX_TICKET_CHARS,
     Actor,
     OverrideInfo,
     create_override,
@@ -201,7 +203,9 @@ async def get_recent_entries(
     "/strategies/{name}/disable",
     response_model=schemas.StrategyStatusView,
     summary="Disable one strategy (allocation 0, bucket manual)",
-    responses=BAD_REQUEST | UNKNOWN_STRATEGY,
+    responses=BAD_REQUEST
+    | UNKNOWN_STRATEGY
+    | {409: ERROR | {"description": "Already disabled for another reason; send replace=true to replace"}},
 )
 async def post_disable(
     name: StrategyName, body: schemas.StrategyDisable, ctx: Ctx, caller: Caller, lock: WriteLock
@@ -219,6 +223,7 @@ async def post_disable(
                 ticket=body.ticket,
                 actor=_actor(caller, body.requested_by),
                 until_ms=until,
+                replace=body.replace,
             )
 
     return _strategy_view(await offload(write))
@@ -287,13 +292,16 @@ async def delete_override(
     ctx: Ctx,
     caller: Caller,
     lock: WriteLock,
-    reason: Annotated[str, Query(max_length=500)] = "",
+    reason: Annotated[
+        str, Query(max_length=MAX_REASON_CHARS, description="Why trading may resume (required when removing)")
+    ] = "",
+    ticket: Annotated[str, Query(max_length=MAX_TICKET_CHARS)] = "",
     component: Annotated[Literal["multi_strategy", "decision_orchestrator"] | None, Query()] = None,
 ) -> dict[str, bool]:
     actor = _actor(caller, None)
 
     def write() -> bool:
         with lock:
-            return remove_override(ctx, actor=actor, reason=reason, component=component)
+            return remove_override(ctx, actor=actor, reason=reason, component=component, ticket=ticket)
 
     return {"removed": await offload(write)}

@@ -6,6 +6,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tradeops.ops.controls import MAX_REASON_CHARS, MAX_TICKET_CHARS
+
+# Reason and ticket are checked once, by the use case (non-blank reason; a ticket when
+# control_api.require_ticket is on): a refusal there is a 400 naming the field. The schema only
+# bounds their length and type (422).
+Reason = Field(min_length=1, max_length=MAX_REASON_CHARS, description="Why (must not be blank)")
+Ticket = Field(
+    default="", max_length=MAX_TICKET_CHARS, description="Ticket id; required when control_api.require_ticket"
+)
+
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -87,13 +97,18 @@ class ScheduleList(Model):
 
 
 class StrategyChange(Model):
-    reason: str = Field(min_length=1, max_length=500)
-    ticket: str = Field(min_length=1, max_length=100)
+    reason: str = Reason
+    ticket: str = Ticket
     requested_by: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class StrategyDisable(StrategyChange):
     duration_minutes: int | None = Field(default=None, ge=1, le=525_600)
+    replace: bool = Field(
+        default=False,
+        description="Replace an active disable's reason/ticket (the entry records the old ones); "
+        "without it a different second disable is refused with 409",
+    )
 
 
 class StrategyStatusView(Model):
@@ -107,8 +122,8 @@ class StrategyStatusView(Model):
 
 
 class OverrideRequest(Model):
-    reason: str = Field(min_length=1, max_length=500)
-    ticket: str = Field(min_length=1, max_length=100)
+    reason: str = Reason
+    ticket: str = Ticket
     requested_by: str | None = Field(default=None, min_length=1, max_length=200)
     component: Literal["multi_strategy", "decision_orchestrator"] = "multi_strategy"
     duration_minutes: int | None = Field(default=None, ge=1, le=525_600)

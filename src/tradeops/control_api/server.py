@@ -12,44 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tradeops.bootstrap.ops import OpsContext, build_ops_context
-from tradeops.config.models import AppConfig
+from tradeops.config.models import AppConfig, ControlApiLimits
 from tradeops.control_api.app import create_app
-from tradeops.control_api.rbac import CLIENT_SUBJECT_STATE
-from tradeops.control_api.tls import peer_subject, server_context
+from tradeops.control_api.limits import BoundedServer, MtlsH11Protocol, MtlsHttpToolsProtocol, with_limits
+from tradeops.control_api.tls import server_context
 from tradeops.domain.errors import UserInputError
 from tradeops.security.tokens import resolve_tokens
+
+__all__ = ["MtlsH11Protocol", "MtlsHttpToolsProtocol", "make_server", "serve", "startup_check"]
 
 log = logging.getLogger("tradeops.control_api")
 
 INSECURE_WARNING_INTERVAL_S = 60.0
-
-
-class MtlsH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol that puts the verified client certificate's subject into the
-    request scope's `state` (uvicorn copies `app_state` into every request of the connection)."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        subject = peer_subject(transport.get_extra_info("ssl_object"))
-        self.app_state = {**self.app_state, CLIENT_SUBJECT_STATE: subject}
-
-
-def _protocol() -> type[asyncio.Protocol]:
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:
-        return MtlsH11Protocol
-
-    class MtlsHttpToolsProtocol(HttpToolsProtocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            subject = peer_subject(transport.get_extra_info("ssl_object"))
-            self.app_state = {**self.app_state, CLIENT_SUBJECT_STATE: subject}
-
-    return MtlsHttpToolsProtocol
 
 
 def _loopback(host: str) -> bool:
@@ -105,12 +81,15 @@ def make_server(
     ssl_context: ssl.SSLContext | None,
     log_level: str = "warning",
     protocol: type[asyncio.Protocol] | None = None,
+    limits: ControlApiLimits | None = None,
     **config: Any,
 ) -> uvicorn.Server:
     """A uvicorn server that serves `app` with exactly `ssl_context` (or plain HTTP for None).
 
-    `protocol` defaults to the httptools protocol when installed, else h11 (both record the client
-    certificate subject)."""
+    `protocol` defaults to the httptools protocol (h11 is the fallback; both record the client
+    certificate subject and enforce `limits`: header size, count and timeout, TLS handshake
+    timeout, keep-alive and open connections; the body limit is the app's middleware)."""
+    bounds = limits or ControlApiLimits()
     factory: Callable[..., ssl.SSLContext] | None = None
     if ssl_context is not None:
 
@@ -121,13 +100,16 @@ def make_server(
         app,
         host=host,
         port=port,
-        http=protocol or _protocol(),
+        http=with_limits(protocol or MtlsHttpToolsProtocol, bounds),
         ssl_context_factory=factory,
         log_level=log_level,
         lifespan="on",
+        h11_max_incomplete_event_size=bounds.max_header_bytes,
+        timeout_keep_alive=bounds.keep_alive_seconds,
+        limit_concurrency=bounds.max_connections,
         **config,
     )
-    return uvicorn.Server(uv_config)
+    return BoundedServer(uv_config, handshake_timeout_s=bounds.header_timeout_seconds)
 
 
 def serve(
@@ -152,9 +134,17 @@ def serve(
 
     app = create_app(
         ctx_factory,
+        max_body_bytes=cfg.control_api.limits.max_body_bytes,
         allow_anonymous=insecure_dev,
         insecure_warning_interval_s=INSECURE_WARNING_INTERVAL_S if insecure_dev else None,
     )
     scheme = "https" if context is not None else "http"
     log.warning("control API on %s://%s:%d (environment %s)", scheme, bind_host, bind_port, environment)
-    make_server(app, host=bind_host, port=bind_port, ssl_context=context, log_level="info").run()
+    make_server(
+        app,
+        host=bind_host,
+        port=bind_port,
+        ssl_context=context,
+        log_level="info",
+        limits=cfg.control_api.limits,
+    ).run()

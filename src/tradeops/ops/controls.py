@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import MANUAL_BUCKET
 from tradeops.decision_log.keys import resolve_signing_key
-from tradeops.domain.errors import UserInputError
+from tradeops.domain.errors import AlreadyExists, UserInputError
 from tradeops.ops.audit_trail import record_operator_action
 from tradeops.ops.control_views import (
     SchedulerStatus,
@@ -27,6 +27,7 @@ from tradeops.ops.control_views import (
     valid_strategy_names,
 )
 from tradeops.ops.overrides_file import remove_override_file, write_override
+from tradeops.runtime.kill_switch import status_active
 from tradeops.runtime.overrides import (
     COMPONENTS,
     OVERRIDE_SCHEMA,
@@ -42,6 +43,8 @@ from tradeops.runtime.overrides import (
 from tradeops.runtime.ports import StrategyStatus
 
 __all__ = [
+    "MAX_REASON_CHARS",
+    "MAX_TICKET_CHARS",
     "Actor",
     "OpsContext",
     "OverrideInfo",
@@ -88,6 +91,32 @@ class OverrideInfo:
 
 
 # --- shared helpers --------------------------------------------------------------------------------
+
+MAX_REASON_CHARS = 500
+MAX_TICKET_CHARS = 100
+
+
+def _text(value: str, name: str, limit: int) -> str:
+    text = value.strip()
+    if len(text) > limit:
+        raise UserInputError(f"{name} is {len(text)} characters; at most {limit} (nothing changed)")
+    if any(ord(c) < 32 and c not in "\t" for c in text):
+        raise UserInputError(f"{name} must be one line without control characters (nothing changed)")
+    return text
+
+
+def change_reason(ctx: OpsContext, reason: str, ticket: str) -> tuple[str, str]:
+    """The stripped reason and ticket of an operator change, or UserInputError: every change says
+    why (non-blank reason) and, with `control_api.require_ticket`, under which ticket."""
+    why = _text(reason, "reason (--reason)", MAX_REASON_CHARS)
+    if not why:
+        raise UserInputError("reason (--reason) must not be blank: say why (nothing changed)")
+    ticket_id = _text(ticket, "ticket (--ticket)", MAX_TICKET_CHARS)
+    if not ticket_id and ctx.cfg.control_api.require_ticket:
+        raise UserInputError(
+            "ticket (--ticket) is required: control_api.require_ticket is on (nothing changed)"
+        )
+    return why, ticket_id
 
 
 def _check_strategy(ctx: OpsContext, strategy: str) -> str:
@@ -148,18 +177,50 @@ def _store_then_record(ctx: OpsContext, saved: StrategyStatus, undo: StrategySta
         raise
 
 
+def _disable_record(status: StrategyStatus) -> dict[str, object]:
+    return {
+        "reason": status.reason,
+        "ticket": status.ticket,
+        "requested_by": status.requested_by,
+        "until": _iso(status.until_ms),
+        "changed_at": _iso(status.changed_ms),
+    }
+
+
 def disable_strategy(
-    ctx: OpsContext, strategy: str, *, reason: str, ticket: str, actor: Actor, until_ms: int | None = None
+    ctx: OpsContext,
+    strategy: str,
+    *,
+    reason: str,
+    ticket: str,
+    actor: Actor,
+    until_ms: int | None = None,
+    replace: bool = False,
 ) -> StrategyStatus:
-    """Persist `strategy` as disabled (allocation 0, bucket manual) and log status=disabled."""
+    """Persist `strategy` as disabled (allocation 0, bucket manual) and log status=disabled.
+
+    A strategy that is already disabled keeps its reason and ticket: the same request again is a
+    no-op, a different one is refused (AlreadyExists) unless `replace`, and then the new entry
+    records the replaced reason and ticket under `replaced_disable`."""
     name = _check_strategy(ctx, strategy)
+    why, ticket_id = change_reason(ctx, reason, ticket)
     now = ctx.clock_ms()
     if until_ms is not None and until_ms <= now:
         raise UserInputError(f"--until {_iso(until_ms)}: must be in the future")
-    _require_signing_key(ctx)
     previous = ctx.store.strategy_statuses().get(name)
-    status = StrategyStatus(name, True, reason.strip(), ticket.strip(), actor.name, until_ms, now)
+    if previous is not None and status_active(previous, now):
+        if (previous.reason, previous.ticket, previous.until_ms) == (why, ticket_id, until_ms):
+            return previous
+        if not replace:
+            raise AlreadyExists(
+                f"strategy {name} is already disabled (reason {previous.reason!r}, ticket "
+                f"{previous.ticket or '-'}, by {previous.requested_by or '-'}); enable it first, or "
+                'replace it (--replace / "replace": true) to record the new reason beside the old one'
+            )
+    _require_signing_key(ctx)
+    status = StrategyStatus(name, True, why, ticket_id, actor.name, until_ms, now)
     profile = profile_of(ctx.cfg, name)
+    replaced = previous is not None and previous.disabled
     _store_then_record(
         ctx,
         status,
@@ -176,6 +237,7 @@ def disable_strategy(
             "previous_bucket": profile,
             "previous_allocation": ctx.cfg.risk_profiles[profile].allocation(name),
             "until": _iso(until_ms),
+            "replaced_disable": _disable_record(previous) if replaced and previous else None,
         },
         tags=("strategy_state", name),
     )
@@ -192,9 +254,10 @@ def enable_strategy(
     previous = ctx.store.strategy_statuses().get(name)
     if previous is None or not previous.disabled:
         return previous or StrategyStatus(name, False)
+    why, ticket_id = change_reason(ctx, reason, ticket)
     _require_signing_key(ctx)
     now = ctx.clock_ms()
-    status = StrategyStatus(name, False, reason.strip(), ticket.strip(), actor.name, None, now)
+    status = StrategyStatus(name, False, why, ticket_id, actor.name, None, now)
     profile = profile_of(ctx.cfg, name)
     _store_then_record(
         ctx,
@@ -291,8 +354,7 @@ def create_override(
 ) -> OverrideInfo:
     """Write the override file (every new order stops) and log status=disabled."""
     comp = COMPONENTS[_component(component)]
-    if not reason.strip():
-        raise UserInputError("--reason must not be empty (nothing written)")
+    why, ticket_id = change_reason(ctx, reason, ticket)
     if duration_minutes is not None and duration_minutes <= 0:
         raise UserInputError(f"--duration-minutes {duration_minutes}: must be a positive number of minutes")
     defaults = ctx.cfg.runtime.kill_switch
@@ -302,8 +364,8 @@ def create_override(
         schema_version=OVERRIDE_SCHEMA_VERSION,
         timestamp=format_timestamp(now),
         action=comp.action,
-        reason=reason.strip(),
-        ticket=ticket.strip(),
+        reason=why,
+        ticket=ticket_id,
         requested_by=requested_by.strip(),
         expires_at=None if duration_minutes is None else format_timestamp(now + duration_minutes * 60_000),
         on_disable=OnDisable(
@@ -345,8 +407,12 @@ def create_override(
     return OverrideInfo(path, comp.name, document, before.present)
 
 
-def remove_override(ctx: OpsContext, *, actor: Actor, reason: str = "", component: str | None = None) -> bool:
-    """Remove the override file(s) (trading resumes) and log status=enabled; False if none existed."""
+def remove_override(
+    ctx: OpsContext, *, actor: Actor, reason: str = "", component: str | None = None, ticket: str = ""
+) -> bool:
+    """Remove the override file(s) (trading resumes) and log status=enabled; False if none existed.
+
+    The reason must not be blank; the ticket defaults to the removed override's own ticket."""
     names = [_component(component)] if component else list(COMPONENTS)
     now = ctx.clock_ms()
     _require_signing_key(ctx)
@@ -355,6 +421,8 @@ def remove_override(ctx: OpsContext, *, actor: Actor, reason: str = "", componen
     present = [(n, s) for n, s in present if s.present]
     if not present:
         return False
+    own_ticket = next((st.override.ticket for _n, st in present if st.override and st.override.ticket), "")
+    why, ticket_id = change_reason(ctx, reason, ticket.strip() or own_ticket)
     removed_any = False
     for name, state in present:
         ledger_before = _ledger_get(ctx, name)
@@ -373,11 +441,11 @@ def remove_override(ctx: OpsContext, *, actor: Actor, reason: str = "", componen
             status="enabled",
             artefacts={"component": name, "path": str(state.path)},
             metadata={
-                "reason": reason.strip(),
+                "reason": why,
                 "component": name,
                 **actor.metadata(),
                 "removed_override": _override_metadata(state),
-                "ticket": state.override.ticket if state.override else None,
+                "ticket": ticket_id or (state.override.ticket if state.override else None),
             },
             tags=("kill_switch", name),
         )

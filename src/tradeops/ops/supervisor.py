@@ -15,7 +15,7 @@ from tradeops.bootstrap.ops import OpsContext
 from tradeops.domain.errors import Fatal, TradeopsError
 from tradeops.ops.controls import reconcile_override_events
 from tradeops.ops.incident_triggers import IncidentAutomation
-from tradeops.runtime.overrides import read_overrides
+from tradeops.runtime.overrides import OverrideState, read_overrides
 from tradeops.runtime.resources import start_resource_monitor
 
 
@@ -37,10 +37,7 @@ class Supervisor:
     def tick(self) -> None:
         now = self.ctx.clock_ms()
         hooks: list[tuple[str, Callable[[], object]]] = [
-            (
-                "overrides",
-                lambda: reconcile_override_events(self.ctx, read_overrides(self.ctx.overrides_dir, now)),
-            ),
+            ("overrides", lambda: reconcile_override_events(self.ctx, self._override_state(now))),
         ]
         if self.automation is not None:
             automation = self.automation
@@ -53,6 +50,14 @@ class Supervisor:
             except TradeopsError as exc:
                 self.failures += 1
                 print(f"warning: {name} hook failed: {exc}", file=sys.stderr)
+
+    def _override_state(self, now: int) -> OverrideState:
+        """What the running kill switch's watcher sees (it judges the directory against how it was
+        at start: a removed directory halts trading and must be logged as such, not as a removal)."""
+        override = getattr(getattr(self.runtime.engine, "gate", None), "override", None)
+        if isinstance(override, OverrideState):
+            return override
+        return read_overrides(self.ctx.overrides_dir, now)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -3,7 +3,9 @@
 An override file in ``runtime.overrides_dir`` stops every new order. Reading is fail-safe: a file
 that is present but cannot be trusted (bad JSON, unknown schema, missing fields, a symlink, group or
 world permissions) counts as an ACTIVE override with ``malformed=True`` and the reason: trading
-halts until an operator looks. Only an absent or expired file lets trading continue.
+halts until an operator looks. Only an absent or expired file lets trading continue. The same holds
+for the directory (tradeops.runtime.overrides_directory): while a watcher runs, its removal,
+replacement by a symlink or a permission change halts every component.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tradeops.domain.clock import iso_to_ms
+from tradeops.runtime.overrides_directory import ArmedDirectory, arm_directory, directory_problem
 
 log = logging.getLogger(__name__)
 
@@ -223,13 +226,25 @@ def read_override(path: str | Path, now_ms: int) -> OverrideState:
     )
 
 
+def _directory_fault(directory: Path, problem: str, now_ms: int) -> OverrideState:
+    """Every component halted: nothing in (or about to be in) the directory can be trusted."""
+    files = tuple(
+        _malformed(directory, c, f"overrides directory {problem}", now_ms) for c in COMPONENTS.values()
+    )
+    return replace(files[0], files=files)
+
+
 def _severity(state: OverrideState) -> int:
     return (3 if state.malformed else 2) if state.active else (1 if state.expired else 0)
 
 
-def read_overrides(directory: str | Path, now_ms: int) -> OverrideState:
-    """Every component's file in `directory`, combined: the most severe state leads."""
+def read_overrides(directory: str | Path, now_ms: int, armed: ArmedDirectory | None = None) -> OverrideState:
+    """Every component's file in `directory`, combined: the most severe state leads. A directory
+    that cannot be trusted (see `directory_problem`) halts every component."""
     directory = Path(directory)
+    problem = directory_problem(directory, armed)
+    if problem is not None:
+        return _directory_fault(directory, problem, now_ms)
     files = tuple(read_override(directory / c.file_name, now_ms) for c in COMPONENTS.values())
     present = tuple(f for f in files if f.present)
     if not present:
@@ -280,7 +295,10 @@ class OverrideWatcher:
         use_inotify: bool | None = None,
     ) -> None:
         self.directory = Path(directory)
-        self._paths = override_paths(self.directory)
+        # The directory itself is part of the safety state: its removal, replacement or a
+        # permission change halts trading like a malformed file does.
+        self.armed = arm_directory(self.directory)
+        self._paths = (str(self.directory), *override_paths(self.directory))
         self.poll_interval_ms = poll_interval_ms
         self.on_change = on_change
         self._clock_ms = clock_ms
@@ -304,14 +322,15 @@ class OverrideWatcher:
         """Re-read the files synchronously, publish the result and (by default) notify a change."""
         with self._lock:
             signature = file_signature(self._paths)
-            state = read_overrides(self.directory, self._clock_ms())
+            state = read_overrides(self.directory, self._clock_ms(), self.armed)
             self._snapshot = (signature, state)
         if notify:
             self._notify(state)
         return state
 
     def quick_check(self) -> OverrideState:
-        """The per-order check: two lstat calls; re-read only when a file changed. No notification."""
+        """The per-order check: three lstat calls (directory and files); re-read only on a change.
+        No notification."""
         signature, state = self._snapshot
         if file_signature(self._paths) == signature:
             return state

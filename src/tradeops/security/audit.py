@@ -3,6 +3,12 @@
 Unlike the origin, the audit covers the TLS files the API really serves with (paths relative to
 the working directory, as the server resolves them), treats an uncovered required scope and a
 missing signing key as errors, and its CLI exits non-zero whenever the status is `error`.
+
+It judges strength, and weak is an error: a token secret below `security.min_token_entropy_bits`
+(estimated, see tradeops.security.strength), an HMAC key shorter than
+`security.min_hmac_key_bytes` or below the same entropy floor, a key file or TLS key readable by
+group/others, a TLS key below RSA 2048 / EC 256 bits, an expired certificate, a certificate or CA
+whose private key does not match it, a server certificate not issued by the configured CA.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from cryptography import x509
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import UserInputError
 from tradeops.security import certs
-from tradeops.security.tokens import SCOPES, ResolvedToken, resolve_tokens
+from tradeops.security.strength import GENERATE_HINT, estimate_entropy_bits
+from tradeops.security.tokens import ResolvedToken, resolve_tokens
 
 SCHEDULER_READ = "runtime.schedule.read"
 DEFAULT_SCHEDULER_SCOPES: tuple[str, ...] = (SCHEDULER_READ, "runtime.schedule.write")
@@ -28,7 +35,8 @@ DEFAULT_METRICS_SCOPES: tuple[str, ...] = ("metrics.read",)
 DEFAULT_WARN_EXPIRING_DAYS = 30
 KEY_ENV = "TRADEOPS_DECISION_LOG_KEY"
 KEY_FILE_ENV = "TRADEOPS_DECISION_LOG_KEY_FILE"
-MIN_KEY_BYTES = 16
+MIN_RSA_BITS = 2048
+MIN_EC_BITS = 256
 
 
 @dataclass
@@ -162,6 +170,7 @@ def _audit_tls(cfg: AppConfig, now: dt.datetime, warn_days: int) -> dict[str, An
         try:
             key = certs.load_private_key(layout.server_key)
             key_info["parsed"] = True
+            _check_key_strength(key, f"control_api.tls.private_key {layout.server_key}", findings)
             if server is not None:
                 matches = certs.key_matches(server, key)
         except (UserInputError, OSError) as exc:  # an unreadable key is a finding, never a crash
@@ -179,6 +188,7 @@ def _audit_tls(cfg: AppConfig, now: dt.datetime, warn_days: int) -> dict[str, An
     ca_key = _file_facts(layout.ca_key)
     if ca_key["exists"]:
         _check_secret_mode(layout.ca_key, "CA key", findings)
+        ca_key["matches_certificate"] = _check_ca_key(layout, ca, findings)
     return {
         "require_client_cert": tls.require_client_cert,
         "certificate": server_info,
@@ -189,6 +199,37 @@ def _audit_tls(cfg: AppConfig, now: dt.datetime, warn_days: int) -> dict[str, An
         "clients": _audit_clients(layout, ca, now, warn_days, findings),
         **findings.section(),
     }
+
+
+def _check_key_strength(key: Any, where: str, findings: Findings) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if isinstance(key, rsa.RSAPrivateKey) and key.key_size < MIN_RSA_BITS:
+        findings.error(
+            f"{where}: RSA key of {key.key_size} bits; at least {MIN_RSA_BITS} (tradeops certs rotate)"
+        )
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size < MIN_EC_BITS:
+        findings.error(
+            f"{where}: EC key of {key.curve.key_size} bits; at least {MIN_EC_BITS} (tradeops certs rotate)"
+        )
+
+
+def _check_ca_key(layout: certs.TlsLayout, ca: x509.Certificate | None, findings: Findings) -> bool | None:
+    """The CA key beside the CA certificate must be that certificate's key (or issuing fails)."""
+    try:
+        key = certs.load_private_key(layout.ca_key)
+    except (UserInputError, OSError) as exc:
+        findings.error(f"CA key: {exc}")
+        return None
+    _check_key_strength(key, f"CA key {layout.ca_key}", findings)
+    if ca is None:
+        return None
+    matches = certs.key_matches(ca, key)
+    if not matches:
+        findings.error(
+            f"CA key {layout.ca_key} does not match {layout.ca_cert}; run `tradeops certs init --force`"
+        )
+    return matches
 
 
 def _audit_clients(
@@ -229,11 +270,14 @@ def _audit_tokens(
             findings.error(f"{label}: {token.problem}")
         elif token.problem:
             findings.warn(f"{label}: {token.problem}")
-        if token.short_secret:
-            findings.warn(f"{label}: secret in env {token.token_env} is shorter than 16 characters")
-        unknown = sorted(token.scopes - set(SCOPES))
-        if unknown:
-            findings.warn(f"{label}: unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}")
+        if token.source == "env" and token.usable and token.token_env:
+            bits = estimate_entropy_bits(environ.get(token.token_env, ""))
+            if bits < cfg.security.min_token_entropy_bits:
+                findings.error(
+                    f"{label}: secret in env {token.token_env} is weak (about {bits} bits; "
+                    f"security.min_token_entropy_bits is {cfg.security.min_token_entropy_bits}); "
+                    + GENERATE_HINT
+                )
     services: dict[str, Any] = {}
     coverage: dict[str, list[str]] = {}
     for service, scopes in required.items():
@@ -264,7 +308,28 @@ def _hint(tokens: Sequence[ResolvedToken], scope: str) -> str:
     )
 
 
-def _audit_decision_log_key(environ: Mapping[str, str]) -> dict[str, Any]:
+def _judge_key(secret: bytes, where: str, cfg: AppConfig, findings: Findings) -> bool:
+    """Error unless `secret` is long and varied enough to be an HMAC key; True when it is."""
+    minimum = cfg.security.min_hmac_key_bytes
+    if not secret:
+        findings.error(f"{where}: key is empty; {GENERATE_HINT}")
+        return False
+    if len(secret) < minimum:
+        findings.error(
+            f"{where}: key is {len(secret)} bytes; security.min_hmac_key_bytes is {minimum}; {GENERATE_HINT}"
+        )
+        return False
+    bits = estimate_entropy_bits(secret)
+    if bits < cfg.security.min_token_entropy_bits:
+        findings.error(
+            f"{where}: key looks low-entropy (about {bits} bits; at least "
+            f"{cfg.security.min_token_entropy_bits}); {GENERATE_HINT}"
+        )
+        return False
+    return True
+
+
+def _audit_decision_log_key(cfg: AppConfig, environ: Mapping[str, str]) -> dict[str, Any]:
     findings = Findings()
     key_file = environ.get(KEY_FILE_ENV, "")
     if key_file:
@@ -274,18 +339,16 @@ def _audit_decision_log_key(environ: Mapping[str, str]) -> dict[str, Any]:
             findings.error(f"{KEY_FILE_ENV}={path}: key file not found")
         else:
             _check_secret_mode(path, f"{KEY_FILE_ENV}", findings)
-            length = len(path.read_bytes().strip())
-            facts["length_ok"] = length >= MIN_KEY_BYTES
-            if length == 0:
-                findings.error(f"{KEY_FILE_ENV}={path}: key file is empty")
-            elif length < MIN_KEY_BYTES:
-                findings.warn(f"{KEY_FILE_ENV}={path}: key shorter than {MIN_KEY_BYTES} bytes")
+            try:
+                secret = path.read_bytes().strip()
+            except OSError as exc:
+                findings.error(f"{KEY_FILE_ENV}={path}: cannot read the key ({exc.strerror})")
+            else:
+                facts["length_ok"] = _judge_key(secret, f"{KEY_FILE_ENV}={path}", cfg, findings)
         return facts | findings.section()
     if environ.get(KEY_ENV):
-        facts = {"source": "env", "env": KEY_ENV, "length_ok": len(environ[KEY_ENV]) >= MIN_KEY_BYTES}
-        if not facts["length_ok"]:
-            findings.warn(f"{KEY_ENV}: key shorter than {MIN_KEY_BYTES} bytes")
-        return facts | findings.section()
+        ok = _judge_key(environ[KEY_ENV].strip().encode(), KEY_ENV, cfg, findings)
+        return {"source": "env", "env": KEY_ENV, "length_ok": ok} | findings.section()
     findings.error(
         f"decision-log signing key missing: set {KEY_FILE_ENV} (a file with mode 600) or {KEY_ENV}"
     )
@@ -327,7 +390,7 @@ def run_security_audit(
     sections = {
         "tls": _audit_tls(cfg, moment, warn_expiring_days),
         "tokens": _audit_tokens(cfg, env, required),
-        "decision_log_key": _audit_decision_log_key(env),
+        "decision_log_key": _audit_decision_log_key(cfg, env),
         "resource_limits": _audit_resource_limits(cfg),
     }
     errors = tuple(e for s in sections.values() for e in s["errors"])

@@ -15,18 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from tradeops.config.models import ApiToken
+from tradeops.config.models import TOKEN_SCOPES, ApiToken
 
-SCOPES: tuple[str, ...] = (
-    "runtime.schedule.read",
-    "runtime.schedule.write",
-    "runtime.override.write",
-    "metrics.read",
-    "audit.read",
-)
+SCOPES: tuple[str, ...] = TOKEN_SCOPES
 HASH_PREFIX = "sha256:"
 _HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-MIN_SECRET_LENGTH = 16
 
 Source = Literal["env", "hash", "inline", "none"]
 
@@ -51,7 +44,6 @@ class ResolvedToken:
     env_present: bool
     digest: bytes | None  # sha256 of the secret; None when the token cannot authenticate anyone
     problem: str | None = None  # why the token is unusable or misconfigured
-    short_secret: bool = False
 
     @property
     def usable(self) -> bool:
@@ -99,7 +91,6 @@ def resolve_token(token: ApiToken, environ: Mapping[str, str]) -> ResolvedToken:
             token.env,
             True,
             _digest(secret),
-            short_secret=len(secret) < MIN_SECRET_LENGTH,
         )
     if token.hash is not None:
         if not _HASH_RE.match(token.hash):

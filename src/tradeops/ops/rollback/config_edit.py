@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from tradeops.config.load import validate_config_text
+from tradeops.config.load import read_config_text, validate_config_text
 from tradeops.domain.errors import ConfigError, UserInputError
 from tradeops.fsutil import atomic_write_text
 
@@ -30,7 +30,7 @@ def set_allocation(config_path: Path, profile: str, strategy: str, value: float)
     """Set risk_profiles.<profile>.strategy_allocations.<strategy>; return the previous value."""
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
-    document = yaml.load(config_path.read_text(encoding="utf-8"))
+    document = yaml.load(read_config_text(config_path))  # bounded like every config read
     try:
         allocations = document["risk_profiles"][profile]["strategy_allocations"]
     except (KeyError, TypeError):
