@@ -20,6 +20,7 @@ COMMANDS = {
     "data": "tradeops.cli.data:data",
     "decision-log": "tradeops.cli.decision_log:decision_log",
     "demo": "tradeops.cli.run:demo",
+    "exchange-sim": "tradeops.cli.exchange_sim:exchange_sim",
     "incident": "tradeops.cli.incident:incident",
     "kill-switch": "tradeops.cli.kill_switch:kill_switch",
     "load-test": "tradeops.cli.load_test:load_test",

@@ -1,0 +1,155 @@
+"""Build and run the simulator process: market (synthetic or candle files), funded accounts,
+then uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tradeops.domain.errors import UserInputError
+from tradeops.domain.money import quantize_down, to_decimal
+from tradeops.exchanges.paper.matching import MatchModel
+from tradeops.exchanges.sim.app import SimState, build_app
+from tradeops.exchanges.sim.book import Account, Balance, Book
+from tradeops.exchanges.sim.limits import WeightLimiter
+from tradeops.exchanges.sim.market import SimMarket
+from tradeops.marketdata.series import CandleSeries
+
+HOST = "127.0.0.1"
+MAX_ACCOUNTS_BYTES = 1_000_000
+MAX_ACCOUNTS = 100
+DEFAULT_QUOTE_FUNDS = Decimal(100_000)
+DEFAULT_BASE_FUNDS_IN_QUOTE = Decimal(20_000)
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    venue: str = "binance"
+    port: int = 8765
+    data: str | None = None
+    symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
+    interval: str = "5m"
+    step_ms: int = 300_000  # one bar per interval of wall time (real time); 0: scripted market
+    history: int = 500
+    accounts: str | None = None
+    seed: int = 7
+    maker_fee: Decimal = Decimal("0.001")
+    taker_fee: Decimal = Decimal("0.001")
+    slippage_bps: Decimal = Decimal(0)  # market orders trade at the touch
+    participation: Decimal = Decimal("0.1")
+    min_notional: Decimal = Decimal(5)
+    weight_limit: int = 6000
+
+
+def _series(opts: SimOptions) -> list[CandleSeries]:
+    if opts.data is None:
+        from tradeops.marketdata.synthetic import synthetic_market
+
+        bars = opts.history + 20_000
+        return [
+            s
+            for s in synthetic_market(list(opts.symbols), ["binance"], bars, opts.interval, opts.seed)
+            if s.venue == "binance"
+        ]
+    from tradeops.marketdata.datasets import load_dataset
+
+    found = load_dataset(opts.data, symbols=list(opts.symbols), interval=opts.interval)
+    by_symbol: dict[str, CandleSeries] = {}
+    for s in found:
+        if s.symbol not in by_symbol or s.venue == opts.venue:
+            by_symbol[s.symbol] = s
+    if not by_symbol:
+        raise UserInputError(f"--data {opts.data}: no {opts.interval} candles for {', '.join(opts.symbols)}")
+    return list(by_symbol.values())
+
+
+def _default_account(market: SimMarket) -> Account:
+    account = Account(api_key=secrets.token_hex(32), secret=secrets.token_hex(32))
+    quotes = {m.quote for m in market.symbols.values()}
+    for quote in quotes:
+        account.balances[quote] = Balance(free=DEFAULT_QUOTE_FUNDS)
+    for market_id, m in market.symbols.items():
+        funds = quantize_down(DEFAULT_BASE_FUNDS_IN_QUOTE / market.last(market_id), m.filters.step)
+        account.balances.setdefault(m.base, Balance(free=funds))
+    return account
+
+
+def load_accounts(path: str) -> list[Account]:
+    """`{"accounts": [{"api_key": ..., "secret": ..., "balances": {"USDT": 1000}}]}` (JSON)."""
+    file = Path(path)
+    if not file.is_file():
+        raise UserInputError(f"--accounts {path}: no such file")
+    if file.stat().st_size > MAX_ACCOUNTS_BYTES:
+        raise UserInputError(f"--accounts {path}: larger than {MAX_ACCOUNTS_BYTES} bytes")
+    try:
+        raw: Any = json.loads(file.read_text(encoding="utf-8"))
+        entries = raw["accounts"]
+        if not isinstance(entries, list) or not 0 < len(entries) <= MAX_ACCOUNTS:
+            raise ValueError(f"accounts must be a list of 1..{MAX_ACCOUNTS} entries")
+        accounts = []
+        for i, entry in enumerate(entries):
+            key, secret = str(entry["api_key"]), str(entry["secret"])
+            if not 16 <= len(key) <= 128 or not 16 <= len(secret) <= 128:
+                raise ValueError(f"accounts[{i}]: api_key and secret need 16..128 characters")
+            balances = {
+                str(a): Balance(free=to_decimal(str(v))) for a, v in entry.get("balances", {}).items()
+            }
+            if any(b.free < 0 for b in balances.values()):
+                raise ValueError(f"accounts[{i}].balances: amounts must be >= 0")
+            accounts.append(Account(key, secret, balances))
+    except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+        raise UserInputError(
+            f'--accounts {path}: {exc}; expected {{"accounts": [{{"api_key", "secret", "balances"}}]}}'
+        ) from None
+    return accounts
+
+
+def build_state(opts: SimOptions, accounts: Sequence[Account] | None = None) -> SimState:
+    if opts.venue != "binance":
+        raise UserInputError(f"--venue {opts.venue}: the simulator speaks the binance spot API only")
+    market = SimMarket.from_series(_series(opts), int(time.time() * 1000), opts.history, opts.min_notional)
+    model = MatchModel(
+        maker_fee=opts.maker_fee,
+        taker_fee=opts.taker_fee,
+        slippage=opts.slippage_bps / Decimal(10_000),
+        participation=opts.participation,
+        quantity_step=Decimal(0),  # per symbol: the LOT_SIZE step
+    )
+    book = Book(market, model)
+    chosen = list(accounts) if accounts else (load_accounts(opts.accounts) if opts.accounts else [])
+    for account in chosen or [_default_account(market)]:
+        book.accounts[account.api_key] = account
+    return SimState(book=book, limiter=WeightLimiter(limit=opts.weight_limit), step_ms=opts.step_ms)
+
+
+def serve(opts: SimOptions) -> None:
+    """Bind 127.0.0.1:port (0: any free port), say where, and serve until SIGTERM/SIGINT."""
+    import uvicorn
+
+    state = build_state(opts)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, opts.port))
+    except OSError as exc:
+        raise UserInputError(f"--port {opts.port}: cannot listen on {HOST} ({exc.strerror})") from None
+    port = sock.getsockname()[1]
+    symbols = ", ".join(m.symbol for m in state.book.market.symbols.values())
+    print(
+        f"exchange-sim: {opts.venue} spot on http://{HOST}:{port} ({symbols}); "
+        f"keys: tradeops exchange-sim keys --port {port}",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        build_app(state), log_level="warning", access_log=False, http="httptools", lifespan="on"
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    print("exchange-sim: stopped", file=sys.stderr, flush=True)
