@@ -111,12 +111,12 @@ async def api(request: Request) -> Response:
             await asyncio.sleep(state.faults.latency_ms / 1000)
         if state.faults.take("storm_429"):
             raise too_many(state.faults.retry_after_s * 1000, state.limiter.limit)
-        used = state.limiter.charge(ip, weight_of(path, method), state.clock_ms())
+        query, body, params = await _params(request)
+        used = state.limiter.charge(ip, weight_of(path, method, params), state.clock_ms())
         if state.faults.take("errors_5xx"):
             raise SimError(
                 503, -1008, "Server is currently overloaded with other requests. Please try again."
             )
-        query, body, params = await _params(request)
         account = None
         if path in SIGNED:
             account = authenticate(

@@ -6,6 +6,7 @@ ends, the ban doubling for each repeat (2 minutes at first, as Binance starts)."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tradeops.exchanges.sim.errors import SimError
@@ -30,7 +31,11 @@ WEIGHTS = {
 }
 
 
-def weight_of(path: str, method: str) -> int:
+def weight_of(path: str, method: str, params: Mapping[str, str]) -> int:
+    if path == "myTrades" and "orderId" in params:
+        return 5
+    if path == "openOrders" and "symbol" not in params:
+        return 80
     return WEIGHTS.get(f"{path}:{method}", WEIGHTS.get(path, 1))
 
 
