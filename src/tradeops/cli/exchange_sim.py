@@ -65,9 +65,8 @@ def serve(
     seed: int,
 ) -> None:
     """Serve the simulator until interrupted."""
+    from tradeops.bootstrap.exchange_sim import SimOptions, serve_simulator
     from tradeops.domain.market import interval_to_ms
-    from tradeops.exchanges.sim.server import SimOptions
-    from tradeops.exchanges.sim.server import serve as run
 
     if data and synthetic:
         raise UserInputError("--data and --synthetic: choose one")
@@ -78,7 +77,7 @@ def serve(
     names = tuple(s.strip().upper() for s in symbols.split(",") if s.strip())
     if not names or any("/" not in s for s in names) or len(names) > 50:
         raise UserInputError(f"--symbols {symbols!r}: use 1..50 of BASE/QUOTE, e.g. BTC/USDT,ETH/USDT")
-    run(
+    serve_simulator(
         SimOptions(
             venue=venue,
             port=port,

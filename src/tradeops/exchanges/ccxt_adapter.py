@@ -25,7 +25,6 @@ from tradeops.domain.market import Bar, Quote, interval_to_ms
 from tradeops.domain.money import ZERO, to_decimal
 from tradeops.domain.trading import Fill, Liquidity, OrderRequest, OrderType
 from tradeops.exchanges.ccxt_calls import RetryPolicy, VenueCaller
-from tradeops.exchanges.ccxt_rules import MarketRules
 from tradeops.exchanges.errors import (
     OrderRejected,
     OutcomeUnknown,
@@ -34,6 +33,7 @@ from tradeops.exchanges.errors import (
     outcome_unknown,
     translate_vendor_errors,
 )
+from tradeops.exchanges.precision import MarketRules
 from tradeops.runtime.ports import OrderAck
 
 OPEN = "open"
@@ -95,6 +95,7 @@ class CcxtExchange:
         self._rules: dict[str, MarketRules] = {}
         self._open: dict[str, _Working] = {}
         self._booked: set[str] = set()  # venue trade ids already turned into fills
+        self._client_ids: set[str] = set()  # client order ids sent by this adapter
         self._last_poll_ms = -(10**15)
 
     # --- markets ------------------------------------------------------------------------------
@@ -116,8 +117,11 @@ class CcxtExchange:
     # --- orders -------------------------------------------------------------------------------
 
     def submit(self, order: OrderRequest) -> OrderAck:
+        if order.client_order_id in self._client_ids:
+            raise OrderRejected(f"{self._venue}: duplicate client order id {order.client_order_id}")
         rules = self.rules(order.symbol)
         quantity, price = rules.prepare(order, self._max_notional)
+        self._client_ids.add(order.client_order_id)
         kind = "limit" if order.order_type is OrderType.LIMIT else "market"
         params: dict[str, Any] = {"clientOrderId": order.client_order_id}
         if order.reduce_only and not rules.spot:
@@ -134,7 +138,8 @@ class CcxtExchange:
             placed.get("trades") or [] if from_ack else self._order_trades(order.symbol, str(placed["id"]))
         )
         # Fills in the answer to a new order happened on arrival: the arriving order took liquidity.
-        fills = self._book(order, str(placed["id"]), trades, Liquidity.TAKER if from_ack else None)
+        placed_ms = int(placed.get("timestamp") or self._clock_ms())
+        fills = self._book(order, str(placed["id"]), trades, Liquidity.TAKER if from_ack else None, placed_ms)
         filled = sum((f.quantity for f in fills), ZERO)
         remaining = quantity - max(filled, to_decimal(float(placed.get("filled") or 0)))
         open_quantity = remaining if placed.get("status") == OPEN and remaining > 0 else ZERO
@@ -148,13 +153,14 @@ class CcxtExchange:
         """Create the order exactly once: (order, True) from the acknowledgement, or (order, False)
         when it was found by its client order id after an unknown outcome or a duplicate refusal."""
         attempt = 0
+        uncertain = False  # an earlier attempt of this call may have reached the venue
         while True:
             sent_ms = self._clock_ms()
             try:
                 acknowledged: dict[str, Any] = self._ex.create_order(*args, params)
                 return acknowledged, True
             except ccxt.BaseError as exc:
-                if is_duplicate_order(exc):
+                if is_duplicate_order(exc) and uncertain:
                     found = self._lookup(order)
                     if found is not None:
                         return found, False
@@ -165,6 +171,7 @@ class CcxtExchange:
                 if not outcome_unknown(exc):
                     with translate_vendor_errors(self._venue):
                         raise
+                uncertain = True
                 found = self._resolve_unknown(order, sent_ms, exc)
                 if found is not None:
                     return found, False
@@ -214,6 +221,7 @@ class CcxtExchange:
         order_id: str,
         trades: Iterable[dict[str, Any]],
         liquidity: Liquidity | None,
+        default_ts: int,
     ) -> list[Fill]:
         fills = []
         for trade in trades:
@@ -221,11 +229,16 @@ class CcxtExchange:
             if not trade_id or trade_id in self._booked:
                 continue
             self._booked.add(trade_id)
-            fills.append(self._fill(order, order_id, trade, liquidity))
+            fills.append(self._fill(order, order_id, trade, liquidity, default_ts))
         return fills
 
     def _fill(
-        self, order: OrderRequest, order_id: str, trade: dict[str, Any], liquidity: Liquidity | None
+        self,
+        order: OrderRequest,
+        order_id: str,
+        trade: dict[str, Any],
+        liquidity: Liquidity | None,
+        default_ts: int,
     ) -> Fill:
         fee = trade.get("fee") or {}
         role = trade.get("takerOrMaker")
@@ -243,7 +256,7 @@ class CcxtExchange:
             fee=to_decimal(float(fee.get("cost") or 0)),
             fee_asset=str(fee.get("currency") or self._quote),
             liquidity=liquidity or Liquidity.TAKER,
-            ts=int(trade.get("timestamp") or order.ts),
+            ts=int(trade.get("timestamp") or default_ts),
         )
 
     # --- cancels --------------------------------------------------------------------------------
@@ -296,9 +309,8 @@ class CcxtExchange:
             with translate_vendor_errors(self._venue):
                 venue_open = {str(o["id"]) for o in self._caller.call(self._ex.fetch_open_orders, symbol)}
             for working in [w for w in self._open.values() if w.request.symbol == symbol]:
-                new = self._book(
-                    working.request, working.order_id, self._order_trades(symbol, working.order_id), None
-                )
+                trades = self._order_trades(symbol, working.order_id)
+                new = self._book(working.request, working.order_id, trades, None, self._clock_ms())
                 working.remaining -= sum((f.quantity for f in new), ZERO)
                 fills.extend(new)
                 if working.closing or working.remaining <= 0 or working.order_id not in venue_open:

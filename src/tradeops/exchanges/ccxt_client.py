@@ -54,4 +54,4 @@ def point_at(client: Any, base_url: str) -> None:
     api = client.urls.get("api")
     if not isinstance(api, dict):
         raise UserInputError(f"{client.id}: cannot override the API URL of this ccxt exchange")
-    client.urls["api"] = {name: f"{base}/api/v3" for name in api}
+    client.urls["api"] = dict.fromkeys(api, f"{base}/api/v3")

@@ -15,7 +15,9 @@ from tradeops.config.models import VenueConfig
 from tradeops.domain.market import Bar, Quote
 from tradeops.domain.money import ZERO, to_decimal
 from tradeops.domain.trading import Fill, OrderRequest
+from tradeops.exchanges.errors import OrderRejected
 from tradeops.exchanges.paper.matching import BarView, MatchModel, match_order
+from tradeops.exchanges.precision import MarketRules
 from tradeops.runtime.ports import OrderAck
 
 
@@ -69,11 +71,17 @@ class PaperExchange:
         self._open: dict[str, _OpenOrder] = {}
         self._by_key: dict[tuple[str, str, str], set[str]] = {}
         self._ids = itertools.count(1)
+        self._rules = {name: MarketRules.from_venue_config("*", cfg) for name, cfg in venues.items()}
+        self._client_ids: set[str] = set()  # client order ids are unique forever
 
     def submit(self, order: OrderRequest) -> OrderAck:
         model = self._models.get(order.venue)
         if model is None:
             raise UnknownVenue(f"unknown venue {order.venue!r}; configured: {', '.join(self._models)}")
+        if order.client_order_id in self._client_ids:
+            raise OrderRejected(f"{order.venue}: duplicate client order id {order.client_order_id}")
+        self._rules[order.venue].prepare(order)  # the same minimums a live venue applies
+        self._client_ids.add(order.client_order_id)
         order_id = f"paper-{order.venue}-{next(self._ids)}"
         eligible = self._clock_ms() + model.latency_ms
         self._open[order_id] = _OpenOrder(order_id, order, eligible, order.quantity)

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from tradeops.exchanges.sim import private, public
 from tradeops.exchanges.sim.auth import authenticate
-from tradeops.exchanges.sim.book import Account, Book
+from tradeops.exchanges.sim.book import Account, Balance, Book
 from tradeops.exchanges.sim.errors import SimError
 from tradeops.exchanges.sim.faults import Faults
 from tradeops.exchanges.sim.limits import WeightLimiter, too_many, weight_of
@@ -38,10 +38,28 @@ class SimState:
     faults: Faults = field(default_factory=Faults)
     clock_ms: Callable[[], int] = lambda: int(time.time() * 1000)
     requests: int = 0
+    _initial: dict[str, dict[str, tuple[Decimal, Decimal]]] = field(default_factory=dict, init=False)
 
     @property
     def accounts(self) -> dict[str, Account]:
         return self.book.accounts
+
+    def __post_init__(self) -> None:
+        self._initial = {
+            key: {asset: (b.free, b.locked) for asset, b in account.balances.items()}
+            for key, account in self.accounts.items()
+        }
+
+    def reset(self) -> None:
+        """Back to the start: initial balances, no orders or trades, no faults, fresh weights."""
+        for key, account in self.accounts.items():
+            account.balances = {a: Balance(f, lk) for a, (f, lk) in self._initial.get(key, {}).items()}
+        self.book.orders.clear()
+        self.book.trades.clear()
+        self.book.fill_ratio = None
+        self.faults = Faults()
+        self.book.market.stale = False
+        self.limiter.ips.clear()
 
     def advance(self, bars: int = 1) -> int:
         moved = 0
@@ -114,9 +132,7 @@ async def api(request: Request) -> Response:
         query, body, params = await _params(request)
         used = state.limiter.charge(ip, weight_of(path, method, params), state.clock_ms())
         if state.faults.take("errors_5xx"):
-            raise SimError(
-                503, -1008, "Server is currently overloaded with other requests. Please try again."
-            )
+            raise SimError(503, -1001, "Internal error; unable to process your request. Please try again.")
         account = None
         if path in SIGNED:
             account = authenticate(
@@ -166,6 +182,9 @@ def _admin(state: SimState, action: str, method: str, body: dict[str, Any]) -> d
         d = {k: Decimal(str(body[k])) for k in ("open", "high", "low", "close", "volume")}
         market.push_bar(str(body["symbol"]), d["open"], d["high"], d["low"], d["close"], d["volume"])
         return {"cursor": market.cursor, "trades": state.book.on_bar(state.clock_ms())}
+    if action == "reset" and method == "POST":
+        state.reset()
+        return {"reset": True}
     if action == "advance" and method == "POST":
         return {"advanced": state.advance(int(body.get("bars", 1))), "cursor": market.cursor}
     if action == "state":

@@ -7,14 +7,29 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, Protocol
 
 from tradeops.domain.money import to_decimal
 from tradeops.domain.trading import Side
 from tradeops.exchanges.paper.matching import BarView
 from tradeops.exchanges.sim.errors import SimError, invalid_symbol
-from tradeops.marketdata.series import CandleSeries
 
 KLINE_LIMIT_MAX = 1000
+
+
+class Candles(Protocol):
+    """What the market needs of a candle series (marketdata's CandleSeries has it)."""
+
+    symbol: str
+    interval: str
+    interval_ms: int
+    open: Any
+    high: Any
+    low: Any
+    close: Any
+    volume: Any
+
+    def __len__(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +73,7 @@ class SimMarket:
 
     @classmethod
     def from_series(
-        cls, series: Sequence[CandleSeries], start_ms: int, history: int, min_notional: Decimal
+        cls, series: Sequence[Candles], start_ms: int, history: int, min_notional: Decimal
     ) -> SimMarket:
         if not series:
             raise ValueError("the simulator needs at least one candle series")

@@ -20,8 +20,7 @@ from tradeops.exchanges.paper.matching import MatchModel
 from tradeops.exchanges.sim.app import SimState, build_app
 from tradeops.exchanges.sim.book import Account, Balance, Book
 from tradeops.exchanges.sim.limits import WeightLimiter
-from tradeops.exchanges.sim.market import SimMarket
-from tradeops.marketdata.series import CandleSeries
+from tradeops.exchanges.sim.market import Candles, SimMarket
 
 HOST = "127.0.0.1"
 MAX_ACCOUNTS_BYTES = 1_000_000
@@ -47,28 +46,6 @@ class SimOptions:
     participation: Decimal = Decimal("0.1")
     min_notional: Decimal = Decimal(5)
     weight_limit: int = 6000
-
-
-def _series(opts: SimOptions) -> list[CandleSeries]:
-    if opts.data is None:
-        from tradeops.marketdata.synthetic import synthetic_market
-
-        bars = opts.history + 20_000
-        return [
-            s
-            for s in synthetic_market(list(opts.symbols), ["binance"], bars, opts.interval, opts.seed)
-            if s.venue == "binance"
-        ]
-    from tradeops.marketdata.datasets import load_dataset
-
-    found = load_dataset(opts.data, symbols=list(opts.symbols), interval=opts.interval)
-    by_symbol: dict[str, CandleSeries] = {}
-    for s in found:
-        if s.symbol not in by_symbol or s.venue == opts.venue:
-            by_symbol[s.symbol] = s
-    if not by_symbol:
-        raise UserInputError(f"--data {opts.data}: no {opts.interval} candles for {', '.join(opts.symbols)}")
-    return list(by_symbol.values())
 
 
 def _default_account(market: SimMarket) -> Account:
@@ -112,10 +89,12 @@ def load_accounts(path: str) -> list[Account]:
     return accounts
 
 
-def build_state(opts: SimOptions, accounts: Sequence[Account] | None = None) -> SimState:
+def build_state(
+    opts: SimOptions, series: Sequence[Candles], accounts: Sequence[Account] | None = None
+) -> SimState:
     if opts.venue != "binance":
         raise UserInputError(f"--venue {opts.venue}: the simulator speaks the binance spot API only")
-    market = SimMarket.from_series(_series(opts), int(time.time() * 1000), opts.history, opts.min_notional)
+    market = SimMarket.from_series(series, int(time.time() * 1000), opts.history, opts.min_notional)
     model = MatchModel(
         maker_fee=opts.maker_fee,
         taker_fee=opts.taker_fee,
@@ -130,11 +109,11 @@ def build_state(opts: SimOptions, accounts: Sequence[Account] | None = None) -> 
     return SimState(book=book, limiter=WeightLimiter(limit=opts.weight_limit), step_ms=opts.step_ms)
 
 
-def serve(opts: SimOptions) -> None:
+def serve(opts: SimOptions, series: Sequence[Candles]) -> None:
     """Bind 127.0.0.1:port (0: any free port), say where, and serve until SIGTERM/SIGINT."""
     import uvicorn
 
-    state = build_state(opts)
+    state = build_state(opts, series)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

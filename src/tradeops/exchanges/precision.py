@@ -1,6 +1,7 @@
-"""A venue's precision and minimums from ccxt's load_markets, applied before an order leaves:
-quantity rounded down to the step, price to the tick (buys down, sells up: never a worse price),
-orders below the minimum size or notional denied with a reason code."""
+"""A venue's precision and minimums, applied before an order leaves: quantity rounded down to the
+step, price to the tick (buys down, sells up: never a worse price), orders below the minimum size
+or notional denied with a reason code. Live venues take them from ccxt's load_markets, the paper
+venue from its config: one implementation for both."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
+from tradeops.config.models import VenueConfig
 from tradeops.domain.events import DenialReason
 from tradeops.domain.money import ZERO, quantize_down, to_decimal
 from tradeops.domain.trading import OrderRequest, OrderType, Side
@@ -47,6 +49,16 @@ class MarketRules:
             min_qty=_limit(market, "amount"),
             min_notional=_limit(market, "cost"),
             spot=bool(market.get("spot", True)),
+        )
+
+    @classmethod
+    def from_venue_config(cls, symbol: str, cfg: VenueConfig) -> MarketRules:
+        return cls(
+            symbol=symbol,
+            step=to_decimal(cfg.quantity_step),
+            tick=ZERO,  # the paper venue fills at any price
+            min_qty=to_decimal(cfg.min_quantity),
+            min_notional=to_decimal(cfg.min_notional),
         )
 
     def price(self, order: OrderRequest) -> Decimal | None:
