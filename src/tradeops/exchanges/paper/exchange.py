@@ -6,6 +6,7 @@ volume; the rest stays open for later bars (partial fills)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -80,7 +81,8 @@ class PaperExchange:
             raise UnknownVenue(f"unknown venue {order.venue!r}; configured: {', '.join(self._models)}")
         if order.client_order_id in self._client_ids:
             raise OrderRejected(f"{order.venue}: duplicate client order id {order.client_order_id}")
-        self._rules[order.venue].prepare(order)  # the same minimums a live venue applies
+        quantity, _price = self._rules[order.venue].prepare(order)  # as a live venue would
+        order = dataclasses.replace(order, quantity=quantity)
         self._client_ids.add(order.client_order_id)
         order_id = f"paper-{order.venue}-{next(self._ids)}"
         eligible = self._clock_ms() + model.latency_ms

@@ -118,6 +118,7 @@ def serve(opts: SimOptions, series: Sequence[Candles]) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((HOST, opts.port))
+        sock.listen(128)  # connect at once: requests queue until the server loop accepts them
     except OSError as exc:
         raise UserInputError(f"--port {opts.port}: cannot listen on {HOST} ({exc.strerror})") from None
     port = sock.getsockname()[1]
