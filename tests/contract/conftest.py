@@ -1,4 +1,4 @@
-"""Fixtures of the venue contract suite: one simulator process per test session (per xdist worker), reset per test."""
+"""Fixtures of the venue contract suite: one simulator process per session (xdist worker), reset per test."""
 
 from __future__ import annotations
 

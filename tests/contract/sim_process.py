@@ -63,7 +63,7 @@ class SimProcess:
         request = urllib.request.Request(
             f"{self.url}/_sim/{action}", data=data, method="GET" if data is None else "POST"
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
     def stop(self) -> None:

@@ -84,6 +84,7 @@ class SimVenue:
         )
         adapter.setdefault("policy", RetryPolicy(backoff_s=0.05, max_wait_s=5.0))
         self.exchange: Any = CcxtExchange(self.client, "binance", poll_interval_ms=0, **adapter)
+        self.exchange.load_markets()
 
     def last(self) -> Decimal:
         return Decimal(str(self.client.fetch_ticker(SYMBOL)["last"]))
