@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import collections
+import json
+import re
+import select
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
 from tradeops.domain.errors import UserInputError
 from tradeops.exchanges.sim.server import SimOptions, serve
 from tradeops.marketdata.series import CandleSeries
 
-__all__ = ["SimOptions", "serve_simulator", "simulator_series"]
+__all__ = ["SimOptions", "SimulatorProcess", "serve_simulator", "simulator_series"]
+
+START_TIMEOUT_S = 30.0
 
 
 def simulator_series(opts: SimOptions) -> list[CandleSeries]:
@@ -30,3 +44,80 @@ def simulator_series(opts: SimOptions) -> list[CandleSeries]:
 
 def serve_simulator(opts: SimOptions) -> None:
     serve(opts, simulator_series(opts))
+
+
+class SimulatorProcess:
+    """`tradeops exchange-sim serve --port 0` as a child process (tests, benchmarks, drills)."""
+
+    def __init__(self, *extra: str, cwd: Path | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tradeops.cli.main",
+                "exchange-sim",
+                "serve",
+                "--port",
+                "0",
+                "--step-ms",
+                "0",
+                *extra,
+            ],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: collections.deque[str] = collections.deque(maxlen=50)
+        self._drainer: threading.Thread | None = None
+        self.port = self._wait_for_port()
+        keys = self.admin("keys")
+        self.api_key, self.secret = keys["api_key"], keys["secret"]
+
+    def _wait_for_port(self) -> int:
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            line = self.proc.stdout.readline() if ready else ""
+            if not line and self.proc.poll() is not None:
+                raise RuntimeError(f"the exchange simulator exited with {self.proc.returncode}")
+            self.output.append(line)
+            found = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+            if found:
+                self._drainer = threading.Thread(target=self._drain, daemon=True)
+                self._drainer.start()
+                return int(found.group(1))
+        self.stop()
+        raise RuntimeError(f"the exchange simulator did not start within {START_TIMEOUT_S}s")
+
+    def _drain(self) -> None:
+        """Keep reading its output (the pipe must never fill), remembering the last lines."""
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def admin(self, action: str, body: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.url}/_sim/{action}", data=data, method="GET" if data is None else "POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self._drainer is not None:
+            self._drainer.join(timeout=5)  # EOF once the process is gone
+        if self.proc.stdout is not None and (self._drainer is None or not self._drainer.is_alive()):
+            self.proc.stdout.close()

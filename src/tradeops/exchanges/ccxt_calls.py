@@ -24,7 +24,7 @@ class RetryPolicy:
     max_wait_s: float = 30.0  # a Retry-After beyond this is not waited out: the call fails
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
-        own = min(self.backoff_s * 2**attempt, self.max_backoff_s)
+        own = min(self.backoff_s * float(2**attempt), self.max_backoff_s)
         return max(own, retry_after or 0.0)
 
 

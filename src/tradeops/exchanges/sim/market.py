@@ -20,14 +20,29 @@ KLINE_LIMIT_MAX = 1000
 class Candles(Protocol):
     """What the market needs of a candle series (marketdata's CandleSeries has it)."""
 
-    symbol: str
-    interval: str
-    interval_ms: int
-    open: Any
-    high: Any
-    low: Any
-    close: Any
-    volume: Any
+    @property
+    def symbol(self) -> str: ...
+
+    @property
+    def interval(self) -> str: ...
+
+    @property
+    def interval_ms(self) -> int: ...
+
+    @property
+    def open(self) -> Any: ...
+
+    @property
+    def high(self) -> Any: ...
+
+    @property
+    def low(self) -> Any: ...
+
+    @property
+    def close(self) -> Any: ...
+
+    @property
+    def volume(self) -> Any: ...
 
     def __len__(self) -> int: ...
 
