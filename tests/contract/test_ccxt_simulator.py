@@ -8,6 +8,8 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -154,3 +156,32 @@ def test_signed_requests_are_checked(sim, query, key, status, code):
     api_key = sim.api_key if key == "good" else "nobody"
     got_status, body = _raw(sim, path, {"X-MBX-APIKEY": api_key})
     assert (got_status, body["code"]) == (status, code)
+
+
+def test_keys_command_prints_the_funded_account_on_one_line(sim):
+    out = subprocess.run(
+        [sys.executable, "-m", "tradeops.cli.main", "exchange-sim", "keys", "--port", str(sim.port)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (out.returncode, out.stdout) == (0, f"{sim.api_key} {sim.secret}\n")
+
+
+def test_stale_market_data_freezes_quotes_and_candles(sim):
+    venue = SimVenue(sim)
+    before = venue.client.fetch_ohlcv(SYMBOL, "5m", limit=2)
+    sim.admin("faults", {"stale": True})
+    assert sim.admin("advance", {"bars": 3})["advanced"] == 0
+    assert venue.client.fetch_ohlcv(SYMBOL, "5m", limit=2) == before
+    sim.admin("faults", {"stale": False})
+    assert sim.admin("advance", {"bars": 1})["advanced"] == 1
+    assert venue.client.fetch_ohlcv(SYMBOL, "5m", limit=2)[-1][0] > before[-1][0]
+
+
+def test_bad_fault_settings_are_refused_and_change_nothing(sim):
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        sim.admin("faults", {"storm_429": 2, "fill_ratio": 7})
+    assert refused.value.code == 400
+    assert sim.admin("faults")["storm_429"] == 0
