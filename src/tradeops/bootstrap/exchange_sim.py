@@ -70,8 +70,12 @@ class SimulatorProcess:
         )
         self.output: collections.deque[str] = collections.deque(maxlen=50)
         self._drainer: threading.Thread | None = None
-        self.port = self._wait_for_port()
-        keys = self.admin("keys")
+        try:
+            self.port = self._wait_for_port()
+            keys = self.admin("keys")
+        except BaseException:
+            self.stop()  # never leave the child running when the start fails
+            raise
         self.api_key, self.secret = keys["api_key"], keys["secret"]
 
     def _wait_for_port(self) -> int:
@@ -88,7 +92,6 @@ class SimulatorProcess:
                 self._drainer = threading.Thread(target=self._drain, daemon=True)
                 self._drainer.start()
                 return int(found.group(1))
-        self.stop()
         raise RuntimeError(f"the exchange simulator did not start within {START_TIMEOUT_S}s")
 
     def _drain(self) -> None:
