@@ -70,6 +70,7 @@ class SimulatorProcess:
         )
         self.output: collections.deque[str] = collections.deque(maxlen=50)
         self._drainer: threading.Thread | None = None
+        self.ws_port = 0
         try:
             self.port = self._wait_for_port()
             keys = self.admin("keys")
@@ -88,6 +89,9 @@ class SimulatorProcess:
                 raise RuntimeError(f"the exchange simulator exited with {self.proc.returncode}")
             self.output.append(line)
             found = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+            ws = re.search(r"ws://127\.0\.0\.1:(\d+)", line)
+            if ws:
+                self.ws_port = int(ws.group(1))
             if found:
                 self._drainer = threading.Thread(target=self._drain, daemon=True)
                 self._drainer.start()
@@ -103,6 +107,10 @@ class SimulatorProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ws_port}"
 
     def admin(self, action: str, body: dict[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()

@@ -51,6 +51,12 @@ def exchange_sim() -> None:
     show_default=True,
     help="Request weight per minute per IP.",
 )
+@click.option(
+    "--ws-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port of the user-data WebSockets (default: --port + 1000; any free port with --port 0).",
+)
 @click.option("--seed", type=int, default=7, show_default=True)
 def serve(
     venue: str,
@@ -62,6 +68,7 @@ def serve(
     step_ms: int | None,
     accounts: str | None,
     weight_limit: int,
+    ws_port: int | None,
     seed: int,
 ) -> None:
     """Serve the simulator until interrupted."""
@@ -87,6 +94,7 @@ def serve(
             step_ms=interval_ms if step_ms is None else step_ms,
             accounts=accounts,
             weight_limit=weight_limit,
+            ws_port=ws_port,
             seed=seed,
             maker_fee=Decimal("0.001"),
         )

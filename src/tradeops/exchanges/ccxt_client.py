@@ -54,4 +54,7 @@ def point_at(client: Any, base_url: str) -> None:
     api = client.urls.get("api")
     if not isinstance(api, dict):
         raise UserInputError(f"{client.id}: cannot override the API URL of this ccxt exchange")
-    client.urls["api"] = dict.fromkeys(api, f"{base}/api/v3")
+    # REST entries only: a ccxt.pro client keeps its WebSocket URLs (pointed elsewhere if wanted).
+    client.urls["api"] = {
+        name: f"{base}/api/v3" if isinstance(url, str) else url for name, url in api.items()
+    }

@@ -24,6 +24,7 @@ from tradeops.exchanges.sim.book import Account, Balance, Book
 from tradeops.exchanges.sim.errors import SimError
 from tradeops.exchanges.sim.faults import Faults
 from tradeops.exchanges.sim.limits import WeightLimiter, too_many, weight_of
+from tradeops.exchanges.sim.streams import Streams
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 SIGNED = frozenset({"order", "openOrders", "myTrades", "account"})
@@ -38,6 +39,7 @@ class SimState:
     faults: Faults = field(default_factory=Faults)
     clock_ms: Callable[[], int] = lambda: int(time.time() * 1000)
     requests: int = 0
+    streams: Streams | None = None  # user-data WebSockets (served on their own port)
     _initial: dict[str, dict[str, tuple[Decimal, Decimal]]] = field(default_factory=dict, init=False)
 
     @property
@@ -134,6 +136,9 @@ async def api(request: Request) -> Response:
         if state.faults.take("errors_5xx"):
             raise SimError(503, -1001, "Internal error; unable to process your request. Please try again.")
         account = None
+        if path == "userDataStream" and state.streams is not None:
+            key = state.streams.listen_key(method, request.headers.get("X-MBX-APIKEY"), params)
+            return JSONResponse(key, headers={"X-MBX-USED-WEIGHT-1M": str(used)})
         if path in SIGNED:
             account = authenticate(
                 state.accounts, request.headers.get("X-MBX-APIKEY"), query, body, params, state.clock_ms()
@@ -161,12 +166,12 @@ async def admin(request: Request) -> Response:
         body = json.loads((await request.body())[:MAX_BODY] or b"{}")
         if not isinstance(body, dict):
             raise ValueError("send a JSON object")
-        return JSONResponse(_admin(state, action, request.method, body))
+        return JSONResponse(await _admin(state, action, request.method, body))
     except (ValueError, KeyError, ArithmeticError) as exc:
         return JSONResponse({"error": f"{action}: {exc}"}, status_code=400)
 
 
-def _admin(state: SimState, action: str, method: str, body: dict[str, Any]) -> dict[str, Any]:
+async def _admin(state: SimState, action: str, method: str, body: dict[str, Any]) -> dict[str, Any]:
     market = state.book.market
     if action == "keys":
         first = next(iter(state.accounts.values()))
@@ -182,6 +187,9 @@ def _admin(state: SimState, action: str, method: str, body: dict[str, Any]) -> d
         d = {k: Decimal(str(body[k])) for k in ("open", "high", "low", "close", "volume")}
         market.push_bar(str(body["symbol"]), d["open"], d["high"], d["low"], d["close"], d["volume"])
         return {"cursor": market.cursor, "trades": state.book.on_bar(state.clock_ms())}
+    if action == "drop-streams" and method == "POST":
+        dropped = await state.streams.drop_all() if state.streams is not None else 0
+        return {"dropped": dropped}
     if action == "reset" and method == "POST":
         state.reset()
         return {"reset": True}

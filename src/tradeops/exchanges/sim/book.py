@@ -8,6 +8,7 @@ completely expires; an open order's client order id cannot be reused (-2010 Dupl
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -79,6 +80,7 @@ class Book:
         self.orders: dict[int, SimOrder] = {}
         self.trades: list[SimTrade] = []
         self.fill_ratio: Decimal | None = None  # fault: each match fills at most this share
+        self.listeners: list[Callable[[SimOrder, str, SimTrade | None, int], None]] = []
         self._order_ids = itertools.count(1)
         self._trade_ids = itertools.count(1)
 
@@ -115,6 +117,7 @@ class Book:
         )
         self._lock(order)
         self.orders[order.order_id] = order
+        self._emit(order, "NEW", None, now_ms)
         found = match_order(
             side,
             order_type,
@@ -236,9 +239,9 @@ class Book:
         if order.status == "FILLED":
             self._unlock_rest(order)
         maker = found.liquidity is Liquidity.MAKER
-        self.trades.append(
-            SimTrade(next(self._trade_ids), order, price, qty, commission, asset, maker, now_ms)
-        )
+        trade = SimTrade(next(self._trade_ids), order, price, qty, commission, asset, maker, now_ms)
+        self.trades.append(trade)
+        self._emit(order, "TRADE", trade, now_ms)
 
     def _release(self, order: SimOrder, asset: str, released: Decimal, spent: Decimal) -> None:
         """Move `released` out of the lock; `spent` of it leaves the account, the rest is free again."""
@@ -258,3 +261,9 @@ class Book:
         order.status = status
         order.update_ms = now_ms
         self._unlock_rest(order)
+        self._emit(order, status, None, now_ms)
+
+    def _emit(self, order: SimOrder, execution: str, trade: SimTrade | None, now_ms: int) -> None:
+        """Tell the user-data streams (execution type NEW, TRADE, CANCELED or EXPIRED)."""
+        for listener in self.listeners:
+            listener(order, execution, trade, now_ms)

@@ -3,6 +3,7 @@ then uvicorn on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import socket
@@ -21,6 +22,7 @@ from tradeops.exchanges.sim.app import SimState, build_app
 from tradeops.exchanges.sim.book import Account, Balance, Book
 from tradeops.exchanges.sim.limits import WeightLimiter
 from tradeops.exchanges.sim.market import Candles, SimMarket
+from tradeops.exchanges.sim.streams import Streams, build_stream_app
 
 HOST = "127.0.0.1"
 MAX_ACCOUNTS_BYTES = 1_000_000
@@ -46,6 +48,7 @@ class SimOptions:
     participation: Decimal = Decimal("0.1")
     min_notional: Decimal = Decimal(5)
     weight_limit: int = 6000
+    ws_port: int | None = None
 
 
 def _default_account(market: SimMarket) -> Account:
@@ -106,30 +109,58 @@ def build_state(
     chosen = list(accounts) if accounts else (load_accounts(opts.accounts) if opts.accounts else [])
     for account in chosen or [_default_account(market)]:
         book.accounts[account.api_key] = account
-    return SimState(book=book, limiter=WeightLimiter(limit=opts.weight_limit), step_ms=opts.step_ms)
+    state = SimState(book=book, limiter=WeightLimiter(limit=opts.weight_limit), step_ms=opts.step_ms)
+    state.streams = Streams(book.accounts, state.clock_ms)
+    book.listeners.append(state.streams.on_order_event)
+    return state
 
 
-def serve(opts: SimOptions, series: Sequence[Candles]) -> None:
-    """Bind 127.0.0.1:port (0: any free port), say where, and serve until SIGTERM/SIGINT."""
-    import uvicorn
-
-    state = build_state(opts, series)
+def _listen(port: int, flag: str) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((HOST, opts.port))
+        sock.bind((HOST, port))
         sock.listen(128)  # connect at once: requests queue until the server loop accepts them
     except OSError as exc:
-        raise UserInputError(f"--port {opts.port}: cannot listen on {HOST} ({exc.strerror})") from None
-    port = sock.getsockname()[1]
+        sock.close()
+        raise UserInputError(f"{flag} {port}: cannot listen on {HOST} ({exc.strerror})") from None
+    return sock
+
+
+def serve(opts: SimOptions, series: Sequence[Candles]) -> None:
+    """Bind 127.0.0.1:port (0: any free port) for REST and ws_port for the user-data WebSockets
+    (default port + 1000, any free port with port 0), say where, and serve until SIGTERM/SIGINT."""
+    import uvicorn
+
+    state = build_state(opts, series)
+    rest = _listen(opts.port, "--port")
+    port = rest.getsockname()[1]
+    ws_sock = _listen(
+        opts.ws_port if opts.ws_port is not None else (port + 1000 if opts.port else 0), "--ws-port"
+    )
+    ws_port = ws_sock.getsockname()[1]
     symbols = ", ".join(m.symbol for m in state.book.market.symbols.values())
     print(
-        f"exchange-sim: {opts.venue} spot on http://{HOST}:{port} ({symbols}); "
-        f"keys: tradeops exchange-sim keys --port {port}",
+        f"exchange-sim: {opts.venue} spot on http://{HOST}:{port} ({symbols}), user data on "
+        f"ws://{HOST}:{ws_port}; keys: tradeops exchange-sim keys --port {port}",
         flush=True,
     )
     config = uvicorn.Config(
         build_app(state), log_level="warning", access_log=False, http="httptools", lifespan="on"
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    asyncio.run(_serve_both(uvicorn.Server(config), rest, state, ws_sock))
     print("exchange-sim: stopped", file=sys.stderr, flush=True)
+
+
+async def _serve_both(server: Any, rest: socket.socket, state: SimState, ws_sock: socket.socket) -> None:
+    from aiohttp import web
+
+    assert state.streams is not None
+    runner = web.AppRunner(build_stream_app(state.streams), handle_signals=False)
+    await runner.setup()
+    await web.SockSite(runner, ws_sock).start()
+    try:
+        await server.serve(sockets=[rest])  # returns on SIGTERM/SIGINT
+    finally:
+        await state.streams.drop_all()
+        await runner.cleanup()
