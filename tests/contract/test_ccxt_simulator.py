@@ -20,6 +20,7 @@ import pytest
 from tradeops.domain.trading import Side
 from tradeops.exchanges.errors import ExchangeTemporary, OrderRejected
 
+from .sim_process import SimProcess
 from .venues import SYMBOL, SimVenue, request
 
 
@@ -185,3 +186,10 @@ def test_bad_fault_settings_are_refused_and_change_nothing(sim):
         sim.admin("faults", {"storm_429": 2, "fill_ratio": 7})
     assert refused.value.code == 400
     assert sim.admin("faults")["storm_429"] == 0
+
+
+def test_sigterm_stops_the_simulator_cleanly():
+    own = SimProcess()
+    own.stop()
+    assert own.proc.returncode == 0
+    assert any("exchange-sim: stopped" in line for line in own.output)

@@ -4,12 +4,14 @@ then uvicorn on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
+import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -148,14 +150,34 @@ def serve(opts: SimOptions, series: Sequence[Candles]) -> None:
     config = uvicorn.Config(
         build_app(state), log_level="warning", access_log=False, http="httptools", lifespan="on"
     )
-    asyncio.run(_serve_both(uvicorn.Server(config), rest, state, ws_sock))
+    asyncio.run(_serve_both(_quiet_server(config), rest, state, ws_sock))
     print("exchange-sim: stopped", file=sys.stderr, flush=True)
+
+
+def _quiet_server_class() -> Any:
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """Signals are ours (see _serve_both): stop both servers, then exit 0."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return QuietServer
+
+
+def _quiet_server(config: Any) -> Any:
+    return _quiet_server_class()(config)
 
 
 async def _serve_both(server: Any, rest: socket.socket, state: SimState, ws_sock: socket.socket) -> None:
     from aiohttp import web
 
     assert state.streams is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
     runner = web.AppRunner(build_stream_app(state.streams), handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, ws_sock).start()
