@@ -11,7 +11,6 @@ A venue fill (trade id) is booked exactly once, from the acknowledgement or from
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -188,11 +187,14 @@ class CcxtExchange:
             return found
         expires_ms = sent_ms + self._recv_window_ms + 1_000
         wait_s = (expires_ms - self._clock_ms()) / 1000
+        if wait_s > self._caller.policy.max_wait_s:
+            raise OutcomeUnknown(
+                f"{self._venue}: {order.client_order_id}: not found yet and the request stays executable "
+                f"for {wait_s:.0f}s more; not resent: {exc}"
+            ) from exc
         if wait_s > 0:
             self._sleep(wait_s)
             found = self._lookup(order)
-        if found is None and wait_s > self._caller.policy.max_wait_s:
-            raise OutcomeUnknown(f"{self._venue}: {order.client_order_id}: outcome unknown: {exc}") from exc
         return found
 
     def _lookup(self, order: OrderRequest) -> dict[str, Any] | None:
@@ -265,10 +267,12 @@ class CcxtExchange:
         working = self._open.get(order_id)
         if working is None or working.closing:
             return False
-        # OrderNotFound: already closed at the venue; the last poll books whatever filled.
-        with translate_vendor_errors(self._venue), contextlib.suppress(ccxt.OrderNotFound):
-            self._caller.call(self._ex.cancel_order, order_id, working.request.symbol)
-        working.closing = True
+        working.closing = True  # either way, the last poll books whatever filled before
+        with translate_vendor_errors(self._venue):
+            try:
+                self._caller.call(self._ex.cancel_order, order_id, working.request.symbol)
+            except ccxt.OrderNotFound:
+                return False  # already closed at the venue (filled or expired), nothing cancelled
         return True
 
     def cancel_all(self, strategy: str | None = None) -> int:

@@ -56,8 +56,7 @@ class SimState:
         """Back to the start: initial balances, no orders or trades, no faults, fresh weights."""
         for key, account in self.accounts.items():
             account.balances = {a: Balance(f, lk) for a, (f, lk) in self._initial.get(key, {}).items()}
-        self.book.orders.clear()
-        self.book.trades.clear()
+        self.book.clear()
         self.book.fill_ratio = None
         self.faults = Faults()
         self.book.market.stale = False

@@ -82,7 +82,15 @@ class Book:
         self.fill_ratio: Decimal | None = None  # fault: each match fills at most this share
         self.listeners: list[Callable[[SimOrder, str, SimTrade | None, int], None]] = []
         self._order_ids = itertools.count(1)
+        self._open_by_client: dict[tuple[str, str], SimOrder] = {}  # open orders by client id
         self._trade_ids = itertools.count(1)
+
+    def clear(self) -> None:
+        """Forget every order and trade (the admin reset)."""
+        self.orders.clear()
+        self.trades.clear()
+        self._open_by_client.clear()
+        self.fill_ratio = None
 
     # --- orders -----------------------------------------------------------------------------
 
@@ -98,10 +106,7 @@ class Book:
         now_ms: int,
     ) -> SimOrder:
         self._check_filters(market, order_type, quantity, price)
-        if any(
-            o.client_order_id == client_order_id and o.account is account and o.status in OPEN_STATUSES
-            for o in self.orders.values()
-        ):
+        if (account.api_key, client_order_id) in self._open_by_client:
             raise errors.duplicate_order()
         order = SimOrder(
             next(self._order_ids),
@@ -117,6 +122,7 @@ class Book:
         )
         self._lock(order)
         self.orders[order.order_id] = order
+        self._open_by_client[(account.api_key, client_order_id)] = order
         self._emit(order, "NEW", None, now_ms)
         found = match_order(
             side,
@@ -154,14 +160,14 @@ class Book:
     def open_orders(self, account: Account, market: SymbolMarket | None) -> list[SimOrder]:
         return [
             o
-            for o in self.orders.values()
-            if o.account is account and o.status in OPEN_STATUSES and (market is None or o.market is market)
+            for o in self._open_by_client.values()
+            if o.account is account and (market is None or o.market is market)
         ]
 
     def on_bar(self, now_ms: int) -> int:
         """Match every resting order against the bar now in progress; return the number of trades."""
         count = 0
-        for order in [o for o in self.orders.values() if o.status in OPEN_STATUSES]:
+        for order in list(self._open_by_client.values()):
             found = match_order(
                 order.side,
                 order.order_type,
@@ -238,6 +244,7 @@ class Book:
         order.status = "FILLED" if order.remaining <= 0 else "PARTIALLY_FILLED"
         if order.status == "FILLED":
             self._unlock_rest(order)
+            self._open_by_client.pop((account.api_key, order.client_order_id), None)
         maker = found.liquidity is Liquidity.MAKER
         trade = SimTrade(next(self._trade_ids), order, price, qty, commission, asset, maker, now_ms)
         self.trades.append(trade)
@@ -261,6 +268,7 @@ class Book:
         order.status = status
         order.update_ms = now_ms
         self._unlock_rest(order)
+        self._open_by_client.pop((order.account.api_key, order.client_order_id), None)
         self._emit(order, status, None, now_ms)
 
     def _emit(self, order: SimOrder, execution: str, trade: SimTrade | None, now_ms: int) -> None:

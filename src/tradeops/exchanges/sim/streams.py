@@ -48,7 +48,10 @@ class _Subscriber:
     async def pump(self) -> None:
         while True:
             payload = await self.queue.get()
-            await self.ws.send_str(json.dumps(payload))
+            try:
+                await self.ws.send_str(json.dumps(payload))
+            except (ConnectionError, RuntimeError):
+                return  # the socket is gone; its handler cleans up
 
 
 class Streams:
