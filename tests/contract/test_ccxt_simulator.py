@@ -18,6 +18,7 @@ from decimal import ROUND_CEILING, Decimal
 import pytest
 
 from tradeops.domain.trading import Side
+from tradeops.exchanges.ccxt_calls import RetryPolicy
 from tradeops.exchanges.errors import ExchangeTemporary, OrderRejected
 
 from .sim_process import SimProcess
@@ -193,3 +194,12 @@ def test_sigterm_stops_the_simulator_cleanly():
     own.stop()
     assert own.proc.returncode == 0
     assert any("exchange-sim: stopped" in line for line in own.output)
+
+
+def test_latency_beyond_the_client_timeout_fails_as_temporary_after_the_retries(sim):
+    sleep = RecordingSleep()
+    venue = SimVenue(sim, sleep=sleep, policy=RetryPolicy(max_retries=1, backoff_s=0.05))
+    sim.admin("faults", {"latency_ms": 2_000})  # the client gives up after 1.5 s
+    with pytest.raises(ExchangeTemporary, match="RequestTimeout after 2 attempts"):
+        venue.exchange.balances()
+    assert len(sleep.waits) == 1

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeops.domain.errors import UserInputError
-from tradeops.exchanges.sim.server import SimOptions, serve
+from tradeops.exchanges.sim.server import SimOptions, load_accounts, serve
 from tradeops.marketdata.series import CandleSeries
 
 __all__ = ["SimOptions", "SimulatorProcess", "serve_simulator", "simulator_series"]
@@ -43,6 +43,8 @@ def simulator_series(opts: SimOptions) -> list[CandleSeries]:
 
 
 def serve_simulator(opts: SimOptions) -> None:
+    if opts.accounts:
+        load_accounts(opts.accounts)  # a bad file fails before the market is built
     serve(opts, simulator_series(opts))
 
 

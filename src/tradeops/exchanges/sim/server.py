@@ -99,6 +99,7 @@ def build_state(
 ) -> SimState:
     if opts.venue != "binance":
         raise UserInputError(f"--venue {opts.venue}: the simulator speaks the binance spot API only")
+    chosen = list(accounts) if accounts else (load_accounts(opts.accounts) if opts.accounts else [])
     market = SimMarket.from_series(series, int(time.time() * 1000), opts.history, opts.min_notional)
     model = MatchModel(
         maker_fee=opts.maker_fee,
@@ -108,7 +109,6 @@ def build_state(
         quantity_step=Decimal(0),  # per symbol: the LOT_SIZE step
     )
     book = Book(market, model)
-    chosen = list(accounts) if accounts else (load_accounts(opts.accounts) if opts.accounts else [])
     for account in chosen or [_default_account(market)]:
         book.accounts[account.api_key] = account
     state = SimState(book=book, limiter=WeightLimiter(limit=opts.weight_limit), step_ms=opts.step_ms)
