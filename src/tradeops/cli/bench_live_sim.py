@@ -9,7 +9,9 @@ environment configures it.
 - resting fill poll: from the market trading through a resting limit (simulator bar) until the
   adapter's poll has booked the fill;
 - sustained orders/s: market orders back to back for `--seconds`, paced by ccxt's own rate
-  limiter, with the venue's used weight (X-MBX-USED-WEIGHT-1M) staying under its limit.
+  limiter, with the venue's used weight (X-MBX-USED-WEIGHT-1M) staying under its limit;
+- reconcile: with `--open-orders` resting orders, one comparison of the venue's open orders and
+  balances (fetched through ccxt) with ours, by the reconcile design function (not wired yet).
 """
 
 from __future__ import annotations
@@ -51,7 +53,26 @@ def _order(i: int, run: int, side: Side, price: Decimal, limit: Decimal | None) 
     )
 
 
-def _one_run(config_path: Path, samples: int, seconds: float, run: int) -> dict[str, float]:
+def _reconcile_phase(exchange: Any, sim: Any, price: Decimal, count: int) -> float:
+    """Rest `count` limit orders, then time one comparison: the venue's open orders and balances
+    fetched through ccxt and compared with ours (runtime.venue_reconcile.reconcile)."""
+    from tradeops.runtime.venue_reconcile import reconcile
+
+    sim.admin("reset", {})
+    for i in range(count):
+        limit = (price * Decimal("0.9") - i).quantize(Decimal("0.01"))
+        exchange.submit(_order(i, 900, Side.BUY, price, limit))
+    started = time.perf_counter()
+    venue_orders = exchange.venue_open_orders([SYMBOL])
+    balances = {("binance", a): v for a, v in exchange.balances().items()}
+    report = reconcile(exchange.local_open_orders(), venue_orders, balances, balances)
+    took = (time.perf_counter() - started) * 1000
+    if not report.clean or len(venue_orders) != count:
+        raise click.ClickException(f"reconcile found {len(report.diffs)} differences in a clean book")
+    return took
+
+
+def _one_run(config_path: Path, samples: int, seconds: float, run: int, open_orders: int) -> dict[str, float]:
     from tradeops.bootstrap.exchange_sim import SimulatorProcess
     from tradeops.bootstrap.live import build_ccxt_exchange
     from tradeops.config.load import load_config
@@ -107,6 +128,7 @@ def _one_run(config_path: Path, samples: int, seconds: float, run: int) -> dict[
             headers = {k.lower(): v for k, v in (client.last_response_headers or {}).items()}
             max_used = max(max_used, int(headers.get("x-mbx-used-weight-1m", 0)))
         elapsed = time.perf_counter() - started
+        reconcile_ms = _reconcile_phase(exchange, sim, price, open_orders)
         retries = exchange._caller.retries
     finally:
         sim.stop()
@@ -118,6 +140,7 @@ def _one_run(config_path: Path, samples: int, seconds: float, run: int) -> dict[
         "resting_fill_poll_p50_ms": _pct(poll_ms, 0.5),
         "sustained_orders_per_second": sent / elapsed,
         "max_used_weight_1m": max_used,
+        "reconcile_open_orders_ms": reconcile_ms,
         "retries": retries,
     }
 
@@ -145,20 +168,30 @@ def _one_run(config_path: Path, samples: int, seconds: float, run: int) -> dict[
     show_default=True,
     help="Length of the sustained-rate phase.",
 )
+@click.option(
+    "--open-orders",
+    type=click.IntRange(min=1, max=5000),
+    default=1000,
+    show_default=True,
+    help="Resting orders in the reconcile phase.",
+)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("config/core.yaml"))
-def bench_live_sim(as_json: bool, runs: int, samples: int, seconds: float, config_path: Path) -> None:
+def bench_live_sim(
+    as_json: bool, runs: int, samples: int, seconds: float, open_orders: int, config_path: Path
+) -> None:
     """Signal->ack / signal->fill latency and sustained orders/s through ccxt to the simulator."""
     console = Console(stderr=True, quiet=as_json)
     results = []
     for run in range(runs):
         console.print(f"live-sim run {run + 1}/{runs} ...")
-        results.append(_one_run(config_path, samples, seconds, run))
+        results.append(_one_run(config_path, samples, seconds, run, open_orders))
     med = {k: statistics.median(r[k] for r in results) for k in results[0]}
     out: dict[str, Any] = {k: round(v, 2) for k, v in med.items()}
     out.update(
         runs=runs,
         samples=samples,
         sustained_seconds=seconds,
+        reconcile_open_orders=open_orders,
         weight_limit_1m=6000,
         load_average_1m=round(os.getloadavg()[0], 2),
         path="OrderRequest -> CcxtExchange (precision, idempotent placement) -> ccxt.binance -> "

@@ -22,7 +22,7 @@ import numpy as np
 
 from tradeops.domain.market import Bar, Quote, interval_to_ms
 from tradeops.domain.money import ZERO, to_decimal
-from tradeops.domain.trading import Fill, Liquidity, OrderRequest, OrderType
+from tradeops.domain.trading import Fill, Liquidity, OrderRequest, OrderType, Side
 from tradeops.exchanges.ccxt_calls import RetryPolicy, VenueCaller
 from tradeops.exchanges.errors import (
     OrderRejected,
@@ -34,6 +34,7 @@ from tradeops.exchanges.errors import (
 )
 from tradeops.exchanges.precision import MarketRules
 from tradeops.runtime.ports import OrderAck
+from tradeops.runtime.venue_reconcile import OrderView
 
 OPEN = "open"
 
@@ -320,6 +321,40 @@ class CcxtExchange:
                 if working.closing or working.remaining <= 0 or working.order_id not in venue_open:
                     del self._open[working.order_id]
         return fills
+
+    # --- reconciliation inputs --------------------------------------------------------------------
+
+    def local_open_orders(self) -> list[OrderView]:
+        """Our working orders, as the reconcile comparison takes them."""
+        return [
+            OrderView(
+                w.request.client_order_id,
+                self._venue,
+                w.request.symbol,
+                w.request.side,
+                w.remaining,
+                w.order_id,
+                w.request.strategy,
+            )
+            for w in self._open.values()
+            if not w.closing
+        ]
+
+    def venue_open_orders(self, symbols: Iterable[str]) -> list[OrderView]:
+        """The venue's open orders on `symbols` (by client order id), whoever placed them."""
+        out = []
+        for symbol in sorted(set(symbols)):
+            with translate_vendor_errors(self._venue):
+                orders = self._caller.call(self._ex.fetch_open_orders, symbol)
+            for o in orders:
+                remaining = to_decimal(float(o.get("remaining") or 0))
+                side = Side(str(o["side"]))
+                out.append(
+                    OrderView(
+                        str(o.get("clientOrderId") or ""), self._venue, symbol, side, remaining, str(o["id"])
+                    )
+                )
+        return out
 
     # --- account --------------------------------------------------------------------------------
 

@@ -120,6 +120,8 @@ def build_state(
 def _listen(port: int, flag: str) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Inherited by accepted connections: small answers go out at once (no 40 ms delayed-ACK stall).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((HOST, port))
         sock.listen(128)  # connect at once: requests queue until the server loop accepts them
