@@ -20,6 +20,7 @@ import pytest
 from tradeops.domain.trading import Side
 from tradeops.exchanges.ccxt_calls import RetryPolicy
 from tradeops.exchanges.errors import ExchangeTemporary, OrderRejected
+from tradeops.runtime.venue_reconcile import ACCOUNT, DiffKind, reconcile
 
 from .sim_process import SimProcess
 from .venues import SYMBOL, SimVenue, request
@@ -203,3 +204,17 @@ def test_latency_beyond_the_client_timeout_fails_as_temporary_after_the_retries(
     with pytest.raises(ExchangeTemporary, match="RequestTimeout after 2 attempts"):
         venue.exchange.balances()
     assert len(sleep.waits) == 1
+
+
+def test_reconcile_inputs_show_an_order_placed_elsewhere(sim):
+    ours, elsewhere = SimVenue(sim), SimVenue(sim)
+    limit = _below(ours.last(), "0.01")
+    mine = ours.exchange.submit(request(ours, "0.01", limit=limit))
+    stranger = request(elsewhere, "0.02", limit=limit)
+    elsewhere.exchange.submit(stranger)
+    venue_orders = ours.exchange.venue_open_orders([SYMBOL])
+    report = reconcile(ours.exchange.local_open_orders(), venue_orders, {}, {})
+    assert [(d.kind, d.key, d.scope) for d in report.diffs] == [
+        (DiffKind.UNKNOWN_VENUE_ORDER, stranger.client_order_id, ACCOUNT)
+    ]
+    assert {o.venue_order_id for o in venue_orders} >= {mine.order_id}
