@@ -218,3 +218,26 @@ def test_reconcile_inputs_show_an_order_placed_elsewhere(sim):
         (DiffKind.UNKNOWN_VENUE_ORDER, stranger.client_order_id, ACCOUNT)
     ]
     assert {o.venue_order_id for o in venue_orders} >= {mine.order_id}
+
+
+def test_a_fill_before_a_cancel_is_still_booked_once(sim):
+    venue = SimVenue(sim)
+    last = venue.last()
+    limit = _below(last, "0.01")
+    sim.admin("faults", {"fill_ratio": "0.25"})
+    ack = venue.exchange.submit(request(venue, "0.01", limit=limit))
+    sim.admin(
+        "bar",
+        {
+            "symbol": "BTCUSDT",
+            "open": float(last),
+            "high": float(last),
+            "low": float(limit - 1),
+            "close": float(last),
+            "volume": 1000,
+        },
+    )
+    assert venue.exchange.cancel(ack.order_id) is True  # the adapter has not polled yet
+    fills = venue.exchange.poll()
+    assert [(f.order_id, f.quantity) for f in fills] == [(ack.order_id, Decimal("0.0025"))]
+    assert venue.exchange.poll() == [] and venue.exchange.open_order_ids() == []
