@@ -27,6 +27,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from tradeops.cli.options import config_option
 from tradeops.domain.trading import OrderRequest, OrderType, Side
 
 SYMBOL = "BTC/USDT"
@@ -175,7 +176,7 @@ def _one_run(config_path: Path, samples: int, seconds: float, run: int, open_ord
     show_default=True,
     help="Resting orders in the reconcile phase.",
 )
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("config/core.yaml"))
+@config_option
 def bench_live_sim(
     as_json: bool, runs: int, samples: int, seconds: float, open_orders: int, config_path: Path
 ) -> None:
