@@ -241,3 +241,16 @@ def test_a_fill_before_a_cancel_is_still_booked_once(sim):
     fills = venue.exchange.poll()
     assert [(f.order_id, f.quantity) for f in fills] == [(ack.order_id, Decimal("0.0025"))]
     assert venue.exchange.poll() == [] and venue.exchange.open_order_ids() == []
+
+
+def test_a_poll_costs_two_requests_per_symbol_however_many_orders_rest(sim):
+    venue = SimVenue(sim)
+    last = venue.last()
+    acks = [
+        venue.exchange.submit(request(venue, "0.001", limit=_below(last, f"0.0{i + 1}"))) for i in range(8)
+    ]
+    before = sim.admin("state")["requests"]
+    assert venue.exchange.poll() == []
+    assert sim.admin("state")["requests"] - before == 2
+    fills = venue.bar(_below(last, "0.035"), last)  # trades through the three highest limits
+    assert sorted(f.order_id for f in fills) == sorted(a.order_id for a in acks[:3])

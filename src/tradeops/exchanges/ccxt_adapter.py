@@ -37,6 +37,7 @@ from tradeops.runtime.ports import OrderAck
 from tradeops.runtime.venue_reconcile import OrderView
 
 OPEN = "open"
+TRADES_PAGE = 1000
 
 
 def fetch_candles(exchange: Any, symbol: str, interval: str, since_ms: int, limit: int = 1000) -> np.ndarray:
@@ -95,6 +96,7 @@ class CcxtExchange:
         self._rules: dict[str, MarketRules] = {}
         self._open: dict[str, _Working] = {}
         self._booked: set[str] = set()  # venue trade ids already turned into fills
+        self._next_trade_id: dict[str, int] = {}  # per symbol: where the next trade poll starts
         self._client_ids: set[str] = set()  # client order ids sent by this adapter
         self._last_poll_ms = -(10**15)
 
@@ -308,19 +310,43 @@ class CcxtExchange:
         return self.poll()
 
     def poll(self) -> list[Fill]:
-        """Book every new fill of our working orders; forget orders the venue has closed."""
+        """Book every new fill of our working orders; forget orders the venue has closed.
+
+        Two requests per symbol, however many orders work on it: the venue's open orders, then the
+        account's trades since the last one seen (after the snapshot, so an order missing from it
+        has all its trades in the second answer)."""
         fills: list[Fill] = []
         for symbol in sorted({w.request.symbol for w in self._open.values()}):
             with translate_vendor_errors(self._venue):
                 venue_open = {str(o["id"]) for o in self._caller.call(self._ex.fetch_open_orders, symbol)}
-            for working in [w for w in self._open.values() if w.request.symbol == symbol]:
-                trades = self._order_trades(symbol, working.order_id)
-                new = self._book(working.request, working.order_id, trades, None, self._clock_ms())
-                working.remaining -= sum((f.quantity for f in new), ZERO)
+            working = {w.order_id: w for w in self._open.values() if w.request.symbol == symbol}
+            for trade in self._new_trades(symbol):
+                order = working.get(str(trade.get("order")))
+                if order is None:
+                    continue  # another order's trade (already closed, or not ours)
+                new = self._book(order.request, order.order_id, [trade], None, self._clock_ms())
+                order.remaining -= sum((f.quantity for f in new), ZERO)
                 fills.extend(new)
-                if working.closing or working.remaining <= 0 or working.order_id not in venue_open:
-                    del self._open[working.order_id]
+            for order in working.values():
+                if order.closing or order.remaining <= 0 or order.order_id not in venue_open:
+                    del self._open[order.order_id]
         return fills
+
+    def _new_trades(self, symbol: str) -> list[dict[str, Any]]:
+        """The account's trades on `symbol` after the last trade id seen; the first time, the most
+        recent page (no time window: a long-resting order's first fill is not missed)."""
+        out: list[dict[str, Any]] = []
+        while True:
+            next_id = self._next_trade_id.get(symbol)
+            params = {} if next_id is None else {"fromId": next_id}
+            with translate_vendor_errors(self._venue):
+                page: list[dict[str, Any]] = self._caller.call(
+                    self._ex.fetch_my_trades, symbol, None, TRADES_PAGE, params
+                )
+            out.extend(page)
+            self._next_trade_id[symbol] = max((int(t["id"]) + 1 for t in page), default=next_id or 0)
+            if next_id is None or len(page) < TRADES_PAGE:
+                return out
 
     # --- reconciliation inputs --------------------------------------------------------------------
 
