@@ -1,4 +1,7 @@
-"""The ccxt adapter against an offline stand-in with ccxt's method names, and vendor error mapping."""
+"""Candle paging against an offline stand-in with ccxt's method names, vendor error mapping, faults.
+
+Order egress through ccxt is covered by test_venue_contract.py and test_ccxt_simulator.py against
+the simulator process with a real ccxt client."""
 
 from __future__ import annotations
 
@@ -7,40 +10,25 @@ from decimal import Decimal
 import ccxt
 import pytest
 
+from tradeops.config.models import VenueConfig
 from tradeops.domain.errors import Fatal, Skipped, Temporary, UserInputError
 from tradeops.domain.trading import OrderRequest, Side
-from tradeops.exchanges.ccxt_adapter import CcxtExchange, fetch_candles
+from tradeops.exchanges.ccxt_adapter import fetch_candles
 from tradeops.exchanges.errors import translate_vendor_errors
 from tradeops.exchanges.faults import FaultSpec, FaultyExchange
+from tradeops.exchanges.paper import PaperExchange
 
 
 class OfflineVenue:
-    """Stands in for a ccxt exchange object: same method names and response shapes."""
+    """Stands in for a ccxt exchange object's candle endpoint: same method name and row shape."""
 
     id = "offline"
 
-    def __init__(self, rows: list[list[float]] | None = None, fill_ratio: float = 1.0) -> None:
-        self.rows = rows or []
-        self.fill_ratio = fill_ratio
-        self.cancelled: list[str] = []
-        self.created = 0
+    def __init__(self, rows: list[list[float]]) -> None:
+        self.rows = rows
 
     def fetch_ohlcv(self, symbol, timeframe, since=None, limit=None):
         return [r for r in self.rows if r[0] >= since][:limit]
-
-    def create_order(self, symbol, type_, side, amount, price=None, params=None):
-        self.created += 1
-        return {
-            "id": f"o{self.created}",
-            "filled": amount * self.fill_ratio,
-            "average": 101.0,
-            "fee": {"cost": 0.05, "currency": "USDT"},
-            "takerOrMaker": "taker",
-            "timestamp": 5,
-        }
-
-    def cancel_order(self, order_id, symbol):
-        self.cancelled.append(order_id)
 
 
 def order(qty: str = "1") -> OrderRequest:
@@ -52,16 +40,6 @@ def test_fetch_candles_pages_until_exhausted():
     out = fetch_candles(OfflineVenue(rows), "BTC/USDT", "1m", 0, limit=10)
     assert out.shape == (25, 6)
     assert list(out[:, 0]) == [r[0] for r in rows]
-
-
-def test_ccxt_exchange_partial_fill_tracks_open_quantity_and_cancels():
-    venue = OfflineVenue(fill_ratio=0.25)
-    ex = CcxtExchange(venue, "offline")
-    ack = ex.submit(order("4"))
-    assert ack.fills[0].quantity == Decimal(1) and ack.fills[0].price == Decimal(101)
-    assert ack.open_quantity == Decimal(3)
-    assert ex.open_quantity("daily_trend", "offline", "BTC/USDT") == Decimal(4)
-    assert ex.cancel_all("daily_trend") == 1 and venue.cancelled == ["o1"]
 
 
 @pytest.mark.parametrize(
@@ -87,6 +65,8 @@ def test_fault_spec_parsing_and_injection():
         FaultSpec.parse("errors=2")
     with pytest.raises(UserInputError):
         FaultSpec.parse("bogus=1")
-    faulty = FaultyExchange(CcxtExchange(OfflineVenue(), "offline"), spec)
+    paper = PaperExchange({"offline": VenueConfig(ccxt_id="binance")}, lambda: 0, lambda _v, _s: 60_000)
+    faulty = FaultyExchange(paper, spec)
     with pytest.raises(Temporary):
         faulty.submit(order())
+    assert paper.open_order_ids() == []

@@ -27,6 +27,7 @@ DOCS = (
     "docs/runbooks/STAGE4_ROLLBACK_PLAYBOOK.md",
     "docs/runbooks/operations/strategy_incident_playbook.md",
     "docs/training/scheduler_workshop.md",
+    "docs/live-trading.md",
 )
 # Sub-commands announced in the issue but not registered yet in a group that already exists.
 PENDING_SUBCOMMANDS = {("smoke", "paper-ci")}

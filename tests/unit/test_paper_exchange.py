@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 
 from tradeops.config.models import VenueConfig
@@ -31,8 +32,12 @@ def make(latency_ms: int = 50, participation: float = 0.1) -> tuple[PaperExchang
     return PaperExchange({"binance": venue}, clock, lambda v, s: MIN5), clock
 
 
+_IDS = itertools.count(1)
+
+
 def order(qty: str, side: Side = Side.BUY, **kw) -> OrderRequest:
-    return OrderRequest("c1", "daily_trend", "binance", "BTC/USDT", side, Decimal(qty), Decimal(100), 0, **kw)
+    cid = f"c{next(_IDS)}"
+    return OrderRequest(cid, "daily_trend", "binance", "BTC/USDT", side, Decimal(qty), Decimal(100), 0, **kw)
 
 
 def bar(ts: int, open_: float = 100.0, volume: float = 1000.0, low: float = 95.0, high: float = 105.0) -> Bar:

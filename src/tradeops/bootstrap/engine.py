@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tradeops.config.live import refuse_live_run
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig, EnvironmentConfig
 from tradeops.domain.errors import UserInputError
@@ -179,6 +180,8 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
             f"--environment {opts.environment}: not in config; known: {', '.join(cfg.environments)}"
         )
     env = cfg.environments[opts.environment]
+    if env.mode == "live":  # never paper-trade a live environment (live egress: issue 16)
+        refuse_live_run(opts.environment, env, os.environ)
     sched_cfg = cfg.scheduler(opts.scheduler)
     names = list(opts.strategies or sched_cfg.schedules)
     unknown = [n for n in names if n not in sched_cfg.schedules]

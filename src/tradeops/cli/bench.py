@@ -10,6 +10,7 @@ BENCHES = {
     "control-api": "tradeops.cli.bench_control_api:bench_control_api",
     "decision-log": "tradeops.cli.bench_decision_log:bench_decision_log",
     "kill-switch": "tradeops.cli.bench_kill_switch:bench_kill_switch",
+    "live-sim": "tradeops.cli.bench_live_sim:bench_live_sim",
     "paper": "tradeops.cli.bench_paper:bench_paper",
     "scheduler": "tradeops.cli.bench_scheduler:bench_scheduler",
 }

@@ -21,6 +21,7 @@ COMMANDS = {
     "data": "tradeops.cli.data:data",
     "decision-log": "tradeops.cli.decision_log:decision_log",
     "demo": "tradeops.cli.run:demo",
+    "exchange-sim": "tradeops.cli.exchange_sim:exchange_sim",
     "incident": "tradeops.cli.incident:incident",
     "init": "tradeops.cli.init_cmd:init",
     "kill-switch": "tradeops.cli.kill_switch:kill_switch",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 STRATEGY_NAMES: tuple[str, ...] = ("daily_trend", "mean_reversion", "volatility_target", "cross_exchange")
 MANUAL_BUCKET = "manual"
@@ -218,6 +218,13 @@ class VenueConfig(Frozen):
     quantity_step: NonNegativeFloat = 0.00001
     min_notional: NonNegativeFloat = 10.0
     max_volume_participation: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
+    # --- live venues (mode: live); the paper fields above only drive the paper venue -----------
+    sandbox: bool = False  # the venue's testnet through ccxt's sandbox mode
+    url: str | None = None  # base URL override, e.g. the local simulator http://127.0.0.1:8765
+    api_key_env: EnvVarName | None = None  # name of the env var holding the API key (never the key)
+    secret_env: EnvVarName | None = None  # name of the env var holding the API secret
+    request_timeout_ms: PositiveInt = 10_000
+    max_retries: NonNegativeInt = 3  # retries of a temporary failure (429/5xx/timeout), with backoff
 
 
 class EnvironmentConfig(Frozen):
@@ -231,6 +238,22 @@ class EnvironmentConfig(Frozen):
     )
     decision_log: PathText | None = None  # default audit/decision_logs/<environment>.jsonl
     venues: dict[str, VenueConfig]
+    confirm_live: bool = False  # required before a live environment may trade real money
+    max_order_notional: PositiveFloat | None = None  # in the quote asset; required for mode: live
+
+    @model_validator(mode="after")
+    def _live_needs_limits_and_key_names(self) -> EnvironmentConfig:
+        if self.mode != "live":
+            return self
+        if self.max_order_notional is None:
+            raise ValueError("mode: live needs max_order_notional (largest order, in the quote asset)")
+        for name, venue in self.venues.items():
+            if not venue.api_key_env or not venue.secret_env:
+                raise ValueError(
+                    f"mode: live: venues.{name} needs api_key_env and secret_env "
+                    "(names of the env vars holding the key and secret)"
+                )
+        return self
 
 
 # --- decision log --------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ class DenialReason(StrEnum):
     MIN_QUANTITY = "min_quantity"
     MIN_NOTIONAL = "min_notional"
     INSUFFICIENT_BALANCE = "insufficient_balance"
+    MAX_ORDER_NOTIONAL = "max_order_notional"  # a live environment's per-order cap
 
 
 @dataclass(frozen=True, slots=True)

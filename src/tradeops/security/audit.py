@@ -65,6 +65,7 @@ class AuditReport:
     resource_limits: dict[str, Any]
     generated_at: str
     config_path: str
+    live_venues: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class AuditReport:
             "resource_limits": self.resource_limits,
             "generated_at": self.generated_at,
             "config_path": self.config_path,
+            "live_venues": self.live_venues,
         }
 
 
@@ -363,6 +365,41 @@ def _audit_resource_limits(cfg: AppConfig) -> dict[str, Any]:
     return {"configured": configured, **cfg.runtime.resource_limits.model_dump(), **findings.section()}
 
 
+def _audit_live_venues(cfg: AppConfig, environ: Mapping[str, str], config_path: Path) -> dict[str, Any]:
+    """Live environments: key env vars set (values never reported), no key value pasted into the
+    config file. Missing keys are listed per environment, and are an error once a real-money
+    environment is armed (confirm_live: true); unarmed ones cannot start without them anyway."""
+    from tradeops.config.live import is_real_money, missing_keys
+
+    findings = Findings()
+    text = config_path.read_text(encoding="utf-8", errors="replace") if config_path.is_file() else ""
+    report: dict[str, Any] = {}
+    for name, env in cfg.environments.items():
+        if env.mode != "live":
+            continue
+        missing = missing_keys(name, env, environ)
+        armed = env.confirm_live and any(is_real_money(v) for v in env.venues.values())
+        if armed:
+            for line in missing:
+                findings.error(f"{line} (confirm_live is true: the environment cannot start)")
+        for venue_name, venue in env.venues.items():
+            for var in (venue.api_key_env, venue.secret_env):
+                value = environ.get(var or "", "")
+                if len(value) >= 8 and value in text:
+                    findings.error(
+                        f"{config_path}: the value of {var} (environments.{name}.venues.{venue_name}) "
+                        "appears in the config file; keep keys only in the environment and rotate it"
+                    )
+        report[name] = {
+            "keys_present": not missing,
+            "missing": missing,
+            "real_money": any(is_real_money(v) for v in env.venues.values()),
+            "confirm_live": env.confirm_live,
+            "max_order_notional": env.max_order_notional,
+        }
+    return {"environments": report, **findings.section()}
+
+
 # --- entry ----------------------------------------------------------------------------------------
 
 
@@ -392,6 +429,7 @@ def run_security_audit(
         "tokens": _audit_tokens(cfg, env, required),
         "decision_log_key": _audit_decision_log_key(cfg, env),
         "resource_limits": _audit_resource_limits(cfg),
+        "live_venues": _audit_live_venues(cfg, env, Path(config_path)),
     }
     errors = tuple(e for s in sections.values() for e in s["errors"])
     warnings = tuple(w for s in sections.values() for w in s["warnings"])

@@ -1,10 +1,12 @@
 """Simulated venues. An order becomes fillable `latency_ms` after submission and fills against the
-next bar of its instrument: market orders at the bar's open plus slippage (taker fee), limit orders
-at their limit when the bar trades through it (maker fee). Each bar fills at most
-`max_volume_participation` of its volume; the rest stays open for later bars (partial fills)."""
+next bar of its instrument through the matching core (paper/matching.py, shared with the exchange
+simulator): market orders at the bar's open plus slippage (taker fee), limit orders at their limit
+when the bar trades through it (maker fee). Each bar fills at most `max_volume_participation` of its
+volume; the rest stays open for later bars (partial fills)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,8 +14,11 @@ from decimal import Decimal
 
 from tradeops.config.models import VenueConfig
 from tradeops.domain.market import Bar, Quote
-from tradeops.domain.money import ZERO, quantize_down, to_decimal
-from tradeops.domain.trading import Fill, Liquidity, OrderRequest, OrderType, Side
+from tradeops.domain.money import ZERO, to_decimal
+from tradeops.domain.trading import Fill, OrderRequest
+from tradeops.exchanges.errors import OrderRejected
+from tradeops.exchanges.paper.matching import BarView, MatchModel, match_order
+from tradeops.exchanges.precision import MarketRules
 from tradeops.runtime.ports import OrderAck
 
 
@@ -27,23 +32,23 @@ class _OpenOrder:
 
 @dataclass(frozen=True, slots=True)
 class _VenueModel:
-    maker_fee: Decimal
-    taker_fee: Decimal
-    slippage: Decimal  # fraction of price
+    core: MatchModel
     latency_ms: int
-    participation: Decimal
-    quantity_step: Decimal
 
     @classmethod
     def from_config(cls, cfg: VenueConfig) -> _VenueModel:
-        return cls(
-            maker_fee=to_decimal(cfg.maker_fee),
-            taker_fee=to_decimal(cfg.taker_fee),
-            slippage=to_decimal(cfg.slippage_bps) / Decimal(10_000),
-            latency_ms=cfg.latency_ms,
-            participation=to_decimal(cfg.max_volume_participation),
-            quantity_step=to_decimal(cfg.quantity_step),
-        )
+        return cls(match_model(cfg), cfg.latency_ms)
+
+
+def match_model(cfg: VenueConfig) -> MatchModel:
+    """The matching parameters of one configured venue (fees, slippage, participation, step)."""
+    return MatchModel(
+        maker_fee=to_decimal(cfg.maker_fee),
+        taker_fee=to_decimal(cfg.taker_fee),
+        slippage=to_decimal(cfg.slippage_bps) / Decimal(10_000),
+        participation=to_decimal(cfg.max_volume_participation),
+        quantity_step=to_decimal(cfg.quantity_step),
+    )
 
 
 class UnknownVenue(ValueError):
@@ -67,11 +72,18 @@ class PaperExchange:
         self._open: dict[str, _OpenOrder] = {}
         self._by_key: dict[tuple[str, str, str], set[str]] = {}
         self._ids = itertools.count(1)
+        self._rules = {name: MarketRules.from_venue_config("*", cfg) for name, cfg in venues.items()}
+        self._client_ids: set[str] = set()  # client order ids are unique forever
 
     def submit(self, order: OrderRequest) -> OrderAck:
         model = self._models.get(order.venue)
         if model is None:
             raise UnknownVenue(f"unknown venue {order.venue!r}; configured: {', '.join(self._models)}")
+        if order.client_order_id in self._client_ids:
+            raise OrderRejected(f"{order.venue}: duplicate client order id {order.client_order_id}")
+        quantity, _price = self._rules[order.venue].prepare(order)  # as a live venue would
+        order = dataclasses.replace(order, quantity=quantity)
+        self._client_ids.add(order.client_order_id)
         order_id = f"paper-{order.venue}-{next(self._ids)}"
         eligible = self._clock_ms() + model.latency_ms
         self._open[order_id] = _OpenOrder(order_id, order, eligible, order.quantity)
@@ -130,21 +142,14 @@ class PaperExchange:
     def _match(self, order: _OpenOrder, bar: Bar) -> Fill | None:
         request = order.request
         model = self._models[request.venue]
-        capacity = quantize_down(to_decimal(bar.volume) * model.participation, model.quantity_step)
-        quantity = min(order.remaining, capacity)
-        if quantity <= 0:
+        view = BarView(
+            to_decimal(bar.open), to_decimal(bar.high), to_decimal(bar.low), to_decimal(bar.volume)
+        )
+        found = match_order(
+            request.side, request.order_type, request.limit_price, order.remaining, view, model.core
+        )
+        if found is None:
             return None
-        if request.order_type is OrderType.LIMIT and request.limit_price is not None:
-            limit = request.limit_price
-            crossed = (bar.low <= limit) if request.side is Side.BUY else (bar.high >= limit)
-            if not crossed:
-                return None
-            price, fee_rate, liquidity = limit, model.maker_fee, Liquidity.MAKER
-        else:
-            open_price = to_decimal(bar.open)
-            direction = Decimal(request.side.sign)
-            price = open_price * (1 + direction * model.slippage)
-            fee_rate, liquidity = model.taker_fee, Liquidity.TAKER
         return Fill(
             order_id=order.order_id,
             client_order_id=request.client_order_id,
@@ -152,10 +157,10 @@ class PaperExchange:
             venue=request.venue,
             symbol=request.symbol,
             side=request.side,
-            quantity=quantity,
-            price=price,
-            fee=quantity * price * fee_rate,
+            quantity=found.quantity,
+            price=found.price,
+            fee=found.fee_quote,
             fee_asset=self._quote_asset,
-            liquidity=liquidity,
+            liquidity=found.liquidity,
             ts=max(bar.ts, order.eligible_ms),
         )

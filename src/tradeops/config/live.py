@@ -1,0 +1,58 @@
+"""What a live environment needs before it may start: keys in the environment, confirmation for
+real money. Pure: the process environment is passed in, nothing is read or printed here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+from tradeops.config.models import EnvironmentConfig, VenueConfig
+from tradeops.domain.errors import Fatal, UserInputError
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_local_url(url: str | None) -> bool:
+    """True when `url` names a loopback host (the local exchange simulator)."""
+    return url is not None and (urlsplit(url).hostname or "") in LOOPBACK_HOSTS
+
+
+def is_real_money(venue: VenueConfig) -> bool:
+    """A venue that is neither a testnet (sandbox) nor the local simulator."""
+    return not venue.sandbox and not is_local_url(venue.url)
+
+
+def missing_keys(name: str, env: EnvironmentConfig, environ: Mapping[str, str]) -> list[str]:
+    """One line per key env var a live environment names but the process environment lacks."""
+    out = []
+    for venue_name, venue in env.venues.items():
+        for field in ("api_key_env", "secret_env"):
+            var = getattr(venue, field)
+            if var and not environ.get(var):
+                out.append(f"environments.{name}.venues.{venue_name}.{field}: env var {var} is not set")
+    return out
+
+
+def live_problems(name: str, env: EnvironmentConfig, environ: Mapping[str, str]) -> list[str]:
+    """Why the live environment `name` may not start (empty when it may)."""
+    problems = missing_keys(name, env, environ)
+    real = sorted(v for v, cfg in env.venues.items() if is_real_money(cfg))
+    if real and not env.confirm_live:
+        problems.append(
+            f"environments.{name}: venues {', '.join(real)} trade real money; "
+            "set confirm_live: true to allow it"
+        )
+    return problems
+
+
+def refuse_live_run(name: str, env: EnvironmentConfig, environ: Mapping[str, str]) -> NoReturn:
+    """`mode: live` never falls back to paper: refuse, naming what is missing first."""
+    problems = live_problems(name, env, environ)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UserInputError(f"{problems[0]}{more}; refusing to start a live run")
+    raise Fatal(
+        f"environments.{name} is mode: live, but live order egress is not enabled in this build yet; "
+        "refusing to start (it never falls back to paper). Use a mode: paper environment."
+    )

@@ -1,0 +1,60 @@
+"""Build an unmodified ccxt client for one configured venue: keys from the env vars the config
+names, the testnet by ccxt's sandbox mode, or any base URL (the local simulator) by overriding
+`urls['api']`. Spot only: futures/margin market lists and currency endpoints are not loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import ccxt
+
+from tradeops.config.models import VenueConfig
+from tradeops.domain.errors import UserInputError
+
+DEFAULT_RECV_WINDOW_MS = 5_000  # short: an unanswered order expires at the venue soon after
+SPOT_OPTIONS: dict[str, dict[str, Any]] = {
+    "binance": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False},
+    "bybit": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False},
+}
+
+
+def build_ccxt_client(
+    venue_name: str,
+    venue: VenueConfig,
+    environ: Mapping[str, str],
+    *,
+    recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
+) -> Any:
+    """A ccxt exchange object for `venue` (keys read from `environ`, never logged)."""
+    cls = getattr(ccxt, venue.ccxt_id, None)
+    if cls is None:
+        raise UserInputError(f"venues.{venue_name}.ccxt_id: {venue.ccxt_id!r} is not a ccxt exchange id")
+    options: dict[str, Any] = {"defaultType": "spot", **SPOT_OPTIONS.get(venue.ccxt_id, {})}
+    options["recvWindow"] = recv_window_ms
+    client = cls(
+        {
+            "apiKey": environ.get(venue.api_key_env or "", ""),
+            "secret": environ.get(venue.secret_env or "", ""),
+            "enableRateLimit": True,
+            "timeout": venue.request_timeout_ms,
+            "options": options,
+        }
+    )
+    if venue.sandbox:
+        client.set_sandbox_mode(True)
+    if venue.url:
+        point_at(client, venue.url)
+    return client
+
+
+def point_at(client: Any, base_url: str) -> None:
+    """Send every REST request of a Binance-API client to `base_url` (the local simulator)."""
+    base = base_url.rstrip("/")
+    api = client.urls.get("api")
+    if not isinstance(api, dict):
+        raise UserInputError(f"{client.id}: cannot override the API URL of this ccxt exchange")
+    # REST entries only: a ccxt.pro client keeps its WebSocket URLs (pointed elsewhere if wanted).
+    client.urls["api"] = {
+        name: f"{base}/api/v3" if isinstance(url, str) else url for name, url in api.items()
+    }

@@ -1,0 +1,113 @@
+"""One behavioural contract, two venues: the paper venue, and a real unmodified ccxt.binance
+client talking to the exchange simulator process by URL override."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tradeops.domain.events import DenialReason
+from tradeops.domain.money import ZERO
+from tradeops.domain.trading import Liquidity, Side
+from tradeops.exchanges.errors import OrderRejected, PrecisionDenied
+
+from .venues import SYMBOL, request
+
+TICK = Decimal("0.01")
+
+
+def _below(price: Decimal, share: str) -> Decimal:
+    return (price * (1 - Decimal(share))).quantize(TICK)
+
+
+def test_market_order_fills_completely_as_taker_with_its_ids(venue):
+    order = request(venue, "0.01")
+    ack = venue.exchange.submit(order)
+    fills = [*ack.fills, *venue.bar(venue.last(), venue.last())]
+    assert ack.order_id
+    assert sum(f.quantity for f in fills) == Decimal("0.01")
+    assert {(f.order_id, f.client_order_id) for f in fills} == {(ack.order_id, order.client_order_id)}
+    assert all(f.liquidity is Liquidity.TAKER and f.side is Side.BUY and f.fee > 0 for f in fills)
+    assert venue.exchange.open_order_ids() == []
+    other = venue.exchange.submit(request(venue, "0.01"))
+    assert other.order_id != ack.order_id
+
+
+def test_quantity_is_rounded_down_to_the_step(venue):
+    ack = venue.exchange.submit(request(venue, "0.0123456"))
+    fills = [*ack.fills, *venue.bar(venue.last(), venue.last())]
+    assert sum(f.quantity for f in fills) == Decimal("0.01234")
+
+
+def test_resting_limit_fills_as_maker_once_the_market_trades_through(venue):
+    last = venue.last()
+    limit = _below(last, "0.01")
+    ack = venue.exchange.submit(request(venue, "0.01", limit=limit))
+    assert ack.fills == () and ack.open_quantity == Decimal("0.01")
+    assert list(venue.exchange.open_order_ids()) == [ack.order_id]
+    assert venue.exchange.open_quantity("daily_trend", "binance", SYMBOL) == Decimal("0.01")
+    assert venue.bar(_below(last, "0.005"), last) == []  # not through the limit yet
+    fills = venue.bar(limit - 1, last)
+    assert [(f.quantity, f.price, f.liquidity) for f in fills] == [(Decimal("0.01"), limit, Liquidity.MAKER)]
+    assert fills[0].order_id == ack.order_id
+    assert venue.exchange.open_order_ids() == []
+    assert venue.bar(limit - 1, last) == []  # booked exactly once
+
+
+def test_partial_fills_add_up_to_the_order(venue):
+    last = venue.last()
+    limit = _below(last, "0.01")
+    venue.partial_fills(Decimal("0.25"), Decimal("0.01"))
+    ack = venue.exchange.submit(request(venue, "0.01", limit=limit))
+    first = venue.bar(limit - 1, last)
+    assert [f.quantity for f in first] == [Decimal("0.0025")]
+    assert venue.exchange.open_quantity("daily_trend", "binance", SYMBOL) == Decimal("0.0075")
+    rest = [f for _ in range(3) for f in venue.bar(limit - 1, last)]
+    assert [f.quantity for f in rest] == [Decimal("0.0025")] * 3
+    assert {f.order_id for f in [*first, *rest]} == {ack.order_id}
+    assert venue.exchange.open_order_ids() == []
+    assert venue.exchange.open_quantity("daily_trend", "binance", SYMBOL) == ZERO
+
+
+def test_cancel_stops_a_resting_order(venue):
+    last = venue.last()
+    limit = _below(last, "0.01")
+    ack = venue.exchange.submit(request(venue, "0.01", limit=limit))
+    assert venue.exchange.cancel(ack.order_id) is True
+    assert venue.exchange.cancel(ack.order_id) is False
+    assert venue.bar(limit - 1, last) == []
+    assert venue.exchange.open_order_ids() == []
+    assert venue.exchange.open_quantity("daily_trend", "binance", SYMBOL) == ZERO
+
+
+def test_cancel_all_cancels_only_that_strategy(venue):
+    last = venue.last()
+    first = venue.exchange.submit(request(venue, "0.01", limit=_below(last, "0.01")))
+    venue.exchange.submit(request(venue, "0.01", limit=_below(last, "0.02")))
+    assert venue.exchange.cancel_all("mean_reversion") == 0
+    assert first.order_id in venue.exchange.open_order_ids()
+    assert venue.exchange.cancel_all("daily_trend") == 2
+    assert venue.exchange.open_order_ids() == []
+
+
+@pytest.mark.parametrize(
+    ("quantity", "reason"),
+    [("0.000004", DenialReason.MIN_QUANTITY), ("0.0001", DenialReason.MIN_NOTIONAL)],
+)
+def test_below_minimum_orders_are_denied_before_they_leave(venue, quantity, reason):
+    with pytest.raises(PrecisionDenied) as denied:
+        venue.exchange.submit(request(venue, quantity))
+    assert denied.value.reason is reason
+    assert venue.exchange.open_order_ids() == []
+    assert venue.venue_orders() in (None, 0)
+
+
+def test_a_client_order_id_is_used_once(venue):
+    last = venue.last()
+    order = request(venue, "0.01", limit=_below(last, "0.01"))
+    ack = venue.exchange.submit(order)
+    with pytest.raises(OrderRejected, match="duplicate client order id"):
+        venue.exchange.submit(order)
+    assert list(venue.exchange.open_order_ids()) == [ack.order_id]
+    assert venue.venue_orders() in (None, 1)
