@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tradeops.bootstrap.engine import RunOptions, Runtime, build_runtime
-from tradeops.domain.clock import iso_to_ms
+from tradeops.domain.clock import iso_to_ms, ms_to_iso
 from tradeops.domain.errors import UserInputError
 from tradeops.ops.run_report import render_table, write_reports
 from tradeops.runtime.scheduler import SchedulerReport
@@ -92,6 +92,43 @@ def _strategy_toggle(
     return 0
 
 
+def _announce(runtime: Runtime, console: Console) -> None:
+    plan = runtime.plan
+    if plan is None or plan.store is None:
+        return
+    where = plan.directory if plan.directory is not None else plan.store.removeprefix("sqlite:///")
+    click.echo(f"run {plan.run_id} ({plan.kind}): state {where}, log {plan.log_path}", err=True)
+
+
+def _data_left(runtime: Runtime, console: Console, then: str) -> bool:
+    """False (and say so) when every bar of the market has been processed already."""
+    if runtime.series.next_reveal_ms() is not None:
+        return True
+    last = runtime.resumed_from_ms or runtime.stats.last_cycle_ms or runtime.end_ms
+    click.echo(f"data ends at {ms_to_iso(last)}: every bar of this market is processed; {then}", err=True)
+    return False
+
+
+def _refuse(runtime: Runtime, options: RunOptions, run_forever: bool) -> int:
+    """A store that does not match its log: trade nothing; with --run-forever keep serving metrics
+    (the critical alert fires) until SIGTERM/SIGINT."""
+    from tradeops.bootstrap.account import StateLogMismatch
+
+    click.echo(f"error: {runtime.halt_detail}", err=True)
+    if run_forever:
+        asyncio.run(_wait_for_stop(runtime))
+    runtime.sink.flush()
+    raise StateLogMismatch(runtime.halt_detail or "state_log_mismatch")
+
+
+async def _wait_for_stop(runtime: Runtime) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, runtime.scheduler.stop)
+    runtime.engine.publish_stats(force=True)
+    await runtime.scheduler.stop_event.wait()
+
+
 def _options(**kw: object) -> RunOptions:
     return RunOptions(**kw)  # type: ignore[arg-type]
 
@@ -127,7 +164,8 @@ def _options(**kw: object) -> RunOptions:
     "--state",
     default="environment",
     show_default=True,
-    help="State store: environment (config), memory, or a SQLite file path.",
+    help="State store: environment (the account; a backtest gets var/runs/<run_id>/), memory, "
+    "or a SQLite file path (its log beside it: <name>.decisions.jsonl).",
 )
 @click.option(
     "--metrics/--no-metrics", default=None, help="Serve Prometheus metrics (default: on with --run-forever)."
@@ -200,13 +238,19 @@ def run(
     console = Console(stderr=True)
     runtime = build_runtime(options)
     try:
+        _announce(runtime, console)
+        if runtime.halt_detail is not None:
+            return _refuse(runtime, options, run_forever)
         if run_once:
+            if not _data_left(runtime, console, "stopping (--run-once)"):
+                return 0
             runtime.scheduler.run_once(runtime.end_ms)
         elif run_forever:
             console.print(f"scheduler running on {environment}; SIGTERM or Ctrl-C stops it cleanly")
+            runtime.scheduler.on_data_end = lambda _ms: _data_left(runtime, console, "waiting (--run-forever)")
             report = asyncio.run(_run_forever(runtime, options))
             console.print(f"stopped ({report.stopped_by}) after {report.cycles} cycles")
-        else:
+        elif _data_left(runtime, console, "nothing to replay"):
             _run_with_progress(runtime, console)
         render_table(runtime.engine, Console())
         if report_dir is not None:
@@ -225,16 +269,11 @@ def run(
 )
 def demo(bars: int, config_path: Path, report_dir: Path) -> int:
     """The main job: four strategies on one paper account over the synthetic market (no network)."""
-    options = RunOptions(
-        config_path=config_path,
-        synthetic_bars=bars,
-        state="memory",
-        decision_log_path="audit/decision_logs/demo.jsonl",
-        kill_switch=False,
-    )
+    options = RunOptions(config_path=config_path, synthetic_bars=bars, run_kind="backtest", kill_switch=False)
     console = Console(stderr=True)
     runtime = build_runtime(options)
     try:
+        _announce(runtime, console)
         _run_with_progress(runtime, console)
         render_table(runtime.engine, Console())
         for kind, path in write_reports(runtime.engine, report_dir).items():

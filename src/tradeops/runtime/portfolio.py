@@ -97,7 +97,7 @@ class Portfolio:
         old = self.positions.get(key) or Position(fill.strategy, fill.venue, fill.symbol)
         new = old.apply(fill)
         self._store(new)
-        self.cash -= fill.quantity * fill.price * fill.side.sign + fill.fee
+        self.cash += fill.cash_change
         book = self.books[fill.strategy]
         book.realized += new.realized_pnl - old.realized_pnl
         book.fees += fill.fee

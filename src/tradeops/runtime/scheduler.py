@@ -50,6 +50,7 @@ class SchedulerReport:
     cycles: int = 0
     outcomes: list[CycleOutcome] = field(default_factory=list)
     stopped_by: str = "data_exhausted"
+    last_step_ms: int | None = None
 
 
 class Scheduler:
@@ -60,12 +61,14 @@ class Scheduler:
         clock: SchedulerClock,
         on_step: Callable[[int, SchedulerReport], None] | None = None,
         keep_outcomes: bool = False,
+        on_data_end: Callable[[int | None], None] | None = None,
     ) -> None:
         self.engine = engine
         self.market = market
         self.clock = clock
         self.on_step = on_step
         self.keep_outcomes = keep_outcomes
+        self.on_data_end = on_data_end
         self.stop_event = asyncio.Event()
         self._instant_steps = 0
         self.dues = [
@@ -133,7 +136,15 @@ class Scheduler:
         self._align(self.clock.now_ms())
         while not self.stop_event.is_set():
             reveal = self.market.next_reveal_ms()
-            if reveal is None and not forever:
+            if reveal is None and forever:
+                # A replayed market has ended: say so and wait; never wrap around or run on stale bars.
+                self._finish(report)
+                if self.on_data_end is not None:
+                    self.on_data_end(report.last_step_ms)
+                await self.stop_event.wait()
+                report.stopped_by = "stop"
+                break
+            if reveal is None:
                 break
             next_due = min(d.next_ms for d in self.dues) if self.dues else None
             candidates = [t for t in (reveal, next_due) if t is not None]
@@ -153,23 +164,28 @@ class Scheduler:
                 break
         else:
             report.stopped_by = "stop"
+        self._finish(report)
+        return report
+
+    def _finish(self, report: SchedulerReport) -> None:
+        """Checkpoint the replay cursor and make everything durable and projected."""
+        if report.last_step_ms is not None:
+            self.engine.checkpoint(report.last_step_ms)
         self.engine.publish_stats(force=True)
         self.engine.sink.flush()
-        return report
 
     def run_once(self, now_ms: int) -> SchedulerReport:
         """Reveal everything up to `now_ms` and run each schedule exactly once."""
         report = SchedulerReport(stopped_by="run_once")
         self.step(now_ms, report, force=True)
-        self.engine.publish_stats(force=True)
-        self.engine.sink.flush()
+        self._finish(report)
         return report
 
     def step(self, now_ms: int, report: SchedulerReport, force: bool = False) -> None:
         """Reveal data up to `now_ms`, then run every schedule that is due (all of them if `force`)."""
         bars = self.market.advance_to(now_ms)
         self.engine.on_market(now_ms, bars)
-        killed = self.engine.refresh_disabled()
+        killed = self.engine.refresh_disabled() or self.engine.halt_reason is not None
         for due in self.dues:
             if due.next_ms > now_ms and not force:
                 continue
@@ -183,6 +199,8 @@ class Scheduler:
             if self.keep_outcomes:
                 report.outcomes.append(outcome)
         report.steps += 1
+        report.last_step_ms = now_ms
+        self.engine.end_step(now_ms)
         self.engine.stats.last_cycle_ms = now_ms
         if self.on_step is not None:
             self.on_step(now_ms, report)
