@@ -74,13 +74,18 @@ def plan_run(
         return RunPlan(run_id, kind, None, decision_log_path or account_log)
     if state != "environment":
         path = Path(state)
-        log = decision_log_path or str(path.with_name(path.stem + ".decisions.jsonl"))
+        log = decision_log_path or log_beside(path)
         return RunPlan(run_id, kind, f"sqlite:///{path}", log)
     if kind == "account":
         return RunPlan(run_id, kind, account_store, decision_log_path or account_log)
     directory = RUNS_DIR / run_id
-    log = decision_log_path or str(directory / "decisions.jsonl")
-    return RunPlan(run_id, kind, f"sqlite:///{directory / 'state.sqlite'}", log, directory)
+    store = directory / "state.sqlite"
+    return RunPlan(run_id, kind, f"sqlite:///{store}", decision_log_path or log_beside(store), directory)
+
+
+def log_beside(store: Path) -> str:
+    """The log of a store given by path: `<dir>/<stem>.decisions.jsonl`."""
+    return str(store.with_name(store.stem + ".decisions.jsonl"))
 
 
 @dataclass

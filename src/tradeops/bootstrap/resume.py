@@ -107,7 +107,7 @@ def start_account(
     engine, sink = runtime.engine, runtime.sink
     if account.mismatch is not None:
         runtime.halt_detail = mismatch_message(runtime.options.environment, account.mismatch)
-        engine.fail_stop(MISMATCH)
+        engine.fail_stop(MISMATCH, record=False)
         return
 
     def on_failure(reason: str) -> None:

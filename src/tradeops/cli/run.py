@@ -114,10 +114,9 @@ def _refuse(runtime: Runtime, options: RunOptions, run_forever: bool) -> int:
     (the critical alert fires) until SIGTERM/SIGINT."""
     from tradeops.bootstrap.account import StateLogMismatch
 
-    click.echo(f"error: {runtime.halt_detail}", err=True)
     if run_forever:
+        click.echo(f"error: {runtime.halt_detail} (serving metrics until SIGTERM)", err=True)
         asyncio.run(_wait_for_stop(runtime))
-    runtime.sink.flush()
     raise StateLogMismatch(runtime.halt_detail or "state_log_mismatch")
 
 

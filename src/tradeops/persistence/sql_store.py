@@ -186,7 +186,12 @@ class SqlStateStore:
         return stmt.on_conflict_do_update(index_elements=list(keys), set_=changed)
 
     def apply(
-        self, changes: Mapping[str, list[dict[str, Any]]], position: LogPosition, new_orders: set[str]
+        self,
+        changes: Mapping[str, list[dict[str, Any]]],
+        position: LogPosition,
+        new_orders: set[str],
+        *,
+        replace: bool = False,
     ) -> None:
         """Write one batch of projected rows and the log position they reflect (one transaction).
 
@@ -195,6 +200,8 @@ class SqlStateStore:
         """
         try:
             with self._lock, self._engine.begin() as conn:
+                if replace:
+                    self._clear(conn)
                 for table, rows in changes.items():
                     if not rows:
                         continue
@@ -286,9 +293,18 @@ class SqlStateStore:
         return all(not self.table_rows(name) for name in PROJECTED_TABLES) and self.log_position() is None
 
     def replace_projection(self, projection: Projection, position: LogPosition) -> None:
-        """Write a whole projection into an empty store (state rebuild)."""
+        """Replace every projected row with `projection` and its position, in one transaction
+        (state rebuild; operator state is kept)."""
         changes = {name: projection.rows(name) for name in PROJECTED_TABLES}
-        self.apply(changes, position, set(projection.orders))
+        self.apply(changes, position, set(projection.orders), replace=True)
+
+    def clear_projection(self) -> None:
+        with self._lock, self._engine.begin() as conn:
+            self._clear(conn)
+
+    def _clear(self, conn: Connection) -> None:
+        for name in (*PROJECTED_TABLES, "log_position"):
+            conn.execute(self._t[name].delete())
 
     # --- reads of projected state ----------------------------------------------------------------
 

@@ -212,14 +212,15 @@ class TradingEngine:
                 cursor[f"{venue} {symbol}"] = bar.ts
         self.sink.record(events.checkpoint(now_ms, cursor, str(self.portfolio.peak_equity)))
 
-    def fail_stop(self, reason: str) -> None:
-        """Trading stops: the state can no longer be recorded (or does not match its log)."""
+    def fail_stop(self, reason: str, *, record: bool = True) -> None:
+        """Trading stops: the state can no longer be recorded (or does not match its log; then
+        nothing is appended to a log that may not be this store's: `record=False`)."""
         self.halt_reason = reason
         self.stats.halt_reason = reason
         old = self.global_state
         self.global_state = TradingState.HALTED
         self.stats.global_state = TradingState.HALTED
-        if old is not TradingState.HALTED:
+        if record and old is not TradingState.HALTED:
             self.sink.record(events.trading_state_changed(self._now_ms, "global", old, TradingState.HALTED, reason))
 
     def clear_halt(self, reason: str) -> None:
