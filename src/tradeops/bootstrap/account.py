@@ -4,7 +4,7 @@ Run kinds: `account` (an environment's paper or live account: its store and log,
 it stopped), `backtest` (`--data`, `--from/--to`, `demo`: a fresh store and log under
 `var/runs/<run_id>/` unless `--state` names a store), `smoke` and `load-test` (in-memory state).
 
-Recovery rules on start (docs/system-of-record.md):
+Recovery rules on start (docs/runbooks/system-of-record.md):
 - store and log agree: continue;
 - store behind the log: replay the tail into the store (one stderr line, one `state replayed` entry);
 - store ahead of the log, a chain that does not verify up to the store's position, or a store from

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, MetaData, Table, create_engine, event, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.pool import StaticPool
 
 from tradeops.config.models import EnvironmentConfig
@@ -224,6 +224,8 @@ class SqlStateStore:
             ) from None
         except DBAPIError as exc:
             raise StoreUnwritable(f"state store {self._where()}: cannot write ({exc.orig})") from exc
+        except StatementError as exc:  # e.g. a money value that would not read back exactly
+            raise StateConflict(f"state store {self._where()}: {exc.orig}") from None
 
     def _tick_crash(self) -> bool:
         self._crash[0] -= 1
