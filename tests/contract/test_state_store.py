@@ -99,7 +99,11 @@ def test_projected_rows_round_trip_exactly_with_their_log_position(open_store: O
     assert reopened.load_balances() == {"USDT": expected.balances["USDT"]}
     position = reopened.load_positions()[0]
     assert (position.quantity, position.avg_price) == (Decimal("0.5"), Decimal("100.35"))
-    assert [f.order_id for f in reopened.load_fills()] == ["paper-binance-1", "paper-binance-1", "paper-binance-2"]
+    assert [f.order_id for f in reopened.load_fills()] == [
+        "paper-binance-1",
+        "paper-binance-1",
+        "paper-binance-2",
+    ]
     assert reopened.load_open_orders() == []
     assert reopened.trading_state_details()["global"] == (TradingState.REDUCING, "drawdown", 901_000)
 
@@ -145,7 +149,7 @@ def test_an_exchange_order_id_names_one_order_per_venue(open_store: Opener) -> N
 
 def test_an_older_schema_is_refused_with_the_upgrade_command(open_store: Opener) -> None:
     store = open_store()
-    with store._engine.begin() as conn:  # noqa: SLF001 - simulate a store written by older code
+    with store._engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0000_older'"))
     with pytest.raises(SchemaOutdated, match="tradeops state migrate"):
         open_store()

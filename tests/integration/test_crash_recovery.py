@@ -42,7 +42,9 @@ def tradeops(*args: str) -> list[str]:
 def site(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     shutil.copytree(REPO / "config", tmp_path / "config")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEOPS_")}
-    env.update(TRADEOPS_DECISION_LOG_KEY="crash-harness-secret-0123456789abcdef", TRADEOPS_DECISION_LOG_KEY_ID="ci")
+    env.update(
+        TRADEOPS_DECISION_LOG_KEY="crash-harness-secret-0123456789abcdef", TRADEOPS_DECISION_LOG_KEY_ID="ci"
+    )
     return tmp_path, env
 
 
@@ -123,13 +125,23 @@ def test_kill_9_at_random_moments_repeats_and_loses_nothing(site: tuple[Path, di
     assert final.wait() == 0, final.text
     assert stats["killed"] >= 30 and stats["crash_point"] >= 5 and stats["replayed"] >= 1, stats
 
-    check = subprocess.run(tradeops("state", "check", "--json"), cwd=root, env=env, capture_output=True, text=True)
+    check = subprocess.run(
+        tradeops("state", "check", "--json"), cwd=root, env=env, capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert json.loads(check.stdout)["ok"]
 
     entries = _entries(root / LOG)
-    intents = [e["artefacts"]["client_order_id"] for e in entries if e["kind"] == "risk_decision" and e["status"] == "accepted"]
-    acks = [(e["artefacts"]["venue"], e["artefacts"]["order_id"]) for e in entries if e["kind"] == "order" and e["status"] == "submitted"]
+    intents = [
+        e["artefacts"]["client_order_id"]
+        for e in entries
+        if e["kind"] == "risk_decision" and e["status"] == "accepted"
+    ]
+    acks = [
+        (e["artefacts"]["venue"], e["artefacts"]["order_id"])
+        for e in entries
+        if e["kind"] == "order" and e["status"] == "submitted"
+    ]
     assert intents and len(intents) == len(set(intents)), "a client order id was used twice"
     assert acks and len(acks) == len(set(acks)), "an exchange order id named two orders"
 
@@ -139,7 +151,9 @@ def test_kill_9_at_random_moments_repeats_and_loses_nothing(site: tuple[Path, di
 
     db = sqlite3.connect(root / STORE)
     try:
-        store_fills = {row[0]: row[1:] for row in db.execute("SELECT log_seq, order_id, quantity, price FROM fills")}
+        store_fills = {
+            row[0]: row[1:] for row in db.execute("SELECT log_seq, order_id, quantity, price FROM fills")
+        }
         orders = list(db.execute("SELECT client_order_id, status FROM orders"))
     finally:
         db.close()

@@ -145,7 +145,8 @@ def reconcile(store: SqlStateStore, log_path: str | Path, log_seq: int) -> Recon
             return Reconciled(
                 projection,
                 position,
-                f"the store is at log seq {position.seq}, {path} ends at seq {log_seq} (store ahead of the log)",
+                f"the store is at log seq {position.seq}, {path} ends at seq {log_seq} "
+                "(store ahead of the log)",
                 log_seq=log_seq,
             )
     first = None if position is None else position.seq
@@ -155,7 +156,9 @@ def reconcile(store: SqlStateStore, log_path: str | Path, log_seq: int) -> Recon
             projection.apply(seq, entry)
             last = (seq, head)
     except (ChainBroken, ProjectionError) as exc:
-        return Reconciled(store.load_projection(), position, f"the log does not verify: {exc}", log_seq=log_seq)
+        return Reconciled(
+            store.load_projection(), position, f"the log does not verify: {exc}", log_seq=log_seq
+        )
     if last is None:
         return Reconciled(projection, position, log_seq=log_seq)
     changes, new_orders = projection.drain()

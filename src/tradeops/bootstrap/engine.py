@@ -48,8 +48,12 @@ class RunOptions:
     speed: float | None = None  # None: as fast as possible (replay) unless wall_clock
     wall_clock: bool = False
     strategies: Sequence[str] | None = None  # restrict to these schedules
-    state: str = "environment"  # "environment" (the account, or var/runs/<id>/), "memory", "none", or a SQLite path
-    run_kind: str | None = None  # account | backtest | smoke | load-test; None: derived from data/window/state
+    state: str = (
+        "environment"  # "environment" (the account, or var/runs/<id>/), "memory", "none", or a SQLite path
+    )
+    run_kind: str | None = (
+        None  # account | backtest | smoke | load-test; None: derived from data/window/state
+    )
     run_id: str | None = None
     decision_log: bool = True
     decision_log_path: str | None = None  # default: the environment's log
@@ -249,6 +253,7 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     )
     account: Account | None = None
     store: StateStore | None = None
+    sink: DecisionSink
     if plan.store is not None:
         account = open_account(
             plan,
@@ -267,7 +272,9 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
             closers.append(store.close)
         sink = _open_sink(cfg, opts, env, plan, closers)
     try:
-        return _assemble(cfg, opts, env, slots, series_store, start_ms, end_ms, plan, account, store, sink, closers)
+        return _assemble(
+            cfg, opts, env, slots, series_store, start_ms, end_ms, plan, account, store, sink, closers
+        )
     except BaseException:
         for closer in reversed(closers):
             closer()

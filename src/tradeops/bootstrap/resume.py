@@ -84,7 +84,9 @@ def resolve_intents(runtime: Runtime, account: Account, now_ms: int) -> int:
     for intent in intents:
         order_id = lookup(intent.client_order_id) if lookup else None
         if order_id is None:
-            detail = "intent had no acknowledgement before the restart and the venue does not hold it; not resent"
+            detail = (
+                "intent had no acknowledgement before the restart and the venue does not hold it; not resent"
+            )
             runtime.sink.record(
                 events.order_abandoned(now_ms, intent.client_order_id, intent.strategy, intent.venue, detail)
             )
@@ -121,9 +123,11 @@ def start_account(
         sink.record(events.state_replayed(now, first, last))
     if not balances:
         quote = runtime.engine.portfolio.quote_asset
-        sink.record(events.balances_set(now, {quote: decimal_str(initial)}, "opening balance of a new account"))
+        sink.record(
+            events.balances_set(now, {quote: decimal_str(initial)}, "opening balance of a new account")
+        )
     resolve_intents(runtime, account, now)
-    state = runtime.store.trading_state_details().get("global") if runtime.store else None
+    state = account.store.trading_state_details().get("global")
     if state is not None and state[0] is TradingState.HALTED and state[1] in HALT_REASONS:
         engine.clear_halt(f"recovered from {state[1]}: store level with the log")
     status = "resumed" if resume_ms else "started"

@@ -47,9 +47,13 @@ def resolve_target(config_path: str | Path, environment: str, state: str | None,
         return Target(sqlite_url(path), Path(log or log_beside(path)))
     cfg = load_config(config_path)
     if environment not in cfg.environments:
-        raise UserInputError(f"--environment {environment}: not in {config_path}; known: {', '.join(cfg.environments)}")
+        raise UserInputError(
+            f"--environment {environment}: not in {config_path}; known: {', '.join(cfg.environments)}"
+        )
     env = cfg.environments[environment]
-    return Target(env.state_url or sqlite_url(env.state_path), Path(log or cfg.decision_log_path(environment)))
+    return Target(
+        env.state_url or sqlite_url(env.state_path), Path(log or cfg.decision_log_path(environment))
+    )
 
 
 @dataclass
@@ -106,7 +110,9 @@ def compare(store: SqlStateStore, expected: Projection, report: CheckReport) -> 
         actual = {_key(table, r): r for r in actual_rows}
         wanted = {_key(table, r): r for r in expected_rows}
         for key in sorted(wanted.keys() - actual.keys(), key=str):
-            report.differences.append(f"{table} {'/'.join(map(str, key))}: in the log, missing from the store")
+            report.differences.append(
+                f"{table} {'/'.join(map(str, key))}: in the log, missing from the store"
+            )
         for key in sorted(actual.keys() - wanted.keys(), key=str):
             report.differences.append(f"{table} {'/'.join(map(str, key))}: in the store, not in the log")
         for key in sorted(actual.keys() & wanted.keys(), key=str):
@@ -124,7 +130,9 @@ def check_state(target: Target) -> CheckReport:
         report = CheckReport(
             target.store_name,
             str(target.log_path),
-            None if position is None else {"log_id": position.log_id, "seq": position.seq, "head": position.head},
+            None
+            if position is None
+            else {"log_id": position.log_id, "seq": position.seq, "head": position.head},
         )
         try:
             report.log_seq = max((seq for seq, _, _ in iter_chain(target.log_path)), default=0)
@@ -146,7 +154,9 @@ def check_state(target: Target) -> CheckReport:
             )
             return report
         elif found.head != position.head:
-            report.differences.append(f"log head at seq {position.seq}: store {position.head}, log {found.head}")
+            report.differences.append(
+                f"log head at seq {position.seq}: store {position.head}, log {found.head}"
+            )
         compare(store, expected, report)
         return report
     finally:

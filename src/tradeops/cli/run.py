@@ -128,6 +128,28 @@ async def _wait_for_stop(runtime: Runtime) -> None:
     await runtime.scheduler.stop_event.wait()
 
 
+def _drive(
+    runtime: Runtime, options: RunOptions, console: Console, *, run_once: bool, run_forever: bool
+) -> bool:
+    """Run the scheduler as asked; False when --run-once found no data left (no summary)."""
+    if run_once:
+        if not _data_left(runtime, console, "stopping (--run-once)"):
+            return False
+        runtime.scheduler.run_once(runtime.end_ms)
+    elif run_forever:
+        console.print(f"scheduler running on {options.environment}; SIGTERM or Ctrl-C stops it cleanly")
+
+        def data_ended(_last_ms: int | None) -> None:
+            _data_left(runtime, console, "waiting (--run-forever)")
+
+        runtime.scheduler.on_data_end = data_ended
+        report = asyncio.run(_run_forever(runtime, options))
+        console.print(f"stopped ({report.stopped_by}) after {report.cycles} cycles")
+    elif _data_left(runtime, console, "nothing to replay"):
+        _run_with_progress(runtime, console)
+    return True
+
+
 def _options(**kw: object) -> RunOptions:
     return RunOptions(**kw)  # type: ignore[arg-type]
 
@@ -240,17 +262,8 @@ def run(
         _announce(runtime, console)
         if runtime.halt_detail is not None:
             return _refuse(runtime, options, run_forever)
-        if run_once:
-            if not _data_left(runtime, console, "stopping (--run-once)"):
-                return 0
-            runtime.scheduler.run_once(runtime.end_ms)
-        elif run_forever:
-            console.print(f"scheduler running on {environment}; SIGTERM or Ctrl-C stops it cleanly")
-            runtime.scheduler.on_data_end = lambda _ms: _data_left(runtime, console, "waiting (--run-forever)")
-            report = asyncio.run(_run_forever(runtime, options))
-            console.print(f"stopped ({report.stopped_by}) after {report.cycles} cycles")
-        elif _data_left(runtime, console, "nothing to replay"):
-            _run_with_progress(runtime, console)
+        if not _drive(runtime, options, console, run_once=run_once, run_forever=run_forever):
+            return 0
         render_table(runtime.engine, Console())
         if report_dir is not None:
             for kind, path in write_reports(runtime.engine, report_dir).items():

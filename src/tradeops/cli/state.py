@@ -15,9 +15,13 @@ EXIT_MISMATCH = 1
 
 
 def _target_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option("--log", "log_path", help="The decision log (default: the store's own log).")(command)
+    command = click.option("--log", "log_path", help="The decision log (default: the store's own log).")(
+        command
+    )
     command = click.option(
-        "--state", "state_path", help="A SQLite store instead of the environment's (e.g. var/runs/<id>/state.sqlite)."
+        "--state",
+        "state_path",
+        help="A SQLite store instead of the environment's (e.g. var/runs/<id>/state.sqlite).",
     )(command)
     return config_options(command)
 
@@ -36,7 +40,9 @@ def state() -> None:
 @state.command("check")
 @_target_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def check(config_path: Path, environment: str, state_path: str | None, log_path: str | None, as_json: bool) -> int:
+def check(
+    config_path: Path, environment: str, state_path: str | None, log_path: str | None, as_json: bool
+) -> int:
     """Exit 0 only when the store equals the projection of its log up to its recorded position."""
     from tradeops.bootstrap.state_tools import MAX_LISTED, check_state
 
@@ -63,15 +69,24 @@ def check(config_path: Path, environment: str, state_path: str | None, log_path:
 
 @state.command("rebuild")
 @_target_options
-@click.option("--to", "to_path", help="Write the rebuilt store here (SQLite path) instead of the store itself.")
+@click.option(
+    "--to", "to_path", help="Write the rebuilt store here (SQLite path) instead of the store itself."
+)
 @click.option("--force", is_flag=True, help="Replace the projected state of an existing store.")
 def rebuild(
-    config_path: Path, environment: str, state_path: str | None, log_path: str | None, to_path: str | None, force: bool
+    config_path: Path,
+    environment: str,
+    state_path: str | None,
+    log_path: str | None,
+    to_path: str | None,
+    force: bool,
 ) -> int:
     """Build the store from the decision log alone (refuses to overwrite without --force)."""
     from tradeops.bootstrap.state_tools import rebuild_state
 
-    name, position = rebuild_state(_target(config_path, environment, state_path, log_path), to_path, force=force)
+    name, position = rebuild_state(
+        _target(config_path, environment, state_path, log_path), to_path, force=force
+    )
     seq = position.seq if position else 0
     click.echo(f"state rebuilt: {name} from {seq} log entries; check it with `tradeops state check`")
     return 0

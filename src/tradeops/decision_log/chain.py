@@ -72,7 +72,9 @@ def iter_chain(path: str | Path) -> Iterator[tuple[int, str, dict[str, Any]]]:
                 raise ChainBroken(f"{path}:{number}: not valid JSON") from None
             found = entry.get("seq") if isinstance(entry, dict) else None
             if type(found) is not int or (seq is not None and found != seq + 1):
-                raise ChainBroken(f"{path}:{number}: seq {found!r} does not follow {seq} (lines removed or inserted)")
+                raise ChainBroken(
+                    f"{path}:{number}: seq {found!r} does not follow {seq} (lines removed or inserted)"
+                )
             assert isinstance(entry, dict)
             prev = entry.get("prev_hash")
             algorithm = _algorithm(prev, path, number)

@@ -131,7 +131,9 @@ def checkpoint(ts: int, cursor: Mapping[str, int], peak_equity: str) -> Decision
     )
 
 
-def run_changed(ts: int, status: str, run_id: str, run_kind: str, market: Mapping[str, JsonScalar]) -> DecisionRecord:
+def run_changed(
+    ts: int, status: str, run_id: str, run_kind: str, market: Mapping[str, JsonScalar]
+) -> DecisionRecord:
     """A run started, resumed or stopped (run id and kind, and what market it replays)."""
     return DecisionRecord(
         "run", status, ts, {"run_id": run_id, "run_kind": run_kind}, {"market": dict(market)}

@@ -212,7 +212,8 @@ class Projection:
         order = self._order(seq, entry)
         if order.order_id is not None and order.order_id != fill.order_id:
             raise ProjectionError(
-                f"log seq {seq}: fill names order {fill.order_id!r}, the venue acknowledged {order.order_id!r}"
+                f"log seq {seq}: fill names order {fill.order_id!r}, "
+                f"the venue acknowledged {order.order_id!r}"
             )
         order.fills += 1
         order.filled += fill.quantity
@@ -254,7 +255,7 @@ class Projection:
         return [self._row(table, key) for key in (self._keys(table) if keys is None else keys)]
 
     def _keys(self, table: str) -> list[Any]:
-        source: Mapping[Any, Any] = {
+        sources: dict[str, Mapping[Any, Any]] = {
             "balances": self.balances,
             "positions": self.positions,
             "orders": self.orders,
@@ -262,8 +263,8 @@ class Projection:
             "trading_state": self.trading,
             "replay_cursor": self.cursor,
             "projection_meta": self.meta,
-        }[table]
-        return sorted(source)
+        }
+        return sorted(sources[table])
 
     def _row(self, table: str, key: Any) -> dict[str, Any]:
         if table == "balances":

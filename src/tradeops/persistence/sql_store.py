@@ -242,7 +242,9 @@ class SqlStateStore:
 
             stmt = self._order_update
             if stmt is None:
-                columns = {c.name: bindparam(f"v_{c.name}") for c in t.columns if c.name != "client_order_id"}
+                columns: dict[str, Any] = {
+                    c.name: bindparam(f"v_{c.name}") for c in t.columns if c.name != "client_order_id"
+                }
                 stmt = self._order_update = (
                     update(t).where(t.c.client_order_id == bindparam("k_client_order_id")).values(columns)
                 )
@@ -273,7 +275,7 @@ class SqlStateStore:
         projection.positions = {(p.strategy, p.venue, p.symbol): p for p in self.load_positions()}
         for row in self.table_rows("orders"):
             if row["status"] in OPEN_STATUSES:
-                order = OrderRow(**{k: v for k, v in row.items()})
+                order = OrderRow(**row)
                 order.fills = self._fill_count(order.client_order_id)
                 projection.orders[order.client_order_id] = order
         projection.trading = {
@@ -289,7 +291,9 @@ class SqlStateStore:
 
         t = self._t["fills"]
         with self._engine.connect() as conn:
-            return int(conn.execute(select(func.count()).where(t.c.client_order_id == client_order_id)).scalar_one())
+            return int(
+                conn.execute(select(func.count()).where(t.c.client_order_id == client_order_id)).scalar_one()
+            )
 
     def projected_is_empty(self) -> bool:
         return all(not self.table_rows(name) for name in PROJECTED_TABLES) and self.log_position() is None

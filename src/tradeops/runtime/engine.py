@@ -221,7 +221,9 @@ class TradingEngine:
         self.global_state = TradingState.HALTED
         self.stats.global_state = TradingState.HALTED
         if record and old is not TradingState.HALTED:
-            self.sink.record(events.trading_state_changed(self._now_ms, "global", old, TradingState.HALTED, reason))
+            self.sink.record(
+                events.trading_state_changed(self._now_ms, "global", old, TradingState.HALTED, reason)
+            )
 
     def clear_halt(self, reason: str) -> None:
         """Lift a fail-stop once its cause is gone (a restart that brought the store level)."""

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from tradeops.config.models import VenueConfig
 from tradeops.domain.market import Bar, Quote
@@ -108,7 +108,9 @@ class PaperExchange:
 
     def lookup(self, client_order_id: str) -> str | None:
         """The venue's id of a working order with this client id (None: the venue never took it)."""
-        return next((oid for oid, o in self._open.items() if o.request.client_order_id == client_order_id), None)
+        return next(
+            (oid for oid, o in self._open.items() if o.request.client_order_id == client_order_id), None
+        )
 
     def submit(self, order: OrderRequest) -> OrderAck:
         model = self._models.get(order.venue)
