@@ -70,8 +70,9 @@ def plan_run(
     decision_log_path: str | None,
 ) -> RunPlan:
     """Resolve the store and log of a run (`state`: environment, memory, none or a SQLite path)."""
-    if state in ("memory", "none"):
-        return RunPlan(run_id, kind, None, decision_log_path or account_log)
+    if state in ("memory", "none"):  # never the account's log: its store would replay these entries
+        log = decision_log_path or str(RUNS_DIR / run_id / "decisions.jsonl")
+        return RunPlan(run_id, kind, None, log)
     if state != "environment":
         path = Path(state)
         log = decision_log_path or log_beside(path)
