@@ -308,7 +308,8 @@ def _assemble(
     quote = env.quote_asset
     initial = to_decimal(env.initial_balances[quote])
     balances = store.load_balances() if store else {}
-    portfolio = Portfolio.restore(quote, balances, store.load_positions() if store else [], initial)
+    fees = account.store.fees_by_strategy() if account is not None else None
+    portfolio = Portfolio.restore(quote, balances, store.load_positions() if store else [], initial, fees)
     for venue, symbol in series_store.instruments():
         bar = series_store.last_bar(venue, symbol)
         if bar is not None:

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tradeops.domain.money import ZERO
+from tradeops.domain.money import ZERO, decimal_str
 from tradeops.domain.trading import Fill, Liquidity, Position, Side
 
 OPEN_STATUSES = frozenset({"intent", "open"})
 TERMINAL_STATUSES = frozenset({"filled", "cancelled", "failed", "abandoned"})
 PAPER_ID_PREFIX = "paper-"
+FEES_PREFIX = "fees "  # projection_meta key of the fees a strategy has paid over the account's life
 
 
 class ProjectionError(ValueError):
@@ -228,6 +229,8 @@ class Projection:
         self._touch("positions", key)
         asset = self.quote_asset or fill.fee_asset
         self.balances[asset] = self.balances.get(asset, ZERO) + fill.cash_change
+        fees = FEES_PREFIX + fill.strategy
+        self._set_meta(fees, decimal_str(Decimal(self.meta.get(fees, "0")) + fill.fee))
         self._touch("balances", asset)
 
     def _trading_state(self, seq: int, entry: Mapping[str, Any]) -> None:

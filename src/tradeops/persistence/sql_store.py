@@ -28,7 +28,7 @@ from sqlalchemy.pool import StaticPool
 from tradeops.config.models import EnvironmentConfig
 from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.trading import Fill, Liquidity, Position, Side, TradingState
-from tradeops.persistence.projection import OPEN_STATUSES, OrderRow, Projection
+from tradeops.persistence.projection import FEES_PREFIX, OPEN_STATUSES, OrderRow, Projection
 from tradeops.persistence.schema import PROJECTED_TABLES, SCHEMA_REVISION, build_metadata
 from tradeops.runtime.ports import StrategyStatus
 
@@ -350,6 +350,11 @@ class SqlStateStore:
             for r in self.table_rows("fills")
             if strategy is None or r["strategy"] == strategy
         ]
+
+    def fees_by_strategy(self) -> dict[str, Decimal]:
+        """Fees paid per strategy over the account's life (quote asset)."""
+        meta = self.meta()
+        return {k.removeprefix(FEES_PREFIX): Decimal(v) for k, v in meta.items() if k.startswith(FEES_PREFIX)}
 
     def load_open_orders(self) -> list[dict[str, Any]]:
         """Acknowledged orders still working at the venue (the paper venue's persisted book)."""

@@ -55,9 +55,13 @@ class Portfolio:
         balances: Mapping[str, Decimal],
         positions: Iterable[Position],
         initial: Decimal,
+        fees: Mapping[str, Decimal] | None = None,
     ) -> Portfolio:
+        """The account as its store holds it; `fees` are the fees each strategy has paid so far."""
         cash = balances.get(quote_asset, initial)
         book = cls(quote_asset=quote_asset, cash=cash, initial_equity=initial)
+        for strategy, paid in (fees or {}).items():
+            book.books[strategy].fees += paid
         for pos in positions:
             book._store(pos)
             book.books[pos.strategy].realized += pos.realized_pnl
