@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,10 +81,7 @@ def test_a_repeated_id_is_an_error_never_an_overwrite(rows) -> None:
     projection = Projection()
     for seq, entry in enumerate(entries, 1):
         projection.apply(seq, entry)
-    for again in (entries[1], entries[2]):  # the first intent again; its acknowledgement again
-        try:
-            projection.apply(len(entries) + 1, again)
-        except ProjectionError as exc:
-            assert "daily_trend-1-1" in str(exc) or "paper-binance-1" in str(exc)
-        else:
-            raise AssertionError("a repeated id was accepted")
+    with pytest.raises(ProjectionError, match="daily_trend-1-1"):
+        projection.apply(len(entries) + 1, entries[1])  # the first intent again
+    with pytest.raises(ProjectionError, match="paper-binance-1"):
+        projection.apply(len(entries) + 1, entries[2])  # its acknowledgement again
