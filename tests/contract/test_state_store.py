@@ -220,3 +220,14 @@ def test_open_state_store_creates_the_sqlite_file_in_wal_mode(tmp_path: Path) ->
         engine.dispose()
     finally:
         store.close()
+
+
+def test_the_migrations_build_exactly_the_schema_the_code_uses(open_store: Opener) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from tradeops.persistence.schema import build_metadata
+
+    store = open_store()
+    with store._engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), build_metadata()) == []

@@ -148,7 +148,7 @@ def build_metadata() -> MetaData:
     Table(
         "projection_meta",
         metadata,
-        Column("key", String(64), primary_key=True),
+        Column("key", String(128), primary_key=True),
         Column("value", Text, nullable=False),
     )
     Table(
