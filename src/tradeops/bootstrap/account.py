@@ -211,7 +211,7 @@ def open_account(
     except BaseException:
         store.close()
         raise
-    reconciled = reconcile(store, plan.log_path, writer.seq)  # type: ignore[attr-defined]
+    reconciled = reconcile(store, plan.log_path, writer.seq)
     sink = ProjectingSink(
         writer,
         store,
@@ -221,7 +221,7 @@ def open_account(
         step_ms=step_ms,
         position=reconciled.position,
     )
-    sink.mark_durable(writer.durable_seq)  # type: ignore[attr-defined]
+    sink.mark_durable(writer.durable_seq)
     holder.append(sink)
     account = Account(plan, store, sink, reconciled)
     if reconciled.mismatch is not None:

@@ -27,6 +27,12 @@ class LogAppender(Protocol):
     @property
     def head(self) -> str: ...
 
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def durable_seq(self) -> int: ...
+
     def append(
         self,
         *,

@@ -9,6 +9,8 @@ Frozen DDL: later schema changes are new revisions, never edits of this one
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -30,7 +32,7 @@ TABLES = (
 )
 
 
-def money() -> sa.types.TypeEngine[object]:
+def money() -> sa.types.TypeEngine[Any]:
     """Exact decimals: arbitrary-precision NUMERIC on PostgreSQL, plain-notation text on SQLite."""
     return sa.Numeric() if op.get_bind().dialect.name == "postgresql" else sa.String(length=80)
 
