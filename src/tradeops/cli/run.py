@@ -104,7 +104,7 @@ def _data_left(runtime: Runtime, console: Console, then: str) -> bool:
     """False (and say so) when every bar of the market has been processed already."""
     if runtime.series.next_reveal_ms() is not None:
         return True
-    last = runtime.resumed_from_ms or runtime.stats.last_cycle_ms or runtime.end_ms
+    last = runtime.stats.last_cycle_ms or runtime.resumed_from_ms or runtime.end_ms
     click.echo(f"data ends at {ms_to_iso(last)}: every bar of this market is processed; {then}", err=True)
     return False
 
@@ -130,12 +130,11 @@ async def _wait_for_stop(runtime: Runtime) -> None:
 
 def _drive(
     runtime: Runtime, options: RunOptions, console: Console, *, run_once: bool, run_forever: bool
-) -> bool:
-    """Run the scheduler as asked; False when --run-once found no data left (no summary)."""
+) -> None:
+    """Run the scheduler as asked (nothing when every bar of the market is processed already)."""
     if run_once:
-        if not _data_left(runtime, console, "stopping (--run-once)"):
-            return False
-        runtime.scheduler.run_once(runtime.end_ms)
+        if _data_left(runtime, console, "stopping (--run-once)"):
+            runtime.scheduler.run_once(runtime.end_ms)
     elif run_forever:
         console.print(f"scheduler running on {options.environment}; SIGTERM or Ctrl-C stops it cleanly")
 
@@ -147,7 +146,6 @@ def _drive(
         console.print(f"stopped ({report.stopped_by}) after {report.cycles} cycles")
     elif _data_left(runtime, console, "nothing to replay"):
         _run_with_progress(runtime, console)
-    return True
 
 
 def _options(**kw: object) -> RunOptions:
@@ -262,8 +260,7 @@ def run(
         _announce(runtime, console)
         if runtime.halt_detail is not None:
             return _refuse(runtime, options, run_forever)
-        if not _drive(runtime, options, console, run_once=run_once, run_forever=run_forever):
-            return 0
+        _drive(runtime, options, console, run_once=run_once, run_forever=run_forever)
         render_table(runtime.engine, Console())
         if report_dir is not None:
             for kind, path in write_reports(runtime.engine, report_dir).items():
