@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from tradeops.domain.money import ZERO, decimal_str
 from tradeops.domain.trading import Fill, Liquidity, Position, Side
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 OPEN_STATUSES = frozenset({"intent", "open"})
 TERMINAL_STATUSES = frozenset({"filled", "cancelled", "failed", "abandoned"})
 PAPER_ID_PREFIX = "paper-"
@@ -66,9 +68,12 @@ class OrderRow:
 
 
 def _ms(entry: Mapping[str, Any]) -> int:
-    meta = entry["metadata"]
-    value = meta.get("ts_ms", meta.get("step_ms", 0))
-    return int(value)
+    """The event's time: `metadata.ts_ms`, else (entries written before it existed) the timestamp."""
+    value = entry["metadata"].get("ts_ms")
+    if type(value) is int:
+        return value
+    moment = datetime.fromisoformat(str(entry["timestamp"]))
+    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 def fill_from_entry(entry: Mapping[str, Any]) -> Fill:
@@ -186,6 +191,9 @@ class Projection:
 
     def _submitted(self, seq: int, entry: Mapping[str, Any]) -> None:
         order = self._order(seq, entry)
+        if "order_id" not in entry["artefacts"]:  # written before acknowledgements named the id
+            order.status = "open"
+            return
         order_id = str(entry["artefacts"]["order_id"])
         key = (order.venue, order_id)
         if key in self._exchange_ids:
