@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from tradeops.bootstrap.engine import RunOptions, build_runtime
 from tradeops.cli.main import main
@@ -16,7 +17,7 @@ from tradeops.domain import events
 from tradeops.domain.trading import TradingState
 from tradeops.observability.collector import RuntimeCollector
 from tradeops.persistence.schema import PROJECTED_TABLES
-from tradeops.persistence.sql_store import SqlStateStore, StoreUnwritable
+from tradeops.persistence.sql_store import SqlStateStore
 
 REPO = Path(__file__).resolve().parents[2]
 STORE = Path("var/state/tradeops.sqlite")
@@ -168,22 +169,23 @@ def test_an_intent_without_outcome_is_resolved_from_the_venue_not_resent(workdir
     assert status[intent.client_order_id] == "abandoned"
 
 
-def test_an_unwritable_store_stops_trading_and_the_next_start_catches_up(workdir, monkeypatch, capsys):
+def test_a_read_only_store_stops_trading_and_the_next_start_catches_up(workdir, capsys):
     _run(200)
     runtime = build_runtime(RunOptions(synthetic_bars=700, kill_switch=False))
 
-    def refuse(*_args, **_kwargs):
-        raise StoreUnwritable("state store var/state/tradeops.sqlite: cannot write (disk I/O error)")
+    def read_only(dbapi_connection, _record) -> None:  # SQLite itself refuses every write
+        dbapi_connection.execute("PRAGMA query_only = ON")
 
-    with monkeypatch.context() as patch:
-        patch.setattr(runtime.store, "apply", refuse)  # what SQLite raises on a full disk, translated
-        try:
-            asyncio.run(runtime.scheduler.run(max_steps=200))
-            assert runtime.engine.halt_reason == "state_store_unwritable"
-            assert runtime.engine.global_state is TradingState.HALTED
-            assert "trading HALTED (state_store_unwritable)" in capsys.readouterr().err
-        finally:
-            runtime.close()
+    engine = runtime.store._engine
+    event.listen(engine, "connect", read_only)
+    engine.dispose()  # every new connection of the running store is read-only
+    try:
+        asyncio.run(runtime.scheduler.run(max_steps=200))
+        assert runtime.engine.halt_reason == "state_store_unwritable"
+        assert runtime.engine.global_state is TradingState.HALTED
+        assert "trading HALTED (state_store_unwritable)" in capsys.readouterr().err
+    finally:
+        runtime.close()
     entries = [json.loads(line) for line in LOG.read_text().splitlines()]
     halt = next(i for i, e in enumerate(entries) if e["kind"] == "trading_state" and e["status"] == "halted")
     assert entries[halt]["metadata"]["reason"] == "state_store_unwritable"
