@@ -231,3 +231,19 @@ def test_the_migrations_build_exactly_the_schema_the_code_uses(open_store: Opene
     store = open_store()
     with store._engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), build_metadata()) == []
+
+
+def test_replacing_the_projection_is_one_transaction_that_keeps_operator_state(open_store: Opener) -> None:
+    store = open_store()
+    project(store, account_entries())
+    status = StrategyStatus("cross_exchange", True, "spread feed broken", "INC-7", "l2-ops", None, 1_000)
+    store.set_strategy_status(status)
+    smaller = Projection()
+    for seq, entry in enumerate(account_entries()[:4], 1):
+        smaller.apply(seq, entry)
+    store.replace_projection(smaller, LogPosition("sha256:log", 4, "sha256:head4"))
+    reopened = open_store()
+    for table in PROJECTED_TABLES:
+        assert reopened.table_rows(table) == smaller.rows(table), table
+    assert reopened.log_position() == LogPosition("sha256:log", 4, "sha256:head4")
+    assert reopened.strategy_statuses() == {"cross_exchange": status}

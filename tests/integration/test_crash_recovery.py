@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -178,3 +179,37 @@ def test_kill_9_at_random_moments_repeats_and_loses_nothing(site: tuple[Path, di
         text=True,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_mismatched_store_refuses_to_trade_but_serves_the_alert_metric(
+    site: tuple[Path, dict[str, str]],
+) -> None:
+    root, env = site
+    first = subprocess.run(
+        tradeops("run", *MARKET, "--run-once"), cwd=root, env=env, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr
+    db = sqlite3.connect(root / STORE)
+    with db:
+        db.execute("UPDATE log_position SET seq = seq + 3")  # the store claims entries the log lacks
+    db.close()
+    size = (root / LOG).stat().st_size
+    life = Life(root, env, ["--metrics", "--metrics-port", "0"])
+    url = None
+    for _ in range(600):
+        url = next((line.split()[1] for line in life.lines if line.startswith("metrics: ")), None)
+        if url or life.proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert url, life.text
+    for _ in range(100):
+        if "serving metrics until SIGTERM" in life.text:
+            break
+        time.sleep(0.1)
+    body = urllib.request.urlopen(url, timeout=10).read().decode()
+    assert 'tradeops_trading_halted{reason="state_log_mismatch"} 1.0' in body
+    assert 'tradeops_trading_state{state="halted"} 1.0' in body
+    life.proc.send_signal(signal.SIGTERM)
+    assert life.wait() == 1
+    assert "trading HALTED (state_log_mismatch)" in life.text and "tradeops state check" in life.text
+    assert (root / LOG).stat().st_size == size

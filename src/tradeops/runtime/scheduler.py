@@ -69,6 +69,7 @@ class Scheduler:
         self.on_step = on_step
         self.keep_outcomes = keep_outcomes
         self.on_data_end = on_data_end
+        self._checkpointed_ms: int | None = None
         self.stop_event = asyncio.Event()
         self._instant_steps = 0
         self.dues = [
@@ -168,8 +169,9 @@ class Scheduler:
         return report
 
     def _finish(self, report: SchedulerReport) -> None:
-        """Checkpoint the replay cursor and make everything durable and projected."""
-        if report.last_step_ms is not None:
+        """Checkpoint the replay cursor (once per position) and make everything durable and projected."""
+        if report.last_step_ms is not None and report.last_step_ms != self._checkpointed_ms:
+            self._checkpointed_ms = report.last_step_ms
             self.engine.checkpoint(report.last_step_ms)
         self.engine.publish_stats(force=True)
         self.engine.sink.flush()
