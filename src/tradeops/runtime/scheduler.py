@@ -15,6 +15,8 @@ from typing import Protocol
 from tradeops.domain.market import Bar
 from tradeops.runtime.engine import CycleOutcome, TradingEngine
 
+PROJECTION_LAG_S = 0.02  # longer than a group commit (group_ms, 5 ms by default)
+
 
 class SchedulerClock(Protocol):
     def now_ms(self) -> int: ...
@@ -118,7 +120,14 @@ class Scheduler:
         sleeper = asyncio.ensure_future(self.clock.sleep_until(ts_ms))
         stopper = asyncio.ensure_future(self.stop_event.wait())
         try:
-            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {sleeper, stopper}, timeout=PROJECTION_LAG_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            # In real time the last step's entries are durable a group commit later: project them
+            # now rather than a whole cadence later.
+            self.engine.sink.commit()
+            if not done:
+                await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in (sleeper, stopper):
                 if not task.done():
