@@ -38,15 +38,23 @@ class FakeMarket:
         self._view = FakeView()
         self._interval = interval_ms
         self.pending: list[Bar] = []
+        self.last: dict[tuple[str, str], Bar] = {}
 
     def push(self, bar: Bar) -> None:
         self.pending.append(bar)
+
+    def instruments(self) -> list[tuple[str, str]]:
+        return sorted(self.last)
+
+    def last_bar(self, venue: str, symbol: str) -> Bar | None:
+        return self.last.get((venue, symbol))
 
     def advance_to(self, now_ms: int) -> list[Bar]:
         ready = [b for b in self.pending if b.ts + self._interval <= now_ms]
         self.pending = [b for b in self.pending if b not in ready]
         for bar in ready:
             self._view.closes.setdefault((bar.venue, bar.symbol), []).append(bar.close)
+            self.last[(bar.venue, bar.symbol)] = bar
         self._view.now_ms = now_ms
         return ready
 

@@ -28,6 +28,7 @@ DOCS = (
     "docs/runbooks/operations/strategy_incident_playbook.md",
     "docs/training/scheduler_workshop.md",
     "docs/live-trading.md",
+    "docs/runbooks/system-of-record.md",
 )
 # Sub-commands announced in the issue but not registered yet in a group that already exists.
 PENDING_SUBCOMMANDS = {("smoke", "paper-ci")}
@@ -47,6 +48,7 @@ SAMPLES = {
     "commit": "HEAD~1",
     "alertmanager_url": "http://127.0.0.1:9093",
     "silence_id": "4f6a1d2e-0000-4000-8000-000000000000",
+    "run_id": "20261201T090000Z-0a1b2c",
 }
 PLACEHOLDER = re.compile(r"<([^<>]+)>")
 FENCE = re.compile(r"^```(\w*)\s*$")

@@ -55,3 +55,31 @@ def test_stop_and_run_once():
     )
     report: SchedulerReport = Scheduler(engine, market, ReplayClock(0)).run_once(3 * MIN5)
     assert report.cycles == 1 and strategy.calls == 1
+
+
+def test_run_forever_on_a_finite_market_says_the_data_ended_and_waits_without_wrapping():
+    engine, market, _clock, sink, strategy = build()
+    slot = engine.slots["daily_trend"]
+    engine.slots["daily_trend"] = type(slot)(
+        slot.name, slot.strategy, slot.schedule.model_copy(update={"warmup_bars": 1}), slot.profile
+    )
+    _feed(market, 4)
+    ended: list[int | None] = []
+    scheduler = Scheduler(engine, market, ReplayClock(0), on_data_end=ended.append)
+
+    async def drive() -> SchedulerReport:
+        task = asyncio.ensure_future(scheduler.run(forever=True))
+        for _ in range(200):  # bounded: the replay needs a handful of loop turns
+            await asyncio.sleep(0)
+            if ended:
+                break
+        calls = strategy.calls
+        await asyncio.sleep(0.05)
+        assert strategy.calls == calls  # waiting, not cycling on stale bars or replaying again
+        scheduler.stop()
+        return await task
+
+    report = asyncio.run(drive())
+    assert ended == [4 * MIN5] and report.stopped_by == "stop"
+    assert strategy.calls == report.cycles == 4
+    assert [r.kind for r in sink.records].count("checkpoint") == 1  # the cursor, once

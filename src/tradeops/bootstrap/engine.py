@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradeops.config.live import refuse_live_run
 from tradeops.config.load import load_config
@@ -31,6 +31,9 @@ from tradeops.runtime.stats import RuntimeStats
 from tradeops.strategies.registry import build_strategy
 from tradeops.strategies.view import SeriesStore
 
+if TYPE_CHECKING:
+    from tradeops.bootstrap.account import Account, RunPlan
+
 LOCAL_KEY_PATH = Path("var/secrets/decision_log.key")
 
 
@@ -46,7 +49,13 @@ class RunOptions:
     speed: float | None = None  # None: as fast as possible (replay) unless wall_clock
     wall_clock: bool = False
     strategies: Sequence[str] | None = None  # restrict to these schedules
-    state: str = "environment"  # "environment" (config state path/url), "memory", "none", or a SQLite path
+    state: str = (
+        "environment"  # "environment" (the account, or var/runs/<id>/), "memory", "none", or a SQLite path
+    )
+    run_kind: str | None = (
+        None  # account | backtest | smoke | load-test; None: derived from data/window/state
+    )
+    run_id: str | None = None
     decision_log: bool = True
     decision_log_path: str | None = None  # default: the environment's log
     strategy_params: dict[str, dict[str, Any]] | None = None  # per-strategy parameter overrides
@@ -72,6 +81,17 @@ class Runtime:
     end_ms: int = 0  # close time of the last bar loaded
     metrics_port: int | None = None
     closers: list[Any] = field(default_factory=list)
+    plan: RunPlan | None = None
+    halt_detail: str | None = None  # one line: why this run refuses to trade (state_log_mismatch)
+    resumed_from_ms: int | None = None  # the replay cursor an account run continued after
+
+    @property
+    def run_id(self) -> str:
+        return self.plan.run_id if self.plan else ""
+
+    @property
+    def kind(self) -> str:
+        return self.plan.kind if self.plan else "smoke"
 
     def close(self) -> None:
         for closer in reversed(self.closers):
@@ -105,61 +125,60 @@ def local_dev_key(environ: dict[str, str]) -> None:
     environ.setdefault("TRADEOPS_DECISION_LOG_KEY_ID", "local-dev")
 
 
-def _open_sink(
-    cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, runtime_closers: list[Any]
-) -> DecisionSink:
-    if not opts.decision_log:
-        return NullSink()
+def _signing_key(cfg: AppConfig, env: EnvironmentConfig) -> Any:
     from tradeops.decision_log.keys import resolve_signing_key
-    from tradeops.decision_log.sink import FileDecisionSink
-    from tradeops.decision_log.writer import DecisionLogWriter
 
     if env.mode == "paper":
         local_dev_key(os.environ)  # type: ignore[arg-type]
-    key = resolve_signing_key(
+    return resolve_signing_key(
         key=None,
         key_file=None,
         key_id=os.environ.get("TRADEOPS_DECISION_LOG_KEY_ID") or cfg.decision_log.key_id,
         algorithm=cfg.decision_log.hash_algorithm,
     )
-    writer = DecisionLogWriter(
-        opts.decision_log_path or cfg.decision_log_path(opts.environment),
-        key,
-        fsync_mode=cfg.decision_log.fsync_mode,
-        group_entries=cfg.decision_log.group_commit_entries,
-        group_ms=cfg.decision_log.group_commit_ms,
-    )
-    sink = FileDecisionSink(writer, stage=opts.environment)
-    runtime_closers.append(sink.close)
+
+
+def _writer_opener(cfg: AppConfig, env: EnvironmentConfig, path: str) -> Any:
+    from tradeops.decision_log.writer import DecisionLogWriter
+
+    key = _signing_key(cfg, env)
+
+    def open_writer(on_durable: Any = None) -> DecisionLogWriter:
+        return DecisionLogWriter(
+            path,
+            key,
+            fsync_mode=cfg.decision_log.fsync_mode,
+            group_entries=cfg.decision_log.group_commit_entries,
+            group_ms=cfg.decision_log.group_commit_ms,
+            on_durable=on_durable,
+        )
+
+    return open_writer
+
+
+def _open_sink(
+    cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, plan: RunPlan, closers: list[Any]
+) -> DecisionSink:
+    """The sink of an in-memory run: the log alone (no store to project into)."""
+    if not opts.decision_log:
+        return NullSink()
+    from tradeops.decision_log.sink import FileDecisionSink
+
+    sink = FileDecisionSink(_writer_opener(cfg, env, plan.log_path)(), stage=opts.environment)
+    closers.append(sink.close)
     return sink
 
 
-def _open_store(opts: RunOptions, env: EnvironmentConfig, closers: list[Any]) -> StateStore | None:
-    if opts.state == "none":
-        return None
-    from tradeops.persistence.sql_store import SqlStateStore, open_state_store
-
-    if opts.state == "memory":
-        store: StateStore = SqlStateStore("sqlite://")
-    elif opts.state == "environment":
-        store = open_state_store(env)
-    else:
-        Path(opts.state).parent.mkdir(parents=True, exist_ok=True)
-        store = SqlStateStore(f"sqlite:///{opts.state}")
-    closers.append(store.close)
-    return store
-
-
 def _open_gate(
-    cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, store: StateStore | None, closers: list[Any]
+    cfg: AppConfig, env: EnvironmentConfig, store: StateStore | None, closers: list[Any]
 ) -> OrderGate | None:
-    """The kill switch always reads operator state from the environment's store (the source of
-    truth shared with the CLI and the control API), even when the run keeps its portfolio in memory."""
+    """The kill switch reads operator state from the run's own store (an account's is the one the CLI
+    and the control API write); an in-memory run (smoke, load test) reads the environment's."""
     from tradeops.persistence.sql_store import open_state_store
     from tradeops.runtime.kill_switch import KillSwitch
     from tradeops.runtime.overrides import OverrideWatcher
 
-    if opts.state != "environment" or store is None:
+    if store is None:
         store = open_state_store(env)
         closers.append(store.close)
 
@@ -223,26 +242,98 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     # Start once the longest warmup is available, so the first step already has full history.
     warmup = max(max(s.warmup_bars, strategies[n].required_bars()) for n, s in schedules.items())
     start_ms = first_ts + (warmup + 1) * series_store.interval_ms(*series_store.instruments()[0])
-    clock: Any = WallClock() if opts.wall_clock else ReplayClock(start_ms, opts.speed)
+    from tradeops.bootstrap.account import new_run_id, open_account, plan_run, run_kind
+
     closers: list[Any] = []
+    kind = opts.run_kind or run_kind(opts.data, opts.from_ms, opts.to_ms, opts.state)
+    plan = plan_run(
+        kind=kind,
+        run_id=opts.run_id or new_run_id(),
+        state=opts.state if opts.decision_log else ("memory" if opts.state != "none" else "none"),
+        account_store=env.state_url or f"sqlite:///{env.state_path}",
+        account_log=cfg.decision_log_path(opts.environment),
+        decision_log_path=opts.decision_log_path,
+    )
+    account: Account | None = None
+    store: StateStore | None = None
+    sink: DecisionSink
+    if plan.store is not None:
+        account = open_account(
+            plan,
+            _writer_opener(cfg, env, plan.log_path),
+            stage=opts.environment,
+            step_ms=lambda: series_store.now_ms,
+        )
+        closers.append(account.store.close)
+        closers.append(account.sink.close)
+        store, sink = account.store, account.sink
+    else:
+        if opts.state == "memory":
+            from tradeops.persistence.sql_store import SqlStateStore
+
+            store = SqlStateStore("sqlite://")
+            closers.append(store.close)
+        sink = _open_sink(cfg, opts, env, plan, closers)
+    try:
+        return _assemble(
+            cfg, opts, env, slots, series_store, start_ms, end_ms, plan, account, store, sink, closers
+        )
+    except BaseException:
+        for closer in reversed(closers):
+            closer()
+        raise
+
+
+def _assemble(
+    cfg: AppConfig,
+    opts: RunOptions,
+    env: EnvironmentConfig,
+    slots: list[StrategySlot],
+    series_store: SeriesStore,
+    start_ms: int,
+    end_ms: int,
+    plan: RunPlan,
+    account: Account | None,
+    store: StateStore | None,
+    sink: DecisionSink,
+    closers: list[Any],
+) -> Runtime:
+    from tradeops.bootstrap.resume import market_identity, resume_point, start_account
+
+    interval = next(iter(slots)).schedule.interval
+    market = market_identity(opts, interval)
+    resume = resume_point(account, market) if account is not None and account.mismatch is None else 0
+    if resume:
+        series_store.advance_to(resume)  # bars up to the cursor were processed before: history only
+        start_ms = max(start_ms, resume + 1)
+    clock: Any = WallClock() if opts.wall_clock else ReplayClock(start_ms, opts.speed)
     stats = RuntimeStats(environment=opts.environment, started_ms=clock.now_ms())
-    store = _open_store(opts, env, closers)
-    sink = _open_sink(cfg, opts, env, closers)
     quote = env.quote_asset
     initial = to_decimal(env.initial_balances[quote])
-    portfolio = Portfolio.restore(
-        quote, store.load_balances() if store else {}, store.load_positions() if store else [], initial
-    )
-    exchange: Any = PaperExchange(env.venues, clock.now_ms, series_store.interval_ms, quote)
+    balances = store.load_balances() if store else {}
+    fees = account.store.fees_by_strategy() if account is not None else None
+    portfolio = Portfolio.restore(quote, balances, store.load_positions() if store else [], initial, fees)
+    for venue, symbol in series_store.instruments():
+        bar = series_store.last_bar(venue, symbol)
+        if bar is not None:
+            portfolio.mark(venue, symbol, bar.close)
+    portfolio.initial_equity = portfolio.equity()  # the run starts from what its store holds
+    if account is not None:
+        portfolio.peak_equity = max(portfolio.equity(), to_decimal(account.meta.get("peak_equity", "0")))
+    paper = PaperExchange(env.venues, clock.now_ms, series_store.interval_ms, quote)
+    if account is not None and account.mismatch is None:
+        paper.restore(account.store.load_open_orders(), int(account.meta.get("paper_order_seq", "0")))
+    exchange: Any = paper
     if opts.faults:
         exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
-    gate = _open_gate(cfg, opts, env, store, closers) if opts.kill_switch else None
+    gate = _open_gate(cfg, env, store if plan.store else None, closers) if opts.kill_switch else None
     settings = EngineSettings(
         environment=opts.environment,
         account_profile=cfg.risk_profiles[env.risk_profile],
         venues=env.venues,
         positions_on_kill=cfg.runtime.kill_switch.positions,
         cancel_on_disable=cfg.runtime.kill_switch.cancel_open_orders,
+        order_seq_start=int(account.meta.get("client_order_seq", "0")) + 1 if account else 1,
     )
     engine = TradingEngine(settings, slots, series_store, exchange, portfolio, sink, stats, gate, store)
     scheduler = Scheduler(engine, series_store, clock)
@@ -258,7 +349,10 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         store=store,
         end_ms=end_ms,
         closers=closers,
+        plan=plan,
     )
+    if account is not None:
+        start_account(runtime, account, market, balances, initial, resume)
     if opts.metrics and cfg.observability.metrics.enabled:
         from tradeops.observability.metrics import start_metrics_server
 

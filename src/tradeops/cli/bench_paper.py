@@ -179,6 +179,7 @@ def bench_paper(
         "strategies": 4,
         "runs": runs,
         "source": source,
-        "pipeline": "signal -> risk gate -> paper fill -> SQLite state -> signed decision log (group commit)",
+        "pipeline": "signal -> risk gate -> paper fill -> signed decision log (group commit) "
+        "-> SQLite projection (one transaction per durable log batch)",
     }
     click.echo(json.dumps(out, indent=None if as_json else 2))

@@ -31,6 +31,7 @@ COMMANDS = {
     "run": "tradeops.cli.run:run",
     "security": "tradeops.cli.security:security",
     "smoke": "tradeops.cli.smoke:smoke",
+    "state": "tradeops.cli.state:state",
     "strategy": "tradeops.cli.strategy:strategy",
 }
 

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tradeops.bootstrap.engine import RunOptions, Runtime, build_runtime
 from tradeops.cli.options import config_option
-from tradeops.domain.clock import iso_to_ms
+from tradeops.domain.clock import iso_to_ms, ms_to_iso
 from tradeops.domain.errors import UserInputError
 from tradeops.ops.run_report import render_table, write_reports
 from tradeops.runtime.scheduler import SchedulerReport
@@ -93,6 +93,62 @@ def _strategy_toggle(
     return 0
 
 
+def _announce(runtime: Runtime, console: Console) -> None:
+    plan = runtime.plan
+    if plan is None or plan.store is None:
+        return
+    where = plan.directory if plan.directory is not None else plan.store.removeprefix("sqlite:///")
+    click.echo(f"run {plan.run_id} ({plan.kind}): state {where}, log {plan.log_path}", err=True)
+
+
+def _data_left(runtime: Runtime, console: Console, then: str) -> bool:
+    """False (and say so) when every bar of the market has been processed already."""
+    if runtime.series.next_reveal_ms() is not None:
+        return True
+    last = runtime.stats.last_cycle_ms or runtime.resumed_from_ms or runtime.end_ms
+    click.echo(f"data ends at {ms_to_iso(last)}: every bar of this market is processed; {then}", err=True)
+    return False
+
+
+def _refuse(runtime: Runtime, options: RunOptions, run_forever: bool) -> int:
+    """A store that does not match its log: trade nothing; with --run-forever keep serving metrics
+    (the critical alert fires) until SIGTERM/SIGINT."""
+    from tradeops.bootstrap.account import StateLogMismatch
+
+    if run_forever:
+        click.echo(f"error: {runtime.halt_detail} (serving metrics until SIGTERM)", err=True)
+        asyncio.run(_wait_for_stop(runtime))
+    raise StateLogMismatch(runtime.halt_detail or "state_log_mismatch")
+
+
+async def _wait_for_stop(runtime: Runtime) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, runtime.scheduler.stop)
+    runtime.engine.publish_stats(force=True)
+    await runtime.scheduler.stop_event.wait()
+
+
+def _drive(
+    runtime: Runtime, options: RunOptions, console: Console, *, run_once: bool, run_forever: bool
+) -> None:
+    """Run the scheduler as asked (nothing when every bar of the market is processed already)."""
+    if run_once:
+        if _data_left(runtime, console, "stopping (--run-once)"):
+            runtime.scheduler.run_once(runtime.end_ms)
+    elif run_forever:
+        console.print(f"scheduler running on {options.environment}; SIGTERM or Ctrl-C stops it cleanly")
+
+        def data_ended(_last_ms: int | None) -> None:
+            _data_left(runtime, console, "waiting (--run-forever)")
+
+        runtime.scheduler.on_data_end = data_ended
+        report = asyncio.run(_run_forever(runtime, options))
+        console.print(f"stopped ({report.stopped_by}) after {report.cycles} cycles")
+    elif _data_left(runtime, console, "nothing to replay"):
+        _run_with_progress(runtime, console)
+
+
 def _options(**kw: object) -> RunOptions:
     return RunOptions(**kw)  # type: ignore[arg-type]
 
@@ -122,7 +178,8 @@ def _options(**kw: object) -> RunOptions:
     "--state",
     default="environment",
     show_default=True,
-    help="State store: environment (config), memory, or a SQLite file path.",
+    help="State store: environment (the account; a backtest gets var/runs/<run_id>/), memory, "
+    "or a SQLite file path (its log beside it: <name>.decisions.jsonl).",
 )
 @click.option(
     "--metrics/--no-metrics", default=None, help="Serve Prometheus metrics (default: on with --run-forever)."
@@ -195,14 +252,10 @@ def run(
     console = Console(stderr=True)
     runtime = build_runtime(options)
     try:
-        if run_once:
-            runtime.scheduler.run_once(runtime.end_ms)
-        elif run_forever:
-            console.print(f"scheduler running on {environment}; SIGTERM or Ctrl-C stops it cleanly")
-            report = asyncio.run(_run_forever(runtime, options))
-            console.print(f"stopped ({report.stopped_by}) after {report.cycles} cycles")
-        else:
-            _run_with_progress(runtime, console)
+        _announce(runtime, console)
+        if runtime.halt_detail is not None:
+            return _refuse(runtime, options, run_forever)
+        _drive(runtime, options, console, run_once=run_once, run_forever=run_forever)
         render_table(runtime.engine, Console())
         if report_dir is not None:
             for kind, path in write_reports(runtime.engine, report_dir).items():
@@ -220,16 +273,11 @@ def run(
 )
 def demo(bars: int, config_path: Path, report_dir: Path) -> int:
     """The main job: four strategies on one paper account over the synthetic market (no network)."""
-    options = RunOptions(
-        config_path=config_path,
-        synthetic_bars=bars,
-        state="memory",
-        decision_log_path="audit/decision_logs/demo.jsonl",
-        kill_switch=False,
-    )
+    options = RunOptions(config_path=config_path, synthetic_bars=bars, run_kind="backtest", kill_switch=False)
     console = Console(stderr=True)
     runtime = build_runtime(options)
     try:
+        _announce(runtime, console)
         _run_with_progress(runtime, console)
         render_table(runtime.engine, Console())
         for kind, path in write_reports(runtime.engine, report_dir).items():

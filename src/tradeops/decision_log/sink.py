@@ -38,5 +38,8 @@ class FileDecisionSink:
     def flush(self) -> None:
         self.writer.flush()
 
+    def commit(self) -> None:
+        """No state store behind this sink: nothing to project."""
+
     def close(self) -> None:
         self.writer.close()

@@ -74,12 +74,16 @@ def _order_artefacts(order: OrderRequest) -> dict[str, JsonScalar]:
 
 
 def _order_metadata(order: OrderRequest) -> dict[str, JsonValue]:
-    return {
+    metadata: dict[str, JsonValue] = {
         "side": order.side.value,
         "quantity": decimal_str(order.quantity),
         "reference_price": decimal_str(order.reference_price),
         "reduce_only": order.reduce_only,
+        "order_type": order.order_type.value,
     }
+    if order.limit_price is not None:
+        metadata["limit_price"] = decimal_str(order.limit_price)
+    return metadata
 
 
 def order_accepted(order: OrderRequest) -> DecisionRecord:
@@ -93,8 +97,53 @@ def order_denied(order: OrderRequest, reason: DenialReason, detail: str) -> Deci
     return DecisionRecord("risk_decision", "denied", order.ts, _order_artefacts(order), metadata)
 
 
-def order_submitted(order: OrderRequest) -> DecisionRecord:
-    return DecisionRecord("order", "submitted", order.ts, _order_artefacts(order), _order_metadata(order))
+def order_submitted(order: OrderRequest, order_id: str) -> DecisionRecord:
+    """The venue acknowledged the order under `order_id` (its own id)."""
+    artefacts = _order_artefacts(order) | {"order_id": order_id}
+    return DecisionRecord("order", "submitted", order.ts, artefacts, _order_metadata(order))
+
+
+def order_abandoned(ts: int, client_order_id: str, strategy: str, venue: str, detail: str) -> DecisionRecord:
+    """An intent found without an outcome after a restart, and not on the venue: closed, not resent."""
+    artefacts: dict[str, JsonScalar] = {
+        "client_order_id": client_order_id,
+        "strategy": strategy,
+        "venue": venue,
+    }
+    return DecisionRecord("order", "abandoned", ts, artefacts, {"detail": detail})
+
+
+def orders_cancelled(ts: int, strategy: str | None, count: int, reason: str) -> DecisionRecord:
+    """Every open order of `strategy` (None: of every strategy) was cancelled at the venue."""
+    return DecisionRecord(
+        "order", "cancelled_all", ts, {"strategy": strategy or "*"}, {"count": count, "reason": reason}
+    )
+
+
+def balances_set(ts: int, balances: Mapping[str, str], reason: str) -> DecisionRecord:
+    """The account's balances were set (the opening balance of a new account)."""
+    return DecisionRecord("balance", "set", ts, {}, {"balances": dict(balances), "reason": reason})
+
+
+def checkpoint(ts: int, cursor: Mapping[str, int], peak_equity: str) -> DecisionRecord:
+    """Periodic replay cursor: the last bar processed per series (never one entry per bar)."""
+    return DecisionRecord(
+        "checkpoint", "cursor", ts, {}, {"cursor": dict(cursor), "peak_equity": peak_equity}
+    )
+
+
+def run_changed(
+    ts: int, status: str, run_id: str, run_kind: str, market: Mapping[str, JsonScalar]
+) -> DecisionRecord:
+    """A run started, resumed or stopped (run id and kind, and what market it replays)."""
+    return DecisionRecord(
+        "run", status, ts, {"run_id": run_id, "run_kind": run_kind}, {"market": dict(market)}
+    )
+
+
+def state_replayed(ts: int, from_seq: int, to_seq: int) -> DecisionRecord:
+    """On start, the store was behind the log and the tail was projected into it."""
+    return DecisionRecord("state", "replayed", ts, {}, {"from_seq": from_seq, "to_seq": to_seq})
 
 
 def order_failed(order: OrderRequest, kind: str, detail: str) -> DecisionRecord:

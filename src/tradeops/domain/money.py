@@ -26,6 +26,7 @@ def quantize_down(value: Decimal, step: Decimal) -> Decimal:
 
 def decimal_str(value: Decimal) -> str:
     """Render a Decimal for logs and JSON: plain notation, no exponent, no trailing zeros."""
-    normalized = value.normalize()
-    text = format(normalized, "f")
+    text = format(value, "f")  # exact: normalize() would round to the context's 28 digits
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text

@@ -104,6 +104,11 @@ class Fill:
     def notional(self) -> Decimal:
         return self.quantity * self.price
 
+    @property
+    def cash_change(self) -> Decimal:
+        """What the fill does to the quote balance: pay for a buy, receive for a sell, pay the fee."""
+        return -(self.quantity * self.price * self.side.sign + self.fee)
+
 
 @dataclass(frozen=True, slots=True)
 class Position:

@@ -45,6 +45,14 @@ class FaultyExchange:
         self.spec = spec
         self._rng = random.Random(seed)
 
+    @property
+    def requires_durable_intent(self) -> bool:
+        return bool(getattr(self._inner, "requires_durable_intent", True))
+
+    def lookup(self, client_order_id: str) -> str | None:
+        lookup = getattr(self._inner, "lookup", None)
+        return None if lookup is None else lookup(client_order_id)
+
     def submit(self, order: OrderRequest) -> OrderAck:
         if self.spec.latency_ms:
             time.sleep(self.spec.latency_ms / 1000)

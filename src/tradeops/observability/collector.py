@@ -21,7 +21,7 @@ from tradeops import __version__
 from tradeops.config.models import ResourceLimits
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import TradingState
-from tradeops.runtime.stats import Histogram, ResourceUsage, RuntimeStats, StrategyStats
+from tradeops.runtime.stats import HALT_REASONS, Histogram, ResourceUsage, RuntimeStats, StrategyStats
 
 MB = 1024 * 1024
 STRATEGY_LABELS = ("strategy", "risk_profile")
@@ -74,6 +74,12 @@ SPECS: tuple[MetricSpec, ...] = (
     _strategy("last_cycle_timestamp_seconds", "gauge", "Unix time of the strategy's last cycle."),
     MetricSpec("tradeops_trading_state", "gauge", "1 for the account's current trading state.", ("state",)),
     MetricSpec("tradeops_override_active", "gauge", "1 while a kill-switch override stops trading."),
+    MetricSpec(
+        "tradeops_trading_halted",
+        "gauge",
+        "1 while the runtime refuses to trade for `reason` (state_log_mismatch, state_store_unwritable).",
+        ("reason",),
+    ),
     MetricSpec("tradeops_override_malformed", "gauge", "1 while an untrusted override file halts trading."),
     MetricSpec("tradeops_equity_quote", "gauge", "Account equity (quote currency)."),
     MetricSpec("tradeops_resource_cpu_ratio", "gauge", "Process CPU use; 1 is one full core."),
@@ -206,6 +212,8 @@ class RuntimeCollector(Collector):
         for state in TradingState:
             f.add("tradeops_trading_state", [state.value], 1.0 if stats.global_state is state else 0.0)
         f.add("tradeops_override_active", [], 1.0 if stats.override_active else 0.0)
+        for reason in HALT_REASONS:
+            f.add("tradeops_trading_halted", [reason], 1.0 if stats.halt_reason == reason else 0.0)
         f.add("tradeops_override_malformed", [], 1.0 if stats.override_malformed else 0.0)
         f.add("tradeops_equity_quote", [], float(stats.equity))
         f.add("tradeops_build_info", [__version__, stats.environment], 1.0)

@@ -1,111 +1,71 @@
-"""The StateStore port on SQLAlchemy Core: SQLite by default, PostgreSQL with the same code.
+"""The state store on SQLAlchemy Core: SQLite by default, PostgreSQL with the same code.
 
-Decimals are stored as text (exact on both engines). SQLite runs in WAL mode with
-``synchronous=FULL``: every commit is fsynced to the WAL, so an acknowledged fill survives a power
-cut (NORMAL could lose the last commits). Readers in other processes (the CLI, the control API)
-never block the writer.
+The store is a projection of the decision log (see persistence/projection.py): the runtime never
+writes a projected row directly; `apply` writes one log batch's changes and the log position they
+reflect in one transaction, with statements built once per table and run with executemany.
+Because the log is durable first, SQLite runs WAL with ``synchronous=NORMAL``: a power cut can only
+leave the store *behind* the log, and the next start replays the tail. Readers in other processes
+(the CLI, the control API) never block the writer. The schema comes from Alembic migrations.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Connection,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, MetaData, Table, create_engine, event, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.pool import StaticPool
 
 from tradeops.config.models import EnvironmentConfig
-from tradeops.domain.money import decimal_str
+from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.trading import Fill, Liquidity, Position, Side, TradingState
+from tradeops.persistence.projection import FEES_PREFIX, OPEN_STATUSES, OrderRow, Projection
+from tradeops.persistence.schema import PROJECTED_TABLES, SCHEMA_REVISION, build_metadata
 from tradeops.runtime.ports import StrategyStatus
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+CRASH_POINT_ENV = "TRADEOPS_CRASH_POINT"  # test harness only: "projection:N" kills -9 inside commit N
+_KEYS = {
+    "balances": ("asset",),
+    "positions": ("strategy", "venue", "symbol"),
+    "orders": ("client_order_id",),
+    "trading_state": ("scope",),
+    "replay_cursor": ("series",),
+    "projection_meta": ("key",),
+    "log_position": ("id",),
+    "strategy_status": ("strategy",),
+    "kv": ("key",),
+}
 
 
-def _tables(metadata: MetaData) -> dict[str, Table]:
-    money = String(64)
-    return {
-        "balances": Table(
-            "balances",
-            metadata,
-            Column("asset", String(32), primary_key=True),
-            Column("amount", money, nullable=False),
-        ),
-        "positions": Table(
-            "positions",
-            metadata,
-            Column("strategy", String(64), primary_key=True),
-            Column("venue", String(64), primary_key=True),
-            Column("symbol", String(64), primary_key=True),
-            Column("quantity", money, nullable=False),
-            Column("avg_price", money, nullable=False),
-            Column("realized_pnl", money, nullable=False),
-            Column("opened_ts", BigInteger, nullable=False),
-        ),
-        "fills": Table(
-            "fills",
-            metadata,
-            Column("id", Integer, primary_key=True, autoincrement=True),
-            Column("order_id", String(128), nullable=False),
-            Column("client_order_id", String(128), nullable=False),
-            Column("strategy", String(64), nullable=False),
-            Column("venue", String(64), nullable=False),
-            Column("symbol", String(64), nullable=False),
-            Column("side", String(8), nullable=False),
-            Column("quantity", money, nullable=False),
-            Column("price", money, nullable=False),
-            Column("fee", money, nullable=False),
-            Column("fee_asset", String(32), nullable=False),
-            Column("liquidity", String(8), nullable=False),
-            Column("ts", BigInteger, nullable=False),
-        ),
-        "strategy_status": Table(
-            "strategy_status",
-            metadata,
-            Column("strategy", String(64), primary_key=True),
-            Column("disabled", Boolean, nullable=False),
-            Column("reason", Text, nullable=False),
-            Column("ticket", String(128), nullable=False),
-            Column("requested_by", String(128), nullable=False),
-            Column("until_ms", BigInteger, nullable=True),
-            Column("changed_ms", BigInteger, nullable=False),
-        ),
-        "trading_state": Table(
-            "trading_state",
-            metadata,
-            Column("scope", String(64), primary_key=True),
-            Column("state", String(16), nullable=False),
-            Column("reason", Text, nullable=False),
-            Column("ts_ms", BigInteger, nullable=False),
-        ),
-        "kv": Table(
-            "kv",
-            metadata,
-            Column("key", String(128), primary_key=True),
-            Column("value", Text, nullable=False),
-        ),
-    }
+class StateConflict(Fatal):
+    """A write would break a unique id or the store disagrees with the log: stop, never overwrite."""
+
+
+class StoreUnwritable(Fatal):
+    """The store cannot be written (disk full, read-only): trading stops; the log stays the record."""
+
+
+class SchemaOutdated(UserInputError):
+    """The store's schema is older than the code (or predates migrations)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogPosition:
+    """The log position a store reflects: the log's identity, the last applied seq and its hash."""
+
+    log_id: str
+    seq: int
+    head: str
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -113,12 +73,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, schema: str | None) -> Engine:
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
@@ -129,156 +89,304 @@ def _make_engine(url: str) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if schema is not None:
+
+        def _search_path(dbapi_connection: Any, _record: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f'SET search_path TO "{schema}"')
+            dbapi_connection.commit()
+
+        event.listen(engine, "connect", _search_path)
+    return engine
+
+
+def _crash_countdown() -> list[int]:
+    point = os.environ.get(CRASH_POINT_ENV, "")
+    name, _, count = point.partition(":")
+    return [int(count)] if name == "projection" and count.isdigit() else []
 
 
 class SqlStateStore:
     """Durable runtime state. Thread-safe; every method is one short transaction."""
 
-    def __init__(self, url: str, *, schema: str | None = None) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, require_current: bool = True) -> None:
         self.url = url
-        self._engine = _make_engine(url)
+        self._engine = _make_engine(url, schema)
         self._lock = threading.RLock()
-        metadata = MetaData(schema=schema)
-        self._t = _tables(metadata)
+        self._metadata: MetaData = build_metadata()
+        self._t: dict[str, Table] = dict(self._metadata.tables)
         self._dialect = self._engine.dialect.name
+        self._crash = _crash_countdown()
         with self._lock:
-            try:
-                metadata.create_all(self._engine)
-            except DBAPIError:
-                # Another process created the tables between our check and our CREATE.
-                metadata.create_all(self._engine)
+            self._check_schema(require_current)
+        self._upserts = {name: self._upsert_statement(name) for name in _KEYS}
+        self._inserts = {name: self._t[name].insert() for name in ("orders", "fills")}
 
-    # --- helpers ---------------------------------------------------------------------------------
+    # --- schema ----------------------------------------------------------------------------------
 
-    def _upsert(self, conn: Connection, table: str, values: Mapping[str, Any], keys: tuple[str, ...]) -> None:
-        target = self._t[table]
+    def schema_revision(self) -> str | None:
+        """The store's Alembic revision (None: no tables at all, or tables without migrations)."""
+        with self._engine.connect() as conn:
+            names = set(inspect(conn).get_table_names())
+            if "alembic_version" not in names:
+                return None
+            return conn.execute(select(self._alembic_table().c.version_num)).scalar_one_or_none()
+
+    def _alembic_table(self) -> Table:
+        from sqlalchemy import Column, String
+
+        return Table("alembic_version", MetaData(), Column("version_num", String(32)))
+
+    def _is_empty(self) -> bool:
+        with self._engine.connect() as conn:
+            return not inspect(conn).get_table_names()
+
+    def _check_schema(self, require_current: bool) -> None:
+        revision = self.schema_revision()
+        if revision == SCHEMA_REVISION:
+            return
+        if revision is None and self._is_empty():
+            self.upgrade()  # a new store: create it at the current revision
+            return
+        if revision is None:
+            raise SchemaOutdated(
+                f"state store {self._where()}: its tables predate migrations; rebuild it from the log: "
+                "`tradeops state rebuild --force`"
+            )
+        if require_current:
+            raise SchemaOutdated(
+                f"state store {self._where()}: schema {revision} is older than this code "
+                f"({SCHEMA_REVISION}); upgrade it: `tradeops state migrate`"
+            )
+
+    def _where(self) -> str:
+        return self.url.removeprefix("sqlite:///")
+
+    def upgrade(self) -> str:
+        """Run the Alembic migrations up to the code's revision; return the revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+        with self._lock, self._engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        return SCHEMA_REVISION
+
+    # --- the projection --------------------------------------------------------------------------
+
+    def _upsert_statement(self, name: str) -> Any:
+        table = self._t[name]
+        keys = _KEYS[name]
         builder: Callable[..., Any] = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        stmt = builder(target).values(**values)
-        changed = {k: stmt.excluded[k] for k in values if k not in keys}
-        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=changed))
+        stmt = builder(table)
+        changed = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        return stmt.on_conflict_do_update(index_elements=list(keys), set_=changed)
 
-    def _write_balances(self, conn: Connection, balances: Mapping[str, Decimal]) -> None:
-        for asset, amount in balances.items():
-            self._upsert(conn, "balances", {"asset": asset, "amount": decimal_str(amount)}, ("asset",))
+    def apply(
+        self,
+        changes: Mapping[str, list[dict[str, Any]]],
+        position: LogPosition,
+        new_orders: set[str],
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Write one batch of projected rows and the log position they reflect (one transaction).
 
-    # --- positions, balances, fills --------------------------------------------------------------
+        New orders and every fill are inserted (a duplicate id is a StateConflict, never an
+        overwrite); other rows are upserted by primary key.
+        """
+        try:
+            with self._lock, self._engine.begin() as conn:
+                if replace:
+                    self._clear(conn)
+                for table, rows in changes.items():
+                    if not rows:
+                        continue
+                    if table == "fills":
+                        conn.execute(self._inserts["fills"], rows)
+                    elif table == "orders":
+                        self._write_orders(conn, rows, new_orders)
+                    else:
+                        conn.execute(self._upserts[table], rows)
+                conn.execute(
+                    self._upserts["log_position"],
+                    [{"id": 1, "log_id": position.log_id, "seq": position.seq, "head": position.head}],
+                )
+                if self._crash and self._tick_crash():
+                    os.kill(os.getpid(), signal.SIGKILL)  # harness: die inside the transaction
+        except IntegrityError as exc:
+            raise StateConflict(
+                f"state store {self._where()}: a unique id would repeat ({exc.orig}); nothing was "
+                "overwritten; run `tradeops state check`"
+            ) from None
+        except DBAPIError as exc:
+            raise StoreUnwritable(f"state store {self._where()}: cannot write ({exc.orig})") from exc
+        except StatementError as exc:  # e.g. a money value that would not read back exactly
+            raise StateConflict(f"state store {self._where()}: {exc.orig}") from None
+
+    def _tick_crash(self) -> bool:
+        self._crash[0] -= 1
+        return self._crash[0] == 0
+
+    def _write_orders(self, conn: Connection, rows: list[dict[str, Any]], new_orders: set[str]) -> None:
+        fresh = [r for r in rows if r["client_order_id"] in new_orders]
+        known = [r for r in rows if r["client_order_id"] not in new_orders]
+        if fresh:
+            conn.execute(self._inserts["orders"], fresh)
+        if known:
+            t = self._t["orders"]
+            from sqlalchemy import bindparam
+
+            stmt = self._order_update
+            if stmt is None:
+                columns: dict[str, Any] = {
+                    c.name: bindparam(f"v_{c.name}") for c in t.columns if c.name != "client_order_id"
+                }
+                stmt = self._order_update = (
+                    update(t).where(t.c.client_order_id == bindparam("k_client_order_id")).values(columns)
+                )
+            conn.execute(
+                stmt,
+                [{("k_" if k == "client_order_id" else "v_") + k: v for k, v in r.items()} for r in known],
+            )
+
+    _order_update: Any = None
+
+    def log_position(self) -> LogPosition | None:
+        t = self._t["log_position"]
+        with self._lock, self._engine.connect() as conn:
+            row = conn.execute(select(t).where(t.c.id == 1)).first()
+        return None if row is None else LogPosition(row.log_id, int(row.seq), row.head)
+
+    def table_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of a projected table, ordered by primary key (state check, tests)."""
+        t = self._t[table]
+        keys = [t.c[k] for k in (("log_seq",) if table == "fills" else _KEYS[table])]
+        with self._lock, self._engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(t).order_by(*keys))]
+
+    def load_projection(self) -> Projection:
+        """The projected state to continue folding from: balances, positions, open orders, meta."""
+        projection = Projection()
+        projection.balances = self.load_balances()
+        projection.positions = {(p.strategy, p.venue, p.symbol): p for p in self.load_positions()}
+        for row in self.table_rows("orders"):
+            if row["status"] in OPEN_STATUSES:
+                order = OrderRow(**row)
+                order.fills = self._fill_count(order.client_order_id)
+                projection.orders[order.client_order_id] = order
+        projection.trading = {
+            r["scope"]: (r["state"], r["reason"], int(r["ts_ms"])) for r in self.table_rows("trading_state")
+        }
+        projection.cursor = {r["series"]: int(r["last_bar_ts"]) for r in self.table_rows("replay_cursor")}
+        projection.meta = {r["key"]: r["value"] for r in self.table_rows("projection_meta")}
+        projection.quote_asset = next(iter(sorted(projection.balances)), None)
+        return projection
+
+    def _fill_count(self, client_order_id: str) -> int:
+        from sqlalchemy import func
+
+        t = self._t["fills"]
+        with self._engine.connect() as conn:
+            return int(
+                conn.execute(select(func.count()).where(t.c.client_order_id == client_order_id)).scalar_one()
+            )
+
+    def projected_is_empty(self) -> bool:
+        return all(not self.table_rows(name) for name in PROJECTED_TABLES) and self.log_position() is None
+
+    def replace_projection(self, projection: Projection, position: LogPosition) -> None:
+        """Replace every projected row with `projection` and its position, in one transaction
+        (state rebuild; operator state is kept)."""
+        changes = {name: projection.rows(name) for name in PROJECTED_TABLES}
+        self.apply(changes, position, set(projection.orders), replace=True)
+
+    def clear_projection(self) -> None:
+        with self._lock, self._engine.begin() as conn:
+            self._clear(conn)
+
+    def _clear(self, conn: Connection) -> None:
+        for name in (*PROJECTED_TABLES, "log_position"):
+            conn.execute(self._t[name].delete())
+
+    # --- reads of projected state ----------------------------------------------------------------
 
     def load_positions(self) -> list[Position]:
-        t = self._t["positions"]
-        with self._lock, self._engine.connect() as conn:
-            rows = conn.execute(select(t).order_by(t.c.strategy, t.c.venue, t.c.symbol)).all()
         return [
             Position(
-                r.strategy,
-                r.venue,
-                r.symbol,
-                Decimal(r.quantity),
-                Decimal(r.avg_price),
-                Decimal(r.realized_pnl),
-                int(r.opened_ts),
+                r["strategy"],
+                r["venue"],
+                r["symbol"],
+                r["quantity"],
+                r["avg_price"],
+                r["realized_pnl"],
+                int(r["opened_ts"]),
             )
-            for r in rows
+            for r in self.table_rows("positions")
         ]
 
     def load_balances(self) -> dict[str, Decimal]:
-        t = self._t["balances"]
-        with self._lock, self._engine.connect() as conn:
-            return {r.asset: Decimal(r.amount) for r in conn.execute(select(t).order_by(t.c.asset))}
-
-    def set_balances(self, balances: Mapping[str, Decimal]) -> None:
-        with self._lock, self._engine.begin() as conn:
-            self._write_balances(conn, balances)
-
-    def save_fill(self, fill: Fill, position: Position, balances: Mapping[str, Decimal]) -> None:
-        """One transaction: the fill, the position it produced and the balances after it."""
-        self.save_fills([(fill, position)], balances)
-
-    def save_fills(self, batch: Sequence[tuple[Fill, Position]], balances: Mapping[str, Decimal]) -> None:
-        """One transaction for a batch of fills (one scheduler step), the positions and final balances."""
-        if not batch:
-            return
-        with self._lock, self._engine.begin() as conn:
-            conn.execute(
-                insert(self._t["fills"]),
-                [
-                    {
-                        "order_id": fill.order_id,
-                        "client_order_id": fill.client_order_id,
-                        "strategy": fill.strategy,
-                        "venue": fill.venue,
-                        "symbol": fill.symbol,
-                        "side": fill.side.value,
-                        "quantity": decimal_str(fill.quantity),
-                        "price": decimal_str(fill.price),
-                        "fee": decimal_str(fill.fee),
-                        "fee_asset": fill.fee_asset,
-                        "liquidity": fill.liquidity.value,
-                        "ts": fill.ts,
-                    }
-                    for fill, _ in batch
-                ],
-            )
-            latest = {(p.strategy, p.venue, p.symbol): p for _, p in batch}
-            for position in latest.values():
-                self._upsert(
-                    conn,
-                    "positions",
-                    {
-                        "strategy": position.strategy,
-                        "venue": position.venue,
-                        "symbol": position.symbol,
-                        "quantity": decimal_str(position.quantity),
-                        "avg_price": decimal_str(position.avg_price),
-                        "realized_pnl": decimal_str(position.realized_pnl),
-                        "opened_ts": position.opened_ts,
-                    },
-                    ("strategy", "venue", "symbol"),
-                )
-            self._write_balances(conn, balances)
+        return {r["asset"]: r["amount"] for r in self.table_rows("balances")}
 
     def load_fills(self, strategy: str | None = None) -> list[Fill]:
-        t = self._t["fills"]
-        query = select(t).order_by(t.c.id)
-        if strategy is not None:
-            query = query.where(t.c.strategy == strategy)
-        with self._lock, self._engine.connect() as conn:
-            rows = conn.execute(query).all()
         return [
             Fill(
-                r.order_id,
-                r.client_order_id,
-                r.strategy,
-                r.venue,
-                r.symbol,
-                Side(r.side),
-                Decimal(r.quantity),
-                Decimal(r.price),
-                Decimal(r.fee),
-                r.fee_asset,
-                Liquidity(r.liquidity),
-                int(r.ts),
+                r["order_id"],
+                r["client_order_id"],
+                r["strategy"],
+                r["venue"],
+                r["symbol"],
+                Side(r["side"]),
+                r["quantity"],
+                r["price"],
+                r["fee"],
+                r["fee_asset"],
+                Liquidity(r["liquidity"]),
+                int(r["ts"]),
             )
-            for r in rows
+            for r in self.table_rows("fills")
+            if strategy is None or r["strategy"] == strategy
         ]
 
-    # --- operator state --------------------------------------------------------------------------
+    def fees_by_strategy(self) -> dict[str, Decimal]:
+        """Fees paid per strategy over the account's life (quote asset)."""
+        meta = self.meta()
+        return {k.removeprefix(FEES_PREFIX): Decimal(v) for k, v in meta.items() if k.startswith(FEES_PREFIX)}
+
+    def load_open_orders(self) -> list[dict[str, Any]]:
+        """Acknowledged orders still working at the venue (the paper venue's persisted book)."""
+        return [r for r in self.table_rows("orders") if r["status"] == "open"]
+
+    def meta(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self.table_rows("projection_meta")}
+
+    def trading_states(self) -> dict[str, TradingState]:
+        return {r["scope"]: TradingState(r["state"]) for r in self.table_rows("trading_state")}
+
+    def trading_state_details(self) -> dict[str, tuple[TradingState, str, int]]:
+        """scope -> (state, reason, ts_ms)."""
+        return {
+            r["scope"]: (TradingState(r["state"]), r["reason"], int(r["ts_ms"]))
+            for r in self.table_rows("trading_state")
+        }
+
+    # --- operator state (not projected: each change has its own signed operations-log entry) -----
 
     def strategy_statuses(self) -> dict[str, StrategyStatus]:
-        t = self._t["strategy_status"]
-        with self._lock, self._engine.connect() as conn:
-            rows = conn.execute(select(t)).all()
         return {
-            r.strategy: StrategyStatus(
-                r.strategy,
-                bool(r.disabled),
-                r.reason,
-                r.ticket,
-                r.requested_by,
-                None if r.until_ms is None else int(r.until_ms),
-                int(r.changed_ms),
+            r["strategy"]: StrategyStatus(
+                r["strategy"],
+                bool(r["disabled"]),
+                r["reason"],
+                r["ticket"],
+                r["requested_by"],
+                None if r["until_ms"] is None else int(r["until_ms"]),
+                int(r["changed_ms"]),
             )
-            for r in rows
+            for r in self.table_rows("strategy_status")
         }
 
     def set_strategy_status(self, status: StrategyStatus) -> None:
@@ -292,25 +400,7 @@ class SqlStateStore:
             "changed_ms": status.changed_ms,
         }
         with self._lock, self._engine.begin() as conn:
-            self._upsert(conn, "strategy_status", values, ("strategy",))
-
-    def trading_states(self) -> dict[str, TradingState]:
-        t = self._t["trading_state"]
-        with self._lock, self._engine.connect() as conn:
-            return {r.scope: TradingState(r.state) for r in conn.execute(select(t))}
-
-    def trading_state_details(self) -> dict[str, tuple[TradingState, str, int]]:
-        """scope -> (state, reason, ts_ms)."""
-        t = self._t["trading_state"]
-        with self._lock, self._engine.connect() as conn:
-            return {r.scope: (TradingState(r.state), r.reason, int(r.ts_ms)) for r in conn.execute(select(t))}
-
-    def set_trading_state(self, scope: str, state: TradingState, reason: str, ts_ms: int) -> None:
-        values = {"scope": scope, "state": state.value, "reason": reason, "ts_ms": ts_ms}
-        with self._lock, self._engine.begin() as conn:
-            self._upsert(conn, "trading_state", values, ("scope",))
-
-    # --- small key/value table -------------------------------------------------------------------
+            conn.execute(self._upserts["strategy_status"], [values])
 
     def kv_get(self, key: str) -> str | None:
         t = self._t["kv"]
@@ -319,7 +409,7 @@ class SqlStateStore:
 
     def kv_set(self, key: str, value: str) -> None:
         with self._lock, self._engine.begin() as conn:
-            self._upsert(conn, "kv", {"key": key, "value": value}, ("key",))
+            conn.execute(self._upserts["kv"], [{"key": key, "value": value}])
 
     def kv_swap(self, key: str, expected: str | None, value: str) -> bool:
         """Set `key` to `value` only if it currently holds `expected` (None: absent). Atomic across

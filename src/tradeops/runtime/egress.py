@@ -67,16 +67,20 @@ class OrderEgress:
         denials = [self.check(order) for order in orders]
         first = next((d for d in denials if d is not None), None)
         routed: list[Routed] = []
-        for order, denial in zip(orders, denials, strict=True):
-            if first is not None:
+        if first is not None:
+            for order, denial in zip(orders, denials, strict=True):
                 reason = denial or Denial(first.reason, f"sibling leg denied: {first.detail}")
                 self._deny(order, reason)
                 routed.append(Routed(order, None, reason))
-                continue
-            self._sink.record(events.order_accepted(order))
+            return routed
+        for order in orders:
+            self._sink.record(events.order_accepted(order))  # the intent, journaled before it leaves
+        if getattr(self._exchange, "requires_durable_intent", True):
+            self._sink.flush()  # write-ahead: a venue outside the process may act on it at once
+        for order in orders:
             ack = self._send(order)
             if ack is not None:
-                self._sink.record(events.order_submitted(order))
+                self._sink.record(events.order_submitted(order, ack.order_id))
                 self._stats.strategies[order.strategy].orders += 1
             routed.append(Routed(order, ack, None))
         return routed

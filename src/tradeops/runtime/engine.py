@@ -26,12 +26,17 @@ from tradeops.runtime.stats import RuntimeStats
 from tradeops.strategies.base import Holding, MarketView, Strategy
 
 STATS_INTERVAL_S = 0.2
+CHECKPOINT_EVERY_STEPS = 500  # replay-cursor checkpoints: bounded re-work after a crash, not one per bar
 
 
 class MarketSeries(Protocol):
     def view(self) -> MarketView: ...
 
     def interval_ms(self, venue: str, symbol: str) -> int: ...
+
+    def instruments(self) -> list[tuple[str, str]]: ...
+
+    def last_bar(self, venue: str, symbol: str) -> Bar | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,8 @@ class EngineSettings:
     positions_on_kill: str = "hold"
     cancel_on_disable: bool = True
     equity_curve: list[tuple[int, float]] = field(default_factory=list)
+    order_seq_start: int = 1  # account-wide client order sequence (persisted: continues after restarts)
+    checkpoint_every_steps: int = CHECKPOINT_EVERY_STEPS
 
 
 class TradingEngine:
@@ -86,7 +93,9 @@ class TradingEngine:
         self.store = store
         self.strategy_states: dict[str, TradingState] = dict.fromkeys(self.slots, TradingState.ACTIVE)
         self.global_state = TradingState.ACTIVE
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(settings.order_seq_start)
+        self._steps_since_checkpoint = 0
+        self.halt_reason: str | None = None
         self._disabled: set[str] = set()
         self._allocations: dict[str, float] | None = None
         self._killed = False
@@ -158,9 +167,8 @@ class TradingEngine:
         for bar in bars:
             self.portfolio.mark(bar.venue, bar.symbol, bar.close)
         fills = list(self.exchange.on_market(bars, ()))
-        booked = [(fill, self._book_fill(fill)) for fill in fills]
-        if booked and self.store is not None:
-            self.store.save_fills(booked, self.portfolio.balances())  # one transaction per step
+        for fill in fills:
+            self._book_fill(fill)
         if bars:
             self.portfolio.roll(now_ms)
             self._monitor(now_ms)
@@ -184,8 +192,49 @@ class TradingEngine:
         else:
             self.strategy_states[scope] = new
         self.sink.record(events.trading_state_changed(self._now_ms, scope, old, new, reason))
-        if self.store is not None:
-            self.store.set_trading_state(scope, new, reason, self._now_ms)
+
+    # --- the system of record --------------------------------------------------------------------
+
+    def end_step(self, now_ms: int, *, force_checkpoint: bool = False) -> None:
+        """After a scheduler step: a periodic replay-cursor checkpoint, then project what is durable."""
+        self._steps_since_checkpoint += 1
+        if force_checkpoint or self._steps_since_checkpoint >= self.settings.checkpoint_every_steps:
+            self.checkpoint(now_ms)
+        self.sink.commit()
+
+    def checkpoint(self, now_ms: int) -> None:
+        """Record the last bar processed per series (the resume point of an account run)."""
+        self._steps_since_checkpoint = 0
+        cursor = {}
+        for venue, symbol in self.series.instruments():
+            bar = self.series.last_bar(venue, symbol)
+            if bar is not None:
+                cursor[f"{venue} {symbol}"] = bar.ts
+        self.sink.record(events.checkpoint(now_ms, cursor, str(self.portfolio.peak_equity)))
+
+    def fail_stop(self, reason: str, *, record: bool = True) -> None:
+        """Trading stops: the state can no longer be recorded (or does not match its log; then
+        nothing is appended to a log that may not be this store's: `record=False`)."""
+        self.halt_reason = reason
+        self.stats.halt_reason = reason
+        old = self.global_state
+        self.global_state = TradingState.HALTED
+        self.stats.global_state = TradingState.HALTED
+        if record and old is not TradingState.HALTED:
+            self.sink.record(
+                events.trading_state_changed(self._now_ms, "global", old, TradingState.HALTED, reason)
+            )
+
+    def clear_halt(self, reason: str) -> None:
+        """Lift a fail-stop once its cause is gone (a restart that brought the store level)."""
+        self.halt_reason = None
+        self.stats.halt_reason = None
+        self._set_state("global", TradingState.ACTIVE, reason)
+
+    def _cancel_all(self, strategy: str | None, reason: str) -> None:
+        count = self.exchange.cancel_all(strategy)
+        if count:
+            self.sink.record(events.orders_cancelled(self._now_ms, strategy, count, reason))
 
     def _monitor(self, now_ms: int) -> None:
         book = self.portfolio
@@ -259,7 +308,7 @@ class TradingEngine:
         halted = TradingState.HALTED if positions == "hold" else TradingState.REDUCING
         self._record_global(halted, f"kill switch override active (positions: {positions}, cancel: {cancel})")
         if cancel:
-            self.exchange.cancel_all(None)
+            self._cancel_all(None, "kill switch")
         if positions == "flatten":
             self._flatten()
 
@@ -298,7 +347,7 @@ class TradingEngine:
         self._disabled = disabled
         if self.settings.cancel_on_disable:
             for name in newly:
-                self.exchange.cancel_all(name)
+                self._cancel_all(name, "strategy disabled")
         self.stats.override_active = killed
         override = getattr(self.gate, "override", None)
         self.stats.override_malformed = bool(getattr(override, "malformed", False))

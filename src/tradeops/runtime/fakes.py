@@ -18,6 +18,9 @@ class RecordingSink:
     def flush(self) -> None:
         self.flushes += 1
 
+    def commit(self) -> None:
+        pass
+
     def close(self) -> None:
         self.flush()
 
@@ -32,6 +35,9 @@ class NullSink:
         pass
 
     def flush(self) -> None:
+        pass
+
+    def commit(self) -> None:
         pass
 
     def close(self) -> None:

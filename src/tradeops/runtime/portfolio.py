@@ -55,9 +55,13 @@ class Portfolio:
         balances: Mapping[str, Decimal],
         positions: Iterable[Position],
         initial: Decimal,
+        fees: Mapping[str, Decimal] | None = None,
     ) -> Portfolio:
+        """The account as its store holds it; `fees` are the fees each strategy has paid so far."""
         cash = balances.get(quote_asset, initial)
         book = cls(quote_asset=quote_asset, cash=cash, initial_equity=initial)
+        for strategy, paid in (fees or {}).items():
+            book.books[strategy].fees += paid
         for pos in positions:
             book._store(pos)
             book.books[pos.strategy].realized += pos.realized_pnl
@@ -97,7 +101,7 @@ class Portfolio:
         old = self.positions.get(key) or Position(fill.strategy, fill.venue, fill.symbol)
         new = old.apply(fill)
         self._store(new)
-        self.cash -= fill.quantity * fill.price * fill.side.sign + fill.fee
+        self.cash += fill.cash_change
         book = self.books[fill.strategy]
         book.realized += new.realized_pnl - old.realized_pnl
         book.fees += fill.fee

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -26,7 +26,13 @@ class DecisionSink(Protocol):
 
     def record(self, record: DecisionRecord) -> None: ...
 
-    def flush(self) -> None: ...
+    def flush(self) -> None:
+        """Return once every record so far is durable."""
+        ...
+
+    def commit(self) -> None:
+        """After a step: project what is durable into the state store (a no-op without one)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -97,26 +103,18 @@ class StrategyStatus:
 
 
 class StateStore(Protocol):
-    """Durable state: balances, positions, fills, strategy status. SQLite default, PostgreSQL optional."""
+    """Durable state, a projection of the decision log (balances, positions, orders, fills, trading
+    states) plus operator state (strategy status). SQLite default, PostgreSQL optional. The runtime
+    only reads projected state here: it changes it by recording events (see DecisionSink)."""
 
     def load_positions(self) -> list[Position]: ...
 
     def load_balances(self) -> dict[str, Decimal]: ...
-
-    def save_fill(self, fill: Fill, position: Position, balances: Mapping[str, Decimal]) -> None:
-        """Atomically persist a fill with the position and balances it produced."""
-        ...
-
-    def save_fills(self, batch: Sequence[tuple[Fill, Position]], balances: Mapping[str, Decimal]) -> None:
-        """Atomically persist several fills (one scheduler step) with their positions and balances."""
-        ...
 
     def strategy_statuses(self) -> dict[str, StrategyStatus]: ...
 
     def set_strategy_status(self, status: StrategyStatus) -> None: ...
 
     def trading_states(self) -> dict[str, TradingState]: ...
-
-    def set_trading_state(self, scope: str, state: TradingState, reason: str, ts_ms: int) -> None: ...
 
     def close(self) -> None: ...

@@ -15,6 +15,8 @@ from typing import Protocol
 from tradeops.domain.market import Bar
 from tradeops.runtime.engine import CycleOutcome, TradingEngine
 
+PROJECTION_LAG_S = 0.02  # longer than a group commit (group_ms, 5 ms by default)
+
 
 class SchedulerClock(Protocol):
     def now_ms(self) -> int: ...
@@ -50,6 +52,7 @@ class SchedulerReport:
     cycles: int = 0
     outcomes: list[CycleOutcome] = field(default_factory=list)
     stopped_by: str = "data_exhausted"
+    last_step_ms: int | None = None
 
 
 class Scheduler:
@@ -60,12 +63,15 @@ class Scheduler:
         clock: SchedulerClock,
         on_step: Callable[[int, SchedulerReport], None] | None = None,
         keep_outcomes: bool = False,
+        on_data_end: Callable[[int | None], None] | None = None,
     ) -> None:
         self.engine = engine
         self.market = market
         self.clock = clock
         self.on_step = on_step
         self.keep_outcomes = keep_outcomes
+        self.on_data_end = on_data_end
+        self._checkpointed_ms: int | None = None
         self.stop_event = asyncio.Event()
         self._instant_steps = 0
         self.dues = [
@@ -114,7 +120,14 @@ class Scheduler:
         sleeper = asyncio.ensure_future(self.clock.sleep_until(ts_ms))
         stopper = asyncio.ensure_future(self.stop_event.wait())
         try:
-            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {sleeper, stopper}, timeout=PROJECTION_LAG_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            # In real time the last step's entries are durable a group commit later: project them
+            # now rather than a whole cadence later.
+            self.engine.sink.commit()
+            if not done:
+                await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in (sleeper, stopper):
                 if not task.done():
@@ -133,7 +146,15 @@ class Scheduler:
         self._align(self.clock.now_ms())
         while not self.stop_event.is_set():
             reveal = self.market.next_reveal_ms()
-            if reveal is None and not forever:
+            if reveal is None and forever:
+                # A replayed market has ended: say so and wait; never wrap around or run on stale bars.
+                self._finish(report)
+                if self.on_data_end is not None:
+                    self.on_data_end(report.last_step_ms)
+                await self.stop_event.wait()
+                report.stopped_by = "stop"
+                break
+            if reveal is None:
                 break
             next_due = min(d.next_ms for d in self.dues) if self.dues else None
             candidates = [t for t in (reveal, next_due) if t is not None]
@@ -153,23 +174,29 @@ class Scheduler:
                 break
         else:
             report.stopped_by = "stop"
+        self._finish(report)
+        return report
+
+    def _finish(self, report: SchedulerReport) -> None:
+        """Checkpoint the replay cursor (once per position) and make everything durable and projected."""
+        if report.last_step_ms is not None and report.last_step_ms != self._checkpointed_ms:
+            self._checkpointed_ms = report.last_step_ms
+            self.engine.checkpoint(report.last_step_ms)
         self.engine.publish_stats(force=True)
         self.engine.sink.flush()
-        return report
 
     def run_once(self, now_ms: int) -> SchedulerReport:
         """Reveal everything up to `now_ms` and run each schedule exactly once."""
         report = SchedulerReport(stopped_by="run_once")
         self.step(now_ms, report, force=True)
-        self.engine.publish_stats(force=True)
-        self.engine.sink.flush()
+        self._finish(report)
         return report
 
     def step(self, now_ms: int, report: SchedulerReport, force: bool = False) -> None:
         """Reveal data up to `now_ms`, then run every schedule that is due (all of them if `force`)."""
         bars = self.market.advance_to(now_ms)
         self.engine.on_market(now_ms, bars)
-        killed = self.engine.refresh_disabled()
+        killed = self.engine.refresh_disabled() or self.engine.halt_reason is not None
         for due in self.dues:
             if due.next_ms > now_ms and not force:
                 continue
@@ -183,6 +210,8 @@ class Scheduler:
             if self.keep_outcomes:
                 report.outcomes.append(outcome)
         report.steps += 1
+        report.last_step_ms = now_ms
+        self.engine.end_step(now_ms)
         self.engine.stats.last_cycle_ms = now_ms
         if self.on_step is not None:
             self.on_step(now_ms, report)

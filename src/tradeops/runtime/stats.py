@@ -100,6 +100,9 @@ class ResourceUsage:
     breach_seconds: float = 0.0  # how long some resource has been over its limit without a break
 
 
+HALT_REASONS = ("state_log_mismatch", "state_store_unwritable")
+
+
 @dataclass
 class RuntimeStats:
     environment: str
@@ -108,6 +111,7 @@ class RuntimeStats:
     global_state: TradingState = TradingState.ACTIVE
     override_active: bool = False
     override_malformed: bool = False
+    halt_reason: str | None = None  # state_log_mismatch / state_store_unwritable: trading refused
     resources: ResourceUsage = field(default_factory=ResourceUsage)
     decision_log_write: Histogram = field(default_factory=Histogram)
     decision_log_backlog: int = 0

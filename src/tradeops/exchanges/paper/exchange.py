@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from tradeops.config.models import VenueConfig
 from tradeops.domain.market import Bar, Quote
@@ -56,7 +57,15 @@ class UnknownVenue(ValueError):
 
 
 class PaperExchange:
-    """Implements runtime.ports.Exchange for any number of simulated venues."""
+    """Implements runtime.ports.Exchange for any number of simulated venues.
+
+    The venue lives in the process, so its book is persisted through the decision log like the rest
+    of the account: `restore` reloads the open orders and the order-id counter from the projected
+    store, and an order cannot be acted on before the process that journals it runs again
+    (`requires_durable_intent` is False: no fsync per order).
+    """
+
+    requires_durable_intent = False
 
     def __init__(
         self,
@@ -74,6 +83,41 @@ class PaperExchange:
         self._ids = itertools.count(1)
         self._rules = {name: MarketRules.from_venue_config("*", cfg) for name, cfg in venues.items()}
         self._client_ids: set[str] = set()  # client order ids are unique forever
+
+    def restore(self, orders: Iterable[Mapping[str, Any]], last_order_seq: int) -> int:
+        """Reload the persisted book (rows of the store's `orders` table with status open) and
+        continue the order-id counter after `last_order_seq`. Return the number of orders."""
+        self._ids = itertools.count(last_order_seq + 1)
+        count = 0
+        for row in orders:
+            model = self._models.get(row["venue"])
+            if model is None:
+                raise UnknownVenue(f"persisted order {row['order_id']} is on unknown venue {row['venue']!r}")
+            request = OrderRequest(
+                client_order_id=row["client_order_id"],
+                strategy=row["strategy"],
+                venue=row["venue"],
+                symbol=row["symbol"],
+                side=Side(row["side"]),
+                quantity=row["quantity"],
+                reference_price=ZERO,
+                ts=int(row["ts"]),
+                order_type=OrderType(row["order_type"]),
+                limit_price=row["limit_price"],
+                reduce_only=bool(row["reduce_only"]),
+            )
+            order_id = str(row["order_id"])
+            eligible = int(row["ts"]) + model.latency_ms
+            self._open[order_id] = _OpenOrder(order_id, request, eligible, row["quantity"] - row["filled"])
+            self._index(order_id, request)
+            count += 1
+        return count
+
+    def lookup(self, client_order_id: str) -> str | None:
+        """The venue's id of a working order with this client id (None: the venue never took it)."""
+        return next(
+            (oid for oid, o in self._open.items() if o.request.client_order_id == client_order_id), None
+        )
 
     def submit(self, order: OrderRequest) -> OrderAck:
         model = self._models.get(order.venue)

@@ -1,0 +1,84 @@
+"""Walking a log's hash chain for replay: entries with the head hash after each, and the log's identity.
+
+A log's identity is the hash of its first line: it names one chain for as long as it exists, so a
+state store can tell whether a log is the one it was projected from. The walk checks seq and
+prev_hash links (not signatures: `tradeops state check` and `decision-log verify` do that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tradeops.decision_log.entry import genesis_hash, line_hash, parse_hash
+from tradeops.decision_log.keys import HashAlgorithm
+from tradeops.domain.errors import TamperDetected, UserInputError
+
+
+class ChainBroken(TamperDetected):
+    """The chain does not verify at some line (edited, removed or inserted lines)."""
+
+
+def _algorithm(prev_hash: Any, path: Path, number: int) -> HashAlgorithm:
+    parsed = parse_hash(prev_hash) if isinstance(prev_hash, str) else None
+    if parsed is None:
+        raise ChainBroken(f"{path}:{number}: prev_hash is not <alg>:<hex>")
+    return parsed[0]
+
+
+def log_identity(path: str | Path) -> str | None:
+    """`<alg>:<hex>` of the log's first line (None for an absent or empty log)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    with path.open("rb") as handle:
+        first = handle.readline()
+    if not first.endswith(b"\n"):
+        return None
+    try:
+        entry = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        raise ChainBroken(f"{path}:1: not valid JSON") from None
+    if not isinstance(entry, dict):
+        raise ChainBroken(f"{path}:1: not a JSON object")
+    return line_hash(first[:-1], _algorithm(entry.get("prev_hash"), path, 1))
+
+
+def iter_chain(path: str | Path) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """Yield (seq, head after this line, entry) for every complete line, checking the links.
+
+    A torn last line (no newline) ends the walk; a broken link raises ChainBroken naming the line.
+    """
+    path = Path(path)
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UserInputError(f"decision log {path}: cannot read ({exc.strerror})") from None
+    with handle:
+        head: str | None = None
+        seq: int | None = None
+        for number, raw in enumerate(handle, 1):
+            if not raw.endswith(b"\n"):
+                return
+            line = raw[:-1]
+            try:
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                raise ChainBroken(f"{path}:{number}: not valid JSON") from None
+            found = entry.get("seq") if isinstance(entry, dict) else None
+            if type(found) is not int or (seq is not None and found != seq + 1):
+                raise ChainBroken(
+                    f"{path}:{number}: seq {found!r} does not follow {seq} (lines removed or inserted)"
+                )
+            assert isinstance(entry, dict)
+            prev = entry.get("prev_hash")
+            algorithm = _algorithm(prev, path, number)
+            if prev != (genesis_hash(algorithm) if head is None else head):
+                raise ChainBroken(f"{path}:{number}: prev_hash does not match line {number - 1}")
+            head, seq = line_hash(line, algorithm), found
+            yield found, head, entry

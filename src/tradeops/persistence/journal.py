@@ -1,0 +1,160 @@
+"""The runtime's DecisionSink when it keeps state: log first, then the projection.
+
+Every record is appended to the signed log (the system of record). Records that change state are
+kept as pending until the log says they are durable (its group commit's callback); `commit()`,
+called by the engine after each step, folds the durable ones into the projection and writes the
+changed rows plus the log position in ONE store transaction. So a crash can leave the store behind
+the log (the next start replays the tail) but never ahead of it, and never with a fill the log
+does not hold. A store that cannot be written stops trading (`on_failure`); the log goes on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from tradeops.domain.errors import Fatal
+from tradeops.domain.events import DecisionRecord
+from tradeops.persistence.projection import STATE_KINDS, Projection, ProjectionError
+from tradeops.persistence.sql_store import LogPosition, SqlStateStore
+
+
+class LogAppender(Protocol):
+    """What the sink needs of the decision-log writer (decision_log.writer.DecisionLogWriter)."""
+
+    @property
+    def head(self) -> str: ...
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def durable_seq(self) -> int: ...
+
+    def append(
+        self,
+        *,
+        kind: str,
+        stage: str,
+        status: str,
+        artefacts: Mapping[str, Any],
+        metadata: Mapping[str, Any] | None = None,
+        tags: Sequence[str] = (),
+        timestamp: datetime | str | None = None,
+    ) -> dict[str, Any]: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _moment(ts_ms: int) -> datetime:
+    return datetime.fromtimestamp(ts_ms // 1000, tz=UTC).replace(microsecond=ts_ms % 1000 * 1000)
+
+
+class ProjectingSink:
+    """DecisionSink: append to the log; project durable state-changing entries into the store."""
+
+    def __init__(
+        self,
+        writer: LogAppender,
+        store: SqlStateStore,
+        projection: Projection,
+        *,
+        log_id: Callable[[], str],
+        stage: str,
+        step_ms: Callable[[], int],
+        position: LogPosition | None = None,
+    ) -> None:
+        self.writer = writer
+        self.store = store
+        self.projection = projection
+        self.stage = stage
+        self._log_id_source = log_id
+        self._log_id = ""
+        self._step_ms = step_ms
+        self._lock = threading.Lock()
+        self._pending: list[tuple[int, str, dict[str, Any]]] = []
+        self._last_step = -1
+        self._durable = 0
+        self._position = position
+        self.failure: str | None = None
+        self.on_failure: Callable[[str], None] | None = None
+        self.commits = 0
+        self._moment: tuple[int, datetime] = (0, _moment(0))
+
+    def mark_durable(self, seq: int) -> None:
+        """The writer's group-commit callback: everything up to `seq` is on disk."""
+        self._durable = seq
+
+    def _time(self, ts_ms: int) -> datetime:
+        last_ms, moment = self._moment
+        if ts_ms != last_ms:
+            moment = _moment(ts_ms)
+            self._moment = (ts_ms, moment)
+        return moment
+
+    def record(self, record: DecisionRecord) -> None:
+        step = self._step_ms()
+        metadata = {**record.metadata, "step_ms": step, "ts_ms": record.ts}
+        with self._lock:
+            entry = self.writer.append(
+                kind=record.kind,
+                stage=record.stage or self.stage,
+                status=record.status,
+                artefacts=record.artefacts,
+                metadata=metadata,
+                tags=record.tags,
+                timestamp=self._time(record.ts),
+            )
+            if self.failure is None and (record.kind in STATE_KINDS or step != self._last_step):
+                self._pending.append((entry["seq"], self.writer.head, entry))
+                self._last_step = step
+
+    def commit(self) -> None:
+        """Project every durable pending entry into the store: one transaction, or none."""
+        if self.failure is not None or not self._pending:
+            return
+        durable = self._durable
+        with self._lock:
+            if self._pending[0][0] > durable:
+                return
+            cut = next((i for i, item in enumerate(self._pending) if item[0] > durable), len(self._pending))
+            batch, self._pending = self._pending[:cut], self._pending[cut:]
+        try:
+            for seq, _head, entry in batch:
+                self.projection.apply(seq, entry)
+            changes, new_orders = self.projection.drain()
+            seq, head, _ = batch[-1]
+            self._log_id = self._log_id or self._log_id_source()
+            position = LogPosition(self._log_id, seq, head)
+            self.store.apply(changes, position, new_orders)
+        except (ProjectionError, Fatal) as exc:
+            self._fail(str(exc))
+            return
+        self._position = position
+        self.projection.compact()
+        self.commits += 1
+
+    def _fail(self, reason: str) -> None:
+        self.failure = reason
+        if self.on_failure is not None:
+            self.on_failure(reason)
+
+    @property
+    def position(self) -> LogPosition | None:
+        """The log position the store reflects (after the last successful commit)."""
+        return self._position
+
+    def flush(self) -> None:
+        self.writer.flush()
+        self.commit()
+
+    def close(self) -> None:
+        try:
+            self.writer.flush()
+            self.commit()
+        finally:
+            self.writer.close()
