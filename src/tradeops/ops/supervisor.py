@@ -1,5 +1,6 @@
 """Housekeeping around a long-running scheduler: once a second it logs override changes nobody
-logged (a file removed by hand, an expiry), runs the incident triggers, and keeps resource usage
+logged (a file removed by hand, an expiry), runs the incident triggers, takes a configuration
+handed over by `tradeops config apply` (between two scheduler steps), and keeps resource usage
 sampled. A failing hook is reported and retried; it never stops trading."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from tradeops.bootstrap.engine import Runtime
 from tradeops.bootstrap.ops import OpsContext
 from tradeops.domain.errors import Fatal, TradeopsError
+from tradeops.ops.config_live import LiveConfig
 from tradeops.ops.controls import reconcile_override_events
 from tradeops.ops.incident_triggers import IncidentAutomation
 from tradeops.runtime.overrides import OverrideState, read_overrides
@@ -25,6 +27,7 @@ class Supervisor:
     ctx: OpsContext
     interval_s: float = 1.0
     automation: IncidentAutomation | None = None
+    live_config: LiveConfig | None = None
     closers: list[Callable[[], Any]] = field(default_factory=list)
     failures: int = 0
 
@@ -32,6 +35,8 @@ class Supervisor:
         monitor = start_resource_monitor(self.runtime.stats, self.ctx.cfg.runtime.resource_limits)
         self.closers.append(monitor.stop)
         self.automation = IncidentAutomation(self.ctx)
+        live = self.live_config = LiveConfig.start(self.runtime, self.ctx)
+        self.closers.append(live.close)
         return self
 
     def tick(self) -> None:
@@ -42,12 +47,14 @@ class Supervisor:
         if self.automation is not None:
             automation = self.automation
             hooks.append(("incidents", lambda: automation.on_tick(self.runtime.stats, now)))
+        if self.live_config is not None:
+            hooks.append(("config", self.live_config.tick))
         for name, hook in hooks:
             try:
                 hook()
             except Fatal:
                 raise
-            except TradeopsError as exc:
+            except (TradeopsError, OSError) as exc:
                 self.failures += 1
                 print(f"warning: {name} hook failed: {exc}", file=sys.stderr)
 
