@@ -149,5 +149,17 @@ def silences(url: str) -> list[dict]:
     return httpx.get(f"{url}/api/v2/silences", timeout=5).json()
 
 
+def allocation(metrics_port: int, strategy: str) -> float | None:
+    """The running scheduler's configured allocation of `strategy`, from its metrics endpoint."""
+    body = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    for line in body.splitlines():
+        if (
+            line.startswith("tradeops_strategy_configured_allocation_ratio{")
+            and f'strategy="{strategy}"' in line
+        ):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 def elapsed_minutes(since: float) -> int:
     return max(1, round((time.monotonic() - since) / 60))
