@@ -23,6 +23,7 @@ from tradeops.decision_log.writer import OPERATOR_LOCK_WAIT_SECONDS, DecisionLog
 from tradeops.domain.errors import UserInputError
 
 SUMMARY_RUNTIME_FLAG = "verify_decision_log.summary"
+DETACHED_LOG_ID = "detached"
 
 
 def split_pair(text: str, flag: str) -> tuple[str, str]:
@@ -215,10 +216,16 @@ def _fields(entry: SummaryEntry) -> dict[str, Any]:
 
 
 def standalone_line(entry: SummaryEntry, key: SigningKey | None, algorithm: HashAlgorithm) -> bytes:
-    """The entry as the first line of a new log (what `summary` prints without --append)."""
+    """The signed entry on its own (what `summary` prints without --append): log id "detached",
+    seq 1; it belongs to no log, so `verify` does not accept it as one."""
     stamp = entry.timestamp or utc_timestamp(datetime.now(UTC))
     _, line = encode_entry(
-        **_fields(entry), timestamp=stamp, seq=1, prev_hash=genesis_hash(algorithm), key=key
+        **_fields(entry),
+        timestamp=stamp,
+        seq=1,
+        prev_hash=genesis_hash(algorithm),
+        log_id=DETACHED_LOG_ID,
+        key=key,
     )
     return line
 
