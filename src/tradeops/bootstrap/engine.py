@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ from tradeops.domain.errors import UserInputError
 from tradeops.domain.money import to_decimal
 from tradeops.exchanges.faults import FaultSpec, FaultyExchange
 from tradeops.exchanges.paper import PaperExchange
-from tradeops.fsutil import atomic_write_bytes
 from tradeops.marketdata.datasets import load_dataset
 from tradeops.marketdata.loaders import CandleSeries
 from tradeops.marketdata.synthetic import synthetic_market
@@ -29,8 +27,6 @@ from tradeops.runtime.scheduler import Scheduler
 from tradeops.runtime.stats import RuntimeStats
 from tradeops.strategies.registry import build_strategy
 from tradeops.strategies.view import SeriesStore
-
-LOCAL_KEY_PATH = Path("var/secrets/decision_log.key")
 
 
 @dataclass
@@ -93,15 +89,36 @@ def _load_market(
     return series
 
 
-def local_dev_key(environ: dict[str, str]) -> None:
-    """Paper runs need a signing key; create a local one (mode 600) when none is configured."""
-    if environ.get("TRADEOPS_DECISION_LOG_KEY") or environ.get("TRADEOPS_DECISION_LOG_KEY_FILE"):
+def paper_signing_key(cfg: AppConfig, environment: str, extra_logs: Sequence[str | Path] = ()) -> None:
+    """Paper setups sign with decision_log.key_file; create it when no key is configured and no
+    log of the environment has entries yet (a new setup). A log with entries needs the key that
+    signed it: then a missing key file is an error naming that log, never a silently new key."""
+    from tradeops.decision_log.keys import ENV_KEY, ENV_KEY_FILE, ensure_local_key
+
+    if os.environ.get(ENV_KEY) or os.environ.get(ENV_KEY_FILE):
         return
-    if not LOCAL_KEY_PATH.exists():
-        atomic_write_bytes(LOCAL_KEY_PATH, secrets.token_hex(32).encode(), mode=0o600)
-        print(f"note: created a local decision-log key at {LOCAL_KEY_PATH} (mode 600)", file=sys.stderr)
-    environ["TRADEOPS_DECISION_LOG_KEY_FILE"] = str(LOCAL_KEY_PATH)
-    environ.setdefault("TRADEOPS_DECISION_LOG_KEY_ID", "local-dev")
+    settings = cfg.decision_log
+    logs = [Path(cfg.decision_log_path(environment)), Path(settings.operations_log), *map(Path, extra_logs)]
+    if ensure_local_key(settings.key_file, settings.key_id, logs):
+        print(
+            f"note: created a decision-log key for this new paper setup at {settings.key_file} (mode 600)",
+            file=sys.stderr,
+        )
+
+
+def signing_key(cfg: AppConfig, log_path: str | Path) -> Any:
+    """The signing key of `log_path` from flags-free sources: env, then decision_log.key_file."""
+    from tradeops.decision_log.keys import resolve_signing_key
+
+    return resolve_signing_key(
+        key=None,
+        key_file=None,
+        key_id=None,
+        algorithm=cfg.decision_log.hash_algorithm,
+        default_key_id=cfg.decision_log.key_id,
+        default_key_file=cfg.decision_log.key_file,
+        log_path=log_path,
+    )
 
 
 def _open_sink(
@@ -109,24 +126,22 @@ def _open_sink(
 ) -> DecisionSink:
     if not opts.decision_log:
         return NullSink()
-    from tradeops.decision_log.keys import resolve_signing_key
     from tradeops.decision_log.sink import FileDecisionSink
     from tradeops.decision_log.writer import DecisionLogWriter
 
+    path = opts.decision_log_path or cfg.decision_log_path(opts.environment)
     if env.mode == "paper":
-        local_dev_key(os.environ)  # type: ignore[arg-type]
-    key = resolve_signing_key(
-        key=None,
-        key_file=None,
-        key_id=os.environ.get("TRADEOPS_DECISION_LOG_KEY_ID") or cfg.decision_log.key_id,
-        algorithm=cfg.decision_log.hash_algorithm,
-    )
+        paper_signing_key(cfg, opts.environment, [path])
+    settings = cfg.decision_log
     writer = DecisionLogWriter(
-        opts.decision_log_path or cfg.decision_log_path(opts.environment),
-        key,
-        fsync_mode=cfg.decision_log.fsync_mode,
-        group_entries=cfg.decision_log.group_commit_entries,
-        group_ms=cfg.decision_log.group_commit_ms,
+        path,
+        signing_key(cfg, path),
+        fsync_mode=settings.fsync_mode,
+        group_entries=settings.group_commit_entries,
+        group_ms=settings.group_commit_ms,
+        environment=opts.environment,
+        max_line_bytes=settings.max_line_bytes,
+        anchor_interval_s=settings.anchor_interval_s,
     )
     sink = FileDecisionSink(writer, stage=opts.environment)
     runtime_closers.append(sink.close)

@@ -174,10 +174,14 @@ class DecisionLogConfig(Frozen):
     directory: str = "audit/decision_logs"
     operations_log: str = "audit/decision_logs/stage4.jsonl"
     hash_algorithm: Literal["sha256", "sha384"] = "sha256"
-    key_id: str = "tradeops-ops"
+    key_id: str = "tradeops-ops"  # runtime and operator entries of an environment share it
+    # Read when no --hmac-key*/TRADEOPS_DECISION_LOG_KEY* is given; paper setups create it for new logs.
+    key_file: str = "var/secrets/decision_log.key"
     fsync_mode: Literal["group", "each"] = "group"
     group_commit_entries: PositiveInt = 100
     group_commit_ms: PositiveFloat = 5.0
+    max_line_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    anchor_interval_s: PositiveFloat = 1.0
 
 
 # --- control API / security ----------------------------------------------------------------------

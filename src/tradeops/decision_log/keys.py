@@ -76,7 +76,7 @@ class SigningKey:
     @property
     def signature_head(self) -> bytes:
         """Canonical bytes of the signature object without its value (part of the signed bytes)."""
-        return self._signature_head  # type: ignore[no-any-return]
+        return self._signature_head
 
     def with_algorithm(self, algorithm: HashAlgorithm) -> SigningKey:
         return self if algorithm == self.algorithm else SigningKey(self.key_id, self.secret, algorithm)
@@ -96,7 +96,7 @@ class SigningKey:
 
     def signature_bytes(self, value: str) -> bytes:
         """Canonical bytes of the complete signature object with `value`."""
-        return self._signature_prefix + value.encode("ascii") + b'"}'  # type: ignore[no-any-return]
+        return self._signature_prefix + value.encode("ascii", "replace") + b'"}'
 
     def signature(self, value: str) -> dict[str, str]:
         return {"algorithm": self.signature_algorithm, "key_id": self.key_id, "value": value}

@@ -98,13 +98,13 @@ def _anchor_problem(path: Path, end: LogEnd, anchor: Anchor | None, problem: str
             f"`tradeops decision-log anchor --reanchor {path}` if the anchor was lost"
         )
     if anchor.log_id != end.log_id:
-        return f"its anchor names log {anchor.log_id}, the log is {end.log_id} (another log in its place?); {fix}"
+        return f"its anchor names log {anchor.log_id}, the log is {end.log_id} (replaced?); {fix}"
     if anchor.seq > end.seq:
         return f"it ends at seq {end.seq} but its anchor says seq {anchor.seq} (truncated?); {fix}"
     parsed = parse_hash(anchor.head)
-    if anchor.seq == end.seq and parsed and end.last_line is not None:
-        if line_hash(end.last_line, parsed[0]) != anchor.head:
-            return f"its last entry is not the anchored one (seq {anchor.seq}, replaced?); {fix}"
+    last = end.last_line
+    if anchor.seq == end.seq and parsed and last is not None and line_hash(last, parsed[0]) != anchor.head:
+        return f"its last entry is not the anchored one (seq {anchor.seq}, replaced?); {fix}"
     return None
 
 

@@ -42,7 +42,7 @@ def newline_before(handle: Any, end: int, limit: int | None) -> int | None:
         step = min(_BLOCK, position)
         position -= step
         handle.seek(position)
-        found = handle.read(step).rfind(b"\n")
+        found: int = handle.read(step).rfind(b"\n")
         if found >= 0:
             return position + found
         scanned += step

@@ -19,6 +19,7 @@ from typing import Any
 from tradeops.decision_log.canonical import CanonicalJsonError, canonical_bytes
 from tradeops.decision_log.entry import encode_entry, genesis_hash, utc_timestamp
 from tradeops.decision_log.keys import HashAlgorithm, SigningKey, check_algorithm
+from tradeops.decision_log.reader import DEFAULT_MAX_LINE_BYTES
 from tradeops.decision_log.writer import OPERATOR_LOCK_WAIT_SECONDS, DecisionLogWriter
 from tradeops.domain.errors import UserInputError
 
@@ -237,10 +238,16 @@ def append_summary(
     *,
     algorithm: HashAlgorithm,
     lock_timeout: float = OPERATOR_LOCK_WAIT_SECONDS,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> tuple[dict[str, Any], str]:
     """Append with fsync before returning; return (entry as written, new head)."""
     with DecisionLogWriter(
-        path, key, fsync_mode="each", hash_algorithm=algorithm, lock_timeout=lock_timeout
+        path,
+        key,
+        fsync_mode="each",
+        hash_algorithm=algorithm,
+        lock_timeout=lock_timeout,
+        max_line_bytes=max_line_bytes,
     ) as writer:
         written = writer.append(**_fields(entry), timestamp=entry.timestamp)
         return written, writer.head

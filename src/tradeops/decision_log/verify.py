@@ -11,6 +11,8 @@ place fails without extra flags. Memory is bounded by the line cap.
 
 from __future__ import annotations
 
+import binascii
+import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +29,7 @@ from tradeops.decision_log.check import (
 from tradeops.decision_log.entry import (
     FORMAT_VERSION,
     GENESIS_KIND,
+    HASHERS,
     ROTATION_KIND,
     genesis_hash,
     line_hash,
@@ -113,8 +116,60 @@ class _Checker:
             self._keys[key_id, algorithm] = cached
         return cached
 
+    def _fast_ok(self, entry: Any, line: bytes, number: int, prev_line: bytes | None) -> bool:
+        """True only for an ordinary, fully valid entry signed by the current key (the common case);
+        anything else goes through `check`'s rule-by-rule diagnosis."""
+        try:
+            signature, prev_hash, timestamp = entry["signature"], entry["prev_hash"], entry["timestamp"]
+            key = self._keys[signature["key_id"], signature["algorithm"]]
+            value, kind = signature["value"], entry["kind"]
+        except (KeyError, TypeError):
+            return False
+        if not (
+            prev_line is not None
+            and type(entry.get("seq")) is int
+            and entry["seq"] == number
+            and entry.get("log_id") == self.log_id
+            and signature["key_id"] == self.key_id
+            and len(signature) == 3
+            and type(kind) is str
+            and kind
+            and kind != GENESIS_KIND
+            and kind != ROTATION_KIND
+            and type(entry.get("stage")) is str
+            and type(entry.get("status")) is str
+            and entry["stage"]
+            and entry["status"]
+            and type(entry.get("artefacts")) is dict
+            and type(entry.get("metadata")) is dict
+            and type(entry.get("tags")) is list
+            and type(timestamp) is str
+            and type(prev_hash) is str
+            and type(value) is str
+            and value.isascii()
+            and timestamp.endswith("+00:00")
+            and prev_hash[:6] in HASHERS
+            and prev_hash[6:7] == ":"
+        ):
+            return False
+        if prev_hash[7:] != HASHERS[prev_hash[:6]](prev_line).hexdigest():
+            return False
+        try:
+            datetime.fromisoformat(timestamp)
+        except ValueError:
+            return False
+        member = _SIGNATURE_MEMBER + key.signature_bytes(value)
+        cut = line.rfind(member)
+        if cut <= 0:
+            return False
+        view = memoryview(line)
+        mac = key.mac(view[:cut], _SIGNATURE_MEMBER, key.signature_head, view[cut + len(member) :])
+        return hmac.compare_digest(binascii.b2a_base64(mac, newline=False), value.encode("ascii"))
+
     def check(self, line: bytes, number: int, prev_line: bytes | None) -> tuple[Any, str | None]:
         entry, problem = parse_line(line)
+        if problem is None and self._fast_ok(entry, line, number, prev_line):
+            return entry, None
         if problem is not None:
             if number == 1 and isinstance(entry, dict) and "log_id" not in entry:
                 problem = "no log_id: this log is in format 1 (written by an older release)"
@@ -144,7 +199,7 @@ class _Checker:
             if entry["kind"] == GENESIS_KIND:
                 return "a second genesis entry: lines from another log were spliced in"
             if entry["log_id"] != self.log_id:
-                return f"log_id {entry['log_id']!r} is not this log's ({self.log_id!r}): spliced from another log"
+                return f"log_id {entry['log_id']!r} is not this log's ({self.log_id!r}): from another log"
             return None
         if entry["kind"] != GENESIS_KIND:
             return "line 1 is not a genesis entry: earlier lines were removed or the log was replaced"
@@ -237,25 +292,62 @@ class _Scan:
     anchored_hash: str | None = None
 
 
-def _anchor_problem(path: Path, anchor: Anchor | None, scan: _Scan, log_id: str | None) -> str | None:
+def _anchor_problem(
+    path: Path, anchor: Anchor | None, scan: _Scan, log_id: str | None
+) -> tuple[int, str] | None:
+    """(line, reason) when the log does not reach the head its anchor records."""
+    end = scan.number + 1
     if anchor is None:
-        return (
+        return end, (
             f"no anchor {anchor_path(path)}: the log's end cannot be checked (truncation, older copy); "
             "pass --no-anchor to verify the chain only"
         )
     if anchor.log_id != log_id:
-        return f"the anchor names log {anchor.log_id!r}, this is log {log_id!r}: another log in its place"
+        return 1, f"the anchor names log {anchor.log_id!r}, this is log {log_id!r}: another log in its place"
     if anchor.seq > scan.number:
-        return (
+        return end, (
             f"the log ends at seq {scan.number} but its anchor records seq {anchor.seq}: "
             "entries were removed from the end (truncated) or an older copy was put back"
         )
     if scan.anchored_hash != anchor.head:
-        return (
+        return anchor.seq, (
             f"line {anchor.seq} is not the anchored entry (anchor head {anchor.head}): "
             "the log was replaced or rewritten"
         )
     return None
+
+
+def _scan_lines(
+    handle: Any,
+    checker: _Checker,
+    scan: _Scan,
+    expected: tuple[HashAlgorithm, str] | None,
+    anchor: Anchor | None,
+    max_line_bytes: int,
+    repair: str,
+) -> tuple[int, str] | None:
+    """Check every line in order; (line, reason) of the first bad one."""
+    anchored = parse_hash(anchor.head) if anchor is not None else None
+    while True:
+        raw = read_line(handle, max_line_bytes)
+        if raw == b"":
+            return None
+        scan.number += 1
+        if raw is None:
+            return scan.number, f"line longer than the {max_line_bytes}-byte line cap"
+        if raw[-1:] != b"\n":
+            return scan.number, f"torn last line: no trailing newline; {repair}"
+        line = raw[:-1]
+        entry, reason = checker.check(line, scan.number, scan.prev_line)
+        if reason is not None:
+            if reason == "not valid JSON" and not handle.read(1):
+                reason = f"torn last line: not valid JSON; {repair}"
+            return scan.number, reason
+        if expected is not None and scan.found is None and line_hash(line, expected[0]) == expected[1]:
+            scan.found = scan.number
+        if anchor is not None and scan.number == anchor.seq and anchored is not None:
+            scan.anchored_hash = line_hash(line, anchored[0])
+        scan.prev_line, scan.last_alg = line, entry["prev_hash"][:6]
 
 
 def verify_file(
@@ -270,8 +362,7 @@ def verify_file(
 ) -> VerifyResult:
     """Verify one log. An unreadable file raises UserInputError; a bad log returns ok=False.
 
-    `strict` is always on (kept for callers of the old signature); `allow_unsigned` still refuses
-    with `strict=False` nothing more than with `strict=True`.
+    `strict` is accepted for old callers; verification is always strict.
     """
     del strict
     path = Path(path)
@@ -286,61 +377,30 @@ def verify_file(
     if expected is not None and expected[1] == genesis_hash(expected[0]):
         scan.found = 0
     repair = f"run `tradeops decision-log repair {path}`"
-
-    def fail(line: int, reason: str) -> VerifyResult:
-        return VerifyResult(
-            False, scan.number, "", line, reason, str(path), checker.unsigned, log_id=checker.log_id
-        )
-
     with open_log(path) as handle:
-        while True:
-            raw = read_line(handle, max_line_bytes)
-            scan.number += 1
-            if raw is None:
-                return fail(scan.number, f"line longer than the {max_line_bytes}-byte line cap")
-            if not raw:
-                scan.number -= 1
-                break
-            if raw[-1:] != b"\n":
-                return fail(scan.number, f"torn last line: no trailing newline; {repair}")
-            line = raw[:-1]
-            entry, reason = checker.check(line, scan.number, scan.prev_line)
-            if reason is not None:
-                if reason == "not valid JSON" and not handle.read(1):
-                    reason = f"torn last line: not valid JSON; {repair}"
-                return fail(scan.number, reason)
-            if expected is not None and scan.found is None and line_hash(line, expected[0]) == expected[1]:
-                scan.found = scan.number
-            if anchor is not None and scan.number == anchor.seq:
-                parsed = parse_hash(anchor.head)
-                scan.anchored_hash = line_hash(line, parsed[0]) if parsed else None
-            scan.prev_line, scan.last_alg = line, entry["prev_hash"][:6]
+        failure = _scan_lines(handle, checker, scan, expected, anchor, max_line_bytes, repair)
     head = line_hash(scan.prev_line, scan.last_alg) if scan.prev_line is not None else genesis_hash("sha256")
-    if scan.number == 0:
-        return fail(1, "the log is empty: it has no genesis entry (emptied, or not a decision log)")
-    if check_anchor:
-        problem = _anchor_problem(path, anchor, scan, checker.log_id)
-        if problem is not None:
-            return fail(min(scan.number, anchor.seq if anchor else scan.number) + 1, problem)
-    if expected is not None and scan.found is None:
-        reason = (
-            f"expected head {expected[1]} is not the hash of any line: the log was truncated "
-            f"(it ends at line {scan.number}, head {head}) or rewritten"
+    if failure is None and scan.number == 0:
+        failure = 1, "the log is empty: it has no genesis entry (emptied, or not a decision log)"
+    if failure is None and check_anchor:
+        failure = _anchor_problem(path, anchor, scan, checker.log_id)
+    if failure is None and expected is not None and scan.found is None:
+        failure = (
+            scan.number + 1,
+            (
+                f"expected head {expected[1]} is not the hash of any line: the log was truncated "
+                f"(it ends at line {scan.number}, head {head}) or rewritten"
+            ),
         )
-        return fail(scan.number + 1, reason)
+    if failure is not None:
+        return VerifyResult(
+            False, scan.number, "", failure[0], failure[1], str(path), checker.unsigned, log_id=checker.log_id
+        )
+    anchor_seq = anchor.seq if anchor is not None else None
     return VerifyResult(
-        True,
-        scan.number,
-        head,
-        None,
-        None,
-        str(path),
-        checker.unsigned,
-        scan.found,
-        checker.log_id,
-        anchor.seq if anchor is not None else None,
-        checker.rotations,
-    )
+        True, scan.number, head, None, None, str(path), checker.unsigned, scan.found, checker.log_id,
+        anchor_seq, checker.rotations,
+    )  # fmt: skip
 
 
 def verify_log(

@@ -16,9 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import MANUAL_BUCKET
-from tradeops.decision_log.keys import resolve_signing_key
 from tradeops.domain.errors import UserInputError
-from tradeops.ops.audit_trail import record_operator_action
+from tradeops.ops.audit_trail import operator_key, record_operator_action
 from tradeops.ops.control_views import (
     SchedulerStatus,
     list_schedules,
@@ -99,14 +98,7 @@ def _check_strategy(ctx: OpsContext, strategy: str) -> str:
 
 def _require_signing_key(ctx: OpsContext) -> None:
     """Fail before changing anything when the decision-log entry could not be signed."""
-    resolve_signing_key(
-        key=None,
-        key_file=None,
-        key_id=None,
-        algorithm=ctx.cfg.decision_log.hash_algorithm,
-        environ=ctx.environ,
-        default_key_id=ctx.cfg.decision_log.key_id,
-    )
+    operator_key(ctx.cfg, ctx.environ, ctx.operations_log)
 
 
 def _record(
