@@ -104,7 +104,7 @@ class DecisionLogWriter:
         self._anchor_interval = anchor_interval_s
         self._anchor_lock = threading.Lock()
         self._anchored_seq = 0
-        self._anchored_at = float("-inf")
+        self._anchored_at = time.monotonic()
         self.repaired: RepairInfo | None = None
         self._cond = threading.Condition(threading.Lock())
         self._io_lock = threading.Lock()
