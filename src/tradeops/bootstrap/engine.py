@@ -122,7 +122,7 @@ def signing_key(cfg: AppConfig, log_path: str | Path) -> Any:
 
 
 def _open_sink(
-    cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, runtime_closers: list[Any]
+    cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, runtime_closers: list[Any], stats: RuntimeStats
 ) -> DecisionSink:
     if not opts.decision_log:
         return NullSink()
@@ -142,8 +142,9 @@ def _open_sink(
         environment=opts.environment,
         max_line_bytes=settings.max_line_bytes,
         anchor_interval_s=settings.anchor_interval_s,
+        keep_on_failure=True,
     )
-    sink = FileDecisionSink(writer, stage=opts.environment)
+    sink = FileDecisionSink(writer, stage=opts.environment, stats=stats)
     runtime_closers.append(sink.close)
     return sink
 
@@ -185,6 +186,13 @@ def _open_gate(
     watcher.start()
     closers.append(watcher.stop)
     return KillSwitch(watcher, store, WallClock().now_ms)
+
+
+def _audited(gate: OrderGate | None, sink: DecisionSink) -> OrderGate | None:
+    """Trading halts while the decision log cannot make entries durable (fail closed)."""
+    from tradeops.decision_log.sink import AuditGate, FileDecisionSink
+
+    return AuditGate(gate, sink) if isinstance(sink, FileDecisionSink) else gate
 
 
 def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
@@ -239,7 +247,7 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     closers: list[Any] = []
     stats = RuntimeStats(environment=opts.environment, started_ms=clock.now_ms())
     store = _open_store(opts, env, closers)
-    sink = _open_sink(cfg, opts, env, closers)
+    sink = _open_sink(cfg, opts, env, closers, stats)
     quote = env.quote_asset
     initial = to_decimal(env.initial_balances[quote])
     portfolio = Portfolio.restore(
@@ -249,6 +257,7 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     if opts.faults:
         exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
     gate = _open_gate(cfg, opts, env, store, closers) if opts.kill_switch else None
+    gate = _audited(gate, sink)
     settings = EngineSettings(
         environment=opts.environment,
         account_profile=cfg.risk_profiles[env.risk_profile],

@@ -82,6 +82,8 @@ class DecisionLogWriter:
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         anchor_interval_s: float = DEFAULT_ANCHOR_INTERVAL_S,
         reanchor: bool = False,
+        keep_on_failure: bool = False,
+        max_kept_entries: int = 100_000,
     ) -> None:
         if fsync_mode not in ("group", "each"):
             raise UserInputError(f"fsync_mode {fsync_mode!r}: use 'group' or 'each'")
@@ -117,6 +119,10 @@ class DecisionLogWriter:
         self._closed = False
         self._error: BaseException | None = None
         self.write_failures = 0
+        # The runtime keeps appending (in memory, bounded) while a failure halts trading; operator
+        # tools want the error at once.
+        self._keep_on_failure = keep_on_failure
+        self._max_kept = max_kept_entries
         self._open_file(lock_timeout, on_torn, environment or self.path.stem, reanchor)
         self._syncer: threading.Thread | None = None
         if fsync_mode == "group":
@@ -254,7 +260,7 @@ class DecisionLogWriter:
             moment.isoformat() if type(moment) is datetime and moment.tzinfo is UTC else utc_timestamp(moment)
         )
         with self._cond:
-            self._check_open()
+            self._check_open(appending=True)
             seq = self._seq + 1
             entry, line = encode_entry(
                 kind=kind,
@@ -272,8 +278,12 @@ class DecisionLogWriter:
             )
             self._check_size(line)
             pending = self._enqueue(seq, self._head_prefix + self._hasher(line).hexdigest(), line)
-        if pending >= self._batch_size:
-            self._commit_full_batch()
+        if pending >= self._batch_size and self._error is None:
+            try:
+                self._commit_full_batch()
+            except LogWriteError:
+                if not self._keep_on_failure:
+                    raise
         return entry
 
     def rotate_key(self, new_key: SigningKey, *, stage: str, reason: str) -> dict[str, Any]:
@@ -356,9 +366,11 @@ class DecisionLogWriter:
             f"{self._durable_seq} are not on disk yet (kept in memory for recover())"
         )
 
-    def _check_open(self) -> None:
+    def _check_open(self, *, appending: bool = False) -> None:
         if self._error is not None:
-            raise LogWriteError(self._failure_message()) from self._error
+            kept = len(self._buffer) + len(self._unsynced)
+            if not (appending and self._keep_on_failure and kept < self._max_kept):
+                raise LogWriteError(self._failure_message()) from self._error
         if self._closing:
             raise UserInputError(f"decision log {self.path}: writer is closed")
 
