@@ -112,6 +112,8 @@ class FileDecisionSink:
             return reason
         print(f"note: decision log {self.writer.path} recovered; trading may resume", file=sys.stderr)
         self._halt_reason = None
+        if self.stats is not None:
+            self.stats.decision_log_head_seq = self.writer.durable_seq
         return None
 
     def flush(self) -> None:
