@@ -185,7 +185,18 @@ def _open_gate(
     )
     watcher.start()
     closers.append(watcher.stop)
-    return KillSwitch(watcher, store, WallClock().now_ms)
+    return KillSwitch(watcher, store, WallClock().now_ms, resume_pending=_resume_pending(store))
+
+
+def _resume_pending(store: StateStore) -> Any:
+    """Trading stays halted while an override event that resumes it is not recorded yet."""
+    from tradeops.runtime.override_ledger import ledger_halts, ledger_key
+    from tradeops.runtime.overrides import COMPONENTS
+
+    kv_get = getattr(store, "kv_get", None)
+    if kv_get is None:
+        return None
+    return lambda: any(ledger_halts(kv_get(ledger_key(name))) for name in COMPONENTS)
 
 
 def _audited(gate: OrderGate | None, sink: DecisionSink) -> OrderGate | None:

@@ -9,6 +9,8 @@ ledger in the state store's kv table makes "once" hold across processes.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import MANUAL_BUCKET
-from tradeops.domain.errors import UserInputError
+from tradeops.domain.errors import AuditWriteFailed, TradeopsError, UserInputError
 from tradeops.ops.audit_trail import operator_key, record_operator_action
 from tradeops.ops.control_views import (
     SchedulerStatus,
@@ -26,6 +28,7 @@ from tradeops.ops.control_views import (
     valid_strategy_names,
 )
 from tradeops.ops.overrides_file import remove_override_file, write_override
+from tradeops.runtime.override_ledger import LEDGER_PREFIX as OVERRIDE_LEDGER_PREFIX
 from tradeops.runtime.overrides import (
     COMPONENTS,
     OVERRIDE_SCHEMA,
@@ -109,6 +112,7 @@ def _record(
     artefacts: dict[str, object],
     metadata: dict[str, object],
     tags: tuple[str, ...],
+    entry_id: str | None = None,
 ) -> dict[str, Any]:
     return record_operator_action(
         ctx.cfg,
@@ -119,7 +123,18 @@ def _record(
         tags=tags,
         log_path=ctx.operations_log,
         environ=ctx.environ,
+        entry_id=entry_id,
     )
+
+
+def _event_id(component: str, status: str, before: str | None, after: str) -> str:
+    """The same override event gets the same id in every process that logs it (idempotent)."""
+    digest = hashlib.sha256(f"{component}|{status}|{before or ''}|{after}".encode()).hexdigest()
+    return f"override:{component}:{status}:{digest[:16]}"
+
+
+def _log_path(ctx: OpsContext) -> str:
+    return str(ctx.operations_log or ctx.cfg.decision_log.operations_log)
 
 
 def _iso(ts_ms: int | None) -> str | None:
@@ -212,7 +227,7 @@ def enable_strategy(
 
 # --- the global override (kill switch) -------------------------------------------------------------
 
-LEDGER_PREFIX = "override_event:"
+LEDGER_PREFIX = OVERRIDE_LEDGER_PREFIX
 
 
 @runtime_checkable
@@ -308,7 +323,9 @@ def create_override(
     )
     _require_signing_key(ctx)
     # Log what happened while no scheduler was watching (an rm, an expiry) before the new event.
-    reconcile_override_events(ctx, read_overrides(ctx.overrides_dir, now))
+    # A halt is never held back by the audit trail: if that fails the scheduler logs it later.
+    with contextlib.suppress(TradeopsError):
+        reconcile_override_events(ctx, read_overrides(ctx.overrides_dir, now))
     target = ctx.overrides_dir / comp.file_name
     before = read_override(target, now)
     ledger_before = _ledger_get(ctx, comp.name)
@@ -320,21 +337,41 @@ def create_override(
     except BaseException:
         _ledger_swap(ctx, comp.name, _ledger_value("disabled", written), ledger_before or "{}")
         raise
+    try:
+        _record_override_written(ctx, comp.name, document, path, written, before, actor)
+    except TradeopsError as exc:
+        # In force but not recorded: let the running scheduler record it once the log is writable.
+        _ledger_swap(ctx, comp.name, _ledger_value("disabled", written), ledger_before or "{}")
+        raise AuditWriteFailed(
+            f"override written and in force ({path}); its audit entry could NOT be written: {exc}. "
+            f"The running scheduler records it once {_log_path(ctx)} is writable"
+        ) from exc
+    return OverrideInfo(path, comp.name, document, before.present)
+
+
+def _record_override_written(
+    ctx: OpsContext,
+    name: str,
+    document: OverrideFile,
+    path: Path,
+    written: OverrideState,
+    before: OverrideState,
+    actor: Actor,
+) -> None:
     _record(
         ctx,
         kind="override",
         status="disabled",
-        artefacts={"component": comp.name, "ticket": document.ticket, "path": str(path)},
+        artefacts={"component": name, "ticket": document.ticket, "path": str(path)},
         metadata={
             **_override_metadata(written),
-            "component": comp.name,
+            "component": name,
             **actor.metadata(),
             "replaced": before.present,
             "replaced_override": _override_metadata(before) if before.present else None,
         },
-        tags=("kill_switch", comp.name),
+        tags=("kill_switch", name),
     )
-    return OverrideInfo(path, comp.name, document, before.present)
 
 
 def remove_override(ctx: OpsContext, *, actor: Actor, reason: str = "", component: str | None = None) -> bool:
@@ -350,30 +387,44 @@ def remove_override(ctx: OpsContext, *, actor: Actor, reason: str = "", componen
     removed_any = False
     for name, state in present:
         ledger_before = _ledger_get(ctx, name)
-        _ledger_swap(ctx, name, ledger_before, _ledger_value("enabled"))
-        try:
-            removed = remove_override_file(state.path)  # type: ignore[arg-type]
-        except BaseException:
-            _ledger_swap(ctx, name, _ledger_value("enabled"), ledger_before or "{}")
-            raise
-        if not removed:
+        # Trading resumes only once the removal is recorded: the file goes first, the entry next,
+        # the ledger last (the kill switch keeps trading halted while the ledger says disabled).
+        if not remove_override_file(state.path):  # type: ignore[arg-type]
             continue
         removed_any = True
-        _record(
-            ctx,
-            kind="override",
-            status="enabled",
-            artefacts={"component": name, "path": str(state.path)},
-            metadata={
-                "reason": reason.strip(),
-                "component": name,
-                **actor.metadata(),
-                "removed_override": _override_metadata(state),
-                "ticket": state.override.ticket if state.override else None,
-            },
-            tags=("kill_switch", name),
-        )
+        enabled = _ledger_value("enabled")
+        try:
+            _record_removal(
+                ctx, name, state, actor, reason, _event_id(name, "enabled", ledger_before, enabled)
+            )
+        except TradeopsError as exc:
+            raise AuditWriteFailed(
+                f"override {state.path} removed, but trading stays halted: its audit entry could NOT be "
+                f"written: {exc}. Trading resumes once the removal is recorded in {_log_path(ctx)} "
+                "(the running scheduler retries every second)"
+            ) from exc
+        _ledger_swap(ctx, name, ledger_before, enabled)
     return removed_any
+
+
+def _record_removal(
+    ctx: OpsContext, name: str, state: OverrideState, actor: Actor, reason: str, entry_id: str
+) -> None:
+    _record(
+        ctx,
+        kind="override",
+        status="enabled",
+        entry_id=entry_id,
+        artefacts={"component": name, "path": str(state.path)},
+        metadata={
+            "reason": reason.strip(),
+            "component": name,
+            **actor.metadata(),
+            "removed_override": _override_metadata(state),
+            "ticket": state.override.ticket if state.override else None,
+        },
+        tags=("kill_switch", name),
+    )
 
 
 def reconcile_override_events(ctx: OpsContext, state: OverrideState) -> None:
@@ -390,13 +441,12 @@ def reconcile_override_events(ctx: OpsContext, state: OverrideState) -> None:
                 continue  # nothing was ever logged as disabled: an absent file is not news
             status = "enabled"
         wanted = _ledger_value(status, current)
-        if wanted == ledger or not _ledger_swap(ctx, name, ledger, wanted):
+        if wanted == ledger:
             continue
-        try:
-            _record_reconciled(ctx, name, status, current)
-        except BaseException:
-            _ledger_swap(ctx, name, wanted, ledger or "{}")
-            raise
+        # Recorded first (idempotent by event id), then the ledger: an event that resumes trading
+        # never takes effect before its entry is durable.
+        _record_reconciled(ctx, name, status, current, _event_id(name, status, ledger, wanted))
+        _ledger_swap(ctx, name, ledger, wanted)
 
 
 def _event_status(state: OverrideState | None) -> str | None:
@@ -407,7 +457,9 @@ def _event_status(state: OverrideState | None) -> str | None:
     return "expired" if state.expired else "disabled"
 
 
-def _record_reconciled(ctx: OpsContext, name: str, status: str, state: OverrideState | None) -> None:
+def _record_reconciled(
+    ctx: OpsContext, name: str, status: str, state: OverrideState | None, entry_id: str
+) -> None:
     how = {
         "enabled": "override file removed outside tradeops (e.g. rm)",
         "expired": "override reached expires_at",
@@ -426,4 +478,5 @@ def _record_reconciled(ctx: OpsContext, name: str, status: str, state: OverrideS
         artefacts={"component": name, "path": str(path), "ticket": ticket},
         metadata=metadata,
         tags=("kill_switch", name),
+        entry_id=entry_id,
     )
