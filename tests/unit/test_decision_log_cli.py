@@ -162,3 +162,43 @@ def test_script_dispatch(workdir, capsys):
     assert main(["decision-log", "script", "--strict", "log.jsonl"]) == 0
     assert capsys.readouterr().out.startswith("OK: 2 entries")
     assert main(["decision-log", "script", "--no-such-flag", "log.jsonl"]) == 2
+
+
+def test_rotate_key_then_verify_with_a_keyring(workdir, capsys, monkeypatch):
+    summary(capsys, "--append", "log.jsonl")
+    (workdir / "new.key").write_text("new-secret\n")
+    args = [
+        "rotate-key",
+        "log.jsonl",
+        "--new-key-file",
+        "new.key",
+        "--new-key-id",
+        "ops-2027",
+        "--reason",
+        "yearly",
+    ]
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and "from key 'tradeops-ops' to 'ops-2027' at seq 3" in out
+    monkeypatch.setenv("TRADEOPS_DECISION_LOG_KEY_FILE", str(workdir / "new.key"))
+    monkeypatch.setenv("TRADEOPS_DECISION_LOG_KEY_ID", "ops-2027")
+    assert summary(capsys, "--append", "log.jsonl")[0] == 0
+    (workdir / "ring.yaml").write_text("tradeops-ops: {file: key}\nops-2027: {file: new.key}\n")
+    code, out, err = run(capsys, "verify", "--keyring", "ring.yaml", "log.jsonl")
+    assert code == 0 and out.startswith("OK: 4 entries") and "1 key rotations followed" in err
+    # The old key alone can no longer append: the log moved on.
+    monkeypatch.setenv("TRADEOPS_DECISION_LOG_KEY_FILE", str(workdir / "key"))
+    monkeypatch.delenv("TRADEOPS_DECISION_LOG_KEY_ID")
+    code, _, err = summary(capsys, "--append", "log.jsonl")
+    assert code == 2 and "signed with key id 'ops-2027'" in err and err.count("\n") == 1
+
+
+def test_reanchor_a_lost_anchor(workdir, capsys):
+    summary(capsys, "--append", "log.jsonl")
+    (workdir / "log.jsonl.anchor").unlink()
+    code, out, _ = run(capsys, "verify", "log.jsonl")
+    assert code == 1 and "no anchor" in out
+    code, _, err = summary(capsys, "--append", "log.jsonl")
+    assert code == 2 and "--reanchor" in err
+    code, out, _ = run(capsys, "anchor", "--reanchor", "log.jsonl")
+    assert code == 0 and "seq=3 " in out
+    assert run(capsys, "verify", "log.jsonl")[0] == 0
