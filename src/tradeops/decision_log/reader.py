@@ -104,14 +104,11 @@ def read_tail(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Tail:
 
 def read_line(handle: Any, max_line_bytes: int) -> bytes | None:
     """The next line including its newline, b"" at the end, None when it is longer than the cap
-    (the rest of that line is skipped in bounded blocks)."""
+    (callers stop there: at most the cap is read)."""
     raw = handle.readline(max_line_bytes + 1)
     if len(raw) <= max_line_bytes or raw.endswith(b"\n"):
         return bytes(raw)
-    while True:
-        rest = handle.readline(_BLOCK)
-        if not rest or rest.endswith(b"\n"):
-            return None
+    return None
 
 
 def iter_entries(
