@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,7 @@ from tradeops.domain.events import DecisionRecord, DenialReason
 from tradeops.runtime.stats import RuntimeStats
 
 KEY = SigningKey("ops", b"test-secret")
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "core.yaml"
 KEYRING = {"ops": KEY}
 
 
@@ -244,3 +246,16 @@ def test_an_entry_over_the_cap_is_refused_before_writing(tmp_path):
         with pytest.raises(UserInputError, match="line cap"):
             writer.append(kind="k", stage="s", status="x", artefacts={"blob": "y" * 5000})
     assert path.read_bytes() == before
+
+
+def test_runtime_and_operators_of_an_environment_share_one_key_id(tmp_path, monkeypatch):
+    from tradeops.bootstrap.engine import signing_key
+    from tradeops.config.load import load_config
+    from tradeops.ops.audit_trail import operator_key
+
+    cfg = load_config(REPO_CONFIG)
+    for name in [n for n in os.environ if n.startswith("TRADEOPS_DECISION_LOG_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("TRADEOPS_DECISION_LOG_KEY", "k")
+    runtime = signing_key(cfg, tmp_path / "binance_paper.jsonl")
+    assert runtime.key_id == operator_key(cfg, os.environ).key_id == cfg.decision_log.key_id

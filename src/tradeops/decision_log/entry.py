@@ -211,3 +211,54 @@ def sign_document(
         return signed, canonical_bytes(signed)
     except CanonicalJsonError as exc:
         raise UserInputError(f"decision-log entry: {exc}") from None
+
+
+def genesis_line(
+    environment: str, log_id: str, created: str, prev_hash: str, key: SigningKey | None
+) -> bytes:
+    """Seq 1 of a new log: names the log id, environment, creation time and signing key id."""
+    _, line = encode_entry(
+        kind=GENESIS_KIND,
+        stage=environment,
+        status="created",
+        timestamp=created,
+        artefacts={
+            "environment": environment,
+            "format": FORMAT_VERSION,
+            "key_id": key.key_id if key else None,
+            "created": created,
+        },
+        metadata={},
+        tags=("decision_log",),
+        seq=1,
+        prev_hash=prev_hash,
+        log_id=log_id,
+        key=key,
+    )
+    return line
+
+
+def rotation_document(
+    old_key_id: str,
+    new_key_id: str,
+    log_id: str,
+    seq: int,
+    prev_hash: str,
+    stage: str,
+    reason: str,
+    moment: datetime,
+) -> dict[str, Any]:
+    """The key_rotation entry before signing (see sign_document with an endorser)."""
+    return {
+        "artefacts": {"from_key_id": old_key_id, "to_key_id": new_key_id},
+        "key_rotation": {"from_key_id": old_key_id, "to_key_id": new_key_id},
+        "kind": ROTATION_KIND,
+        "log_id": log_id,
+        "metadata": {"reason": reason},
+        "prev_hash": prev_hash,
+        "seq": seq,
+        "stage": stage,
+        "status": "rotated",
+        "tags": ["decision_log", "key_rotation"],
+        "timestamp": utc_timestamp(moment),
+    }

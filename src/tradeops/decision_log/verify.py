@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from tradeops.decision_log.anchor import Anchor, anchor_path, read_anchor
 from tradeops.decision_log.check import (
     entry_mac_ok,
@@ -37,7 +39,7 @@ from tradeops.decision_log.entry import (
     schema_problem,
 )
 from tradeops.decision_log.keys import ANY_KEY_ID, SIGNATURE_ALGORITHMS, HashAlgorithm, SigningKey
-from tradeops.decision_log.reader import DEFAULT_MAX_LINE_BYTES, open_log, read_line
+from tradeops.decision_log.reader import DEFAULT_MAX_LINE_BYTES, open_log
 from tradeops.domain.errors import UserInputError
 
 
@@ -116,7 +118,7 @@ class _Checker:
             self._keys[key_id, algorithm] = cached
         return cached
 
-    def _fast_ok(self, entry: Any, line: bytes, number: int, prev_line: bytes | None) -> bool:
+    def fast_ok(self, entry: Any, line: bytes, number: int, prev_line: bytes | None) -> bool:
         """True only for an ordinary, fully valid entry signed by the current key (the common case);
         anything else goes through `check`'s rule-by-rule diagnosis."""
         try:
@@ -168,7 +170,7 @@ class _Checker:
 
     def check(self, line: bytes, number: int, prev_line: bytes | None) -> tuple[Any, str | None]:
         entry, problem = parse_line(line)
-        if problem is None and self._fast_ok(entry, line, number, prev_line):
+        if problem is None and self.fast_ok(entry, line, number, prev_line):
             return entry, None
         if problem is not None:
             if number == 1 and isinstance(entry, dict) and "log_id" not in entry:
@@ -326,23 +328,38 @@ def _scan_lines(
     max_line_bytes: int,
     repair: str,
 ) -> tuple[int, str] | None:
-    """Check every line in order; (line, reason) of the first bad one."""
+    """Check every line in order; (line, reason) of the first bad one.
+
+    The common case (an ordinary entry, canonical, signed by the current key) is decided inline;
+    anything else goes through `_Checker.check`, which names the first broken rule.
+    """
     anchored = parse_hash(anchor.head) if anchor is not None else None
+    readline, limit = handle.readline, max_line_bytes + 1
+    loads, fast_ok = orjson.loads, checker.fast_ok
     while True:
-        raw = read_line(handle, max_line_bytes)
-        if raw == b"":
+        raw = readline(limit)
+        if not raw:
             return None
         scan.number += 1
-        if raw is None:
-            return scan.number, f"line longer than the {max_line_bytes}-byte line cap"
         if raw[-1:] != b"\n":
+            if len(raw) >= limit:
+                return scan.number, f"line longer than the {max_line_bytes}-byte line cap"
             return scan.number, f"torn last line: no trailing newline; {repair}"
         line = raw[:-1]
-        entry, reason = checker.check(line, scan.number, scan.prev_line)
-        if reason is not None:
-            if reason == "not valid JSON" and not handle.read(1):
-                reason = f"torn last line: not valid JSON; {repair}"
-            return scan.number, reason
+        try:
+            # No re-serialisation here: the MAC is checked over the line's own bytes (signature value
+            # cut out), and the writer signs only canonical lines, so a line that passes is
+            # byte-for-byte a canonical one. Every other line is diagnosed by check().
+            entry = loads(line)
+            fast = fast_ok(entry, line, scan.number, scan.prev_line)
+        except orjson.JSONDecodeError:
+            fast = False
+        if not fast:
+            entry, reason = checker.check(line, scan.number, scan.prev_line)
+            if reason is not None:
+                if reason == "not valid JSON" and not handle.read(1):
+                    reason = f"torn last line: not valid JSON; {repair}"
+                return scan.number, reason
         if expected is not None and scan.found is None and line_hash(line, expected[0]) == expected[1]:
             scan.found = scan.number
         if anchor is not None and scan.number == anchor.seq and anchored is not None:

@@ -33,13 +33,12 @@ from typing import Any, Literal
 
 from tradeops.decision_log.anchor import Anchor, write_anchor
 from tradeops.decision_log.entry import (
-    FORMAT_VERSION,
-    GENESIS_KIND,
     HASHERS,
-    ROTATION_KIND,
     encode_entry,
     genesis_hash,
+    genesis_line,
     line_hash,
+    rotation_document,
     sign_document,
     utc_timestamp,
 )
@@ -171,24 +170,7 @@ class DecisionLogWriter:
     def _write_genesis(self, environment: str) -> None:
         """Seq 1 of a new log: anchored first, so a crash leaves an anchor at most one entry ahead."""
         created = utc_timestamp(self._clock())
-        _, line = encode_entry(
-            kind=GENESIS_KIND,
-            stage=environment,
-            status="created",
-            timestamp=created,
-            artefacts={
-                "environment": environment,
-                "format": FORMAT_VERSION,
-                "key_id": self._key.key_id if self._key else None,
-                "created": created,
-            },
-            metadata={},
-            tags=("decision_log",),
-            seq=1,
-            prev_hash=self._head,
-            log_id=self.log_id,
-            key=self._key,
-        )
+        line = genesis_line(environment, self.log_id, created, self._head, self._key)
         head = self._head_prefix + self._hasher(line).hexdigest()
         write_anchor(self.path, Anchor(self.log_id, 1, head, created, None), self._key)
         self._anchored_seq, self._anchored_at = 1, time.monotonic()
@@ -298,19 +280,9 @@ class DecisionLogWriter:
         with self._cond:
             self._check_open()
             seq = self._seq + 1
-            document = {
-                "artefacts": {"from_key_id": old.key_id, "to_key_id": new.key_id},
-                "key_rotation": {"from_key_id": old.key_id, "to_key_id": new.key_id},
-                "kind": ROTATION_KIND,
-                "log_id": self.log_id,
-                "metadata": {"reason": reason},
-                "prev_hash": self._head,
-                "seq": seq,
-                "stage": stage,
-                "status": "rotated",
-                "tags": ["decision_log", "key_rotation"],
-                "timestamp": utc_timestamp(self._clock()),
-            }
+            document = rotation_document(
+                old.key_id, new.key_id, self.log_id, seq, self._head, stage, reason, self._clock()
+            )
             entry, line = sign_document(document, new, endorser=old)
             self._enqueue(seq, self._head_prefix + self._hasher(line).hexdigest(), line)
         self.flush()
