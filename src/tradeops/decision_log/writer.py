@@ -378,9 +378,12 @@ class DecisionLogWriter:
                 self._error = None
                 if self._on_durable is not None:
                     self._on_durable(last_seq)
+        try:
+            self._anchor(force=True)
+        except LogWriteError:
+            return False  # the entries are durable; the anchor is retried with the next recover()
         if self._syncer is not None and not self._syncer.is_alive() and not self._closing:
             self._start_syncer()
-        self._anchor(force=True)
         return self._error is None
 
     # --- committing -------------------------------------------------------------------------------
