@@ -202,3 +202,9 @@ def test_reanchor_a_lost_anchor(workdir, capsys):
     code, out, _ = run(capsys, "anchor", "--reanchor", "log.jsonl")
     assert code == 0 and "seq=3 " in out
     assert run(capsys, "verify", "log.jsonl")[0] == 0
+
+
+def test_strict_and_allow_unsigned_contradict(workdir, capsys):
+    summary(capsys, "--append", "log.jsonl")
+    code, _, err = run(capsys, "verify", "--strict", "--allow-unsigned", "log.jsonl")
+    assert code == 2 and "--strict" in err and err.count("\n") == 1

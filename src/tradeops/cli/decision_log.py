@@ -193,7 +193,11 @@ def _verify_notes(result: Any) -> list[str]:
 
 
 @decision_log.command()
-@click.option("--strict", is_flag=True, help="Kept for runbooks: verification is always strict.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Kept for runbooks: verification is always strict (not with --allow-unsigned).",
+)
 @click.option("--keyring", "keyring_path", help="JSON/YAML mapping key_id -> secret or {file: PATH}.")
 @click.option(
     "--expect-head", help="A head printed earlier (or an `anchor` line): the log must still contain it."
@@ -227,7 +231,8 @@ def verify(
     from tradeops.decision_log.keys import NO_KEY_MESSAGE
     from tradeops.decision_log.verify import verify_file
 
-    del strict  # always strict
+    if strict and allow_unsigned:
+        raise UserInputError("--strict refuses unsigned entries: drop --allow-unsigned or --strict")
     settings = _settings(config_path)
     keyring = _verification_keys(
         keyring_path, hmac_key, hmac_key_file, hmac_key_id, os.environ, settings.key_file
