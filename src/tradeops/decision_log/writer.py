@@ -358,6 +358,7 @@ class DecisionLogWriter:
             if self._error is None:
                 return True
             with self._cond:
+                buffered = len(self._buffer)
                 pending = [data for _seq, _head, data in self._unsynced] + self._buffer
                 last_seq, head = self._seq, self._head
             try:
@@ -371,7 +372,8 @@ class DecisionLogWriter:
                 self.write_failures += 1
                 return False
             with self._cond:
-                self._buffer, self._unsynced = [], []
+                # Entries appended while this ran stay buffered for the next batch.
+                self._buffer, self._unsynced = self._buffer[buffered:], []
                 self._durable_size += sum(len(p) for p in pending)
                 self._written = (last_seq, head, self._durable_size)
                 self._durable_seq, self._durable_head = last_seq, head
