@@ -155,6 +155,8 @@ def test_every_mutation_fails_default_verify_at_its_line(specs, rotate_at, mutat
         result = verify_file(path, keyring=KEYRING)
         assert not result.ok, (mutation, result)
         expected = first_difference(original.splitlines(), changed.splitlines())
+        if changed and not changed.endswith(b"\n"):  # a cut inside a line, or just its newline
+            expected = min(expected, changed.count(b"\n") + 1)
         if mutation[0].startswith("splice"):
             # A genesis spliced in from the second log is itself valid: the next line fails.
             assert result.first_error_line in (expected, expected + 1), (mutation, result)
