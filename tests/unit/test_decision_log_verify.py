@@ -241,6 +241,9 @@ def test_expect_head_accepts_the_anchor_line(log):
     anchor, _ = read_anchor(path, KEYRING)
     assert anchor is not None and anchor.head == head
     assert check(path, expect_head=anchor.one_line(path)).ok
+    other = anchor.one_line(path).replace(f"log_id={anchor.log_id}", "log_id=another-log")
+    result = check(path, expect_head=other)
+    assert result.first_error_line == 1 and "another log in its place" in result.reason
 
 
 # --- options and other failures ------------------------------------------------------------------

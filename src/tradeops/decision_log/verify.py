@@ -269,6 +269,14 @@ class _Checker:
         return None
 
 
+def _expected_log_id(expect_head: str | None) -> str | None:
+    """The log_id= field of an `anchor` line given as --expect-head (None for a bare hash)."""
+    for token in (expect_head or "").split():
+        if token.startswith("log_id="):
+            return token[len("log_id=") :]
+    return None
+
+
 def _expected_head(expect_head: str | None) -> tuple[HashAlgorithm, str] | None:
     """`<alg>:<hex>`, or the line `tradeops decision-log anchor` prints (its head= field)."""
     if expect_head is None:
@@ -401,6 +409,15 @@ def verify_file(
         failure = 1, "the log is empty: it has no genesis entry (emptied, or not a decision log)"
     if failure is None and check_anchor:
         failure = _anchor_problem(path, anchor, scan, checker.log_id)
+    expected_log = _expected_log_id(expect_head)
+    if failure is None and expected_log is not None and expected_log != checker.log_id:
+        failure = (
+            1,
+            (
+                f"this is log {checker.log_id!r}, the expected head belongs to log {expected_log!r}: "
+                "another log in its place"
+            ),
+        )
     if failure is None and expected is not None and scan.found is None:
         failure = (
             scan.number + 1,
