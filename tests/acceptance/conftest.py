@@ -61,7 +61,7 @@ def _configure(root: Path, metrics_port: int, alertmanager_url: str) -> None:
     config = root / "config" / "core.yaml"
     text = config.read_text()
     text = text.replace("    port: 9464", f"    port: {metrics_port}")
-    text = text.replace("    url: null", f"    url: {alertmanager_url}")
+    text = text.replace("  alertmanager:\n    url: null", f"  alertmanager:\n    url: {alertmanager_url}")
     config.write_text(text)
 
 

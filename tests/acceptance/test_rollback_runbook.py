@@ -175,6 +175,8 @@ def test_rollback_procedure_and_return_to_baseline(stage):
     assert record["status"] in ("closed", "restored")
     statuses = [e["status"] for e in entries(stage.ops_log)]
     assert statuses.index("rollback_approved") < statuses.index("disabled") < statuses.index("config_change")
-    assert statuses[-2:] == ["restored", "restored"]  # the summary entry, then the incident close
+    # The summary entry, the incident close, then the seal of the incident's bundle.
+    assert statuses[-3:] == ["restored", "restored", "sealed"]
+    assert _ok(stage.tradeops("incident", "verify", TICKET)).stdout.startswith("OK:")
     verify = _ok(stage.sh("python scripts/verify_decision_log.py --strict audit/decision_logs/stage4.jsonl"))
     assert verify.stdout.startswith("OK:")

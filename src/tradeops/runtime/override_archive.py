@@ -46,9 +46,15 @@ class OverrideArchive:
                 self._copy(item.component, item.path, now)
             for component in sorted(set(self._seen) - present):
                 previous = self._seen.pop(component)
-                marker = {"component": component, "removed_at": format_timestamp(now), "previous_sha384": previous}
+                marker = {
+                    "component": component,
+                    "removed_at": format_timestamp(now),
+                    "previous_sha384": previous,
+                }
                 name = f"{_stamp(now)}-{component}-removed.json"
-                atomic_write_bytes(self.directory / name, json.dumps(marker, sort_keys=True).encode() + b"\n", 0o600)
+                atomic_write_bytes(
+                    self.directory / name, json.dumps(marker, sort_keys=True).encode() + b"\n", 0o600
+                )
 
     def _copy(self, component: str, path: Path, now: int) -> None:
         try:
