@@ -109,17 +109,17 @@ def _draw(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     fig, ax = plt.subplots(figsize=PNG_SIZE, dpi=100)
     try:
         for legend, points in lines:
-            ax.plot(
-                [datetime.fromtimestamp(t, tz=UTC) for t, _ in points],
-                [v for _, v in points],
-                linewidth=1.2,
-                label=legend[:60],
-            )
-        ax.set_xlim(datetime.fromtimestamp(window[0], tz=UTC), datetime.fromtimestamp(window[1], tz=UTC))
+            ax.plot([t for t, _ in points], [v for _, v in points], linewidth=1.2, label=legend[:60])
+        ax.set_xlim(window[0], window[1])
+        ax.xaxis.set_major_formatter(
+            FuncFormatter(lambda value, _pos: datetime.fromtimestamp(value, tz=UTC).strftime("%H:%M:%S"))
+        )
+        ax.set_xlabel("UTC", fontsize=8)
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
         if not lines:

@@ -263,13 +263,14 @@ def build_bundle(
         if why is not None:
             unavailable.append({"artefact": "dashboard snapshots", "why": why})
         _head(stage, cfg, log, environ)  # last: the head covers every entry so far
+        listing = _listing(stage)
         manifest = {
             "schema": SCHEMA,
             "incident_id": incident.id,
             "ticket": incident.ticket,
             "window": {"from": incident.opened_at, "to": incident.closed_at},
             "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "files": _listing(stage),
+            "files": listing,
             "unavailable": unavailable,
         }
         data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
@@ -290,12 +291,12 @@ def build_bundle(
         kind="incident_bundle",
         status="sealed",
         artefacts={"incident_id": incident.id, "ticket": incident.ticket, "manifest_sha384": digest},
-        metadata={"directory": str(target), "files": len(manifest["files"]), "unavailable": unavailable},
+        metadata={"directory": str(target), "files": len(listing), "unavailable": unavailable},
         tags=("incident", incident.id),
         log_path=log,
         environ=environ,
     )
-    return BundleBuilt(incident.id, target, len(manifest["files"]), tuple(unavailable), digest, shots)
+    return BundleBuilt(incident.id, target, len(listing), tuple(unavailable), digest, shots)
 
 
 def _sealed_digest(log: Path, incident_id: str) -> str | None:
