@@ -63,7 +63,10 @@ def _expr(expr: str, rate_interval_s: int) -> str:
     return re.sub(r"\$\{datasource\}|\$__rate_interval|\$strategy", lambda m: values[m.group(0)], expr)
 
 
-def _legend(labels: dict[str, str], fallback: str) -> str:
+def _legend(labels: dict[str, str], legend_format: str | None, fallback: str) -> str:
+    """The target's Grafana legendFormat (`{{label}}` filled in), else the labels themselves."""
+    if legend_format:
+        return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), legend_format)
     shown = {k: v for k, v in labels.items() if k != "__name__"}
     return ", ".join(f"{k}={v}" for k, v in sorted(shown.items())) or fallback
 
@@ -155,11 +158,13 @@ def render_snapshots(
     images: list[tuple[str, bytes]] = []
     for index, panel in enumerate(panels(document), 1):
         title = str(panel.get("title") or f"panel {index}")
-        queries = tuple(str(t["expr"]) for t in panel["targets"] if t.get("expr"))
+        targets = [t for t in panel["targets"] if t.get("expr")]
+        queries = tuple(str(t["expr"]) for t in targets)
         lines: list[tuple[str, list[tuple[float, float]]]] = []
         problems: list[str] = []
         found = 0
-        for expr in queries:
+        for target in targets:
+            expr = str(target["expr"])
             try:
                 result = client.range(_expr(expr, rate_interval), start, end, step)
             except ValueError as exc:
@@ -169,7 +174,7 @@ def render_snapshots(
             for series in result[: max(0, MAX_SERIES - len(lines))]:
                 points = [(float(t), float(v)) for t, v in series.get("values", []) if v not in ("NaN",)]
                 points = [(t, v) for t, v in points if math.isfinite(v)]
-                lines.append((_legend(series.get("metric", {}), expr), points))
+                lines.append((_legend(series.get("metric", {}), target.get("legendFormat"), expr), points))
         name = f"{index:02d}-{_SLUG.sub('-', title.lower()).strip('-')[:50]}.png"
         images.append((name, _draw(title, lines, (start, end))))
         points_total = sum(len(p) for _, p in lines)
