@@ -8,6 +8,7 @@ import click
 
 from tradeops.cli.options import config_option
 from tradeops.config.load import load_config, validate_config_file
+from tradeops.domain.errors import ConfigError
 
 
 @click.group()
@@ -80,7 +81,15 @@ def apply(
     from tradeops.ops.controls import Actor
 
     if from_git is not None:
-        restore_from_git(config_path, from_git)
+        try:
+            restore_from_git(config_path, from_git)
+        except ConfigError as exc:
+            for problem in exc.problems or (str(exc),):
+                click.echo(problem, err=True)
+            click.echo(
+                f"--from-git {from_git}: {len(exc.problems)} problem(s); {config_path} unchanged", err=True
+            )
+            return 1
     if not config_path.is_file():
         raise click.BadParameter(f"{config_path} does not exist", param_hint="--config")
     _cfg, problems = validate_config_file(config_path)
