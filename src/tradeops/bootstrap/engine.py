@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tradeops.config.live import refuse_live_run
+from tradeops.bootstrap.live_start import booked_trade_ids, live_opening, start_live
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig, EnvironmentConfig
-from tradeops.domain.errors import UserInputError
+from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.money import to_decimal
 from tradeops.exchanges.faults import FaultSpec, FaultyExchange
 from tradeops.exchanges.paper import PaperExchange
@@ -24,6 +24,7 @@ from tradeops.marketdata.synthetic import synthetic_market
 from tradeops.runtime.clock import ReplayClock, WallClock
 from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
 from tradeops.runtime.fakes import NullSink
+from tradeops.runtime.live_market import LiveMarket
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, OrderGate, StateStore
 from tradeops.runtime.scheduler import Scheduler
@@ -33,6 +34,7 @@ from tradeops.strategies.view import SeriesStore
 
 if TYPE_CHECKING:
     from tradeops.bootstrap.account import Account, RunPlan
+    from tradeops.bootstrap.live import LiveParts
 
 LOCAL_KEY_PATH = Path("var/secrets/decision_log.key")
 
@@ -84,6 +86,7 @@ class Runtime:
     plan: RunPlan | None = None
     halt_detail: str | None = None  # one line: why this run refuses to trade (state_log_mismatch)
     resumed_from_ms: int | None = None  # the replay cursor an account run continued after
+    live_loop: Any = None  # a live run's heartbeat and reconcile loop (bootstrap.live_start)
 
     @property
     def run_id(self) -> str:
@@ -199,8 +202,11 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
             f"--environment {opts.environment}: not in config; known: {', '.join(cfg.environments)}"
         )
     env = cfg.environments[opts.environment]
-    if env.mode == "live":  # never paper-trade a live environment (live egress: issue 16)
-        refuse_live_run(opts.environment, env, os.environ)
+    if env.mode == "live" and (opts.state != "environment" or not opts.decision_log or opts.data):
+        raise UserInputError(
+            f"--environment {opts.environment} is mode: live: it trades its own account "
+            "(no --state/--data/--no-decision-log; those are for paper runs)"
+        )
     sched_cfg = cfg.scheduler(opts.scheduler)
     names = list(opts.strategies or sched_cfg.schedules)
     unknown = [n for n in names if n not in sched_cfg.schedules]
@@ -220,7 +226,17 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     series_store = SeriesStore()
     first_ts: int | None = None
     end_ms = 0
-    for candles in _load_market(cfg, opts, venues, symbols, interval):
+    live: LiveParts | None = None
+    if env.mode == "live":  # never paper-trade a live environment
+        from tradeops.bootstrap.live import open_live
+
+        live = open_live(opts.environment, env, schedules, series_store, os.environ)
+        for venue, symbol in live.instruments:
+            bar = series_store.last_bar(venue, symbol)
+            if bar is not None:
+                first_ts = bar.ts if first_ts is None else min(first_ts, bar.ts)
+                end_ms = max(end_ms, bar.ts + live.interval_ms)
+    for candles in [] if live else _load_market(cfg, opts, venues, symbols, interval):
         candles = candles.between(opts.from_ms, None if opts.to_ms is None else opts.to_ms + 1)
         if len(candles) == 0:
             continue
@@ -228,6 +244,8 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         first_ts = candles.start_ms if first_ts is None else min(first_ts, candles.start_ms)
         end_ms = max(end_ms, candles.end_ms)
     if first_ts is None:
+        if live is not None:
+            raise Fatal(f"environments.{opts.environment}: the venues returned no closed candles")
         raise UserInputError("no market data in the selected window (--from/--to)")
     params = cfg.strategies
     if opts.strategy_params:
@@ -276,7 +294,7 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         sink = _open_sink(cfg, opts, env, plan, closers)
     try:
         return _assemble(
-            cfg, opts, env, slots, series_store, start_ms, end_ms, plan, account, store, sink, closers
+            cfg, opts, env, slots, series_store, start_ms, end_ms, plan, account, store, sink, closers, live
         )
     except BaseException:
         for closer in reversed(closers):
@@ -297,20 +315,23 @@ def _assemble(
     store: StateStore | None,
     sink: DecisionSink,
     closers: list[Any],
+    live: LiveParts | None = None,
 ) -> Runtime:
     from tradeops.bootstrap.resume import market_identity, resume_point, start_account
 
     interval = next(iter(slots)).schedule.interval
-    market = market_identity(opts, interval)
+    market = market_identity(opts, interval) if live is None else {"source": "live", "interval": interval}
     resume = resume_point(account, market) if account is not None and account.mismatch is None else 0
     if resume:
         series_store.advance_to(resume)  # bars up to the cursor were processed before: history only
         start_ms = max(start_ms, resume + 1)
-    clock: Any = WallClock() if opts.wall_clock else ReplayClock(start_ms, opts.speed)
+    clock: Any = WallClock() if opts.wall_clock or live else ReplayClock(start_ms, opts.speed)
     stats = RuntimeStats(environment=opts.environment, started_ms=clock.now_ms())
     quote = env.quote_asset
     initial = to_decimal(env.initial_balances[quote])
     balances = store.load_balances() if store else {}
+    if live is not None:
+        initial = live_opening(live, account, balances)
     fees = account.store.fees_by_strategy() if account is not None else None
     portfolio = Portfolio.restore(quote, balances, store.load_positions() if store else [], initial, fees)
     for venue, symbol in series_store.instruments():
@@ -320,10 +341,16 @@ def _assemble(
     portfolio.initial_equity = portfolio.equity()  # the run starts from what its store holds
     if account is not None:
         portfolio.peak_equity = max(portfolio.equity(), to_decimal(account.meta.get("peak_equity", "0")))
-    paper = PaperExchange(env.venues, clock.now_ms, series_store.interval_ms, quote)
-    if account is not None and account.mismatch is None:
-        paper.restore(account.store.load_open_orders(), int(account.meta.get("paper_order_seq", "0")))
-    exchange: Any = paper
+    exchange: Any
+    if live is not None:
+        exchange = live.router
+        if account is not None and account.mismatch is None:
+            exchange.restore(account.store.load_open_orders(), booked_trade_ids(account))
+    else:
+        paper = PaperExchange(env.venues, clock.now_ms, series_store.interval_ms, quote)
+        if account is not None and account.mismatch is None:
+            paper.restore(account.store.load_open_orders(), int(account.meta.get("paper_order_seq", "0")))
+        exchange = paper
     if opts.faults:
         exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
     gate = _open_gate(cfg, env, store if plan.store else None, closers) if opts.kill_switch else None
@@ -336,7 +363,19 @@ def _assemble(
         order_seq_start=int(account.meta.get("client_order_seq", "0")) + 1 if account else 1,
     )
     engine = TradingEngine(settings, slots, series_store, exchange, portfolio, sink, stats, gate, store)
-    scheduler = Scheduler(engine, series_store, clock)
+    live_market = None
+    if live is not None:
+        live_market = LiveMarket(
+            series_store,
+            live.sources,
+            live.instruments,
+            live.interval,
+            live.interval_ms,
+            clock.now_ms,
+            stats,
+            env.live.market_poll_ms,
+        )
+    scheduler = Scheduler(engine, live_market or series_store, clock)
     runtime = Runtime(
         cfg=cfg,
         options=opts,
@@ -353,6 +392,8 @@ def _assemble(
     )
     if account is not None:
         start_account(runtime, account, market, balances, initial, resume)
+    if live is not None:
+        start_live(runtime, env, live, account)
     if opts.metrics and cfg.observability.metrics.enabled:
         from tradeops.observability.metrics import start_metrics_server
 
