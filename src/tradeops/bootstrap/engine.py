@@ -195,8 +195,7 @@ def _open_gate(
     return KillSwitch(watcher, store, WallClock().now_ms)
 
 
-def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
-    cfg = cfg or load_config(opts.config_path)
+def _environment(cfg: AppConfig, opts: RunOptions) -> EnvironmentConfig:
     if opts.environment not in cfg.environments:
         raise UserInputError(
             f"--environment {opts.environment}: not in config; known: {', '.join(cfg.environments)}"
@@ -207,6 +206,12 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
             f"--environment {opts.environment} is mode: live: it trades its own account "
             "(no --state/--data/--no-decision-log; those are for paper runs)"
         )
+    return env
+
+
+def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
+    cfg = cfg or load_config(opts.config_path)
+    env = _environment(cfg, opts)
     sched_cfg = cfg.scheduler(opts.scheduler)
     names = list(opts.strategies or sched_cfg.schedules)
     unknown = [n for n in names if n not in sched_cfg.schedules]
