@@ -102,6 +102,36 @@ class Runtime:
         self.closers.clear()
 
 
+def _fill_series(
+    cfg: AppConfig,
+    opts: RunOptions,
+    venues: set[str],
+    symbols: set[str],
+    interval: str,
+    series_store: SeriesStore,
+) -> tuple[int, int]:
+    """Preload the replayed market; (first bar open, last bar close)."""
+    first_ts: int | None = None
+    end_ms = 0
+    for candles in _load_market(cfg, opts, venues, symbols, interval):
+        candles = candles.between(opts.from_ms, None if opts.to_ms is None else opts.to_ms + 1)
+        if len(candles) == 0:
+            continue
+        series_store.add_candles(candles)
+        first_ts = candles.start_ms if first_ts is None else min(first_ts, candles.start_ms)
+        end_ms = max(end_ms, candles.end_ms)
+    if first_ts is None:
+        raise UserInputError("no market data in the selected window (--from/--to)")
+    return first_ts, end_ms
+
+
+def _live_window(env_name: str, live: LiveParts, series_store: SeriesStore) -> tuple[int, int]:
+    bars = [b for v, s in live.instruments if (b := series_store.last_bar(v, s)) is not None]
+    if not bars:
+        raise Fatal(f"environments.{env_name}: the venues returned no closed candles")
+    return min(b.ts for b in bars), max(b.ts for b in bars) + live.interval_ms
+
+
 def _load_market(
     cfg: AppConfig, opts: RunOptions, venues: set[str], symbols: set[str], interval: str
 ) -> list[CandleSeries]:
@@ -229,29 +259,14 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         )
     interval = next(iter(schedules.values())).interval
     series_store = SeriesStore()
-    first_ts: int | None = None
-    end_ms = 0
     live: LiveParts | None = None
     if env.mode == "live":  # never paper-trade a live environment
         from tradeops.bootstrap.live import open_live
 
         live = open_live(opts.environment, env, schedules, series_store, os.environ)
-        for venue, symbol in live.instruments:
-            bar = series_store.last_bar(venue, symbol)
-            if bar is not None:
-                first_ts = bar.ts if first_ts is None else min(first_ts, bar.ts)
-                end_ms = max(end_ms, bar.ts + live.interval_ms)
-    for candles in [] if live else _load_market(cfg, opts, venues, symbols, interval):
-        candles = candles.between(opts.from_ms, None if opts.to_ms is None else opts.to_ms + 1)
-        if len(candles) == 0:
-            continue
-        series_store.add_candles(candles)
-        first_ts = candles.start_ms if first_ts is None else min(first_ts, candles.start_ms)
-        end_ms = max(end_ms, candles.end_ms)
-    if first_ts is None:
-        if live is not None:
-            raise Fatal(f"environments.{opts.environment}: the venues returned no closed candles")
-        raise UserInputError("no market data in the selected window (--from/--to)")
+        first_ts, end_ms = _live_window(opts.environment, live, series_store)
+    else:
+        first_ts, end_ms = _fill_series(cfg, opts, venues, symbols, interval, series_store)
     params = cfg.strategies
     if opts.strategy_params:
         params = params.model_copy(
@@ -307,6 +322,20 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         raise
 
 
+def _venue_egress(
+    env: EnvironmentConfig, live: LiveParts | None, account: Account | None, clock: Any, series: SeriesStore
+) -> Any:
+    """The Exchange the engine sends to: the live venues (their restored books), or the paper venue."""
+    if live is not None:
+        if account is not None and account.mismatch is None:
+            live.router.restore(account.store.load_open_orders(), booked_trade_ids(account))
+        return live.router
+    paper = PaperExchange(env.venues, clock.now_ms, series.interval_ms, env.quote_asset)
+    if account is not None and account.mismatch is None:
+        paper.restore(account.store.load_open_orders(), int(account.meta.get("paper_order_seq", "0")))
+    return paper
+
+
 def _assemble(
     cfg: AppConfig,
     opts: RunOptions,
@@ -322,10 +351,12 @@ def _assemble(
     closers: list[Any],
     live: LiveParts | None = None,
 ) -> Runtime:
-    from tradeops.bootstrap.resume import market_identity, resume_point, start_account
+    from tradeops.bootstrap.resume import MarketIdentity, market_identity, resume_point, start_account
 
     interval = next(iter(slots)).schedule.interval
-    market = market_identity(opts, interval) if live is None else {"source": "live", "interval": interval}
+    market: MarketIdentity = (
+        market_identity(opts, interval) if live is None else {"source": "live", "interval": interval}
+    )
     resume = resume_point(account, market) if account is not None and account.mismatch is None else 0
     if resume:
         series_store.advance_to(resume)  # bars up to the cursor were processed before: history only
@@ -346,16 +377,7 @@ def _assemble(
     portfolio.initial_equity = portfolio.equity()  # the run starts from what its store holds
     if account is not None:
         portfolio.peak_equity = max(portfolio.equity(), to_decimal(account.meta.get("peak_equity", "0")))
-    exchange: Any
-    if live is not None:
-        exchange = live.router
-        if account is not None and account.mismatch is None:
-            exchange.restore(account.store.load_open_orders(), booked_trade_ids(account))
-    else:
-        paper = PaperExchange(env.venues, clock.now_ms, series_store.interval_ms, quote)
-        if account is not None and account.mismatch is None:
-            paper.restore(account.store.load_open_orders(), int(account.meta.get("paper_order_seq", "0")))
-        exchange = paper
+    exchange: Any = _venue_egress(env, live, account, clock, series_store)
     if opts.faults:
         exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
     gate = _open_gate(cfg, env, store if plan.store else None, closers) if opts.kill_switch else None
@@ -366,11 +388,12 @@ def _assemble(
         positions_on_kill=cfg.runtime.kill_switch.positions,
         cancel_on_disable=cfg.runtime.kill_switch.cancel_open_orders,
         order_seq_start=int(account.meta.get("client_order_seq", "0")) + 1 if account else 1,
+        live=live is not None,
     )
     engine = TradingEngine(settings, slots, series_store, exchange, portfolio, sink, stats, gate, store)
-    live_market = None
+    revealing: Any = series_store
     if live is not None:
-        live_market = LiveMarket(
+        revealing = LiveMarket(
             series_store,
             live.sources,
             live.instruments,
@@ -380,7 +403,7 @@ def _assemble(
             stats,
             env.live.market_poll_ms,
         )
-    scheduler = Scheduler(engine, live_market or series_store, clock)
+    scheduler = Scheduler(engine, revealing, clock)
     runtime = Runtime(
         cfg=cfg,
         options=opts,

@@ -54,6 +54,7 @@ class LiveParts:
     instruments: list[tuple[str, str]]
     interval: str
     interval_ms: int
+    quote_asset: str
 
 
 def open_live(
@@ -102,4 +103,4 @@ def open_live(
             raise Fatal(f"{venue} {symbol}: cannot load candle history: {exc}") from exc
         for bar in bars:
             series.append(bar, step)
-    return LiveParts(VenueRouter(adapters, symbols), sources, instruments, interval, step)
+    return LiveParts(VenueRouter(adapters, symbols), sources, instruments, interval, step, env.quote_asset)

@@ -75,7 +75,7 @@ def _opening(account: Account | None) -> dict[tuple[str, str], Decimal] | None:
 def live_opening(live: LiveParts, account: Account | None, balances: Mapping[str, Decimal]) -> Decimal:
     """Record the venues' balances before this account's fills (once) and return the quote cash a
     new account starts with: what the venues hold in the quote asset."""
-    quote = next(iter(live.router.venues.values())).quote_asset
+    quote = live.quote_asset
     venue = live.router.venue_balances()
     if account is not None and _opening(account) is None:
         deltas = fill_deltas(account.store.table_rows("fills"), quote)
@@ -104,7 +104,7 @@ def start_live(runtime: Runtime, env: EnvironmentConfig, live: LiveParts, accoun
             out[key] = out.get(key, ZERO) + delta
         return out
 
-    tolerance = defaultdict(lambda: DEFAULT_TOLERANCE)
+    tolerance: defaultdict[str, Decimal] = defaultdict(lambda: DEFAULT_TOLERANCE)
     tolerance.update({a: to_decimal(v) for a, v in env.live.balance_tolerance.items()})
     reconcile = ReconcileLoop(
         runtime.engine,

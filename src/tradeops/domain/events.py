@@ -154,7 +154,7 @@ def reconciled(ts: int, diffs: int, reducing: list[str], detail: str) -> Decisio
         "clean" if diffs == 0 else "diff",
         ts,
         {},
-        {"diffs": diffs, "reducing": reducing, "detail": detail[:500]},
+        {"diffs": diffs, "reducing": list[JsonValue](reducing), "detail": detail[:500]},
     )
 
 

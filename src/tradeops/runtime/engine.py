@@ -67,6 +67,7 @@ class EngineSettings:
     equity_curve: list[tuple[int, float]] = field(default_factory=list)
     order_seq_start: int = 1  # account-wide client order sequence (persisted: continues after restarts)
     checkpoint_every_steps: int = CHECKPOINT_EVERY_STEPS
+    live: bool = False  # orders go to a live venue (tables and reports say so)
 
 
 class TradingEngine:
