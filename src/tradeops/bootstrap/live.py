@@ -57,19 +57,8 @@ class LiveParts:
     quote_asset: str
 
 
-def open_live(
-    env_name: str,
-    env: EnvironmentConfig,
-    schedules: Mapping[str, Schedule],
-    series: SeriesStore,
-    environ: Mapping[str, str],
-) -> LiveParts:
-    """Connect to every venue the schedules trade (markets loaded: precision known before any order)
-    and load `live.history_bars` closed candles of each instrument into `series`."""
-    problems = live_problems(env_name, env, environ)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise UserInputError(f"{problems[0]}{more}; refusing to start a live run")
+def live_symbols(env_name: str, schedules: Mapping[str, Schedule]) -> tuple[str, dict[str, set[str]]]:
+    """(the one candle interval, symbols per venue) the schedules trade."""
     interval = next(iter(schedules.values())).interval
     symbols: dict[str, set[str]] = {}
     for schedule in schedules.values():
@@ -80,8 +69,19 @@ def open_live(
             )
         for venue in schedule.venues:
             symbols.setdefault(venue, set()).update(schedule.symbols)
+    return interval, symbols
+
+
+def connect_venues(
+    env_name: str, env: EnvironmentConfig, symbols: Mapping[str, set[str]], environ: Mapping[str, str]
+) -> VenueRouter:
+    """One ccxt adapter per venue, markets loaded (precision known before any order); refuses
+    without keys or confirm_live."""
+    problems = live_problems(env_name, env, environ)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UserInputError(f"{problems[0]}{more}; refusing to start a live run")
     adapters: dict[str, CcxtExchange] = {}
-    sources: dict[str, CcxtMarketData] = {}
     for venue in sorted(symbols):
         adapter = build_ccxt_exchange(env_name, env, venue, environ, poll_interval_ms=env.live.order_poll_ms)
         try:
@@ -89,11 +89,27 @@ def open_live(
             for symbol in sorted(symbols[venue]):
                 adapter.rules(symbol)
         except TradeopsError as exc:
-            raise Fatal(f"environments.{env_name}.venues.{venue}: cannot start live trading: {exc}") from exc
+            raise Fatal(f"environments.{env_name}.venues.{venue}: cannot trade live: {exc}") from exc
         adapters[venue] = adapter
-        sources[venue] = CcxtMarketData(
-            adapter.client, venue, RetryPolicy(max_retries=env.venues[venue].max_retries)
-        )
+    return VenueRouter(adapters, symbols)
+
+
+def open_live(
+    env_name: str,
+    env: EnvironmentConfig,
+    schedules: Mapping[str, Schedule],
+    series: SeriesStore,
+    environ: Mapping[str, str],
+) -> LiveParts:
+    """Connect to every venue the schedules trade and load `live.history_bars` closed candles of
+    each instrument into `series`."""
+    interval, symbols = live_symbols(env_name, schedules)
+    router = connect_venues(env_name, env, symbols, environ)
+    sources = {
+        name: CcxtMarketData(adapter.client, name, RetryPolicy(max_retries=env.venues[name].max_retries))
+        for name, adapter in router.venues.items()
+        if isinstance(adapter, CcxtExchange)
+    }
     step = interval_to_ms(interval)
     instruments = [(v, s) for v in sorted(symbols) for s in sorted(symbols[v])]
     for venue, symbol in instruments:
@@ -103,4 +119,4 @@ def open_live(
             raise Fatal(f"{venue} {symbol}: cannot load candle history: {exc}") from exc
         for bar in bars:
             series.append(bar, step)
-    return LiveParts(VenueRouter(adapters, symbols), sources, instruments, interval, step, env.quote_asset)
+    return LiveParts(router, sources, instruments, interval, step, env.quote_asset)

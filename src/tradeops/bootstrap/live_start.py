@@ -64,12 +64,25 @@ def booked_trade_ids(account: Account) -> dict[str, list[str]]:
     return dict(booked)
 
 
-def _opening(account: Account | None) -> dict[tuple[str, str], Decimal] | None:
-    raw = account.store.kv_get(OPENING_KEY) if account is not None else None
+def opening_balances(store: Any) -> dict[tuple[str, str], Decimal] | None:
+    """What the venues held before the account's fills (None: not recorded yet)."""
+    raw = store.kv_get(OPENING_KEY)
     if not raw:
         return None
     data = json.loads(raw)
     return {(v, a): Decimal(x) for v, assets in data.items() for a, x in assets.items()}
+
+
+def expected_balances(store: Any, quote: str) -> dict[tuple[str, str], Decimal]:
+    """Per (venue, asset): the opening balance plus what every booked fill changed."""
+    out = dict(opening_balances(store) or {})
+    for key, delta in fill_deltas(store.table_rows("fills"), quote).items():
+        out[key] = out.get(key, ZERO) + delta
+    return out
+
+
+def _opening(account: Account | None) -> dict[tuple[str, str], Decimal] | None:
+    return opening_balances(account.store) if account is not None else None
 
 
 def live_opening(live: LiveParts, account: Account | None, balances: Mapping[str, Decimal]) -> Decimal:
@@ -89,29 +102,29 @@ def live_opening(live: LiveParts, account: Account | None, balances: Mapping[str
     )
 
 
+def balance_tolerance(env: EnvironmentConfig) -> defaultdict[str, Decimal]:
+    tolerance: defaultdict[str, Decimal] = defaultdict(lambda: DEFAULT_TOLERANCE)
+    tolerance.update({a: to_decimal(v) for a, v in env.live.balance_tolerance.items()})
+    return tolerance
+
+
 def start_live(runtime: Runtime, env: EnvironmentConfig, live: LiveParts, account: Account | None) -> None:
     """Wire the reconcile loop and heartbeat after each step; reconcile once before trading."""
     quote = env.quote_asset
 
     def expected() -> dict[tuple[str, str], Decimal]:
-        opening = _opening(account) or {}
         if account is None:
-            return opening
+            return {}
         runtime.sink.flush()
         runtime.sink.commit()  # every fill booked so far is in the store
-        out = dict(opening)
-        for key, delta in fill_deltas(account.store.table_rows("fills"), quote).items():
-            out[key] = out.get(key, ZERO) + delta
-        return out
+        return expected_balances(account.store, quote)
 
-    tolerance: defaultdict[str, Decimal] = defaultdict(lambda: DEFAULT_TOLERANCE)
-    tolerance.update({a: to_decimal(v) for a, v in env.live.balance_tolerance.items()})
     reconcile = ReconcileLoop(
         runtime.engine,
         live.router,
         expected,
         int(env.live.reconcile_interval_seconds * 1000),
-        tolerance,
+        balance_tolerance(env),
     )
     loop = LiveLoop(
         runtime.engine,

@@ -27,6 +27,7 @@ COMMANDS = {
     "kill-switch": "tradeops.cli.kill_switch:kill_switch",
     "load-test": "tradeops.cli.load_test:load_test",
     "metrics": "tradeops.cli.metrics:metrics",
+    "reconcile": "tradeops.cli.reconcile:reconcile",
     "rollback": "tradeops.cli.rollback:rollback",
     "run": "tradeops.cli.run:run",
     "security": "tradeops.cli.security:security",

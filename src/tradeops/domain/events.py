@@ -114,6 +114,17 @@ def order_abandoned(ts: int, client_order_id: str, strategy: str, venue: str, de
     return DecisionRecord("order", "abandoned", ts, artefacts, {"detail": detail})
 
 
+def order_closed(ts: int, order: OrderRequest, detail: str) -> DecisionRecord:
+    """The venue closed one order before it filled in full (expired, cancelled, rounded to the step)."""
+    artefacts: dict[str, JsonScalar] = {
+        "client_order_id": order.client_order_id,
+        "strategy": order.strategy,
+        "venue": order.venue,
+        "symbol": order.symbol,
+    }
+    return DecisionRecord("order", "cancelled", ts, artefacts, {"detail": detail})
+
+
 def orders_cancelled(ts: int, strategy: str | None, count: int, reason: str) -> DecisionRecord:
     """Every open order of `strategy` (None: of every strategy) was cancelled at the venue."""
     return DecisionRecord(

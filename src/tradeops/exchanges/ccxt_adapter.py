@@ -119,6 +119,7 @@ class CcxtExchange:
         self._next_trade_id: dict[str, int] = {}  # per symbol: where the next trade poll starts
         self._client_ids: set[str] = set()  # client order ids sent by this adapter
         self._last_poll_ms = -(10**15)
+        self._closed: list[OrderRequest] = []  # closed at the venue with a remainder never filled
 
     @property
     def quote_asset(self) -> str:
@@ -176,6 +177,8 @@ class CcxtExchange:
         open_quantity = remaining if placed.get("status") == OPEN and remaining > 0 else ZERO
         if open_quantity > 0:
             self._open[str(placed["id"])] = _Working(order, str(placed["id"]), quantity, open_quantity)
+        elif filled < order.quantity:
+            self._closed.append(order)  # the venue closed it (rounded to the step, expired, partial)
         return OrderAck(str(placed["id"]), tuple(fills), open_quantity)
 
     def _place(
@@ -361,6 +364,11 @@ class CcxtExchange:
         ]
         return sum(1 for oid in doomed if self.cancel(oid))
 
+    def drain_closed(self) -> list[OrderRequest]:
+        """Orders the venue closed before they filled in full, since the last call."""
+        out, self._closed = self._closed, []
+        return out
+
     def open_order_ids(self) -> Sequence[str]:
         return [oid for oid, w in self._open.items() if not w.closing]
 
@@ -405,6 +413,8 @@ class CcxtExchange:
             for order in working.values():
                 if order.closing or order.remaining <= 0 or order.order_id not in venue_open:
                     del self._open[order.order_id]
+                    if order.remaining > 0 or order.quantity < order.request.quantity:
+                        self._closed.append(order.request)
         return fills
 
     def _new_trades(self, symbol: str) -> list[dict[str, Any]]:

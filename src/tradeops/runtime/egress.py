@@ -93,7 +93,7 @@ class OrderEgress:
             if ack is not None:
                 self._sink.record(events.order_submitted(order, ack.order_id))
                 self._stats.strategies[order.strategy].orders += 1
-                if ack.fills and self._on_fills is not None:
+                if self._on_fills is not None:
                     self._on_fills(ack.fills)  # fills that came with the acknowledgement
             routed.append(Routed(order, ack, None))
         return routed

@@ -177,9 +177,13 @@ class TradingEngine:
         return fills
 
     def book_fills(self, fills: Sequence[Fill]) -> None:
-        """Book venue fills (from an acknowledgement, a poll or the user stream) into the books."""
+        """Book venue fills (from an acknowledgement, a poll or the user stream) into the books,
+        then record orders a live venue closed with a remainder unfilled (their final outcome)."""
         for fill in fills:
             self._book_fill(fill)
+        drain = getattr(self.exchange, "drain_closed", None)
+        for order in drain() if drain is not None else ():
+            self.sink.record(events.order_closed(self._now_ms, order, "closed at the venue, rest unfilled"))
 
     def _book_fill(self, fill: Fill) -> Position:
         position = self.portfolio.apply_fill(fill)

@@ -96,7 +96,9 @@ class ReconcileLoop:
         self.last = report
         engine.stats.reconcile_runs += 1
         engine.stats.reconcile_diffs = len(report.diffs)
-        detail = "; ".join(f"{d.kind.value} {d.key}" for d in report.diffs[:5])
+        detail = "; ".join(
+            f"{d.kind.value} {d.key} local={d.local} venue={d.venue}" for d in report.diffs[:5]
+        )
         engine.sink.record(events.reconciled(now_ms, len(report.diffs), sorted(report.reducing), detail))
         self._apply(now_ms, report, f"{REASON}: {detail}" if detail else REASON)
         return report

@@ -23,6 +23,8 @@ class LiveVenue(Exchange, Protocol):
 
     def poll(self) -> list[Fill]: ...
 
+    def drain_closed(self) -> list[OrderRequest]: ...
+
     def local_open_orders(self) -> list[OrderView]: ...
 
     def venue_open_orders(self, symbols: Iterable[str]) -> list[OrderView]: ...
@@ -73,6 +75,9 @@ class VenueRouter:
 
     def poll(self) -> list[Fill]:
         return [f for v in self.venues.values() for f in v.poll()]
+
+    def drain_closed(self) -> list[OrderRequest]:
+        return [o for v in self.venues.values() for o in v.drain_closed()]
 
     # --- restart ----------------------------------------------------------------------------------
 
