@@ -17,7 +17,9 @@ ENV_NAME = "sim_itest"
 KEY_VAR, SECRET_VAR = "TRADEOPS_ITEST_SIM_KEY", "TRADEOPS_ITEST_SIM_SECRET"
 
 
-def live_repo(tmp: Path, sim_url: str, *, reconcile_s: float = 2.0, watchdog: dict[str, float] | None = None) -> Path:
+def live_repo(
+    tmp: Path, sim_url: str, *, reconcile_s: float = 2.0, watchdog: dict[str, float] | None = None
+) -> Path:
     repo = scratch_repo(tmp)
     yaml = YAML()
     path = repo / "config" / "core.yaml"

@@ -4,7 +4,8 @@ state store and a venue connection of its own."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,3 +67,29 @@ def open_live_account(
     router = connect_venues(environment, env, symbols, environ)
     store = open_state_store(env)
     return LiveAccount(cfg, environment, env, store, router, list(schedules))
+
+
+def kill_switch_reader(
+    account: LiveAccount,
+) -> tuple[Callable[[], bool], Callable[[], str], Callable[[], None]]:
+    """(is the global kill switch engaged?, its positions policy, stop) from the same overrides
+    directory and store the scheduler reads."""
+    from tradeops.runtime.kill_switch import KillSwitch
+    from tradeops.runtime.overrides import OverrideWatcher
+
+    cfg = account.cfg
+    watcher = OverrideWatcher(
+        Path(cfg.runtime.overrides_dir),
+        clock_ms=lambda: int(time.time() * 1000),
+        poll_interval_ms=cfg.runtime.kill_switch.poll_interval_ms,
+    )
+    watcher.start()
+    switch = KillSwitch(watcher, account.store, lambda: int(time.time() * 1000))
+
+    def engaged() -> bool:
+        return switch.override_active()
+
+    def policy() -> str:
+        return str(switch.on_disable().positions)
+
+    return engaged, policy, watcher.stop

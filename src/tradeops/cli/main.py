@@ -34,6 +34,7 @@ COMMANDS = {
     "smoke": "tradeops.cli.smoke:smoke",
     "state": "tradeops.cli.state:state",
     "strategy": "tradeops.cli.strategy:strategy",
+    "watchdog": "tradeops.cli.watchdog:watchdog",
 }
 
 
