@@ -231,6 +231,10 @@ def _environment(cfg: AppConfig, opts: RunOptions) -> EnvironmentConfig:
             f"--environment {opts.environment}: not in config; known: {', '.join(cfg.environments)}"
         )
     env = cfg.environments[opts.environment]
+    if env.mode == "live":
+        from tradeops.bootstrap.live import refuse_unready_live
+
+        refuse_unready_live(opts.environment, env, os.environ)  # keys, confirm_live: named first
     if env.mode == "live" and (opts.state != "environment" or not opts.decision_log or opts.data):
         raise UserInputError(
             f"--environment {opts.environment} is mode: live: it trades its own account "

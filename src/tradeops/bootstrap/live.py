@@ -72,15 +72,21 @@ def live_symbols(env_name: str, schedules: Mapping[str, Schedule]) -> tuple[str,
     return interval, symbols
 
 
+def refuse_unready_live(env_name: str, env: EnvironmentConfig, environ: Mapping[str, str]) -> None:
+    """`mode: live` never falls back to paper: without keys or confirm_live it refuses, naming
+    what is missing first."""
+    problems = live_problems(env_name, env, environ)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UserInputError(f"{problems[0]}{more}; refusing to start a live run")
+
+
 def connect_venues(
     env_name: str, env: EnvironmentConfig, symbols: Mapping[str, set[str]], environ: Mapping[str, str]
 ) -> VenueRouter:
     """One ccxt adapter per venue, markets loaded (precision known before any order); refuses
     without keys or confirm_live."""
-    problems = live_problems(env_name, env, environ)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise UserInputError(f"{problems[0]}{more}; refusing to start a live run")
+    refuse_unready_live(env_name, env, environ)
     adapters: dict[str, CcxtExchange] = {}
     for venue in sorted(symbols):
         adapter = build_ccxt_exchange(env_name, env, venue, environ, poll_interval_ms=env.live.order_poll_ms)
