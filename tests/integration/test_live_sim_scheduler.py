@@ -141,6 +141,21 @@ def test_watchdog_cancels_venue_orders_when_the_scheduler_is_stopped_with_the_ki
                 "BTC/USDT", "limit", "buy", 0.001, round(price * 0.5, 2), {"clientOrderId": f"manual-{n}"}
             )
         assert sim_state(sim.url)["open_orders"] == 2
+
+        def reduced_on_unknown_orders() -> bool:
+            log = _log(repo)
+            diff = any(
+                e["kind"] == "reconcile" and "unknown_venue_order" in e["metadata"]["detail"] for e in log
+            )
+            reducing = any(
+                e["kind"] == "trading_state"
+                and e["status"] == "reducing"
+                and e["metadata"]["reason"].startswith("reconcile_diff")
+                for e in log
+            )
+            return diff and reducing
+
+        wait_for(reduced_on_unknown_orders, 20, "the scheduler reducing on orders it does not know")
         os.kill(proc.pid, signal.SIGSTOP)
         engaged = _tradeops(
             repo,
