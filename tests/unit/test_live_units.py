@@ -96,7 +96,7 @@ class _Venues:
     def poll(self) -> list[Fill]:
         return []
 
-    def resolve(self, row):  # noqa: ANN001
+    def resolve(self, row):
         return None
 
     def local_open_orders(self) -> list[OrderView]:
@@ -149,7 +149,7 @@ def test_an_unknown_outcome_blocks_new_orders_on_that_symbol_only():
     engine = _engine()
 
     class Unsure:
-        def submit(self, order):  # noqa: ANN001
+        def submit(self, order):
             raise UnknownOutcome("no answer")
 
     egress = OrderEgress(
