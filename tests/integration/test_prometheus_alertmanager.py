@@ -87,6 +87,7 @@ def healthy_stats() -> RuntimeStats:
     stats.exchange_latency["binance"].observe(0.05)
     stats.exchange_errors[("binance", "temporary")] += 1
     stats.decision_log_write.observe(0.001)
+    stats.market_data_staleness[("binance", "BTC/USDT")] = 0.0  # a live venue's feed, flowing
     return stats
 
 
