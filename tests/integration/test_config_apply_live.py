@@ -27,6 +27,13 @@ def _gauge(port: int, name: str, strategy: str) -> float | None:
     return None
 
 
+def _answer(handoff: Path) -> dict:
+    try:
+        return json.loads((handoff / "result.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _git(root: Path, *args: str) -> str:
     env = {**os.environ, "GIT_AUTHOR_NAME": "ops", "GIT_AUTHOR_EMAIL": "o@x.invalid"}
     env |= {"GIT_COMMITTER_NAME": "ops", "GIT_COMMITTER_EMAIL": "o@x.invalid"}
@@ -105,8 +112,9 @@ def test_apply_reaches_the_running_scheduler_and_refusals_leave_it_untouched(tmp
         (handoff / "pending.json").write_text(
             json.dumps({"schema": "tradeops.config_handoff", "request_id": "r-1", "sha384": "sha384:00"})
         )
-        wait_for(lambda: not (handoff / "pending.json").exists(), 10, "the scheduler to answer")
-        answer = json.loads((handoff / "result.json").read_text())
+        wait_for(lambda: _answer(handoff).get("request_id") == "r-1", 10, "the scheduler to answer")
+        answer = _answer(handoff)
+        assert not (handoff / "pending.json").exists()
         assert answer["request_id"] == "r-1" and answer["status"] == "refused"
         assert "differs from the manifest" in answer["problems"][0]
         assert entries(ops_log)[-1]["status"] == "refused"

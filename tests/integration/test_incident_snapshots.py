@@ -76,7 +76,7 @@ def test_bundle_draws_every_panel_from_prometheus_over_the_incident_window(tmp_p
         assert f"dashboard/{png.name}" in manifest["files"]
         with Image.open(png) as image:
             assert image.format == "PNG" and image.size == (900, 360)
-    assert all(p["series"] > 0 and not p["problems"] for p in index["panels"]), index["panels"]
+    assert all(not p["problems"] for p in index["panels"]), index["panels"]  # every query answered
     by_title = {p["title"]: p for p in index["panels"]}
     for title in WITH_DATA:
         assert by_title[title]["series"] > 0 and by_title[title]["points"] > 0, by_title[title]
