@@ -220,6 +220,7 @@ def _open_gate(
     and the control API write); an in-memory run (smoke, load test) reads the environment's."""
     from tradeops.persistence.sql_store import open_state_store
     from tradeops.runtime.kill_switch import KillSwitch
+    from tradeops.runtime.override_archive import OverrideArchive
     from tradeops.runtime.overrides import OverrideWatcher
 
     if store is None:
@@ -230,6 +231,7 @@ def _open_gate(
         Path(cfg.runtime.overrides_dir),
         clock_ms=WallClock().now_ms,
         poll_interval_ms=cfg.runtime.kill_switch.poll_interval_ms,
+        on_change=OverrideArchive(cfg.runtime.overrides_dir, WallClock().now_ms),
     )
     watcher.start()
     closers.append(watcher.stop)

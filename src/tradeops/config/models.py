@@ -369,9 +369,15 @@ class AlertmanagerConfig(Frozen):
     default_silence_duration: str = "2h"
 
 
+class PrometheusConfig(Frozen):
+    url: Url | None = None  # where incident bundles draw their dashboard snapshots from
+    scrape_interval_seconds: PositiveFloat = 15.0  # of the tradeops job ($__rate_interval)
+
+
 class ObservabilityConfig(Frozen):
     metrics: MetricsConfig = MetricsConfig()
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
+    prometheus: PrometheusConfig = PrometheusConfig()
 
 
 class TriggerConfig(Frozen):

@@ -61,6 +61,13 @@ SPECS: tuple[MetricSpec, ...] = (
     _strategy("allocation_used_quote", "gauge", "Capital in use by the strategy (quote currency)."),
     _strategy("allocation_allowed_quote", "gauge", "Capital the allocation allows (quote currency)."),
     _strategy("allocation_used_ratio", "gauge", "Allocation used / allowed (+Inf: used with 0 allowed)."),
+    _strategy(
+        "configured_allocation_ratio",
+        "gauge",
+        "Allocation of the strategy in the configuration the scheduler runs (before any disable).",
+    ),
+    _strategy("max_daily_loss_ratio", "gauge", "Daily loss limit of the running risk profile / allocation."),
+    _strategy("max_position_ratio", "gauge", "Position size limit of the running risk profile / equity."),
     _strategy("exposure_quote", "gauge", "Absolute position value (quote currency)."),
     _strategy("realized_pnl_quote", "gauge", "Realized PnL net of fees (quote currency)."),
     _strategy("unrealized_pnl_quote", "gauge", "Unrealized PnL of open positions (quote currency)."),
@@ -211,6 +218,9 @@ class RuntimeCollector(Collector):
         gauge("allocation_used_quote", used)
         gauge("allocation_allowed_quote", allowed)
         gauge("allocation_used_ratio", _ratio(used, allowed))
+        gauge("configured_allocation_ratio", s.configured_allocation)
+        gauge("max_daily_loss_ratio", s.max_daily_loss_ratio)
+        gauge("max_position_ratio", s.max_position_ratio)
         gauge("exposure_quote", float(s.exposure))
         gauge("realized_pnl_quote", float(s.realized_pnl))
         gauge("unrealized_pnl_quote", float(s.unrealized_pnl))

@@ -131,6 +131,29 @@ class TradingEngine:
             self._allocations = allocate(self.settings.policy, configured, frozenset(self._disabled))
         return self._allocations
 
+    def reconfigure(
+        self,
+        slots: Sequence[StrategySlot],
+        account_profile: RiskProfile,
+        *,
+        positions_on_kill: str,
+        cancel_on_disable: bool,
+    ) -> None:
+        """Take a new configuration at a cycle boundary (the same strategies, new parameters, risk
+        profiles and kill-switch policy); the gauges show it at once."""
+        if {slot.name for slot in slots} != set(self.slots):
+            raise ValueError("reconfigure keeps the running strategies (adding or removing needs a restart)")
+        self.slots = {slot.name: slot for slot in slots}
+        self.settings.account_profile = account_profile
+        self.settings.positions_on_kill = positions_on_kill
+        self.settings.cancel_on_disable = cancel_on_disable
+        if not self._killed:
+            self._positions_on_kill = positions_on_kill
+        self._allocations = None
+        for slot in slots:
+            self.stats.strategies[slot.name].risk_profile = slot.schedule.risk_profile
+        self.publish_stats(force=True)
+
     def risk_bucket(self, strategy: str) -> str:
         return MANUAL_BUCKET if strategy in self._disabled else self.slots[strategy].schedule.risk_profile
 
@@ -296,6 +319,9 @@ class TradingEngine:
             base = book.initial_equity * to_decimal(slot.profile.allocation(name) or 1)
             s.drawdown_ratio = float((pnl_book.peak_pnl - book.strategy_pnl(name)) / base) if base else 0.0
             s.max_drawdown_ratio = float(pnl_book.max_drawdown / base) if base else 0.0
+            s.configured_allocation = slot.profile.allocation(name)
+            s.max_daily_loss_ratio = slot.profile.max_daily_loss_pct
+            s.max_position_ratio = slot.profile.max_position_pct
             s.trading_state = self.strategy_states[name]
             s.disabled = name in self._disabled
 

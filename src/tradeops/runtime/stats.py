@@ -75,6 +75,9 @@ class StrategyStats:
     allocation_used: Decimal = ZERO
     day_pnl: Decimal = ZERO
     daily_loss_budget: Decimal = ZERO
+    configured_allocation: float = 0.0  # the running configuration's allocation (before any disable)
+    max_daily_loss_ratio: float = 0.0
+    max_position_ratio: float = 0.0
     drawdown_ratio: float = 0.0
     max_drawdown_ratio: float = 0.0
     trading_state: TradingState = TradingState.ACTIVE
