@@ -61,6 +61,13 @@ def test_stage4_rollback_playbook_verbatim(stage):
     # 3. Confirm the scheduler stopped.
     step3 = stage.sh("scripts/smoke_demo_strategies.py --check-disabled")
     assert step3.returncode == 0 and step3.stdout.splitlines()[0] == "disabled"
+    # The verdict is the running scheduler's: requested and observed both say so.
+    assert "requested: disabled" in step3.stdout, step3.stdout
+    assert "observed: disabled by the running scheduler" in step3.stdout, step3.stdout
+    observed3 = json.loads(stage.sh("scripts/smoke_demo_strategies.py --check-disabled --json").stdout)
+    assert observed3["observed"]["live"] and observed3["observed"]["override_seen"]
+    assert observed3["observed"]["global_state"] == "halted"
+    assert observed3["observed"]["heartbeat_age_seconds"] < observed3["observed"]["stale_after_seconds"]
     orders_while_disabled = len(stage.scheduler.orders())
 
     # 4. Watch the emergency metrics (15 minutes, compressed by TRADEOPS_TIME_SCALE for the drill).
@@ -74,6 +81,7 @@ def test_stage4_rollback_playbook_verbatim(stage):
     probe = stage.sh("scripts/smoke_demo_strategies.py --check-disabled")
     assert probe.returncode == 0 and probe.stdout.splitlines()[0] == "enabled"
     assert "warning" not in (probe.stdout + probe.stderr).lower()
+    assert "observed: enabled by the running scheduler" in probe.stdout, probe.stdout
     wait_for(lambda: len(stage.scheduler.orders()) > orders_while_disabled, 30, "trading to resume")
 
     # 6. Decision log: signed HMAC entry with the incident id, the summary digest and the duration.
@@ -103,3 +111,9 @@ def test_stage4_rollback_playbook_verbatim(stage):
         "audit/decision_logs/binance_paper.jsonl"
     )
     assert verify.returncode == 0 and verify.stdout.startswith("OK:"), verify.stdout + verify.stderr
+
+    # Stopped, the scheduler is no longer reported as obeying anything.
+    assert stage.scheduler.stop() == 0
+    stopped = stage.sh("scripts/smoke_demo_strategies.py --check-disabled")
+    assert stopped.returncode == 3 and stopped.stdout.splitlines()[0] == "no scheduler running", stopped.stdout
+    assert "requested: enabled" in stopped.stdout

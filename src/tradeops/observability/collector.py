@@ -108,8 +108,30 @@ SPECS: tuple[MetricSpec, ...] = (
         "tradeops_exchange_request_latency_seconds", "histogram", "Exchange request time.", ("exchange",)
     ),
     MetricSpec("tradeops_build_info", "gauge", "Always 1; names the build.", ("version", "environment")),
-    MetricSpec("tradeops_start_time_seconds", "gauge", "Unix time the runtime started."),
-    MetricSpec("tradeops_last_cycle_timestamp_seconds", "gauge", "Unix time of the scheduler's last cycle."),
+    MetricSpec("tradeops_start_time_seconds", "gauge", "Unix time (wall clock) the runtime started."),
+    MetricSpec(
+        "tradeops_last_cycle_timestamp_seconds",
+        "gauge",
+        "Unix time (wall clock) of the scheduler's last step.",
+    ),
+    MetricSpec(
+        "tradeops_last_cycle_market_time_seconds", "gauge", "Market time of the scheduler's last step."
+    ),
+    MetricSpec(
+        "tradeops_heartbeat_timestamp_seconds",
+        "gauge",
+        "Unix time (wall clock) of the scheduler's last heartbeat (0: none published).",
+    ),
+    MetricSpec(
+        "tradeops_heartbeat_stale_after_seconds",
+        "gauge",
+        "Heartbeat age beyond which the scheduler counts as stalled (runtime.heartbeat).",
+    ),
+    MetricSpec(
+        "tradeops_scheduler_up",
+        "gauge",
+        "1 while the scheduler's heartbeat is fresh, 0 when it is stalled or none was published.",
+    ),
 )
 
 METRIC_NAMES: tuple[str, ...] = tuple(spec.name for spec in SPECS)
@@ -164,6 +186,7 @@ class RuntimeCollector(Collector):
     ) -> None:
         self.stats = stats
         self.limits = limits
+        self._wall_clock = wall_clock
         self._fallback_start = wall_clock()
 
     def collect(self) -> Iterator[Metric]:
@@ -219,7 +242,13 @@ class RuntimeCollector(Collector):
         f.add("tradeops_build_info", [__version__, stats.environment], 1.0)
         started = stats.started_ms / 1000.0 if stats.started_ms else self._fallback_start
         f.add("tradeops_start_time_seconds", [], started)
-        f.add("tradeops_last_cycle_timestamp_seconds", [], stats.last_cycle_ms / 1000.0)
+        f.add("tradeops_last_cycle_timestamp_seconds", [], stats.last_step_wall_ms / 1000.0)
+        f.add("tradeops_last_cycle_market_time_seconds", [], stats.last_cycle_ms / 1000.0)
+        beat = stats.heartbeat_ms / 1000.0
+        f.add("tradeops_heartbeat_timestamp_seconds", [], beat)
+        f.add("tradeops_heartbeat_stale_after_seconds", [], stats.heartbeat_stale_after_s)
+        fresh = beat > 0 and self._wall_clock() - beat <= stats.heartbeat_stale_after_s
+        f.add("tradeops_scheduler_up", [], 1.0 if fresh else 0.0)
 
     def _resources(self, f: _Families, usage: ResourceUsage) -> None:
         limits = self.limits

@@ -119,6 +119,9 @@ class RuntimeStats:
     exchange_latency: dict[str, Histogram] = field(default_factory=dict)  # per venue
     started_ms: int = 0
     last_cycle_ms: int = 0
+    last_step_wall_ms: int = 0  # wall time of the last scheduler step (last_cycle_ms is market time)
+    heartbeat_ms: int = 0  # wall time of the last published heartbeat (0: none yet)
+    heartbeat_stale_after_s: float = 0.0
 
     def strategy(self, name: str, risk_profile: str) -> StrategyStats:
         stats = self.strategies.get(name)
