@@ -115,5 +115,7 @@ def test_stage4_rollback_playbook_verbatim(stage):
     # Stopped, the scheduler is no longer reported as obeying anything.
     assert stage.scheduler.stop() == 0
     stopped = stage.sh("scripts/smoke_demo_strategies.py --check-disabled")
-    assert stopped.returncode == 3 and stopped.stdout.splitlines()[0] == "no scheduler running", stopped.stdout
+    assert stopped.returncode == 3 and stopped.stdout.splitlines()[0] == "no scheduler running", (
+        stopped.stdout
+    )
     assert "requested: enabled" in stopped.stdout
