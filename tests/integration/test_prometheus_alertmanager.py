@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import json
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import time

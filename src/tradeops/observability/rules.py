@@ -157,7 +157,7 @@ def rule_problems(rules: list[AlertRule], root: Path, path: Path) -> Iterator[st
         if stage and stage not in STAGES:
             yield f"{where}: stage label must be one of {', '.join(STAGES)}, got {stage!r}"
         if rule.alert in SAFETY_ALERTS and stage != SAFETY_STAGE:
-            yield f"{where}: a safety alert must carry stage={SAFETY_STAGE} (no maintenance silence may mute it)"
+            yield f"{where}: a safety alert must carry stage={SAFETY_STAGE} (no maintenance silence mutes it)"
         for annotation in REQUIRED_ANNOTATIONS:
             if not rule.annotations.get(annotation, "").strip():
                 yield f"{where}: missing annotation {annotation}"
