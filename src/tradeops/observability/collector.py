@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from tradeops import __version__
-from tradeops.config.models import ResourceLimits
+from tradeops.config.models import MANUAL_BUCKET, ResourceLimits
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import TradingState
 from tradeops.runtime.stats import HALT_REASONS, Histogram, ResourceUsage, RuntimeStats, StrategyStats
@@ -27,6 +27,7 @@ MB = 1024 * 1024
 STRATEGY_LABELS = ("strategy", "risk_profile")
 EXCHANGE_ERROR_KINDS = ("temporary", "rejected")
 RESOURCE_LABELS = ("cpu", "memory", "io_read", "io_write")
+DISABLED_STATE = "disabled"  # a strategy's trading_state while an operator has it disabled
 
 Kind = Literal["counter", "gauge", "histogram"]
 
@@ -199,7 +200,8 @@ class RuntimeCollector(Collector):
         yield from families.by_name.values()
 
     def _strategy(self, f: _Families, s: StrategyStats) -> None:
-        labels = [s.strategy, s.risk_profile]
+        # A disabled strategy's bucket is manual (allocation 0): its series say so; enabling restores them.
+        labels = [s.strategy, MANUAL_BUCKET if s.disabled else s.risk_profile]
 
         def gauge(name: str, value: float) -> None:
             f.add(f"tradeops_strategy_{name}", labels, value)
@@ -224,9 +226,9 @@ class RuntimeCollector(Collector):
         gauge("drawdown_ratio", s.drawdown_ratio)
         gauge("max_drawdown_ratio", s.max_drawdown_ratio)
         gauge("pnl_divergence_ratio", s.pnl_divergence_ratio)
-        for state in TradingState:
-            current = 1.0 if s.trading_state is state else 0.0
-            f.add("tradeops_strategy_trading_state", [*labels, state.value], current)
+        shown = DISABLED_STATE if s.disabled else s.trading_state.value
+        for state in (*(t.value for t in TradingState), DISABLED_STATE):
+            f.add("tradeops_strategy_trading_state", [*labels, state], 1.0 if shown == state else 0.0)
         gauge("disabled", 1.0 if s.disabled else 0.0)
         gauge("last_cycle_timestamp_seconds", s.last_cycle_ms / 1000.0)
 
