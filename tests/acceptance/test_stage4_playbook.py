@@ -39,6 +39,8 @@ def test_stage4_rollback_playbook_verbatim(stage):
         15,
         "the scheduler to halt",
     )
+    console = stage.root / "scheduler.out"
+    wait_for(lambda: "kill switch override seen" in console.read_text(), 15, "the console to say so")
 
     # 2. Silence the Stage4 alerts: the workflow's validate_alerts job in `silence` mode, run here as GitHub
     #    would run it (secrets from env vars of the same name).

@@ -152,3 +152,29 @@ def test_per_strategy_disable_is_compared_strategy_by_strategy(ctx: OpsContext) 
     view = observed_status(ctx, NO_WAIT)
     assert view.verdict == "enabled"  # the others still trade
     assert view.strategies["mean_reversion"] == {"requested": "disabled", "observed": "disabled"}
+
+
+def test_every_trading_state_change_is_one_console_line() -> None:
+    clock, live, lines = Clock(), stats(), []
+    publisher = HeartbeatPublisher(live, ListSink(), clock)
+    publisher.on_change = lines.append
+    publisher.beat()
+    live.override_malformed, live.override_active, live.global_state = True, True, TradingState.HALTED
+    publisher.beat()
+    assert lines == ["override file MALFORMED: trading halted (tradeops kill-switch status)",
+                     "trading state: active -> halted"]  # fmt: skip
+    lines.clear()
+    live.override_malformed, live.global_state = False, TradingState.ACTIVE
+    live.override_active = False
+    live.strategies["mean_reversion"].disabled = True
+    publisher.beat()
+    assert lines == [
+        "override file no longer malformed",
+        "kill switch cleared",
+        "trading state: halted -> active",
+        "strategy mean_reversion: active -> disabled",
+    ]
+    lines.clear()
+    publisher.beat()  # nothing changed: nothing said
+    publisher.stopped()
+    assert lines == ["scheduler stopped"]

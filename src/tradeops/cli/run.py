@@ -129,6 +129,13 @@ async def _wait_for_stop(runtime: Runtime) -> None:
     await runtime.scheduler.stop_event.wait()
 
 
+def _console_line(line: str) -> None:
+    """A trading-state change on the scheduler's console, stamped with wall-clock UTC time."""
+    from datetime import UTC, datetime
+
+    click.echo(f"{datetime.now(UTC).isoformat(timespec='milliseconds')} {line}", err=True)
+
+
 def _drive(
     runtime: Runtime, options: RunOptions, console: Console, *, run_once: bool, run_forever: bool
 ) -> None:
@@ -143,6 +150,8 @@ def _drive(
             _data_left(runtime, console, "waiting (--run-forever)")
 
         runtime.scheduler.on_data_end = data_ended
+        if runtime.scheduler.heartbeat is not None:
+            runtime.scheduler.heartbeat.on_change = _console_line
         report = asyncio.run(_run_forever(runtime, options))
         console.print(f"stopped ({report.stopped_by}) after {report.cycles} cycles")
     elif _data_left(runtime, console, "nothing to replay"):

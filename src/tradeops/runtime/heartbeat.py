@@ -92,6 +92,7 @@ class HeartbeatPublisher:
         self._orders = 0
         self._last_order_ms: int | None = None
         self.failures = 0
+        self.on_change: Callable[[str], None] | None = None  # one line per observed change (the console)
 
     def _states(self) -> dict[str, str]:
         return {
@@ -140,6 +141,9 @@ class HeartbeatPublisher:
             interval_s=self.interval_s,
             stale_after_s=self.stale_after_s,
         )
+        if last is not None and self.on_change is not None:
+            for line in describe_changes(last, beat):
+                self.on_change(line)
         self.stats.heartbeat_ms = now
         self.stats.heartbeat_stale_after_s = self.stale_after_s
         try:
@@ -153,3 +157,25 @@ class HeartbeatPublisher:
     def stopped(self) -> None:
         """A clean stop: say so at once, so tools answer `no scheduler running` without waiting."""
         self.beat(force=True, running=False)
+
+
+def describe_changes(before: Heartbeat, after: Heartbeat) -> list[str]:
+    """What an operator watching the console must see: each trading-state change, in one line."""
+    lines: list[str] = []
+    if after.override_malformed and not before.override_malformed:
+        lines.append("override file MALFORMED: trading halted (tradeops kill-switch status)")
+    elif before.override_malformed and not after.override_malformed:
+        lines.append("override file no longer malformed")
+    if after.override_active != before.override_active and not after.override_malformed:
+        lines.append(
+            "kill switch override seen: new orders stop" if after.override_active else "kill switch cleared"
+        )
+    if after.global_state != before.global_state:
+        lines.append(f"trading state: {before.global_state} -> {after.global_state}")
+    for name, state in after.strategies.items():
+        old = before.strategies.get(name)
+        if old is not None and old != state:
+            lines.append(f"strategy {name}: {old} -> {state}")
+    if before.running and not after.running:
+        lines.append("scheduler stopped")
+    return lines
