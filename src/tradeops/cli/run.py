@@ -77,9 +77,14 @@ def _strategy_toggle(
 ) -> int:
     from tradeops.bootstrap.ops import build_ops_context
     from tradeops.ops.controls import Actor, disable_strategy, enable_strategy
+    from tradeops.ops.ticket_link import ResolveTicket, resolve_ticket
 
     ctx = build_ops_context(options.config_path, options.environment)
     actor = Actor(name=requested_by, via="cli")
+    resolved = resolve_ticket(ctx, ResolveTicket(ticket))
+    ticket = resolved.ticket
+    if resolved.notice:
+        click.echo(resolved.notice, err=True)
     reason = reason.strip() or "operator request (run_multi_strategy_scheduler, no --reason given)"
     if disable:
         status = disable_strategy(ctx, disable, reason=reason, ticket=ticket, actor=actor)

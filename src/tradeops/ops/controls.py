@@ -313,6 +313,8 @@ def _ledger_value(status: str, state: OverrideState | None = None) -> str:
     record: dict[str, str] = {"status": status}
     if state is not None and state.override is not None:
         record["timestamp"] = state.override.timestamp
+        if state.override.ticket:
+            record["ticket"] = state.override.ticket  # a later `rm` is logged under the same ticket
     if state is not None and state.malformed:
         record["problem"] = state.problem
     return json.dumps(record, sort_keys=True)
@@ -468,8 +470,9 @@ def reconcile_override_events(ctx: OpsContext, state: OverrideState) -> None:
         wanted = _ledger_value(status, current)
         if wanted == ledger or not _ledger_swap(ctx, name, ledger, wanted):
             continue
+        observed_ticket = json.loads(ledger).get("ticket") if ledger else None
         try:
-            _record_reconciled(ctx, name, status, current)
+            _record_reconciled(ctx, name, status, current, observed_ticket)
         except BaseException:
             _ledger_swap(ctx, name, wanted, ledger or "{}")
             raise
@@ -483,7 +486,11 @@ def _event_status(state: OverrideState | None) -> str | None:
     return "expired" if state.expired else "disabled"
 
 
-def _record_reconciled(ctx: OpsContext, name: str, status: str, state: OverrideState | None) -> None:
+def _record_reconciled(
+    ctx: OpsContext, name: str, status: str, state: OverrideState | None, previous_ticket: str | None = None
+) -> None:
+    """One scheduler-detected override event; it carries the ticket of the change it observes (the
+    file's, or for a removal the removed file's)."""
     how = {
         "enabled": "override file removed outside tradeops (e.g. rm)",
         "expired": "override reached expires_at",
@@ -494,7 +501,7 @@ def _record_reconciled(ctx: OpsContext, name: str, status: str, state: OverrideS
     metadata: dict[str, object] = {"component": name, "detected_by": "scheduler", "event": how}
     if state is not None:
         metadata |= _override_metadata(state)
-    ticket = state.override.ticket if state is not None and state.override else None
+    ticket = state.override.ticket if state is not None and state.override else previous_ticket
     _record(
         ctx,
         kind="override",
