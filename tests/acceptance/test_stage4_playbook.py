@@ -88,6 +88,10 @@ def test_stage4_rollback_playbook_verbatim(stage):
 
     # 6. Decision log: signed HMAC entry with the incident id, the summary digest and the duration.
     assert stage.tradeops("rollback", "summary", "--ticket", TICKET).returncode == 0
+    summary = json.loads((stage.root / "var/audit/stage4/rollback_summary.json").read_text())
+    outcomes = [(s["kind"], s["outcome"]) for s in summary["steps"]]
+    assert ("override", "disabled") in outcomes and ("override", "enabled") in outcomes  # built from the log
+    assert summary["duration_min"] > 0 and list(summary["artefacts"]) == ["config/core.yaml"]
     minutes = elapsed_minutes(started)
     step6 = stage.sh(
         "python scripts/verify_decision_log.py summary --append audit/decision_logs/stage4.jsonl "
