@@ -57,3 +57,21 @@ def test_the_scheduler_logs_a_removed_override_under_its_ticket() -> None:
     entry = last_entry()
     assert (entry["status"], entry["artefacts"]["ticket"]) == ("enabled", "INC-5")
     assert entry["metadata"]["detected_by"] == "scheduler"
+
+
+def test_rollback_summary_is_built_from_the_log_or_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["rollback", "summary", "--ticket", "INC-778"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: rollback summary --ticket INC-778: no logged step") and err.count("\n") == 1
+    assert not Path("var/audit/stage4/rollback_summary.json").exists()
+
+    assert main(["incident", "open", "--title", "feed", "--severity", "high", "--ticket", "INC-778"]) == 0
+    assert main(["run", "--disable-strategy", "mean_reversion"]) == 0  # linked to INC-778
+    assert main(["incident", "close", "INC-778", "--status", "restored", "--closed-by", "l2-ops"]) == 0
+    assert main(["rollback", "summary", "--ticket", "INC-778"]) == 0
+    summary = json.loads(Path("var/audit/stage4/rollback_summary.json").read_text())
+    assert [(s["kind"], s["outcome"]) for s in summary["steps"]] == [("strategy_state", "disabled")]
+    assert summary["started_from"] == "incident opened" and summary["completed_from"] == "incident closed"
+    assert summary["duration_min"] >= 0 and list(summary["artefacts"]) == ["config/core.yaml"]

@@ -20,6 +20,8 @@ from tradeops.fsutil import atomic_write_json
 from tradeops.ops.rollback.config_edit import sha256_of
 from tradeops.ops.rollback.state import SUMMARY_PATH
 
+CLOSED = frozenset({"closed", "restored"})  # how `incident close` logs the end of an incident
+
 
 @dataclass(frozen=True, slots=True)
 class SummarizeFromLog:
@@ -80,7 +82,7 @@ def summarize_from_log(ctx: OpsContext, command: SummarizeFromLog) -> LoggedSumm
         at for at, entry, _ in found if entry.get("kind") == "incident" and entry.get("status") == "opened"
     ]
     closed = [
-        at for at, entry, _ in found if entry.get("kind") == "incident" and entry.get("status") == "closed"
+        at for at, entry, _ in found if entry.get("kind") == "incident" and entry.get("status") in CLOSED
     ]
     start = opened[0] if opened else found[0][0]
     end = closed[-1] if closed else datetime.fromtimestamp(ctx.clock_ms() / 1000, tz=UTC)
