@@ -44,12 +44,18 @@ def test_tampered_log_is_caught_with_its_line(stage):
     assert stage.sh(f"rm {OVERRIDE}").returncode == 0
     wait_for(lambda: len(entries(stage.ops_log)) >= 2, 15, "the removal to be logged")
     assert stage.sh("python scripts/verify_decision_log.py audit/decision_logs/stage4.jsonl").returncode == 0
-    lines = stage.ops_log.read_text().splitlines(keepends=True)
-    lines[0] = lines[0].replace('"reason":"drill"', '"reason":"routine"')
+    original = stage.ops_log.read_text()
+    lines = original.splitlines(keepends=True)
+    number = next(n for n, line in enumerate(lines, 1) if '"reason":"drill"' in line)
+    lines[number - 1] = lines[number - 1].replace('"reason":"drill"', '"reason":"routine"')
     stage.ops_log.write_text("".join(lines))
     verify = stage.sh("python scripts/verify_decision_log.py audit/decision_logs/stage4.jsonl")
     assert verify.returncode == 1
-    assert ":1:" in verify.stdout + verify.stderr  # the first bad line is named
+    assert f":{number}:" in verify.stdout + verify.stderr  # the first bad line is named
+    # Cutting the last entry is caught too, without any extra flag (the anchor).
+    stage.ops_log.write_text("".join(original.splitlines(keepends=True)[:-1]))
+    verify = stage.sh("python scripts/verify_decision_log.py audit/decision_logs/stage4.jsonl")
+    assert verify.returncode == 1 and "truncated" in verify.stdout
 
 
 def test_wrong_permission_override_fails_safe(stage):

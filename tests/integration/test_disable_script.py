@@ -38,7 +38,8 @@ def run(workdir: Path, command: list[str], *args: str, key: bool = True) -> subp
 
 def operations_log(workdir: Path) -> list[dict[str, object]]:
     path = workdir / "audit" / "decision_logs" / "stage4.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    entries = [json.loads(line) for line in path.read_text().splitlines()]
+    return [entry for entry in entries if entry["kind"] != "log_genesis"]
 
 
 def test_runbook_disable_writes_a_private_override_and_refuses_a_second(workdir: Path) -> None:

@@ -52,9 +52,10 @@ def test_runbook_summary_append_then_verify(site):
     done = run(site, RUNBOOK)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(
-        "appended rollback_completed to audit/decision_logs/stage4.jsonl (seq 1, head sha384:"
+        "appended rollback_completed to audit/decision_logs/stage4.jsonl (seq 2, head sha384:"
     )
-    (line,) = (site / LOG).read_text(encoding="utf-8").splitlines()
+    genesis_line, line = (site / LOG).read_text(encoding="utf-8").splitlines()
+    assert json.loads(genesis_line)["kind"] == "log_genesis"
     entry = json.loads(line)
     summary_bytes = (site / "var/audit/stage4/rollback_summary.json").read_bytes()
     assert entry["signature"]["algorithm"] == "HMAC-SHA384"
@@ -71,7 +72,7 @@ def test_runbook_summary_append_then_verify(site):
     head = done.stdout.rsplit("head ", 1)[1].rstrip(")\n")
     verified = run(site, ["--strict", "--expect-head", head, str(LOG)])
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert verified.stdout == f"OK: 1 entries, head {head}\n"
+    assert verified.stdout == f"OK: 2 entries, head {head}\n"
 
 
 @pytest.mark.parametrize(
@@ -109,4 +110,47 @@ def test_tampered_log_fails_with_line_number(site):
     log.write_text(log.read_text().replace("INC-1", "INC-2", 1))
     done = run(site, [str(LOG)])
     assert done.returncode == 1
-    assert done.stdout.startswith("FAIL: audit/decision_logs/stage4.jsonl:1: signature mismatch")
+    assert done.stdout.startswith("FAIL: audit/decision_logs/stage4.jsonl:2: signature mismatch")
+
+
+def test_after_the_demo_every_runbook_command_has_its_key_without_an_export(tmp_path):
+    """`make demo` on a new paper setup creates the key; runbook commands then need no export."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    (tmp_path / "scripts").symlink_to(REPO / "scripts")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEOPS_DECISION_LOG_")}
+    tradeops = str(REPO / ".venv" / "bin" / "tradeops")
+
+    def sh(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    demo = sh(tradeops, "demo", "--bars", "500")
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert "created a decision-log key" in demo.stderr
+    key = tmp_path / "var/secrets/decision_log.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    step = shlex.split(
+        RUNBOOK_LINE.replace(
+            " --artefact-from-file summary_sha384=var/audit/stage4/rollback_summary.json", ""
+        )
+    )
+    assert sh(sys.executable, *step[1:]).returncode == 0
+    disable = sh(
+        sys.executable,
+        "scripts/disable_multi_strategy.py",
+        "--reason",
+        "drill",
+        "--ticket",
+        "INC-1",
+        "--requested-by",
+        "l2",
+    )
+    assert disable.returncode == 0, disable.stderr
+    demo_logs = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("var/runs/*/*.jsonl"))
+    assert len(demo_logs) == 1  # the demo is a backtest: its own log under var/runs/<run_id>/
+    verified = sh(sys.executable, "scripts/verify_decision_log.py", "--strict", str(LOG), *demo_logs)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    # The key is gone but the logs have entries: an error naming the log and its key id, no new key.
+    key.unlink()
+    again = sh(sys.executable, *step[1:])
+    assert again.returncode == 2 and "stage4.jsonl" in again.stderr and "'tradeops-ops'" in again.stderr
+    assert not key.exists()

@@ -101,7 +101,9 @@ def test_init_demo_and_alerts_validate_outside_the_checkout(
     demo = _run([tradeops, "demo"], project, env)
     assert "equity" in demo.stdout
     assert (project / "reports" / "demo" / "summary.json").is_file()
-    assert any((project / "audit" / "decision_logs").glob("*.jsonl"))
+    # The demo is a backtest: its store and signed log live under var/runs/<run_id>/, not the account's.
+    assert any((project / "var" / "runs").glob("*/*.jsonl"))
+    assert not any((project / "audit" / "decision_logs").glob("*.jsonl"))
 
     validate = _run([tradeops, "alerts", "validate"], project, env)
     statuses = [line.split()[0] for line in validate.stdout.splitlines() if not line.startswith(" ")]

@@ -39,11 +39,56 @@ def test_appends_one_signed_entry(tmp_path, cfg):
     second = record_operator_action(
         cfg, kind="kill_switch", status="released", artefacts={"scope": "global"}, log_path=path, environ=env
     )
-    assert entry["stage"] == "stage4" and entry["seq"] == 1 and second["seq"] == 2
+    assert entry["stage"] == "stage4" and entry["seq"] == 2 and second["seq"] == 3
     assert entry["signature"]["key_id"] == cfg.decision_log.key_id
-    assert [e["status"] for _n, e in iter_entries(path)] == ["engaged", "released"]
+    assert [e["status"] for _n, e in iter_entries(path)] == ["created", "engaged", "released"]
     keyring = {cfg.decision_log.key_id: SigningKey(cfg.decision_log.key_id, b"operator-secret")}
-    assert verify_file(path, keyring=keyring, strict=True).entries == 2
+    assert verify_file(path, keyring=keyring).entries == 3
+
+
+def test_an_entry_id_is_logged_once(tmp_path, cfg):
+    path = tmp_path / "ops.jsonl"
+    env = {"TRADEOPS_DECISION_LOG_KEY": "k"}
+    first = record_operator_action(
+        cfg,
+        kind="override",
+        status="enabled",
+        artefacts={"a": 1},
+        log_path=path,
+        environ=env,
+        entry_id="ev-1",
+    )
+    again = record_operator_action(
+        cfg,
+        kind="override",
+        status="enabled",
+        artefacts={"a": 1},
+        log_path=path,
+        environ=env,
+        entry_id="ev-1",
+    )
+    assert again == first and first["entry_id"] == "ev-1"
+    assert [e["status"] for _n, e in iter_entries(path)] == ["created", "enabled"]
+
+
+def test_a_missing_key_names_the_log_and_its_key_id(tmp_path, cfg):
+    path = tmp_path / "ops.jsonl"
+    record_operator_action(
+        cfg,
+        kind="k",
+        status="s",
+        artefacts={"a": 1},
+        log_path=path,
+        environ={"TRADEOPS_DECISION_LOG_KEY": "k"},
+    )
+    with pytest.raises(UserInputError) as excinfo:
+        record_operator_action(cfg, kind="k", status="s", artefacts={"a": 1}, log_path=path, environ={})
+    message = str(excinfo.value)
+    assert (
+        str(path) in message
+        and repr(cfg.decision_log.key_id) in message
+        and "decision_log.key_file" in message
+    )
 
 
 def test_no_key_is_a_user_error_and_nothing_is_written(tmp_path, cfg):
@@ -64,4 +109,4 @@ def test_waits_for_a_short_lived_writer(tmp_path, cfg):
         cfg, kind="k", status="second", artefacts={"a": 2}, log_path=path, environ=env
     )
     releaser.join()
-    assert entry["seq"] == 2
+    assert entry["seq"] == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -103,11 +104,15 @@ def test_mac_matches_the_standard_library(algorithm, secret):
     assert key.with_algorithm("sha384").mac(data) == hmac.digest(secret, data, hashlib.sha384)
 
 
-def test_sign_with_bytes_is_the_canonical_signature_object():
+def test_signature_bytes_are_the_canonical_signature_object():
     key = SigningKey("ops-é", b"k", "sha384")
-    signature, raw = key.sign_with_bytes(b"data")
+    signature = key.signature(key.signature_value(b"da", b"ta"))
     assert signature["algorithm"] == "HMAC-SHA384"
-    assert raw == json.dumps(signature, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert signature["value"] == base64.b64encode(hmac.digest(b"k", b"data", hashlib.sha384)).decode()
+    dumped = json.dumps(signature, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert key.signature_bytes(signature["value"]) == dumped
+    head = {"algorithm": "HMAC-SHA384", "key_id": "ops-é"}
+    assert key.signature_head == json.dumps(head, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def test_keyring_json_yaml_and_files(tmp_path):

@@ -32,7 +32,7 @@ def test_records_become_entries(tmp_path):
         DecisionRecord("override", "applied", 1_767_225_601_000, {"x": 1}, stage="stage4", tags=("ops",))
     )
     sink.flush()
-    entries = [entry for _n, entry in iter_entries(path)]
+    entries = [entry for _n, entry in iter_entries(path)][1:]  # after the genesis entry
     # `timestamp` is when it was written (wall clock); `market_time` the event's time in the market.
     assert [e["timestamp"] for e in entries] == [
         "2026-12-01T12:00:00+00:00",

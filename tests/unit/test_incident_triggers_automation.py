@@ -62,7 +62,7 @@ def diverged_stats(*names: str) -> RuntimeStats:
 
 
 def entries() -> list[dict]:
-    return [e for _, e in iter_entries(OPS_LOG)]
+    return [e for _, e in iter_entries(OPS_LOG) if e["kind"] != "log_genesis"]
 
 
 def test_alert_action_opens_a_critical_incident_with_figures(ctx: OpsContext) -> None:

@@ -43,7 +43,9 @@ def cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppConfig:
 
 
 def entries(path: Path = OPS_LOG) -> list[dict]:
-    return [entry for _, entry in iter_entries(path)] if path.exists() else []
+    if not path.exists():
+        return []
+    return [entry for _, entry in iter_entries(path) if entry["kind"] != "log_genesis"]
 
 
 def incident_entries() -> list[dict]:
@@ -68,7 +70,7 @@ def test_open_writes_one_signed_entry_and_both_records(cfg: AppConfig) -> None:
     assert entry["artefacts"] == {"incident_id": "INC-42", "ticket": "INC-42"}
     assert entry["metadata"]["severity"] == "critical" and entry["metadata"]["opened_by"] == "l2"
     result = verify_file(OPS_LOG, keyring={"tradeops-ops": SigningKey("tradeops-ops", SECRET.encode())})
-    assert result.ok and result.entries == 1 and result.unsigned == 0
+    assert result.ok and result.entries == 2 and result.unsigned == 0
     record = json.loads((INCIDENTS / "INC-42.json").read_text())
     assert record["status"] == "open" and record["title"] == "cross_exchange PnL diverged"
     assert record["timeline"][0]["status"] == "opened"
@@ -222,7 +224,7 @@ def test_timeline_gathers_operator_actions_of_the_open_period(cfg: AppConfig) ->
         ("snapshot", "rollback_completed"),
     ]
     assert "strategy=cross_exchange" in incident.timeline[2].what
-    assert incident.timeline[2].source == "stage4.jsonl:4"
+    assert incident.timeline[2].source == "stage4.jsonl:5"
 
 
 def test_timeline_includes_the_environment_log_inside_the_period(cfg: AppConfig) -> None:
@@ -243,10 +245,10 @@ def test_timeline_includes_the_environment_log_inside_the_period(cfg: AppConfig)
     incident = load_incident(cfg, "INC-42", environment="binance_paper")
     got = [(e.kind, e.status, e.source) for e in incident.timeline]
     assert got == [
-        ("order", "noted", "binance_paper.jsonl:2"),  # names the ticket: kept although earlier
-        ("incident", "opened", "stage4.jsonl:1"),
-        ("trading_state", "reducing", "binance_paper.jsonl:3"),
-        ("incident", "restored", "stage4.jsonl:2"),
+        ("order", "noted", "binance_paper.jsonl:3"),  # names the ticket: kept although earlier
+        ("incident", "opened", "stage4.jsonl:2"),
+        ("trading_state", "reducing", "binance_paper.jsonl:4"),
+        ("incident", "restored", "stage4.jsonl:3"),
     ]
 
 

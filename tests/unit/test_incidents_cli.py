@@ -63,7 +63,7 @@ def test_open_note_close_show(capsys: pytest.CaptureFixture[str]) -> None:
     record = json.loads(out)
     assert record["resolution"] == "mitigated" and [n["by"] for n in record["notes"]] == ["noc"]
     assert record["closed_by"] == "l2-ops"
-    assert [e["status"] for _, e in iter_entries(OPS_LOG)] == ["opened", "noted", "closed"]
+    assert [e["status"] for _, e in iter_entries(OPS_LOG)] == ["created", "opened", "noted", "closed"]
 
 
 def test_duplicate_open_and_double_close_exit_1_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,10 +107,18 @@ def test_paper_environment_without_a_key_uses_the_local_key(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TRADEOPS_DECISION_LOG_KEY")
+    monkeypatch.delenv("TRADEOPS_DECISION_LOG_KEY_ID", raising=False)
     code, _, err = run(capsys, "open", "--title", "t", "--severity", "low", "--ticket", "K-1")
-    assert code == 0 and "local decision-log key" in err
-    [(_, entry)] = list(iter_entries(OPS_LOG))
-    assert entry["signature"]["key_id"] == "local-dev"
+    assert code == 0 and "created a decision-log key for this new paper setup" in err
+    [(_, genesis), (_, entry)] = list(iter_entries(OPS_LOG))
+    assert (
+        entry["signature"]["key_id"] == genesis["artefacts"]["key_id"] == "tradeops-ops"
+    )  # decision_log.key_id
+    # The key file is gone but the log has entries: an error naming the log, never a new key.
+    Path("var/secrets/decision_log.key").unlink()
+    code, _, err = run(capsys, "note", "K-1", "--text", "x", "--by", "noc")
+    assert code == 2 and str(OPS_LOG) in err and "'tradeops-ops'" in err and err.count("\n") == 1
+    assert not Path("var/secrets/decision_log.key").exists()
 
 
 def test_cli_choices_match_the_use_case() -> None:

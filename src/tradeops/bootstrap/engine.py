@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from tradeops.domain.errors import UserInputError
 from tradeops.domain.money import to_decimal
 from tradeops.exchanges.faults import FaultSpec, FaultyExchange
 from tradeops.exchanges.paper import PaperExchange
-from tradeops.fsutil import atomic_write_bytes
 from tradeops.marketdata.datasets import load_dataset
 from tradeops.marketdata.loaders import CandleSeries
 from tradeops.marketdata.synthetic import synthetic_market
@@ -33,8 +31,6 @@ from tradeops.strategies.view import SeriesStore
 
 if TYPE_CHECKING:
     from tradeops.bootstrap.account import Account, RunPlan
-
-LOCAL_KEY_PATH = Path("var/secrets/decision_log.key")
 
 
 @dataclass
@@ -114,42 +110,57 @@ def _load_market(
     return series
 
 
-def local_dev_key(environ: dict[str, str]) -> None:
-    """Paper runs need a signing key; create a local one (mode 600) when none is configured."""
-    if environ.get("TRADEOPS_DECISION_LOG_KEY") or environ.get("TRADEOPS_DECISION_LOG_KEY_FILE"):
+def paper_signing_key(cfg: AppConfig, environment: str, extra_logs: Sequence[str | Path] = ()) -> None:
+    """Paper setups sign with decision_log.key_file; create it when no key is configured and no
+    log of the environment has entries yet (a new setup). A log with entries needs the key that
+    signed it: then a missing key file is an error naming that log, never a silently new key."""
+    from tradeops.decision_log.keys import ENV_KEY, ENV_KEY_FILE, ensure_local_key
+
+    if os.environ.get(ENV_KEY) or os.environ.get(ENV_KEY_FILE):
         return
-    if not LOCAL_KEY_PATH.exists():
-        atomic_write_bytes(LOCAL_KEY_PATH, secrets.token_hex(32).encode(), mode=0o600)
-        print(f"note: created a local decision-log key at {LOCAL_KEY_PATH} (mode 600)", file=sys.stderr)
-    environ["TRADEOPS_DECISION_LOG_KEY_FILE"] = str(LOCAL_KEY_PATH)
-    environ.setdefault("TRADEOPS_DECISION_LOG_KEY_ID", "local-dev")
+    settings = cfg.decision_log
+    logs = [Path(cfg.decision_log_path(environment)), Path(settings.operations_log), *map(Path, extra_logs)]
+    if ensure_local_key(settings.key_file, settings.key_id, logs):
+        print(
+            f"note: created a decision-log key for this new paper setup at {settings.key_file} (mode 600)",
+            file=sys.stderr,
+        )
 
 
-def _signing_key(cfg: AppConfig, env: EnvironmentConfig) -> Any:
+def signing_key(cfg: AppConfig, log_path: str | Path) -> Any:
+    """The signing key of `log_path` from flags-free sources: env, then decision_log.key_file."""
     from tradeops.decision_log.keys import resolve_signing_key
 
-    if env.mode == "paper":
-        local_dev_key(os.environ)  # type: ignore[arg-type]
     return resolve_signing_key(
         key=None,
         key_file=None,
-        key_id=os.environ.get("TRADEOPS_DECISION_LOG_KEY_ID") or cfg.decision_log.key_id,
+        key_id=None,
         algorithm=cfg.decision_log.hash_algorithm,
+        default_key_id=cfg.decision_log.key_id,
+        default_key_file=cfg.decision_log.key_file,
+        log_path=log_path,
     )
 
 
-def _writer_opener(cfg: AppConfig, env: EnvironmentConfig, path: str) -> Any:
+def _writer_opener(cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, path: str) -> Any:
     from tradeops.decision_log.writer import DecisionLogWriter
 
-    key = _signing_key(cfg, env)
+    if env.mode == "paper":
+        paper_signing_key(cfg, opts.environment, [path])
+    key = signing_key(cfg, path)
+    settings = cfg.decision_log
 
     def open_writer(on_durable: Any = None) -> DecisionLogWriter:
         return DecisionLogWriter(
             path,
             key,
-            fsync_mode=cfg.decision_log.fsync_mode,
-            group_entries=cfg.decision_log.group_commit_entries,
-            group_ms=cfg.decision_log.group_commit_ms,
+            fsync_mode=settings.fsync_mode,
+            group_entries=settings.group_commit_entries,
+            group_ms=settings.group_commit_ms,
+            environment=opts.environment,
+            max_line_bytes=settings.max_line_bytes,
+            anchor_interval_s=settings.anchor_interval_s,
+            keep_on_failure=True,  # halt and keep entries in memory until the log is writable again
             on_durable=on_durable,
         )
 
@@ -164,7 +175,7 @@ def _open_sink(
         return NullSink()
     from tradeops.decision_log.sink import FileDecisionSink
 
-    sink = FileDecisionSink(_writer_opener(cfg, env, plan.log_path)(), stage=opts.environment)
+    sink = FileDecisionSink(_writer_opener(cfg, opts, env, plan.log_path)(), stage=opts.environment)
     closers.append(sink.close)
     return sink
 
@@ -189,11 +200,36 @@ def _open_gate(
     )
     watcher.start()
     closers.append(watcher.stop)
-    return KillSwitch(watcher, store, WallClock().now_ms)
+    return KillSwitch(watcher, store, WallClock().now_ms, resume_pending=_resume_pending(store))
 
 
-def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
-    cfg = cfg or load_config(opts.config_path)
+def _resume_pending(store: StateStore) -> Any:
+    """Trading stays halted while an override event that resumes it is not recorded yet."""
+    from tradeops.runtime.override_ledger import ledger_halts, ledger_key
+    from tradeops.runtime.overrides import COMPONENTS
+
+    kv_get = getattr(store, "kv_get", None)
+    if kv_get is None:
+        return None
+    return lambda: any(ledger_halts(kv_get(ledger_key(name))) for name in COMPONENTS)
+
+
+def _audited(gate: OrderGate | None, sink: DecisionSink, stats: RuntimeStats, stage: str) -> OrderGate | None:
+    """Trading halts while the decision log cannot make entries durable (fail closed). An account's
+    projecting sink appends through the same writer, so its audit state is that writer's."""
+    from tradeops.decision_log.sink import AuditGate, FileDecisionSink
+    from tradeops.decision_log.writer import DecisionLogWriter
+
+    if isinstance(sink, FileDecisionSink):
+        sink.stats = stats
+        return AuditGate(gate, sink)
+    writer = getattr(sink, "writer", None)
+    if isinstance(writer, DecisionLogWriter):
+        return AuditGate(gate, FileDecisionSink(writer, stage, stats=stats))
+    return gate
+
+
+def _environment(cfg: AppConfig, opts: RunOptions) -> EnvironmentConfig:
     if opts.environment not in cfg.environments:
         raise UserInputError(
             f"--environment {opts.environment}: not in config; known: {', '.join(cfg.environments)}"
@@ -201,6 +237,12 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     env = cfg.environments[opts.environment]
     if env.mode == "live":  # never paper-trade a live environment (live egress: issue 16)
         refuse_live_run(opts.environment, env, os.environ)
+    return env
+
+
+def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
+    cfg = cfg or load_config(opts.config_path)
+    env = _environment(cfg, opts)
     sched_cfg = cfg.scheduler(opts.scheduler)
     names = list(opts.strategies or sched_cfg.schedules)
     unknown = [n for n in names if n not in sched_cfg.schedules]
@@ -260,7 +302,7 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     if plan.store is not None:
         account = open_account(
             plan,
-            _writer_opener(cfg, env, plan.log_path),
+            _writer_opener(cfg, opts, env, plan.log_path),
             stage=opts.environment,
             step_ms=lambda: series_store.now_ms,
         )
@@ -344,6 +386,7 @@ def _assemble(
     if opts.faults:
         exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
     gate = _open_gate(cfg, env, store if plan.store else None, closers) if opts.kill_switch else None
+    gate = _audited(gate, sink, stats, opts.environment)
     settings = EngineSettings(
         environment=opts.environment,
         account_profile=cfg.risk_profiles[env.risk_profile],

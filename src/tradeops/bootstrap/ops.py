@@ -53,11 +53,10 @@ def build_ops_context(
         known = ", ".join(cfg.environments)
         raise UserInputError(f"--environment {environment}: not in {path}; known: {known}")
     env = cfg.environments[environment]
-    has_key = os.environ.get("TRADEOPS_DECISION_LOG_KEY") or os.environ.get("TRADEOPS_DECISION_LOG_KEY_FILE")
-    if env.mode == "paper" and not has_key:
-        # Paper runs sign with a local key when none is configured (same rule as the engine).
-        from tradeops.bootstrap.engine import local_dev_key
+    if env.mode == "paper":
+        # Paper setups sign with decision_log.key_file, created only for logs without entries.
+        from tradeops.bootstrap.engine import paper_signing_key
 
-        local_dev_key(os.environ)  # type: ignore[arg-type]
+        paper_signing_key(cfg, environment)
     store = open_state_store(env)
     return OpsContext(cfg, path, environment, store, Path(cfg.runtime.overrides_dir))

@@ -16,6 +16,8 @@ from typing import Any
 import click
 import numpy as np
 
+from tradeops.decision_log.anchor import anchor_path
+from tradeops.decision_log.errors import TornTailError
 from tradeops.decision_log.keys import SigningKey
 from tradeops.decision_log.sink import FileDecisionSink
 from tradeops.decision_log.verify import verify_file
@@ -83,8 +85,8 @@ def _append_run(
     progress(entries % 10_000)
     times = np.array([t for t, _ in durable])
     seqs = np.array([s for _, s in durable])
-    # Entry i (seq i+1) became durable with the first fsync that covered its seq.
-    latency = times[np.searchsorted(seqs, np.arange(1, entries + 1), side="left")] - appended
+    # Entry i (seq i+2, after the genesis entry) became durable with the first fsync that covered its seq.
+    latency = times[np.searchsorted(seqs, np.arange(2, entries + 2), side="left")] - appended
     return {
         "per_second": entries / elapsed,
         "cpu_us_per_entry": cpu / entries * 1e6,
@@ -101,16 +103,18 @@ def _one_run(
     group_path, each_path = workdir / "group.jsonl", workdir / "each.jsonl"
     for stale in (group_path, each_path):
         stale.unlink(missing_ok=True)
+        anchor_path(stale).unlink(missing_ok=True)
     group = _append_run(group_path, key, entries, "group", progress)
     each = _append_run(each_path, key, each_entries, "each", progress)
     started = time.perf_counter()
-    result = verify_file(group_path, keyring={"bench": key}, strict=True)
+    result = verify_file(group_path, keyring={"bench": key})
     verify_seconds = time.perf_counter() - started
     progress(entries)
-    if not result.ok or result.entries != entries:
+    if not result.ok or result.entries != entries + 1:  # + the genesis entry
         raise click.ClickException(f"bench log failed verification: {result}")
     for done in (group_path, each_path):
         done.unlink()
+        anchor_path(done).unlink(missing_ok=True)
     return {
         "append_per_second_group_commit": group["per_second"],
         "append_per_second_fsync_each": each["per_second"],
@@ -121,6 +125,36 @@ def _one_run(
         "fsync_each_latency_p99_ms": each["p99_ms"],
         "bytes_per_entry": group["bytes_per_entry"],
     }
+
+
+def _runaway_line(workdir: Path, mib: int) -> dict[str, float]:
+    """A log whose last line is `mib` MiB with no newline: time to open it (refused) and to verify
+    it (fails at the line cap). Both read only the end / at most the cap of that line."""
+    key = SigningKey("bench", secrets.token_bytes(32), "sha256")
+    path = workdir / "runaway.jsonl"
+    with DecisionLogWriter(path, key, fsync_mode="each") as writer:
+        writer.append(kind="bench", stage="bench", status="ok", artefacts={"i": 1})
+    block = b"x" * (1 << 20)
+    with path.open("ab") as handle:
+        handle.write(b'{"padding":"')
+        for _ in range(mib):
+            handle.write(block)
+    started = time.perf_counter()
+    try:
+        DecisionLogWriter(path, key).close()
+    except TornTailError:
+        pass
+    else:
+        raise click.ClickException("the writer accepted a runaway last line")
+    opened = time.perf_counter() - started
+    started = time.perf_counter()
+    result = verify_file(path, keyring={"bench": key})
+    verified = time.perf_counter() - started
+    if result.ok:
+        raise click.ClickException("verify accepted a runaway last line")
+    path.unlink()
+    anchor_path(path).unlink(missing_ok=True)
+    return {"runaway_line_mib": mib, "open_refused_ms": opened * 1000, "verify_failed_ms": verified * 1000}
 
 
 def _progress_bar(as_json: bool, total: int) -> tuple[AbstractContextManager[Any], Callable[[int], None]]:
@@ -149,8 +183,20 @@ def _progress_bar(as_json: bool, total: int) -> tuple[AbstractContextManager[Any
 @click.option(
     "--dir", "directory", type=click.Path(file_okay=False, path_type=Path), help="Where to write the logs."
 )
+@click.option(
+    "--runaway-line-mib",
+    type=click.IntRange(min=0, max=4096),
+    default=0,
+    show_default=True,
+    help="Also time opening and verifying a log whose last line is this many MiB (0: skip).",
+)
 def bench_decision_log(
-    as_json: bool, entries: int, fsync_each_entries: int, runs: int, directory: Path | None
+    as_json: bool,
+    entries: int,
+    fsync_each_entries: int,
+    runs: int,
+    directory: Path | None,
+    runaway_line_mib: int,
 ) -> None:
     """Append via the runtime sink (group commit and fsync per entry), then verify the log."""
     if directory is not None:
@@ -161,6 +207,7 @@ def bench_decision_log(
     with bar, tempfile.TemporaryDirectory(prefix="tradeops-bench-dl-", dir=directory) as tmp:
         for _ in range(runs):
             rows.append(_one_run(Path(tmp), entries, fsync_each_entries, progress))
+        runaway = _runaway_line(Path(tmp), runaway_line_mib) if runaway_line_mib else None
     medians = {name: statistics.median(row[name] for row in rows) for name in rows[0]}
     out = {
         "append_per_second_group_commit": round(medians["append_per_second_group_commit"]),
@@ -180,7 +227,10 @@ def bench_decision_log(
         "notes": (
             "appends go through FileDecisionSink (runtime path: DecisionRecord -> signed chained line); "
             f"fsync_each measured over {fsync_each_entries} entries; durable latency = append call -> "
-            "fdatasync covering the entry; verify = strict, HMAC-SHA256, whole group-commit log"
+            "fdatasync covering the entry; verify = default (strict, canonical bytes, anchor), HMAC-SHA256, "
+            "whole group-commit log"
         ),
     }
+    if runaway is not None:
+        out["runaway_line"] = {name: round(value, 1) for name, value in runaway.items()}
     click.echo(json.dumps(out, indent=None if as_json else 2))

@@ -1,4 +1,5 @@
-"""`tradeops decision-log summary|verify|tail|show|repair|script` (script = the runbook's raw argv)."""
+"""`tradeops decision-log summary|verify|anchor|rotate-key|tail|show|repair|script`
+(script = the runbook's raw argv)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,30 @@ def _settings(config_path: Path) -> DecisionLogConfig:
     return load_config(config_path).decision_log
 
 
+def _signing_key(
+    settings: DecisionLogConfig,
+    *,
+    key: str | None,
+    key_file: str | None,
+    key_id: str | None,
+    algorithm: str | None = None,
+    allow_unsigned: bool = False,
+    log_path: Path | None = None,
+) -> Any:
+    from tradeops.decision_log.keys import resolve_signing_key
+
+    return resolve_signing_key(
+        key=key,
+        key_file=key_file,
+        key_id=key_id,
+        algorithm=algorithm or settings.hash_algorithm,
+        allow_unsigned=allow_unsigned,
+        default_key_id=settings.key_id,
+        default_key_file=settings.key_file,
+        log_path=log_path,
+    )
+
+
 @click.group("decision-log")
 def decision_log() -> None:
     """Signed, hash-chained decision log: append, verify, read, repair."""
@@ -91,25 +116,28 @@ def summary(
     **fields: Any,
 ) -> int:
     """Append one signed operator entry (at least one artefact); every input is checked first."""
-    from tradeops.decision_log.keys import check_algorithm, resolve_signing_key
+    from tradeops.decision_log.keys import check_algorithm
     from tradeops.decision_log.summary import SummaryRequest, append_summary, build_summary, standalone_line
 
     settings = _settings(config_path)
     algorithm = check_algorithm(hash_algorithm or settings.hash_algorithm)
-    key = resolve_signing_key(
+    path = None if append_to is None or append_to == STDOUT else Path(append_to or settings.operations_log)
+    key = _signing_key(
+        settings,
         key=hmac_key,
         key_file=hmac_key_file,
         key_id=hmac_key_id,
         algorithm=algorithm,
         allow_unsigned=allow_unsigned,
-        default_key_id=settings.key_id,
+        log_path=path,
     )
     entry = build_summary(SummaryRequest(hash_algorithm=algorithm, **fields))
-    if append_to is None or append_to == STDOUT:
+    if path is None:
         click.echo(standalone_line(entry, key, algorithm).decode("utf-8"))
         return 0
-    path = Path(append_to or settings.operations_log)
-    written, head = append_summary(entry, path, key, algorithm=algorithm)
+    written, head = append_summary(
+        entry, path, key, algorithm=algorithm, max_line_bytes=settings.max_line_bytes
+    )
     click.echo(f"appended {written['status']} to {path} (seq {written['seq']}, head {head})")
     return 0
 
@@ -120,13 +148,19 @@ def _verification_keys(
     key_file: str | None,
     key_id: str | None,
     environ: Mapping[str, str],
+    default_key_file: str | None = None,
 ) -> dict[str, Any]:
-    """Keyring entries plus the single flag/env key (under its explicit id, or for any id)."""
+    """Keyring entries plus the single flag/env/key-file key (under its explicit id, or for any id)."""
     from tradeops.decision_log.keys import ANY_KEY_ID, ENV_KEY_ID, load_keyring, resolve_signing_key
 
     keyring: dict[str, Any] = dict(load_keyring(keyring_path)) if keyring_path else {}
     single = resolve_signing_key(
-        key=key, key_file=key_file, key_id=key_id, allow_unsigned=True, environ=environ
+        key=key,
+        key_file=key_file,
+        key_id=key_id,
+        allow_unsigned=True,
+        environ=environ,
+        default_key_file=None if keyring else default_key_file,
     )
     if single is not None:
         explicit_id = key_id or environ.get(ENV_KEY_ID)
@@ -138,48 +172,75 @@ def _verify_notes(result: Any) -> list[str]:
     notes = []
     if result.unsigned:
         notes.append(f"{result.unsigned} unsigned entries accepted (--allow-unsigned)")
-    if result.unchecked:
+    if result.anchor_seq is None:
+        notes.append("anchor not checked (--no-anchor): truncation or an older copy would not be detected")
+    elif result.entries > result.anchor_seq:
         notes.append(
-            f"{result.unchecked} signatures not checked: key id not in the keyring (--strict refuses)"
+            f"{result.entries - result.anchor_seq} entries after the anchor (seq {result.anchor_seq}): "
+            "written since its last update"
         )
+    if result.rotations:
+        notes.append(f"{result.rotations} key rotations followed")
     if result.expect_head_line is not None:
         notes.append(f"expected head found at line {result.expect_head_line}")
     return notes
 
 
 @decision_log.command()
-@click.option("--strict", is_flag=True, help="Also fail on unsigned entries and unknown key ids.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Kept for runbooks: verification is always strict (not with --allow-unsigned).",
+)
 @click.option("--keyring", "keyring_path", help="JSON/YAML mapping key_id -> secret or {file: PATH}.")
 @click.option(
-    "--expect-head", help="A head printed earlier: the log must still contain it (truncation check)."
+    "--expect-head", help="A head printed earlier (or an `anchor` line): the log must still contain it."
 )
-@click.option("--allow-unsigned", is_flag=True, help="Accept unsigned entries (not with --strict).")
+@click.option("--allow-unsigned", is_flag=True, help="Accept entries carrying no signature (counted).")
+@click.option("--no-anchor", is_flag=True, help="Skip the anchor check (truncation is then not detected).")
+@click.option(
+    "--max-line-bytes",
+    type=click.IntRange(min=1024),
+    default=None,
+    help="Line cap [default: decision_log.max_line_bytes, 1 MiB].",
+)
 @key_options
+@config_option
 @click.argument("paths", nargs=-1, required=True)
 def verify(
     strict: bool,
     keyring_path: str | None,
     expect_head: str | None,
     allow_unsigned: bool,
+    no_anchor: bool,
+    max_line_bytes: int | None,
     hmac_key: str | None,
     hmac_key_file: str | None,
     hmac_key_id: str | None,
+    config_path: Path,
     paths: tuple[str, ...],
 ) -> int:
-    """Check signatures, chain and schema: `OK: N entries, head H` (exit 0) or the first bad line (exit 1)."""
+    """Check bytes, chain, signatures, rotations and anchor: `OK: N entries, head H` (exit 0) or
+    the first bad line (exit 1)."""
     from tradeops.decision_log.keys import NO_KEY_MESSAGE
     from tradeops.decision_log.verify import verify_file
 
-    keyring = _verification_keys(keyring_path, hmac_key, hmac_key_file, hmac_key_id, os.environ)
+    if strict and allow_unsigned:
+        raise UserInputError("--strict refuses unsigned entries: drop --allow-unsigned or --strict")
+    settings = _settings(config_path)
+    keyring = _verification_keys(
+        keyring_path, hmac_key, hmac_key_file, hmac_key_id, os.environ, settings.key_file
+    )
     if not keyring and not allow_unsigned:
         raise UserInputError(NO_KEY_MESSAGE.replace("signing key", "verification key") + " or --keyring FILE")
     for index, path in enumerate(paths):
         result = verify_file(
             path,
             keyring=keyring,
-            strict=strict,
             expect_head=expect_head if index == len(paths) - 1 else None,
             allow_unsigned=allow_unsigned,
+            check_anchor=not no_anchor,
+            max_line_bytes=max_line_bytes or settings.max_line_bytes,
         )
         if not result.ok:
             click.echo(f"FAIL: {path}:{result.first_error_line}: {result.reason}")
@@ -188,6 +249,80 @@ def verify(
         click.echo(f"OK: {result.entries} entries, head {result.head}{suffix}")
         for note in _verify_notes(result):
             click.echo(f"note: {note}", err=True)
+    return 0
+
+
+@decision_log.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--reanchor",
+    is_flag=True,
+    help="Verify the log without its anchor, then anchor its current head (a lost anchor); logged.",
+)
+@click.option("--keyring", "keyring_path", help="JSON/YAML mapping key_id -> secret or {file: PATH}.")
+@key_options
+@config_option
+def anchor(
+    path: Path,
+    reanchor: bool,
+    keyring_path: str | None,
+    hmac_key: str | None,
+    hmac_key_file: str | None,
+    hmac_key_id: str | None,
+    config_path: Path,
+) -> int:
+    """Print the signed head of PATH in one line (log id, seq, head), e.g. for a ticket."""
+    from tradeops.decision_log.anchor import read_anchor
+    from tradeops.decision_log.rotation import reanchor_log
+
+    settings = _settings(config_path)
+    keyring = _verification_keys(
+        keyring_path, hmac_key, hmac_key_file, hmac_key_id, os.environ, settings.key_file
+    )
+    if reanchor:
+        key = _signing_key(settings, key=hmac_key, key_file=hmac_key_file, key_id=hmac_key_id, log_path=path)
+        reanchor_log(path, key, keyring or {key.key_id: key}, settings.max_line_bytes)
+    found, problem = read_anchor(path, keyring, allow_unsigned=not keyring)
+    if problem is not None:
+        click.echo(f"FAIL: {problem}")
+        return 1
+    if found is None:
+        raise UserInputError(f"decision log {path}: no anchor {path}.anchor (no entries written yet?)")
+    click.echo(found.one_line(path))
+    return 0
+
+
+@decision_log.command("rotate-key")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--new-key-file", required=True, help="File holding the new key (keep it mode 600).")
+@click.option("--new-key-id", required=True, help="Id of the new key, e.g. ops-2027q1.")
+@click.option("--reason", required=True, help="Why the key changes (scheduled, suspected leak, ...).")
+@key_options
+@config_option
+def rotate_key(
+    path: Path,
+    new_key_file: str,
+    new_key_id: str,
+    reason: str,
+    hmac_key: str | None,
+    hmac_key_file: str | None,
+    hmac_key_id: str | None,
+    config_path: Path,
+) -> int:
+    """Append a key_rotation entry signed by the new key and endorsed by the current one."""
+    from tradeops.decision_log.keys import SigningKey, read_key_file
+    from tradeops.decision_log.rotation import rotate_log_key
+
+    settings = _settings(config_path)
+    old = _signing_key(settings, key=hmac_key, key_file=hmac_key_file, key_id=hmac_key_id, log_path=path)
+    if not new_key_id.strip() or not reason.strip():
+        raise UserInputError("--new-key-id and --reason must not be empty")
+    new = SigningKey(new_key_id.strip(), read_key_file(new_key_file, "--new-key-file"), old.algorithm)
+    entry = rotate_log_key(path, old, new, reason=reason.strip(), max_line_bytes=settings.max_line_bytes)
+    click.echo(
+        f"rotated {path} from key {old.key_id!r} to {new.key_id!r} at seq {entry['seq']}; sign from now on "
+        f"with {new_key_file} (id {new.key_id}); verify with a --keyring holding both keys"
+    )
     return 0
 
 
@@ -251,19 +386,19 @@ def repair(
     config_path: Path,
 ) -> int:
     """Move a torn last line to PATH.torn-<time> and record the repair as a signed entry."""
-    from tradeops.decision_log.keys import resolve_signing_key
     from tradeops.decision_log.repair import repair_log
 
     settings = _settings(config_path)
-    key = resolve_signing_key(
+    key = _signing_key(
+        settings,
         key=hmac_key,
         key_file=hmac_key_file,
         key_id=hmac_key_id,
-        algorithm=hash_algorithm or settings.hash_algorithm,
+        algorithm=hash_algorithm,
         allow_unsigned=allow_unsigned,
-        default_key_id=settings.key_id,
+        log_path=Path(path),
     )
-    outcome = repair_log(path, key, stage=stage)
+    outcome = repair_log(path, key, stage=stage, max_line_bytes=settings.max_line_bytes)
     if outcome is None:
         click.echo(f"nothing to repair: {path} ends with a complete entry")
         return 0

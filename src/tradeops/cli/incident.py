@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,12 +36,11 @@ def _config(config_path: Path, environment: str, *, signing: bool = False) -> Ap
         raise UserInputError(
             f"--environment {environment}: not in {config_path}; known: {', '.join(cfg.environments)}"
         )
-    has_key = os.environ.get("TRADEOPS_DECISION_LOG_KEY") or os.environ.get("TRADEOPS_DECISION_LOG_KEY_FILE")
-    if signing and not has_key and cfg.environments[environment].mode == "paper":
-        # Same rule as the paper engine: sign with the local development key when none is set.
-        from tradeops.bootstrap.engine import local_dev_key
+    if signing and cfg.environments[environment].mode == "paper":
+        # Same rule as the paper engine: decision_log.key_file, created only for logs without entries.
+        from tradeops.bootstrap.engine import paper_signing_key
 
-        local_dev_key(os.environ)  # type: ignore[arg-type]
+        paper_signing_key(cfg, environment)
     return cfg
 
 

@@ -273,10 +273,14 @@ class DecisionLogConfig(Frozen):
     directory: PathText = "audit/decision_logs"
     operations_log: PathText = "audit/decision_logs/stage4.jsonl"
     hash_algorithm: Literal["sha256", "sha384"] = "sha256"
-    key_id: Name = "tradeops-ops"
+    key_id: Name = "tradeops-ops"  # runtime and operator entries of an environment share it
+    # Read when no --hmac-key*/TRADEOPS_DECISION_LOG_KEY* is given; paper setups create it for new logs.
+    key_file: PathText = "var/secrets/decision_log.key"
     fsync_mode: Literal["group", "each"] = "group"
     group_commit_entries: PositiveInt = 100
     group_commit_ms: PositiveFloat = 5.0
+    max_line_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    anchor_interval_s: PositiveFloat = 1.0
 
 
 # --- control API / security ----------------------------------------------------------------------

@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse
 from tradeops.bootstrap.ops import OpsContext
 from tradeops.control_api import schemas
 from tradeops.control_api.rbac import AccessPolicy, Principal, authorize
-from tradeops.decision_log.keys import resolve_signing_key
 from tradeops.decision_log.reader import tail
 from tradeops.domain.errors import TradeopsError
+from tradeops.ops.audit_trail import operator_key
 from tradeops.ops.control_views import valid_strategy_names
 from tradeops.ops.controls import (
     MAX_REASON_CHARS,
@@ -135,7 +135,7 @@ def _readiness_checks(ctx: OpsContext) -> dict[str, str]:
     except Exception as exc:  # a probe reports any failure instead of raising it
         checks["state_store"] = f"error: {type(exc).__name__}"
     try:
-        resolve_signing_key(key=None, key_file=None, key_id=None, environ=ctx.environ)
+        operator_key(ctx.cfg, ctx.environ, ctx.operations_log)
         checks["decision_log_key"] = "ok"
     except TradeopsError as exc:
         checks["decision_log_key"] = f"error: {exc}"

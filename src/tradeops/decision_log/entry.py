@@ -1,9 +1,13 @@
 """One log line: the entry's fields, its canonical bytes, its signature and its place in the chain.
 
 A line is the canonical JSON of the entry followed by ``\\n``. ``prev_hash`` is ``<alg>:<hex>`` of the
-previous line's exact bytes (without the newline); the first entry carries the all-zero genesis
-value. The signature is computed over the canonical entry without ``signature``; because keys are
-sorted, the signed bytes are the line with the ``,"signature":{...}`` member cut out.
+previous line's exact bytes (without the newline); the first entry (the genesis entry, kind
+``log_genesis``) carries the all-zero value. Every entry carries the log's ``log_id``.
+
+The MAC covers every byte of the entry except the signature value itself: the signed bytes are the
+canonical JSON of the entry whose ``signature`` object lacks its ``value`` member (so key id and
+algorithm are signed). A key rotation entry also carries ``key_rotation.endorsement``, the old
+key's MAC over the same bytes (both values left out).
 """
 
 from __future__ import annotations
@@ -22,8 +26,12 @@ from tradeops.decision_log.canonical import (
 from tradeops.decision_log.keys import HASH_ALGORITHMS, HashAlgorithm, SigningKey
 from tradeops.domain.errors import UserInputError
 
+FORMAT_VERSION = 2
+GENESIS_KIND = "log_genesis"
+ROTATION_KIND = "key_rotation"
 REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "kind": str,
+    "log_id": str,
     "timestamp": str,
     "stage": str,
     "status": str,
@@ -33,7 +41,7 @@ REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "seq": int,
     "prev_hash": str,
 }
-RESERVED_FIELDS = frozenset({*REQUIRED_FIELDS, "signature"})
+RESERVED_FIELDS = frozenset({*REQUIRED_FIELDS, "signature", "key_rotation"})
 HASHERS: dict[str, Callable[[bytes], Any]] = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
 _HEX_LENGTH = {"sha256": 64, "sha384": 96}
 
@@ -86,7 +94,7 @@ def schema_problem(entry: Any) -> str | None:
             return f"missing field {name!r}"
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             return f"field {name!r} must be {'an object' if kind is dict else kind.__name__}"  # type: ignore[union-attr]
-    for name in ("stage", "status", "kind"):
+    for name in ("stage", "status", "kind", "log_id"):
         if not entry[name]:
             return f"field {name!r} is empty"
     return None
@@ -103,6 +111,7 @@ def encode_entry(
     tags: Sequence[str],
     seq: int,
     prev_hash: str,
+    log_id: str,
     key: SigningKey | None,
     extra: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bytes]:
@@ -135,6 +144,7 @@ def encode_entry(
     low: dict[str, Any] = {
         "artefacts": artefacts,
         "kind": kind,
+        "log_id": log_id,
         "metadata": metadata,
         "prev_hash": prev_hash,
         "seq": seq,
@@ -147,12 +157,108 @@ def encode_entry(
         high_bytes = stdlib_canonical_bytes(high) if high_slow else canonical_bytes(high, checked=True)
     except CanonicalJsonError as exc:
         raise UserInputError(f"decision-log entry: {exc}") from None
-    unsigned = low_bytes[:-1] + b"," + high_bytes[1:]
     if key is None:
         low.update(high)
-        return low, unsigned
-    signature, signature_bytes = key.sign_with_bytes(unsigned)
-    line = b"".join((low_bytes[:-1], b',"signature":', signature_bytes, b",", high_bytes[1:]))
-    low["signature"] = signature
+        return low, low_bytes[:-1] + b"," + high_bytes[1:]
+    low_part, high_part = low_bytes[:-1], high_bytes[1:]
+    value = key.signature_value(low_part, b',"signature":', key.signature_head, b",", high_part)
+    line = b"".join((low_part, b',"signature":', key.signature_bytes(value), b",", high_part))
+    low["signature"] = key.signature(value)
     low.update(high)
     return low, line
+
+
+def _without_value(signature: Any) -> Any:
+    if isinstance(signature, dict):
+        return {name: item for name, item in signature.items() if name != "value"}
+    return signature
+
+
+def signed_bytes(entry: Mapping[str, Any]) -> bytes:
+    """The bytes every MAC of `entry` covers: its canonical JSON without the signature values.
+
+    Raises CanonicalJsonError when the entry has no canonical form.
+    """
+    unsigned = dict(entry)
+    if "signature" in unsigned:
+        unsigned["signature"] = _without_value(unsigned["signature"])
+    rotation = unsigned.get("key_rotation")
+    if isinstance(rotation, dict) and "endorsement" in rotation:
+        unsigned["key_rotation"] = {**rotation, "endorsement": _without_value(rotation["endorsement"])}
+    return canonical_bytes(unsigned)
+
+
+def sign_document(
+    document: Mapping[str, Any], key: SigningKey | None, endorser: SigningKey | None = None
+) -> tuple[dict[str, Any], bytes]:
+    """Sign a whole document (genesis, rotation, anchor) on the general path; return it and its line.
+
+    With `endorser`, `document["key_rotation"]` gains the endorser's MAC over the same bytes.
+    """
+    signed = dict(document)
+    if endorser is not None:
+        rotation = dict(signed["key_rotation"])
+        rotation["endorsement"] = {"algorithm": endorser.signature_algorithm, "key_id": endorser.key_id}
+        signed["key_rotation"] = rotation
+    if key is not None:
+        signed["signature"] = {"algorithm": key.signature_algorithm, "key_id": key.key_id}
+    try:
+        data = signed_bytes(signed)
+        if endorser is not None:
+            signed["key_rotation"]["endorsement"] = endorser.signature(endorser.signature_value(data))
+        if key is not None:
+            signed["signature"] = key.signature(key.signature_value(data))
+        return signed, canonical_bytes(signed)
+    except CanonicalJsonError as exc:
+        raise UserInputError(f"decision-log entry: {exc}") from None
+
+
+def genesis_line(
+    environment: str, log_id: str, created: str, prev_hash: str, key: SigningKey | None
+) -> bytes:
+    """Seq 1 of a new log: names the log id, environment, creation time and signing key id."""
+    _, line = encode_entry(
+        kind=GENESIS_KIND,
+        stage=environment,
+        status="created",
+        timestamp=created,
+        artefacts={
+            "environment": environment,
+            "format": FORMAT_VERSION,
+            "key_id": key.key_id if key else None,
+            "created": created,
+        },
+        metadata={},
+        tags=("decision_log",),
+        seq=1,
+        prev_hash=prev_hash,
+        log_id=log_id,
+        key=key,
+    )
+    return line
+
+
+def rotation_document(
+    old_key_id: str,
+    new_key_id: str,
+    log_id: str,
+    seq: int,
+    prev_hash: str,
+    stage: str,
+    reason: str,
+    moment: datetime,
+) -> dict[str, Any]:
+    """The key_rotation entry before signing (see sign_document with an endorser)."""
+    return {
+        "artefacts": {"from_key_id": old_key_id, "to_key_id": new_key_id},
+        "key_rotation": {"from_key_id": old_key_id, "to_key_id": new_key_id},
+        "kind": ROTATION_KIND,
+        "log_id": log_id,
+        "metadata": {"reason": reason},
+        "prev_hash": prev_hash,
+        "seq": seq,
+        "stage": stage,
+        "status": "rotated",
+        "tags": ["decision_log", "key_rotation"],
+        "timestamp": utc_timestamp(moment),
+    }

@@ -15,3 +15,7 @@ class TornTailError(UserInputError):
 
 class LogWriteError(Fatal):
     """Writing or fsyncing the log failed; entries after the last durable seq may be lost."""
+
+
+class LogMismatchError(UserInputError):
+    """The log cannot be appended to with this key or anchor (wrong key, old format, truncated)."""

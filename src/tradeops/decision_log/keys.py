@@ -13,6 +13,7 @@ from typing import Any, Literal
 import orjson
 import yaml
 
+from tradeops.decision_log.reader import read_tail
 from tradeops.domain.errors import UserInputError
 
 HashAlgorithm = Literal["sha256", "sha384"]
@@ -26,9 +27,15 @@ DEFAULT_KEY_ID = "default"
 # Keyring entry that verifies any key id without an entry of its own (a single key given by flags).
 ANY_KEY_ID = "*"
 
+DEFAULT_KEY_FILE = "var/secrets/decision_log.key"
+KEY_SOURCES = (
+    f"keys come from --hmac-key-file/--hmac-key, {ENV_KEY_FILE}/{ENV_KEY}, or the file "
+    f"decision_log.key_file (default {DEFAULT_KEY_FILE})"
+)
 NO_KEY_MESSAGE = (
     "no decision-log signing key: pass --hmac-key-file PATH or --hmac-key VALUE "
-    f"(or set {ENV_KEY_FILE} / {ENV_KEY}; key id: --hmac-key-id / {ENV_KEY_ID}), or --allow-unsigned"
+    f"(or set {ENV_KEY_FILE} / {ENV_KEY}, or put it in decision_log.key_file, default "
+    f"{DEFAULT_KEY_FILE}; key id: --hmac-key-id / {ENV_KEY_ID}), or --allow-unsigned"
 )
 
 
@@ -47,6 +54,7 @@ class SigningKey:
     _inner: Any = field(init=False, repr=False, compare=False)
     _outer: Any = field(init=False, repr=False, compare=False)
     _signature_prefix: bytes = field(init=False, repr=False, compare=False)
+    _signature_head: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         block = _BLOCK_SIZE[self.algorithm]
@@ -56,13 +64,19 @@ class SigningKey:
         secret = secret.ljust(block, b"\0")
         object.__setattr__(self, "_inner", hashlib.new(self.algorithm, bytes(b ^ 0x36 for b in secret)))
         object.__setattr__(self, "_outer", hashlib.new(self.algorithm, bytes(b ^ 0x5C for b in secret)))
-        # Canonical JSON of {"algorithm", "key_id", "value"} up to the value (keys are already sorted).
+        # Canonical JSON of the signature without its value: {"algorithm", "key_id"} (sorted keys).
         head = orjson.dumps({"algorithm": self.signature_algorithm, "key_id": self.key_id})
+        object.__setattr__(self, "_signature_head", head)
         object.__setattr__(self, "_signature_prefix", head[:-1] + b',"value":"')
 
     @property
     def signature_algorithm(self) -> str:
         return "HMAC-" + self.algorithm.upper()
+
+    @property
+    def signature_head(self) -> bytes:
+        """Canonical bytes of the signature object without its value (part of the signed bytes)."""
+        return self._signature_head
 
     def with_algorithm(self, algorithm: HashAlgorithm) -> SigningKey:
         return self if algorithm == self.algorithm else SigningKey(self.key_id, self.secret, algorithm)
@@ -76,23 +90,16 @@ class SigningKey:
         outer.update(inner.digest())
         return bytes(outer.digest())
 
-    def sign(self, data: bytes) -> dict[str, str]:
-        """The `signature` object of an entry whose canonical bytes (without it) are `data`."""
-        return self.sign_with_bytes(data)[0]
+    def signature_value(self, *chunks: bytes | memoryview) -> str:
+        """Base64 HMAC of the concatenated chunks (the `value` of a signature object)."""
+        return base64.b64encode(self.mac(*chunks)).decode("ascii")
 
-    def sign_with_bytes(self, data: bytes) -> tuple[dict[str, str], bytes]:
-        """The `signature` object and its canonical JSON bytes."""
-        inner = self._inner.copy()
-        inner.update(data)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        value = base64.b64encode(outer.digest())
-        signature = {
-            "algorithm": self.signature_algorithm,
-            "key_id": self.key_id,
-            "value": value.decode("ascii"),
-        }
-        return signature, self._signature_prefix + value + b'"}'
+    def signature_bytes(self, value: str) -> bytes:
+        """Canonical bytes of the complete signature object with `value`."""
+        return self._signature_prefix + value.encode("ascii", "replace") + b'"}'
+
+    def signature(self, value: str) -> dict[str, str]:
+        return {"algorithm": self.signature_algorithm, "key_id": self.key_id, "value": value}
 
 
 def check_algorithm(algorithm: str, flag: str = "--hash-algorithm") -> HashAlgorithm:
@@ -135,10 +142,14 @@ def resolve_signing_key(
     allow_unsigned: bool = False,
     environ: Mapping[str, str] = os.environ,
     default_key_id: str = DEFAULT_KEY_ID,
+    default_key_file: str | Path | None = None,
+    log_path: str | Path | None = None,
 ) -> SigningKey | None:
-    """Key from --hmac-key/--hmac-key-file, else from the environment; flags win over env as a whole.
+    """Key from --hmac-key/--hmac-key-file, else from the environment, else from `default_key_file`
+    (decision_log.key_file) when that file exists; flags win over env as a whole.
 
-    Returns None only when no key is configured and `allow_unsigned` is set.
+    Returns None only when no key is configured and `allow_unsigned` is set. Without a key the
+    error names `log_path` and the key id its entries expect, when there is such a log.
     """
     alg = check_algorithm(algorithm)
     if key is not None or key_file is not None:
@@ -147,11 +158,58 @@ def resolve_signing_key(
         secret = _secret_from(
             environ.get(ENV_KEY) or None, ENV_KEY, environ.get(ENV_KEY_FILE) or None, ENV_KEY_FILE
         )
+    if secret is None and default_key_file is not None and Path(default_key_file).is_file():
+        secret = read_key_file(default_key_file, "decision_log.key_file")
     if secret is None:
         if allow_unsigned:
             return None
-        raise UserInputError(NO_KEY_MESSAGE)
+        raise UserInputError(missing_key_message(log_path))
     return SigningKey(key_id or environ.get(ENV_KEY_ID) or default_key_id, secret, alg)
+
+
+def log_key_id(log_path: str | Path) -> str | None:
+    """Key id signing the last entry of a log (O(tail)); None when empty, unsigned or unreadable."""
+    try:
+        tail = read_tail(Path(log_path))
+        entry = orjson.loads(tail.last_line) if tail.last_line else None
+    except (OSError, UserInputError, orjson.JSONDecodeError):
+        return None
+    signature = entry.get("signature") if isinstance(entry, dict) else None
+    key_id = signature.get("key_id") if isinstance(signature, dict) else None
+    return key_id if isinstance(key_id, str) else None
+
+
+def missing_key_message(log_path: str | Path | None) -> str:
+    expected = log_key_id(log_path) if log_path is not None else None
+    if expected is None:
+        return NO_KEY_MESSAGE
+    return (
+        f"no decision-log signing key for {log_path}, whose entries are signed with key id "
+        f"{expected!r}: {KEY_SOURCES}; a new key is never created for a log that has entries"
+    )
+
+
+def ensure_local_key(key_file: str | Path, key_id: str, logs: list[Path]) -> bool:
+    """Create `key_file` (random, mode 600) for a paper setup whose logs have no entries yet.
+
+    True when a key was created. When any of `logs` already has entries the key that signed them
+    is needed, so a missing key is an error naming the log and its key id, never a new key.
+    """
+    path = Path(key_file)
+    if path.exists():
+        return False
+    for log in logs:
+        if log.is_file() and log.stat().st_size > 0:
+            expected = log_key_id(log) or key_id
+            raise UserInputError(
+                f"no decision-log key: {path} is missing but {log} already has entries signed with key "
+                f"id {expected!r}; restore that key file ({KEY_SOURCES}). A new key is only created "
+                "for logs without entries"
+            )
+    from tradeops.fsutil import atomic_write_bytes
+
+    atomic_write_bytes(path, base64.b64encode(os.urandom(32)), mode=0o600)
+    return True
 
 
 def _keyring_secret(key_id: str, spec: Any, base: Path, path: Path) -> bytes:

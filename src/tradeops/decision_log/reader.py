@@ -1,4 +1,9 @@
-"""Reading a log: every entry in order, the last few entries, and the state of the tail for writers."""
+"""Reading a log: every entry in order, the last few entries, and the state of the tail for writers.
+
+Input is bounded: no line longer than `max_line_bytes` (default 1 MiB) is ever held in memory, and
+the tail is found by scanning backwards in fixed blocks, so opening a log costs O(its last lines)
+whatever the size of the file or of a runaway last line.
+"""
 
 from __future__ import annotations
 
@@ -12,33 +17,42 @@ import orjson
 
 from tradeops.domain.errors import TamperDetected, UserInputError
 
+DEFAULT_MAX_LINE_BYTES = 1 << 20
 _BLOCK = 64 * 1024
 
 
-def _open(path: Path) -> Any:
+def open_log(path: Path) -> Any:
     try:
         return path.open("rb")
     except FileNotFoundError:
         raise UserInputError(f"decision log {path}: file not found") from None
+    except IsADirectoryError:
+        raise UserInputError(f"decision log {path}: is a directory, not a log file") from None
     except OSError as exc:
         raise UserInputError(f"decision log {path}: cannot read ({exc.strerror})") from None
 
 
-def _read_back(handle: Any, size: int, newlines: int) -> tuple[int, bytes]:
-    """Read backwards from the end until `newlines` newlines are seen; return (start offset, bytes)."""
-    start, data = size, b""
-    while start > 0 and data.count(b"\n") < newlines:
-        step = min(_BLOCK, start)
-        start -= step
-        handle.seek(start)
-        data = handle.read(step) + data
-    return start, data
+def newline_before(handle: Any, end: int, limit: int | None) -> int | None:
+    """Offset of the last newline before offset `end` (-1: none, the file starts a line), scanning
+    backwards block by block; None when `limit` bytes were scanned without finding one."""
+    position, scanned = end, 0
+    while position > 0:
+        if limit is not None and scanned >= limit:
+            return None
+        step = min(_BLOCK, position)
+        position -= step
+        handle.seek(position)
+        found: int = handle.read(step).rfind(b"\n")
+        if found >= 0:
+            return position + found
+        scanned += step
+    return -1
 
 
 def count_lines(path: Path, upto: int | None = None) -> int:
-    """Newlines in the first `upto` bytes (the whole file by default)."""
+    """Newlines in the first `upto` bytes (the whole file by default). O(file): error paths only."""
     total, remaining = 0, upto
-    with _open(path) as handle:
+    with open_log(path) as handle:
         while remaining is None or remaining > 0:
             chunk = handle.read(_BLOCK * 16 if remaining is None else min(_BLOCK * 16, remaining))
             if not chunk:
@@ -51,42 +65,68 @@ def count_lines(path: Path, upto: int | None = None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Tail:
-    """The end of a log file: its last complete line and any bytes after the last newline."""
+    """The end of a log file: its last complete line and what follows the last newline."""
 
     size: int
-    last_line: bytes | None  # without the newline; None when the file has no complete line
+    last_line: bytes | None  # without the newline; None when absent or longer than the cap
     last_line_offset: int
-    partial: bytes  # bytes after the last newline (a torn write when non-empty)
+    partial: bytes  # bytes after the last newline (a torn write when non-empty); b"" when overlong
+    partial_length: int = 0
+    overlong: bool = False  # the last line or the torn bytes exceed the line cap
 
     @property
     def complete_length(self) -> int:
         """Bytes up to and including the last newline."""
-        return self.size - len(self.partial)
+        return self.size - self.partial_length
 
 
-def read_tail(path: Path) -> Tail:
-    """Inspect the end of `path` (an absent file is an empty log)."""
+def read_tail(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Tail:
+    """Inspect the end of `path` in O(max_line_bytes) time and memory (an absent file is empty)."""
     if not path.exists():
         return Tail(0, None, 0, b"")
-    with _open(path) as handle:
+    with open_log(path) as handle:
         size = handle.seek(0, os.SEEK_END)
-        start, data = _read_back(handle, size, 2)
-    end = data.rfind(b"\n")
-    partial = data[end + 1 :] if end >= 0 else data
-    if end < 0:
-        return Tail(size, None, 0, partial)
-    line_start = data.rfind(b"\n", 0, end) + 1
-    return Tail(size, data[line_start:end], start + line_start, partial)
+        last_newline = newline_before(handle, size, max_line_bytes + 1)
+        if last_newline is None:  # torn bytes longer than any line may be
+            return Tail(size, None, 0, b"", size, overlong=True)
+        partial_length = size - last_newline - 1
+        handle.seek(last_newline + 1)
+        partial = handle.read(partial_length)
+        if last_newline < 0:
+            return Tail(size, None, 0, partial, partial_length)
+        previous = newline_before(handle, last_newline, max_line_bytes + 1)
+        if previous is None or last_newline - previous - 1 > max_line_bytes:
+            return Tail(size, None, 0, partial, partial_length, overlong=True)
+        handle.seek(previous + 1)
+        line = handle.read(last_newline - previous - 1)
+    return Tail(size, line, previous + 1, partial, partial_length)
 
 
-def iter_entries(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_line(handle: Any, max_line_bytes: int) -> bytes | None:
+    """The next line including its newline, b"" at the end, None when it is longer than the cap
+    (callers stop there: at most the cap is read)."""
+    raw = handle.readline(max_line_bytes + 1)
+    if len(raw) <= max_line_bytes or raw.endswith(b"\n"):
+        return bytes(raw)
+    return None
+
+
+def iter_entries(
+    path: str | Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (1-based line number, entry) for every complete line; a torn last line is skipped.
 
-    A line that is not a JSON object raises TamperDetected (run `tradeops decision-log verify`).
+    A line that is not a JSON object, or is longer than the cap, raises TamperDetected (run
+    `tradeops decision-log verify`).
     """
     path = Path(path)
-    with _open(path) as handle:
-        for number, raw in enumerate(handle, 1):
+    with open_log(path) as handle:
+        number = 0
+        while True:
+            number += 1
+            raw = read_line(handle, max_line_bytes)
+            if raw is None:
+                raise TamperDetected(f"{path}:{number}: line longer than {max_line_bytes} bytes")
             if not raw.endswith(b"\n"):
                 return
             try:
@@ -98,23 +138,28 @@ def iter_entries(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, entry
 
 
-def tail(path: str | Path, n: int) -> list[dict[str, Any]]:
-    """The last `n` complete entries, oldest first (reads only the end of the file)."""
+def tail(path: str | Path, n: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> list[dict[str, Any]]:
+    """The last `n` complete entries, oldest first (reads at most about n lines' worth of the end)."""
     path = Path(path)
     if n <= 0:
         return []
-    with _open(path) as handle:
+    with open_log(path) as handle:
         size = handle.seek(0, os.SEEK_END)
-        start, data = _read_back(handle, size, n + 1)
-    lines = data.split(b"\n")
-    lines.pop()  # the part after the last newline: empty, or a torn write
-    if start > 0:
-        lines = lines[1:]  # the first piece may be the end of an earlier line
+        end = newline_before(handle, size, max_line_bytes + 1)
+        raws: list[bytes] = []
+        while end is not None and end >= 0 and len(raws) < n:
+            start = newline_before(handle, end, max_line_bytes + 1)
+            if start is None or end - start - 1 > max_line_bytes:
+                raise TamperDetected(f"{path}: a line near the end is longer than {max_line_bytes} bytes")
+            handle.seek(start + 1)
+            raws.append(handle.read(end - start - 1))
+            end = start
+    if end is None:
+        raise TamperDetected(f"{path}: the torn end is longer than {max_line_bytes} bytes")
     entries: list[dict[str, Any]] = []
-    for raw in lines[-n:]:
+    for raw in reversed(raws):
         try:
-            entry = orjson.loads(raw)
+            entries.append(orjson.loads(raw))
         except orjson.JSONDecodeError:
             raise TamperDetected(f"{path}: a line near the end is not valid JSON") from None
-        entries.append(entry)
     return entries

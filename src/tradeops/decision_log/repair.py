@@ -9,6 +9,7 @@ from typing import Any
 
 from tradeops.decision_log.keys import SigningKey
 from tradeops.decision_log.quarantine import RepairInfo
+from tradeops.decision_log.reader import DEFAULT_MAX_LINE_BYTES
 from tradeops.decision_log.writer import DecisionLogWriter
 
 
@@ -19,11 +20,18 @@ def repair_log(
     stage: str | None = None,
     clock: Callable[[], datetime] | None = None,
     lock_timeout: float = 5.0,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> tuple[RepairInfo, dict[str, Any]] | None:
     """Repair a torn log; None when there was nothing to repair (the log is left untouched)."""
     path = Path(path)
     with DecisionLogWriter(
-        path, key, fsync_mode="each", clock=clock, lock_timeout=lock_timeout, on_torn="quarantine"
+        path,
+        key,
+        fsync_mode="each",
+        clock=clock,
+        lock_timeout=lock_timeout,
+        on_torn="quarantine",
+        max_line_bytes=max_line_bytes,
     ) as writer:
         info = writer.repaired
         if info is None:

@@ -19,10 +19,12 @@ from typing import Any
 from tradeops.decision_log.canonical import CanonicalJsonError, canonical_bytes
 from tradeops.decision_log.entry import encode_entry, genesis_hash, utc_timestamp
 from tradeops.decision_log.keys import HashAlgorithm, SigningKey, check_algorithm
+from tradeops.decision_log.reader import DEFAULT_MAX_LINE_BYTES
 from tradeops.decision_log.writer import OPERATOR_LOCK_WAIT_SECONDS, DecisionLogWriter
 from tradeops.domain.errors import UserInputError
 
 SUMMARY_RUNTIME_FLAG = "verify_decision_log.summary"
+DETACHED_LOG_ID = "detached"
 
 
 def split_pair(text: str, flag: str) -> tuple[str, str]:
@@ -215,10 +217,16 @@ def _fields(entry: SummaryEntry) -> dict[str, Any]:
 
 
 def standalone_line(entry: SummaryEntry, key: SigningKey | None, algorithm: HashAlgorithm) -> bytes:
-    """The entry as the first line of a new log (what `summary` prints without --append)."""
+    """The signed entry on its own (what `summary` prints without --append): log id "detached",
+    seq 1; it belongs to no log, so `verify` does not accept it as one."""
     stamp = entry.timestamp or utc_timestamp(datetime.now(UTC))
     _, line = encode_entry(
-        **_fields(entry), timestamp=stamp, seq=1, prev_hash=genesis_hash(algorithm), key=key
+        **_fields(entry),
+        timestamp=stamp,
+        seq=1,
+        prev_hash=genesis_hash(algorithm),
+        log_id=DETACHED_LOG_ID,
+        key=key,
     )
     return line
 
@@ -230,10 +238,16 @@ def append_summary(
     *,
     algorithm: HashAlgorithm,
     lock_timeout: float = OPERATOR_LOCK_WAIT_SECONDS,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> tuple[dict[str, Any], str]:
     """Append with fsync before returning; return (entry as written, new head)."""
     with DecisionLogWriter(
-        path, key, fsync_mode="each", hash_algorithm=algorithm, lock_timeout=lock_timeout
+        path,
+        key,
+        fsync_mode="each",
+        hash_algorithm=algorithm,
+        lock_timeout=lock_timeout,
+        max_line_bytes=max_line_bytes,
     ) as writer:
         written = writer.append(**_fields(entry), timestamp=entry.timestamp)
         return written, writer.head

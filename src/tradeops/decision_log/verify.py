@@ -1,9 +1,12 @@
-"""Verify logs: schema, seq, hash chain, signatures; the first bad line is reported with its reason.
+"""Verify logs: canonical bytes, schema, log identity, seq, hash chain, signatures, key rotations,
+and the anchor. The first bad line is reported with its reason.
 
-Each line first goes through a fast path that accepts only fully valid signed entries: the signed
-bytes are the stored line with its `,"signature":{...}` member cut out (the writer stores canonical
-JSON), so nothing is re-serialised. Anything else goes to the diagnosis, which applies the same
-rules one by one and names the first broken one.
+Strict by default: a line must be exactly the canonical JSON of its entry (no duplicate keys, no
+re-serialisation), signed by the log's current key (the genesis names it; a key_rotation entry
+endorsed by the old key moves to a new one), and carry the log's id. `allow_unsigned` admits only
+entries that carry no signature at all; they are counted. Unless `check_anchor` is off the log must
+reach the head recorded in its signed anchor, so truncation, an older copy or another log in its
+place fails without extra flags. Memory is bounded by the line cap.
 """
 
 from __future__ import annotations
@@ -18,18 +21,26 @@ from typing import Any
 
 import orjson
 
-from tradeops.decision_log.canonical import CanonicalJsonError, canonical_bytes
-from tradeops.decision_log.entry import HASHERS, genesis_hash, line_hash, parse_hash, schema_problem
-from tradeops.decision_log.keys import (
-    ANY_KEY_ID,
-    HASH_ALGORITHMS,
-    SIGNATURE_ALGORITHMS,
-    HashAlgorithm,
-    SigningKey,
+from tradeops.decision_log.anchor import Anchor, anchor_path, read_anchor
+from tradeops.decision_log.check import (
+    entry_mac_ok,
+    mac_matches,
+    parse_line,
+    signature_shape_problem,
 )
+from tradeops.decision_log.entry import (
+    FORMAT_VERSION,
+    GENESIS_KIND,
+    HASHERS,
+    ROTATION_KIND,
+    genesis_hash,
+    line_hash,
+    parse_hash,
+    schema_problem,
+)
+from tradeops.decision_log.keys import ANY_KEY_ID, SIGNATURE_ALGORITHMS, HashAlgorithm, SigningKey
+from tradeops.decision_log.reader import DEFAULT_MAX_LINE_BYTES, open_log
 from tradeops.domain.errors import UserInputError
-
-_SIGNATURE_MEMBER = b',"signature":'
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +54,10 @@ class VerifyResult:
     reason: str | None = None
     path: str | None = None
     unsigned: int = 0  # accepted unsigned entries (--allow-unsigned)
-    unchecked: int = 0  # signed entries whose key id has no key (not --strict)
     expect_head_line: int | None = None  # line whose hash equals --expect-head
-
-
-def _mac_matches(key: SigningKey, expected: str, *chunks: bytes | memoryview) -> bool:
-    try:
-        expected_bytes = expected.encode("ascii")
-    except UnicodeEncodeError:
-        return False
-    return hmac.compare_digest(binascii.b2a_base64(key.mac(*chunks), newline=False), expected_bytes)
+    log_id: str | None = None
+    anchor_seq: int | None = None  # None: the anchor was not checked
+    rotations: int = 0
 
 
 def _utc_problem(value: str) -> str | None:
@@ -80,31 +85,61 @@ def _chain_problem(prev_hash: str, number: int, prev_line: bytes | None) -> str 
     return None
 
 
+_SIGNATURE_MEMBER = b'"signature":'
+
+
+def _fast_signed_bytes(line: bytes, signature: Mapping[str, Any], key: SigningKey) -> bytes | None:
+    """The signed bytes of a canonical line: the line with its signature value cut out."""
+    member = _SIGNATURE_MEMBER + key.signature_bytes(signature["value"])
+    cut = line.rfind(member)
+    if cut <= 0:
+        return None
+    return b"".join((line[:cut], _SIGNATURE_MEMBER, key.signature_head, line[cut + len(member) :]))
+
+
 class _Checker:
-    def __init__(self, keyring: Mapping[str, SigningKey], strict: bool, allow_unsigned: bool) -> None:
+    def __init__(self, keyring: Mapping[str, SigningKey], allow_unsigned: bool) -> None:
         self.keyring = dict(keyring)
-        self.strict = strict
-        self.allow_unsigned = allow_unsigned and not strict
+        self.allow_unsigned = allow_unsigned
         self.unsigned = 0
-        self.unchecked = 0
-        # (key_id, "HMAC-SHA…") -> key with that hash; filled on first use of each pair.
-        self.keys: dict[tuple[str, str], SigningKey] = {}
+        self.rotations = 0
+        self.log_id: str | None = None
+        self.key_id: str | None = None  # the log's current key id
+        self.key_since = 1
+        self._keys: dict[tuple[str, str], SigningKey] = {}
+
+    def key(self, key_id: str, algorithm: str) -> SigningKey | None:
+        cached = self._keys.get((key_id, algorithm))
+        if cached is None:
+            base = self.keyring.get(key_id, self.keyring.get(ANY_KEY_ID))
+            if base is None:
+                return None
+            cached = SigningKey(key_id, base.secret, SIGNATURE_ALGORITHMS[algorithm])
+            self._keys[key_id, algorithm] = cached
+        return cached
 
     def fast_ok(self, entry: Any, line: bytes, number: int, prev_line: bytes | None) -> bool:
-        """True only for a schema-valid, chained, correctly signed entry with a known key."""
+        """True only for an ordinary, fully valid entry signed by the current key (the common case);
+        anything else goes through `check`'s rule-by-rule diagnosis."""
         try:
             signature, prev_hash, timestamp = entry["signature"], entry["prev_hash"], entry["timestamp"]
-            key = self.keys[signature["key_id"], signature["algorithm"]]
-            expected = signature["value"]
+            key = self._keys[signature["key_id"], signature["algorithm"]]
+            value, kind = signature["value"], entry["kind"]
         except (KeyError, TypeError):
             return False
         if not (
-            type(entry.get("seq")) is int
+            prev_line is not None
+            and type(entry.get("seq")) is int
             and entry["seq"] == number
-            and type(entry.get("kind")) is str
+            and entry.get("log_id") == self.log_id
+            and signature["key_id"] == self.key_id
+            and len(signature) == 3
+            and type(kind) is str
+            and kind
+            and kind != GENESIS_KIND
+            and kind != ROTATION_KIND
             and type(entry.get("stage")) is str
             and type(entry.get("status")) is str
-            and entry["kind"]
             and entry["stage"]
             and entry["status"]
             and type(entry.get("artefacts")) is dict
@@ -112,34 +147,43 @@ class _Checker:
             and type(entry.get("tags")) is list
             and type(timestamp) is str
             and type(prev_hash) is str
-            and type(expected) is str
+            and type(value) is str
+            and value.isascii()
             and timestamp.endswith("+00:00")
-            and prev_hash[:6] in HASH_ALGORITHMS
+            and prev_hash[:6] in HASHERS
             and prev_hash[6:7] == ":"
         ):
             return False
-        alg = prev_hash[:6]
-        if prev_line is None:
-            if prev_hash != genesis_hash(alg):  # type: ignore[arg-type]
-                return False
-        elif prev_hash[7:] != HASHERS[alg](prev_line).hexdigest():
+        if prev_hash[7:] != HASHERS[prev_hash[:6]](prev_line).hexdigest():
             return False
         try:
             datetime.fromisoformat(timestamp)
         except ValueError:
             return False
-        member = _SIGNATURE_MEMBER + orjson.dumps(signature, option=orjson.OPT_SORT_KEYS)
-        cut = line.rfind(member)  # the member sits near the end: stage, status, tags, timestamp follow
+        member = _SIGNATURE_MEMBER + key.signature_bytes(value)
+        cut = line.rfind(member)
         if cut <= 0:
             return False
         view = memoryview(line)
-        return _mac_matches(key, expected, view[:cut], view[cut + len(member) :])
+        mac = key.mac(view[:cut], _SIGNATURE_MEMBER, key.signature_head, view[cut + len(member) :])
+        return hmac.compare_digest(binascii.b2a_base64(mac, newline=False), value.encode("ascii"))
 
-    def diagnose(self, entry: Any, line: bytes, number: int, prev_line: bytes | None) -> str | None:
-        """The first broken rule, or None when the entry is acceptable after all (counted)."""
+    def check(self, line: bytes, number: int, prev_line: bytes | None) -> tuple[Any, str | None]:
+        entry, problem = parse_line(line)
+        if problem is None and self.fast_ok(entry, line, number, prev_line):
+            return entry, None
+        if problem is not None:
+            if number == 1 and isinstance(entry, dict) and "log_id" not in entry:
+                problem = "no log_id: this log is in format 1 (written by an older release)"
+            return entry, problem
         problem = schema_problem(entry)
         if problem is not None:
-            return "schema: " + problem
+            if number == 1 and "log_id" not in entry:
+                return entry, (
+                    "no log_id: this log is in format 1 (written by an older release); verify it "
+                    "with that release, move it aside and let tradeops start a new log"
+                )
+            return entry, "schema: " + problem
         seq = entry["seq"]
         if seq != number:
             cause = (
@@ -147,136 +191,261 @@ class _Checker:
                 if seq > number
                 else "this line was inserted, duplicated or moved"
             )
-            return f"seq {seq}, expected {number}: {cause}"
+            return entry, f"seq {seq}, expected {number}: {cause}"
         problem = _chain_problem(entry["prev_hash"], number, prev_line) or _utc_problem(entry["timestamp"])
-        return problem or self._signature_problem(entry, line)
+        problem = problem or self._identity_problem(entry, number)
+        return entry, problem or self._signature_problem(entry, line, number)
 
-    def _key(self, key_id: str, algorithm: str) -> SigningKey | None:
-        cached = self.keys.get((key_id, algorithm))
-        if cached is None:
-            base = self.keyring.get(key_id, self.keyring.get(ANY_KEY_ID))
-            if base is None:
-                return None
-            cached = self.keys[key_id, algorithm] = base.with_algorithm(SIGNATURE_ALGORITHMS[algorithm])
-        return cached
+    def _identity_problem(self, entry: dict[str, Any], number: int) -> str | None:
+        if number > 1:
+            if entry["kind"] == GENESIS_KIND:
+                return "a second genesis entry: lines from another log were spliced in"
+            if entry["log_id"] != self.log_id:
+                return f"log_id {entry['log_id']!r} is not this log's ({self.log_id!r}): from another log"
+            return None
+        if entry["kind"] != GENESIS_KIND:
+            return "line 1 is not a genesis entry: earlier lines were removed or the log was replaced"
+        artefacts = entry["artefacts"]
+        signature = entry.get("signature")
+        signed_id = signature.get("key_id") if isinstance(signature, dict) else None
+        if (
+            artefacts.get("format") != FORMAT_VERSION
+            or not isinstance(artefacts.get("environment"), str)
+            or not isinstance(artefacts.get("created"), str)
+            or artefacts.get("key_id") != signed_id
+        ):
+            return "genesis entry must name format, environment, creation time and the key id that signs it"
+        self.log_id, self.key_id = entry["log_id"], signed_id
+        return None
 
-    def _signature_problem(self, entry: dict[str, Any], line: bytes) -> str | None:
+    def _signature_problem(self, entry: dict[str, Any], line: bytes, number: int) -> str | None:
         signature = entry.get("signature")
         if signature is None:
             if self.allow_unsigned:
                 self.unsigned += 1
                 return None
-            return "entry is unsigned " + (
-                "(--strict)" if self.strict else "(pass --allow-unsigned to accept)"
-            )
-        if (
-            type(signature) is not dict
-            or type(signature.get("key_id")) is not str
-            or type(signature.get("value")) is not str
-            or signature.get("algorithm") not in SIGNATURE_ALGORITHMS
-        ):
-            return "signature must be {algorithm: HMAC-SHA256|HMAC-SHA384, key_id, value}"
-        key = self._key(signature["key_id"], signature["algorithm"])
+            return "entry is unsigned (pass --allow-unsigned to accept entries without a signature)"
+        problem = signature_shape_problem(signature)
+        if problem is not None:
+            return problem
+        key_id = signature["key_id"]
+        key = self.key(key_id, signature["algorithm"])
         if key is None:
-            if self.strict:
-                return f"unknown key id {signature['key_id']!r} (--strict: add it to the --keyring)"
-            self.unchecked += 1
-            return None
-        member = _SIGNATURE_MEMBER + orjson.dumps(signature, option=orjson.OPT_SORT_KEYS)
-        cut = line.find(member)
-        if cut > 0 and _mac_matches(key, signature["value"], line[:cut], line[cut + len(member) :]):
-            return None
-        # Not in the stored form this writer produces: check the canonical form of the parsed entry.
-        unsigned = {name: value for name, value in entry.items() if name != "signature"}
-        try:
-            if _mac_matches(key, signature["value"], canonical_bytes(unsigned)):
-                return None
-        except CanonicalJsonError:
-            pass
-        return (
-            f"signature mismatch ({signature['algorithm']}, key id {signature['key_id']!r}): "
-            "the entry was edited or signed with another key"
-        )
+            return f"unknown key id {key_id!r}: pass that key (--hmac-key-file) or a --keyring holding it"
+        if entry["kind"] == ROTATION_KIND:
+            return self._rotation_problem(entry, key, number)
+        if key_id != self.key_id:
+            return (
+                f"signed with key id {key_id!r} but the log's key is {self.key_id!r} (since line "
+                f"{self.key_since}); a key change needs a key_rotation entry"
+            )
+        signed = _fast_signed_bytes(line, signature, key)
+        if signed is None or not mac_matches(key, signature, signed):
+            return (
+                f"signature mismatch ({signature['algorithm']}, key id {key_id!r}): "
+                "the entry was edited or signed with another key"
+            )
+        return None
+
+    def _rotation_problem(self, entry: dict[str, Any], new_key: SigningKey, number: int) -> str | None:
+        rotation = entry.get("key_rotation")
+        if not isinstance(rotation, dict) or set(rotation) != {"from_key_id", "to_key_id", "endorsement"}:
+            return "key_rotation entry must carry key_rotation {from_key_id, to_key_id, endorsement}"
+        endorsement = rotation["endorsement"]
+        problem = signature_shape_problem(endorsement, "key_rotation.endorsement")
+        if problem is not None:
+            return problem
+        if rotation["from_key_id"] != self.key_id or endorsement["key_id"] != self.key_id:
+            return f"key rotation from {rotation['from_key_id']!r}, but the log's key is {self.key_id!r}"
+        if rotation["to_key_id"] != entry["signature"]["key_id"]:
+            return "key rotation entry is not signed by the key it rotates to"
+        old_key = self.key(endorsement["key_id"], endorsement["algorithm"])
+        if old_key is None or not entry_mac_ok(entry, old_key, "key_rotation.endorsement"):
+            return f"key rotation not endorsed by the current key {self.key_id!r} (forged rotation)"
+        if not entry_mac_ok(entry, new_key):
+            return f"signature mismatch on the key rotation to {rotation['to_key_id']!r}"
+        self.key_id, self.key_since = rotation["to_key_id"], number
+        self.rotations += 1
+        return None
 
 
-def _open(path: Path) -> Any:
-    try:
-        return path.open("rb")
-    except FileNotFoundError:
-        raise UserInputError(f"decision log {path}: file not found") from None
-    except IsADirectoryError:
-        raise UserInputError(f"decision log {path}: is a directory, not a log file") from None
-    except OSError as exc:
-        raise UserInputError(f"decision log {path}: cannot read ({exc.strerror})") from None
+def _expected_log_id(expect_head: str | None) -> str | None:
+    """The log_id= field of an `anchor` line given as --expect-head (None for a bare hash)."""
+    for token in (expect_head or "").split():
+        if token.startswith("log_id="):
+            return token[len("log_id=") :]
+    return None
 
 
 def _expected_head(expect_head: str | None) -> tuple[HashAlgorithm, str] | None:
+    """`<alg>:<hex>`, or the line `tradeops decision-log anchor` prints (its head= field)."""
     if expect_head is None:
         return None
-    parsed = parse_hash(expect_head.strip())
+    text = expect_head.strip()
+    for token in text.split():
+        if token.startswith("head="):
+            text = token[len("head=") :]
+    parsed = parse_hash(text)
     if parsed is None:
-        raise UserInputError(f"--expect-head {expect_head!r}: use <sha256|sha384>:<hex> as printed by verify")
+        raise UserInputError(
+            f"--expect-head {expect_head!r}: use <sha256|sha384>:<hex> as printed by verify or anchor"
+        )
     return parsed[0], f"{parsed[0]}:{parsed[1].lower()}"
+
+
+@dataclass
+class _Scan:
+    number: int = 0
+    prev_line: bytes | None = None
+    last_alg: str = "sha256"
+    found: int | None = None
+    anchored_hash: str | None = None
+
+
+def _anchor_problem(
+    path: Path, anchor: Anchor | None, scan: _Scan, log_id: str | None
+) -> tuple[int, str] | None:
+    """(line, reason) when the log does not reach the head its anchor records."""
+    end = scan.number + 1
+    if anchor is None:
+        return end, (
+            f"no anchor {anchor_path(path)}: the log's end cannot be checked (truncation, older copy); "
+            "pass --no-anchor to verify the chain only"
+        )
+    if anchor.log_id != log_id:
+        return 1, f"the anchor names log {anchor.log_id!r}, this is log {log_id!r}: another log in its place"
+    if anchor.seq > scan.number:
+        return end, (
+            f"the log ends at seq {scan.number} but its anchor records seq {anchor.seq}: "
+            "entries were removed from the end (truncated) or an older copy was put back"
+        )
+    if scan.anchored_hash != anchor.head:
+        return anchor.seq, (
+            f"line {anchor.seq} is not the anchored entry (anchor head {anchor.head}): "
+            "the log was replaced or rewritten"
+        )
+    return None
+
+
+def _scan_lines(
+    handle: Any,
+    checker: _Checker,
+    scan: _Scan,
+    expected: tuple[HashAlgorithm, str] | None,
+    anchor: Anchor | None,
+    max_line_bytes: int,
+    repair: str,
+) -> tuple[int, str] | None:
+    """Check every line in order; (line, reason) of the first bad one.
+
+    The common case (an ordinary entry, canonical, signed by the current key) is decided inline;
+    anything else goes through `_Checker.check`, which names the first broken rule.
+    """
+    anchored = parse_hash(anchor.head) if anchor is not None else None
+    readline, limit = handle.readline, max_line_bytes + 1
+    loads, fast_ok = orjson.loads, checker.fast_ok
+    while True:
+        raw = readline(limit)
+        if not raw:
+            return None
+        scan.number += 1
+        if raw[-1:] != b"\n":
+            if len(raw) >= limit:
+                return scan.number, f"line longer than the {max_line_bytes}-byte line cap"
+            return scan.number, f"torn last line: no trailing newline; {repair}"
+        line = raw[:-1]
+        try:
+            # No re-serialisation here: the MAC is checked over the line's own bytes (signature value
+            # cut out), and the writer signs only canonical lines, so a line that passes is
+            # byte-for-byte a canonical one. Every other line is diagnosed by check().
+            entry = loads(line)
+            fast = fast_ok(entry, line, scan.number, scan.prev_line)
+        except orjson.JSONDecodeError:
+            fast = False
+        if not fast:
+            entry, reason = checker.check(line, scan.number, scan.prev_line)
+            if reason is not None:
+                if reason == "not valid JSON" and not handle.read(1):
+                    reason = f"torn last line: not valid JSON; {repair}"
+                return scan.number, reason
+        if expected is not None and scan.found is None and line_hash(line, expected[0]) == expected[1]:
+            scan.found = scan.number
+        if anchor is not None and scan.number == anchor.seq and anchored is not None:
+            scan.anchored_hash = line_hash(line, anchored[0])
+        scan.prev_line, scan.last_alg = line, entry["prev_hash"][:6]
 
 
 def verify_file(
     path: str | Path,
     *,
     keyring: Mapping[str, SigningKey],
-    strict: bool = False,
+    strict: bool = True,
     expect_head: str | None = None,
     allow_unsigned: bool = False,
+    check_anchor: bool = True,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> VerifyResult:
-    """Verify one log. An unreadable file raises UserInputError; a bad log returns ok=False."""
+    """Verify one log. An unreadable file raises UserInputError; a bad log returns ok=False.
+
+    `strict` is accepted for old callers; verification is always strict.
+    """
+    del strict
     path = Path(path)
     expected = _expected_head(expect_head)
-    checker = _Checker(keyring, strict, allow_unsigned)
-    found: int | None = None
+    checker = _Checker(keyring, allow_unsigned)
+    scan = _Scan()
+    anchor: Anchor | None = None
+    if check_anchor:
+        anchor, problem = read_anchor(path, keyring, allow_unsigned=allow_unsigned)
+        if problem is not None:
+            return VerifyResult(False, 0, "", 0, problem, str(path))
     if expected is not None and expected[1] == genesis_hash(expected[0]):
-        found = 0
-    number, prev_line, last_alg = 0, None, "sha256"
+        scan.found = 0
     repair = f"run `tradeops decision-log repair {path}`"
-
-    def fail(line: int, reason: str) -> VerifyResult:
-        return VerifyResult(False, number, "", line, reason, str(path), checker.unsigned, checker.unchecked)
-
-    with _open(path) as handle:
-        for raw in handle:
-            number += 1
-            if raw[-1:] != b"\n":
-                return fail(number, f"torn last line: no trailing newline; {repair}")
-            line = raw[:-1]
-            try:
-                entry = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                more = handle.read(1)
-                return fail(number, "not valid JSON" if more else f"torn last line: not valid JSON; {repair}")
-            if not checker.fast_ok(entry, line, number, prev_line):
-                reason = checker.diagnose(entry, line, number, prev_line)
-                if reason is not None:
-                    return fail(number, reason)
-            if expected is not None and found is None and line_hash(line, expected[0]) == expected[1]:
-                found = number
-            prev_line, last_alg = line, entry["prev_hash"][:6]
-    head = line_hash(prev_line, last_alg) if prev_line is not None else genesis_hash("sha256")
-    if expected is not None and found is None:
-        reason = (
-            f"expected head {expected[1]} is not the hash of any line: the log was truncated "
-            f"(it ends at line {number}, head {head}) or rewritten"
+    with open_log(path) as handle:
+        failure = _scan_lines(handle, checker, scan, expected, anchor, max_line_bytes, repair)
+    head = line_hash(scan.prev_line, scan.last_alg) if scan.prev_line is not None else genesis_hash("sha256")
+    if failure is None and scan.number == 0:
+        failure = 1, "the log is empty: it has no genesis entry (emptied, or not a decision log)"
+    if failure is None and check_anchor:
+        failure = _anchor_problem(path, anchor, scan, checker.log_id)
+    expected_log = _expected_log_id(expect_head)
+    if failure is None and expected_log is not None and expected_log != checker.log_id:
+        failure = (
+            1,
+            (
+                f"this is log {checker.log_id!r}, the expected head belongs to log {expected_log!r}: "
+                "another log in its place"
+            ),
         )
+    if failure is None and expected is not None and scan.found is None:
+        failure = (
+            scan.number + 1,
+            (
+                f"expected head {expected[1]} is not the hash of any line: the log was truncated "
+                f"(it ends at line {scan.number}, head {head}) or rewritten"
+            ),
+        )
+    if failure is not None:
         return VerifyResult(
-            False, number, head, number + 1, reason, str(path), checker.unsigned, checker.unchecked
+            False, scan.number, "", failure[0], failure[1], str(path), checker.unsigned, log_id=checker.log_id
         )
-    return VerifyResult(True, number, head, None, None, str(path), checker.unsigned, checker.unchecked, found)
+    anchor_seq = anchor.seq if anchor is not None else None
+    return VerifyResult(
+        True, scan.number, head, None, None, str(path), checker.unsigned, scan.found, checker.log_id,
+        anchor_seq, checker.rotations,
+    )  # fmt: skip
 
 
 def verify_log(
     paths: str | Path | Iterable[str | Path],
     *,
     keyring: Mapping[str, SigningKey],
-    strict: bool = False,
+    strict: bool = True,
     expect_head: str | None = None,
     allow_unsigned: bool = False,
+    check_anchor: bool = True,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> VerifyResult:
     """Verify each log in turn (each is its own chain) and stop at the first failure.
 
@@ -285,7 +454,7 @@ def verify_log(
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     if not items:
         raise UserInputError("no decision log given: pass at least one PATH")
-    total = unsigned = unchecked = 0
+    total = unsigned = 0
     result = VerifyResult(True, 0, genesis_hash("sha256"))
     for index, item in enumerate(items):
         result = verify_file(
@@ -294,12 +463,14 @@ def verify_log(
             strict=strict,
             expect_head=expect_head if index == len(items) - 1 else None,
             allow_unsigned=allow_unsigned,
+            check_anchor=check_anchor,
+            max_line_bytes=max_line_bytes,
         )
         total += result.entries
         unsigned += result.unsigned
-        unchecked += result.unchecked
         if not result.ok:
             return result
     return VerifyResult(
-        True, total, result.head, None, None, result.path, unsigned, unchecked, result.expect_head_line
-    )
+        True, total, result.head, None, None, result.path, unsigned, result.expect_head_line, result.log_id,
+        result.anchor_seq, result.rotations,
+    )  # fmt: skip

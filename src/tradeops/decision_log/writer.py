@@ -1,4 +1,4 @@
-"""Append-only writer: one per file (lock), chained and signed entries, group commit.
+"""Append-only writer: one per file (lock), chained and signed entries, group commit, signed anchor.
 
 Durability contract: in "group" mode an entry is on disk once `flush()` returns, and at the latest
 about `group_ms` (plus one fsync) after it was appended; in "each" mode once `append()` returns.
@@ -6,11 +6,16 @@ about `group_ms` (plus one fsync) after it was appended; in "each" mode once `ap
 Group commit: entries are buffered. When a batch reaches `group_entries` the appending thread
 writes it (one write call under an I/O lock, so batches land in order) and hands the fdatasync to
 the syncer thread, which also commits a partial batch `group_ms` after its first entry. At most
-one hand-off is outstanding: if the syncer has not finished the previous one (under CPU load a
-woken thread may wait up to the 5 ms GIL switch interval before it even starts), the appending
-thread fdatasyncs itself, which covers both batches. This keeps fsync off the caller's path when
-it can and bounds the durable latency to about two batches when it cannot. `flush()` writes and
-fdatasyncs in the calling thread.
+one hand-off is outstanding: if the syncer has not finished the previous one, the appending thread
+fdatasyncs itself, which covers both batches. `flush()` writes and fdatasyncs in the calling thread.
+
+A new log starts with a genesis entry (log id, environment, creation time, key id). After entries
+become durable the writer replaces `<log>.anchor` (seq and hash of the durable head, signed) at
+most every `anchor_interval_s` and when it closes.
+
+When a write or fsync fails the writer stops accepting entries (`failed`) but keeps every entry
+that is not known to be durable. `recover()` cuts the file back to the last durable offset and
+writes those entries again, byte for byte: a retry never duplicates or reorders an entry.
 """
 
 from __future__ import annotations
@@ -19,55 +24,41 @@ import atexit
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-import orjson
-
-from tradeops.decision_log.entry import HASHERS, encode_entry, genesis_hash, line_hash, utc_timestamp
-from tradeops.decision_log.errors import LogWriteError, TornTailError
+from tradeops.decision_log.anchor import Anchor, write_anchor
+from tradeops.decision_log.entry import (
+    HASHERS,
+    encode_entry,
+    genesis_hash,
+    genesis_line,
+    line_hash,
+    rotation_document,
+    sign_document,
+    utc_timestamp,
+)
+from tradeops.decision_log.errors import LogMismatchError, LogWriteError
 from tradeops.decision_log.keys import HashAlgorithm, SigningKey, check_algorithm
 from tradeops.decision_log.lockfile import LogLock
+from tradeops.decision_log.opening import inspect_end
 from tradeops.decision_log.quarantine import RepairInfo, quarantine_tail
-from tradeops.decision_log.reader import Tail, count_lines, read_tail
+from tradeops.decision_log.reader import DEFAULT_MAX_LINE_BYTES, read_tail
 from tradeops.domain.errors import UserInputError
 from tradeops.fsutil import fsync_dir
 
 FsyncMode = Literal["group", "each"]
 # Operator tools are short-lived: they wait this long for another one to release a log's lock.
 OPERATOR_LOCK_WAIT_SECONDS = 10.0
+DEFAULT_ANCHOR_INTERVAL_S = 1.0
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _last_entry(path: Path, tail: Tail) -> dict[str, Any] | None:
-    """The last complete entry, or None when the log is empty; a torn tail raises TornTailError."""
-    repair = f"run `tradeops decision-log repair {path}`"
-    if tail.partial:
-        line = count_lines(path) + 1
-        raise TornTailError(
-            f"decision log {path}: line {line} is torn (no trailing newline, {len(tail.partial)} bytes; "
-            f"a crash during a write): {repair}"
-        )
-    if tail.last_line is None:
-        return None
-    try:
-        entry = orjson.loads(tail.last_line)
-    except orjson.JSONDecodeError:
-        line = count_lines(path)
-        raise TornTailError(f"decision log {path}: last line {line} is not valid JSON: {repair}") from None
-    if not isinstance(entry, dict) or type(entry.get("seq")) is not int or "prev_hash" not in entry:
-        line = count_lines(path)
-        raise UserInputError(
-            f"decision log {path}: line {line} is not a chained entry (no seq/prev_hash); "
-            "append to a new log file"
-        )
-    return entry
 
 
 class DecisionLogWriter:
@@ -86,43 +77,60 @@ class DecisionLogWriter:
         lock_timeout: float = 0.0,
         on_torn: Literal["raise", "quarantine"] = "raise",
         on_durable: Callable[[int], None] | None = None,
+        environment: str | None = None,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        anchor_interval_s: float = DEFAULT_ANCHOR_INTERVAL_S,
+        reanchor: bool = False,
+        keep_on_failure: bool = False,
+        max_kept_entries: int = 100_000,
     ) -> None:
         if fsync_mode not in ("group", "each"):
             raise UserInputError(f"fsync_mode {fsync_mode!r}: use 'group' or 'each'")
         if group_entries < 1 or group_ms <= 0:
             raise UserInputError("group commit needs group_entries >= 1 and group_ms > 0")
+        if max_line_bytes < 1024:
+            raise UserInputError(f"max_line_bytes {max_line_bytes}: must be at least 1024")
         self.path = Path(path)
         self.algorithm: HashAlgorithm = check_algorithm(
             hash_algorithm or (key.algorithm if key else "sha256"), "hash_algorithm"
         )
-        self._key = key
+        self._key = key.with_algorithm(self.algorithm) if key else None
         self._hasher = HASHERS[self.algorithm]
         self._head_prefix = self.algorithm + ":"
         self._clock = clock or _utc_now
         self._batch_size = group_entries if fsync_mode == "group" else 1
         self._group_seconds = group_ms / 1000.0
         self._on_durable = on_durable
+        self.max_line_bytes = max_line_bytes
+        self._anchor_interval = anchor_interval_s
+        self._anchor_lock = threading.Lock()
+        self._anchored_seq = 0
+        self._anchored_at = time.monotonic()
         self.repaired: RepairInfo | None = None
-        self._open_file(lock_timeout, on_torn)
         self._cond = threading.Condition(threading.Lock())
         self._io_lock = threading.Lock()
         self._buffer: list[bytes] = []
+        self._unsynced: list[tuple[int, str, bytes]] = []  # written, not yet fsynced: (seq, head, bytes)
         self._first_pending = 0.0
         self._syncer_waiting = False
         self._sync_handed_off = False
         self._closing = False
         self._closed = False
         self._error: BaseException | None = None
-        self._written_seq = self._durable_seq = self._seq
+        self.write_failures = 0
+        # The runtime keeps appending (in memory, bounded) while a failure halts trading; operator
+        # tools want the error at once.
+        self._keep_on_failure = keep_on_failure
+        self._max_kept = max_kept_entries
+        self._open_file(lock_timeout, on_torn, environment or self.path.stem, reanchor)
         self._syncer: threading.Thread | None = None
         if fsync_mode == "group":
-            self._syncer = threading.Thread(
-                target=self._run_syncer, name=f"decision-log:{self.path.name}", daemon=True
-            )
-            self._syncer.start()
+            self._start_syncer()
         atexit.register(self.close)
 
-    def _open_file(self, lock_timeout: float, on_torn: str) -> None:
+    # --- opening -----------------------------------------------------------------------------------
+
+    def _open_file(self, lock_timeout: float, on_torn: str, environment: str, reanchor: bool) -> None:
         problem = f"decision log {self.path}: cannot open for writing"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,28 +138,47 @@ class DecisionLogWriter:
         except OSError as exc:
             raise UserInputError(f"{problem} ({exc.strerror})") from None
         try:
-            tail = read_tail(self.path)
+            tail = read_tail(self.path, self.max_line_bytes)
             if on_torn == "quarantine":
                 self.repaired = quarantine_tail(self.path, tail, self._clock())
                 if self.repaired is not None:
-                    tail = read_tail(self.path)
-            last = _last_entry(self.path, tail)
-            self._seq: int = last["seq"] if last else 0
-            self._head = (
-                line_hash(tail.last_line, self.algorithm)
-                if last and tail.last_line is not None
-                else genesis_hash(self.algorithm)
-            )
+                    tail = read_tail(self.path, self.max_line_bytes)
+            end = inspect_end(self.path, tail, self._key, self.max_line_bytes, check_anchor=not reanchor)
             existed = self.path.exists()
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
             if not existed:
                 fsync_dir(self.path.parent)
+            self._durable_size = tail.complete_length
+            if end.last_line is None:
+                self._seq, self._head = 0, genesis_hash(self.algorithm)
+                self.log_id = uuid.uuid4().hex
+            else:
+                self._seq, self._head = end.seq, line_hash(end.last_line, self.algorithm)
+                self.log_id = end.log_id or ""
+                self._anchored_seq = end.anchor.seq if end.anchor and not reanchor else 0
+            self._durable_seq, self._durable_head = self._seq, self._head
+            self._written = (self._seq, self._head, self._durable_size)
+            if end.last_line is None:
+                self._write_genesis(environment)
         except OSError as exc:
             self._lock_file.release()
             raise UserInputError(f"{problem} ({exc.strerror})") from None
         except BaseException:
             self._lock_file.release()
             raise
+
+    def _write_genesis(self, environment: str) -> None:
+        """Seq 1 of a new log: anchored first, so a crash leaves an anchor at most one entry ahead."""
+        created = utc_timestamp(self._clock())
+        line = genesis_line(environment, self.log_id, created, self._head, self._key)
+        head = self._head_prefix + self._hasher(line).hexdigest()
+        write_anchor(self.path, Anchor(self.log_id, 1, head, created, None), self._key)
+        self._anchored_seq, self._anchored_at = 1, time.monotonic()
+        self._enqueue(1, head, line)
+        self._write_batch()
+        self._sync()
+
+    # --- what callers read ----------------------------------------------------------------------
 
     @property
     def head(self) -> str:
@@ -160,13 +187,42 @@ class DecisionLogWriter:
 
     @property
     def seq(self) -> int:
-        """Seq of the last appended entry (0 for an empty log)."""
+        """Seq of the last appended entry."""
         return self._seq
 
     @property
     def durable_seq(self) -> int:
         """Seq of the last entry known to be on disk."""
         return self._durable_seq
+
+    @property
+    def key_id(self) -> str | None:
+        return self._key.key_id if self._key else None
+
+    @property
+    def failed(self) -> BaseException | None:
+        """The write or fsync error that stopped the writer (None while healthy)."""
+        return self._error
+
+    # --- appending ------------------------------------------------------------------------------
+
+    def _check_size(self, line: bytes) -> None:
+        if len(line) >= self.max_line_bytes:
+            raise UserInputError(
+                f"decision-log entry is {len(line)} bytes, over the {self.max_line_bytes}-byte line cap "
+                "(decision_log.max_line_bytes): put large content in a file and log its digest"
+            )
+
+    def _enqueue(self, seq: int, head: str, line: bytes) -> int:
+        """Buffer a line (under self._cond); return the number of buffered lines."""
+        self._seq, self._head = seq, head
+        self._buffer.append(line + b"\n")
+        pending = len(self._buffer)
+        if pending == 1:
+            self._first_pending = time.monotonic()
+            if self._syncer_waiting:
+                self._cond.notify()
+        return pending
 
     def append(
         self,
@@ -186,7 +242,7 @@ class DecisionLogWriter:
             moment.isoformat() if type(moment) is datetime and moment.tzinfo is UTC else utc_timestamp(moment)
         )
         with self._cond:
-            self._check_open()
+            self._check_open(appending=True)
             seq = self._seq + 1
             entry, line = encode_entry(
                 kind=kind,
@@ -198,18 +254,40 @@ class DecisionLogWriter:
                 tags=tags,
                 seq=seq,
                 prev_hash=self._head,
+                log_id=self.log_id,
                 key=self._key,
                 extra=extra,
             )
-            self._seq, self._head = seq, self._head_prefix + self._hasher(line).hexdigest()
-            self._buffer.append(line + b"\n")
-            pending = len(self._buffer)
-            if pending == 1:
-                self._first_pending = time.monotonic()
-                if self._syncer_waiting:
-                    self._cond.notify()
-        if pending >= self._batch_size:
-            self._commit_full_batch()
+            self._check_size(line)
+            pending = self._enqueue(seq, self._head_prefix + self._hasher(line).hexdigest(), line)
+        if pending >= self._batch_size and self._error is None:
+            try:
+                self._commit_full_batch()
+            except LogWriteError:
+                if not self._keep_on_failure:
+                    raise
+        return entry
+
+    def rotate_key(self, new_key: SigningKey, *, stage: str, reason: str) -> dict[str, Any]:
+        """Append a key_rotation entry signed by the new key and endorsed by the current one, make
+        it durable, then sign every later entry (and the anchor) with the new key."""
+        old = self._key
+        if old is None:
+            raise UserInputError(f"decision log {self.path} is unsigned: there is no key to rotate from")
+        new = new_key.with_algorithm(self.algorithm)
+        if new.key_id == old.key_id:
+            raise UserInputError(f"--new-key-id {new.key_id!r} is the current key id: choose a new id")
+        with self._cond:
+            self._check_open()
+            seq = self._seq + 1
+            document = rotation_document(
+                old.key_id, new.key_id, self.log_id, seq, self._head, stage, reason, self._clock()
+            )
+            entry, line = sign_document(document, new, endorser=old)
+            self._enqueue(seq, self._head_prefix + self._hasher(line).hexdigest(), line)
+        self.flush()
+        self._key = new
+        self._anchor(force=True)
         return entry
 
     def flush(self) -> None:
@@ -221,7 +299,7 @@ class DecisionLogWriter:
         self._sync()
 
     def close(self) -> None:
-        """Commit what is buffered, stop the syncer, close the file and release the lock. Idempotent."""
+        """Commit what is buffered, anchor, stop the syncer, close the file and release the lock."""
         with self._cond:
             if self._closing:
                 return
@@ -234,6 +312,9 @@ class DecisionLogWriter:
             if self._error is None:
                 self._write_batch()
                 self._sync()
+                self._anchor(force=True)
+        except LogWriteError:
+            pass  # reported below
         finally:
             self._closed = True
             os.close(self._fd)
@@ -249,21 +330,65 @@ class DecisionLogWriter:
     ) -> None:
         self.close()
 
+    # --- failure and recovery ---------------------------------------------------------------------
+
     def _failure_message(self) -> str:
         return (
             f"decision log {self.path}: write failed ({self._error}); entries after seq "
-            f"{self._durable_seq} may not be on disk"
+            f"{self._durable_seq} are not on disk yet (kept in memory for recover())"
         )
 
-    def _check_open(self) -> None:
+    def _check_open(self, *, appending: bool = False) -> None:
         if self._error is not None:
-            raise LogWriteError(self._failure_message()) from self._error
+            kept = len(self._buffer) + len(self._unsynced)
+            if not (appending and self._keep_on_failure and kept < self._max_kept):
+                raise LogWriteError(self._failure_message()) from self._error
         if self._closing:
             raise UserInputError(f"decision log {self.path}: writer is closed")
 
     def _fail(self, exc: OSError) -> LogWriteError:
         self._error = exc  # after a failed write or fsync the file state is unknown: stop writing
+        self.write_failures += 1
         return LogWriteError(self._failure_message())
+
+    def recover(self) -> bool:
+        """After a failure: cut the file back to the last durable byte, write every kept entry
+        again and fsync. True when the log is healthy again (then appends are accepted)."""
+        with self._io_lock:
+            if self._error is None:
+                return True
+            with self._cond:
+                buffered = len(self._buffer)
+                pending = [data for _seq, _head, data in self._unsynced] + self._buffer
+                last_seq, head = self._seq, self._head
+            try:
+                os.ftruncate(self._fd, self._durable_size)
+                view = memoryview(b"".join(pending))
+                while view:
+                    view = view[os.write(self._fd, view) :]
+                os.fdatasync(self._fd)
+            except OSError as exc:
+                self._error = exc
+                self.write_failures += 1
+                return False
+            with self._cond:
+                # Entries appended while this ran stay buffered for the next batch.
+                self._buffer, self._unsynced = self._buffer[buffered:], []
+                self._durable_size += sum(len(p) for p in pending)
+                self._written = (last_seq, head, self._durable_size)
+                self._durable_seq, self._durable_head = last_seq, head
+                self._error = None
+                if self._on_durable is not None:
+                    self._on_durable(last_seq)
+        try:
+            self._anchor(force=True)
+        except LogWriteError:
+            return False  # the entries are durable; the anchor is retried with the next recover()
+        if self._syncer is not None and not self._syncer.is_alive() and not self._closing:
+            self._start_syncer()
+        return self._error is None
+
+    # --- committing -------------------------------------------------------------------------------
 
     def _write_batch(self) -> None:
         """Write everything buffered, in append order (one write call)."""
@@ -274,18 +399,20 @@ class DecisionLogWriter:
                 if not self._buffer:
                     return
                 batch, self._buffer = self._buffer, []
-                last_seq = self._seq
+                last_seq, head = self._seq, self._head
+                data = b"".join(batch)
+                self._unsynced.append((last_seq, head, data))
             try:
-                view = memoryview(b"".join(batch))
+                view = memoryview(data)
                 while view:
                     view = view[os.write(self._fd, view) :]
             except OSError as exc:
                 raise self._fail(exc) from exc
-            self._written_seq = last_seq
+            self._written = (last_seq, head, self._written[2] + len(data))  # one assignment: read whole
 
     def _sync(self) -> None:
         """fdatasync: everything written before the call becomes durable."""
-        target = self._written_seq
+        target, head, size = self._written
         if target <= self._durable_seq:
             return
         try:
@@ -293,10 +420,33 @@ class DecisionLogWriter:
         except OSError as exc:
             raise self._fail(exc) from exc
         with self._cond:
-            if target > self._durable_seq:
-                self._durable_seq = target
+            if target > self._durable_seq and self._error is None:
+                self._durable_seq, self._durable_head, self._durable_size = target, head, size
+                self._unsynced = [item for item in self._unsynced if item[0] > target]
                 if self._on_durable is not None:
                     self._on_durable(target)  # under the lock, so calls arrive in seq order
+        self._anchor(force=False)
+
+    def _anchor(self, *, force: bool) -> None:
+        """Replace the anchor with the durable head (rate-limited unless forced)."""
+        now = time.monotonic()
+        if not force and now - self._anchored_at < self._anchor_interval:
+            return
+        with self._anchor_lock:
+            seq, head = self.durable_head()
+            if seq <= self._anchored_seq:
+                return
+            try:
+                anchor = Anchor(self.log_id, seq, head, utc_timestamp(self._clock()), None)
+                write_anchor(self.path, anchor, self._key)
+            except OSError as exc:
+                raise self._fail(exc) from exc
+            self._anchored_seq, self._anchored_at = seq, now
+
+    def durable_head(self) -> tuple[int, str]:
+        """(seq, hash) of the last durable entry: what the anchor, the state store and metrics record."""
+        with self._cond:
+            return self._durable_seq, self._durable_head
 
     def _commit_full_batch(self) -> None:
         self._write_batch()
@@ -307,6 +457,14 @@ class DecisionLogWriter:
                     self._cond.notify()
                     return
         self._sync()
+
+    # --- the syncer thread --------------------------------------------------------------------------
+
+    def _start_syncer(self) -> None:
+        self._syncer = threading.Thread(
+            target=self._run_syncer, name=f"decision-log:{self.path.name}", daemon=True
+        )
+        self._syncer.start()
 
     def _next_job(self) -> str | None:
         """Wait for work: "sync" (handed off), "commit" (a partial batch is due), None (closing)."""
@@ -335,3 +493,6 @@ class DecisionLogWriter:
             finally:
                 with self._cond:
                     self._sync_handed_off = False
+
+
+__all__ = ["OPERATOR_LOCK_WAIT_SECONDS", "DecisionLogWriter", "FsyncMode", "LogMismatchError"]

@@ -53,3 +53,12 @@ class AlreadyExists(UserInputError):
     """Refusing to overwrite an existing artefact. Exit 1 (the operator must decide)."""
 
     exit_code = 1
+
+
+class AuditWriteFailed(Fatal):
+    """A change took effect but its decision-log entry could not be made durable. Exit 4.
+
+    The message says what is in force and what is not recorded, so an operator never has to guess.
+    """
+
+    exit_code = 4

@@ -103,6 +103,12 @@ SPECS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec("tradeops_decision_log_backlog", "gauge", "Decision-log entries waiting to be written."),
     MetricSpec(
+        "tradeops_decision_log_write_failures_total",
+        "counter",
+        "Failed decision-log writes or fsyncs (trading halts until the log recovers).",
+    ),
+    MetricSpec("tradeops_decision_log_head_seq", "gauge", "Seq of the last durable decision-log entry."),
+    MetricSpec(
         "tradeops_exchange_errors_total", "counter", "Failed exchange requests.", ("exchange", "kind")
     ),
     MetricSpec(
@@ -286,6 +292,8 @@ class RuntimeCollector(Collector):
         stats = self.stats
         f.add_histogram("tradeops_decision_log_write_latency_seconds", [], stats.decision_log_write)
         f.add("tradeops_decision_log_backlog", [], float(stats.decision_log_backlog))
+        f.add("tradeops_decision_log_write_failures_total", [], float(stats.decision_log_write_failures))
+        f.add("tradeops_decision_log_head_seq", [], float(stats.decision_log_head_seq))
         errors = dict(stats.exchange_errors)
         latency = dict(stats.exchange_latency)
         exchanges = sorted({*latency, *(venue for venue, _ in errors)})

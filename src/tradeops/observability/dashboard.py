@@ -268,6 +268,15 @@ ROWS: tuple[tuple[str, tuple[PanelSpec, ...]], ...] = (
                 thresholds=((1000, "orange"),),
             ),
             PanelSpec(
+                "Decision log write failures (5m; trading halts while > 0)",
+                "timeseries",
+                (
+                    _q("sum(increase(tradeops_decision_log_write_failures_total[5m]))", "failures"),
+                    _q("max(tradeops_decision_log_head_seq)", "durable head seq"),
+                ),
+                thresholds=((1, "red"),),
+            ),
+            PanelSpec(
                 "Exchange errors per minute",
                 "timeseries",
                 (

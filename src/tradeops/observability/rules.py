@@ -34,6 +34,7 @@ SAFETY_ALERTS = frozenset(
         "Stage4KillSwitchOverrideMalformed",
         "Stage4StateLogMismatch",
         "Stage4StateStoreUnwritable",
+        "Stage4DecisionLogWriteFailing",
         "Stage4MetricsExporterDown",
         "Stage4MetricsExporterAbsent",
         "Stage4SchedulerStalled",

@@ -9,6 +9,8 @@ ledger in the state store's kv table makes "once" hold across processes.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +18,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import MANUAL_BUCKET
-from tradeops.decision_log.keys import resolve_signing_key
-from tradeops.domain.errors import AlreadyExists, UserInputError
-from tradeops.ops.audit_trail import record_operator_action
+from tradeops.domain.errors import AlreadyExists, AuditWriteFailed, TradeopsError, UserInputError
+from tradeops.ops.audit_trail import operator_key, record_operator_action
 from tradeops.ops.control_views import (
     SchedulerStatus,
     list_schedules,
@@ -28,6 +29,7 @@ from tradeops.ops.control_views import (
 )
 from tradeops.ops.overrides_file import remove_override_file, write_override
 from tradeops.runtime.kill_switch import status_active
+from tradeops.runtime.override_ledger import LEDGER_PREFIX as OVERRIDE_LEDGER_PREFIX
 from tradeops.runtime.overrides import (
     COMPONENTS,
     OVERRIDE_SCHEMA,
@@ -128,14 +130,7 @@ def _check_strategy(ctx: OpsContext, strategy: str) -> str:
 
 def _require_signing_key(ctx: OpsContext) -> None:
     """Fail before changing anything when the decision-log entry could not be signed."""
-    resolve_signing_key(
-        key=None,
-        key_file=None,
-        key_id=None,
-        algorithm=ctx.cfg.decision_log.hash_algorithm,
-        environ=ctx.environ,
-        default_key_id=ctx.cfg.decision_log.key_id,
-    )
+    operator_key(ctx.cfg, ctx.environ, ctx.operations_log)
 
 
 def _record(
@@ -146,6 +141,7 @@ def _record(
     artefacts: dict[str, object],
     metadata: dict[str, object],
     tags: tuple[str, ...],
+    entry_id: str | None = None,
 ) -> dict[str, Any]:
     return record_operator_action(
         ctx.cfg,
@@ -156,7 +152,18 @@ def _record(
         tags=tags,
         log_path=ctx.operations_log,
         environ=ctx.environ,
+        entry_id=entry_id,
     )
+
+
+def _event_id(component: str, status: str, before: str | None, after: str) -> str:
+    """The same override event gets the same id in every process that logs it (idempotent)."""
+    digest = hashlib.sha256(f"{component}|{status}|{before or ''}|{after}".encode()).hexdigest()
+    return f"override:{component}:{status}:{digest[:16]}"
+
+
+def _log_path(ctx: OpsContext) -> str:
+    return str(ctx.operations_log or ctx.cfg.decision_log.operations_log)
 
 
 def _iso(ts_ms: int | None) -> str | None:
@@ -283,7 +290,7 @@ def enable_strategy(
 
 # --- the global override (kill switch) -------------------------------------------------------------
 
-LEDGER_PREFIX = "override_event:"
+LEDGER_PREFIX = OVERRIDE_LEDGER_PREFIX
 
 
 @runtime_checkable
@@ -380,7 +387,9 @@ def create_override(
     )
     _require_signing_key(ctx)
     # Log what happened while no scheduler was watching (an rm, an expiry) before the new event.
-    reconcile_override_events(ctx, read_overrides(ctx.overrides_dir, now))
+    # A halt is never held back by the audit trail: if that fails the scheduler logs it later.
+    with contextlib.suppress(TradeopsError):
+        reconcile_override_events(ctx, read_overrides(ctx.overrides_dir, now))
     target = ctx.overrides_dir / comp.file_name
     before = read_override(target, now)
     ledger_before = _ledger_get(ctx, comp.name)
@@ -392,21 +401,41 @@ def create_override(
     except BaseException:
         _ledger_swap(ctx, comp.name, _ledger_value("disabled", written), ledger_before or "{}")
         raise
+    try:
+        _record_override_written(ctx, comp.name, document, path, written, before, actor)
+    except TradeopsError as exc:
+        # In force but not recorded: let the running scheduler record it once the log is writable.
+        _ledger_swap(ctx, comp.name, _ledger_value("disabled", written), ledger_before or "{}")
+        raise AuditWriteFailed(
+            f"override written and in force ({path}); its audit entry could NOT be written: {exc}. "
+            f"The running scheduler records it once {_log_path(ctx)} is writable"
+        ) from exc
+    return OverrideInfo(path, comp.name, document, before.present)
+
+
+def _record_override_written(
+    ctx: OpsContext,
+    name: str,
+    document: OverrideFile,
+    path: Path,
+    written: OverrideState,
+    before: OverrideState,
+    actor: Actor,
+) -> None:
     _record(
         ctx,
         kind="override",
         status="disabled",
-        artefacts={"component": comp.name, "ticket": document.ticket, "path": str(path)},
+        artefacts={"component": name, "ticket": document.ticket, "path": str(path)},
         metadata={
             **_override_metadata(written),
-            "component": comp.name,
+            "component": name,
             **actor.metadata(),
             "replaced": before.present,
             "replaced_override": _override_metadata(before) if before.present else None,
         },
-        tags=("kill_switch", comp.name),
+        tags=("kill_switch", name),
     )
-    return OverrideInfo(path, comp.name, document, before.present)
 
 
 def remove_override(
@@ -428,30 +457,56 @@ def remove_override(
     removed_any = False
     for name, state in present:
         ledger_before = _ledger_get(ctx, name)
-        _ledger_swap(ctx, name, ledger_before, _ledger_value("enabled"))
-        try:
-            removed = remove_override_file(state.path)  # type: ignore[arg-type]
-        except BaseException:
-            _ledger_swap(ctx, name, _ledger_value("enabled"), ledger_before or "{}")
-            raise
-        if not removed:
+        # Trading resumes only once the removal is recorded: the file goes first, the entry next,
+        # the ledger last (the kill switch keeps trading halted while the ledger says disabled).
+        if not remove_override_file(state.path):  # type: ignore[arg-type]
             continue
         removed_any = True
-        _record(
-            ctx,
-            kind="override",
-            status="enabled",
-            artefacts={"component": name, "path": str(state.path)},
-            metadata={
-                "reason": why,
-                "component": name,
-                **actor.metadata(),
-                "removed_override": _override_metadata(state),
-                "ticket": ticket_id or (state.override.ticket if state.override else None),
-            },
-            tags=("kill_switch", name),
-        )
+        enabled = _ledger_value("enabled")
+        try:
+            _record_removal(
+                ctx,
+                name,
+                state,
+                actor,
+                why,
+                ticket_id or (state.override.ticket if state.override else None),
+                _event_id(name, "enabled", ledger_before, enabled),
+            )
+        except TradeopsError as exc:
+            raise AuditWriteFailed(
+                f"override {state.path} removed, but trading stays halted: its audit entry could NOT be "
+                f"written: {exc}. Trading resumes once the removal is recorded in {_log_path(ctx)} "
+                "(the running scheduler retries every second)"
+            ) from exc
+        _ledger_swap(ctx, name, ledger_before, enabled)
     return removed_any
+
+
+def _record_removal(
+    ctx: OpsContext,
+    name: str,
+    state: OverrideState,
+    actor: Actor,
+    reason: str,
+    ticket: str | None,
+    entry_id: str,
+) -> None:
+    _record(
+        ctx,
+        kind="override",
+        status="enabled",
+        entry_id=entry_id,
+        artefacts={"component": name, "path": str(state.path)},
+        metadata={
+            "reason": reason.strip(),
+            "component": name,
+            **actor.metadata(),
+            "removed_override": _override_metadata(state),
+            "ticket": ticket,
+        },
+        tags=("kill_switch", name),
+    )
 
 
 def reconcile_override_events(ctx: OpsContext, state: OverrideState) -> None:
@@ -468,14 +523,15 @@ def reconcile_override_events(ctx: OpsContext, state: OverrideState) -> None:
                 continue  # nothing was ever logged as disabled: an absent file is not news
             status = "enabled"
         wanted = _ledger_value(status, current)
-        if wanted == ledger or not _ledger_swap(ctx, name, ledger, wanted):
+        if wanted == ledger:
             continue
+        # Recorded first (idempotent by event id), then the ledger: an event that resumes trading
+        # never takes effect before its entry is durable.
         observed_ticket = json.loads(ledger).get("ticket") if ledger else None
-        try:
-            _record_reconciled(ctx, name, status, current, observed_ticket)
-        except BaseException:
-            _ledger_swap(ctx, name, wanted, ledger or "{}")
-            raise
+        _record_reconciled(
+            ctx, name, status, current, _event_id(name, status, ledger, wanted), observed_ticket
+        )
+        _ledger_swap(ctx, name, ledger, wanted)
 
 
 def _event_status(state: OverrideState | None) -> str | None:
@@ -487,7 +543,12 @@ def _event_status(state: OverrideState | None) -> str | None:
 
 
 def _record_reconciled(
-    ctx: OpsContext, name: str, status: str, state: OverrideState | None, previous_ticket: str | None = None
+    ctx: OpsContext,
+    name: str,
+    status: str,
+    state: OverrideState | None,
+    entry_id: str,
+    previous_ticket: str | None = None,
 ) -> None:
     """One scheduler-detected override event; it carries the ticket of the change it observes (the
     file's, or for a removal the removed file's)."""
@@ -509,4 +570,5 @@ def _record_reconciled(
         artefacts={"component": name, "path": str(path), "ticket": ticket},
         metadata=metadata,
         tags=("kill_switch", name),
+        entry_id=entry_id,
     )

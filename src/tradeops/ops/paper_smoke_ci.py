@@ -3,7 +3,6 @@ the security audit and verification of every decision log, summarised as JSON an
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeops.bootstrap.ops import OpsContext
-from tradeops.decision_log.keys import resolve_signing_key
+from tradeops.decision_log.keys import ANY_KEY_ID, resolve_signing_key
 from tradeops.decision_log.verify import verify_log
 from tradeops.domain.errors import TradeopsError
 from tradeops.fsutil import atomic_write_json, atomic_write_text
@@ -74,11 +73,13 @@ def _decision_logs(ctx: OpsContext) -> dict[str, Any]:
     key = resolve_signing_key(
         key=None,
         key_file=None,
-        key_id=os.environ.get("TRADEOPS_DECISION_LOG_KEY_ID"),
+        key_id=None,
         algorithm=ctx.cfg.decision_log.hash_algorithm,
         allow_unsigned=True,
+        default_key_id=ctx.cfg.decision_log.key_id,
+        default_key_file=ctx.cfg.decision_log.key_file,
     )
-    keyring = {key.key_id: key} if key is not None else {}
+    keyring = {ANY_KEY_ID: key} if key is not None else {}
     results: dict[str, Any] = {}
     failed: list[str] = []
     for path in logs:

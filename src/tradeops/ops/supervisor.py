@@ -1,6 +1,8 @@
 """Housekeeping around a long-running scheduler: once a second it logs override changes nobody
 logged (a file removed by hand, an expiry), runs the incident triggers, and keeps resource usage
-sampled. A failing hook is reported and retried; it never stops trading."""
+sampled. A failing hook is reported (once per distinct problem) and retried; it never stops
+trading by itself, but an override event it cannot record keeps trading halted (the kill switch
+waits for the recorded resume)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ class Supervisor:
     automation: IncidentAutomation | None = None
     closers: list[Callable[[], Any]] = field(default_factory=list)
     failures: int = 0
+    _reported: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> Supervisor:
         monitor = start_resource_monitor(self.runtime.stats, self.ctx.cfg.runtime.resource_limits)
@@ -45,11 +48,19 @@ class Supervisor:
         for name, hook in hooks:
             try:
                 hook()
+                self._reported.pop(name, None)
             except Fatal:
                 raise
             except TradeopsError as exc:
                 self.failures += 1
-                print(f"warning: {name} hook failed: {exc}", file=sys.stderr)
+                if name == "overrides":  # an override event not recorded: trading stays halted
+                    self.runtime.stats.decision_log_write_failures += 1
+                if self._reported.get(name) != str(exc):  # once per distinct problem, not every tick
+                    self._reported[name] = str(exc)
+                    print(
+                        f"warning: {name} hook failed (retrying every {self.interval_s:g}s): {exc}",
+                        file=sys.stderr,
+                    )
 
     def _override_state(self, now: int) -> OverrideState:
         """What the running kill switch's watcher sees (it judges the directory against how it was

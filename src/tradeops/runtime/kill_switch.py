@@ -39,6 +39,7 @@ class KillSwitch:
         *,
         refresh_ms: int | None = None,
         verify_each_order: bool = True,
+        resume_pending: Callable[[], bool] | None = None,
     ) -> None:
         self.watcher = watcher
         self._load: Callable[[], Mapping[str, StrategyStatus]] = (
@@ -51,6 +52,11 @@ class KillSwitch:
         self.store_errors = 0
         self._statuses: dict[str, StrategyStatus] = dict(self._load())
         self._loaded_ms = clock_ms()
+        # True while an override is gone but the event resuming trading is not recorded yet.
+        self._resume_pending = resume_pending
+        self._pending = False
+        self._pending_checked_ms = self._loaded_ms
+        self._was_active = True  # check the ledger on the first order
 
     # --- the per-order check ---------------------------------------------------------------------
 
@@ -58,12 +64,28 @@ class KillSwitch:
         now = self._clock_ms()
         override = self.watcher.quick_check() if self.verify_each_order else self.watcher.state
         if override.active_at(now):
+            self._was_active = True
+            return DenialReason.KILL_SWITCH
+        if self._resume_pending is not None and self._resume_not_recorded(now):
             return DenialReason.KILL_SWITCH
         if now - self._loaded_ms >= self.refresh_ms:
             self.refresh_statuses(now)
         if status_active(self._statuses.get(strategy), now):
             return DenialReason.STRATEGY_DISABLED
         return None
+
+    def _resume_not_recorded(self, now: int) -> bool:
+        """Checked when an override just went away, then every refresh interval while pending."""
+        if self._was_active or (self._pending and now - self._pending_checked_ms >= self.refresh_ms):
+            self._was_active = False
+            self._pending_checked_ms = now
+            try:
+                self._pending = bool(self._resume_pending())  # type: ignore[misc]
+            except Exception:
+                self.store_errors += 1
+                log.exception("kill switch: cannot read the override-event ledger; staying halted")
+                self._pending = True
+        return self._pending
 
     def refresh_statuses(self, now_ms: int | None = None) -> None:
         """Reload per-strategy statuses from the store. On a store error keep the last known ones

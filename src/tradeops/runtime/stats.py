@@ -115,6 +115,8 @@ class RuntimeStats:
     resources: ResourceUsage = field(default_factory=ResourceUsage)
     decision_log_write: Histogram = field(default_factory=Histogram)
     decision_log_backlog: int = 0
+    decision_log_write_failures: int = 0  # failed writes/fsyncs of the runtime log and operator entries
+    decision_log_head_seq: int = 0  # last durable seq of the runtime log
     exchange_errors: Counter[tuple[str, str]] = field(default_factory=Counter)  # (venue, kind)
     exchange_latency: dict[str, Histogram] = field(default_factory=dict)  # per venue
     started_ms: int = 0

@@ -110,6 +110,7 @@ class PaperExchange:
             eligible = int(row["ts"]) + model.latency_ms
             self._open[order_id] = _OpenOrder(order_id, request, eligible, row["quantity"] - row["filled"])
             self._index(order_id, request)
+            self._client_ids.add(request.client_order_id)
             count += 1
         return count
 
