@@ -114,6 +114,18 @@ SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "tradeops_exchange_request_latency_seconds", "histogram", "Exchange request time.", ("exchange",)
     ),
+    MetricSpec(
+        "tradeops_market_data_staleness_seconds",
+        "gauge",
+        "Live venues: seconds since the instrument last brought a closed candle, beyond one interval.",
+        ("exchange", "symbol"),
+    ),
+    MetricSpec(
+        "tradeops_reconcile_diffs",
+        "gauge",
+        "Differences the last reconciliation found between local books and the venues (0: agree).",
+    ),
+    MetricSpec("tradeops_reconcile_runs_total", "counter", "Reconciliations with the venues run."),
     MetricSpec("tradeops_build_info", "gauge", "Always 1; names the build.", ("version", "environment")),
     MetricSpec("tradeops_start_time_seconds", "gauge", "Unix time (wall clock) the runtime started."),
     MetricSpec(
@@ -304,6 +316,10 @@ class RuntimeCollector(Collector):
                 f.add("tradeops_exchange_errors_total", [exchange, kind], value)
             if exchange in latency:
                 f.add_histogram("tradeops_exchange_request_latency_seconds", [exchange], latency[exchange])
+        for (exchange, symbol), age in sorted(stats.market_data_staleness.items()):
+            f.add("tradeops_market_data_staleness_seconds", [exchange, symbol], min(age, 1e9))
+        f.add("tradeops_reconcile_diffs", [], float(stats.reconcile_diffs))
+        f.add("tradeops_reconcile_runs_total", [], float(stats.reconcile_runs))
 
 
 def build_registry(stats: RuntimeStats, limits: ResourceLimits) -> CollectorRegistry:

@@ -67,6 +67,7 @@ class EngineSettings:
     equity_curve: list[tuple[int, float]] = field(default_factory=list)
     order_seq_start: int = 1  # account-wide client order sequence (persisted: continues after restarts)
     checkpoint_every_steps: int = CHECKPOINT_EVERY_STEPS
+    live: bool = False  # orders go to a live venue (tables and reports say so)
 
 
 class TradingEngine:
@@ -120,6 +121,7 @@ class TradingEngine:
             exposure=self._exposure,
             states=lambda s: (self.strategy_states[s], self.global_state),
             reduce_allowed_when_killed=lambda: self._positions_on_kill in ("reduce", "flatten"),
+            on_fills=self.book_fills,
         )
 
     # --- allocation ------------------------------------------------------------------------------
@@ -168,21 +170,33 @@ class TradingEngine:
         for bar in bars:
             self.portfolio.mark(bar.venue, bar.symbol, bar.close)
         fills = list(self.exchange.on_market(bars, ()))
-        for fill in fills:
-            self._book_fill(fill)
+        self.book_fills(fills)
         if bars:
             self.portfolio.roll(now_ms)
             self._monitor(now_ms)
             self.settings.equity_curve.append((now_ms, float(self.portfolio.equity())))
         return fills
 
+    def book_fills(self, fills: Sequence[Fill]) -> None:
+        """Book venue fills (from an acknowledgement, a poll or the user stream) into the books,
+        then record orders a live venue closed with a remainder unfilled (their final outcome)."""
+        for fill in fills:
+            self._book_fill(fill)
+        drain = getattr(self.exchange, "drain_closed", None)
+        for order in drain() if drain is not None else ():
+            self.sink.record(events.order_closed(self._now_ms, order, "closed at the venue, rest unfilled"))
+
     def _book_fill(self, fill: Fill) -> Position:
         position = self.portfolio.apply_fill(fill)
         self.sink.record(events.order_filled(fill))
         stats = self.stats.strategies[fill.strategy]
         stats.fills += 1
-        stats.fees += fill.fee
+        stats.fees += fill.fee_value
         return position
+
+    def set_state(self, scope: str, new: TradingState, reason: str) -> None:
+        """Change a strategy's (or `global`) trading state, recording why."""
+        self._set_state(scope, new, reason)
 
     def _set_state(self, scope: str, new: TradingState, reason: str) -> None:
         old = self.global_state if scope == "global" else self.strategy_states[scope]

@@ -119,6 +119,10 @@ class RuntimeStats:
     decision_log_head_seq: int = 0  # last durable seq of the runtime log
     exchange_errors: Counter[tuple[str, str]] = field(default_factory=Counter)  # (venue, kind)
     exchange_latency: dict[str, Histogram] = field(default_factory=dict)  # per venue
+    # live venues: seconds since each (venue, symbol) last brought a closed candle (beyond one interval)
+    market_data_staleness: dict[tuple[str, str], float] = field(default_factory=dict)
+    reconcile_diffs: int = 0  # differences found by the last reconciliation with the venues
+    reconcile_runs: int = 0
     started_ms: int = 0
     last_cycle_ms: int = 0
     last_step_wall_ms: int = 0  # wall time of the last scheduler step (last_cycle_ms is market time)
