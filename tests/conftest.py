@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -58,3 +59,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _restore_working_directory() -> Iterator[None]:
+    """In-process CLI calls may enter the project root (os.chdir); no test leaks that to the next."""
+    before = os.getcwd()
+    yield
+    os.chdir(before)

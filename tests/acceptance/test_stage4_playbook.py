@@ -44,6 +44,8 @@ def test_stage4_rollback_playbook_verbatim(stage):
         15,
         "the scheduler to halt",
     )
+    console = stage.root / "scheduler.out"
+    wait_for(lambda: "kill switch override seen" in console.read_text(), 15, "the console to say so")
 
     # 2. Silence the Stage4 alerts: the workflow's validate_alerts job in `silence` mode, run here as GitHub
     #    would run it (secrets from env vars of the same name).
@@ -66,6 +68,13 @@ def test_stage4_rollback_playbook_verbatim(stage):
     # 3. Confirm the scheduler stopped.
     step3 = stage.sh("scripts/smoke_demo_strategies.py --check-disabled")
     assert step3.returncode == 0 and step3.stdout.splitlines()[0] == "disabled"
+    # The verdict is the running scheduler's: requested and observed both say so.
+    assert "requested: disabled" in step3.stdout, step3.stdout
+    assert "observed: disabled by the running scheduler" in step3.stdout, step3.stdout
+    observed3 = json.loads(stage.sh("scripts/smoke_demo_strategies.py --check-disabled --json").stdout)
+    assert observed3["observed"]["live"] and observed3["observed"]["override_seen"]
+    assert observed3["observed"]["global_state"] == "halted"
+    assert observed3["observed"]["heartbeat_age_seconds"] < observed3["observed"]["stale_after_seconds"]
     orders_while_disabled = len(stage.scheduler.orders())
 
     # 4. Watch the emergency metrics (15 minutes, compressed by TRADEOPS_TIME_SCALE for the drill).
@@ -79,10 +88,15 @@ def test_stage4_rollback_playbook_verbatim(stage):
     probe = stage.sh("scripts/smoke_demo_strategies.py --check-disabled")
     assert probe.returncode == 0 and probe.stdout.splitlines()[0] == "enabled"
     assert "warning" not in (probe.stdout + probe.stderr).lower()
+    assert "observed: enabled by the running scheduler" in probe.stdout, probe.stdout
     wait_for(lambda: len(stage.scheduler.orders()) > orders_while_disabled, 30, "trading to resume")
 
     # 6. Decision log: signed HMAC entry with the incident id, the summary digest and the duration.
     assert stage.tradeops("rollback", "summary", "--ticket", TICKET).returncode == 0
+    summary = json.loads((stage.root / "var/audit/stage4/rollback_summary.json").read_text())
+    outcomes = [(s["kind"], s["outcome"]) for s in summary["steps"]]
+    assert ("override", "disabled") in outcomes and ("override", "enabled") in outcomes  # built from the log
+    assert summary["duration_min"] > 0 and list(summary["artefacts"]) == ["config/core.yaml"]
     minutes = elapsed_minutes(started)
     step6 = stage.sh(
         "python scripts/verify_decision_log.py summary --append audit/decision_logs/stage4.jsonl "
@@ -132,3 +146,11 @@ def test_stage4_rollback_playbook_verbatim(stage):
     victim.write_bytes(bytes(data))
     tampered = stage.sh(f"tradeops incident verify {TICKET}")
     assert tampered.returncode == 1 and "changed: decision_log/stage4.entries.jsonl" in tampered.stderr
+
+    # Stopped, the scheduler is no longer reported as obeying anything.
+    assert stage.scheduler.stop() == 0
+    stopped = stage.sh("scripts/smoke_demo_strategies.py --check-disabled")
+    assert stopped.returncode == 3 and stopped.stdout.splitlines()[0] == "no scheduler running", (
+        stopped.stdout
+    )
+    assert "requested: enabled" in stopped.stdout

@@ -176,7 +176,8 @@ def test_override_create_conflict_and_remove(api: RunningApi) -> None:
 
     state = api.client(token=OBSERVER_SECRET).get("/v1/trading-state").json()
     assert state["override_active"] is True and state["new_orders_allowed"] is False
-    assert api.client(token=OBSERVER_SECRET).get("/v1/status").json()["status"] == "disabled"
+    view = api.client(token=OBSERVER_SECRET).get("/v1/status").json()
+    assert view["requested_status"] == "disabled" and view["status"] == "no scheduler running"
 
     assert client.post("/v1/override", json=BODY).status_code == 409
     logged = operations_entries(api)[-1]

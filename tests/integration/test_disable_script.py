@@ -102,21 +102,29 @@ def test_runbook_disable_works_without_a_configured_key_in_paper(workdir: Path) 
 
 
 def test_check_disabled_follows_the_override_file(workdir: Path) -> None:
+    """Without a running scheduler the requested state follows the file; the verdict never claims it."""
     before = run(workdir, SMOKE, "--check-disabled")
-    assert before.returncode == 0, before.stderr
-    assert before.stdout.splitlines()[0] == "enabled"
+    assert before.returncode == 3, before.stderr
+    assert before.stdout.splitlines()[:2] == [
+        "no scheduler running",
+        "requested: enabled (override files and strategy status in the store)",
+    ]
 
     assert run(workdir, DISABLE, *RUNBOOK_ARGS).returncode == 0
     during = run(workdir, SMOKE, "--check-disabled")
     lines = during.stdout.splitlines()
-    assert during.returncode == 0 and lines[0] == "disabled"
+    assert (
+        during.returncode == 3
+        and lines[0] == "no scheduler running"
+        and lines[1].startswith("requested: disabled")
+    )
     assert any("feed outage" in line and "INC-42" in line and "l2-ops" in line for line in lines)
     as_json = json.loads(run(workdir, SMOKE, "--check-disabled", "--json").stdout)
-    assert as_json["status"] == "disabled" and as_json["override"]["reason"] == "feed outage"
+    assert as_json["requested_status"] == "disabled" and as_json["override"]["reason"] == "feed outage"
 
     (workdir / OVERRIDE).unlink()  # the runbook's `rm`
     after = run(workdir, SMOKE, "--check-disabled")
-    assert after.returncode == 0 and after.stdout.splitlines()[0] == "enabled"
+    assert after.returncode == 3 and after.stdout.splitlines()[1].startswith("requested: enabled")
 
 
 def test_disabled_strategy_is_reported_with_reason_and_requester(workdir: Path) -> None:
@@ -132,7 +140,7 @@ def test_disabled_strategy_is_reported_with_reason_and_requester(workdir: Path) 
     )
     assert disabled.returncode == 0, disabled.stderr
     status = json.loads(run(workdir, SMOKE, "--check-disabled", "--json").stdout)
-    assert status["status"] == "enabled"
+    assert status["requested_status"] == "enabled" and status["status"] == "no scheduler running"
     [shown] = status["disabled_strategies"]
     assert (shown["strategy"], shown["reason"], shown["ticket"]) == ("cross_exchange", "spread feed", "INC-9")
     entry = operations_log(workdir)[-1]

@@ -12,6 +12,7 @@ import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ import pytest
 import yaml
 
 from tests.conftest import free_port, require_binary
-from tests.integration.live import Scheduler, entries, scratch_repo, signing_env
+from tests.integration.live import TRADEOPS, Scheduler, entries, run, scratch_repo, signing_env
 from tradeops.cli.main import main
 from tradeops.config.models import MetricsConfig, ResourceLimits
 from tradeops.observability.dashboard import DASHBOARD_PATH, panel_queries, substitute_variables
@@ -240,13 +241,19 @@ def silence_state(stack: Stack, alertname: str) -> tuple[str, list[str]] | None:
 def test_fault_fires_silence_suppresses_and_unsilence_restores(
     stack: Stack, ops_repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The Stage4 silence mutes the maintenance alert (kill switch engaged) and never the safety one
+    (a malformed override) firing beside it."""
     stack.reset()
+    stack.stats.override_active = True
     stack.stats.override_malformed = True
-    alert = "Stage4KillSwitchOverrideMalformed"
+    alert, safety = "Stage4KillSwitchEngaged", "Stage4KillSwitchOverrideMalformed"
     wait_until(f"{alert} active in Alertmanager", lambda: silence_state(stack, alert) == ("active", []))
+    wait_until(f"{safety} active in Alertmanager", lambda: silence_state(stack, safety) == ("active", []))
     [fired] = stack.am_alerts(alert)
-    assert fired["labels"]["severity"] == "critical" and fired["labels"]["stage"] == "stage4"
+    assert fired["labels"]["severity"] == "warning" and fired["labels"]["stage"] == "stage4"
     assert fired["annotations"]["runbook_url"].startswith("docs/runbooks/")
+    [loud] = stack.am_alerts(safety)
+    assert loud["labels"]["severity"] == "critical" and loud["labels"]["stage"] == "safety"
 
     url = stack.alertmanager_url
     command = ["alerts", "silence", "--alertmanager-url", url, "--duration", "2h", "--ticket", "INC-1"]
@@ -258,6 +265,7 @@ def test_fault_fires_silence_suppresses_and_unsilence_restores(
         "the alert suppressed by the silence",
         lambda: silence_state(stack, alert) == ("suppressed", [silence_id]),
     )
+    assert silence_state(stack, safety) == ("active", [])  # safety stays loud through the silence
 
     [entry] = [
         e for e in entries(ops_repo / "audit/decision_logs/stage4.jsonl") if e["kind"] == "alert_silence"
@@ -412,6 +420,54 @@ def test_real_scheduler_malformed_override_fires_the_alert(tmp_path: Path) -> No
         )
     finally:
         scheduler.stop()
+        for process in reversed(processes):
+            process.stop()
+
+
+def test_sigstopped_scheduler_fires_the_stalled_alert(tmp_path: Path) -> None:
+    """A frozen (SIGSTOP) `--run-forever` scheduler: Prometheus fires Stage4SchedulerStalled and the
+    status tools stop reporting it as running; SIGCONT brings both back."""
+    root = scratch_repo(tmp_path / "repo")
+    config = root / "config" / "core.yaml"
+    text = config.read_text()
+    assert "    interval_seconds: 1.0" in text
+    config.write_text(
+        text.replace("    interval_seconds: 1.0", "    interval_seconds: 0.2")
+    )  # stale after 1 s
+    env = signing_env(tmp_path)
+    port = free_port()
+    processes: list[Process] = []
+    scheduler = Scheduler(root, env, extra=["--metrics-port", str(port)])
+
+    def status() -> tuple[int, dict[str, Any]]:
+        done = run([str(TRADEOPS), "kill-switch", "status", "--json"], root, env)
+        return done.returncode, json.loads(done.stdout)
+
+    try:
+        metrics_url = f"http://127.0.0.1:{port}/metrics"
+        wait_until("the scheduler's exporter", lambda: httpx.get(metrics_url).status_code == 200)
+        prometheus_url, alertmanager_url = start_services(tmp_path, port, processes)
+        stack = Stack(RuntimeStats("scheduler process"), None, prometheus_url, alertmanager_url)
+        wait_until("a fresh heartbeat scraped", lambda: stack.query("tradeops_scheduler_up == 1"))
+        code, view = status()
+        assert code == 0 and view["status"] == "enabled" and view["observed"]["live"]
+        time.sleep(2)  # several evaluations over a healthy scheduler
+        assert stack.query('ALERTS{alertname="Stage4SchedulerStalled"}') == []
+
+        os.kill(scheduler.proc.pid, signal.SIGSTOP)
+        alert = "Stage4SchedulerStalled"
+        wait_until(f"{alert} in Alertmanager", lambda: silence_state(stack, alert) == ("active", []))
+        [fired] = stack.am_alerts(alert)
+        assert fired["labels"]["stage"] == "safety" and fired["labels"]["instance"] == f"127.0.0.1:{port}"
+        code, view = status()
+        assert code == 3 and view["status"] == "no scheduler running" and not view["observed"]["live"]
+
+        os.kill(scheduler.proc.pid, signal.SIGCONT)
+        wait_until("the scheduler live again", lambda: status()[0] == 0)
+        wait_until("the stalled alert resolved", lambda: stack.query(f'ALERTS{{alertname="{alert}"}}') == [])
+    finally:
+        os.kill(scheduler.proc.pid, signal.SIGCONT)
+        assert scheduler.stop() == 0
         for process in reversed(processes):
             process.stop()
 

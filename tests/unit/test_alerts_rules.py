@@ -47,7 +47,17 @@ def test_committed_rules_follow_the_conventions(committed: list[rules.AlertRule]
     assert list(rules.rule_problems(committed, REPO, rules.RULES_FILE)) == []
     for rule in committed:
         assert rule.severity in ("critical", "warning")
-        assert rule.labels["stage"] == "stage4"
+        assert rule.labels["stage"] == ("safety" if rule.alert in rules.SAFETY_ALERTS else "stage4")
+    assert {r.alert for r in committed} >= rules.SAFETY_ALERTS
+
+
+def test_the_stage4_silence_matches_no_safety_alert(committed: list[rules.AlertRule]) -> None:
+    from tradeops.config.load import load_config
+
+    matchers = load_config(REPO / "config" / "core.yaml").observability.alertmanager.stage4_matchers
+    covered = {r.alert for r in committed if all(r.labels.get(k) == v for k, v in matchers.items())}
+    assert covered and not covered & rules.SAFETY_ALERTS
+    assert "Stage4SchedulerLatencyHigh" in covered and "Stage4KillSwitchEngaged" in covered
 
 
 def test_rules_cover_every_rollback_trigger_and_failure(committed: list[rules.AlertRule]) -> None:
@@ -73,7 +83,7 @@ def test_rule_problems_name_the_alert_and_what_is_wrong(tmp_path: Path) -> None:
     assert "duplicate alert name" in text
     assert "missing label team" in text
     assert "severity 'info'" in text
-    assert "stage label must be stage4" in text
+    assert "stage label must be one of stage4, safety" in text
     assert "missing annotation description" in text
     assert "docs/nope.md does not exist" in text
     assert "bot_core_multi_strategy_latency_ms" in text

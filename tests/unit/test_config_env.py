@@ -77,6 +77,7 @@ def test_the_config_from_the_variable_is_used_and_announced(
     other = tmp_path / "other.yaml"
     other.write_text(SHIPPED.replace("    max_open_positions: 8", "    max_open_positions: 5", 1))
     monkeypatch.setenv(CONFIG_ENV, str(other))
+    monkeypatch.chdir(tmp_path)  # the variable's project (another one is announced too: test_project_root)
     assert main(["config", "show"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["risk_profiles"]["balanced"]["max_open_positions"] == 5

@@ -40,7 +40,9 @@ def test_kill_switch_disable_status_clear(capsys: pytest.CaptureFixture[str]) ->
 
     code, stdout, _ = out(capsys, "kill-switch", "status")
     lines = stdout.splitlines()
-    assert code == 0 and lines[0] == "disabled"
+    # No scheduler runs here: what was asked for is shown, never claimed as done.
+    assert code == 3 and lines[0] == "no scheduler running"
+    assert "requested: disabled" in lines[1]
     assert any("keep open orders; positions: reduce" in line for line in lines)
 
     code, stdout, _ = out(capsys, "kill-switch", "clear", "--reason", "feed back")
@@ -48,7 +50,9 @@ def test_kill_switch_disable_status_clear(capsys: pytest.CaptureFixture[str]) ->
     code, stdout, _ = out(capsys, "kill-switch", "clear")
     assert code == 0 and "no override" in stdout
     code, stdout, _ = out(capsys, "kill-switch", "status", "--json")
-    assert json.loads(stdout)["status"] == "enabled"
+    view = json.loads(stdout)
+    assert code == 3 and view["status"] == "no scheduler running" and view["requested_status"] == "enabled"
+    assert view["observed"] is None
 
 
 def test_kill_switch_disable_to_an_output_dir(capsys: pytest.CaptureFixture[str], workspace: Path) -> None:
@@ -95,5 +99,6 @@ def test_smoke_demo_named_strategy_must_cycle(capsys: pytest.CaptureFixture[str]
     assert code == 1 and result["strategies"]["daily_trend"]["cycles"] == 0
 
     code, stdout, _ = out(capsys, "smoke", "demo", "--check-disabled")
-    assert code == 0 and stdout.splitlines()[0] == "enabled"
+    assert code == 3 and stdout.splitlines()[0] == "no scheduler running"
+    assert "requested: enabled" in stdout
     assert any(line.startswith("strategy daily_trend disabled: drill") for line in stdout.splitlines())

@@ -18,7 +18,10 @@ KEY = SigningKey("runtime", b"k")
 
 def test_records_become_entries(tmp_path):
     path = tmp_path / "binance_paper.jsonl"
-    sink: DecisionSink = FileDecisionSink(DecisionLogWriter(path, KEY), stage="binance_paper")
+    wall = iter([1_796_126_400_000, 1_796_126_400_001, 1_796_126_400_500])  # 2026-12-01T12:00Z
+    sink: DecisionSink = FileDecisionSink(
+        DecisionLogWriter(path, KEY), stage="binance_paper", wall_ms=lambda: next(wall)
+    )
     sink.record(
         DecisionRecord("signal", "emitted", 1_767_225_600_123, {"strategy": "daily_trend"}, {"c": 0.5})
     )
@@ -30,14 +33,25 @@ def test_records_become_entries(tmp_path):
     )
     sink.flush()
     entries = [entry for _n, entry in iter_entries(path)][1:]  # after the genesis entry
+    # `timestamp` is when it was written (wall clock); `market_time` the event's time in the market.
     assert [e["timestamp"] for e in entries] == [
+        "2026-12-01T12:00:00+00:00",
+        "2026-12-01T12:00:00.001000+00:00",
+        "2026-12-01T12:00:00.500000+00:00",
+    ]
+    assert [e["metadata"]["market_time"] for e in entries] == [
         "2026-01-01T00:00:00.123000+00:00",
         "2026-01-01T00:00:00.123000+00:00",
         "2026-01-01T00:00:01+00:00",
     ]
     assert [e["stage"] for e in entries] == ["binance_paper", "binance_paper", "stage4"]
     assert entries[1]["kind"] == "trading_state" and entries[1]["status"] == "halted"
-    assert entries[1]["metadata"] == {"previous": "active", "reason": "kill"}
+    assert entries[1]["metadata"] == {
+        "previous": "active",
+        "reason": "kill",
+        "ts_ms": 1_767_225_600_123,
+        "market_time": "2026-01-01T00:00:00.123000+00:00",
+    }
     assert entries[2]["tags"] == ["ops"]
     sink.close()
     assert verify_file(path, keyring={"runtime": KEY}, strict=True).ok

@@ -42,7 +42,19 @@ def test_open_note_close_show(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 0 and out.startswith("opened OPS-9 (high): no fills on bybit")
     assert run(capsys, "note", "OPS-9", "--text", "venue status page shows an outage", "--by", "noc")[0] == 0
-    code, out, _ = run(capsys, "close", "OPS-9", "--status", "mitigated", "--summary", "venue recovered")
+    code, _, err = run(capsys, "close", "OPS-9", "--status", "mitigated", "--closed-by", " ")
+    assert code == 2 and "--closed-by" in err and "Traceback" not in err
+    code, out, _ = run(
+        capsys,
+        "close",
+        "OPS-9",
+        "--status",
+        "mitigated",
+        "--summary",
+        "venue recovered",
+        "--closed-by",
+        "l2-ops",
+    )
     assert code == 0 and "closed OPS-9 as mitigated" in out
 
     code, out, _ = run(capsys, "show", "OPS-9")
@@ -50,6 +62,7 @@ def test_open_note_close_show(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "show", "OPS-9", "--json")
     record = json.loads(out)
     assert record["resolution"] == "mitigated" and [n["by"] for n in record["notes"]] == ["noc"]
+    assert record["closed_by"] == "l2-ops"
     assert [e["status"] for _, e in iter_entries(OPS_LOG)] == [
         "created",
         "opened",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import subprocess
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -117,6 +118,36 @@ def test_values_follow_the_runtime_stats_at_scrape_time(server: tuple[MetricsSer
     later = parse_exposition(httpx.get(exporter.url).text)
     assert value(later, "tradeops_override_active") == 0
     assert value(later, "tradeops_strategy_signals_total", **trend) == 10
+
+
+def test_disabled_strategy_series_say_manual_and_disabled(server: tuple[MetricsServer, RuntimeStats]) -> None:
+    exporter, stats = server
+    trend = stats.strategies["daily_trend"]
+    trend.trading_state, trend.disabled = TradingState.ACTIVE, True
+    samples = parse_exposition(httpx.get(exporter.url).text)
+    manual = {"strategy": "daily_trend", "risk_profile": "manual"}
+    assert value(samples, "tradeops_strategy_trading_state", state="disabled", **manual) == 1
+    assert value(samples, "tradeops_strategy_trading_state", state="active", **manual) == 0
+    assert not [k for k in samples["tradeops_strategy_signals_total"] if ("risk_profile", "balanced") in k
+                and ("strategy", "daily_trend") in k]  # fmt: skip
+    trend.disabled = False
+    samples = parse_exposition(httpx.get(exporter.url).text)
+    balanced = {"strategy": "daily_trend", "risk_profile": "balanced"}
+    assert value(samples, "tradeops_strategy_trading_state", state="active", **balanced) == 1
+    assert value(samples, "tradeops_strategy_trading_state", state="disabled", **balanced) == 0
+
+
+def test_heartbeat_gauges_and_liveness(server: tuple[MetricsServer, RuntimeStats]) -> None:
+    exporter, stats = server
+    samples = parse_exposition(httpx.get(exporter.url).text)
+    assert value(samples, "tradeops_scheduler_up") == 0  # no heartbeat yet
+    stats.heartbeat_ms, stats.heartbeat_stale_after_s = int(time.time() * 1000), 5.0
+    samples = parse_exposition(httpx.get(exporter.url).text)
+    assert value(samples, "tradeops_scheduler_up") == 1
+    assert value(samples, "tradeops_heartbeat_stale_after_seconds") == 5.0
+    stats.heartbeat_ms -= 6_000
+    samples = parse_exposition(httpx.get(exporter.url).text)
+    assert value(samples, "tradeops_scheduler_up") == 0
 
 
 def test_bearer_token_is_required_when_token_env_is_set() -> None:

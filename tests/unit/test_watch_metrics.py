@@ -28,7 +28,11 @@ from tradeops.observability.watch import (
     run_watch,
     time_scale,
 )
-from tradeops.observability.watch_report import EXIT_NEW_CRITICAL, EXIT_OK, build_report
+from tradeops.observability.watch_report import (
+    EXIT_NEW_CRITICAL,
+    EXIT_NOT_ALL_EVALUATED,
+    build_report,
+)
 from tradeops.runtime.stats import RuntimeStats
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,7 +87,9 @@ def at_poll(n: int, action: Callable[[], None]) -> Callable[[PollView], None]:
     return hook
 
 
-def test_quiet_window_exits_0_and_reports_changes(runtime: tuple[RuntimeStats, MetricsServer]) -> None:
+def test_quiet_window_names_the_rules_it_could_not_evaluate(
+    runtime: tuple[RuntimeStats, MetricsServer],
+) -> None:
     stats, server = runtime
 
     def trade() -> None:
@@ -91,7 +97,11 @@ def test_quiet_window_exits_0_and_reports_changes(runtime: tuple[RuntimeStats, M
         stats.strategies["daily_trend"].denials["max_position"] += 1
 
     result, report = watch(server, at_poll(3, trade))
-    assert report["exit_code"] == EXIT_OK and report["alerts"] == []
+    # Without Prometheus some rules cannot be evaluated: named, never "no new critical alerts".
+    assert report["exit_code"] == EXIT_NOT_ALL_EVALUATED and report["alerts"] == []
+    unchecked = report["alert_source"]["not_evaluated"]
+    assert unchecked and all(name in report["verdict"] for name in unchecked)
+    assert not report["verdict"].startswith("no new critical alerts")
     assert result.polls == 300 // 10 + 1  # one poll at the start, then every 10 s up to the deadline
     trend = report["changes"]["strategies"]["daily_trend"]
     assert trend["signals"] == {"start": 2.0, "end": 6.0, "delta": 4.0}
@@ -114,7 +124,7 @@ def test_alert_already_true_at_the_start_is_listed_but_not_new(
     stats.override_malformed = True  # the rollback's own state, before the window opens
     stats.override_active = True
     _, report = watch(server, lambda view: None)
-    assert report["exit_code"] == EXIT_OK
+    assert report["exit_code"] == EXIT_NOT_ALL_EVALUATED  # nothing new, some rules unchecked
     names = {a["alertname"]: a for a in report["alerts"]}
     assert names["Stage4KillSwitchOverrideMalformed"]["new"] is False
     assert names["Stage4KillSwitchEngaged"]["severity"] == "warning"
@@ -123,7 +133,7 @@ def test_alert_already_true_at_the_start_is_listed_but_not_new(
 def test_warning_in_the_window_does_not_fail_the_watch(runtime: tuple[RuntimeStats, MetricsServer]) -> None:
     stats, server = runtime
     _, report = watch(server, at_poll(2, lambda: setattr(stats, "override_active", True)))
-    assert report["exit_code"] == EXIT_OK
+    assert report["exit_code"] == EXIT_NOT_ALL_EVALUATED  # a warning never fails it; unchecked rules do
     assert [a["alertname"] for a in report["alerts"]] == ["Stage4KillSwitchEngaged"]
 
 
@@ -230,15 +240,18 @@ def run_runbook_command(root: Path, *extra: str, scale: str = "900") -> subproce
     return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_runbook_step_4_verbatim_exits_0_with_headers_and_report(repo_with_exporter: Path) -> None:
+def test_runbook_step_4_verbatim_without_prometheus_names_what_it_did_not_check(
+    repo_with_exporter: Path,
+) -> None:
     done = run_runbook_command(repo_with_exporter, "--output", "logs/watch.json")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 4, done.stderr
     headers = json.loads(done.stdout[: done.stdout.index("\n}\n") + 2])
     assert {h["source"] for h in headers["headers"]} == {"default"}
-    assert "verdict: no new critical alerts (exit 0)" in done.stdout
+    assert "verdict: no new critical alert among the" in done.stdout and "NOT evaluated" in done.stdout
+    assert "(exit 4)" in done.stdout and "verdict: no new critical alerts" not in done.stdout
     assert "time scale 900" in done.stdout
     report = json.loads((repo_with_exporter / "logs" / "watch.json").read_text())
-    assert report["exit_code"] == 0 and report["duration"] == "15m" and report["time_scale"] == 900
+    assert report["exit_code"] == 4 and report["duration"] == "15m" and report["time_scale"] == 900
     assert report["headers_report"] == headers
 
 

@@ -365,6 +365,23 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         raise
 
 
+def _attach_heartbeat(cfg: AppConfig, runtime: Runtime, store: Any) -> None:
+    """An account run publishes its heartbeat to the account's store (what the operator tools read)."""
+    from tradeops.persistence.heartbeat_store import StoreHeartbeatSink
+    from tradeops.runtime.heartbeat import HeartbeatPublisher
+
+    settings = cfg.runtime.heartbeat
+    publisher = HeartbeatPublisher(
+        runtime.stats,
+        StoreHeartbeatSink(store),
+        WallClock().now_ms,
+        interval_s=settings.interval_seconds,
+        stale_after_s=settings.stale_after_seconds,
+    )
+    runtime.scheduler.heartbeat = publisher
+    runtime.closers.append(publisher.stopped)  # closers run last-first: before the store closes
+
+
 def _venue_egress(
     env: EnvironmentConfig, live: LiveParts | None, account: Account | None, clock: Any, series: SeriesStore
 ) -> Any:
@@ -405,7 +422,7 @@ def _assemble(
         series_store.advance_to(resume)  # bars up to the cursor were processed before: history only
         start_ms = max(start_ms, resume + 1)
     clock: Any = WallClock() if opts.wall_clock or live else ReplayClock(start_ms, opts.speed)
-    stats = RuntimeStats(environment=opts.environment, started_ms=clock.now_ms())
+    stats = RuntimeStats(environment=opts.environment, started_ms=WallClock().now_ms())
     quote = env.quote_asset
     initial = to_decimal(env.initial_balances[quote])
     balances = store.load_balances() if store else {}
@@ -464,6 +481,7 @@ def _assemble(
     )
     if account is not None:
         start_account(runtime, account, market, balances, initial, resume)
+        _attach_heartbeat(cfg, runtime, account.store)
     if live is not None:
         start_live(runtime, env, live, account)
     if opts.metrics and cfg.observability.metrics.enabled:

@@ -106,15 +106,36 @@ def note(incident_id: str, text: str, by: str, config_path: Path, environment: s
     help="How it ended.",
 )
 @click.option("--summary", default="", help="One paragraph: cause, impact, what was done.")
-@click.option("--by", default="operator", show_default=True, help="Who closes it.")
+@click.option(
+    "--closed-by",
+    "--by",
+    "by",
+    default=None,
+    help="Who closes it (default: the OS user); `--by` is the older spelling.",
+)
 @click.option("--no-bundle", is_flag=True, help="Do not build and seal the incident bundle.")
 @place_options
 def close(
-    incident_id: str, status: str, summary: str, by: str, no_bundle: bool, config_path: Path, environment: str
+    incident_id: str,
+    status: str,
+    summary: str,
+    by: str | None,
+    no_bundle: bool,
+    config_path: Path,
+    environment: str,
 ) -> int:
     """Close an open incident and seal its bundle; exit 1 when it is already closed."""
+    import getpass
+
     from tradeops.cli.incident_bundle import print_built
     from tradeops.ops.incidents import close_incident
+
+    if by is None:
+        by = getpass.getuser()
+    elif not by.strip():
+        raise click.BadParameter(
+            "must name who closes the incident, e.g. --closed-by l2-ops", param_hint="--closed-by"
+        )
 
     cfg = _config(config_path, environment, signing=True)
     record = close_incident(cfg, incident_id, status=status, summary=summary, by=by, environment=environment)

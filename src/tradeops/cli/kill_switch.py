@@ -45,17 +45,50 @@ def render_status(status: dict[str, Any]) -> list[str]:
     return lines
 
 
+def render_observed(view: dict[str, Any]) -> list[str]:
+    """The verdict first (`disabled`, `enabled`, `no scheduler running`, `not obeyed`), then requested
+    against observed, then the details of the requested state."""
+    lines = [str(view["status"])]
+    lines.append(f"requested: {view['requested_status']} (override files and strategy status in the store)")
+    observed = view["observed"]
+    if observed is None:
+        lines.append("observed: no scheduler has published a heartbeat to this state store")
+    elif not observed["live"]:
+        why = "stopped" if not observed["running"] else "stalled or killed"
+        lines.append(
+            f"observed: no scheduler running (last heartbeat {observed['heartbeat_at']}, "
+            f"{observed['heartbeat_age_seconds']:.1f} s ago, pid {observed['pid']}: {why})"
+        )
+    else:
+        override = "override seen" if observed["override_seen"] else "no override seen"
+        lines.append(
+            f"observed: {observed['status']} by the running scheduler (pid {observed['pid']}, heartbeat "
+            f"{observed['heartbeat_age_seconds']:.1f} s ago at {observed['heartbeat_at']}; global "
+            f"{observed['global_state']}; {override}; {observed['cycles']} cycles; last order "
+            f"{observed['last_order_at'] or 'none'})"
+        )
+    for name, row in view["strategy_states"].items():
+        lines.append(f"  {name:<18} requested {row['requested']:<9} observed {row['observed']}")
+    if view["status"] == "not obeyed":
+        lines.append(
+            "the running scheduler has not (yet) done what was requested: check again, then its console"
+        )
+    return lines + render_status({**view, "status": view["requested_status"]})[1:]
+
+
 def print_status(config_path: Path, environment: str, as_json: bool) -> int:
+    """Requested and observed state; exit 0, 3 when no scheduler runs, 4 when it has not obeyed."""
     from tradeops.bootstrap.ops import build_ops_context
-    from tradeops.ops.controls import scheduler_status
+    from tradeops.ops.observed import ObservedStatusQuery, observed_status
 
     with build_ops_context(config_path, environment) as ctx:
-        status = scheduler_status(ctx).to_dict()
+        view = observed_status(ctx, ObservedStatusQuery())
+    payload = view.to_dict()
     if as_json:
-        click.echo(json.dumps(status, indent=2, sort_keys=True))
+        click.echo(json.dumps(payload, indent=2, sort_keys=True))
     else:
-        click.echo("\n".join(render_status(status)))
-    return 0
+        click.echo("\n".join(render_observed(payload)))
+    return view.exit_code
 
 
 @click.group("kill-switch")
@@ -133,7 +166,8 @@ def disable(
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @config_options
 def status(as_json: bool, config_path: Path, environment: str) -> int:
-    """Print `disabled` or `enabled`, then the overrides and disabled strategies."""
+    """Print `disabled`/`enabled` as the running scheduler observes it (exit 3: `no scheduler running`,
+    4: not obeyed yet), then requested against observed, the overrides and disabled strategies."""
     return print_status(config_path, environment, as_json)
 
 

@@ -47,6 +47,9 @@ def cli() -> None:
 def main(argv: Sequence[str] | None = None, prog_name: str = "tradeops") -> int:
     """Run the CLI and return its exit code (never a traceback for a user mistake)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    from tradeops.cli.project_root import enter_project_root
+
+    enter_project_root([a for a in args if not a.startswith("-")][:1])
     try:
         result = cli.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -139,21 +139,17 @@ def summary(ticket: str | None, config_path: Path, environment: str) -> int:
     """(Re)write var/audit/stage4/rollback_summary.json for the current rollback (or a --ticket)."""
     from tradeops.bootstrap.ops import build_ops_context
     from tradeops.ops.rollback import write_rollback_summary
-    from tradeops.ops.rollback.state import STATE_PATH, RollbackState, utc_now
+    from tradeops.ops.rollback.state import STATE_PATH
 
     with build_ops_context(config_path, environment) as ctx:
         if ticket and not STATE_PATH.exists():
-            state = RollbackState(
-                ticket=ticket,
-                reason="kill-switch procedure",
-                requested_by="l2-ops",
-                target="scheduler",
-                strategy=None,
-                started_at=utc_now(),
-                status="completed",
-            )
-        else:
-            state = load_state()
+            from tradeops.ops.rollback.log_summary import SummarizeFromLog, summarize_from_log
+
+            built = summarize_from_log(ctx, SummarizeFromLog(ticket))
+            click.echo(str(built.path))
+            click.echo(f"{built.steps} logged step(s) under {ticket}, {built.duration_min} min", err=True)
+            return 0
+        state = load_state()
         path = write_rollback_summary(ctx, state)
     click.echo(str(path))
     return 0

@@ -77,9 +77,14 @@ def _strategy_toggle(
 ) -> int:
     from tradeops.bootstrap.ops import build_ops_context
     from tradeops.ops.controls import Actor, disable_strategy, enable_strategy
+    from tradeops.ops.ticket_link import ResolveTicket, resolve_ticket
 
     ctx = build_ops_context(options.config_path, options.environment)
     actor = Actor(name=requested_by, via="cli")
+    resolved = resolve_ticket(ctx, ResolveTicket(ticket))
+    ticket = resolved.ticket
+    if resolved.notice:
+        click.echo(resolved.notice, err=True)
     reason = reason.strip() or "operator request (run_multi_strategy_scheduler, no --reason given)"
     if disable:
         status = disable_strategy(ctx, disable, reason=reason, ticket=ticket, actor=actor)
@@ -129,6 +134,13 @@ async def _wait_for_stop(runtime: Runtime) -> None:
     await runtime.scheduler.stop_event.wait()
 
 
+def _console_line(line: str) -> None:
+    """A trading-state change on the scheduler's console, stamped with wall-clock UTC time."""
+    from datetime import UTC, datetime
+
+    click.echo(f"{datetime.now(UTC).isoformat(timespec='milliseconds')} {line}", err=True)
+
+
 def _drive(
     runtime: Runtime, options: RunOptions, console: Console, *, run_once: bool, run_forever: bool
 ) -> None:
@@ -147,6 +159,8 @@ def _drive(
             _data_left(runtime, console, "waiting (--run-forever)")
 
         runtime.scheduler.on_data_end = data_ended
+        if runtime.scheduler.heartbeat is not None:
+            runtime.scheduler.heartbeat.on_change = _console_line
         report = asyncio.run(_run_forever(runtime, options))
         console.print(f"stopped ({report.stopped_by}) after {report.cycles} cycles")
     elif _data_left(runtime, console, "nothing to replay"):

@@ -17,7 +17,11 @@ def smoke() -> None:
 
 
 @smoke.command()
-@click.option("--check-disabled", is_flag=True, help="Print `disabled` or `enabled` (and why), exit 0.")
+@click.option(
+    "--check-disabled",
+    is_flag=True,
+    help="Print `disabled`/`enabled` as the running scheduler observes it (exit 3: no scheduler running).",
+)
 @click.option(
     "--cycles", type=click.IntRange(min=1), default=1, show_default=True, help="Paper cycles to run."
 )

@@ -197,10 +197,20 @@ class KillSwitchConfig(Frozen):
     positions: Literal["hold", "reduce", "flatten"] = "hold"
 
 
+class HeartbeatConfig(Frozen):
+    interval_seconds: Annotated[float, Field(gt=0.0, le=300.0)] = 1.0
+    stalled_after_intervals: Annotated[int, Field(ge=2, le=1000)] = 5
+
+    @property
+    def stale_after_seconds(self) -> float:
+        return self.interval_seconds * self.stalled_after_intervals
+
+
 class RuntimeConfig(Frozen):
     default_scheduler: str = "core_multi_pipeline"
     overrides_dir: PathText = "var/runtime/overrides"
     kill_switch: KillSwitchConfig = KillSwitchConfig()
+    heartbeat: HeartbeatConfig = HeartbeatConfig()
     resource_limits: ResourceLimits = ResourceLimits()
     multi_strategy_schedulers: dict[str, SchedulerConfig]
 

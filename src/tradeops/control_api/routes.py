@@ -30,6 +30,7 @@ from tradeops.ops.controls import (
     remove_override,
     scheduler_status,
 )
+from tradeops.ops.observed import ObservedStatusQuery, observed_status
 from tradeops.runtime.overrides import format_timestamp
 from tradeops.runtime.ports import StrategyStatus
 
@@ -144,9 +145,13 @@ def _readiness_checks(ctx: OpsContext) -> dict[str, str]:
 # --- reads ----------------------------------------------------------------------------------------
 
 
-@v1.get("/status", response_model=schemas.SchedulerStatusView, summary="Scheduler status")
+@v1.get(
+    "/status",
+    response_model=schemas.SchedulerStatusView,
+    summary="Requested state and what the running scheduler observes (its heartbeat)",
+)
 async def get_status(ctx: Ctx) -> dict[str, object]:
-    return await offload(lambda: scheduler_status(ctx).to_dict())
+    return await offload(lambda: observed_status(ctx, ObservedStatusQuery(wait_s=0.0)).to_dict())
 
 
 @v1.get("/schedules", response_model=schemas.ScheduleList, summary="Schedules with effective allocation")

@@ -65,8 +65,38 @@ class DisabledStrategyView(Model):
     changed_at: str | None
 
 
+class ObservedView(Model):
+    """What the running scheduler last reported (its heartbeat); times are wall clock, UTC."""
+
+    running: bool
+    live: bool
+    heartbeat_at: str
+    heartbeat_age_seconds: float | None
+    stale_after_seconds: float
+    pid: int
+    started_at: str
+    steps: int
+    cycles: int
+    global_state: str
+    override_seen: bool
+    override_malformed: bool
+    strategies: dict[str, str]
+    halt_reason: str | None
+    market_time: str | None
+    last_order_at: str | None
+    status: str
+
+
+class StrategyStateView(Model):
+    requested: str
+    observed: str
+
+
 class SchedulerStatusView(Model):
-    status: Literal["disabled", "enabled"]
+    status: Literal["disabled", "enabled", "no scheduler running", "not obeyed"]
+    requested_status: Literal["disabled", "enabled"]
+    observed: ObservedView | None
+    strategy_states: dict[str, StrategyStateView]
     environment: str
     checked_at: str
     reasons: list[str]

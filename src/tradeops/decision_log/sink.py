@@ -35,8 +35,10 @@ class FileDecisionSink:
         stats: RuntimeStats | None = None,
         retry_seconds: float = RECOVERY_RETRY_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self.writer = writer
+        self._wall_ms = wall_ms
         self.stage = stage
         self.stats = stats
         self._retry_seconds = retry_seconds
@@ -54,15 +56,23 @@ class FileDecisionSink:
             self._last_time = (ts_ms, moment)
         return moment
 
+    def _market(self, ts_ms: int) -> str:
+        return self._time(ts_ms).isoformat()
+
     def record(self, record: DecisionRecord) -> None:
         self.writer.append(
             kind=record.kind,
             stage=record.stage or self.stage,
             status=record.status,
             artefacts=record.artefacts,
-            metadata=record.metadata,
+            # `timestamp` is wall-clock time; the event's market time is kept beside it.
+            metadata={
+                **record.metadata,
+                "ts_ms": record.ts,
+                "market_time": self._time(record.ts).isoformat(),
+            },
             tags=record.tags,
-            timestamp=self._time(record.ts),
+            timestamp=datetime.fromtimestamp(self._wall_ms() / 1000, tz=UTC),
         )
 
     def _note_failures(self) -> None:

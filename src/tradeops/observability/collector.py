@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from tradeops import __version__
-from tradeops.config.models import ResourceLimits
+from tradeops.config.models import MANUAL_BUCKET, ResourceLimits
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import TradingState
 from tradeops.runtime.stats import HALT_REASONS, Histogram, ResourceUsage, RuntimeStats, StrategyStats
@@ -27,6 +27,7 @@ MB = 1024 * 1024
 STRATEGY_LABELS = ("strategy", "risk_profile")
 EXCHANGE_ERROR_KINDS = ("temporary", "rejected")
 RESOURCE_LABELS = ("cpu", "memory", "io_read", "io_write")
+DISABLED_STATE = "disabled"  # a strategy's trading_state while an operator has it disabled
 
 Kind = Literal["counter", "gauge", "histogram"]
 
@@ -133,8 +134,30 @@ SPECS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec("tradeops_reconcile_runs_total", "counter", "Reconciliations with the venues run."),
     MetricSpec("tradeops_build_info", "gauge", "Always 1; names the build.", ("version", "environment")),
-    MetricSpec("tradeops_start_time_seconds", "gauge", "Unix time the runtime started."),
-    MetricSpec("tradeops_last_cycle_timestamp_seconds", "gauge", "Unix time of the scheduler's last cycle."),
+    MetricSpec("tradeops_start_time_seconds", "gauge", "Unix time (wall clock) the runtime started."),
+    MetricSpec(
+        "tradeops_last_cycle_timestamp_seconds",
+        "gauge",
+        "Unix time (wall clock) of the scheduler's last step.",
+    ),
+    MetricSpec(
+        "tradeops_last_cycle_market_time_seconds", "gauge", "Market time of the scheduler's last step."
+    ),
+    MetricSpec(
+        "tradeops_heartbeat_timestamp_seconds",
+        "gauge",
+        "Unix time (wall clock) of the scheduler's last heartbeat (0: none published).",
+    ),
+    MetricSpec(
+        "tradeops_heartbeat_stale_after_seconds",
+        "gauge",
+        "Heartbeat age beyond which the scheduler counts as stalled (runtime.heartbeat).",
+    ),
+    MetricSpec(
+        "tradeops_scheduler_up",
+        "gauge",
+        "1 while the scheduler's heartbeat is fresh, 0 when it is stalled or none was published.",
+    ),
 )
 
 METRIC_NAMES: tuple[str, ...] = tuple(spec.name for spec in SPECS)
@@ -189,6 +212,7 @@ class RuntimeCollector(Collector):
     ) -> None:
         self.stats = stats
         self.limits = limits
+        self._wall_clock = wall_clock
         self._fallback_start = wall_clock()
 
     def collect(self) -> Iterator[Metric]:
@@ -201,7 +225,8 @@ class RuntimeCollector(Collector):
         yield from families.by_name.values()
 
     def _strategy(self, f: _Families, s: StrategyStats) -> None:
-        labels = [s.strategy, s.risk_profile]
+        # A disabled strategy's bucket is manual (allocation 0): its series say so; enabling restores them.
+        labels = [s.strategy, MANUAL_BUCKET if s.disabled else s.risk_profile]
 
         def gauge(name: str, value: float) -> None:
             f.add(f"tradeops_strategy_{name}", labels, value)
@@ -229,9 +254,9 @@ class RuntimeCollector(Collector):
         gauge("drawdown_ratio", s.drawdown_ratio)
         gauge("max_drawdown_ratio", s.max_drawdown_ratio)
         gauge("pnl_divergence_ratio", s.pnl_divergence_ratio)
-        for state in TradingState:
-            current = 1.0 if s.trading_state is state else 0.0
-            f.add("tradeops_strategy_trading_state", [*labels, state.value], current)
+        shown = DISABLED_STATE if s.disabled else s.trading_state.value
+        for state in (*(t.value for t in TradingState), DISABLED_STATE):
+            f.add("tradeops_strategy_trading_state", [*labels, state], 1.0 if shown == state else 0.0)
         gauge("disabled", 1.0 if s.disabled else 0.0)
         gauge("last_cycle_timestamp_seconds", s.last_cycle_ms / 1000.0)
 
@@ -247,7 +272,13 @@ class RuntimeCollector(Collector):
         f.add("tradeops_build_info", [__version__, stats.environment], 1.0)
         started = stats.started_ms / 1000.0 if stats.started_ms else self._fallback_start
         f.add("tradeops_start_time_seconds", [], started)
-        f.add("tradeops_last_cycle_timestamp_seconds", [], stats.last_cycle_ms / 1000.0)
+        f.add("tradeops_last_cycle_timestamp_seconds", [], stats.last_step_wall_ms / 1000.0)
+        f.add("tradeops_last_cycle_market_time_seconds", [], stats.last_cycle_ms / 1000.0)
+        beat = stats.heartbeat_ms / 1000.0
+        f.add("tradeops_heartbeat_timestamp_seconds", [], beat)
+        f.add("tradeops_heartbeat_stale_after_seconds", [], stats.heartbeat_stale_after_s)
+        fresh = beat > 0 and self._wall_clock() - beat <= stats.heartbeat_stale_after_s
+        f.add("tradeops_scheduler_up", [], 1.0 if fresh else 0.0)
 
     def _resources(self, f: _Families, usage: ResourceUsage) -> None:
         limits = self.limits

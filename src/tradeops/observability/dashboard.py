@@ -88,6 +88,21 @@ ROWS: tuple[tuple[str, tuple[PanelSpec, ...]], ...] = (
                 width=4,
             ),
             PanelSpec(
+                "Scheduler heartbeat age",
+                "stat",
+                (
+                    _q(
+                        'max(timestamp(up{job="tradeops"}) - on(job, instance) '
+                        "max_over_time(tradeops_heartbeat_timestamp_seconds[10m]))"
+                    ),
+                ),
+                unit="s",
+                description="Seconds since the running scheduler's last heartbeat, at the last scrape "
+                "attempt (Stage4SchedulerStalled fires past runtime.heartbeat's limit).",
+                thresholds=((3, "orange"), (5, "red")),
+                width=4,
+            ),
+            PanelSpec(
                 "Strategies disabled",
                 "stat",
                 (_q("sum(tradeops_strategy_disabled)"),),

@@ -25,6 +25,21 @@ GROUP_NAME = "multi_strategy_runtime"
 SEVERITIES = ("critical", "warning")
 REQUIRED_LABELS = ("severity", "team", "stage")
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
+MAINTENANCE_STAGE = "stage4"  # the Stage4 silence (observability.alertmanager.stage4_matchers) covers these
+SAFETY_STAGE = "safety"  # never covered by a maintenance silence
+STAGES = (MAINTENANCE_STAGE, SAFETY_STAGE)
+# Alerts that must stay loud through any maintenance silence.
+SAFETY_ALERTS = frozenset(
+    {
+        "Stage4KillSwitchOverrideMalformed",
+        "Stage4StateLogMismatch",
+        "Stage4StateStoreUnwritable",
+        "Stage4DecisionLogWriteFailing",
+        "Stage4MetricsExporterDown",
+        "Stage4MetricsExporterAbsent",
+        "Stage4SchedulerStalled",
+    }
+)
 PROMETHEUS_SERIES = frozenset({"up"})
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
@@ -139,8 +154,11 @@ def rule_problems(rules: list[AlertRule], root: Path, path: Path) -> Iterator[st
                 yield f"{where}: missing label {label}"
         if rule.labels.get("severity") and rule.severity not in SEVERITIES:
             yield f"{where}: severity {rule.severity!r} is not one of {', '.join(SEVERITIES)}"
-        if rule.labels.get("stage") and rule.labels["stage"] != "stage4":
-            yield f"{where}: stage label must be stage4, got {rule.labels['stage']!r}"
+        stage = rule.labels.get("stage")
+        if stage and stage not in STAGES:
+            yield f"{where}: stage label must be one of {', '.join(STAGES)}, got {stage!r}"
+        if rule.alert in SAFETY_ALERTS and stage != SAFETY_STAGE:
+            yield f"{where}: a safety alert must carry stage={SAFETY_STAGE} (no maintenance silence mutes it)"
         for annotation in REQUIRED_ANNOTATIONS:
             if not rule.annotations.get(annotation, "").strip():
                 yield f"{where}: missing annotation {annotation}"

@@ -26,6 +26,7 @@ import httpx
 from tradeops.domain.errors import TradeopsError, UserInputError
 from tradeops.observability.alertmanager import AlertmanagerClient, Matcher, parse_time
 from tradeops.observability.local_rules import LocalEvaluator
+from tradeops.observability.rules import SAFETY_STAGE
 from tradeops.observability.scrape import Samples, ScrapeError, Scraper
 
 TIME_SCALE_ENV = "TRADEOPS_TIME_SCALE"
@@ -96,6 +97,12 @@ class LocalSource:
         }
 
 
+def watched(labels: dict[str, str], matchers: tuple[Matcher, ...]) -> bool:
+    """The Stage4 alerts (the configured matchers) and every safety alert (stage=safety), which
+    carries another stage label precisely so that the Stage4 silence cannot mute it."""
+    return labels.get("stage") == SAFETY_STAGE or all(m.matches(labels) for m in matchers)
+
+
 @dataclass
 class AlertmanagerSource:
     client: AlertmanagerClient
@@ -114,7 +121,7 @@ class AlertmanagerSource:
         started, present = [], set()
         for raw in current:
             labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
-            if not all(m.matches(labels) for m in self.matchers):
+            if not watched(labels, self.matchers):
                 continue
             key = str(raw.get("fingerprint") or sorted(labels.items()))
             present.add(key)
@@ -179,7 +186,7 @@ class PrometheusSource:
         started, present = [], set()
         for series in result:
             labels = {k: v for k, v in series["metric"].items() if k not in ("alertstate", "__name__")}
-            if not all(m.matches(labels) for m in self.matchers):
+            if not watched(labels, self.matchers):
                 continue
             key = str(sorted(labels.items()))
             present.add(key)

@@ -13,6 +13,7 @@ from tradeops.observability.watch import WatchResult, WatchSettings, iso
 
 EXIT_OK = 0
 EXIT_NEW_CRITICAL = 3
+EXIT_NOT_ALL_EVALUATED = 4  # no new critical among the rules checked, but some could not be checked
 COUNTERS = {
     "signals": "tradeops_strategy_signals_total",
     "orders": "tradeops_strategy_orders_total",
@@ -103,6 +104,21 @@ def changes(first: Samples, last: Samples) -> dict[str, Any]:
     return {"strategies": strategies, "global": overall}
 
 
+def _verdict(new_critical: list[dict[str, Any]], source: dict[str, Any]) -> dict[str, Any]:
+    """Never "no new critical alerts" when some rules were not evaluated: they are named instead."""
+    if new_critical:
+        return {"verdict": "new critical alerts", "exit_code": EXIT_NEW_CRITICAL}
+    unchecked = list(source.get("not_evaluated") or [])
+    if unchecked:
+        evaluated = len(source.get("evaluated") or [])
+        return {
+            "verdict": f"no new critical alert among the {evaluated} rules evaluated; NOT evaluated "
+            f"(give --prometheus-url or --alertmanager-url): {', '.join(unchecked)}",
+            "exit_code": EXIT_NOT_ALL_EVALUATED,
+        }
+    return {"verdict": "no new critical alerts", "exit_code": EXIT_OK}
+
+
 def build_report(
     result: WatchResult,
     settings: WatchSettings,
@@ -130,8 +146,7 @@ def build_report(
         "changes": changes(result.first, result.last),
         "alerts": alerts,
         "new_critical_alerts": new_critical,
-        "verdict": "new critical alerts" if new_critical else "no new critical alerts",
-        "exit_code": EXIT_NEW_CRITICAL if new_critical else EXIT_OK,
+        **_verdict(new_critical, source),
     }
     if headers is not None:
         report["headers_report"] = headers

@@ -320,6 +320,8 @@ def _ledger_value(status: str, state: OverrideState | None = None) -> str:
     record: dict[str, str] = {"status": status}
     if state is not None and state.override is not None:
         record["timestamp"] = state.override.timestamp
+        if state.override.ticket:
+            record["ticket"] = state.override.ticket  # a later `rm` is logged under the same ticket
     if state is not None and state.malformed:
         record["problem"] = state.problem
     return json.dumps(record, sort_keys=True)
@@ -525,7 +527,10 @@ def reconcile_override_events(ctx: OpsContext, state: OverrideState) -> None:
             continue
         # Recorded first (idempotent by event id), then the ledger: an event that resumes trading
         # never takes effect before its entry is durable.
-        _record_reconciled(ctx, name, status, current, _event_id(name, status, ledger, wanted))
+        observed_ticket = json.loads(ledger).get("ticket") if ledger else None
+        _record_reconciled(
+            ctx, name, status, current, _event_id(name, status, ledger, wanted), observed_ticket
+        )
         _ledger_swap(ctx, name, ledger, wanted)
 
 
@@ -538,8 +543,15 @@ def _event_status(state: OverrideState | None) -> str | None:
 
 
 def _record_reconciled(
-    ctx: OpsContext, name: str, status: str, state: OverrideState | None, entry_id: str
+    ctx: OpsContext,
+    name: str,
+    status: str,
+    state: OverrideState | None,
+    entry_id: str,
+    previous_ticket: str | None = None,
 ) -> None:
+    """One scheduler-detected override event; it carries the ticket of the change it observes (the
+    file's, or for a removal the removed file's)."""
     how = {
         "enabled": "override file removed outside tradeops (e.g. rm)",
         "expired": "override reached expires_at",
@@ -550,7 +562,7 @@ def _record_reconciled(
     metadata: dict[str, object] = {"component": name, "detected_by": "scheduler", "event": how}
     if state is not None:
         metadata |= _override_metadata(state)
-    ticket = state.override.ticket if state is not None and state.override else None
+    ticket = state.override.ticket if state is not None and state.override else previous_ticket
     _record(
         ctx,
         kind="override",

@@ -11,6 +11,7 @@ does not hold. A store that cannot be written stops trading (`on_failure`); the 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -54,6 +55,10 @@ def _moment(ts_ms: int) -> datetime:
     return datetime.fromtimestamp(ts_ms // 1000, tz=UTC).replace(microsecond=ts_ms % 1000 * 1000)
 
 
+def _iso(ts_ms: int) -> str:
+    return _moment(ts_ms).isoformat()
+
+
 class ProjectingSink:
     """DecisionSink: append to the log; project durable state-changing entries into the store."""
 
@@ -67,8 +72,10 @@ class ProjectingSink:
         stage: str,
         step_ms: Callable[[], int],
         position: LogPosition | None = None,
+        wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self.writer = writer
+        self._wall_ms = wall_ms
         self.store = store
         self.projection = projection
         self.stage = stage
@@ -98,7 +105,9 @@ class ProjectingSink:
 
     def record(self, record: DecisionRecord) -> None:
         step = self._step_ms()
-        metadata = {**record.metadata, "step_ms": step, "ts_ms": record.ts}
+        # `timestamp` is wall-clock time (when it was written, lined up with operator entries);
+        # `market_time` / `ts_ms` are the event's time on the market clock (they differ in a replay).
+        metadata = {**record.metadata, "step_ms": step, "ts_ms": record.ts, "market_time": _iso(record.ts)}
         with self._lock:
             entry = self.writer.append(
                 kind=record.kind,
@@ -107,7 +116,7 @@ class ProjectingSink:
                 artefacts=record.artefacts,
                 metadata=metadata,
                 tags=record.tags,
-                timestamp=self._time(record.ts),
+                timestamp=self._time(self._wall_ms()),
             )
             if self.failure is None and (record.kind in STATE_KINDS or step != self._last_step):
                 self._pending.append((entry["seq"], self.writer.head, entry))

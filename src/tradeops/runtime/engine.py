@@ -94,6 +94,7 @@ class TradingEngine:
         self.store = store
         self.strategy_states: dict[str, TradingState] = dict.fromkeys(self.slots, TradingState.ACTIVE)
         self.global_state = TradingState.ACTIVE
+        self._kill_state = TradingState.ACTIVE  # the kill switch's own view (scope kill_switch)
         self._ids = itertools.count(settings.order_seq_start)
         self._steps_since_checkpoint = 0
         self.halt_reason: str | None = None
@@ -305,7 +306,7 @@ class TradingEngine:
         allocations = self.allocations()
         equity = book.equity()
         self.stats.equity = equity
-        self.stats.global_state = self.global_state
+        self.stats.global_state = self.effective_global_state
         for name, slot in self.slots.items():
             s = self.stats.strategies[name]
             budget = to_decimal(allocations[name]) * equity
@@ -352,9 +353,16 @@ class TradingEngine:
         if positions == "flatten":
             self._flatten()
 
+    @property
+    def effective_global_state(self) -> TradingState:
+        """The stricter of the account's own state (risk monitors, fail-stops) and the kill switch's."""
+        order = (TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED)
+        return max(self.global_state, self._kill_state, key=order.index)
+
     def _record_global(self, state: TradingState, reason: str) -> None:
-        old = self.stats.global_state
-        self.stats.global_state = state
+        old = self._kill_state
+        self._kill_state = state
+        self.stats.global_state = self.effective_global_state
         self.sink.record(events.trading_state_changed(self._now_ms, "kill_switch", old, state, reason))
 
     def _flatten(self) -> None:

@@ -1,12 +1,189 @@
-"""The scheduler's heartbeat and kill-switch confirmation, as rows of the state store's kv (operator
-state, read by `tradeops watchdog` from another process). Minimal on purpose: one function writes,
-one reads; a richer heartbeat (issue 15) replaces what is behind them."""
+"""The running scheduler's heartbeat: what it actually does, stamped with wall-clock time.
+
+Every step (and once a second while it waits) the scheduler publishes a Heartbeat through the
+HeartbeatSink port; the store-backed adapter keeps the latest one under HEARTBEAT_KV_KEY, where the
+operator tools (`--check-disabled`, `tradeops kill-switch status`, `GET /v1/status`) read it. A
+heartbeat older than `stale_after_s` means no scheduler is running (or it is hung).
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Protocol
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from tradeops.runtime.stats import RuntimeStats
+
+HEARTBEAT_KV_KEY = "runtime.scheduler_heartbeat"  # the state store's kv row holding the latest beat
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """One observation of the running scheduler; every time is wall-clock Unix milliseconds."""
+
+    wall_ms: int
+    started_ms: int
+    pid: int
+    environment: str
+    running: bool
+    steps: int
+    cycles: int
+    global_state: str
+    override_active: bool
+    override_malformed: bool
+    strategies: Mapping[str, str] = field(default_factory=dict)  # name -> active|disabled|halted|...
+    halt_reason: str | None = None
+    market_time_ms: int | None = None
+    last_order_ms: int | None = None
+    interval_s: float = 1.0
+    stale_after_s: float = 5.0
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "strategies": dict(self.strategies)}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Heartbeat | None:
+        """The stored beat, or None when it is missing or not one (never raises on bad content)."""
+        try:
+            raw: Any = json.loads(text)
+            return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    def age_s(self, now_ms: int) -> float:
+        return max(0.0, (now_ms - self.wall_ms) / 1000)
+
+    def live_at(self, now_ms: int) -> bool:
+        """A running scheduler whose last beat is recent enough to be believed."""
+        return self.running and self.age_s(now_ms) <= self.stale_after_s
+
+
+class HeartbeatSink(Protocol):
+    """Where heartbeats go (the state store's kv row in production, a list in tests)."""
+
+    def publish(self, beat: Heartbeat) -> None: ...
+
+
+class HeartbeatPublisher:
+    """Builds heartbeats from the runtime's live figures and publishes them, at most every
+    `interval_s` of wall time unless something an operator cares about changed (a trading state,
+    the override), which is published at once."""
+
+    def __init__(
+        self,
+        stats: RuntimeStats,
+        sink: HeartbeatSink,
+        wall_ms: Callable[[], int],
+        *,
+        interval_s: float = 1.0,
+        stale_after_s: float = 5.0,
+    ) -> None:
+        self.stats = stats
+        self.sink = sink
+        self.wall_ms = wall_ms
+        self.interval_s = interval_s
+        self.stale_after_s = stale_after_s
+        self.started_ms = wall_ms()
+        self.steps = 0
+        self.market_time_ms: int | None = None
+        self.last: Heartbeat | None = None
+        self._orders = 0
+        self._last_order_ms: int | None = None
+        self.failures = 0
+        self.on_change: Callable[[str], None] | None = None  # one line per observed change (the console)
+
+    def _states(self) -> dict[str, str]:
+        return {
+            name: "disabled" if s.disabled else s.trading_state.value
+            for name, s in sorted(self.stats.strategies.items())
+        }
+
+    def on_step(self, market_time_ms: int, steps: int) -> None:
+        self.steps = steps
+        self.market_time_ms = market_time_ms
+        self.stats.last_step_wall_ms = self.wall_ms()
+        self.beat()
+
+    def beat(self, *, force: bool = False, running: bool = True) -> Heartbeat | None:
+        """Publish now if due (or forced, or the observed state changed); return what was published."""
+        now = self.wall_ms()
+        orders = sum(s.orders for s in self.stats.strategies.values())
+        if orders != self._orders:
+            self._orders, self._last_order_ms = orders, now
+        states = self._states()
+        last = self.last
+        changed = last is None or (
+            last.strategies != states
+            or last.global_state != self.stats.global_state.value
+            or last.override_active != self.stats.override_active
+            or last.override_malformed != self.stats.override_malformed
+            or last.running != running
+        )
+        if not (force or changed) and last is not None and now - last.wall_ms < self.interval_s * 1000:
+            return None
+        beat = Heartbeat(
+            wall_ms=now,
+            started_ms=self.started_ms,
+            pid=os.getpid(),
+            environment=self.stats.environment,
+            running=running,
+            steps=self.steps,
+            cycles=sum(s.cycles for s in self.stats.strategies.values()),
+            global_state=self.stats.global_state.value,
+            override_active=self.stats.override_active,
+            override_malformed=self.stats.override_malformed,
+            strategies=states,
+            halt_reason=self.stats.halt_reason,
+            market_time_ms=self.market_time_ms,
+            last_order_ms=self._last_order_ms,
+            interval_s=self.interval_s,
+            stale_after_s=self.stale_after_s,
+        )
+        if last is not None and self.on_change is not None:
+            for line in describe_changes(last, beat):
+                self.on_change(line)
+        self.stats.heartbeat_ms = now
+        self.stats.heartbeat_stale_after_s = self.stale_after_s
+        try:
+            self.sink.publish(beat)
+        except Exception:  # the heartbeat reports; a failing one never stops trading
+            self.failures += 1
+            return None
+        self.last = beat
+        return beat
+
+    def stopped(self) -> None:
+        """A clean stop: say so at once, so tools answer `no scheduler running` without waiting."""
+        self.beat(force=True, running=False)
+
+
+def describe_changes(before: Heartbeat, after: Heartbeat) -> list[str]:
+    """What an operator watching the console must see: each trading-state change, in one line."""
+    lines: list[str] = []
+    if after.override_malformed and not before.override_malformed:
+        lines.append("override file MALFORMED: trading halted (tradeops kill-switch status)")
+    elif before.override_malformed and not after.override_malformed:
+        lines.append("override file no longer malformed")
+    if after.override_active != before.override_active and not after.override_malformed:
+        lines.append(
+            "kill switch override seen: new orders stop" if after.override_active else "kill switch cleared"
+        )
+    if after.global_state != before.global_state:
+        lines.append(f"trading state: {before.global_state} -> {after.global_state}")
+    for name, state in after.strategies.items():
+        old = before.strategies.get(name)
+        if old is not None and old != state:
+            lines.append(f"strategy {name}: {old} -> {state}")
+    if before.running and not after.running:
+        lines.append("scheduler stopped")
+    return lines
+
+
+# --- the live loop's minimal beat and kill-switch confirmation (read by `tradeops watchdog`) ----------
+# Kept as written by the live wiring (issue 16); the observed-state heartbeat above is what the
+# status tools read. Both are rows of the state store's kv table.
 
 HEARTBEAT_KEY = "scheduler_heartbeat"
 KILL_CONFIRMED_KEY = "kill_switch_confirmed"
@@ -19,23 +196,23 @@ class KvStore(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Heartbeat:
+class LiveBeat:
     ts_ms: int
     run_id: str
     pid: int
 
 
-def write_heartbeat(store: KvStore, beat: Heartbeat) -> None:
+def write_heartbeat(store: KvStore, beat: LiveBeat) -> None:
     store.kv_set(HEARTBEAT_KEY, json.dumps({"ts_ms": beat.ts_ms, "run_id": beat.run_id, "pid": beat.pid}))
 
 
-def read_heartbeat(store: KvStore) -> Heartbeat | None:
+def read_heartbeat(store: KvStore) -> LiveBeat | None:
     raw = store.kv_get(HEARTBEAT_KEY)
     if not raw:
         return None
     try:
         data = json.loads(raw)
-        return Heartbeat(int(data["ts_ms"]), str(data["run_id"]), int(data["pid"]))
+        return LiveBeat(int(data["ts_ms"]), str(data["run_id"]), int(data["pid"]))
     except (ValueError, KeyError, TypeError):
         return None  # unreadable: treated as no heartbeat (the watchdog acts on staleness)
 

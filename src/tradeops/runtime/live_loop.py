@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from tradeops.runtime.engine import TradingEngine
-from tradeops.runtime.heartbeat import Heartbeat, KvStore, confirm_kill_switch, write_heartbeat
+from tradeops.runtime.heartbeat import KvStore, LiveBeat, confirm_kill_switch, write_heartbeat
 from tradeops.runtime.live_reconcile import ReconcileLoop
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class LiveLoop:
         if self.store is not None and now_ms - self._beat_ms >= self.heartbeat_ms:
             self._beat_ms = now_ms
             try:
-                write_heartbeat(self.store, Heartbeat(now_ms, self.run_id, os.getpid()))
+                write_heartbeat(self.store, LiveBeat(now_ms, self.run_id, os.getpid()))
             except Exception as exc:
                 log.warning("heartbeat not written: %s", exc)
 

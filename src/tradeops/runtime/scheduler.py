@@ -10,10 +10,11 @@ import asyncio
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from tradeops.domain.market import Bar
 from tradeops.runtime.engine import CycleOutcome, TradingEngine
+from tradeops.runtime.heartbeat import HeartbeatPublisher
 
 PROJECTION_LAG_S = 0.02  # longer than a group commit (group_ms, 5 ms by default)
 
@@ -74,6 +75,7 @@ class Scheduler:
         self._checkpointed_ms: int | None = None
         self.stop_event = asyncio.Event()
         self._instant_steps = 0
+        self.heartbeat: HeartbeatPublisher | None = None
         self.dues = [
             Due(
                 name=slot.name,
@@ -139,12 +141,24 @@ class Scheduler:
             # now rather than a whole cadence later.
             self.engine.sink.commit()
             if not done:
-                await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                await self._wait_beating({sleeper, stopper})
         finally:
             for task in (sleeper, stopper):
                 if not task.done():
                     task.cancel()
             await asyncio.gather(sleeper, stopper, return_exceptions=True)
+
+    async def _wait_beating(self, tasks: set[asyncio.Future[Any]]) -> None:
+        """Wait for the first of `tasks`, publishing the heartbeat meanwhile (a waiting scheduler is alive;
+        a hung or stopped one falls silent)."""
+        heartbeat = self.heartbeat
+        timeout = heartbeat.interval_s if heartbeat is not None else None
+        while True:
+            done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if done:
+                return
+            if heartbeat is not None:
+                heartbeat.beat()
 
     async def run(
         self,
@@ -163,7 +177,7 @@ class Scheduler:
                 self._finish(report)
                 if self.on_data_end is not None:
                     self.on_data_end(report.last_step_ms)
-                await self.stop_event.wait()
+                await self._wait_beating({asyncio.ensure_future(self.stop_event.wait())})
                 report.stopped_by = "stop"
                 break
             if reveal is None:
@@ -225,5 +239,7 @@ class Scheduler:
         report.last_step_ms = now_ms
         self.engine.end_step(now_ms)
         self.engine.stats.last_cycle_ms = now_ms
+        if self.heartbeat is not None:
+            self.heartbeat.on_step(now_ms, report.steps)
         if self.on_step is not None:
             self.on_step(now_ms, report)

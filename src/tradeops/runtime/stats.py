@@ -128,6 +128,9 @@ class RuntimeStats:
     reconcile_runs: int = 0
     started_ms: int = 0
     last_cycle_ms: int = 0
+    last_step_wall_ms: int = 0  # wall time of the last scheduler step (last_cycle_ms is market time)
+    heartbeat_ms: int = 0  # wall time of the last published heartbeat (0: none yet)
+    heartbeat_stale_after_s: float = 0.0
 
     def strategy(self, name: str, risk_profile: str) -> StrategyStats:
         stats = self.strategies.get(name)
