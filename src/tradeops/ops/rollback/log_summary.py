@@ -36,6 +36,9 @@ class LoggedSummary:
     duration_min: float
 
 
+NOT_STEPS = frozenset({"incident", "incident_bundle"})
+
+
 def _mentions(entry: dict[str, Any], ticket: str) -> bool:
     artefacts = entry.get("artefacts")
     return isinstance(artefacts, dict) and any(v == ticket for v in artefacts.values())
@@ -73,7 +76,8 @@ def summarize_from_log(ctx: OpsContext, command: SummarizeFromLog) -> LoggedSumm
             if _mentions(entry, ticket):
                 found.append((_moment(entry), entry, _step(path, line, entry)))
     found.sort(key=lambda item: item[0])
-    steps = [step for _, entry, step in found if entry.get("kind") != "incident"]
+    # The incident's own records and its sealed bundle are about the incident, not rollback steps.
+    steps = [step for _, entry, step in found if entry.get("kind") not in NOT_STEPS]
     if not steps:
         raise UserInputError(
             f"rollback summary --ticket {ticket}: no logged step carries this ticket yet (nothing written)"
