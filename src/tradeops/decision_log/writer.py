@@ -5,10 +5,9 @@ about `group_ms` (plus one fsync) after it was appended; in "each" mode once `ap
 
 Group commit: entries are buffered. When a batch reaches `group_entries` the appending thread
 writes it (one write call under an I/O lock, so batches land in order) and hands the fdatasync to
-the syncer thread, which also commits a partial batch `group_ms` after its first entry. Batches
-written during one fdatasync leave one request for the next, which covers them all (fsyncs overlap
-appends); past `_MAX_UNSYNCED_BATCHES` (a slow disk) the appending thread fdatasyncs itself.
-`flush()` writes and fdatasyncs in the calling thread.
+the syncer thread, which also commits a partial batch `group_ms` after its first entry. At most
+one hand-off is outstanding: if the syncer has not finished the previous one, the appending thread
+fdatasyncs itself, which covers both batches. `flush()` writes and fdatasyncs in the calling thread.
 
 A new log starts with a genesis entry (log id, environment, creation time, key id). After entries
 become durable the writer replaces `<log>.anchor` (seq and hash of the durable head, signed) at
@@ -56,7 +55,6 @@ FsyncMode = Literal["group", "each"]
 # Operator tools are short-lived: they wait this long for another one to release a log's lock.
 OPERATOR_LOCK_WAIT_SECONDS = 10.0
 DEFAULT_ANCHOR_INTERVAL_S = 1.0
-_MAX_UNSYNCED_BATCHES = 16  # written batches waiting for the syncer before the appender syncs itself
 
 
 def _utc_now() -> datetime:
@@ -454,11 +452,9 @@ class DecisionLogWriter:
         self._write_batch()
         if self._syncer is not None:
             with self._cond:
-                if len(self._unsynced) <= _MAX_UNSYNCED_BATCHES:  # the next fdatasync covers it
-                    if not self._sync_handed_off:
-                        self._sync_handed_off = True
-                        if self._syncer_waiting:
-                            self._cond.notify()
+                if self._syncer_waiting and not self._sync_handed_off:
+                    self._sync_handed_off = True
+                    self._cond.notify()
                     return
         self._sync()
 
@@ -475,7 +471,6 @@ class DecisionLogWriter:
         with self._cond:
             while not self._closing:
                 if self._sync_handed_off:
-                    self._sync_handed_off = False  # taken up: a later batch leaves a new request
                     return "sync"
                 timeout = None
                 if self._buffer:
@@ -495,6 +490,9 @@ class DecisionLogWriter:
                 self._sync()
             except LogWriteError:
                 return
+            finally:
+                with self._cond:
+                    self._sync_handed_off = False
 
 
 __all__ = ["OPERATOR_LOCK_WAIT_SECONDS", "DecisionLogWriter", "FsyncMode", "LogMismatchError"]
