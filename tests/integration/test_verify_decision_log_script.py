@@ -145,13 +145,9 @@ def test_after_the_demo_every_runbook_command_has_its_key_without_an_export(tmp_
         "l2",
     )
     assert disable.returncode == 0, disable.stderr
-    verified = sh(
-        sys.executable,
-        "scripts/verify_decision_log.py",
-        "--strict",
-        str(LOG),
-        "audit/decision_logs/demo.jsonl",
-    )
+    demo_logs = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("var/runs/*/*.jsonl"))
+    assert len(demo_logs) == 1  # the demo is a backtest: its own log under var/runs/<run_id>/
+    verified = sh(sys.executable, "scripts/verify_decision_log.py", "--strict", str(LOG), *demo_logs)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     # The key is gone but the logs have entries: an error naming the log and its key id, no new key.
     key.unlink()

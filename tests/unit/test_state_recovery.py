@@ -103,7 +103,9 @@ def test_a_store_behind_its_log_replays_the_tail_in_one_line_and_one_entry(workd
         err = capsys.readouterr().err
         assert err.count("replayed log seq") == 1
         replayed = [e for e in map(json.loads, LOG.read_text().splitlines()) if e["kind"] == "state"]
-        assert [e["status"] for e in replayed] == ["replayed"]
+        assert [e["status"] for e in replayed] == ["replayed"], [
+            (e["seq"], e["metadata"], e["timestamp"]) for e in replayed
+        ]
         assert runtime.engine.halt_reason is None
     finally:
         runtime.close()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeops.decision_log.chain import ChainBroken, iter_chain, log_identity
+from tradeops.decision_log.entry import GENESIS_KIND
 from tradeops.domain.errors import Fatal
 from tradeops.persistence.journal import LogAppender, ProjectingSink
 from tradeops.persistence.projection import Projection, ProjectionError
@@ -152,10 +153,12 @@ def reconcile(store: SqlStateStore, log_path: str | Path, log_seq: int) -> Recon
             )
     first = None if position is None else position.seq
     last: tuple[int, str] | None = None
+    news = False  # a tail of nothing but the new log's genesis entry is not a replay worth reporting
     try:
         for seq, head, entry in _tail(path, position):
             projection.apply(seq, entry)
             last = (seq, head)
+            news = news or entry.get("kind") != GENESIS_KIND
     except (ChainBroken, ProjectionError) as exc:
         return Reconciled(
             store.load_projection(), position, f"the log does not verify: {exc}", log_seq=log_seq
@@ -166,7 +169,8 @@ def reconcile(store: SqlStateStore, log_path: str | Path, log_seq: int) -> Recon
     new_position = LogPosition(identity or "", last[0], last[1])
     store.apply(changes, new_position, new_orders)
     projection.compact()
-    return Reconciled(projection, new_position, replayed=((first or 0) + 1, last[0]), log_seq=log_seq)
+    replayed = ((first or 0) + 1, last[0]) if news else None
+    return Reconciled(projection, new_position, replayed=replayed, log_seq=log_seq)
 
 
 @dataclass
