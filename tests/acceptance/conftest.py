@@ -61,7 +61,7 @@ def _configure(root: Path, metrics_port: int, alertmanager_url: str) -> None:
     config = root / "config" / "core.yaml"
     text = config.read_text()
     text = text.replace("    port: 9464", f"    port: {metrics_port}")
-    text = text.replace("    url: null", f"    url: {alertmanager_url}")
+    text = text.replace("  alertmanager:\n    url: null", f"  alertmanager:\n    url: {alertmanager_url}")
     config.write_text(text)
 
 
@@ -147,6 +147,18 @@ def stage(tmp_path: Path):
 
 def silences(url: str) -> list[dict]:
     return httpx.get(f"{url}/api/v2/silences", timeout=5).json()
+
+
+def allocation(metrics_port: int, strategy: str) -> float | None:
+    """The running scheduler's configured allocation of `strategy`, from its metrics endpoint."""
+    body = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    for line in body.splitlines():
+        if (
+            line.startswith("tradeops_strategy_configured_allocation_ratio{")
+            and f'strategy="{strategy}"' in line
+        ):
+            return float(line.rsplit(" ", 1)[1])
+    return None
 
 
 def elapsed_minutes(since: float) -> int:

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.acceptance.conftest import allocation
 from tests.integration.live import entries, wait_for
 
 pytestmark = pytest.mark.slow
@@ -106,6 +107,12 @@ def test_rollback_procedure_and_return_to_baseline(stage):
             "--artefact-from-file config_sha256=config/core.yaml --tag config_change"
         )
     )
+    # ... and the running scheduler takes it without a restart (docs/runbooks/rollback_multi_strategy.md).
+    applied = _ok(
+        stage.sh(f'tradeops config apply --reason "{STRATEGY} allocation to 0.0" --ticket {TICKET}')
+    )
+    assert "applied by the running scheduler" in applied.stdout, applied.stdout + applied.stderr
+    assert allocation(stage.metrics_port, STRATEGY) == 0.0
 
     # 5. Smoke test: the other strategies still work; metrics after the rollback, compared.
     smoke = _ok(stage.sh("python scripts/smoke_demo_strategies.py --cycles 1 --strategy daily_trend"))
@@ -138,6 +145,13 @@ def test_rollback_procedure_and_return_to_baseline(stage):
     assert "cross_exchange: 0.15" in shown.stdout
     _ok(stage.sh(f"git checkout {baseline} -- config/core.yaml"))
     assert "      cross_exchange: 0.15" in config.read_text()
+    restored = _ok(
+        stage.sh(
+            f"tradeops config apply --from-git {baseline} --reason 'baseline restored' --ticket {TICKET}"
+        )
+    )
+    assert "strategy_allocations.cross_exchange: 0.0 -> 0.15" in restored.stdout
+    assert allocation(stage.metrics_port, STRATEGY) == 0.15
     _ok(
         stage.sh(
             f"python scripts/run_multi_strategy_scheduler.py --enable-strategy {STRATEGY} "
@@ -161,6 +175,8 @@ def test_rollback_procedure_and_return_to_baseline(stage):
     assert record["status"] in ("closed", "restored")
     statuses = [e["status"] for e in entries(stage.ops_log)]
     assert statuses.index("rollback_approved") < statuses.index("disabled") < statuses.index("config_change")
-    assert statuses[-2:] == ["restored", "restored"]  # the summary entry, then the incident close
+    # The summary entry, the incident close, then the seal of the incident's bundle.
+    assert statuses[-3:] == ["restored", "restored", "sealed"]
+    assert _ok(stage.tradeops("incident", "verify", TICKET)).stdout.startswith("OK:")
     verify = _ok(stage.sh("python scripts/verify_decision_log.py --strict audit/decision_logs/stage4.jsonl"))
     assert verify.stdout.startswith("OK:")

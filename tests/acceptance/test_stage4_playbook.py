@@ -20,6 +20,11 @@ OVERRIDE = "var/runtime/overrides/multi_strategy_disable.json"
 
 def test_stage4_rollback_playbook_verbatim(stage):
     started = time.monotonic()
+    # The incident the drill's artefacts are sealed under (docs/runbooks/STAGE4_ROLLBACK_PLAYBOOK.md).
+    opened = stage.sh(
+        f'tradeops incident open --title "Stage4 rollback drill" --severity high --ticket {TICKET}'
+    )
+    assert opened.returncode == 0, opened.stderr
     # 1. Disable the Stage4 scheduler. Acceptance: the file exists, is valid JSON, mode 600.
     step1 = stage.sh(
         f'scripts/disable_multi_strategy.py --reason "feed outage on binance" --ticket {TICKET} '
@@ -103,3 +108,27 @@ def test_stage4_rollback_playbook_verbatim(stage):
         "audit/decision_logs/binance_paper.jsonl"
     )
     assert verify.returncode == 0 and verify.stdout.startswith("OK:"), verify.stdout + verify.stderr
+
+    # Final artefacts, collected and sealed: closing the incident builds its bundle.
+    closed = stage.sh(f"tradeops incident close {TICKET} --status restored --summary 'drill complete'")
+    assert closed.returncode == 0, closed.stdout + closed.stderr
+    bundle = stage.root / "logs" / "incidents" / TICKET
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    files = manifest["files"]
+    copies = [p for p in files if p.startswith("overrides/")]
+    assert any(p.endswith("-removed.json") for p in copies)  # the removal at step 5
+    assert any((bundle / p).read_bytes() == before_copy for p in copies)  # the override it obeyed
+    sealed = json.loads((bundle / "silences/silences.json").read_text())
+    assert [s["silence_id"] for s in sealed] == [silence_id] and sealed[0]["ends_at"]
+    assert any(p.startswith("reports/logs/workflow_jobs/validate_alerts-") for p in files)
+    assert "reports/var/audit/stage4/rollback_summary.json" in files
+    head = json.loads((bundle / "decision_log/head.json").read_text())
+    assert head["verified"] and head["anchor"] is not None
+    assert [u["artefact"] for u in manifest["unavailable"]] == ["dashboard snapshots"]  # no Prometheus here
+    assert stage.sh(f"tradeops incident verify {TICKET}").returncode == 0
+    victim = bundle / "decision_log" / "stage4.entries.jsonl"
+    data = bytearray(victim.read_bytes())
+    data[10] ^= 0x01  # one byte
+    victim.write_bytes(bytes(data))
+    tampered = stage.sh(f"tradeops incident verify {TICKET}")
+    assert tampered.returncode == 1 and "changed: decision_log/stage4.entries.jsonl" in tampered.stderr

@@ -199,6 +199,22 @@ def test_every_api_write_is_a_valid_signed_entry(api: RunningApi) -> None:
     assert report.ok, report
 
 
+def test_config_apply_needs_the_write_scope_and_records_the_change(api: RunningApi) -> None:
+    """No scheduler runs beside this API: the change is recorded and applies at the next start."""
+    body = {"reason": "allocation review", "ticket": "INC-9"}
+    assert api.client(token=OBSERVER_SECRET).post("/v1/config/apply", json=body).status_code == 403
+    response = api.client(token=SCHEDULER_SECRET).post("/v1/config/apply", json=body)
+    assert response.status_code == 200, response.text
+    view = response.json()
+    assert view["status"] == "recorded" and view["config_sha384"].startswith("sha384:")
+    entry = operations_entries(api)[-1]
+    assert (entry["kind"], entry["status"]) == ("config_change", "recorded")
+    assert entry["artefacts"]["request_id"] == view["request_id"]
+    assert entry["metadata"]["via"] == "api"
+    bad = api.client(token=SCHEDULER_SECRET).post("/v1/config/apply", json=body | {"from_git": "--x"})
+    assert bad.status_code == 400 and "not a commit name" in bad.json()["detail"]
+
+
 def test_h11_fallback_protocol_also_records_the_client_subject(tmp_path: Path) -> None:
     with running_api(tmp_path, protocol=MtlsH11Protocol) as api:
         response = api.client(token=SCHEDULER_SECRET).post("/v1/strategies/daily_trend/disable", json=BODY)

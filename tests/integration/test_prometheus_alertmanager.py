@@ -87,6 +87,7 @@ def healthy_stats() -> RuntimeStats:
     stats.exchange_latency["binance"].observe(0.05)
     stats.exchange_errors[("binance", "temporary")] += 1
     stats.decision_log_write.observe(0.001)
+    stats.market_data_staleness[("binance", "BTC/USDT")] = 0.0  # a live venue's feed, flowing
     return stats
 
 
@@ -413,3 +414,17 @@ def test_real_scheduler_malformed_override_fires_the_alert(tmp_path: Path) -> No
         scheduler.stop()
         for process in reversed(processes):
             process.stop()
+
+
+def test_live_venue_signals_reach_alertmanager(stack: Stack) -> None:
+    """A reconcile difference and a stale live feed fire their alerts (both clear at once after)."""
+    stack.reset()
+    stack.stats.reconcile_diffs = 2
+    stack.stats.market_data_staleness[("binance", "BTC/USDT")] = 600.0
+    try:
+        for alert in ("Stage4ReconcileDiff", "Stage4MarketDataStale"):
+            wait_until(f"{alert} active in Alertmanager", lambda a=alert: bool(stack.am_alerts(a)))
+    finally:
+        stack.stats.reconcile_diffs = 0
+        stack.stats.market_data_staleness[("binance", "BTC/USDT")] = 0.0
+        time.sleep(2)  # the next evaluations resolve them before another test looks

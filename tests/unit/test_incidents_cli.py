@@ -50,7 +50,13 @@ def test_open_note_close_show(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "show", "OPS-9", "--json")
     record = json.loads(out)
     assert record["resolution"] == "mitigated" and [n["by"] for n in record["notes"]] == ["noc"]
-    assert [e["status"] for _, e in iter_entries(OPS_LOG)] == ["created", "opened", "noted", "closed"]
+    assert [e["status"] for _, e in iter_entries(OPS_LOG)] == [
+        "created",
+        "opened",
+        "noted",
+        "closed",
+        "sealed",
+    ]
 
 
 def test_duplicate_open_and_double_close_exit_1_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:

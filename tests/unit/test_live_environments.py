@@ -108,15 +108,39 @@ def test_run_on_unconfirmed_real_money_environment_refuses(workspace, capsys, mo
     assert code == 2 and "set confirm_live: true" in err and "Paper run" not in out
 
 
-def test_run_on_ready_live_environment_still_never_paper_trades(workspace, capsys, monkeypatch):
-    for var, value in TESTNET_KEYS.items():
+def test_run_on_ready_live_environment_with_an_unreachable_venue_never_paper_trades(
+    workspace, capsys, monkeypatch
+):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = workspace / "config" / "core.yaml"
+    path.write_text(path.read_text().replace("http://127.0.0.1:8765", f"http://127.0.0.1:{port}"))
+    sim_keys = {"TRADEOPS_SIM_API_KEY": "k" * 16, "TRADEOPS_SIM_SECRET": "s" * 16}
+    for var, value in {**sim_keys, "TRADEOPS_SIM2_API_KEY": "k2", "TRADEOPS_SIM2_SECRET": "s2"}.items():
         monkeypatch.setenv(var, value)
-    code, out, err = _run("binance_testnet", capsys)
+    code = main(["run", "--environment", "binance_sim", "--run-once"])
+    out, err = capsys.readouterr()
     assert code == 1
     assert len(err.strip().splitlines()) == 1
-    assert "live order egress is not enabled in this build" in err and "never falls back to paper" in err
+    assert "environments.binance_sim.venues.binance: cannot trade live" in err
     assert "Paper run" not in out
-    assert all(value not in out + err for value in TESTNET_KEYS.values())
+    assert all(value not in out + err for value in sim_keys.values())
+
+
+def test_live_environment_refuses_paper_only_flags(workspace, capsys, monkeypatch):
+    for var in (
+        "TRADEOPS_SIM_API_KEY",
+        "TRADEOPS_SIM_SECRET",
+        "TRADEOPS_SIM2_API_KEY",
+        "TRADEOPS_SIM2_SECRET",
+    ):
+        monkeypatch.setenv(var, "x")
+    code = main(["run", "--environment", "binance_sim", "--state", "memory"])
+    _out, err = capsys.readouterr()
+    assert code == 2 and "is mode: live" in err and "--state" in err
 
 
 def test_audit_reports_key_presence_never_values(workspace):

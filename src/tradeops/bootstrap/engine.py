@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tradeops.config.live import refuse_live_run
+from tradeops.bootstrap.live_start import booked_trade_ids, live_opening, start_live
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig, EnvironmentConfig
-from tradeops.domain.errors import UserInputError
+from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.money import to_decimal
 from tradeops.exchanges.faults import FaultSpec, FaultyExchange
 from tradeops.exchanges.paper import PaperExchange
@@ -22,6 +22,7 @@ from tradeops.marketdata.synthetic import synthetic_market
 from tradeops.runtime.clock import ReplayClock, WallClock
 from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
 from tradeops.runtime.fakes import NullSink
+from tradeops.runtime.live_market import LiveMarket
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, OrderGate, StateStore
 from tradeops.runtime.scheduler import Scheduler
@@ -31,6 +32,7 @@ from tradeops.strategies.view import SeriesStore
 
 if TYPE_CHECKING:
     from tradeops.bootstrap.account import Account, RunPlan
+    from tradeops.bootstrap.live import LiveParts
 
 
 @dataclass
@@ -82,6 +84,7 @@ class Runtime:
     plan: RunPlan | None = None
     halt_detail: str | None = None  # one line: why this run refuses to trade (state_log_mismatch)
     resumed_from_ms: int | None = None  # the replay cursor an account run continued after
+    live_loop: Any = None  # a live run's heartbeat and reconcile loop (bootstrap.live_start)
 
     @property
     def run_id(self) -> str:
@@ -95,6 +98,36 @@ class Runtime:
         for closer in reversed(self.closers):
             closer()
         self.closers.clear()
+
+
+def _fill_series(
+    cfg: AppConfig,
+    opts: RunOptions,
+    venues: set[str],
+    symbols: set[str],
+    interval: str,
+    series_store: SeriesStore,
+) -> tuple[int, int]:
+    """Preload the replayed market; (first bar open, last bar close)."""
+    first_ts: int | None = None
+    end_ms = 0
+    for candles in _load_market(cfg, opts, venues, symbols, interval):
+        candles = candles.between(opts.from_ms, None if opts.to_ms is None else opts.to_ms + 1)
+        if len(candles) == 0:
+            continue
+        series_store.add_candles(candles)
+        first_ts = candles.start_ms if first_ts is None else min(first_ts, candles.start_ms)
+        end_ms = max(end_ms, candles.end_ms)
+    if first_ts is None:
+        raise UserInputError("no market data in the selected window (--from/--to)")
+    return first_ts, end_ms
+
+
+def _live_window(env_name: str, live: LiveParts, series_store: SeriesStore) -> tuple[int, int]:
+    bars = [b for v, s in live.instruments if (b := series_store.last_bar(v, s)) is not None]
+    if not bars:
+        raise Fatal(f"environments.{env_name}: the venues returned no closed candles")
+    return min(b.ts for b in bars), max(b.ts for b in bars) + live.interval_ms
 
 
 def _load_market(
@@ -192,6 +225,7 @@ def _open_gate(
     and the control API write); an in-memory run (smoke, load test) reads the environment's."""
     from tradeops.persistence.sql_store import open_state_store
     from tradeops.runtime.kill_switch import KillSwitch
+    from tradeops.runtime.override_archive import OverrideArchive
     from tradeops.runtime.overrides import OverrideWatcher
 
     if store is None:
@@ -202,6 +236,7 @@ def _open_gate(
         Path(cfg.runtime.overrides_dir),
         clock_ms=WallClock().now_ms,
         poll_interval_ms=cfg.runtime.kill_switch.poll_interval_ms,
+        on_change=OverrideArchive(cfg.runtime.overrides_dir, WallClock().now_ms),
     )
     watcher.start()
     closers.append(watcher.stop)
@@ -240,8 +275,15 @@ def _environment(cfg: AppConfig, opts: RunOptions) -> EnvironmentConfig:
             f"--environment {opts.environment}: not in config; known: {', '.join(cfg.environments)}"
         )
     env = cfg.environments[opts.environment]
-    if env.mode == "live":  # never paper-trade a live environment (live egress: issue 16)
-        refuse_live_run(opts.environment, env, os.environ)
+    if env.mode == "live":
+        from tradeops.bootstrap.live import refuse_unready_live
+
+        refuse_unready_live(opts.environment, env, os.environ)  # keys, confirm_live: named first
+    if env.mode == "live" and (opts.state != "environment" or not opts.decision_log or opts.data):
+        raise UserInputError(
+            f"--environment {opts.environment} is mode: live: it trades its own account "
+            "(no --state/--data/--no-decision-log; those are for paper runs)"
+        )
     return env
 
 
@@ -265,17 +307,14 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         )
     interval = next(iter(schedules.values())).interval
     series_store = SeriesStore()
-    first_ts: int | None = None
-    end_ms = 0
-    for candles in _load_market(cfg, opts, venues, symbols, interval):
-        candles = candles.between(opts.from_ms, None if opts.to_ms is None else opts.to_ms + 1)
-        if len(candles) == 0:
-            continue
-        series_store.add_candles(candles)
-        first_ts = candles.start_ms if first_ts is None else min(first_ts, candles.start_ms)
-        end_ms = max(end_ms, candles.end_ms)
-    if first_ts is None:
-        raise UserInputError("no market data in the selected window (--from/--to)")
+    live: LiveParts | None = None
+    if env.mode == "live":  # never paper-trade a live environment
+        from tradeops.bootstrap.live import open_live
+
+        live = open_live(opts.environment, env, schedules, series_store, os.environ)
+        first_ts, end_ms = _live_window(opts.environment, live, series_store)
+    else:
+        first_ts, end_ms = _fill_series(cfg, opts, venues, symbols, interval, series_store)
     params = cfg.strategies
     if opts.strategy_params:
         params = params.model_copy(
@@ -323,12 +362,26 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         sink = _open_sink(cfg, opts, env, plan, closers)
     try:
         return _assemble(
-            cfg, opts, env, slots, series_store, start_ms, end_ms, plan, account, store, sink, closers
+            cfg, opts, env, slots, series_store, start_ms, end_ms, plan, account, store, sink, closers, live
         )
     except BaseException:
         for closer in reversed(closers):
             closer()
         raise
+
+
+def _venue_egress(
+    env: EnvironmentConfig, live: LiveParts | None, account: Account | None, clock: Any, series: SeriesStore
+) -> Any:
+    """The Exchange the engine sends to: the live venues (their restored books), or the paper venue."""
+    if live is not None:
+        if account is not None and account.mismatch is None:
+            live.router.restore(account.store.load_open_orders(), booked_trade_ids(account))
+        return live.router
+    paper = PaperExchange(env.venues, clock.now_ms, series.interval_ms, env.quote_asset)
+    if account is not None and account.mismatch is None:
+        paper.restore(account.store.load_open_orders(), int(account.meta.get("paper_order_seq", "0")))
+    return paper
 
 
 def _assemble(
@@ -344,20 +397,25 @@ def _assemble(
     store: StateStore | None,
     sink: DecisionSink,
     closers: list[Any],
+    live: LiveParts | None = None,
 ) -> Runtime:
-    from tradeops.bootstrap.resume import market_identity, resume_point, start_account
+    from tradeops.bootstrap.resume import MarketIdentity, market_identity, resume_point, start_account
 
     interval = next(iter(slots)).schedule.interval
-    market = market_identity(opts, interval)
+    market: MarketIdentity = (
+        market_identity(opts, interval) if live is None else {"source": "live", "interval": interval}
+    )
     resume = resume_point(account, market) if account is not None and account.mismatch is None else 0
     if resume:
         series_store.advance_to(resume)  # bars up to the cursor were processed before: history only
         start_ms = max(start_ms, resume + 1)
-    clock: Any = WallClock() if opts.wall_clock else ReplayClock(start_ms, opts.speed)
+    clock: Any = WallClock() if opts.wall_clock or live else ReplayClock(start_ms, opts.speed)
     stats = RuntimeStats(environment=opts.environment, started_ms=clock.now_ms())
     quote = env.quote_asset
     initial = to_decimal(env.initial_balances[quote])
     balances = store.load_balances() if store else {}
+    if live is not None:
+        initial = live_opening(live, account, balances)
     fees = account.store.fees_by_strategy() if account is not None else None
     portfolio = Portfolio.restore(quote, balances, store.load_positions() if store else [], initial, fees)
     for venue, symbol in series_store.instruments():
@@ -367,10 +425,7 @@ def _assemble(
     portfolio.initial_equity = portfolio.equity()  # the run starts from what its store holds
     if account is not None:
         portfolio.peak_equity = max(portfolio.equity(), to_decimal(account.meta.get("peak_equity", "0")))
-    paper = PaperExchange(env.venues, clock.now_ms, series_store.interval_ms, quote)
-    if account is not None and account.mismatch is None:
-        paper.restore(account.store.load_open_orders(), int(account.meta.get("paper_order_seq", "0")))
-    exchange: Any = paper
+    exchange: Any = _venue_egress(env, live, account, clock, series_store)
     if opts.faults:
         exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
     gate = _open_gate(cfg, env, store if plan.store else None, closers) if opts.kill_switch else None
@@ -382,9 +437,22 @@ def _assemble(
         positions_on_kill=cfg.runtime.kill_switch.positions,
         cancel_on_disable=cfg.runtime.kill_switch.cancel_open_orders,
         order_seq_start=int(account.meta.get("client_order_seq", "0")) + 1 if account else 1,
+        live=live is not None,
     )
     engine = TradingEngine(settings, slots, series_store, exchange, portfolio, sink, stats, gate, store)
-    scheduler = Scheduler(engine, series_store, clock)
+    revealing: Any = series_store
+    if live is not None:
+        revealing = LiveMarket(
+            series_store,
+            live.sources,
+            live.instruments,
+            live.interval,
+            live.interval_ms,
+            clock.now_ms,
+            stats,
+            env.live.market_poll_ms,
+        )
+    scheduler = Scheduler(engine, revealing, clock)
     runtime = Runtime(
         cfg=cfg,
         options=opts,
@@ -401,6 +469,8 @@ def _assemble(
     )
     if account is not None:
         start_account(runtime, account, market, balances, initial, resume)
+    if live is not None:
+        start_live(runtime, env, live, account)
     if opts.metrics and cfg.observability.metrics.enabled:
         from tradeops.observability.metrics import start_metrics_server
 

@@ -1,17 +1,22 @@
-"""Compose live order egress for one venue of a live environment (ccxt client + adapter).
-
-The runtime does not use it yet (live egress is wired next); the benchmark and drills do."""
+"""Compose the live adapters of a live environment: a ccxt client, order adapter and market-data
+poller per venue (the runtime sees only the Exchange port and the revealing-market protocol)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
-from tradeops.config.models import EnvironmentConfig
-from tradeops.domain.errors import UserInputError
+from tradeops.config.live import live_problems
+from tradeops.config.models import EnvironmentConfig, Schedule
+from tradeops.domain.errors import Fatal, TradeopsError, UserInputError
+from tradeops.domain.market import interval_to_ms
 from tradeops.exchanges.ccxt_adapter import CcxtExchange
 from tradeops.exchanges.ccxt_calls import RetryPolicy
 from tradeops.exchanges.ccxt_client import build_ccxt_client
+from tradeops.exchanges.ccxt_market import CcxtMarketData
+from tradeops.runtime.venue_router import VenueRouter
+from tradeops.strategies.view import SeriesStore
 
 
 def build_ccxt_exchange(
@@ -38,3 +43,86 @@ def build_ccxt_exchange(
         clock_ms=clock_ms,
         poll_interval_ms=poll_interval_ms,
     )
+
+
+@dataclass
+class LiveParts:
+    """The concrete adapters of a live run: order egress per venue and market data per venue."""
+
+    router: VenueRouter
+    sources: dict[str, CcxtMarketData]
+    instruments: list[tuple[str, str]]
+    interval: str
+    interval_ms: int
+    quote_asset: str
+
+
+def live_symbols(env_name: str, schedules: Mapping[str, Schedule]) -> tuple[str, dict[str, set[str]]]:
+    """(the one candle interval, symbols per venue) the schedules trade."""
+    interval = next(iter(schedules.values())).interval
+    symbols: dict[str, set[str]] = {}
+    for schedule in schedules.values():
+        if schedule.interval != interval:
+            raise UserInputError(
+                f"environments.{env_name}: live schedules must share one candle interval "
+                f"({interval} and {schedule.interval} found)"
+            )
+        for venue in schedule.venues:
+            symbols.setdefault(venue, set()).update(schedule.symbols)
+    return interval, symbols
+
+
+def refuse_unready_live(env_name: str, env: EnvironmentConfig, environ: Mapping[str, str]) -> None:
+    """`mode: live` never falls back to paper: without keys or confirm_live it refuses, naming
+    what is missing first."""
+    problems = live_problems(env_name, env, environ)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UserInputError(f"{problems[0]}{more}; refusing to start a live run")
+
+
+def connect_venues(
+    env_name: str, env: EnvironmentConfig, symbols: Mapping[str, set[str]], environ: Mapping[str, str]
+) -> VenueRouter:
+    """One ccxt adapter per venue, markets loaded (precision known before any order); refuses
+    without keys or confirm_live."""
+    refuse_unready_live(env_name, env, environ)
+    adapters: dict[str, CcxtExchange] = {}
+    for venue in sorted(symbols):
+        adapter = build_ccxt_exchange(env_name, env, venue, environ, poll_interval_ms=env.live.order_poll_ms)
+        try:
+            adapter.load_markets()
+            for symbol in sorted(symbols[venue]):
+                adapter.rules(symbol)
+        except TradeopsError as exc:
+            raise Fatal(f"environments.{env_name}.venues.{venue}: cannot trade live: {exc}") from exc
+        adapters[venue] = adapter
+    return VenueRouter(adapters, symbols)
+
+
+def open_live(
+    env_name: str,
+    env: EnvironmentConfig,
+    schedules: Mapping[str, Schedule],
+    series: SeriesStore,
+    environ: Mapping[str, str],
+) -> LiveParts:
+    """Connect to every venue the schedules trade and load `live.history_bars` closed candles of
+    each instrument into `series`."""
+    interval, symbols = live_symbols(env_name, schedules)
+    router = connect_venues(env_name, env, symbols, environ)
+    sources = {
+        name: CcxtMarketData(adapter.client, name, RetryPolicy(max_retries=env.venues[name].max_retries))
+        for name, adapter in router.venues.items()
+        if isinstance(adapter, CcxtExchange)
+    }
+    step = interval_to_ms(interval)
+    instruments = [(v, s) for v in sorted(symbols) for s in sorted(symbols[v])]
+    for venue, symbol in instruments:
+        try:
+            bars = sources[venue].closed_candles(symbol, interval, None, env.live.history_bars)
+        except TradeopsError as exc:
+            raise Fatal(f"{venue} {symbol}: cannot load candle history: {exc}") from exc
+        for bar in bars:
+            series.append(bar, step)
+    return LiveParts(router, sources, instruments, interval, step, env.quote_asset)

@@ -75,14 +75,19 @@ def _request(row: Any) -> OrderRequest:
 def resolve_intents(runtime: Runtime, account: Account, now_ms: int) -> int:
     """Every journaled intent without an outcome is looked up at its venue, never resent blindly."""
     intents = account.reconciled.projection.open_intents()
-    lookup = getattr(runtime.engine.exchange, "lookup", None)
-    if intents and lookup is None:
+    exchange = runtime.engine.exchange
+    resolve = getattr(exchange, "resolve", None)  # a live venue: by client order id at the venue
+    lookup = getattr(exchange, "lookup", None)
+    if intents and lookup is None and resolve is None:
         raise Fatal(
             f"{len(intents)} order intent(s) have no outcome and this venue cannot look orders up by "
             f"client order id (first: {intents[0].client_order_id}); resolve them before trading"
         )
     for intent in intents:
-        order_id = lookup(intent.client_order_id) if lookup else None
+        if resolve is not None:
+            order_id = resolve(intent.row())
+        else:
+            order_id = lookup(intent.client_order_id) if lookup else None
         if order_id is None:
             detail = (
                 "intent had no acknowledgement before the restart and the venue does not hold it; not resent"

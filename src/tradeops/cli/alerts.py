@@ -230,7 +230,19 @@ def run_job_command(workflow: Path, job_name: str, inputs: tuple[str, ...]) -> i
         if workflow.is_absolute() or not shipped.is_file():
             raise UserInputError(f"--workflow {workflow}: no such file (run from the repository root)")
         workflow = shipped
-    code, outcomes = run_job(workflow, job_name, given, cwd=Path.cwd(), echo=click.echo)
-    ran = sum(1 for o in outcomes if o.status == "ran")
-    click.echo(f"job {job_name}: {'ok' if code == 0 else f'failed (exit {code})'}, {ran} step(s) run")
+    import time
+
+    log_path = Path("logs/workflow_jobs") / f"{job_name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as job_log:  # kept for the incident bundle
+
+        def echo(text: str) -> None:
+            click.echo(text)
+            job_log.write(text + "\n")
+            job_log.flush()
+
+        code, outcomes = run_job(workflow, job_name, given, cwd=Path.cwd(), echo=echo)
+        ran = sum(1 for o in outcomes if o.status == "ran")
+        echo(f"job {job_name}: {'ok' if code == 0 else f'failed (exit {code})'}, {ran} step(s) run")
+    click.echo(f"job log: {log_path}")
     return code

@@ -1,4 +1,4 @@
-"""`tradeops incident open|note|close|list|show`: incident records kept in the decision log."""
+"""`tradeops incident open|note|close|list|show|bundle|verify`: incident records kept in the decision log."""
 
 from __future__ import annotations
 
@@ -107,16 +107,44 @@ def note(incident_id: str, text: str, by: str, config_path: Path, environment: s
 )
 @click.option("--summary", default="", help="One paragraph: cause, impact, what was done.")
 @click.option("--by", default="operator", show_default=True, help="Who closes it.")
+@click.option("--no-bundle", is_flag=True, help="Do not build and seal the incident bundle.")
 @place_options
-def close(incident_id: str, status: str, summary: str, by: str, config_path: Path, environment: str) -> int:
-    """Close an open incident; exit 1 when it is already closed."""
+def close(
+    incident_id: str, status: str, summary: str, by: str, no_bundle: bool, config_path: Path, environment: str
+) -> int:
+    """Close an open incident and seal its bundle; exit 1 when it is already closed."""
+    from tradeops.cli.incident_bundle import print_built
     from tradeops.ops.incidents import close_incident
 
     cfg = _config(config_path, environment, signing=True)
     record = close_incident(cfg, incident_id, status=status, summary=summary, by=by, environment=environment)
     click.echo(f"closed {record.id} as {record.resolution} ({len(record.timeline)} timeline events)")
     click.echo(f"records: {_records(cfg, record.id)}")
+    if not no_bundle:
+        print_built(cfg, record.id, environment, None)
     return 0
+
+
+@incident.command("bundle")
+@click.argument("incident_id", metavar="ID")
+@click.option("--prometheus-url", default=None, help="Where the snapshots come from (default: the config's).")
+@place_options
+def bundle(incident_id: str, prometheus_url: str | None, config_path: Path, environment: str) -> int:
+    """Collect the incident's artefacts into logs/incidents/ID/ and seal the manifest."""
+    from tradeops.cli.incident_bundle import print_built
+
+    print_built(_config(config_path, environment, signing=True), incident_id, environment, prometheus_url)
+    return 0
+
+
+@incident.command("verify")
+@click.argument("incident_id", metavar="ID")
+@place_options
+def verify(incident_id: str, config_path: Path, environment: str) -> int:
+    """Exit 0 when every bundled file matches its sealed manifest; 1 listing each difference."""
+    from tradeops.cli.incident_bundle import print_verified
+
+    return print_verified(_config(config_path, environment, signing=True), incident_id)
 
 
 @incident.command("list")

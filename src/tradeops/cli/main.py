@@ -27,12 +27,14 @@ COMMANDS = {
     "kill-switch": "tradeops.cli.kill_switch:kill_switch",
     "load-test": "tradeops.cli.load_test:load_test",
     "metrics": "tradeops.cli.metrics:metrics",
+    "reconcile": "tradeops.cli.reconcile:reconcile",
     "rollback": "tradeops.cli.rollback:rollback",
     "run": "tradeops.cli.run:run",
     "security": "tradeops.cli.security:security",
     "smoke": "tradeops.cli.smoke:smoke",
     "state": "tradeops.cli.state:state",
     "strategy": "tradeops.cli.strategy:strategy",
+    "watchdog": "tradeops.cli.watchdog:watchdog",
 }
 
 

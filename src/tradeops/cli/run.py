@@ -103,7 +103,7 @@ def _announce(runtime: Runtime, console: Console) -> None:
 
 def _data_left(runtime: Runtime, console: Console, then: str) -> bool:
     """False (and say so) when every bar of the market has been processed already."""
-    if runtime.series.next_reveal_ms() is not None:
+    if runtime.live_loop is not None or runtime.series.next_reveal_ms() is not None:
         return True
     last = runtime.stats.last_cycle_ms or runtime.resumed_from_ms or runtime.end_ms
     click.echo(f"data ends at {ms_to_iso(last)}: every bar of this market is processed; {then}", err=True)
@@ -133,9 +133,13 @@ def _drive(
     runtime: Runtime, options: RunOptions, console: Console, *, run_once: bool, run_forever: bool
 ) -> None:
     """Run the scheduler as asked (nothing when every bar of the market is processed already)."""
+    if runtime.live_loop is not None and not (run_once or run_forever):
+        raise UserInputError(
+            f"--environment {options.environment} is mode: live: add --run-forever (or --run-once)"
+        )
     if run_once:
         if _data_left(runtime, console, "stopping (--run-once)"):
-            runtime.scheduler.run_once(runtime.end_ms)
+            runtime.scheduler.run_once(runtime.clock.now_ms() if runtime.live_loop else runtime.end_ms)
     elif run_forever:
         console.print(f"scheduler running on {options.environment}; SIGTERM or Ctrl-C stops it cleanly")
 

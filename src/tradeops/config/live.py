@@ -4,11 +4,9 @@ real money. Pure: the process environment is passed in, nothing is read or print
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NoReturn
 from urllib.parse import urlsplit
 
 from tradeops.config.models import EnvironmentConfig, VenueConfig
-from tradeops.domain.errors import Fatal, UserInputError
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -44,15 +42,3 @@ def live_problems(name: str, env: EnvironmentConfig, environ: Mapping[str, str])
             "set confirm_live: true to allow it"
         )
     return problems
-
-
-def refuse_live_run(name: str, env: EnvironmentConfig, environ: Mapping[str, str]) -> NoReturn:
-    """`mode: live` never falls back to paper: refuse, naming what is missing first."""
-    problems = live_problems(name, env, environ)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise UserInputError(f"{problems[0]}{more}; refusing to start a live run")
-    raise Fatal(
-        f"environments.{name} is mode: live, but live order egress is not enabled in this build yet; "
-        "refusing to start (it never falls back to paper). Use a mode: paper environment."
-    )

@@ -227,6 +227,26 @@ class VenueConfig(Frozen):
     max_retries: NonNegativeInt = 3  # retries of a temporary failure (429/5xx/timeout), with backoff
 
 
+class LiveLoopConfig(Frozen):
+    """How a live account polls and reconciles (ignored by paper environments)."""
+
+    reconcile_interval_seconds: Annotated[float, Field(ge=1.0, le=86_400.0)] = 60.0
+    market_poll_ms: Annotated[int, Field(ge=100, le=600_000)] = 2_000  # closed candles by REST
+    order_poll_ms: Annotated[int, Field(ge=100, le=600_000)] = 1_000  # fills of resting orders
+    history_bars: Annotated[int, Field(ge=1, le=1_000)] = 500  # candles loaded before the first cycle
+    heartbeat_ms: Annotated[int, Field(ge=100, le=600_000)] = 1_000  # scheduler heartbeat cadence
+    # absolute difference per asset below which a venue balance agrees with ours (dust, fee rounding)
+    balance_tolerance: dict[str, NonNegativeFloat] = Field(default_factory=dict)
+
+
+class WatchdogConfig(Frozen):
+    """`tradeops watchdog`: the kill path independent of the trading loop."""
+
+    confirm_seconds: Annotated[float, Field(gt=0.0, le=3_600.0)] = 10.0
+    stale_seconds: Annotated[float, Field(gt=0.0, le=3_600.0)] = 30.0
+    poll_seconds: Annotated[float, Field(gt=0.0, le=60.0)] = 1.0
+
+
 class EnvironmentConfig(Frozen):
     mode: Literal["paper", "live"] = "paper"
     risk_profile: str = "balanced"
@@ -240,6 +260,7 @@ class EnvironmentConfig(Frozen):
     venues: dict[str, VenueConfig]
     confirm_live: bool = False  # required before a live environment may trade real money
     max_order_notional: PositiveFloat | None = None  # in the quote asset; required for mode: live
+    live: LiveLoopConfig = LiveLoopConfig()
 
     @model_validator(mode="after")
     def _live_needs_limits_and_key_names(self) -> EnvironmentConfig:
@@ -348,9 +369,15 @@ class AlertmanagerConfig(Frozen):
     default_silence_duration: str = "2h"
 
 
+class PrometheusConfig(Frozen):
+    url: Url | None = None  # where incident bundles draw their dashboard snapshots from
+    scrape_interval_seconds: PositiveFloat = 15.0  # of the tradeops job ($__rate_interval)
+
+
 class ObservabilityConfig(Frozen):
     metrics: MetricsConfig = MetricsConfig()
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
+    prometheus: PrometheusConfig = PrometheusConfig()
 
 
 class TriggerConfig(Frozen):
@@ -399,6 +426,7 @@ class AppConfig(Frozen):
     security: SecurityConfig = SecurityConfig()
     observability: ObservabilityConfig = ObservabilityConfig()
     incidents: IncidentsConfig = IncidentsConfig()
+    watchdog: WatchdogConfig = WatchdogConfig()
 
     def scheduler(self, name: str | None = None) -> SchedulerConfig:
         return self.runtime.multi_strategy_schedulers[name or self.runtime.default_scheduler]

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from tradeops import __version__
 from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import ControlApiLimits
+from tradeops.control_api.config_routes import router as config_router
 from tradeops.control_api.limits import BodyLimit
 from tradeops.control_api.rbac import AccessPolicy, check_table
 from tradeops.control_api.routes import public, v1
@@ -102,6 +103,7 @@ def create_app(
     )
     app.include_router(public)
     app.include_router(v1)
+    app.include_router(config_router)
     app.add_exception_handler(TradeopsError, _tradeops_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)

@@ -27,6 +27,7 @@ ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/v1/strategies/{name}/enable"): WRITE,
     ("POST", "/v1/override"): OVERRIDE,
     ("DELETE", "/v1/override"): OVERRIDE,
+    ("POST", "/v1/config/apply"): WRITE,
     ("GET", "/v1/decision-log/recent"): AUDIT,
 }
 CLIENT_SUBJECT_STATE = "tradeops_client_subject"

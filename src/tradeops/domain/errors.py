@@ -33,6 +33,11 @@ class Temporary(TradeopsError):
     """Retry with backoff (network blip, lock busy)."""
 
 
+class UnknownOutcome(Temporary):
+    """A venue may or may not hold an order: nothing more is sent on its instrument until a lookup
+    by client order id says what happened (fail closed)."""
+
+
 class Skipped(TradeopsError):
     """Skip this cycle (no data yet, warmup)."""
 

@@ -30,6 +30,7 @@ class DenialReason(StrEnum):
     MIN_NOTIONAL = "min_notional"
     INSUFFICIENT_BALANCE = "insufficient_balance"
     MAX_ORDER_NOTIONAL = "max_order_notional"  # a live environment's per-order cap
+    OUTCOME_UNKNOWN = "outcome_unknown"  # an earlier order on the instrument is unresolved at the venue
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,17 @@ def order_abandoned(ts: int, client_order_id: str, strategy: str, venue: str, de
     return DecisionRecord("order", "abandoned", ts, artefacts, {"detail": detail})
 
 
+def order_closed(ts: int, order: OrderRequest, detail: str) -> DecisionRecord:
+    """The venue closed one order before it filled in full (expired, cancelled, rounded to the step)."""
+    artefacts: dict[str, JsonScalar] = {
+        "client_order_id": order.client_order_id,
+        "strategy": order.strategy,
+        "venue": order.venue,
+        "symbol": order.symbol,
+    }
+    return DecisionRecord("order", "cancelled", ts, artefacts, {"detail": detail})
+
+
 def orders_cancelled(ts: int, strategy: str | None, count: int, reason: str) -> DecisionRecord:
     """Every open order of `strategy` (None: of every strategy) was cancelled at the venue."""
     return DecisionRecord(
@@ -146,6 +158,33 @@ def state_replayed(ts: int, from_seq: int, to_seq: int) -> DecisionRecord:
     return DecisionRecord("state", "replayed", ts, {}, {"from_seq": from_seq, "to_seq": to_seq})
 
 
+def reconciled(ts: int, diffs: int, reducing: list[str], detail: str) -> DecisionRecord:
+    """A comparison of local orders and balances with the venues (the differences, if any)."""
+    return DecisionRecord(
+        "reconcile",
+        "clean" if diffs == 0 else "diff",
+        ts,
+        {},
+        {"diffs": diffs, "reducing": list[JsonValue](reducing), "detail": detail[:500]},
+    )
+
+
+def order_outcome_unknown(order: OrderRequest, detail: str) -> DecisionRecord:
+    """Not an outcome: the venue could not say whether it holds the order (the intent stays open)."""
+    return DecisionRecord(
+        kind="order",
+        status="outcome_unknown",
+        ts=order.ts,
+        artefacts={
+            "client_order_id": order.client_order_id,
+            "strategy": order.strategy,
+            "venue": order.venue,
+            "symbol": order.symbol,
+        },
+        metadata={"detail": detail[:500]},
+    )
+
+
 def order_failed(order: OrderRequest, kind: str, detail: str) -> DecisionRecord:
     metadata = _order_metadata(order) | {"error": kind, "detail": detail}
     return DecisionRecord("order", "failed", order.ts, _order_artefacts(order), metadata)
@@ -170,6 +209,7 @@ def order_filled(fill: Fill) -> DecisionRecord:
             "fee": decimal_str(fill.fee),
             "fee_asset": fill.fee_asset,
             "liquidity": fill.liquidity.value,
+            **({"trade_id": fill.trade_id} if fill.trade_id else {}),
         },
     )
 

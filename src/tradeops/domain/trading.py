@@ -99,15 +99,38 @@ class Fill:
     fee_asset: str
     liquidity: Liquidity
     ts: int
+    trade_id: str = ""  # the venue's trade id ("" on the paper venue): booked once per (venue, id)
 
     @property
     def notional(self) -> Decimal:
         return self.quantity * self.price
 
     @property
+    def fee_in_base(self) -> bool:
+        """The fee was taken from the base asset (Binance spot charges buyers in what they buy)."""
+        return bool(self.fee) and self.fee_asset == base_asset(self.symbol)
+
+    @property
+    def position_change(self) -> Decimal:
+        """Signed base quantity the account holds more after the fill (a base fee is not received)."""
+        return self.quantity * self.side.sign - (self.fee if self.fee_in_base else ZERO)
+
+    @property
+    def fee_value(self) -> Decimal:
+        """The fee in the quote asset (a base-asset fee valued at the fill price)."""
+        return self.fee * self.price if self.fee_in_base else self.fee
+
+    @property
     def cash_change(self) -> Decimal:
-        """What the fill does to the quote balance: pay for a buy, receive for a sell, pay the fee."""
-        return -(self.quantity * self.price * self.side.sign + self.fee)
+        """What the fill does to the quote balance: pay for a buy, receive for a sell, pay a quote fee."""
+        fee = ZERO if self.fee_in_base else self.fee
+        return -(self.quantity * self.price * self.side.sign + fee)
+
+
+def base_asset(symbol: str) -> str:
+    """`BTC` of `BTC/USDT` (a symbol without a slash has no known base)."""
+    head, sep, _ = symbol.partition("/")
+    return head if sep else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +157,9 @@ class Position:
         return (mark - self.avg_price) * self.quantity
 
     def apply(self, fill: Fill) -> Position:
-        """Return the position after `fill` (fees are booked separately)."""
-        signed = fill.quantity * fill.side.sign
+        """Return the position after `fill` (quote fees are booked separately; a base-asset fee
+        makes the position smaller, its value is booked as a fee)."""
+        signed = fill.position_change
         old = self.quantity
         new = old + signed
         realized = self.realized_pnl

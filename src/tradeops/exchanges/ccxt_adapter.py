@@ -12,7 +12,7 @@ A venue fill (trade id) is booked exactly once, from the acknowledgement or from
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -37,6 +37,26 @@ from tradeops.runtime.ports import OrderAck
 from tradeops.runtime.venue_reconcile import OrderView
 
 OPEN = "open"
+
+
+def request_from_row(row: Mapping[str, Any]) -> OrderRequest:
+    """The request of a journaled order (a row of the store's `orders` table, or an open intent)."""
+    limit = row.get("limit_price")
+    return OrderRequest(
+        client_order_id=str(row["client_order_id"]),
+        strategy=str(row["strategy"]),
+        venue=str(row["venue"]),
+        symbol=str(row["symbol"]),
+        side=Side(str(row["side"])),
+        quantity=to_decimal(row["quantity"]),
+        reference_price=ZERO,
+        ts=int(row.get("ts") or 0),
+        order_type=OrderType(str(row.get("order_type") or "market")),
+        limit_price=None if limit is None else to_decimal(limit),
+        reduce_only=bool(row.get("reduce_only")),
+    )
+
+
 TRADES_PAGE = 1000
 
 
@@ -99,6 +119,16 @@ class CcxtExchange:
         self._next_trade_id: dict[str, int] = {}  # per symbol: where the next trade poll starts
         self._client_ids: set[str] = set()  # client order ids sent by this adapter
         self._last_poll_ms = -(10**15)
+        self._closed: list[OrderRequest] = []  # closed at the venue with a remainder never filled
+
+    @property
+    def quote_asset(self) -> str:
+        return self._quote
+
+    @property
+    def client(self) -> Any:
+        """The ccxt exchange object (market data polls share its connection and rate limiter)."""
+        return self._ex
 
     # --- markets ------------------------------------------------------------------------------
 
@@ -147,6 +177,8 @@ class CcxtExchange:
         open_quantity = remaining if placed.get("status") == OPEN and remaining > 0 else ZERO
         if open_quantity > 0:
             self._open[str(placed["id"])] = _Working(order, str(placed["id"]), quantity, open_quantity)
+        elif filled < order.quantity:
+            self._closed.append(order)  # the venue closed it (rounded to the step, expired, partial)
         return OrderAck(str(placed["id"]), tuple(fills), open_quantity)
 
     def _place(
@@ -262,7 +294,41 @@ class CcxtExchange:
             fee_asset=str(fee.get("currency") or self._quote),
             liquidity=liquidity or Liquidity.TAKER,
             ts=int(trade.get("timestamp") or default_ts),
+            trade_id=str(trade.get("id") or ""),
         )
+
+    # --- restart -------------------------------------------------------------------------------
+
+    def restore(self, orders: Iterable[Mapping[str, Any]], booked_trade_ids: Iterable[str]) -> int:
+        """Reload working orders of this venue (store rows with status open) and the trade ids
+        already booked, so a restart neither forgets a resting order nor books a fill twice."""
+        self._booked.update(booked_trade_ids)
+        count = 0
+        for row in orders:
+            if row["venue"] != self._venue or not row.get("order_id"):
+                continue
+            request = request_from_row(row)
+            remaining = to_decimal(row["quantity"]) - to_decimal(row.get("filled") or 0)
+            self._client_ids.add(request.client_order_id)
+            self._open[str(row["order_id"])] = _Working(
+                request, str(row["order_id"]), request.quantity, remaining
+            )
+            count += 1
+        return count
+
+    def resolve(self, row: Mapping[str, Any]) -> str | None:
+        """An intent journaled before a crash: does the venue hold it? Looked up by client order
+        id, never resent. A held order is tracked again (its fills come with the next poll)."""
+        request = request_from_row(row)
+        found = self._lookup(request)
+        self._client_ids.add(request.client_order_id)
+        if found is None:
+            return None
+        order_id = str(found["id"])
+        amount = to_decimal(float(found.get("amount") or request.quantity))
+        self._open[order_id] = _Working(request, order_id, amount, amount)  # trades: next poll
+        self._last_poll_ms = -(10**15)
+        return order_id
 
     # --- cancels --------------------------------------------------------------------------------
 
@@ -278,6 +344,18 @@ class CcxtExchange:
                 return False  # already closed at the venue (filled or expired), nothing cancelled
         return True
 
+    def cancel_venue_order(self, symbol: str, order_id: str) -> bool:
+        """Cancel an order at the venue by its id, whether this process placed it or not."""
+        with translate_vendor_errors(self._venue):
+            try:
+                self._caller.call(self._ex.cancel_order, order_id, symbol)
+            except ccxt.OrderNotFound:
+                return False
+        working = self._open.get(order_id)
+        if working is not None:
+            working.closing = True
+        return True
+
     def cancel_all(self, strategy: str | None = None) -> int:
         doomed = [
             oid
@@ -285,6 +363,11 @@ class CcxtExchange:
             if not w.closing and (strategy is None or w.request.strategy == strategy)
         ]
         return sum(1 for oid in doomed if self.cancel(oid))
+
+    def drain_closed(self) -> list[OrderRequest]:
+        """Orders the venue closed before they filled in full, since the last call."""
+        out, self._closed = self._closed, []
+        return out
 
     def open_order_ids(self) -> Sequence[str]:
         return [oid for oid, w in self._open.items() if not w.closing]
@@ -330,6 +413,8 @@ class CcxtExchange:
             for order in working.values():
                 if order.closing or order.remaining <= 0 or order.order_id not in venue_open:
                     del self._open[order.order_id]
+                    if order.remaining > 0 or order.quantity < order.request.quantity:
+                        self._closed.append(order.request)
         return fills
 
     def _new_trades(self, symbol: str) -> list[dict[str, Any]]:

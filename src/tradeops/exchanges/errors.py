@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import ccxt
 
-from tradeops.domain.errors import Fatal, Skipped, Temporary
+from tradeops.domain.errors import Fatal, Skipped, Temporary, UnknownOutcome
 from tradeops.domain.events import DenialReason
 
 
@@ -30,7 +30,7 @@ class PrecisionDenied(OrderRejected):
         self.reason = reason
 
 
-class OutcomeUnknown(ExchangeTemporary):
+class OutcomeUnknown(ExchangeTemporary, UnknownOutcome):
     """The venue may or may not hold this order and repeated queries could not tell: the order's
     instrument needs reconciliation before anything else is sent for it."""
 

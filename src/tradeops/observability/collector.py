@@ -61,6 +61,13 @@ SPECS: tuple[MetricSpec, ...] = (
     _strategy("allocation_used_quote", "gauge", "Capital in use by the strategy (quote currency)."),
     _strategy("allocation_allowed_quote", "gauge", "Capital the allocation allows (quote currency)."),
     _strategy("allocation_used_ratio", "gauge", "Allocation used / allowed (+Inf: used with 0 allowed)."),
+    _strategy(
+        "configured_allocation_ratio",
+        "gauge",
+        "Allocation of the strategy in the configuration the scheduler runs (before any disable).",
+    ),
+    _strategy("max_daily_loss_ratio", "gauge", "Daily loss limit of the running risk profile / allocation."),
+    _strategy("max_position_ratio", "gauge", "Position size limit of the running risk profile / equity."),
     _strategy("exposure_quote", "gauge", "Absolute position value (quote currency)."),
     _strategy("realized_pnl_quote", "gauge", "Realized PnL net of fees (quote currency)."),
     _strategy("unrealized_pnl_quote", "gauge", "Unrealized PnL of open positions (quote currency)."),
@@ -113,6 +120,18 @@ SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "tradeops_exchange_request_latency_seconds", "histogram", "Exchange request time.", ("exchange",)
     ),
+    MetricSpec(
+        "tradeops_market_data_staleness_seconds",
+        "gauge",
+        "Live venues: seconds since the instrument last brought a closed candle, beyond one interval.",
+        ("exchange", "symbol"),
+    ),
+    MetricSpec(
+        "tradeops_reconcile_diffs",
+        "gauge",
+        "Differences the last reconciliation found between local books and the venues (0: agree).",
+    ),
+    MetricSpec("tradeops_reconcile_runs_total", "counter", "Reconciliations with the venues run."),
     MetricSpec("tradeops_build_info", "gauge", "Always 1; names the build.", ("version", "environment")),
     MetricSpec("tradeops_start_time_seconds", "gauge", "Unix time the runtime started."),
     MetricSpec("tradeops_last_cycle_timestamp_seconds", "gauge", "Unix time of the scheduler's last cycle."),
@@ -199,6 +218,9 @@ class RuntimeCollector(Collector):
         gauge("allocation_used_quote", used)
         gauge("allocation_allowed_quote", allowed)
         gauge("allocation_used_ratio", _ratio(used, allowed))
+        gauge("configured_allocation_ratio", s.configured_allocation)
+        gauge("max_daily_loss_ratio", s.max_daily_loss_ratio)
+        gauge("max_position_ratio", s.max_position_ratio)
         gauge("exposure_quote", float(s.exposure))
         gauge("realized_pnl_quote", float(s.realized_pnl))
         gauge("unrealized_pnl_quote", float(s.unrealized_pnl))
@@ -273,6 +295,10 @@ class RuntimeCollector(Collector):
                 f.add("tradeops_exchange_errors_total", [exchange, kind], value)
             if exchange in latency:
                 f.add_histogram("tradeops_exchange_request_latency_seconds", [exchange], latency[exchange])
+        for (exchange, symbol), age in sorted(stats.market_data_staleness.items()):
+            f.add("tradeops_market_data_staleness_seconds", [exchange, symbol], min(age, 1e9))
+        f.add("tradeops_reconcile_diffs", [], float(stats.reconcile_diffs))
+        f.add("tradeops_reconcile_runs_total", [], float(stats.reconcile_runs))
 
 
 def build_registry(stats: RuntimeStats, limits: ResourceLimits) -> CollectorRegistry:

@@ -279,6 +279,24 @@ ROWS: tuple[tuple[str, tuple[PanelSpec, ...]], ...] = (
                 unit="s",
                 thresholds=((2, "red"),),
             ),
+            PanelSpec(
+                "Market data staleness (live venues)",
+                "timeseries",
+                (
+                    _q(
+                        "max by (exchange, symbol) (tradeops_market_data_staleness_seconds)",
+                        "{{exchange}} {{symbol}}",
+                    ),
+                ),
+                unit="s",
+                thresholds=((120, "red"),),
+            ),
+            PanelSpec(
+                "Reconcile differences with the venues",
+                "timeseries",
+                (_q("max(tradeops_reconcile_diffs)", "differences"),),
+                thresholds=((1, "red"),),
+            ),
         ),
     ),
 )

@@ -242,7 +242,13 @@ def run_job(
                 env={**base_env, **context.env, **step_env},
                 timeout=_STEP_TIMEOUT_S,
                 check=False,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
             )
+            if done.stdout:
+                echo(done.stdout.rstrip("\n"))  # the job log holds every step's output
             outcomes.append(StepOutcome(name, "ran", done.returncode))
             if done.returncode != 0:
                 echo(f"-- {name}: failed with exit {done.returncode}")

@@ -64,7 +64,8 @@ def _money(value: Decimal) -> str:
 def render_table(engine: TradingEngine, console: Console) -> None:
     if not console.is_terminal:
         console.width = max(console.width, 170)  # logs and CI: do not squeeze the columns
-    table = Table(title=f"Paper run on {engine.settings.environment}: per-strategy results")
+    kind = "Live run" if engine.settings.live else "Paper run"
+    table = Table(title=f"{kind} on {engine.settings.environment}: per-strategy results")
     for header in (
         "strategy",
         "bucket",

@@ -1,5 +1,6 @@
 """Housekeeping around a long-running scheduler: once a second it logs override changes nobody
-logged (a file removed by hand, an expiry), runs the incident triggers, and keeps resource usage
+logged (a file removed by hand, an expiry), runs the incident triggers, takes a configuration
+handed over by `tradeops config apply` (between two scheduler steps), and keeps resource usage
 sampled. A failing hook is reported (once per distinct problem) and retried; it never stops
 trading by itself, but an override event it cannot record keeps trading halted (the kill switch
 waits for the recorded resume)."""
@@ -15,6 +16,7 @@ from typing import Any
 from tradeops.bootstrap.engine import Runtime
 from tradeops.bootstrap.ops import OpsContext
 from tradeops.domain.errors import Fatal, TradeopsError
+from tradeops.ops.config_live import LiveConfig
 from tradeops.ops.controls import reconcile_override_events
 from tradeops.ops.incident_triggers import IncidentAutomation
 from tradeops.runtime.overrides import OverrideState, read_overrides
@@ -27,6 +29,7 @@ class Supervisor:
     ctx: OpsContext
     interval_s: float = 1.0
     automation: IncidentAutomation | None = None
+    live_config: LiveConfig | None = None
     closers: list[Callable[[], Any]] = field(default_factory=list)
     failures: int = 0
     _reported: dict[str, str] = field(default_factory=dict)
@@ -35,6 +38,8 @@ class Supervisor:
         monitor = start_resource_monitor(self.runtime.stats, self.ctx.cfg.runtime.resource_limits)
         self.closers.append(monitor.stop)
         self.automation = IncidentAutomation(self.ctx)
+        live = self.live_config = LiveConfig.start(self.runtime, self.ctx)
+        self.closers.append(live.close)
         return self
 
     def tick(self) -> None:
@@ -45,13 +50,15 @@ class Supervisor:
         if self.automation is not None:
             automation = self.automation
             hooks.append(("incidents", lambda: automation.on_tick(self.runtime.stats, now)))
+        if self.live_config is not None:
+            hooks.append(("config", self.live_config.tick))
         for name, hook in hooks:
             try:
                 hook()
                 self._reported.pop(name, None)
             except Fatal:
                 raise
-            except TradeopsError as exc:
+            except (TradeopsError, OSError) as exc:
                 self.failures += 1
                 if name == "overrides":  # an override event not recorded: trading stays halted
                     self.runtime.stats.decision_log_write_failures += 1

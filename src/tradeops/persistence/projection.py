@@ -91,6 +91,7 @@ def fill_from_entry(entry: Mapping[str, Any]) -> Fill:
         fee_asset=str(meta["fee_asset"]),
         liquidity=Liquidity(meta["liquidity"]),
         ts=_ms(entry),
+        trade_id=str(meta.get("trade_id", "")),
     )
 
 
@@ -229,7 +230,7 @@ class Projection:
         if order.filled >= order.quantity:
             order.status = "filled"
         self.fills[seq] = fill
-        self.fill_ids[seq] = f"{fill.order_id}#{order.fills}"
+        self.fill_ids[seq] = fill.trade_id or f"{fill.order_id}#{order.fills}"
         self._touch("fills", seq)
         key = (fill.strategy, fill.venue, fill.symbol)
         old = self.positions.get(key) or Position(*key)
@@ -238,7 +239,7 @@ class Projection:
         asset = self.quote_asset or fill.fee_asset
         self.balances[asset] = self.balances.get(asset, ZERO) + fill.cash_change
         fees = FEES_PREFIX + fill.strategy
-        self._set_meta(fees, decimal_str(Decimal(self.meta.get(fees, "0")) + fill.fee))
+        self._set_meta(fees, decimal_str(Decimal(self.meta.get(fees, "0")) + fill.fee_value))
         self._touch("balances", asset)
 
     def _trading_state(self, seq: int, entry: Mapping[str, Any]) -> None:

@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tradeops.domain import events
-from tradeops.domain.errors import Skipped, Temporary
+from tradeops.domain.errors import Skipped, Temporary, UnknownOutcome
 from tradeops.domain.events import DenialReason
-from tradeops.domain.trading import OrderRequest, TradingState
+from tradeops.domain.trading import Fill, OrderRequest, TradingState
 from tradeops.risk.gate import Denial, Exposure, Limits, check_order
 from tradeops.runtime.ports import DecisionSink, Exchange, OrderAck, OrderGate
 from tradeops.runtime.stats import Histogram, RuntimeStats
@@ -34,6 +34,7 @@ class OrderEgress:
         exposure: Callable[[OrderRequest], Exposure],
         states: Callable[[str], tuple[TradingState, TradingState]],
         reduce_allowed_when_killed: Callable[[], bool] = lambda: False,
+        on_fills: Callable[[Sequence[Fill]], None] | None = None,
     ) -> None:
         self._exchange = exchange
         self._sink = sink
@@ -43,6 +44,10 @@ class OrderEgress:
         self._exposure = exposure
         self._states = states
         self._reduce_allowed_when_killed = reduce_allowed_when_killed
+        self._on_fills = on_fills
+        # Orders whose outcome the venue could not tell, by client order id: their instrument
+        # takes no new order until a lookup resolves them (fail closed per symbol).
+        self.unresolved: dict[str, OrderRequest] = {}
 
     def _kill_switch(self, order: OrderRequest) -> Denial | None:
         if self._gate is None:
@@ -59,6 +64,12 @@ class OrderEgress:
         denial = self._kill_switch(order)
         if denial is not None:
             return denial
+        stuck = next(
+            (cid for cid, o in self.unresolved.items() if (o.venue, o.symbol) == (order.venue, order.symbol)),
+            None,
+        )
+        if stuck is not None:
+            return Denial(DenialReason.OUTCOME_UNKNOWN, f"{stuck} unresolved at {order.venue}")
         strategy_state, global_state = self._states(order.strategy)
         return check_order(order, self._limits(order), self._exposure(order), strategy_state, global_state)
 
@@ -82,6 +93,8 @@ class OrderEgress:
             if ack is not None:
                 self._sink.record(events.order_submitted(order, ack.order_id))
                 self._stats.strategies[order.strategy].orders += 1
+                if self._on_fills is not None:
+                    self._on_fills(ack.fills)  # fills that came with the acknowledgement
             routed.append(Routed(order, ack, None))
         return routed
 
@@ -90,6 +103,12 @@ class OrderEgress:
         started = time.perf_counter()
         try:
             return self._exchange.submit(order)
+        except UnknownOutcome as exc:
+            # No outcome is recorded: the intent stays open until the venue says (lookup).
+            self.unresolved[order.client_order_id] = order
+            self._stats.exchange_errors[(order.venue, "outcome_unknown")] += 1
+            self._sink.record(events.order_outcome_unknown(order, str(exc)))
+            return None
         except (Temporary, Skipped) as exc:
             kind = "temporary" if isinstance(exc, Temporary) else "rejected"
             self._stats.exchange_errors[(order.venue, kind)] += 1

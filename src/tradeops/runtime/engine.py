@@ -67,6 +67,7 @@ class EngineSettings:
     equity_curve: list[tuple[int, float]] = field(default_factory=list)
     order_seq_start: int = 1  # account-wide client order sequence (persisted: continues after restarts)
     checkpoint_every_steps: int = CHECKPOINT_EVERY_STEPS
+    live: bool = False  # orders go to a live venue (tables and reports say so)
 
 
 class TradingEngine:
@@ -119,6 +120,7 @@ class TradingEngine:
             exposure=self._exposure,
             states=lambda s: (self.strategy_states[s], self.global_state),
             reduce_allowed_when_killed=lambda: self._positions_on_kill in ("reduce", "flatten"),
+            on_fills=self.book_fills,
         )
 
     # --- allocation ------------------------------------------------------------------------------
@@ -128,6 +130,29 @@ class TradingEngine:
             configured = {name: slot.profile.allocation(name) for name, slot in self.slots.items()}
             self._allocations = allocate(self.settings.policy, configured, frozenset(self._disabled))
         return self._allocations
+
+    def reconfigure(
+        self,
+        slots: Sequence[StrategySlot],
+        account_profile: RiskProfile,
+        *,
+        positions_on_kill: str,
+        cancel_on_disable: bool,
+    ) -> None:
+        """Take a new configuration at a cycle boundary (the same strategies, new parameters, risk
+        profiles and kill-switch policy); the gauges show it at once."""
+        if {slot.name for slot in slots} != set(self.slots):
+            raise ValueError("reconfigure keeps the running strategies (adding or removing needs a restart)")
+        self.slots = {slot.name: slot for slot in slots}
+        self.settings.account_profile = account_profile
+        self.settings.positions_on_kill = positions_on_kill
+        self.settings.cancel_on_disable = cancel_on_disable
+        if not self._killed:
+            self._positions_on_kill = positions_on_kill
+        self._allocations = None
+        for slot in slots:
+            self.stats.strategies[slot.name].risk_profile = slot.schedule.risk_profile
+        self.publish_stats(force=True)
 
     def risk_bucket(self, strategy: str) -> str:
         return MANUAL_BUCKET if strategy in self._disabled else self.slots[strategy].schedule.risk_profile
@@ -167,21 +192,33 @@ class TradingEngine:
         for bar in bars:
             self.portfolio.mark(bar.venue, bar.symbol, bar.close)
         fills = list(self.exchange.on_market(bars, ()))
-        for fill in fills:
-            self._book_fill(fill)
+        self.book_fills(fills)
         if bars:
             self.portfolio.roll(now_ms)
             self._monitor(now_ms)
             self.settings.equity_curve.append((now_ms, float(self.portfolio.equity())))
         return fills
 
+    def book_fills(self, fills: Sequence[Fill]) -> None:
+        """Book venue fills (from an acknowledgement, a poll or the user stream) into the books,
+        then record orders a live venue closed with a remainder unfilled (their final outcome)."""
+        for fill in fills:
+            self._book_fill(fill)
+        drain = getattr(self.exchange, "drain_closed", None)
+        for order in drain() if drain is not None else ():
+            self.sink.record(events.order_closed(self._now_ms, order, "closed at the venue, rest unfilled"))
+
     def _book_fill(self, fill: Fill) -> Position:
         position = self.portfolio.apply_fill(fill)
         self.sink.record(events.order_filled(fill))
         stats = self.stats.strategies[fill.strategy]
         stats.fills += 1
-        stats.fees += fill.fee
+        stats.fees += fill.fee_value
         return position
+
+    def set_state(self, scope: str, new: TradingState, reason: str) -> None:
+        """Change a strategy's (or `global`) trading state, recording why."""
+        self._set_state(scope, new, reason)
 
     def _set_state(self, scope: str, new: TradingState, reason: str) -> None:
         old = self.global_state if scope == "global" else self.strategy_states[scope]
@@ -282,6 +319,9 @@ class TradingEngine:
             base = book.initial_equity * to_decimal(slot.profile.allocation(name) or 1)
             s.drawdown_ratio = float((pnl_book.peak_pnl - book.strategy_pnl(name)) / base) if base else 0.0
             s.max_drawdown_ratio = float(pnl_book.max_drawdown / base) if base else 0.0
+            s.configured_allocation = slot.profile.allocation(name)
+            s.max_daily_loss_ratio = slot.profile.max_daily_loss_pct
+            s.max_position_ratio = slot.profile.max_position_pct
             s.trading_state = self.strategy_states[name]
             s.disabled = name in self._disabled
 

@@ -104,7 +104,7 @@ class Portfolio:
         self.cash += fill.cash_change
         book = self.books[fill.strategy]
         book.realized += new.realized_pnl - old.realized_pnl
-        book.fees += fill.fee
+        book.fees += fill.fee_value
         instrument = (fill.venue, fill.symbol)
         if instrument not in self._marks:
             self._marks[instrument] = float(fill.price)

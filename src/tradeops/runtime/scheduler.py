@@ -86,6 +86,18 @@ class Scheduler:
             for slot in engine.slots.values()
         ]
 
+    def retime(self, now_ms: int) -> None:
+        """The engine's schedules changed (cadence, drift budget, warmup): a changed cadence next
+        falls due at its next tick after `now_ms`; unchanged ones keep their place."""
+        for due in self.dues:
+            schedule = self.engine.slots[due.name].schedule
+            cadence = max(1, int(schedule.cadence_seconds * 1000))
+            due.warmup_bars = max(schedule.warmup_bars, self.engine.slots[due.name].strategy.required_bars())
+            due.max_drift_ms = int(schedule.max_drift_seconds * 1000)
+            if cadence != due.cadence_ms:
+                due.cadence_ms = cadence
+                due.next_ms = math.ceil((now_ms + 1) / cadence) * cadence
+
     def stop(self) -> None:
         self.stop_event.set()
 

@@ -75,6 +75,9 @@ class StrategyStats:
     allocation_used: Decimal = ZERO
     day_pnl: Decimal = ZERO
     daily_loss_budget: Decimal = ZERO
+    configured_allocation: float = 0.0  # the running configuration's allocation (before any disable)
+    max_daily_loss_ratio: float = 0.0
+    max_position_ratio: float = 0.0
     drawdown_ratio: float = 0.0
     max_drawdown_ratio: float = 0.0
     trading_state: TradingState = TradingState.ACTIVE
@@ -119,6 +122,10 @@ class RuntimeStats:
     decision_log_head_seq: int = 0  # last durable seq of the runtime log
     exchange_errors: Counter[tuple[str, str]] = field(default_factory=Counter)  # (venue, kind)
     exchange_latency: dict[str, Histogram] = field(default_factory=dict)  # per venue
+    # live venues: seconds since each (venue, symbol) last brought a closed candle (beyond one interval)
+    market_data_staleness: dict[tuple[str, str], float] = field(default_factory=dict)
+    reconcile_diffs: int = 0  # differences found by the last reconciliation with the venues
+    reconcile_runs: int = 0
     started_ms: int = 0
     last_cycle_ms: int = 0
 

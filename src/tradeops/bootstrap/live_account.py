@@ -1,0 +1,95 @@
+"""A live account seen from outside the scheduler (`tradeops reconcile`, `tradeops watchdog`): its
+state store and a venue connection of its own."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tradeops.bootstrap.live import connect_venues, live_symbols
+from tradeops.bootstrap.live_start import balance_tolerance, expected_balances
+from tradeops.config.load import load_config
+from tradeops.config.models import AppConfig, EnvironmentConfig
+from tradeops.domain.errors import UserInputError
+from tradeops.persistence.sql_store import SqlStateStore, open_state_store
+from tradeops.runtime.live_reconcile import strategy_of
+from tradeops.runtime.venue_reconcile import ReconcileReport, reconcile
+from tradeops.runtime.venue_router import VenueRouter
+
+
+@dataclass
+class LiveAccount:
+    cfg: AppConfig
+    name: str
+    env: EnvironmentConfig
+    store: SqlStateStore
+    router: VenueRouter
+    strategies: list[str]
+
+    def close(self) -> None:
+        self.store.close()
+
+    def reconcile(self) -> ReconcileReport:
+        """Compare the store's open orders and balances with the venues now (no fill is booked:
+        the scheduler books them; a fill it has not seen yet shows as a difference)."""
+        booked: dict[str, list[str]] = {}
+        for row in self.store.table_rows("fills"):
+            booked.setdefault(str(row["venue"]), []).append(str(row["fill_id"]))
+        self.router.restore(self.store.load_open_orders(), booked)
+        return reconcile(
+            self.router.local_open_orders(),
+            self.router.venue_open_orders(),
+            expected_balances(self.store, self.env.quote_asset),
+            self.router.venue_balances(),
+            strategy_of=strategy_of(self.strategies),
+            tolerance=balance_tolerance(self.env),
+        )
+
+
+def open_live_account(
+    config_path: str | Path, environment: str, environ: Mapping[str, str] = os.environ
+) -> LiveAccount:
+    cfg = load_config(Path(config_path))
+    if environment not in cfg.environments:
+        raise UserInputError(
+            f"--environment {environment}: not in {config_path}; known: {', '.join(cfg.environments)}"
+        )
+    env = cfg.environments[environment]
+    if env.mode != "live":
+        raise UserInputError(
+            f"--environment {environment} is mode: paper; reconcile needs a live environment"
+        )
+    schedules = cfg.scheduler().schedules
+    _interval, symbols = live_symbols(environment, schedules)
+    router = connect_venues(environment, env, symbols, environ)
+    store = open_state_store(env)
+    return LiveAccount(cfg, environment, env, store, router, list(schedules))
+
+
+def kill_switch_reader(
+    account: LiveAccount,
+) -> tuple[Callable[[], bool], Callable[[], str], Callable[[], None]]:
+    """(is the global kill switch engaged?, its positions policy, stop) from the same overrides
+    directory and store the scheduler reads."""
+    from tradeops.runtime.kill_switch import KillSwitch
+    from tradeops.runtime.overrides import OverrideWatcher
+
+    cfg = account.cfg
+    watcher = OverrideWatcher(
+        Path(cfg.runtime.overrides_dir),
+        clock_ms=lambda: int(time.time() * 1000),
+        poll_interval_ms=cfg.runtime.kill_switch.poll_interval_ms,
+    )
+    watcher.start()
+    switch = KillSwitch(watcher, account.store, lambda: int(time.time() * 1000))
+
+    def engaged() -> bool:
+        return switch.override_active()
+
+    def policy() -> str:
+        return str(switch.on_disable().positions)
+
+    return engaged, policy, watcher.stop
