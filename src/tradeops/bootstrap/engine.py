@@ -56,6 +56,8 @@ class RunOptions:
     run_id: str | None = None
     decision_log: bool = True
     decision_log_path: str | None = None  # default: the environment's log
+    # A SigningKey to sign with instead of the configured one (benchmarks: their own key, no env).
+    signing_key: Any = None
     strategy_params: dict[str, dict[str, Any]] | None = None  # per-strategy parameter overrides
     kill_switch: bool = True
     metrics: bool = False
@@ -178,9 +180,12 @@ def signing_key(cfg: AppConfig, log_path: str | Path) -> Any:
 def _writer_opener(cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, path: str) -> Any:
     from tradeops.decision_log.writer import DecisionLogWriter
 
-    if env.mode == "paper":
-        paper_signing_key(cfg, opts.environment, [path])
-    key = signing_key(cfg, path)
+    if opts.signing_key is not None:
+        key = opts.signing_key
+    else:
+        if env.mode == "paper":
+            paper_signing_key(cfg, opts.environment, [path])
+        key = signing_key(cfg, path)
     settings = cfg.decision_log
 
     def open_writer(on_durable: Any = None) -> DecisionLogWriter:

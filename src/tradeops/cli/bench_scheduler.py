@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import statistics
 from pathlib import Path
 from typing import Any
@@ -70,10 +69,14 @@ def bench_scheduler(
 
     console = Console(stderr=True, quiet=as_json)
     cfg = load_config(config_path)
+    from tradeops.decision_log.keys import ephemeral_key
+
     criteria = CapacityCriteria(
-        max_drift_ms, cpu_budget or cfg.runtime.resource_limits.cpu_percent, decision_log=decision_log
+        max_drift_ms,
+        cpu_budget or cfg.runtime.resource_limits.cpu_percent,
+        decision_log=decision_log,
+        signing_key=ephemeral_key(algorithm=cfg.decision_log.hash_algorithm),
     )
-    os.environ.setdefault("TRADEOPS_DECISION_LOG_KEY", secrets.token_hex(32))
 
     def show(c: Candidate) -> None:
         console.print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +101,11 @@ class SigningKey:
 
     def signature(self, value: str) -> dict[str, str]:
         return {"algorithm": self.signature_algorithm, "key_id": self.key_id, "value": value}
+
+
+def ephemeral_key(key_id: str = "bench", algorithm: HashAlgorithm = "sha256") -> SigningKey:
+    """A fresh random key held only in memory (benchmarks): no environment, no key file."""
+    return SigningKey(key_id, secrets.token_bytes(32), algorithm)
 
 
 def check_algorithm(algorithm: str, flag: str = "--hash-algorithm") -> HashAlgorithm:

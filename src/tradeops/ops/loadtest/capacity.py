@@ -33,6 +33,7 @@ class CapacityCriteria:
     max_p95_drift_ms: float = 50.0
     max_cpu_percent: float = 65.0
     decision_log: bool = True  # False measures the scheduler without the signed audit trail
+    signing_key: Any = None  # the bench's own key (None: the configured one)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def measure(
         speed=1.0,
         synthetic_bars=600,
         decision_log=criteria.decision_log,
+        signing_key=criteria.signing_key,
         decision_log_path=str(workdir / f"decisions-{schedules}-{time.monotonic_ns()}.jsonl"),
     )
     runtime = build_runtime(options, bench_config(cfg, schedules))
