@@ -60,8 +60,9 @@ def _normalised(log: Path) -> list[bytes]:
     lines = []
     for raw in log.read_bytes().splitlines():
         entry = json.loads(raw)
-        if entry["kind"] == "log_genesis":
-            entry.pop("timestamp")  # wall-clock creation time of the log
+        # Every entry's `timestamp` is wall time (issue 15); the market time it stands for stays
+        # compared, in metadata.market_time and ts_ms.
+        entry.pop("timestamp")
         lines.append(json.dumps(_scrub(entry), sort_keys=True).encode())
     return lines
 
