@@ -118,15 +118,15 @@ def test_remove_says_trading_stays_halted_when_its_entry_fails(
     switch = gate(ctx)
     switch.allows_new_order("daily_trend")
     # The pre-check and the rm succeed; the log becomes unwritable just before the entry.
-    from tradeops.ops import controls
+    from tradeops.ops import override_controls
 
-    original = controls._record_removal
+    original = override_controls._record_removal
 
     def disk_goes_away(*args: object, **kwargs: object) -> None:
         block(ctx)
         original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(controls, "_record_removal", disk_goes_away)
+    monkeypatch.setattr(override_controls, "_record_removal", disk_goes_away)
     with pytest.raises(AuditWriteFailed) as excinfo:
         remove_override(ctx, actor=OPERATOR, reason="done")
     message = str(excinfo.value)
