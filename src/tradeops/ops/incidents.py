@@ -13,21 +13,32 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from tradeops.config.models import AppConfig
-from tradeops.decision_log.reader import iter_entries
-from tradeops.domain.errors import AlreadyExists, TamperDetected, TradeopsError, UserInputError
+from tradeops.domain.errors import AlreadyExists, TradeopsError, UserInputError
 from tradeops.fsutil import atomic_write_json, atomic_write_text
 from tradeops.ops.audit_trail import record_operator_action
+from tradeops.ops.incident_model import (
+    _OPEN_FIELDS,
+    CLOSE_STATUSES,
+    SEVERITIES,
+    Incident,
+    IncidentStateError,
+    Note,
+    TimelineEvent,
+    _next_auto_id,
+    incident_id_from_ticket,
+)
+from tradeops.ops.incident_timeline import (
+    _entries,
+    _replay,
+    _timeline,
+)
 
 __all__ = [
     "CLOSE_STATUSES",
@@ -45,269 +56,6 @@ __all__ = [
     "open_incident",
     "render_markdown",
 ]
-
-SEVERITIES = ("critical", "high", "medium", "low")
-CLOSE_STATUSES = ("restored", "mitigated", "false_alarm")
-TIMELINE_KINDS = frozenset(
-    {
-        "strategy_state",
-        "override",
-        "alert_silence",
-        "load_test",
-        "config_change",
-        "incident",
-        "snapshot",
-        "rollback",
-        "trading_state",
-    }
-)
-_ID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_OPEN_FIELDS = ("title", "severity", "opened_by")
-_MAX_ID_LENGTH = 100
-_MAX_WHAT = 160
-
-
-class IncidentStateError(TradeopsError):
-    """The incident is not in a state that allows this change (e.g. closing a closed one). Exit 1."""
-
-
-@dataclass(frozen=True)
-class Note:
-    at: str
-    by: str
-    text: str
-
-
-@dataclass(frozen=True)
-class TimelineEvent:
-    at: str
-    source: str  # <log file name>:<line>
-    kind: str
-    status: str
-    what: str
-    by: str
-
-
-@dataclass
-class Incident:
-    id: str
-    title: str
-    severity: str
-    ticket: str | None
-    opened_by: str
-    opened_at: str
-    status: str = "open"  # open | closed
-    resolution: str | None = None  # restored | mitigated | false_alarm
-    summary: str = ""
-    closed_at: str | None = None
-    closed_by: str | None = None
-    notes: list[Note] = field(default_factory=list)
-    metadata: dict[str, Any] = field(default_factory=dict)
-    timeline: list[TimelineEvent] = field(default_factory=list)
-    # (first line, last line or None) of each open period in the operations log, with timestamps.
-    periods: list[tuple[int, int | None, str, str | None]] = field(default_factory=list, repr=False)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == "open"
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("periods")
-        return data
-
-
-# --- ids -------------------------------------------------------------------------------------------
-
-
-def incident_id_from_ticket(ticket: str, what: str = "--ticket") -> str:
-    """A file-safe id from a ticket: spaces and other unsafe characters become '-'.
-
-    Path separators are refused rather than replaced, so a ticket can never name another directory.
-    """
-    raw = ticket.strip()
-    if "/" in raw or "\\" in raw:
-        raise UserInputError(
-            f"{what} {ticket!r}: must not contain '/' or '\\' (it names the incident's files)"
-        )
-    cleaned = _ID_UNSAFE.sub("-", raw).strip("-.")
-    if not cleaned:
-        raise UserInputError(f"{what} {ticket!r}: needs at least one letter or digit")
-    if len(cleaned) > _MAX_ID_LENGTH:
-        raise UserInputError(f"{what} {ticket[:20]!r}...: longer than {_MAX_ID_LENGTH} characters")
-    return cleaned
-
-
-def _next_auto_id(now_ms: int, known: set[str], directory: Path) -> str:
-    prefix = f"INC-{datetime.fromtimestamp(now_ms / 1000, UTC):%Y%m%d}-"
-    names = set(known)
-    if directory.is_dir():
-        names.update(p.stem for p in directory.glob(f"{prefix}*.json"))
-    numbers = [int(n[len(prefix) :]) for n in names if n.startswith(prefix) and n[len(prefix) :].isdigit()]
-    return f"{prefix}{max(numbers, default=0) + 1:03d}"
-
-
-# --- reading the logs ------------------------------------------------------------------------------
-
-
-def _entries(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    return list(iter_entries(path)) if path.is_file() else []
-
-
-def _candidate_entries(path: Path, names: set[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Entries of a (large) runtime log that may belong in a timeline.
-
-    Lines are canonical JSON, so a byte search skips signals, fills and the like without parsing.
-    """
-    needles = [b'"kind":' + orjson.dumps(kind) for kind in TIMELINE_KINDS] + [orjson.dumps(n) for n in names]
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if not raw.endswith(b"\n"):
-                return  # a torn last line is not an entry yet
-            if not any(needle in raw for needle in needles):
-                continue
-            try:
-                entry = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise TamperDetected(f"{path}:{number}: not valid JSON") from None
-            if isinstance(entry, dict):
-                yield number, entry
-
-
-def _parse_ts(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _replay(entries: list[tuple[int, dict[str, Any]]]) -> dict[str, Incident]:
-    """Every incident's current state, in order of first appearance."""
-    incidents: dict[str, Incident] = {}
-    for line, entry in entries:
-        artefacts = entry.get("artefacts") or {}
-        incident_id = artefacts.get("incident_id")
-        if entry.get("kind") != "incident" or not isinstance(incident_id, str):
-            continue
-        meta = entry.get("metadata") or {}
-        at, status = str(entry.get("timestamp", "")), entry.get("status")
-        current = incidents.get(incident_id)
-        if status == "opened":
-            if current is not None and current.is_open:
-                continue
-            incident = Incident(
-                id=incident_id,
-                title=str(meta.get("title", "")),
-                severity=str(meta.get("severity", "")),
-                ticket=artefacts.get("ticket"),
-                opened_by=str(meta.get("opened_by", "")),
-                opened_at=at,
-                notes=current.notes if current else [],
-                metadata={k: v for k, v in meta.items() if k not in _OPEN_FIELDS},
-                periods=current.periods if current else [],
-            )
-            incident.periods.append((line, None, at, None))
-            incidents[incident_id] = incident
-        elif current is None:
-            continue
-        elif status == "noted":
-            current.notes.append(Note(at, str(meta.get("by", "")), str(meta.get("text", ""))))
-        elif current.is_open:
-            current.status = "closed"
-            current.resolution = str(meta.get("resolution", status))
-            current.summary = str(meta.get("summary", ""))
-            current.closed_at, current.closed_by = at, str(meta.get("closed_by", ""))
-            first, _, opened_at, _ = current.periods[-1]
-            current.periods[-1] = (first, line, opened_at, at)
-    return incidents
-
-
-def _mentions(entry: dict[str, Any], names: set[str]) -> bool:
-    artefacts = entry.get("artefacts")
-    return isinstance(artefacts, dict) and any(isinstance(v, str) and v in names for v in artefacts.values())
-
-
-def _describe(entry: dict[str, Any]) -> str:
-    artefacts, meta = entry.get("artefacts") or {}, entry.get("metadata") or {}
-    kind, status = entry.get("kind"), entry.get("status")
-    if kind == "incident":
-        if status == "opened":
-            text = f"opened: {meta.get('title', '')} ({meta.get('severity', '')})"
-        elif status == "noted":
-            text = f"note: {meta.get('text', '')}"
-        else:
-            summary = meta.get("summary")
-            text = f"closed as {meta.get('resolution', status)}" + (f": {summary}" if summary else "")
-    else:
-        parts = [
-            f"{k}={artefacts[k]}" for k in ("strategy", "component", "step", "silence_id") if artefacts.get(k)
-        ]
-        detail = meta.get("reason") or meta.get("event") or meta.get("summary")
-        if detail:
-            parts.append(str(detail))
-        text = " ".join(parts) or ", ".join(f"{k}={v}" for k, v in sorted(artefacts.items()))
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_WHAT else text[: _MAX_WHAT - 1] + "…"
-
-
-def _actor(entry: dict[str, Any]) -> str:
-    meta = entry.get("metadata") or {}
-    for key in ("actor", "requested_by", "by", "opened_by", "closed_by", "created_by"):
-        if meta.get(key):
-            return str(meta[key])
-    return ""
-
-
-def _event(path: Path, line: int, entry: dict[str, Any]) -> TimelineEvent:
-    return TimelineEvent(
-        at=str(entry.get("timestamp", "")),
-        source=f"{path.name}:{line}",
-        kind=str(entry.get("kind", "")),
-        status=str(entry.get("status", "")),
-        what=_describe(entry),
-        by=_actor(entry),
-    )
-
-
-def _relevant(entry: dict[str, Any], incident: Incident, names: set[str], inside: bool) -> bool:
-    kind = entry.get("kind")
-    if kind == "incident":
-        return (entry.get("artefacts") or {}).get("incident_id") == incident.id
-    return _mentions(entry, names) or (inside and kind in TIMELINE_KINDS)
-
-
-def _timeline(
-    incident: Incident,
-    ops_path: Path,
-    ops_entries: list[tuple[int, dict[str, Any]]],
-    environment_log: Path | None,
-) -> list[TimelineEvent]:
-    names = {incident.id} | ({incident.ticket} if incident.ticket else set())
-    events: list[tuple[datetime | None, TimelineEvent]] = []
-    for line, entry in ops_entries:
-        inside = any(
-            first <= line and (last is None or line <= last) for first, last, _, _ in incident.periods
-        )
-        if _relevant(entry, incident, names, inside):
-            events.append((_parse_ts(entry.get("timestamp")), _event(ops_path, line, entry)))
-    if environment_log is not None and environment_log.resolve() != ops_path.resolve():
-        periods = [(_parse_ts(start), _parse_ts(end)) for _, _, start, end in incident.periods]
-        for line, entry in _candidate_entries(environment_log, names) if environment_log.is_file() else ():
-            at = _parse_ts(entry.get("timestamp"))
-            inside = at is not None and any(
-                start is not None and start <= at and (end is None or at <= end) for start, end in periods
-            )
-            if _relevant(entry, incident, names, inside):
-                events.append((at, _event(environment_log, line, entry)))
-    earliest = datetime.min.replace(tzinfo=UTC)
-    events.sort(key=lambda pair: pair[0] or earliest)
-    return [event for _, event in events]
-
-
-# --- where things live -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
