@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tradeops.bootstrap.decision_log_wiring import audited, open_sink, writer_opener
 from tradeops.bootstrap.live_start import booked_trade_ids, live_opening, start_live
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig, EnvironmentConfig
@@ -21,7 +22,6 @@ from tradeops.marketdata.loaders import CandleSeries
 from tradeops.marketdata.synthetic import synthetic_market
 from tradeops.runtime.clock import ReplayClock, WallClock
 from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
-from tradeops.runtime.fakes import NullSink
 from tradeops.runtime.live_market import LiveMarket
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, OrderGate, StateStore
@@ -145,79 +145,6 @@ def _load_market(
     return series
 
 
-def paper_signing_key(cfg: AppConfig, environment: str, extra_logs: Sequence[str | Path] = ()) -> None:
-    """Paper setups sign with decision_log.key_file; create it when no key is configured and no
-    log of the environment has entries yet (a new setup). A log with entries needs the key that
-    signed it: then a missing key file is an error naming that log, never a silently new key."""
-    from tradeops.decision_log.keys import ENV_KEY, ENV_KEY_FILE, ensure_local_key
-
-    if os.environ.get(ENV_KEY) or os.environ.get(ENV_KEY_FILE):
-        return
-    settings = cfg.decision_log
-    logs = [Path(cfg.decision_log_path(environment)), Path(settings.operations_log), *map(Path, extra_logs)]
-    if ensure_local_key(settings.key_file, settings.key_id, logs):
-        print(
-            f"note: created a decision-log key for this new paper setup at {settings.key_file} (mode 600)",
-            file=sys.stderr,
-        )
-
-
-def signing_key(cfg: AppConfig, log_path: str | Path) -> Any:
-    """The signing key of `log_path` from flags-free sources: env, then decision_log.key_file."""
-    from tradeops.decision_log.keys import resolve_signing_key
-
-    return resolve_signing_key(
-        key=None,
-        key_file=None,
-        key_id=None,
-        algorithm=cfg.decision_log.hash_algorithm,
-        default_key_id=cfg.decision_log.key_id,
-        default_key_file=cfg.decision_log.key_file,
-        log_path=log_path,
-    )
-
-
-def _writer_opener(cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, path: str) -> Any:
-    from tradeops.decision_log.writer import DecisionLogWriter
-
-    if opts.signing_key is not None:
-        key = opts.signing_key
-    else:
-        if env.mode == "paper":
-            paper_signing_key(cfg, opts.environment, [path])
-        key = signing_key(cfg, path)
-    settings = cfg.decision_log
-
-    def open_writer(on_durable: Any = None) -> DecisionLogWriter:
-        return DecisionLogWriter(
-            path,
-            key,
-            fsync_mode=settings.fsync_mode,
-            group_entries=settings.group_commit_entries,
-            group_ms=settings.group_commit_ms,
-            environment=opts.environment,
-            max_line_bytes=settings.max_line_bytes,
-            anchor_interval_s=settings.anchor_interval_s,
-            keep_on_failure=True,  # halt and keep entries in memory until the log is writable again
-            on_durable=on_durable,
-        )
-
-    return open_writer
-
-
-def _open_sink(
-    cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, plan: RunPlan, closers: list[Any]
-) -> DecisionSink:
-    """The sink of an in-memory run: the log alone (no store to project into)."""
-    if not opts.decision_log:
-        return NullSink()
-    from tradeops.decision_log.sink import FileDecisionSink
-
-    sink = FileDecisionSink(_writer_opener(cfg, opts, env, plan.log_path)(), stage=opts.environment)
-    closers.append(sink.close)
-    return sink
-
-
 def _open_gate(
     cfg: AppConfig, env: EnvironmentConfig, store: StateStore | None, closers: list[Any]
 ) -> OrderGate | None:
@@ -252,21 +179,6 @@ def _resume_pending(store: StateStore) -> Any:
     if kv_get is None:
         return None
     return lambda: any(ledger_halts(kv_get(ledger_key(name))) for name in COMPONENTS)
-
-
-def _audited(gate: OrderGate | None, sink: DecisionSink, stats: RuntimeStats, stage: str) -> OrderGate | None:
-    """Trading halts while the decision log cannot make entries durable (fail closed). An account's
-    projecting sink appends through the same writer, so its audit state is that writer's."""
-    from tradeops.decision_log.sink import AuditGate, FileDecisionSink
-    from tradeops.decision_log.writer import DecisionLogWriter
-
-    if isinstance(sink, FileDecisionSink):
-        sink.stats = stats
-        return AuditGate(gate, sink)
-    writer = getattr(sink, "writer", None)
-    if isinstance(writer, DecisionLogWriter):
-        return AuditGate(gate, FileDecisionSink(writer, stage, stats=stats))
-    return gate
 
 
 def _environment(cfg: AppConfig, opts: RunOptions) -> EnvironmentConfig:
@@ -346,7 +258,7 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     if plan.store is not None:
         account = open_account(
             plan,
-            _writer_opener(cfg, opts, env, plan.log_path),
+            writer_opener(cfg, opts, env, plan.log_path),
             stage=opts.environment,
             step_ms=lambda: series_store.now_ms,
         )
@@ -359,7 +271,7 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
 
             store = SqlStateStore("sqlite://")
             closers.append(store.close)
-        sink = _open_sink(cfg, opts, env, plan, closers)
+        sink = open_sink(cfg, opts, env, plan, closers)
     try:
         return _assemble(
             cfg, opts, env, slots, series_store, start_ms, end_ms, plan, account, store, sink, closers, live
@@ -446,7 +358,7 @@ def _assemble(
     if opts.faults:
         exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
     gate = _open_gate(cfg, env, store if plan.store else None, closers) if opts.kill_switch else None
-    gate = _audited(gate, sink, stats, opts.environment)
+    gate = audited(gate, sink, stats, opts.environment)
     settings = EngineSettings(
         environment=opts.environment,
         account_profile=cfg.risk_profiles[env.risk_profile],

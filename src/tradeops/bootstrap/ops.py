@@ -55,7 +55,7 @@ def build_ops_context(
     env = cfg.environments[environment]
     if env.mode == "paper":
         # Paper setups sign with decision_log.key_file, created only for logs without entries.
-        from tradeops.bootstrap.engine import paper_signing_key
+        from tradeops.bootstrap.decision_log_wiring import paper_signing_key
 
         paper_signing_key(cfg, environment)
     store = open_state_store(env)

@@ -38,7 +38,7 @@ def _config(config_path: Path, environment: str, *, signing: bool = False) -> Ap
         )
     if signing and cfg.environments[environment].mode == "paper":
         # Same rule as the paper engine: decision_log.key_file, created only for logs without entries.
-        from tradeops.bootstrap.engine import paper_signing_key
+        from tradeops.bootstrap.decision_log_wiring import paper_signing_key
 
         paper_signing_key(cfg, environment)
     return cfg
