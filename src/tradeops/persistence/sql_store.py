@@ -118,8 +118,12 @@ class SqlStateStore:
         self._t: dict[str, Table] = dict(self._metadata.tables)
         self._dialect = self._engine.dialect.name
         self._crash = _crash_countdown()
-        with self._lock:
-            self._check_schema(require_current)
+        try:
+            with self._lock:
+                self._check_schema(require_current)
+        except BaseException:
+            self._engine.dispose()  # a refused store must not leave its pooled connection open
+            raise
         self._upserts = {name: self._upsert_statement(name) for name in _KEYS}
         self._inserts = {name: self._t[name].insert() for name in ("orders", "fills")}
 
