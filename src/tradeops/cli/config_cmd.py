@@ -16,16 +16,21 @@ def config() -> None:
     """Validate and inspect the configuration."""
 
 
-@config.command()
-@config_option
-def validate(config_path: Path) -> int:
-    """Print every problem with its YAML path and line; exit 1 if there is any."""
+def _print_problems(config_path: Path) -> list[str]:
+    """Validate the file and print each problem as file:line (one implementation for validate and apply)."""
     if not config_path.is_file():
         raise click.BadParameter(f"{config_path} does not exist", param_hint="--config")
     _cfg, problems = validate_config_file(config_path)
     for problem in problems:
         click.echo(problem, err=True)
-    if problems:
+    return list(problems)
+
+
+@config.command()
+@config_option
+def validate(config_path: Path) -> int:
+    """Print every problem with its YAML path and line; exit 1 if there is any."""
+    if _print_problems(config_path):
         return 1
     click.echo(f"{config_path}: OK")
     return 0
@@ -90,11 +95,7 @@ def apply(
                 f"--from-git {from_git}: {len(exc.problems)} problem(s); {config_path} unchanged", err=True
             )
             return 1
-    if not config_path.is_file():
-        raise click.BadParameter(f"{config_path} does not exist", param_hint="--config")
-    _cfg, problems = validate_config_file(config_path)
-    for problem in problems:
-        click.echo(problem, err=True)
+    problems = _print_problems(config_path)
     if problems:
         click.echo(f"{config_path}: {len(problems)} problem(s); nothing applied", err=True)
         return 1
