@@ -134,9 +134,7 @@ def disable(
     from tradeops.bootstrap.ops import build_ops_context
     from tradeops.ops.controls import Actor, create_override
 
-    with build_ops_context(config_path, environment) as ctx:
-        if output_dir is not None:
-            ctx.overrides_dir = output_dir
+    with build_ops_context(config_path, environment, overrides_dir=output_dir) as ctx:
         info = create_override(
             ctx,
             reason=reason,

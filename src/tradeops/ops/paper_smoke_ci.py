@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.decision_log.keys import ANY_KEY_ID, resolve_signing_key
 from tradeops.decision_log.verify import verify_log
 from tradeops.domain.errors import TradeopsError
 from tradeops.fsutil import atomic_write_json, atomic_write_text
 from tradeops.ops.smoke import run_smoke_cycles
+from tradeops.ops_ports import OpsContext
 
 DEFAULT_OUTPUT = Path("var/paper_smoke_ci")
 
