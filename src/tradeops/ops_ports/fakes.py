@@ -9,16 +9,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradeops.config.models import AppConfig
 from tradeops.decision_log.keys import SigningKey
 from tradeops.domain.errors import AlreadyExists, AuditWriteFailed, UserInputError
 from tradeops.domain.trading import TradingState
-from tradeops.observability.alertmanager import Matcher
 from tradeops.ops_ports.context import OpsContext
 from tradeops.runtime.overrides import COMPONENT_BY_FILE, COMPONENTS, OverrideFile, OverrideState
 from tradeops.runtime.ports import StrategyStatus
+
+if TYPE_CHECKING:
+    from tradeops.observability.alertmanager import Matcher  # a value type, for the annotation
 
 
 class FixedClock:
