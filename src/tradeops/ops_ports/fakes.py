@@ -62,9 +62,9 @@ class MemoryOperatorLog:
         if self.fail is not None:
             raise AuditWriteFailed(f"{self._path}: {self.fail}")
         if entry_id is not None:
-            for entry in self.entries:
-                if entry.get("entry_id") == entry_id:
-                    return entry
+            for logged in self.entries:
+                if logged.get("entry_id") == entry_id:
+                    return logged
         entry: dict[str, Any] = {
             "seq": len(self.entries) + 1,
             "kind": kind,
