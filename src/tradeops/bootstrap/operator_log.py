@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeops.config.models import AppConfig
-from tradeops.decision_log.keys import SigningKey, resolve_signing_key
+from tradeops.decision_log.keys import ANY_KEY_ID, SigningKey, resolve_signing_key
 from tradeops.decision_log.reader import tail
 from tradeops.decision_log.writer import OPERATOR_LOCK_WAIT_SECONDS, DecisionLogWriter
 
@@ -51,6 +51,20 @@ class ConfigKeyProvider:
 
     def signing_key(self) -> SigningKey:
         return operator_key(self._cfg, self._environ, self._log_path)
+
+    def verification_keyring(self) -> dict[str, SigningKey]:
+        settings = self._cfg.decision_log
+        key = resolve_signing_key(
+            key=None,
+            key_file=None,
+            key_id=None,
+            algorithm=settings.hash_algorithm,
+            allow_unsigned=True,
+            environ=self._environ,
+            default_key_id=settings.key_id,
+            default_key_file=settings.key_file,
+        )
+        return {ANY_KEY_ID: key} if key is not None else {}
 
 
 def _already_logged(path: Path, entry_id: str) -> dict[str, Any] | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tradeops.bootstrap.operator_log import ConfigKeyProvider, FileOperatorLog
 from tradeops.bootstrap.override_files import remove_override_file, write_override
@@ -17,7 +18,11 @@ from tradeops.observability.alertmanager import AlertmanagerClient
 from tradeops.ops_ports import OpsContext, OpsStore
 from tradeops.runtime.overrides import OverrideFile, OverrideState, read_override, read_overrides
 
+if TYPE_CHECKING:
+    from tradeops.security.audit import AuditReport
+
 __all__ = [
+    "ConfigSecurityAudit",
     "FileOverrideStore",
     "HttpAlertManager",
     "OpsContext",
@@ -56,6 +61,20 @@ class FileOverrideStore:
         return remove_override_file(path)
 
 
+class ConfigSecurityAudit:
+    """`tradeops security audit` over this config and the process environment."""
+
+    def __init__(self, cfg: AppConfig, config_path: Path) -> None:
+        self._cfg, self._config_path = cfg, config_path
+
+    def run(self, *, required_scheduler_scopes: Sequence[str] = ()) -> AuditReport:
+        from tradeops.security.audit import run_security_audit
+
+        return run_security_audit(
+            self._cfg, config_path=self._config_path, required_scheduler_scopes=required_scheduler_scopes
+        )
+
+
 def open_alertmanager(url: str) -> AlertmanagerClient:
     """A client for the Alertmanager at `url` (UserInputError for a URL that is not http(s))."""
     return AlertmanagerClient(url)
@@ -92,6 +111,7 @@ def assemble_ops_context(
         operator_log=FileOperatorLog(log_path, keys, cfg.decision_log.max_line_bytes),
         keys=keys,
         alert_manager=HttpAlertManager(),
+        security_audit=ConfigSecurityAudit(cfg, config_path),
         clock_ms=clock_ms,
         environ=environ,
         operations_log=operations_log,

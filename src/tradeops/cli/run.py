@@ -6,7 +6,7 @@ import asyncio
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import click
 from rich.console import Console
@@ -17,7 +17,19 @@ from tradeops.cli.options import config_option
 from tradeops.domain.clock import iso_to_ms, ms_to_iso
 from tradeops.domain.errors import UserInputError
 from tradeops.ops.run_report import render_table, write_reports
-from tradeops.runtime.scheduler import SchedulerReport
+
+
+class RunReport(Protocol):
+    """What this command prints of the scheduler's report."""
+
+    @property
+    def steps(self) -> int: ...
+
+    @property
+    def cycles(self) -> int: ...
+
+    @property
+    def stopped_by(self) -> str: ...
 
 
 def _parse_time(value: str | None, flag: str) -> int | None:
@@ -31,7 +43,7 @@ def _parse_time(value: str | None, flag: str) -> int | None:
         ) from None
 
 
-def _run_with_progress(runtime: Runtime, console: Console) -> SchedulerReport:
+def _run_with_progress(runtime: Runtime, console: Console) -> RunReport:
     start = runtime.clock.now_ms()
     end = max(runtime.end_ms, start + 1)
     with Progress(
@@ -45,7 +57,7 @@ def _run_with_progress(runtime: Runtime, console: Console) -> SchedulerReport:
     ) as progress:
         task = progress.add_task("replay", total=end - start, cycles=0)
 
-        def on_step(now_ms: int, report: SchedulerReport) -> None:
+        def on_step(now_ms: int, report: RunReport) -> None:
             if report.steps % 500 == 0:
                 progress.update(task, completed=now_ms - start, cycles=report.cycles)
 
@@ -55,7 +67,7 @@ def _run_with_progress(runtime: Runtime, console: Console) -> SchedulerReport:
     return report
 
 
-async def _run_forever(runtime: Runtime, options: RunOptions) -> SchedulerReport:
+async def _run_forever(runtime: Runtime, options: RunOptions) -> RunReport:
     from tradeops.bootstrap.ops import build_ops_context
     from tradeops.ops.supervisor import Supervisor
 

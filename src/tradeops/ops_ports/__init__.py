@@ -7,18 +7,21 @@ from tradeops.ops_ports.context import OpsContext
 from tradeops.ops_ports.ports import (
     AlertManager,
     AlertManagerApi,
+    AuditFindings,
     Clock,
     KeyProvider,
     Ledger,
     OperatorLog,
     OpsStore,
     OverrideStore,
+    SecurityAudit,
     StrategyStatusStore,
 )
 
 __all__ = [
     "AlertManager",
     "AlertManagerApi",
+    "AuditFindings",
     "Clock",
     "KeyProvider",
     "Ledger",
@@ -26,5 +29,6 @@ __all__ = [
     "OpsContext",
     "OpsStore",
     "OverrideStore",
+    "SecurityAudit",
     "StrategyStatusStore",
 ]

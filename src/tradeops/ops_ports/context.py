@@ -15,6 +15,7 @@ from tradeops.ops_ports.ports import (
     OperatorLog,
     OpsStore,
     OverrideStore,
+    SecurityAudit,
 )
 
 
@@ -33,6 +34,7 @@ class OpsContext:
     operator_log: OperatorLog
     keys: KeyProvider
     alert_manager: AlertManager
+    security_audit: SecurityAudit
     clock_ms: Clock
     environ: Mapping[str, str]
     operations_log: Path | None = None  # None: cfg.decision_log.operations_log

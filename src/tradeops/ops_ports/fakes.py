@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from tradeops.config.models import AppConfig
-from tradeops.decision_log.keys import SigningKey
+from tradeops.decision_log.keys import ANY_KEY_ID, SigningKey
 from tradeops.domain.errors import AlreadyExists, AuditWriteFailed, UserInputError
 from tradeops.domain.trading import TradingState
 from tradeops.ops_ports.context import OpsContext
@@ -93,6 +93,28 @@ class FixedKeyProvider:
         if self.key is None:
             raise UserInputError("no decision-log signing key (fake key provider without a key)")
         return self.key
+
+    def verification_keyring(self) -> dict[str, SigningKey]:
+        return {} if self.key is None else {ANY_KEY_ID: self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class FakeFindings:
+    status: str = "ok"
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+class FakeSecurityAudit:
+    """Answers with fixed findings and remembers the scopes it was asked for."""
+
+    def __init__(self, findings: FakeFindings | None = None) -> None:
+        self.findings = findings or FakeFindings()
+        self.asked: list[tuple[str, ...]] = []
+
+    def run(self, *, required_scheduler_scopes: Sequence[str] = ()) -> FakeFindings:
+        self.asked.append(tuple(required_scheduler_scopes))
+        return self.findings
 
 
 class MemoryOpsStore:
@@ -250,6 +272,7 @@ def fake_ops_context(
         operator_log=log,
         keys=FixedKeyProvider(),
         alert_manager=FakeAlertManager(),
+        security_audit=FakeSecurityAudit(),
         clock_ms=FixedClock(now_ms),
         environ={},
         operations_log=log.path,

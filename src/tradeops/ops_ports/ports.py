@@ -47,11 +47,37 @@ class OperatorLog(Protocol):
 
 
 class KeyProvider(Protocol):
-    """The key operator entries are signed with."""
+    """The key operator entries are signed with, and the keys logs are verified with."""
 
     def signing_key(self) -> SigningKey:
         """The key, or UserInputError naming the log and the key id it expects."""
         ...
+
+    def verification_keyring(self) -> dict[str, SigningKey]:
+        """Key id (or the any-key wildcard) -> key for verifying this environment's logs; empty
+        when no key is configured (then only the chain is checked)."""
+        ...
+
+
+class AuditFindings(Protocol):
+    """The outcome of a security audit."""
+
+    @property
+    def status(self) -> str:
+        """ok | warning | error"""
+        ...
+
+    @property
+    def errors(self) -> Sequence[str]: ...
+
+    @property
+    def warnings(self) -> Sequence[str]: ...
+
+
+class SecurityAudit(Protocol):
+    """Audits the config and the environment (TLS material, tokens, signing key, limits)."""
+
+    def run(self, *, required_scheduler_scopes: Sequence[str] = ()) -> AuditFindings: ...
 
 
 class StrategyStatusStore(Protocol):

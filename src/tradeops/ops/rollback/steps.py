@@ -79,11 +79,7 @@ def confirm(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
 
 
 def secure_context(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
-    from tradeops.security.audit import run_security_audit
-
-    report = run_security_audit(
-        ctx.cfg, config_path=ctx.config_path, required_scheduler_scopes=("runtime.schedule.write",)
-    )
+    report = ctx.security_audit.run(required_scheduler_scopes=("runtime.schedule.write",))
     status = report.status
     if status == "error":
         raise RollbackBlocked(
