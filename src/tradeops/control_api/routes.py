@@ -19,12 +19,16 @@ from tradeops.ops.control_views import iso_or_none
 from tradeops.ops.controls import (
     MAX_REASON_CHARS,
     MAX_TICKET_CHARS,
-    Actor,
-    OverrideInfo,
-    create_override,
     list_schedules,
-    remove_override,
     scheduler_status,
+)
+from tradeops.ops.kill_switch_control import (
+    HaltTrading,
+    ResumeTrading,
+    TradingHalted,
+    TradingResumed,
+    halt,
+    resume,
 )
 from tradeops.ops.observed import ObservedStatusQuery, observed_status
 from tradeops.ops.strategy_control import (
@@ -76,10 +80,6 @@ async def offload(fn: Callable[[], T]) -> T:
     """Run blocking use-case code (SQLite, files, fsync) off the event loop: one thread hop per
     request (sync endpoints would cost FastAPI two: the call and the response validation)."""
     return await anyio.to_thread.run_sync(fn)
-
-
-def _actor(principal: Principal, requested_by: str | None) -> Actor:
-    return _door(principal).actor(requested_by)
 
 
 def _door(principal: Principal) -> Door:
@@ -249,29 +249,22 @@ async def post_enable(
 )
 async def post_override(
     body: schemas.OverrideRequest, ctx: Ctx, caller: Caller, lock: WriteLock
-) -> dict[str, Any]:
-    actor = _actor(caller, body.requested_by)
+) -> dict[str, object]:
+    command = HaltTrading(
+        body.reason,
+        body.ticket,
+        _door(caller),
+        body.requested_by,
+        component=body.component,
+        duration_minutes=body.duration_minutes,
+        force=body.force,
+    )
 
-    def write() -> OverrideInfo:
+    def write() -> TradingHalted:
         with lock:
-            return create_override(
-                ctx,
-                reason=body.reason,
-                ticket=body.ticket,
-                requested_by=actor.name,
-                actor=actor,
-                component=body.component,
-                duration_minutes=body.duration_minutes,
-                force=body.force,
-            )
+            return halt(ctx, command)
 
-    info = await offload(write)
-    return {
-        "path": str(info.path),
-        "component": info.component,
-        "replaced": info.replaced,
-        "document": info.document.to_json(),
-    }
+    return (await offload(write)).to_json()
 
 
 @v1.delete(
@@ -289,11 +282,11 @@ async def delete_override(
     ] = "",
     ticket: Annotated[str, Query(max_length=MAX_TICKET_CHARS)] = "",
     component: Annotated[Literal["multi_strategy", "decision_orchestrator"] | None, Query()] = None,
-) -> dict[str, bool]:
-    actor = _actor(caller, None)
+) -> dict[str, object]:
+    command = ResumeTrading(reason, _door(caller), ticket=ticket, component=component)
 
-    def write() -> bool:
+    def write() -> TradingResumed:
         with lock:
-            return remove_override(ctx, actor=actor, reason=reason, component=component, ticket=ticket)
+            return resume(ctx, command)
 
-    return {"removed": await offload(write)}
+    return (await offload(write)).to_json()

@@ -34,6 +34,22 @@ class Actor:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Door:
+    """Through which door a request comes, and who is on the other side of it.
+
+    `principal` names the requester when the request does not (the OS user for the CLI, the token's
+    principal for the API, the rollback's requester)."""
+
+    via: str
+    principal: str
+    token_id: str | None = None
+    client_subject: str | None = None
+
+    def actor(self, requested_by: str | None) -> Actor:
+        return Actor(requested_by or self.principal, self.via, self.token_id, self.client_subject)
+
+
 @dataclass(frozen=True)
 class OverrideInfo:
     path: Path

@@ -13,28 +13,25 @@ from dataclasses import dataclass
 from tradeops.config.models import MANUAL_BUCKET
 from tradeops.domain.clock import iso_to_ms
 from tradeops.domain.errors import UserInputError
-from tradeops.ops.control_common import Actor, check_strategy
+from tradeops.ops.control_common import Door, check_strategy
 from tradeops.ops.control_views import StrategyView, profile_of, strategy_view
 from tradeops.ops.controls import disable_strategy, enable_strategy
 from tradeops.ops.ticket_link import ResolveTicket, resolve_ticket
 from tradeops.ops_ports import OpsContext
 from tradeops.runtime.kill_switch import status_active
 
-
-@dataclass(frozen=True, slots=True)
-class Door:
-    """Through which door a request comes, and who is on the other side of it.
-
-    `principal` names the requester when the request does not (the OS user for the CLI, the token's
-    principal for the API, the rollback's requester)."""
-
-    via: str
-    principal: str
-    token_id: str | None = None
-    client_subject: str | None = None
-
-    def actor(self, requested_by: str | None) -> Actor:
-        return Actor(requested_by or self.principal, self.via, self.token_id, self.client_subject)
+__all__ = [
+    "DisableStrategy",
+    "Door",
+    "EnableStrategy",
+    "ShowStrategy",
+    "StrategyChanged",
+    "StrategyDetail",
+    "disable",
+    "enable",
+    "show",
+    "until_ms",
+]
 
 
 @dataclass(frozen=True, slots=True)

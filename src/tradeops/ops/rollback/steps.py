@@ -11,12 +11,10 @@ from typing import Any
 from tradeops.config.models import STRATEGY_NAMES
 from tradeops.domain.errors import UserInputError
 from tradeops.ops.controls import (
-    Actor,
     OpsContext,
-    create_override,
-    remove_override,
     scheduler_status,
 )
+from tradeops.ops.kill_switch_control import HaltTrading, ResumeTrading, halt, resume
 from tradeops.ops.rollback import config_edit
 from tradeops.ops.rollback.config_edit import set_allocation, sha256_of
 from tradeops.ops.rollback.state import STAGE_DIR, RollbackBlocked, RollbackState
@@ -33,10 +31,6 @@ RESTORED = LOAD_DIR / "restored.json"
 
 def _door(state: RollbackState) -> Door:
     return Door("rollback", state.requested_by)
-
-
-def _actor(state: RollbackState) -> Actor:
-    return _door(state).actor(None)
 
 
 def validate_strategy(ctx: OpsContext, strategy: str) -> None:
@@ -109,13 +103,7 @@ def disable(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
             disable_one(ctx, DisableStrategy(state.strategy, state.reason, state.ticket, _door(state)))
         return {"disabled": state.strategy, "risk_budget_bucket": "manual"}
     if status.status != "disabled":
-        create_override(
-            ctx,
-            reason=state.reason,
-            ticket=state.ticket,
-            requested_by=state.requested_by,
-            actor=_actor(state),
-        )
+        halt(ctx, HaltTrading(state.reason, state.ticket, _door(state)))
     return {"disabled": "multi_strategy", "override": True}
 
 
@@ -225,8 +213,8 @@ def enable(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
     if state.strategy is not None:
         enable_one(ctx, EnableStrategy(state.strategy, "return to baseline", state.ticket, _door(state)))
         return {"enabled": state.strategy}
-    removed = remove_override(ctx, actor=_actor(state), reason="return to baseline")
-    return {"override_removed": removed}
+    resumed = resume(ctx, ResumeTrading("return to baseline", _door(state)))
+    return {"override_removed": resumed.removed}
 
 
 def paper_smoke(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
