@@ -21,7 +21,7 @@ from tradeops.marketdata.datasets import load_dataset
 from tradeops.marketdata.loaders import CandleSeries
 from tradeops.marketdata.synthetic import synthetic_market
 from tradeops.runtime.clock import ReplayClock, WallClock
-from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
+from tradeops.runtime.engine import CHECKPOINT_EVERY_STEPS, EngineSettings, StrategySlot, TradingEngine
 from tradeops.runtime.live_market import LiveMarket
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, OrderGate, StateStore
@@ -65,6 +65,7 @@ class RunOptions:
     faults: str | None = None  # e.g. "errors=0.5,latency_ms=2000" (drills and alert tests)
     scheduler: str | None = None
     seed: int = 7
+    cluster: Any = None  # this host's leadership term in cluster mode (bootstrap.cluster.ClusterTerm)
 
 
 @dataclass
@@ -261,6 +262,8 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
             writer_opener(cfg, opts, env, plan.log_path),
             stage=opts.environment,
             step_ms=lambda: series_store.now_ms,
+            fence=opts.cluster.fence if opts.cluster else None,
+            durable_hook=opts.cluster.durable_hook if opts.cluster else None,
         )
         closers.append(account.store.close)
         closers.append(account.sink.close)
@@ -358,6 +361,8 @@ def _assemble(
     if opts.faults:
         exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
     gate = _open_gate(cfg, env, store if plan.store else None, closers) if opts.kill_switch else None
+    if opts.cluster is not None:
+        gate = opts.cluster.wrap_gate(gate)
     gate = audited(gate, sink, stats, opts.environment)
     settings = EngineSettings(
         environment=opts.environment,
@@ -367,6 +372,8 @@ def _assemble(
         cancel_on_disable=cfg.runtime.kill_switch.cancel_open_orders,
         order_seq_start=int(account.meta.get("client_order_seq", "0")) + 1 if account else 1,
         live=live is not None,
+        order_id_tag=opts.cluster.order_tag if opts.cluster else "",
+        checkpoint_every_steps=1 if opts.cluster else CHECKPOINT_EVERY_STEPS,
     )
     engine = TradingEngine(settings, slots, series_store, exchange, portfolio, sink, stats, gate, store)
     revealing: Any = series_store
@@ -382,6 +389,7 @@ def _assemble(
             env.live.market_poll_ms,
         )
     scheduler = Scheduler(engine, revealing, clock)
+    scheduler.guard = opts.cluster.guard if opts.cluster else None
     runtime = Runtime(
         cfg=cfg,
         options=opts,

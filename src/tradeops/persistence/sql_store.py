@@ -28,6 +28,7 @@ from sqlalchemy.pool import StaticPool
 from tradeops.config.models import EnvironmentConfig
 from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.trading import Fill, Liquidity, Position, Side, TradingState
+from tradeops.persistence.fence import EpochFence, StaleEpoch
 from tradeops.persistence.projection import FEES_PREFIX, OPEN_STATUSES, OrderRow, Projection
 from tradeops.persistence.schema import PROJECTED_TABLES, SCHEMA_REVISION, build_metadata
 from tradeops.runtime.ports import StrategyStatus
@@ -204,6 +205,8 @@ class SqlStateStore:
         """
         try:
             with self._lock, self._engine.begin() as conn:
+                if self.fence is not None:
+                    self.fence.check(conn)  # cluster mode: a deposed leader's write is refused here
                 if replace:
                     self._clear(conn)
                 for table, rows in changes.items():
@@ -221,6 +224,10 @@ class SqlStateStore:
                 )
                 if self._crash and self._tick_crash():
                     os.kill(os.getpid(), signal.SIGKILL)  # harness: die inside the transaction
+        except StaleEpoch:
+            if self.fence is not None:
+                self.fence.count_refusal(self._engine)
+            raise
         except IntegrityError as exc:
             raise StateConflict(
                 f"state store {self._where()}: a unique id would repeat ({exc.orig}); nothing was "
@@ -258,6 +265,11 @@ class SqlStateStore:
             )
 
     _order_update: Any = None
+    fence: EpochFence | None = None  # cluster mode: the lease epoch every write must still hold
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     def log_position(self) -> LogPosition | None:
         t = self._t["log_position"]
