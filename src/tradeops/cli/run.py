@@ -267,6 +267,12 @@ def run(
     )
     if disable_strategy or enable_strategy:
         return _strategy_toggle(options, disable_strategy, enable_strategy, reason, ticket, requested_by)
+    if run_forever:
+        from tradeops.bootstrap.cluster import run_cluster_if_configured
+
+        clustered = run_cluster_if_configured(options)  # `cluster:` set: follow/lead across hosts
+        if clustered is not None:
+            return clustered
     console = Console(stderr=True)
     runtime = build_runtime(options)
     try:
