@@ -198,7 +198,10 @@ def orders_by_epoch(schema: Schema) -> dict[str, int]:
 
 
 def fence(schema: Schema) -> tuple[int, str, int] | None:
-    rows = schema.rows("SELECT epoch, holder, refused FROM tradeops_cluster_fence")
+    try:
+        rows = schema.rows("SELECT epoch, holder, refused FROM tradeops_cluster_fence")
+    except Exception:  # noqa: BLE001 - no leader yet
+        return None
     return (int(rows[0][0]), str(rows[0][1]), int(rows[0][2])) if rows else None  # type: ignore[call-overload]
 
 

@@ -26,7 +26,7 @@ from tradeops.cluster.lease import LeaderLease, ensure_bucket, read_lease
 from tradeops.cluster.log_mirror import LogMirror, StreamLog
 from tradeops.cluster.overrides_kv import KvOverrides
 from tradeops.config.models import AppConfig, ClusterConfig
-from tradeops.domain.errors import UserInputError
+from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.persistence import fence
 from tradeops.persistence.fence import EpochFence
 from tradeops.persistence.sql_store import SqlStateStore
@@ -140,6 +140,43 @@ def open_node(cfg: AppConfig, environment: str) -> ClusterNode:
     fence.ensure_table(db)
     log_path = Path(cfg.decision_log_path(environment))
     return ClusterNode(cluster, environment, url, log_path, conn, lease_kv, overrides, stream, db)
+
+
+class OverrideBusAdapter:
+    """The ops' OverrideBus on the cluster's override bucket (its own short-lived connection)."""
+
+    def __init__(self, conn: NatsConnection, overrides: KvOverrides) -> None:
+        self.conn = conn
+        self.overrides = overrides
+
+    def publish(self, file_name: str, data: bytes | None) -> None:
+        try:
+            self.overrides.publish(file_name, data)
+        except ClusterUnavailable as exc:
+            raise ClusterPublishFailed(
+                f"cluster: the override is in force on this host but did NOT reach the others ({exc}); "
+                "other hosts go REDUCING after cluster.max_disconnect_seconds without NATS"
+            ) from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class ClusterPublishFailed(Fatal):
+    """An override was written locally but not put in the cluster bucket."""
+
+
+def open_override_bus(cfg: AppConfig, environment: str) -> OverrideBusAdapter:
+    cluster, _url = cluster_settings(cfg, environment)
+    conn = NatsConnection(cluster.nats_url, name=f"tradeops-ops-{cluster.host_id}")
+    timeout = cluster.mirror_ack_timeout_seconds
+    try:
+        conn.connect()
+        kv = ensure_bucket(conn, names.overrides_bucket(cluster), None, timeout)
+    except ClusterUnavailable as exc:
+        conn.close()
+        raise UserInputError(f"cluster.nats_url {cluster.nats_url}: cannot use NATS JetStream ({exc})") from None
+    return OverrideBusAdapter(conn, KvOverrides(conn, kv, environment, timeout))
 
 
 @dataclass

@@ -65,8 +65,19 @@ class NatsConnection:
                 self.call(self._nc.close(), 2.0)
             except ClusterUnavailable:
                 pass
+        try:
+            self.call(self._cancel_tasks(), 2.0)
+        except ClusterUnavailable:
+            pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=2.0)
+
+    async def _cancel_tasks(self) -> None:
+        current = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- calls -----------------------------------------------------------------------------------
 
