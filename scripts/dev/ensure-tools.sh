@@ -39,6 +39,7 @@ want prometheus-alertmanager prometheus-alertmanager
 want pg_ctlcluster postgresql
 want node nodejs
 want npm npm
+want nats-server nats-server # cluster tests (tests/integration/test_cluster.py) start their own
 
 if ((${#packages[@]})) && ((EUID != 0)); then
   die "missing ${wanted[*]}; install them with: sudo apt-get update && sudo apt-get install -y --no-install-recommends ${packages[*]}"

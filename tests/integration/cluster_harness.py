@@ -43,7 +43,7 @@ def wait_port(port: int, deadline_s: float = 10.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
-def wait_for(predicate, deadline_s: float, step_s: float = 0.1):  # noqa: ANN001, ANN201
+def wait_for(predicate, deadline_s: float, step_s: float = 0.1):
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         value = predicate()
@@ -189,10 +189,12 @@ def orders_by_epoch(schema: Schema) -> dict[str, int]:
     counts: dict[str, int] = {}
     try:
         rows = schema.rows("SELECT client_order_id FROM orders")
-    except Exception:  # noqa: BLE001 - no store yet
+    except Exception:
         return {}
     for (cid,) in rows:
-        epoch = next((part for part in str(cid).split("-") if part.startswith("e") and part[1:].isdigit()), "")
+        epoch = next(
+            (part for part in str(cid).split("-") if part.startswith("e") and part[1:].isdigit()), ""
+        )
         counts[epoch] = counts.get(epoch, 0) + 1
     return counts
 
@@ -200,7 +202,7 @@ def orders_by_epoch(schema: Schema) -> dict[str, int]:
 def fence(schema: Schema) -> tuple[int, str, int] | None:
     try:
         rows = schema.rows("SELECT epoch, holder, refused FROM tradeops_cluster_fence")
-    except Exception:  # noqa: BLE001 - no leader yet
+    except Exception:
         return None
     return (int(rows[0][0]), str(rows[0][1]), int(rows[0][2])) if rows else None  # type: ignore[call-overload]
 

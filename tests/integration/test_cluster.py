@@ -28,7 +28,7 @@ from tests.integration.cluster_harness import (
 )
 
 TTL = 2.0
-TAKEOVER_S = 25.0  # a bound on the waits below, not a timing assertion (see bench cluster)
+TAKEOVER_S = 40.0  # a bound on the waits below, not a timing assertion (see bench cluster)
 
 
 @pytest.fixture
@@ -168,7 +168,7 @@ def test_a_malformed_override_value_in_the_bucket_halts_every_host(cluster) -> N
     b.start()
     assert wait_for(lambda: "follows" in b.stderr(), TAKEOVER_S)
     asyncio.run(_put(port, "tradeops_overrides", "binance_paper.multi_strategy_disable_json", b"{not json"))
-    assert wait_for(lambda: "malformed" in (_kill_switch_state(schema) or ("", ""))[1], TAKEOVER_S)
+    assert wait_for(lambda: (_kill_switch_state(schema) or ("",))[0] == "halted", TAKEOVER_S), a.stderr()
     before = orders_by_epoch(schema).get("e1", 0)
     a.stop(signal.SIGKILL)
     assert wait_for(_leader(schema, "host-b", 2), TAKEOVER_S), b.stderr()

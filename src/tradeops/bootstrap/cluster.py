@@ -85,6 +85,9 @@ class ClusterNode:
         self.stream.sync_file(self.log_path)
         self.lag = max(0, self.stream.last_seq() - _line_count(self.log_path))
 
+    def advance_epoch(self) -> int:
+        return fence.advance(self.db, self.environment, self.cfg.host_id)
+
     def follow(self, stopping: threading.Event) -> LeaderLease | None:
         """Wait as a follower until this host wins the lease (None: asked to stop)."""
         lease = LeaderLease(
@@ -96,8 +99,7 @@ class ClusterNode:
             try:
                 self.sync_log()
                 current = read_lease(self.conn, self.lease_kv, lease.key, 1.0)
-                if current is None and lease.try_acquire(lambda: fence.advance(self.db, self.environment,
-                                                                               self.cfg.host_id)):  # fmt: skip
+                if current is None and lease.try_acquire(self.advance_epoch):
                     self.sync_log()  # the last leader's final entries
                     return lease
                 self.publish_presence("follower", current.epoch if current else 0)
@@ -134,7 +136,9 @@ def open_node(cfg: AppConfig, environment: str) -> ClusterNode:
         stream.ensure()
     except ClusterUnavailable as exc:
         conn.close()
-        raise UserInputError(f"cluster.nats_url {cluster.nats_url}: cannot use NATS JetStream ({exc})") from None
+        raise UserInputError(
+            f"cluster.nats_url {cluster.nats_url}: cannot use NATS JetStream ({exc})"
+        ) from None
     SqlStateStore(url).close()  # a new store gets its schema first (migrations), then the fence
     db = create_engine(url, pool_pre_ping=True)
     fence.ensure_table(db)
@@ -175,7 +179,9 @@ def open_override_bus(cfg: AppConfig, environment: str) -> OverrideBusAdapter:
         kv = ensure_bucket(conn, names.overrides_bucket(cluster), None, timeout)
     except ClusterUnavailable as exc:
         conn.close()
-        raise UserInputError(f"cluster.nats_url {cluster.nats_url}: cannot use NATS JetStream ({exc})") from None
+        raise UserInputError(
+            f"cluster.nats_url {cluster.nats_url}: cannot use NATS JetStream ({exc})"
+        ) from None
     return OverrideBusAdapter(conn, KvOverrides(conn, kv, environment, timeout))
 
 
@@ -266,7 +272,10 @@ def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
             lease = node.follow(stopping)
             if lease is None:
                 break
-            print(f"cluster: {node.cfg.host_id} leads {options.environment} (epoch {lease.epoch})", file=sys.stderr)
+            print(
+                f"cluster: {node.cfg.host_id} leads {options.environment} (epoch {lease.epoch})",
+                file=sys.stderr,
+            )
             term = ClusterTerm(node, lease)
             node.publish_presence("leader", lease.epoch)
             lost = _term(build_runtime, replace(options, cluster=term), cfg, term, stopping)
@@ -280,7 +289,9 @@ def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
     return 0
 
 
-def _term(build: Any, options: RunOptions, cfg: AppConfig, term: ClusterTerm, stopping: threading.Event) -> bool:
+def _term(
+    build: Any, options: RunOptions, cfg: AppConfig, term: ClusterTerm, stopping: threading.Event
+) -> bool:
     try:
         runtime = build(options, cfg)
     except BaseException:

@@ -21,7 +21,7 @@ from tradeops.marketdata.datasets import load_dataset
 from tradeops.marketdata.loaders import CandleSeries
 from tradeops.marketdata.synthetic import synthetic_market
 from tradeops.runtime.clock import ReplayClock, WallClock
-from tradeops.runtime.engine import CHECKPOINT_EVERY_STEPS, EngineSettings, StrategySlot, TradingEngine
+from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
 from tradeops.runtime.live_market import LiveMarket
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, OrderGate, StateStore
@@ -316,6 +316,19 @@ def _venue_egress(
     return paper
 
 
+def _clustered(opts: RunOptions, gate: OrderGate | None) -> OrderGate | None:
+    """Cluster mode: the lease and the cluster's override bucket gate every order first."""
+    return gate if opts.cluster is None else opts.cluster.wrap_gate(gate)
+
+
+def _cluster_settings(opts: RunOptions) -> dict[str, Any]:
+    """Cluster mode: the epoch in every client order id; a cursor checkpoint every step (a new
+    leader resumes after the last bar the old one processed)."""
+    if opts.cluster is None:
+        return {}
+    return {"order_id_tag": opts.cluster.order_tag, "checkpoint_every_steps": 1}
+
+
 def _assemble(
     cfg: AppConfig,
     opts: RunOptions,
@@ -361,9 +374,7 @@ def _assemble(
     if opts.faults:
         exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
     gate = _open_gate(cfg, env, store if plan.store else None, closers) if opts.kill_switch else None
-    if opts.cluster is not None:
-        gate = opts.cluster.wrap_gate(gate)
-    gate = audited(gate, sink, stats, opts.environment)
+    gate = audited(_clustered(opts, gate), sink, stats, opts.environment)
     settings = EngineSettings(
         environment=opts.environment,
         account_profile=cfg.risk_profiles[env.risk_profile],
@@ -372,8 +383,7 @@ def _assemble(
         cancel_on_disable=cfg.runtime.kill_switch.cancel_open_orders,
         order_seq_start=int(account.meta.get("client_order_seq", "0")) + 1 if account else 1,
         live=live is not None,
-        order_id_tag=opts.cluster.order_tag if opts.cluster else "",
-        checkpoint_every_steps=1 if opts.cluster else CHECKPOINT_EVERY_STEPS,
+        **_cluster_settings(opts),
     )
     engine = TradingEngine(settings, slots, series_store, exchange, portfolio, sink, stats, gate, store)
     revealing: Any = series_store

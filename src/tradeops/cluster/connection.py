@@ -4,6 +4,7 @@ bounded waits, and the connection tracks since when it has been disconnected."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Coroutine
@@ -61,14 +62,10 @@ class NatsConnection:
 
     def close(self) -> None:
         if self._nc is not None:
-            try:
+            with contextlib.suppress(ClusterUnavailable):
                 self.call(self._nc.close(), 2.0)
-            except ClusterUnavailable:
-                pass
-        try:
+        with contextlib.suppress(ClusterUnavailable):
             self.call(self._cancel_tasks(), 2.0)
-        except ClusterUnavailable:
-            pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=2.0)
 

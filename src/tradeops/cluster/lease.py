@@ -38,7 +38,7 @@ def ensure_bucket(conn: NatsConnection, bucket: str, ttl_s: float | None, timeou
     async def make() -> Any:
         try:
             return await conn.js.key_value(bucket)
-        except Exception:  # noqa: BLE001 - not there yet: create it
+        except Exception:
             config = KeyValueConfig(bucket=bucket, history=1, ttl=ttl_s)
             return await conn.js.create_key_value(config=config)
 
@@ -49,7 +49,7 @@ def read_lease(conn: NatsConnection, kv: Any, key: str, timeout: float) -> Lease
     async def get() -> LeaseRecord | None:
         try:
             entry = await kv.get(key)
-        except Exception:  # noqa: BLE001 - absent, deleted or expired: nobody leads
+        except Exception:
             return None
         if not entry.value:
             return None

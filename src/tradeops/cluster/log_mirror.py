@@ -46,7 +46,7 @@ class StreamLog:
         async def make() -> None:
             try:
                 await self.conn.js.stream_info(self.stream)
-            except Exception:  # noqa: BLE001 - not there yet
+            except Exception:
                 config = StreamConfig(name=self.stream, subjects=[self.subject], storage=StorageType.FILE)
                 await self.conn.js.add_stream(config=config)
 
@@ -62,7 +62,7 @@ class StreamLog:
         async def get() -> bytes | None:
             try:
                 return bytes((await self.conn.js.get_msg(self.stream, seq)).data or b"")
-            except Exception:  # noqa: BLE001 - deleted from the stream
+            except Exception:
                 return None
 
         return self.conn.call(get(), self.timeout)

@@ -205,25 +205,7 @@ class SqlStateStore:
         """
         try:
             with self._lock, self._engine.begin() as conn:
-                if self.fence is not None:
-                    self.fence.check(conn)  # cluster mode: a deposed leader's write is refused here
-                if replace:
-                    self._clear(conn)
-                for table, rows in changes.items():
-                    if not rows:
-                        continue
-                    if table == "fills":
-                        conn.execute(self._inserts["fills"], rows)
-                    elif table == "orders":
-                        self._write_orders(conn, rows, new_orders)
-                    else:
-                        conn.execute(self._upserts[table], rows)
-                conn.execute(
-                    self._upserts["log_position"],
-                    [{"id": 1, "log_id": position.log_id, "seq": position.seq, "head": position.head}],
-                )
-                if self._crash and self._tick_crash():
-                    os.kill(os.getpid(), signal.SIGKILL)  # harness: die inside the transaction
+                self._write(conn, changes, position, new_orders, replace=replace)
         except StaleEpoch:
             if self.fence is not None:
                 self.fence.count_refusal(self._engine)
@@ -237,6 +219,35 @@ class SqlStateStore:
             raise StoreUnwritable(f"state store {self._where()}: cannot write ({exc.orig})") from exc
         except StatementError as exc:  # e.g. a money value that would not read back exactly
             raise StateConflict(f"state store {self._where()}: {exc.orig}") from None
+
+    def _write(
+        self,
+        conn: Connection,
+        changes: Mapping[str, list[dict[str, Any]]],
+        position: LogPosition,
+        new_orders: set[str],
+        *,
+        replace: bool,
+    ) -> None:
+        if self.fence is not None:
+            self.fence.check(conn)  # cluster mode: a deposed leader's write is refused here
+        if replace:
+            self._clear(conn)
+        for table, rows in changes.items():
+            if not rows:
+                continue
+            if table == "fills":
+                conn.execute(self._inserts["fills"], rows)
+            elif table == "orders":
+                self._write_orders(conn, rows, new_orders)
+            else:
+                conn.execute(self._upserts[table], rows)
+        conn.execute(
+            self._upserts["log_position"],
+            [{"id": 1, "log_id": position.log_id, "seq": position.seq, "head": position.head}],
+        )
+        if self._crash and self._tick_crash():
+            os.kill(os.getpid(), signal.SIGKILL)  # harness: die inside the transaction
 
     def _tick_crash(self) -> bool:
         self._crash[0] -= 1

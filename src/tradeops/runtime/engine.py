@@ -497,4 +497,3 @@ class TradingEngine:
             ts=self._now_ms,
             reduce_only=reduce_only,
         )
-
