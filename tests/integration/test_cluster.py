@@ -65,7 +65,7 @@ def _bars_by_epoch(schema) -> dict[str, set[tuple[str, int]]]:
 
 
 def test_one_leader_trades_and_a_follower_takes_over_after_kill_9(cluster) -> None:
-    host, schema, _port, _ = cluster
+    host, schema, port, _ = cluster
     a, b = host("host-a"), host("host-b")
     a.start()
     assert wait_for(_leader(schema, "host-a", 1), TAKEOVER_S)
@@ -76,11 +76,42 @@ def test_one_leader_trades_and_a_follower_takes_over_after_kill_9(cluster) -> No
     a.stop(signal.SIGKILL)
     assert wait_for(_leader(schema, "host-b", 2), TAKEOVER_S), b.stderr()
     assert wait_for(lambda: orders_by_epoch(schema).get("e2", 0) >= 1, TAKEOVER_S), b.stderr()
+    shown = b.tradeops("cluster", "status", "--json", "--environment", "binance_paper")
+    assert shown.returncode == 0, shown.stderr
+    assert (json.loads(shown.stdout)["leader"], json.loads(shown.stdout)["epoch"]) == ("host-b", 2)
     b.stop()
     bars = _bars_by_epoch(schema)
     assert not bars["e1"] & bars["e2"]  # no bar traded by both leaders
     check = b.tradeops("state", "check", "--environment", "binance_paper")
     assert check.returncode == 0, check.stdout + check.stderr
+    _verify_across_hosts_detects_tampering(b, port)
+
+
+def _verify_across_hosts_detects_tampering(host, port: int) -> None:
+    verify = ("decision-log", "verify", "--stream", "--environment", "binance_paper", LOG)
+    done = host.tradeops(*verify)
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = host.root / LOG
+    original = log.read_bytes()
+    lines = original.splitlines(keepends=True)
+    lines[3] = lines[3].replace(b'"status":"', b'"status":"x', 1)  # an entry edited on one host
+    log.write_bytes(b"".join(lines))
+    edited = host.tradeops(*verify)
+    assert edited.returncode == 1
+    assert f"{LOG}:4: differs from the stream" in edited.stdout
+    log.write_bytes(original)
+    asyncio.run(_delete_from_stream(port, "tradeops_log_binance_paper", 5))
+    deleted = host.tradeops(*verify)
+    assert deleted.returncode == 1
+    assert "entry 5 was deleted" in deleted.stdout
+
+
+async def _delete_from_stream(port: int, stream: str, seq: int) -> None:
+    nc = await nats.connect(f"nats://127.0.0.1:{port}")
+    try:
+        await nc.jetstream().delete_msg(stream, seq)
+    finally:
+        await nc.close()
 
 
 def _log_entries(path: Path) -> list[dict]:

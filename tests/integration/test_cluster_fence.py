@@ -31,7 +31,9 @@ def store():
 
 
 def _balance(store: SqlStateStore, amount: str, seq: int) -> None:
-    store.apply({"balances": [{"asset": "USDT", "amount": Decimal(amount)}]}, LogPosition("log", seq, "h"), set())
+    store.apply(
+        {"balances": [{"asset": "USDT", "amount": Decimal(amount)}]}, LogPosition("log", seq, "h"), set()
+    )
 
 
 def test_a_stale_epoch_write_is_refused_and_nothing_lands(store) -> None:
