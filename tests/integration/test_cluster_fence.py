@@ -56,5 +56,5 @@ def test_cluster_mode_names_the_missing_postgresql_state_url() -> None:
     cfg = load_config("config/core.yaml")
     cluster = ClusterConfig(nats_url="nats://127.0.0.1:4222", host_id="host-a")
     cfg = cfg.model_copy(update={"cluster": cluster})
-    with pytest.raises(UserInputError, match="environments.binance_paper.state_url: cluster mode needs"):
+    with pytest.raises(UserInputError, match=r"environments\.binance_paper\.state_url: cluster mode needs"):
         cluster_settings(cfg, ENV)

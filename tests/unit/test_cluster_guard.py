@@ -115,13 +115,13 @@ def test_the_lease_is_judged_from_the_last_successful_renewal_and_loss_is_final(
     clock = Ticking()
     lease = LeaderLease(None, None, "leader.x", "host-a", 2.0, monotonic=clock)  # type: ignore[arg-type]
     assert lease.standing() is Standing.LOST  # never won
-    lease._last_ok = clock.t  # noqa: SLF001 - what a successful renewal records
+    lease._last_ok = clock.t
     assert lease.standing() is Standing.LEADING
     clock.t += 2.0 * REDUCE_AT
     assert lease.standing() is Standing.REDUCING
     clock.t += 2.0 * (HALT_AT - REDUCE_AT)
     assert lease.standing() is Standing.LOST
-    lease._last_ok = clock.t  # noqa: SLF001
+    lease._last_ok = clock.t
     assert lease.standing() is Standing.LOST  # this epoch never leads again
 
 

@@ -341,7 +341,7 @@ class NatsClusterReader:
             prefix = names.follower_key(environment, "")
             try:
                 keys = await node.lease_kv.keys()
-            except Exception:  # noqa: BLE001 - no keys at all
+            except Exception:
                 return []
             found = []
             for key in sorted(k for k in keys if k.startswith(prefix)):
@@ -354,7 +354,7 @@ class NatsClusterReader:
                         int(data["epoch"]),
                         int(data["lag"]),
                         (now_ms - int(data["seen_ms"])) / 1000,
-                    )  # fmt: skip
+                    )
                 )
             return found
 

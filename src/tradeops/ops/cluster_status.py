@@ -64,7 +64,7 @@ class ClusterStatusView:
                     "seen_seconds_ago": round(m.seen_age_s, 3),
                 }
                 for m in self.followers
-            ],  # fmt: skip
+            ],
         }
 
     def lines(self) -> list[str]:
