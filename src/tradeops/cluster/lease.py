@@ -144,6 +144,10 @@ class LeaderLease:
     def age_s(self) -> float | None:
         return None if self._last_ok is None else self._monotonic() - self._last_ok
 
+    def abandon(self) -> None:
+        """Stop renewing without releasing (what a kill -9 looks like to the others)."""
+        self._stop.set()
+
     def release(self) -> None:
         """A clean stop hands over at once (the followers need not wait for the TTL)."""
         self._stop.set()

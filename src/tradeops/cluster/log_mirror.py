@@ -6,6 +6,7 @@ host that takes over continues the same chain: one log, one store position, on e
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -22,6 +23,7 @@ from tradeops.cluster.connection import ClusterUnavailable, NatsConnection
 log = logging.getLogger(__name__)
 EXPECTED_LAST = "Nats-Expected-Last-Sequence"
 RETRY_S = 0.2
+BATCH = 256  # publishes in flight at once
 
 
 def _lines(path: Path) -> list[bytes]:
@@ -123,34 +125,62 @@ class LogMirror:
                 self._publish_new()
             except ClusterUnavailable as exc:
                 self.failures += 1
-                if "wrong last sequence" in str(exc).lower():
-                    self.fenced = str(exc)
-                    log.error("cluster: log mirror fenced: %s", exc)
-                    return
-                self._wanted.set()
-                self._stop.wait(RETRY_S)
+                if self._resync():
+                    self._wanted.set()
+                    self._stop.wait(RETRY_S)
+                    continue
+                self.fenced = str(exc)
+                log.error("cluster: log mirror fenced (another host appended to the stream): %s", exc)
+                return
 
     def _publish_new(self) -> None:
         with self.path.open("rb") as handle:
             handle.seek(self._offset)
             data = handle.read()
-        complete = data[: data.rfind(b"\n") + 1]
-        last_entry_seq: int | None = None
-        for raw in complete.split(b"\n")[:-1]:
-            line = raw + b"\n"
-            self._send(line)
-            self._offset += len(line)
-            seq = orjson.loads(raw).get("seq")
-            last_entry_seq = seq if type(seq) is int else last_entry_seq
-            if last_entry_seq is not None:
-                self.on_mirrored(last_entry_seq)
+        lines = [raw + b"\n" for raw in data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]]
+        for first in range(0, len(lines), BATCH):
+            chunk = lines[first : first + BATCH]
+            acks = self.stream.conn.call(self._send(chunk), self.stream.timeout)
+            for line, ack in zip(chunk, acks, strict=True):
+                if isinstance(ack, BaseException):
+                    raise ClusterUnavailable(f"stream {self.stream.stream}: {ack}") from ack
+                self._published = int(ack.seq)
+                self._offset += len(line)
+                seq = orjson.loads(line).get("seq")
+                if type(seq) is int:
+                    self.on_mirrored(seq)
 
-    def _send(self, line: bytes) -> None:
-        headers = {EXPECTED_LAST: str(self._published)}
-        ack: Any = self.stream.conn.call(
-            self.stream.conn.js.publish(self.stream.subject, line, headers=headers), self.stream.timeout
+    async def _send(self, chunk: list[bytes]) -> list[Any]:
+        """Pipelined: each publish names the sequence it expects last, so order is enforced by
+        the server and a publish racing another host's append is refused."""
+        js = self.stream.conn.js
+        base = self._published
+        return await asyncio.gather(
+            *(
+                js.publish(self.stream.subject, line, headers={EXPECTED_LAST: str(base + i)})
+                for i, line in enumerate(chunk)
+            ),
+            return_exceptions=True,
         )
-        self._published = int(ack.seq)
+
+    def _resync(self) -> bool:
+        """After a failed batch: what did the stream take? True when its tail is ours (or nothing
+        was taken: retry); False when another host appended (fenced)."""
+        try:
+            last = self.stream.last_seq()
+            local = _lines(self.path)
+            if last <= self._published:
+                return True
+            if last > len(local) or self.stream.line(last) != local[last - 1]:
+                return False
+        except ClusterUnavailable:
+            return True  # NATS is away: retry later
+        self._offset = sum(len(line) for line in local[:last])
+        self._published = last
+        seq = orjson.loads(local[last - 1]).get("seq")
+        if type(seq) is int:
+            self.on_mirrored(seq)
+        return True
 
     def close(self) -> None:
         """Publish what is on disk (bounded), then stop."""
