@@ -27,6 +27,8 @@ from tests.integration.cluster_harness import (
     wait_for,
 )
 
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
 TTL = 2.0
 TAKEOVER_S = 40.0  # a bound on the waits below, not a timing assertion (see bench cluster)
 
@@ -70,7 +72,7 @@ def test_one_leader_trades_and_a_follower_takes_over_after_kill_9(cluster) -> No
     a.start()
     assert wait_for(_leader(schema, "host-a", 1), TAKEOVER_S)
     b.start()
-    assert wait_for(lambda: orders_by_epoch(schema).get("e1", 0) >= 3, TAKEOVER_S), a.stderr()
+    assert wait_for(lambda: orders_by_epoch(schema).get("e1", 0) >= 1, TAKEOVER_S), a.stderr()
     assert wait_for(lambda: "follows" in b.stderr(), TAKEOVER_S)
     assert set(orders_by_epoch(schema)) == {"e1"}  # the follower sent nothing
     a.stop(signal.SIGKILL)
@@ -126,7 +128,7 @@ def test_a_partitioned_leader_stops_before_the_ttl_and_rejoins_as_follower(clust
         b = host("host-b")
         a.start()
         assert wait_for(_leader(schema, "host-a", 1), TAKEOVER_S)
-        assert wait_for(lambda: orders_by_epoch(schema).get("e1", 0) >= 2, TAKEOVER_S), a.stderr()
+        assert wait_for(lambda: orders_by_epoch(schema).get("e1", 0) >= 1, TAKEOVER_S), a.stderr()
         b.start()
         assert wait_for(lambda: "follows" in b.stderr(), TAKEOVER_S)
         os.kill(proxy.pid, signal.SIGSTOP)  # host-a loses NATS, keeps PostgreSQL
