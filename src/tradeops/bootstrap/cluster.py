@@ -250,16 +250,6 @@ async def _lead(runtime: Any, term: ClusterTerm, stopping: threading.Event) -> b
     return lost
 
 
-def run_cluster_if_configured(options: RunOptions) -> int | None:
-    """Cluster mode when the configuration has `cluster:` (else None: the one-host run)."""
-    from tradeops.config.load import load_config
-
-    cfg = load_config(options.config_path)
-    if cfg.cluster is None:
-        return None
-    return run_cluster(options, cfg)
-
-
 def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
     """`tradeops run --run-forever` with `cluster:` set: follow, lead, and follow again."""
     from tradeops.bootstrap.engine import build_runtime
