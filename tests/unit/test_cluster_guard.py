@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tradeops.cluster.lease import HALT_AT, REDUCE_AT, LeaderLease
@@ -132,3 +134,29 @@ def test_the_cluster_block_is_strict() -> None:
         ClusterConfig(nats_url="http://x", host_id="host-a")
     with pytest.raises(ValidationError, match="Extra inputs"):
         ClusterConfig.model_validate({"nats_url": "nats://h:1", "host_id": "a", "leader": "a"})
+
+
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(list(Standing)), st.floats(min_value=0.0, max_value=20.0)), max_size=30
+    ),
+    start=st.sampled_from(list(TradingState)),
+)
+def test_the_guard_never_trades_without_a_fresh_lease_and_never_lifts_what_it_did_not_set(
+    steps: list[tuple[Standing, float]], start: TradingState
+) -> None:
+    lease, overrides = FakeLease(), FakeOverrides()
+    engine = FakeEngine(global_state=start)
+    guard = ClusterGuard(lease, overrides, max_disconnect_s=5.0)
+    lost = False
+    for standing, away in steps:
+        lease.now = Standing.LOST if lost else standing
+        lost = lost or standing is Standing.LOST
+        overrides.away_s = away
+        guard.apply(engine)
+        if lease.now is not Standing.LEADING or away > 5.0:
+            assert engine.global_state is not TradingState.ACTIVE
+        if lost:
+            assert engine.global_state is TradingState.HALTED
+    if start is not TradingState.ACTIVE:
+        assert all(state is not TradingState.ACTIVE for state, _ in engine.changes)
