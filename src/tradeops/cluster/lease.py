@@ -9,7 +9,9 @@ TTL: LEADING up to ttl/2, REDUCING up to 3/4 ttl, then LOST — before any other
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +24,7 @@ from nats.js.errors import KeyWrongLastSequenceError
 from tradeops.cluster.connection import ClusterUnavailable, NatsConnection
 from tradeops.runtime.cluster_guard import Standing
 
+log = logging.getLogger(__name__)
 REDUCE_AT = 0.5  # of the TTL since the last successful renewal
 HALT_AT = 0.75
 
@@ -98,7 +101,13 @@ class LeaderLease:
             revision = self.conn.call(self.kv.create(self.key, self._value(0)), self.ttl_s / 4)
         except ClusterUnavailable:
             return False
-        self.epoch = advance_epoch()
+        try:
+            self.epoch = advance_epoch()
+        except Exception:  # the fence row cannot be advanced (PostgreSQL away): give the lease back
+            log.exception("cluster: won the lease but cannot take a new epoch; releasing it")
+            with contextlib.suppress(ClusterUnavailable):
+                self.conn.call(self.kv.delete(self.key, last=revision), self.ttl_s / 4)
+            return False
         self._revision = revision
         self._last_ok = sent
         self._lost = False
