@@ -32,9 +32,13 @@ class FakeLease:
 class FakeOverrides:
     current: OverrideState = INACTIVE
     away_s: float = 0.0
+    disabled: frozenset[str] = frozenset()
 
     def state(self) -> OverrideState:
         return self.current
+
+    def strategy_disabled(self, strategy: str, now_ms: int) -> bool:
+        return strategy in self.disabled
 
     def disconnected_for(self) -> float:
         return self.away_s
@@ -66,6 +70,9 @@ def test_orders_pass_only_while_the_lease_is_held_and_no_cluster_override_is_in_
     gate = _gate(lease, overrides)
     assert gate.allows_new_order("mean_reversion") is None
     assert gate.allows_new_order("daily_trend") is DenialReason.STRATEGY_DISABLED  # the host's own gate
+    overrides.disabled = frozenset({"mean_reversion"})  # disabled through the bucket
+    assert gate.allows_new_order("mean_reversion") is DenialReason.STRATEGY_DISABLED
+    overrides.disabled = frozenset()
     lease.now = Standing.REDUCING
     assert gate.allows_new_order("mean_reversion") is None  # the risk gate allows reducing orders only
     lease.now = Standing.LOST

@@ -162,6 +162,15 @@ class OverrideBusAdapter:
                 "other hosts go REDUCING after cluster.max_disconnect_seconds without NATS"
             ) from None
 
+    def publish_strategy(self, strategy: str, disabled: bool, until_ms: int | None) -> None:
+        try:
+            self.overrides.publish_strategy(strategy, disabled, until_ms)
+        except ClusterUnavailable as exc:
+            raise ClusterPublishFailed(
+                f"cluster: strategy {strategy} is changed in the shared store (every host reads it "
+                f"within its refresh interval) but not in the bucket ({exc})"
+            ) from None
+
     def close(self) -> None:
         self.conn.close()
 

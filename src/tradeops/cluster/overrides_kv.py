@@ -5,6 +5,7 @@ a valid override document for its name halts trading like a malformed file."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
@@ -31,6 +32,8 @@ class KvOverrides:
         self.environment = environment
         self.timeout = timeout
         self._values: dict[str, bytes] = {}
+        self._strategies: dict[str, bytes] = {}  # per-strategy disable, by strategy name
+        self._strategy_prefix = f"{token(environment)}.strategy."
         self._lock = threading.Lock()
         self._state = INACTIVE
         self._file_by_key = {override_key(environment, c.file_name): c.file_name for c in COMPONENTS.values()}
@@ -51,10 +54,13 @@ class KvOverrides:
                 self.ready.set()
                 continue
             with self._lock:
+                values, key = self._values, entry.key
+                if key.startswith(self._strategy_prefix):
+                    values, key = self._strategies, key.removeprefix(self._strategy_prefix)
                 if entry.operation in ("DEL", "PURGE") or not entry.value:
-                    self._values.pop(entry.key, None)
+                    values.pop(key, None)
                 else:
-                    self._values[entry.key] = entry.value
+                    values[key] = entry.value
                 self._state = self._judge()
                 self.updates += 1
 
@@ -70,10 +76,30 @@ class KvOverrides:
     def state(self) -> OverrideState:
         return self._state
 
+    def strategy_disabled(self, strategy: str, now_ms: int) -> bool:
+        """Disabled through the bucket (and not past its `until_ms`); a malformed value disables."""
+        raw = self._strategies.get(token(strategy))
+        if raw is None:
+            return False
+        try:
+            value = json.loads(raw)
+            disabled, until = bool(value["disabled"]), value.get("until_ms")
+            if until is not None and type(until) is not int:
+                raise TypeError("until_ms")
+        except (ValueError, KeyError, TypeError):
+            return True
+        return disabled and (until is None or now_ms < until)
+
     def disconnected_for(self) -> float:
         return self.conn.disconnected_for()
 
     # --- publishing (ops) ------------------------------------------------------------------------
+
+    def publish_strategy(self, strategy: str, disabled: bool, until_ms: int | None) -> None:
+        """Per-strategy disable/enable for every host (the shared store holds it, too)."""
+        key = f"{self._strategy_prefix}{token(strategy)}"
+        data = json.dumps({"disabled": disabled, "until_ms": until_ms}).encode()
+        self.conn.call(self.kv.put(key, data), self.timeout)
 
     def publish(self, file_name: str, data: bytes | None) -> None:
         """Put (or, with None, delete) one override document for every host."""

@@ -39,6 +39,8 @@ class OverrideSource(Protocol):
 
     def state(self) -> OverrideState: ...
 
+    def strategy_disabled(self, strategy: str, now_ms: int) -> bool: ...
+
     def disconnected_for(self) -> float: ...
 
 
@@ -64,9 +66,13 @@ class ClusterGate:
     def allows_new_order(self, strategy: str) -> DenialReason | None:
         if self.lease.standing() is Standing.LOST:
             return DenialReason.KILL_SWITCH
-        if self.overrides.state().active_at(self.clock_ms()):
+        now = self.clock_ms()
+        if self.overrides.state().active_at(now):
             return DenialReason.KILL_SWITCH
-        return None if self.inner is None else self.inner.allows_new_order(strategy)
+        inner = None if self.inner is None else self.inner.allows_new_order(strategy)
+        if inner is None and self.overrides.strategy_disabled(strategy, now):
+            return DenialReason.STRATEGY_DISABLED
+        return inner
 
     @property
     def override(self) -> OverrideState:
