@@ -30,7 +30,7 @@ from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.persistence import fence
 from tradeops.persistence.fence import EpochFence
 from tradeops.persistence.sql_store import SqlStateStore
-from tradeops.runtime.cluster_guard import ClusterGate, ClusterGuard, Standing
+from tradeops.runtime.cluster_guard import ClusterGate, ClusterGuard, ClusterSnapshot, Member, Standing
 from tradeops.runtime.ports import OrderGate
 
 if TYPE_CHECKING:
@@ -314,8 +314,6 @@ class NatsClusterReader:
         self.cfg = cfg
 
     def snapshot(self, environment: str) -> Any:
-        from tradeops.ops.cluster_status import ClusterSnapshot
-
         node = open_node(self.cfg, environment)
         try:
             now_ms = time.time_ns() // 1_000_000
@@ -334,8 +332,6 @@ class NatsClusterReader:
             node.close()
 
     def _members(self, node: ClusterNode, environment: str, now_ms: int) -> list[Any]:
-        from tradeops.ops.cluster_status import Member
-
         async def read() -> list[Any]:
             prefix = names.follower_key(environment, "")
             try:

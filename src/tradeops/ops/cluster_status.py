@@ -5,27 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    host_id: str
-    role: str
-    epoch: int
-    lag_entries: int  # log entries the host's local copy is behind the stream
-    seen_age_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterSnapshot:
-    """What the cluster's buckets, stream and fence row say right now (built by bootstrap)."""
-
-    leader: str | None
-    lease_epoch: int | None
-    lease_age_s: float | None
-    fence_epoch: int | None
-    refused_writes: int
-    stream_entries: int
-    members: tuple[Member, ...]
+from tradeops.runtime.cluster_guard import ClusterSnapshot, Member
 
 
 class ClusterReader(Protocol):

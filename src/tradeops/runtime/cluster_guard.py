@@ -129,3 +129,28 @@ class ClusterGuard:
 
     def _set_by_us(self, engine: GuardedEngine) -> bool:
         return engine.global_state is not TradingState.ACTIVE and self._last_reason.startswith(CLUSTER_REASON)
+
+
+# --- what `tradeops cluster status` reports (filled by bootstrap, shown by ops) ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    host_id: str
+    role: str
+    epoch: int
+    lag_entries: int  # log entries the host's local copy is behind the stream
+    seen_age_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSnapshot:
+    """What the cluster's buckets, stream and fence row say right now (built by bootstrap)."""
+
+    leader: str | None
+    lease_epoch: int | None
+    lease_age_s: float | None
+    fence_epoch: int | None
+    refused_writes: int
+    stream_entries: int
+    members: tuple[Member, ...]
