@@ -3,7 +3,6 @@ partition one host from NATS), host directories sharing one PostgreSQL schema, s
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -205,6 +204,3 @@ def fence(schema: Schema) -> tuple[int, str, int] | None:
     except Exception:
         return None
     return (int(rows[0][0]), str(rows[0][1]), int(rows[0][2])) if rows else None  # type: ignore[call-overload]
-
-
-asyncio_unused = asyncio  # the proxy runs in its own interpreter
