@@ -15,7 +15,7 @@ from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import UserInputError
 from tradeops.observability.alertmanager import AlertmanagerClient
-from tradeops.ops_ports import OpsContext, OpsStore
+from tradeops.ops_ports import OpsContext, OpsStore, OverrideBus
 from tradeops.runtime.overrides import OverrideFile, OverrideState, read_override, read_overrides
 
 if TYPE_CHECKING:
@@ -97,6 +97,7 @@ def assemble_ops_context(
     clock_ms: Callable[[], int] = wall_clock_ms,
     environ: Mapping[str, str] = os.environ,
     operations_log: Path | None = None,
+    override_bus: OverrideBus | None = None,
 ) -> OpsContext:
     """The real adapters around an open `store`: the operations log file, the override files, the
     signing key from env or key file, Alertmanager over HTTP."""
@@ -115,6 +116,7 @@ def assemble_ops_context(
         clock_ms=clock_ms,
         environ=environ,
         operations_log=operations_log,
+        override_bus=override_bus,
     )
 
 
@@ -141,9 +143,21 @@ def build_ops_context(
 
         paper_signing_key(cfg, environment)
     store = open_state_store(env)
+    bus = None
+    if cfg.cluster is not None:
+        from tradeops.bootstrap.cluster import open_override_bus
+
+        bus = open_override_bus(cfg, environment)
     directory = overrides_dir if overrides_dir is not None else Path(cfg.runtime.overrides_dir)
     return assemble_ops_context(
-        cfg, path, environment, store, directory, environ=environ, operations_log=operations_log
+        cfg,
+        path,
+        environment,
+        store,
+        directory,
+        environ=environ,
+        operations_log=operations_log,
+        override_bus=bus,
     )
 
 
@@ -163,4 +177,5 @@ def rewire(
         clock_ms=ctx.clock_ms,
         environ=ctx.environ if environ is None else environ,
         operations_log=ctx.operations_log if operations_log is None else operations_log,
+        override_bus=ctx.override_bus,
     )

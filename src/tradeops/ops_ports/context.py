@@ -14,6 +14,7 @@ from tradeops.ops_ports.ports import (
     KeyProvider,
     OperatorLog,
     OpsStore,
+    OverrideBus,
     OverrideStore,
     SecurityAudit,
 )
@@ -38,6 +39,7 @@ class OpsContext:
     clock_ms: Clock
     environ: Mapping[str, str]
     operations_log: Path | None = None  # None: cfg.decision_log.operations_log
+    override_bus: OverrideBus | None = None  # cluster mode: overrides reach every host
 
     @property
     def overrides_dir(self) -> Path:
@@ -45,6 +47,8 @@ class OpsContext:
 
     def close(self) -> None:
         self.store.close()
+        if self.override_bus is not None:
+            self.override_bus.close()
 
     def __enter__(self) -> OpsContext:
         return self

@@ -130,6 +130,16 @@ class OverrideStore(Protocol):
         ...
 
 
+class OverrideBus(Protocol):
+    """Cluster mode: an override document (named like its file) put for every host, or removed."""
+
+    def publish(self, file_name: str, data: bytes | None) -> None: ...
+
+    def publish_strategy(self, strategy: str, disabled: bool, until_ms: int | None) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class AlertManagerApi(SilenceApi, Protocol):
     """One open connection to an Alertmanager (API v2)."""
 
