@@ -30,10 +30,9 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpsContext]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TRADEOPS_DECISION_LOG_KEY", "unit-test-key-0123456789")
     monkeypatch.delenv("TRADEOPS_DECISION_LOG_KEY_FILE", raising=False)
-    context = build_ops_context()
-    context.clock_ms = lambda: NOW
     # The operations log lives under a directory that can be blocked (root ignores chmod).
-    context.operations_log = tmp_path / "ops" / "stage4.jsonl"
+    context = build_ops_context(operations_log=tmp_path / "ops" / "stage4.jsonl")
+    context.clock_ms = lambda: NOW
     yield context
     context.close()
 

@@ -15,13 +15,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from tradeops import __version__
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import ControlApiLimits
 from tradeops.control_api.config_routes import router as config_router
 from tradeops.control_api.limits import BodyLimit
 from tradeops.control_api.rbac import AccessPolicy, check_table
 from tradeops.control_api.routes import public, v1
 from tradeops.domain.errors import AlreadyExists, TradeopsError, UserInputError
+from tradeops.ops.control_common import UnknownStrategy
+from tradeops.ops_ports import OpsContext
 from tradeops.security.tokens import TokenVerifier, resolve_tokens
 
 log = logging.getLogger("tradeops.control_api")
@@ -30,6 +31,8 @@ INSECURE_WARNING = "control API running with --insecure-dev: mTLS and/or token c
 
 
 def _status_of(exc: TradeopsError) -> int:
+    if isinstance(exc, UnknownStrategy):
+        return 404
     if isinstance(exc, AlreadyExists):
         return 409
     if isinstance(exc, UserInputError):
@@ -39,7 +42,8 @@ def _status_of(exc: TradeopsError) -> int:
 
 async def _tradeops_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TradeopsError)
-    return JSONResponse({"detail": str(exc)}, status_code=_status_of(exc))
+    detail = f"unknown strategy {exc.strategy!r}" if isinstance(exc, UnknownStrategy) else str(exc)
+    return JSONResponse({"detail": detail}, status_code=_status_of(exc))
 
 
 def _json_safe(value: Any) -> Any:

@@ -23,6 +23,7 @@ ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/v1/status"): READ,
     ("GET", "/v1/schedules"): READ,
     ("GET", "/v1/trading-state"): READ,
+    ("GET", "/v1/strategies/{name}"): READ,
     ("POST", "/v1/strategies/{name}/disable"): WRITE,
     ("POST", "/v1/strategies/{name}/enable"): WRITE,
     ("POST", "/v1/override"): OVERRIDE,
