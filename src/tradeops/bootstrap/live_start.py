@@ -44,10 +44,15 @@ def fill_of_row(row: Mapping[str, Any]) -> Fill:
 
 
 def fill_deltas(rows: Iterable[Mapping[str, Any]], quote: str) -> dict[tuple[str, str], Decimal]:
-    """What the booked fills changed per (venue, asset): base by the position change, quote by cash."""
+    """What the booked fills (store rows) changed per (venue, asset)."""
+    return balance_deltas((fill_of_row(row) for row in rows), quote)
+
+
+def balance_deltas(fills: Iterable[Fill], quote: str) -> dict[tuple[str, str], Decimal]:
+    """What fills change per (venue, asset): base by the position change, quote by cash, a fee in
+    a third asset off that asset."""
     out: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-    for row in rows:
-        fill = fill_of_row(row)
+    for fill in fills:
         base = base_asset(fill.symbol)
         if base:
             out[(fill.venue, base)] += fill.position_change
