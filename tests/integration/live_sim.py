@@ -18,7 +18,12 @@ KEY_VAR, SECRET_VAR = "TRADEOPS_ITEST_SIM_KEY", "TRADEOPS_ITEST_SIM_SECRET"
 
 
 def live_repo(
-    tmp: Path, sim_url: str, *, reconcile_s: float = 2.0, watchdog: dict[str, float] | None = None
+    tmp: Path,
+    sim_url: str,
+    *,
+    reconcile_s: float = 2.0,
+    watchdog: dict[str, float] | None = None,
+    ws_url: str | None = None,
 ) -> Path:
     repo = scratch_repo(tmp)
     yaml = YAML()
@@ -39,6 +44,7 @@ def live_repo(
                 "secret_env": SECRET_VAR,
                 "request_timeout_ms": 1500,
                 "max_retries": 6,
+                **({"user_stream_url": f"{ws_url}/ws"} if ws_url else {}),
             }
         },
         "live": {

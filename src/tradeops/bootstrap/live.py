@@ -15,6 +15,7 @@ from tradeops.exchanges.ccxt_adapter import CcxtExchange
 from tradeops.exchanges.ccxt_calls import RetryPolicy
 from tradeops.exchanges.ccxt_client import build_ccxt_client
 from tradeops.exchanges.ccxt_market import CcxtMarketData
+from tradeops.exchanges.user_stream import ListenKeyStream
 from tradeops.runtime.venue_router import VenueRouter
 from tradeops.strategies.view import SeriesStore
 
@@ -27,13 +28,22 @@ def build_ccxt_exchange(
     *,
     clock_ms: Callable[[], int] | None = None,
     poll_interval_ms: int = 1_000,
+    user_stream: bool = False,
 ) -> CcxtExchange:
-    """A CcxtExchange for `environments.<env_name>.venues.<venue_name>`, keys from `environ`."""
+    """A CcxtExchange for `environments.<env_name>.venues.<venue_name>`, keys from `environ`;
+    with `user_stream` and a `user_stream_url`, its listenKey stream is started (REST stays the
+    fallback)."""
     if venue_name not in env.venues:
         raise UserInputError(f"environments.{env_name}.venues: no venue {venue_name!r}")
     venue = env.venues[venue_name]
     client = build_ccxt_client(venue_name, venue, environ)
     cap = None if env.max_order_notional is None else Decimal(repr(env.max_order_notional))
+    stream = None
+    if user_stream and venue.user_stream_url:
+        stream = ListenKeyStream(
+            str(client.urls["api"]["public"]), venue.user_stream_url, str(client.apiKey), venue_name
+        )
+        stream.start()
     return CcxtExchange(
         client,
         venue_name,
@@ -42,6 +52,7 @@ def build_ccxt_exchange(
         max_order_notional=cap,
         clock_ms=clock_ms,
         poll_interval_ms=poll_interval_ms,
+        stream=stream,
     )
 
 
@@ -82,14 +93,22 @@ def refuse_unready_live(env_name: str, env: EnvironmentConfig, environ: Mapping[
 
 
 def connect_venues(
-    env_name: str, env: EnvironmentConfig, symbols: Mapping[str, set[str]], environ: Mapping[str, str]
+    env_name: str,
+    env: EnvironmentConfig,
+    symbols: Mapping[str, set[str]],
+    environ: Mapping[str, str],
+    *,
+    user_streams: bool = False,
 ) -> VenueRouter:
     """One ccxt adapter per venue, markets loaded (precision known before any order); refuses
-    without keys or confirm_live."""
+    without keys or confirm_live. `user_streams`: the trading process also listens to each
+    venue's user-data stream (operator tools poll)."""
     refuse_unready_live(env_name, env, environ)
     adapters: dict[str, CcxtExchange] = {}
     for venue in sorted(symbols):
-        adapter = build_ccxt_exchange(env_name, env, venue, environ, poll_interval_ms=env.live.order_poll_ms)
+        adapter = build_ccxt_exchange(
+            env_name, env, venue, environ, poll_interval_ms=env.live.order_poll_ms, user_stream=user_streams
+        )
         try:
             adapter.load_markets()
             for symbol in sorted(symbols[venue]):
@@ -110,7 +129,7 @@ def open_live(
     """Connect to every venue the schedules trade and load `live.history_bars` closed candles of
     each instrument into `series`."""
     interval, symbols = live_symbols(env_name, schedules)
-    router = connect_venues(env_name, env, symbols, environ)
+    router = connect_venues(env_name, env, symbols, environ, user_streams=True)
     sources = {
         name: CcxtMarketData(adapter.client, name, RetryPolicy(max_retries=env.venues[name].max_retries))
         for name, adapter in router.venues.items()
