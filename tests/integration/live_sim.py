@@ -24,6 +24,7 @@ def live_repo(
     reconcile_s: float = 2.0,
     watchdog: dict[str, float] | None = None,
     ws_url: str | None = None,
+    request_timeout_ms: int = 1500,
 ) -> Path:
     repo = scratch_repo(tmp)
     yaml = YAML()
@@ -42,7 +43,7 @@ def live_repo(
                 "url": sim_url,
                 "api_key_env": KEY_VAR,
                 "secret_env": SECRET_VAR,
-                "request_timeout_ms": 1500,
+                "request_timeout_ms": request_timeout_ms,
                 "max_retries": 6,
                 **({"user_stream_url": f"{ws_url}/ws"} if ws_url else {}),
             }
@@ -85,10 +86,12 @@ def live_env(tmp: Path, api_key: str, secret: str) -> dict[str, str]:
     return env
 
 
-def start_scheduler(repo: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_scheduler(
+    repo: Path, env: dict[str, str], log: Path, metrics: list[str] | None = None
+) -> subprocess.Popen[bytes]:
     out = log.open("ab")
     return subprocess.Popen(
-        [str(TRADEOPS), "run", "--environment", ENV_NAME, "--run-forever", "--no-metrics"],
+        [str(TRADEOPS), "run", "--environment", ENV_NAME, "--run-forever", *(metrics or ["--no-metrics"])],
         cwd=repo,
         env=env,
         stdout=out,

@@ -16,6 +16,8 @@ from tradeops.exchanges.ccxt_calls import RetryPolicy
 from tradeops.exchanges.ccxt_client import build_ccxt_client
 from tradeops.exchanges.ccxt_market import CcxtMarketData
 from tradeops.exchanges.user_stream import ListenKeyStream
+from tradeops.exchanges.venue_metrics import instrument
+from tradeops.runtime.stats import VenueRequestStats
 from tradeops.runtime.venue_router import VenueRouter
 from tradeops.strategies.view import SeriesStore
 
@@ -53,6 +55,7 @@ def build_ccxt_exchange(
         clock_ms=clock_ms,
         poll_interval_ms=poll_interval_ms,
         stream=stream,
+        requests=instrument(client, VenueRequestStats()),
     )
 
 

@@ -139,6 +139,10 @@ def start_live(runtime: Runtime, env: EnvironmentConfig, live: LiveParts, accoun
         env.live.heartbeat_ms,
     )
     runtime.live_loop = loop
+    for name, venue in live.router.venues.items():
+        requests = getattr(venue, "requests", None)
+        if requests is not None:
+            runtime.engine.stats.venue_requests[name] = requests  # per-endpoint metrics
     runtime.scheduler.on_step = loop.on_step
     now = runtime.clock.now_ms()
     report = reconcile.run(now)

@@ -36,6 +36,7 @@ from tradeops.exchanges.errors import (
 from tradeops.exchanges.precision import MarketRules
 from tradeops.exchanges.user_stream import UserStream, trade_of_report
 from tradeops.runtime.ports import OrderAck
+from tradeops.runtime.stats import VenueRequestStats
 from tradeops.runtime.venue_reconcile import OrderView
 
 OPEN = "open"
@@ -61,9 +62,11 @@ class CcxtExchange:
         clock_ms: Callable[[], int] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         stream: UserStream | None = None,
+        requests: VenueRequestStats | None = None,
     ) -> None:
         self._ex = exchange
         self.stream = stream
+        self.requests = requests or VenueRequestStats()  # per-endpoint health (filled by bootstrap)
         self._caught_up = 0  # the stream generation the last REST poll caught up after
         self._gap = False  # the stream closed an order before all its trades were seen
         self.fill_sources: Counter[str] = Counter()  # fills booked per path: ack, stream, poll
@@ -369,6 +372,7 @@ class CcxtExchange:
         """Fills and closes from the stream's executionReports of our working orders."""
         if self.stream is None:
             return []
+        self.requests.stream_reconnects = self.stream.health.reconnects
         fills: list[Fill] = []
         for event in self.stream.drain():
             working = self._open.get(str(event.get("i")))
