@@ -124,12 +124,18 @@ def start_live(runtime: Runtime, env: EnvironmentConfig, live: LiveParts, accoun
         runtime.sink.commit()  # every fill booked so far is in the store
         return expected_balances(account.store, quote)
 
+    def adopted() -> frozenset[str]:
+        from tradeops.bootstrap.live_adoption import adopted_ids
+
+        return adopted_ids(account.store) if account is not None else frozenset()
+
     reconcile = ReconcileLoop(
         runtime.engine,
         live.router,
         expected,
         int(env.live.reconcile_interval_seconds * 1000),
         balance_tolerance(env),
+        adopted,
     )
     loop = LiveLoop(
         runtime.engine,
