@@ -28,6 +28,7 @@ def live_repo(
     request_timeout_ms: int = 1500,
     second: tuple[str, str | None] | None = None,
     cross_exchange: dict[str, float] | None = None,
+    dead_man_seconds: float | None = None,
 ) -> Path:
     repo = scratch_repo(tmp)
     yaml = YAML()
@@ -49,6 +50,7 @@ def live_repo(
                 "request_timeout_ms": request_timeout_ms,
                 "max_retries": 6,
                 **({"user_stream_url": f"{ws_url}/ws"} if ws_url else {}),
+                **({"dead_man_seconds": dead_man_seconds} if dead_man_seconds else {}),
             }
         },
         "live": {

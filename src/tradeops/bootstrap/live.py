@@ -4,7 +4,7 @@ poller per venue (the runtime sees only the Exchange port and the revealing-mark
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tradeops.config.live import live_problems
@@ -12,9 +12,10 @@ from tradeops.config.models import EnvironmentConfig, Schedule
 from tradeops.domain.errors import Fatal, TradeopsError, UserInputError
 from tradeops.domain.market import interval_to_ms
 from tradeops.exchanges.ccxt_adapter import CcxtExchange
-from tradeops.exchanges.ccxt_calls import RetryPolicy
+from tradeops.exchanges.ccxt_calls import RetryPolicy, VenueCaller
 from tradeops.exchanges.ccxt_client import build_ccxt_client
 from tradeops.exchanges.ccxt_market import CcxtMarketData
+from tradeops.exchanges.dead_man import CountdownDeadMan
 from tradeops.exchanges.user_stream import ListenKeyStream
 from tradeops.exchanges.venue_metrics import instrument
 from tradeops.runtime.stats import VenueRequestStats
@@ -69,6 +70,7 @@ class LiveParts:
     interval: str
     interval_ms: int
     quote_asset: str
+    dead_men: list[CountdownDeadMan] = field(default_factory=list)  # venue-side cancel-all countdowns
 
 
 def live_symbols(env_name: str, schedules: Mapping[str, Schedule]) -> tuple[str, dict[str, set[str]]]:
@@ -147,4 +149,10 @@ def open_live(
             raise Fatal(f"{venue} {symbol}: cannot load candle history: {exc}") from exc
         for bar in bars:
             series.append(bar, step)
-    return LiveParts(router, sources, instruments, interval, step, env.quote_asset)
+    dead_men = []
+    for name, adapter in router.venues.items():
+        seconds = env.venues[name].dead_man_seconds
+        if seconds is not None and isinstance(adapter, CcxtExchange):
+            caller = VenueCaller(adapter.client, name, RetryPolicy(max_retries=env.venues[name].max_retries))
+            dead_men.append(CountdownDeadMan(caller, symbols[name], int(seconds * 1000)))
+    return LiveParts(router, sources, instruments, interval, step, env.quote_asset, dead_men)
