@@ -14,6 +14,7 @@ import pytest
 from tradeops.domain.trading import Fill, Side
 from tradeops.exchanges.user_stream import ListenKeyStream
 
+from .sim_process import SimProcess
 from .venues import SYMBOL, SimVenue, request
 
 DEADLINE_S = 15.0
@@ -26,6 +27,23 @@ def _until(condition: Callable[[], bool], what: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def own_sim() -> Iterator[SimProcess]:
+    """A simulator of this module's own: scripted bars end the market's data (no bar to advance
+    to after them), which the session's shared simulator must not inherit."""
+    process = SimProcess()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def sim(own_sim: SimProcess) -> SimProcess:
+    own_sim.admin("reset", {})
+    return own_sim
 
 
 @pytest.fixture
