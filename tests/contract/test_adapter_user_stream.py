@@ -119,6 +119,7 @@ def test_a_dropped_stream_loses_no_fill_and_books_none_twice(sim, stream):
     third = _resting_buy(venue, "0.01")
     _trade_through(venue, "0.02")
     _collect(venue, fills, 3)
+    assert venue.exchange.requests.stream_reconnects == 1  # exported as a metric
     assert sorted(f.order_id for f in fills) == sorted([*orders, third])
     assert sorted(f.trade_id for f in fills) == _venue_trade_ids(venue)  # each venue trade once
 
