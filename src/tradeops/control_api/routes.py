@@ -16,6 +16,7 @@ from tradeops.control_api import schemas
 from tradeops.control_api.rbac import AccessPolicy, Principal, authorize
 from tradeops.decision_log.reader import tail
 from tradeops.domain.errors import TradeopsError
+from tradeops.domain.trading import StrategyStatus
 from tradeops.ops.audit_trail import operator_key
 from tradeops.ops.control_views import valid_strategy_names
 from tradeops.ops.controls import (
@@ -32,7 +33,6 @@ from tradeops.ops.controls import (
 )
 from tradeops.ops.observed import ObservedStatusQuery, observed_status
 from tradeops.runtime.overrides import format_timestamp
-from tradeops.runtime.ports import StrategyStatus
 
 T = TypeVar("T")
 ERROR: dict[str, Any] = {"model": schemas.ErrorResponse}

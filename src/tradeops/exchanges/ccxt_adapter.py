@@ -22,7 +22,7 @@ import numpy as np
 
 from tradeops.domain.market import Bar, Quote, interval_to_ms
 from tradeops.domain.money import ZERO, to_decimal
-from tradeops.domain.trading import Fill, Liquidity, OrderRequest, OrderType, Side
+from tradeops.domain.trading import Fill, Liquidity, OrderAck, OrderRequest, OrderType, Side
 from tradeops.exchanges.ccxt_calls import RetryPolicy, VenueCaller
 from tradeops.exchanges.errors import (
     OrderRejected,
@@ -33,7 +33,6 @@ from tradeops.exchanges.errors import (
     translate_vendor_errors,
 )
 from tradeops.exchanges.precision import MarketRules
-from tradeops.runtime.ports import OrderAck
 from tradeops.runtime.venue_reconcile import OrderView
 
 OPEN = "open"

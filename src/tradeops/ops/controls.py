@@ -14,6 +14,7 @@ from typing import Any
 from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import MANUAL_BUCKET
 from tradeops.domain.errors import AlreadyExists, UserInputError
+from tradeops.domain.trading import StrategyStatus
 from tradeops.ops.control_common import (
     MAX_REASON_CHARS,
     MAX_TICKET_CHARS,
@@ -38,7 +39,6 @@ from tradeops.ops.override_controls import (
     remove_override,
 )
 from tradeops.runtime.kill_switch import status_active
-from tradeops.runtime.ports import StrategyStatus
 
 __all__ = [
     "LEDGER_PREFIX",
