@@ -63,10 +63,9 @@ def test_the_trading_state_metric_reads_halted_while_the_kill_switch_is_on(tmp_p
             env,
         )
         assert done.returncode == 0, done.stderr
+        log = scheduler.runtime_log
         wait_for(
-            lambda: any(
-                e["kind"] == "trading_state" and e["status"] == "halted" for e in entries(scheduler.runtime_log)
-            ),
+            lambda: any(e["kind"] == "trading_state" and e["status"] == "halted" for e in entries(log)),
             30,
             "the halt in the runtime log",
         )
