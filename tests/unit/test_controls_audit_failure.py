@@ -15,9 +15,10 @@ from tradeops.bootstrap.ops import OpsContext, build_ops_context
 from tradeops.decision_log.reader import iter_entries
 from tradeops.domain.errors import AuditWriteFailed
 from tradeops.domain.events import DenialReason
+from tradeops.host.override_files import read_overrides
+from tradeops.host.override_watcher import OverrideWatcher
 from tradeops.ops.controls import Actor, create_override, reconcile_override_events, remove_override
 from tradeops.runtime.kill_switch import KillSwitch
-from tradeops.runtime.overrides import OverrideWatcher, read_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = 1_772_366_400_000

@@ -19,6 +19,7 @@ from tradeops.exchanges.faults import FaultSpec, FaultyExchange
 from tradeops.exchanges.paper import PaperExchange
 from tradeops.marketdata.datasets import load_dataset
 from tradeops.marketdata.loaders import CandleSeries
+from tradeops.marketdata.series_store import SeriesStore
 from tradeops.marketdata.synthetic import synthetic_market
 from tradeops.runtime.clock import ReplayClock, WallClock
 from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
@@ -28,7 +29,6 @@ from tradeops.runtime.ports import DecisionSink, OrderGate, StateStore
 from tradeops.runtime.scheduler import Scheduler
 from tradeops.runtime.stats import RuntimeStats
 from tradeops.strategies.registry import build_strategy
-from tradeops.strategies.view import SeriesStore
 
 if TYPE_CHECKING:
     from tradeops.bootstrap.account import Account, RunPlan
@@ -150,10 +150,10 @@ def _open_gate(
 ) -> OrderGate | None:
     """The kill switch reads operator state from the run's own store (an account's is the one the CLI
     and the control API write); an in-memory run (smoke, load test) reads the environment's."""
+    from tradeops.host.override_archive import OverrideArchive
+    from tradeops.host.override_watcher import OverrideWatcher
     from tradeops.persistence.sql_store import open_state_store
     from tradeops.runtime.kill_switch import KillSwitch
-    from tradeops.runtime.override_archive import OverrideArchive
-    from tradeops.runtime.overrides import OverrideWatcher
 
     if store is None:
         store = open_state_store(env)

@@ -15,8 +15,8 @@ from tradeops.exchanges.ccxt_adapter import CcxtExchange
 from tradeops.exchanges.ccxt_calls import RetryPolicy
 from tradeops.exchanges.ccxt_client import build_ccxt_client
 from tradeops.exchanges.ccxt_market import CcxtMarketData
+from tradeops.marketdata.series_store import SeriesStore
 from tradeops.runtime.venue_router import VenueRouter
-from tradeops.strategies.view import SeriesStore
 
 
 def build_ccxt_exchange(

@@ -14,10 +14,7 @@ from tradeops.ops.audit_trail import operator_key, record_operator_action
 from tradeops.ops.control_views import (
     valid_strategy_names,
 )
-from tradeops.runtime.overrides import (
-    OverrideFile,
-    format_timestamp,
-)
+from tradeops.runtime.overrides import OverrideFile, format_timestamp
 
 
 @dataclass(frozen=True)

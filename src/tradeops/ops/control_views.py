@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import MANUAL_BUCKET, STRATEGY_NAMES, AppConfig
 from tradeops.domain.trading import StrategyStatus
+from tradeops.host.override_files import read_overrides
 from tradeops.runtime.kill_switch import status_active
-from tradeops.runtime.overrides import OverrideState, format_timestamp, read_overrides
+from tradeops.runtime.overrides import OverrideState, format_timestamp
 
 
 def valid_strategy_names(cfg: AppConfig) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Protocol, runtime_checkable
 
 from tradeops.bootstrap.ops import OpsContext
 from tradeops.domain.errors import AuditWriteFailed, TradeopsError, UserInputError
+from tradeops.host.override_files import read_override, read_overrides
 from tradeops.ops.control_common import (
     Actor,
     OverrideInfo,
@@ -31,8 +32,6 @@ from tradeops.runtime.overrides import (
     OverrideState,
     PositionsPolicy,
     format_timestamp,
-    read_override,
-    read_overrides,
 )
 
 LEDGER_PREFIX = OVERRIDE_LEDGER_PREFIX

@@ -16,11 +16,12 @@ from typing import Any
 from tradeops.bootstrap.engine import Runtime
 from tradeops.bootstrap.ops import OpsContext
 from tradeops.domain.errors import Fatal, TradeopsError
+from tradeops.host.override_files import read_overrides
+from tradeops.host.process import start_resource_monitor
 from tradeops.ops.config_live import LiveConfig
 from tradeops.ops.controls import reconcile_override_events
 from tradeops.ops.incident_triggers import IncidentAutomation
-from tradeops.runtime.overrides import OverrideState, read_overrides
-from tradeops.runtime.resources import start_resource_monitor
+from tradeops.runtime.overrides import OverrideState
 
 
 @dataclass

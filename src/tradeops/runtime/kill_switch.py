@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import StrategyStatus
-from tradeops.runtime.overrides import OnDisable, OverrideState, OverrideWatcher
+from tradeops.runtime.overrides import OnDisable, OverrideSource, OverrideState
 from tradeops.runtime.ports import StateStore
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class KillSwitch:
 
     def __init__(
         self,
-        watcher: OverrideWatcher,
+        watcher: OverrideSource,
         statuses: StatusSource,
         clock_ms: Callable[[], int],
         *,
