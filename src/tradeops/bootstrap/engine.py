@@ -288,12 +288,17 @@ def _attach_heartbeat(cfg: AppConfig, runtime: Runtime, store: Any) -> None:
     from tradeops.runtime.heartbeat import HeartbeatPublisher
 
     settings = cfg.runtime.heartbeat
+    interval_s = settings.interval_seconds
+    env = cfg.environments[runtime.options.environment]
+    if env.mode == "live":  # the watchdog's cadence for a live account (environments.<e>.live)
+        interval_s = min(interval_s, env.live.heartbeat_ms / 1000)
     publisher = HeartbeatPublisher(
         runtime.stats,
         StoreHeartbeatSink(store),
         WallClock().now_ms,
-        interval_s=settings.interval_seconds,
+        interval_s=interval_s,
         stale_after_s=settings.stale_after_seconds,
+        run_id=runtime.run_id,
     )
     runtime.scheduler.heartbeat = publisher
     runtime.closers.append(publisher.stopped)  # closers run last-first: before the store closes

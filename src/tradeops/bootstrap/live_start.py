@@ -109,7 +109,7 @@ def balance_tolerance(env: EnvironmentConfig) -> defaultdict[str, Decimal]:
 
 
 def start_live(runtime: Runtime, env: EnvironmentConfig, live: LiveParts, account: Account | None) -> None:
-    """Wire the reconcile loop and heartbeat after each step; reconcile once before trading."""
+    """Wire the reconcile loop after each step; reconcile once before trading."""
     quote = env.quote_asset
 
     def expected() -> dict[tuple[str, str], Decimal]:
@@ -126,13 +126,7 @@ def start_live(runtime: Runtime, env: EnvironmentConfig, live: LiveParts, accoun
         int(env.live.reconcile_interval_seconds * 1000),
         balance_tolerance(env),
     )
-    loop = LiveLoop(
-        runtime.engine,
-        account.store if account is not None else None,
-        reconcile,
-        runtime.run_id,
-        env.live.heartbeat_ms,
-    )
+    loop = LiveLoop(runtime.engine, account.store if account is not None else None, reconcile)
     runtime.live_loop = loop
     runtime.scheduler.on_step = loop.on_step
     now = runtime.clock.now_ms()
