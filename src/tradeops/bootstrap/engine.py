@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tradeops.bootstrap.adapters import Adapters
 from tradeops.bootstrap.decision_log_wiring import audited, open_sink, writer_opener
 from tradeops.bootstrap.live_start import booked_trade_ids, live_opening, start_live
 from tradeops.config.load import load_config
@@ -199,8 +200,12 @@ def _environment(cfg: AppConfig, opts: RunOptions) -> EnvironmentConfig:
     return env
 
 
-def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
+def build_runtime(
+    opts: RunOptions, cfg: AppConfig | None = None, adapters: Adapters | None = None
+) -> Runtime:
+    """The engine, the scheduler and their adapters for `opts` (`adapters`: fakes a test hands in)."""
     cfg = cfg or load_config(opts.config_path)
+    adapters = adapters or Adapters()
     env = _environment(cfg, opts)
     sched_cfg = cfg.scheduler(opts.scheduler)
     names = list(opts.strategies or sched_cfg.schedules)
@@ -218,9 +223,11 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
             f"environments.{opts.environment}.venues: add {', '.join(sorted(missing_venues))}"
         )
     interval = next(iter(schedules.values())).interval
-    series_store = SeriesStore()
+    series_store: Any = adapters.market if adapters.market is not None else SeriesStore()
     live: LiveParts | None = None
-    if env.mode == "live":  # never paper-trade a live environment
+    if adapters.market is not None:
+        first_ts = end_ms = 0
+    elif env.mode == "live":  # never paper-trade a live environment
         from tradeops.bootstrap.live import open_live
 
         live = open_live(opts.environment, env, schedules, series_store, os.environ)
@@ -232,14 +239,17 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         params = params.model_copy(
             update={k: getattr(params, k).model_copy(update=v) for k, v in opts.strategy_params.items()}
         )
-    strategies = {n: build_strategy(sched_cfg.strategy_of(n), params) for n in names}
+    given = adapters.strategies or {}
+    strategies = {n: given.get(n) or build_strategy(sched_cfg.strategy_of(n), params) for n in names}
     slots = [
         StrategySlot(n, strategies[n], schedules[n], cfg.risk_profiles[schedules[n].risk_profile])
         for n in names
     ]
     # Start once the longest warmup is available, so the first step already has full history.
     warmup = max(max(s.warmup_bars, strategies[n].required_bars()) for n, s in schedules.items())
-    start_ms = first_ts + (warmup + 1) * series_store.interval_ms(*series_store.instruments()[0])
+    start_ms = 0
+    if adapters.market is None:
+        start_ms = first_ts + (warmup + 1) * series_store.interval_ms(*series_store.instruments()[0])
     from tradeops.bootstrap.account import new_run_id, open_account, plan_run, run_kind
 
     closers: list[Any] = []
@@ -255,7 +265,10 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     account: Account | None = None
     store: StateStore | None = None
     sink: DecisionSink
-    if plan.store is not None:
+    if adapters.injects_log:
+        store = adapters.store
+        sink = adapters.sink if adapters.sink is not None else open_sink(cfg, opts, env, plan, closers)
+    elif plan.store is not None:
         account = open_account(
             plan,
             writer_opener(cfg, opts, env, plan.log_path),
@@ -274,7 +287,20 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         sink = open_sink(cfg, opts, env, plan, closers)
     try:
         return _assemble(
-            cfg, opts, env, slots, series_store, start_ms, end_ms, plan, account, store, sink, closers, live
+            cfg,
+            opts,
+            env,
+            slots,
+            series_store,
+            start_ms,
+            end_ms,
+            plan,
+            account,
+            store,
+            sink,
+            closers,
+            live,
+            adapters,
         )
     except BaseException:
         for closer in reversed(closers):
@@ -318,6 +344,25 @@ def _venue_egress(
     return paper
 
 
+def _egress(
+    opts: RunOptions,
+    env: EnvironmentConfig,
+    live: LiveParts | None,
+    account: Account | None,
+    clock: Any,
+    series: Any,
+    adapters: Adapters,
+) -> Any:
+    """The injected venue egress, else bootstrap's; wrapped in the fault injector with --faults."""
+    if adapters.exchange is not None:
+        exchange = adapters.exchange(clock.now_ms, series.interval_ms)
+    else:
+        exchange = _venue_egress(env, live, account, clock, series)
+    if opts.faults:
+        exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
+    return exchange
+
+
 def _assemble(
     cfg: AppConfig,
     opts: RunOptions,
@@ -332,7 +377,9 @@ def _assemble(
     sink: DecisionSink,
     closers: list[Any],
     live: LiveParts | None = None,
+    adapters: Adapters | None = None,
 ) -> Runtime:
+    adapters = adapters or Adapters()
     from tradeops.bootstrap.resume import MarketIdentity, market_identity, resume_point, start_account
 
     interval = next(iter(slots)).schedule.interval
@@ -343,7 +390,9 @@ def _assemble(
     if resume:
         series_store.advance_to(resume)  # bars up to the cursor were processed before: history only
         start_ms = max(start_ms, resume + 1)
-    clock: Any = WallClock() if opts.wall_clock or live else ReplayClock(start_ms, opts.speed)
+    clock: Any = adapters.clock or (
+        WallClock() if opts.wall_clock or live else ReplayClock(start_ms, opts.speed)
+    )
     stats = RuntimeStats(environment=opts.environment, started_ms=WallClock().now_ms())
     quote = env.quote_asset
     initial = to_decimal(env.initial_balances[quote])
@@ -359,10 +408,10 @@ def _assemble(
     portfolio.initial_equity = portfolio.equity()  # the run starts from what its store holds
     if account is not None:
         portfolio.peak_equity = max(portfolio.equity(), to_decimal(account.meta.get("peak_equity", "0")))
-    exchange: Any = _venue_egress(env, live, account, clock, series_store)
-    if opts.faults:
-        exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
-    gate = _open_gate(cfg, env, store if plan.store else None, closers) if opts.kill_switch else None
+    exchange = _egress(opts, env, live, account, clock, series_store, adapters)
+    gate = adapters.gate
+    if gate is None and opts.kill_switch:
+        gate = _open_gate(cfg, env, store if plan.store else None, closers)
     gate = audited(gate, sink, stats, opts.environment)
     settings = EngineSettings(
         environment=opts.environment,
