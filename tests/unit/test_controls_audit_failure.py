@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tradeops.bootstrap.engine import _resume_pending
+from tradeops.bootstrap.kill_switch_wiring import resume_pending
 from tradeops.bootstrap.ops import OpsContext, build_ops_context
 from tradeops.decision_log.reader import iter_entries
 from tradeops.domain.errors import AuditWriteFailed
@@ -64,9 +64,7 @@ def events(ctx: OpsContext) -> list[str]:
 
 def gate(ctx: OpsContext) -> KillSwitch:
     watcher = OverrideWatcher(ctx.overrides_dir, lambda: NOW, poll_interval_ms=10)  # not started
-    return KillSwitch(
-        watcher, ctx.store, lambda: NOW, refresh_ms=0, resume_pending=_resume_pending(ctx.store)
-    )
+    return KillSwitch(watcher, ctx.store, lambda: NOW, refresh_ms=0, resume_pending=resume_pending(ctx.store))
 
 
 def reconcile(ctx: OpsContext) -> None:

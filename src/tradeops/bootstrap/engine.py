@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tradeops.bootstrap.adapters import Adapters
 from tradeops.bootstrap.decision_log_wiring import audited, open_sink, writer_opener
+from tradeops.bootstrap.kill_switch_wiring import open_gate
 from tradeops.bootstrap.live_start import booked_trade_ids, live_opening, start_live
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig, EnvironmentConfig
@@ -26,7 +27,7 @@ from tradeops.runtime.clock import ReplayClock, WallClock
 from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
 from tradeops.runtime.live_market import LiveMarket
 from tradeops.runtime.portfolio import Portfolio
-from tradeops.runtime.ports import DecisionSink, OrderGate, StateStore
+from tradeops.runtime.ports import DecisionSink, StateStore
 from tradeops.runtime.scheduler import Scheduler
 from tradeops.runtime.stats import RuntimeStats
 from tradeops.strategies.registry import build_strategy
@@ -144,42 +145,6 @@ def _load_market(
     if not series:
         raise UserInputError(f"--data {opts.data}: no {interval} candles for {', '.join(sorted(symbols))}")
     return series
-
-
-def _open_gate(
-    cfg: AppConfig, env: EnvironmentConfig, store: StateStore | None, closers: list[Any]
-) -> OrderGate | None:
-    """The kill switch reads operator state from the run's own store (an account's is the one the CLI
-    and the control API write); an in-memory run (smoke, load test) reads the environment's."""
-    from tradeops.host.override_archive import OverrideArchive
-    from tradeops.host.override_watcher import OverrideWatcher
-    from tradeops.persistence.sql_store import open_state_store
-    from tradeops.runtime.kill_switch import KillSwitch
-
-    if store is None:
-        store = open_state_store(env)
-        closers.append(store.close)
-
-    watcher = OverrideWatcher(
-        Path(cfg.runtime.overrides_dir),
-        clock_ms=WallClock().now_ms,
-        poll_interval_ms=cfg.runtime.kill_switch.poll_interval_ms,
-        on_change=OverrideArchive(cfg.runtime.overrides_dir, WallClock().now_ms),
-    )
-    watcher.start()
-    closers.append(watcher.stop)
-    return KillSwitch(watcher, store, WallClock().now_ms, resume_pending=_resume_pending(store))
-
-
-def _resume_pending(store: StateStore) -> Any:
-    """Trading stays halted while an override event that resumes it is not recorded yet."""
-    from tradeops.runtime.override_ledger import ledger_halts, ledger_key
-    from tradeops.runtime.overrides import COMPONENTS
-
-    kv_get = getattr(store, "kv_get", None)
-    if kv_get is None:
-        return None
-    return lambda: any(ledger_halts(kv_get(ledger_key(name))) for name in COMPONENTS)
 
 
 def _environment(cfg: AppConfig, opts: RunOptions) -> EnvironmentConfig:
@@ -411,7 +376,7 @@ def _assemble(
     exchange = _egress(opts, env, live, account, clock, series_store, adapters)
     gate = adapters.gate
     if gate is None and opts.kill_switch:
-        gate = _open_gate(cfg, env, store if plan.store else None, closers)
+        gate = open_gate(cfg, env, store if plan.store else None, closers)
     gate = audited(gate, sink, stats, opts.environment)
     settings = EngineSettings(
         environment=opts.environment,

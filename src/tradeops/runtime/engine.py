@@ -13,18 +13,18 @@ from tradeops.allocation.planning import LegBook, LegLimits, holding_weight, pla
 from tradeops.allocation.policies import CapitalPolicy, allocate
 from tradeops.config.models import MANUAL_BUCKET, RiskProfile, Schedule, VenueConfig
 from tradeops.domain import events
-from tradeops.domain.events import DenialReason
 from tradeops.domain.market import Bar
 from tradeops.domain.money import to_decimal
 from tradeops.domain.trading import Fill, OrderRequest, Signal, TradingState
 from tradeops.risk import monitors
 from tradeops.risk.gate import Exposure, Limits
 from tradeops.runtime.egress import OrderEgress
+from tradeops.runtime.kill_reaction import KillSwitchReaction
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, Exchange, MarketSeries, OrderGate, StateStore
 from tradeops.runtime.stats import RuntimeStats
 from tradeops.runtime.stats_projection import StatsProjection
-from tradeops.runtime.trading_state import KILL_SWITCH, TradingStates, record_to, show_in
+from tradeops.runtime.trading_state import TradingStates, record_to, show_in
 from tradeops.strategies.base import Holding, Strategy
 
 CHECKPOINT_EVERY_STEPS = 500  # replay-cursor checkpoints: bounded re-work after a crash, not one per bar
@@ -93,10 +93,17 @@ class TradingEngine:
         self.figures = StatsProjection(stats, portfolio)
         self._ids = itertools.count(settings.order_seq_start)
         self._steps_since_checkpoint = 0
-        self._allocations: dict[str, float] | None = None
-        self._killed = False
-        self._positions_on_kill = settings.positions_on_kill
+        self._allocations: tuple[frozenset[str], dict[str, float]] | None = None  # (disabled, split)
         self._now_ms = 0
+        self.kill = KillSwitchReaction(
+            gate,
+            self.states,
+            positions_on_kill=settings.positions_on_kill,
+            cancel_on_disable=lambda: self.settings.cancel_on_disable,
+            cancel_all=self._cancel_all,
+            flatten=self._flatten,
+            now_ms=lambda: self._now_ms,
+        )
         self.egress = OrderEgress(
             exchange,
             sink,
@@ -105,7 +112,7 @@ class TradingEngine:
             limits=self._limits,
             exposure=self._exposure,
             states=lambda s: (self.states.strategies[s], self.states.account),
-            reduce_allowed_when_killed=lambda: self._positions_on_kill in ("reduce", "flatten"),
+            reduce_allowed_when_killed=lambda: self.kill.reduce_allowed,
             on_fills=self.book_fills,
         )
 
@@ -145,10 +152,12 @@ class TradingEngine:
     # --- allocation ------------------------------------------------------------------------------
 
     def allocations(self) -> dict[str, float]:
-        if self._allocations is None:
+        """Each strategy's fraction of equity (a disabled one's is 0); recomputed when that changes."""
+        disabled = self.states.disabled
+        if self._allocations is None or self._allocations[0] != disabled:
             configured = {name: slot.profile.allocation(name) for name, slot in self.slots.items()}
-            self._allocations = allocate(self.settings.policy, configured, self.states.disabled)
-        return self._allocations
+            self._allocations = (disabled, allocate(self.settings.policy, configured, disabled))
+        return self._allocations[1]
 
     def reconfigure(
         self,
@@ -166,8 +175,7 @@ class TradingEngine:
         self.settings.account_profile = account_profile
         self.settings.positions_on_kill = positions_on_kill
         self.settings.cancel_on_disable = cancel_on_disable
-        if not self._killed:
-            self._positions_on_kill = positions_on_kill
+        self.kill.reconfigure(positions_on_kill)
         self._allocations = None
         for slot in slots:
             self.stats.strategies[slot.name].risk_profile = slot.schedule.risk_profile
@@ -272,63 +280,27 @@ class TradingEngine:
                 cursor[f"{venue} {symbol}"] = bar.ts
         self.sink.record(events.checkpoint(now_ms, cursor, str(self.portfolio.peak_equity)))
 
-    # --- the kill switch and operator disables -----------------------------------------------------
+    # --- the kill switch and operator disables (runtime/kill_reaction.py) --------------------------
 
     def kill_policy(self) -> tuple[bool, str]:
         """(cancel open orders?, positions: hold|reduce|flatten) of the active override, else config."""
-        chosen = self.gate.on_disable() if self.gate is not None else None
-        if chosen is not None:
-            return bool(chosen.cancel_open_orders), str(chosen.positions)
-        return self.settings.cancel_on_disable, self.settings.positions_on_kill
+        return self.kill.policy()
 
     @property
     def kill_mode(self) -> str:
         """off, or the active override's position policy (hold stops strategies; reduce lets them shrink)."""
-        return self._positions_on_kill if self._killed else "off"
+        return self.kill.mode
 
     def refresh_disabled(self) -> bool:
         """Ask the kill switch who is disabled; return True when strategy cycles must not run."""
-        if self.gate is None:
-            return False
-        killed = False
-        disabled: set[str] = set()
-        for name in self.slots:
-            reason = self.gate.allows_new_order(name)
-            if reason is DenialReason.KILL_SWITCH:
-                killed = True
-            elif reason is DenialReason.STRATEGY_DISABLED:
-                disabled.add(name)
-        if disabled != self.states.disabled:
-            self._allocations = None
-        newly = self.states.set_disabled(frozenset(disabled))
-        if self.settings.cancel_on_disable:
-            for name in newly:
-                self._cancel_all(name, "strategy disabled")
-        self.states.set_override(killed, self.gate.override_malformed())
-        self._on_kill_switch(killed)
-        return killed and self.kill_mode != "reduce"
+        return self.kill.refresh(self.slots)
 
-    def _on_kill_switch(self, killed: bool) -> None:
-        """React once when the global switch flips: record it, cancel, and hold/reduce/flatten."""
-        if killed == self._killed:
-            return
-        self._killed = killed
-        if not killed:
-            self.states.change(KILL_SWITCH, TradingState.ACTIVE, "kill switch cleared", self._now_ms)
-            return
-        cancel, positions = self.kill_policy()
-        self._positions_on_kill = positions
-        halted = TradingState.HALTED if positions == "hold" else TradingState.REDUCING
-        reason = f"kill switch override active (positions: {positions}, cancel: {cancel})"
-        self.states.change(KILL_SWITCH, halted, reason, self._now_ms)
-        if cancel:
-            self._cancel_all(None, "kill switch")
-        if positions == "flatten":
-            for slot in self.slots.values():
-                for pos in self.portfolio.strategy_positions(slot.name):
-                    order = self._order_for(slot, pos.venue, pos.symbol, 0.0)
-                    if order is not None:
-                        self.egress.submit_group([order])
+    def _flatten(self) -> None:
+        for slot in self.slots.values():
+            for pos in self.portfolio.strategy_positions(slot.name):
+                order = self._order_for(slot, pos.venue, pos.symbol, 0.0)
+                if order is not None:
+                    self.egress.submit_group([order])
 
     def _cancel_all(self, strategy: str | None, reason: str) -> None:
         count = self.exchange.cancel_all(strategy)
