@@ -27,7 +27,7 @@ from tradeops.runtime.clock import ReplayClock, WallClock
 from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
 from tradeops.runtime.live_market import LiveMarket
 from tradeops.runtime.portfolio import Portfolio
-from tradeops.runtime.ports import DecisionSink, StateStore
+from tradeops.runtime.ports import DecisionSink, OrderGate, StateStore
 from tradeops.runtime.scheduler import Scheduler
 from tradeops.runtime.stats import RuntimeStats
 from tradeops.strategies.registry import build_strategy
@@ -67,6 +67,7 @@ class RunOptions:
     faults: str | None = None  # e.g. "errors=0.5,latency_ms=2000" (drills and alert tests)
     scheduler: str | None = None
     seed: int = 7
+    cluster: Any = None  # this host's leadership term in cluster mode (bootstrap.cluster.ClusterTerm)
 
 
 @dataclass
@@ -239,6 +240,8 @@ def build_runtime(
             writer_opener(cfg, opts, env, plan.log_path),
             stage=opts.environment,
             step_ms=lambda: series_store.now_ms,
+            fence=opts.cluster.fence if opts.cluster else None,
+            durable_hook=opts.cluster.durable_hook if opts.cluster else None,
         )
         closers.append(account.store.close)
         closers.append(account.sink.close)
@@ -328,6 +331,19 @@ def _egress(
     return exchange
 
 
+def _clustered(opts: RunOptions, gate: OrderGate | None) -> OrderGate | None:
+    """Cluster mode: the lease and the cluster's override bucket gate every order first."""
+    return gate if opts.cluster is None else opts.cluster.wrap_gate(gate)
+
+
+def _cluster_settings(opts: RunOptions) -> dict[str, Any]:
+    """Cluster mode: the epoch in every client order id; a cursor checkpoint every step (a new
+    leader resumes after the last bar the old one processed)."""
+    if opts.cluster is None:
+        return {}
+    return {"order_id_tag": opts.cluster.order_tag, "checkpoint_every_steps": 1}
+
+
 def _assemble(
     cfg: AppConfig,
     opts: RunOptions,
@@ -377,7 +393,7 @@ def _assemble(
     gate = adapters.gate
     if gate is None and opts.kill_switch:
         gate = open_gate(cfg, env, store if plan.store else None, closers)
-    gate = audited(gate, sink, stats, opts.environment)
+    gate = audited(_clustered(opts, gate), sink, stats, opts.environment)
     settings = EngineSettings(
         environment=opts.environment,
         account_profile=cfg.risk_profiles[env.risk_profile],
@@ -386,6 +402,7 @@ def _assemble(
         cancel_on_disable=cfg.runtime.kill_switch.cancel_open_orders,
         order_seq_start=int(account.meta.get("client_order_seq", "0")) + 1 if account else 1,
         live=live is not None,
+        **_cluster_settings(opts),
     )
     engine = TradingEngine(settings, slots, series_store, exchange, portfolio, sink, stats, gate, store)
     revealing: Any = series_store
@@ -401,6 +418,7 @@ def _assemble(
             env.live.market_poll_ms,
         )
     scheduler = Scheduler(engine, revealing, clock)
+    scheduler.guard = opts.cluster.guard if opts.cluster else None
     runtime = Runtime(
         cfg=cfg,
         options=opts,

@@ -7,6 +7,7 @@ import click
 from tradeops.cli.lazy import LazyGroup
 
 BENCHES = {
+    "cluster": "tradeops.bench.cluster:bench_cluster",
     "control-api": "tradeops.bench.control_api:bench_control_api",
     "decision-log": "tradeops.bench.decision_log:bench_decision_log",
     "kill-switch": "tradeops.bench.kill_switch:bench_kill_switch",

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tradeops.domain.clock import iso_to_ms
 
@@ -85,3 +85,19 @@ class OverrideFile(BaseModel):
     def to_json(self) -> dict[str, object]:
         """The document as written: optional keys are omitted when absent."""
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def validate_override(document: dict[str, Any]) -> OverrideFile | str:
+    """The document as an OverrideFile, or the one-line problem with it."""
+    try:
+        return OverrideFile.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        if first["type"] == "missing":
+            return f"missing field {where!r}"
+        if first["type"] == "extra_forbidden":
+            return f"unknown field {where!r}"
+        if where == "schema":
+            return f"unknown schema {first.get('input')!r}; expected {OVERRIDE_SCHEMA!r}"
+        return f"field {where!r}: {first['msg']}"

@@ -4,13 +4,10 @@ following symlinks, refusing anything but a private regular file, validating the
 from __future__ import annotations
 
 import errno
-import json
 import os
 import stat
 from dataclasses import replace
 from pathlib import Path
-
-from pydantic import ValidationError
 
 from tradeops.host.overrides_directory import ArmedDirectory, directory_problem
 from tradeops.runtime.overrides import (
@@ -18,13 +15,12 @@ from tradeops.runtime.overrides import (
     COMPONENTS,
     INACTIVE,
     MAX_OVERRIDE_BYTES,
-    OVERRIDE_SCHEMA,
     REQUIRED_MODE,
-    OverrideFile,
     OverrideState,
     combine,
     directory_fault,
     malformed,
+    parse_override,
 )
 
 
@@ -54,18 +50,6 @@ def _read_bytes(path: Path) -> bytes:
         os.close(fd)
 
 
-def _validation_problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "document"
-    if first["type"] == "missing":
-        return f"missing field {where!r}"
-    if first["type"] == "extra_forbidden":
-        return f"unknown field {where!r}"
-    if where == "schema":
-        return f"unknown schema {first.get('input')!r}; expected {OVERRIDE_SCHEMA!r}"
-    return f"field {where!r}: {first['msg']}"
-
-
 def read_override(path: str | Path, now_ms: int) -> OverrideState:
     """Read one override file fail-safe (see the module docstring)."""
     path = Path(path)
@@ -78,24 +62,7 @@ def read_override(path: str | Path, now_ms: int) -> OverrideState:
         return malformed(path, component, str(exc), now_ms)
     except OSError as exc:
         return malformed(path, component, f"cannot be read ({exc.strerror})", now_ms)
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return malformed(path, component, f"is not valid JSON ({exc})", now_ms)
-    if not isinstance(document, dict):
-        return malformed(path, component, "is not a JSON object", now_ms)
-    try:
-        override = OverrideFile.model_validate(document)
-    except ValidationError as exc:
-        return malformed(path, component, _validation_problem(exc), now_ms)
-    if override.action != component.action:
-        problem = f"action {override.action!r} does not match file name (expected {component.action!r})"
-        return malformed(path, component, problem, now_ms)
-    expires = override.expires_ms
-    expired = expires is not None and now_ms >= expires
-    return OverrideState(
-        not expired, component.name, path, expired=expired, override=override, observed_ms=now_ms
-    )
+    return parse_override(data, path, now_ms)
 
 
 def read_overrides(directory: str | Path, now_ms: int, armed: ArmedDirectory | None = None) -> OverrideState:

@@ -13,6 +13,7 @@ tradeops/config/overrides.py.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +29,7 @@ from tradeops.config.overrides import (
     OverrideFile,
     PositionsPolicy,
     format_timestamp,
+    validate_override,
 )
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "directory_fault",
     "format_timestamp",
     "malformed",
+    "parse_override",
 ]
 
 MAX_OVERRIDE_BYTES = 64 * 1024
@@ -101,6 +104,30 @@ INACTIVE = OverrideState(active=False)
 
 def malformed(path: Path, component: Component, problem: str, now_ms: int) -> OverrideState:
     return OverrideState(True, component.name, path, malformed=True, problem=problem, observed_ms=now_ms)
+
+
+def parse_override(data: bytes, path: str | Path, now_ms: int) -> OverrideState:
+    """Judge an override document (a file's bytes, or a cluster KV value named like the file)
+    fail-safe: anything but a valid document for its name is an active, malformed override."""
+    path = Path(path)
+    component = COMPONENT_BY_FILE.get(path.name, COMPONENTS["multi_strategy"])
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return malformed(path, component, f"is not valid JSON ({exc})", now_ms)
+    if not isinstance(document, dict):
+        return malformed(path, component, "is not a JSON object", now_ms)
+    override = validate_override(document)
+    if isinstance(override, str):
+        return malformed(path, component, override, now_ms)
+    if override.action != component.action:
+        problem = f"action {override.action!r} does not match file name (expected {component.action!r})"
+        return malformed(path, component, problem, now_ms)
+    expires = override.expires_ms
+    expired = expires is not None and now_ms >= expires
+    return OverrideState(
+        not expired, component.name, path, expired=expired, override=override, observed_ms=now_ms
+    )
 
 
 def directory_fault(directory: Path, problem: str, now_ms: int) -> OverrideState:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from tradeops.domain.events import DecisionRecord, DenialReason
 from tradeops.domain.market import Bar, Quote
@@ -129,3 +129,9 @@ class SchedulerClock(Protocol):
     async def sleep_until(self, ts_ms: int) -> None: ...
 
     def lateness_s(self, ts_ms: int) -> float: ...
+
+
+class StepGuard(Protocol):
+    """Cluster mode: brings the engine's global state in line with the lease before each step."""
+
+    def apply(self, engine: Any) -> object: ...

@@ -14,7 +14,7 @@ from typing import Any
 
 from tradeops.runtime.engine import CycleOutcome, TradingEngine
 from tradeops.runtime.heartbeat import HeartbeatPublisher
-from tradeops.runtime.ports import RevealingMarket, SchedulerClock
+from tradeops.runtime.ports import RevealingMarket, SchedulerClock, StepGuard
 
 PROJECTION_LAG_S = 0.02  # longer than a group commit (group_ms, 5 ms by default)
 
@@ -60,6 +60,7 @@ class Scheduler:
         self.stop_event = asyncio.Event()
         self._instant_steps = 0
         self.heartbeat: HeartbeatPublisher | None = None
+        self.guard: StepGuard | None = None  # cluster mode: lease standing and cluster overrides
         self.dues = [
             Due(
                 name=slot.name,
@@ -206,6 +207,8 @@ class Scheduler:
         """Reveal data up to `now_ms`, then run every schedule that is due (all of them if `force`)."""
         bars = self.market.advance_to(now_ms)
         self.engine.on_market(now_ms, bars)
+        if self.guard is not None:
+            self.guard.apply(self.engine)
         killed = self.engine.refresh_disabled() or self.engine.halt_reason is not None
         for due in self.dues:
             if due.next_ms > now_ms and not force:
