@@ -18,9 +18,9 @@ from tradeops.exchanges.ccxt_market import CcxtMarketData
 from tradeops.exchanges.dead_man import CountdownDeadMan
 from tradeops.exchanges.user_stream import ListenKeyStream
 from tradeops.exchanges.venue_metrics import instrument
+from tradeops.marketdata.series_store import SeriesStore
 from tradeops.runtime.stats import VenueRequestStats
 from tradeops.runtime.venue_router import VenueRouter
-from tradeops.strategies.view import SeriesStore
 
 
 def build_ccxt_exchange(

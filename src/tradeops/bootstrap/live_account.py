@@ -76,8 +76,8 @@ def kill_switch_reader(
 ) -> tuple[Callable[[], bool], Callable[[], str], Callable[[], None]]:
     """(is the global kill switch engaged?, its positions policy, stop) from the same overrides
     directory and store the scheduler reads."""
+    from tradeops.host.override_watcher import OverrideWatcher
     from tradeops.runtime.kill_switch import KillSwitch
-    from tradeops.runtime.overrides import OverrideWatcher
 
     cfg = account.cfg
     watcher = OverrideWatcher(

@@ -132,7 +132,7 @@ def _with_dead_men(loop: LiveLoop, live: LiveParts, runtime: Runtime) -> Any:
 
 
 def start_live(runtime: Runtime, env: EnvironmentConfig, live: LiveParts, account: Account | None) -> None:
-    """Wire the reconcile loop and heartbeat after each step; reconcile once before trading."""
+    """Wire the reconcile loop after each step; reconcile once before trading."""
     quote = env.quote_asset
 
     def expected() -> dict[tuple[str, str], Decimal]:
@@ -155,13 +155,7 @@ def start_live(runtime: Runtime, env: EnvironmentConfig, live: LiveParts, accoun
         balance_tolerance(env),
         adopted,
     )
-    loop = LiveLoop(
-        runtime.engine,
-        account.store if account is not None else None,
-        reconcile,
-        runtime.run_id,
-        env.live.heartbeat_ms,
-    )
+    loop = LiveLoop(runtime.engine, account.store if account is not None else None, reconcile)
     runtime.live_loop = loop
     step_hook = loop.on_step
     if live.dead_men:

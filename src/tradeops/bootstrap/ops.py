@@ -16,7 +16,8 @@ from tradeops.config.models import AppConfig
 from tradeops.domain.errors import UserInputError
 from tradeops.observability.alertmanager import AlertmanagerClient
 from tradeops.ops_ports import OpsContext, OpsStore, OverrideBus
-from tradeops.runtime.overrides import OverrideFile, OverrideState, read_override, read_overrides
+from tradeops.host.override_files import read_override, read_overrides
+from tradeops.runtime.overrides import OverrideFile, OverrideState
 
 if TYPE_CHECKING:
     from tradeops.security.audit import AuditReport

@@ -21,7 +21,7 @@ import ccxt
 
 from tradeops.domain.market import Bar, Quote
 from tradeops.domain.money import ZERO, to_decimal
-from tradeops.domain.trading import Fill, Liquidity, OrderRequest, OrderType, Side
+from tradeops.domain.trading import Fill, Liquidity, OrderAck, OrderRequest, OrderType, Side
 from tradeops.exchanges.ccxt_calls import RetryPolicy, VenueCaller
 from tradeops.exchanges.ccxt_orders import Working as _Working
 from tradeops.exchanges.ccxt_orders import request_from_row
@@ -35,7 +35,6 @@ from tradeops.exchanges.errors import (
 )
 from tradeops.exchanges.precision import MarketRules
 from tradeops.exchanges.user_stream import UserStream, trade_of_report
-from tradeops.runtime.ports import OrderAck
 from tradeops.runtime.stats import VenueRequestStats
 from tradeops.runtime.venue_reconcile import OrderView
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tradeops.config.models import MANUAL_BUCKET, STRATEGY_NAMES, AppConfig
+from tradeops.domain.trading import StrategyStatus
 from tradeops.ops_ports import OpsContext
 from tradeops.runtime.kill_switch import status_active
 from tradeops.runtime.overrides import OverrideState, format_timestamp
-from tradeops.runtime.ports import StrategyStatus
 
 
 def valid_strategy_names(cfg: AppConfig) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from tradeops.config.models import MANUAL_BUCKET
 from tradeops.domain.errors import AlreadyExists, UserInputError
+from tradeops.domain.trading import StrategyStatus
 from tradeops.ops.control_common import (
     MAX_REASON_CHARS,
     MAX_TICKET_CHARS,
@@ -39,7 +40,6 @@ from tradeops.ops.override_controls import (
 from tradeops.ops_ports import OpsContext
 from tradeops.runtime.kill_switch import status_active
 from tradeops.runtime.overrides import format_timestamp
-from tradeops.runtime.ports import StrategyStatus
 
 __all__ = [
     "LEDGER_PREFIX",

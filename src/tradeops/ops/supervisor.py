@@ -15,12 +15,12 @@ from typing import Any
 
 from tradeops.bootstrap.engine import Runtime
 from tradeops.domain.errors import Fatal, TradeopsError
+from tradeops.host.process import start_resource_monitor
 from tradeops.ops.config_live import LiveConfig
 from tradeops.ops.controls import reconcile_override_events
 from tradeops.ops.incident_triggers import IncidentAutomation
 from tradeops.ops_ports import OpsContext
 from tradeops.runtime.overrides import OverrideState
-from tradeops.runtime.resources import start_resource_monitor
 
 
 @dataclass

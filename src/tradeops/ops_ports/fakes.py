@@ -17,7 +17,7 @@ from tradeops.domain.errors import AlreadyExists, AuditWriteFailed, UserInputErr
 from tradeops.domain.trading import TradingState
 from tradeops.ops_ports.context import OpsContext
 from tradeops.runtime.overrides import COMPONENT_BY_FILE, COMPONENTS, OverrideFile, OverrideState
-from tradeops.runtime.ports import StrategyStatus
+from tradeops.domain.trading import StrategyStatus
 
 if TYPE_CHECKING:
     from tradeops.observability.alertmanager import Matcher  # a value type, for the annotation

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tradeops.observability.silences import SilenceApi
-from tradeops.runtime.ports import StrategyStatus
+from tradeops.domain.trading import StrategyStatus
 
 if TYPE_CHECKING:
     from tradeops.decision_log.keys import SigningKey
