@@ -296,9 +296,11 @@ def test_browse_filter_open_verify_and_copy_the_head(console: Console) -> None:
     page.locator("#chain").filter(has_text="chain verified").wait_for()
     page.get_by_label("Kind").fill("strategy_state")
     page.get_by_role("button", name="Filter").click()
-    page.locator("td", has_text="strategy_state").first.wait_for()
-    kinds = page.locator("tbody tr td:nth-child(3)").all_inner_texts()
-    assert kinds and set(kinds) == {"strategy_state"}
+
+    def kinds() -> set[str]:
+        return set(page.locator("tbody tr td:nth-child(3)").all_inner_texts())
+
+    wait_for(lambda: kinds() == {"strategy_state"}, 20, "only strategy_state entries listed")
     page.locator("tbody tr button").first.click()
     detail = page.locator("#entry-detail").inner_text()
     assert '"kind": "strategy_state"' in detail and '"token_id": "operator"' in detail
@@ -329,9 +331,9 @@ def test_alerts_view_says_when_no_alertmanager_is_configured(console: Console) -
 
 def test_controls_are_labelled_and_keyboard_reachable(console: Console) -> None:
     page = console.page(SCHEDULER_SECRET)
-    for view in ("Strategies", "Decision log"):
+    for view, ready in (("Strategies", "Recent fills"), ("Decision log", "Chain")):
         page.get_by_role("button", name=view).click()
-        page.wait_for_load_state("networkidle")
+        page.get_by_role("heading", name=ready).wait_for()
         unlabelled = page.evaluate(
             """() => [...document.querySelectorAll('input, select')].filter((el) => !el.closest('dialog'))
                 .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
@@ -367,3 +369,6 @@ def test_api_docs_render_offline(console: Console, path: str, text: str) -> None
     page.get_by_text("/v1/positions").first.wait_for()
     assert outside == []
     shot(page, path.strip("/"), text)
+    # ReDoc's side menu links its vendor's logo on a CDN: the page's policy refuses it, which is
+    # the point (nothing is fetched from outside); any other console error still fails the test.
+    console.errors[:] = [e for e in console.errors if not ("Content Security Policy" in e and "https://" in e)]

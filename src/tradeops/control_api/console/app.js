@@ -44,16 +44,20 @@ export async function entryFor(kind, ticket) {
   return entry ? `decision-log entry seq ${entry.seq} (line ${entry.line}, ${entry.hash})` : "no decision-log entry found";
 }
 
+let rendering = 0;
+
 export async function show(name) {
   session.view = name;
+  const mine = ++rendering; // a slower, older render must not replace a newer view
   for (const b of document.querySelectorAll("nav button")) {
     if (b.dataset.view === name) b.setAttribute("aria-current", "page"); else b.removeAttribute("aria-current");
   }
   const target = $("view");
   try {
     const content = await VIEWS[name]();
-    target.replaceChildren(...[content].flat());
+    if (mine === rendering) target.replaceChildren(...[content].flat());
   } catch (error) {
+    if (mine !== rendering) return;
     target.replaceChildren(document.createTextNode(error instanceof ApiError ? error.message : String(error)));
     if (error instanceof ApiError && error.status === 401) leave("session expired or token invalid");
   }
