@@ -49,7 +49,9 @@ class BuildWithProjectFiles(build_py):
         modules = HERE / "tools" / "node_modules"
         missing = [rel for rel in vendor.VENDOR_FILES.values() if not (modules / rel).is_file()]
         if missing:
-            raise SystemExit(f"cannot build tradeops: run `npm ci --prefix tools` (missing {', '.join(missing)})")
+            raise SystemExit(
+                f"cannot build tradeops: run `npm ci --prefix tools` (missing {', '.join(missing)})"
+            )
         target = Path(self.build_lib) / "tradeops" / "control_api" / vendor.PACKAGED_DIR
         target.mkdir(parents=True, exist_ok=True)
         for name, rel in vendor.VENDOR_FILES.items():

@@ -31,12 +31,15 @@ REPO = Path(__file__).resolve().parents[2]
 TRADEOPS = [sys.executable, "-m", "tradeops.cli.main"]
 OPERATOR_SECRET = "operator-secret-0123456789abcdef"
 
-OBSERVER_LINE = "      scopes: [runtime.schedule.read, metrics.read, audit.read, portfolio.read, incidents.read, alerts.read]\n"
+OBSERVER_LINE = (
+    "      scopes: [runtime.schedule.read, metrics.read, audit.read, portfolio.read, incidents.read,"
+    " alerts.read]\n"
+)
 OPERATOR_TOKEN = (
     "    - id: operator\n"
     "      env: TRADEOPS_CONSOLE_OPERATOR_TOKEN\n"
-    "      scopes: [runtime.schedule.read, runtime.schedule.write, portfolio.read, audit.read, incidents.read,"
-    " alerts.read]\n"
+    "      scopes: [runtime.schedule.read, runtime.schedule.write, portfolio.read, audit.read,"
+    " incidents.read, alerts.read]\n"
     "    - id: status-only\n"
     "      env: TRADEOPS_CONSOLE_STATUS_TOKEN\n"
     "      scopes: [runtime.schedule.read]\n"
@@ -84,7 +87,17 @@ def tradeops(workspace: Path, environ: Mapping[str, str], *args: str, timeout: f
 
 def seed(workspace: Path, environ: Mapping[str, str] = CONSOLE_ENV) -> None:
     """A short paper run (positions, orders, fills, a signed trading log) and one open incident."""
-    tradeops(workspace, environ, "run", "--environment", "binance_paper", "--synthetic", "--bars", RUN_BARS, "--no-metrics")
+    tradeops(
+        workspace,
+        environ,
+        "run",
+        "--environment",
+        "binance_paper",
+        "--synthetic",
+        "--bars",
+        RUN_BARS,
+        "--no-metrics",
+    )
     tradeops(
         workspace,
         environ,
@@ -108,7 +121,9 @@ def prepare_workspace(root: Path) -> tuple[Path, TlsLayout]:
 
 
 @contextmanager
-def console_api(root: Path, *, environ: Mapping[str, str] = CONSOLE_ENV, seeded: bool = True) -> Iterator[RunningApi]:
+def console_api(
+    root: Path, *, environ: Mapping[str, str] = CONSOLE_ENV, seeded: bool = True
+) -> Iterator[RunningApi]:
     """The real server (uvicorn in a thread, mTLS) over a seeded workspace; stopped on exit."""
     workspace, layout, ca = make_workspace(root)
     add_operator_token(workspace)
@@ -117,7 +132,11 @@ def console_api(root: Path, *, environ: Mapping[str, str] = CONSOLE_ENV, seeded:
     env = dict(environ)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(workspace)
-        for name in ("TRADEOPS_DECISION_LOG_KEY", "TRADEOPS_DECISION_LOG_KEY_FILE", "TRADEOPS_ALERTMANAGER_URL"):
+        for name in (
+            "TRADEOPS_DECISION_LOG_KEY",
+            "TRADEOPS_DECISION_LOG_KEY_FILE",
+            "TRADEOPS_ALERTMANAGER_URL",
+        ):
             mp.delenv(name, raising=False)
         mp.setenv("TRADEOPS_DECISION_LOG_KEY", env.get("TRADEOPS_DECISION_LOG_KEY", SIGNING_KEY))
         cfg = load_config("config/core.yaml")

@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +67,10 @@ class Console:
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=self.base_url)
         page = context.new_page()
         page.set_default_timeout(WAIT_MS)
-        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on(
+            "console",
+            lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+        )
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
         page.goto(f"{self.base_url}/console")
         if token is not None:
@@ -103,7 +105,18 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     require_binary("chromium")
     workspace, layout, _ca = make_workspace(tmp_path_factory.mktemp("console"))
     add_operator_token(workspace)
-    tradeops(workspace, CONSOLE_ENV, "incident", "open", "--title", "fills lag the venue", "--severity", "high", "--ticket", INCIDENT_TICKET)
+    tradeops(
+        workspace,
+        CONSOLE_ENV,
+        "incident",
+        "open",
+        "--title",
+        "fills lag the venue",
+        "--severity",
+        "high",
+        "--ticket",
+        INCIDENT_TICKET,
+    )
     scheduler = Scheduler(workspace, child_env(CONSOLE_ENV))
     port = free_port()
     base_url = f"https://127.0.0.1:{port}"
@@ -167,7 +180,15 @@ def test_sign_in_and_read_the_overview_while_the_scheduler_trades(console: Conso
     heartbeat = page.locator(".card", has_text="Heartbeat").inner_text()
     assert "s ago" in heartbeat and "cycles" in heartbeat
     page.locator("#live").filter(has_text="live:").wait_for()
-    path = shot(page, "overview", "Account equity", "PnL per strategy", "mean_reversion", "Open incidents", "Kill switch")
+    path = shot(
+        page,
+        "overview",
+        "Account equity",
+        "PnL per strategy",
+        "mean_reversion",
+        "Open incidents",
+        "Kill switch",
+    )
     if os.environ.get("TRADEOPS_WRITE_DOCS_SCREENSHOT") == "1":
         DOCS_SHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOCS_SHOT)
@@ -216,7 +237,9 @@ def test_disable_a_strategy_and_see_the_scheduler_obey(console: Console) -> None
     notice = page.locator("#notice").filter(has_text="decision-log entry seq")
     notice.wait_for()
     assert "disable mean_reversion: done" in notice.inner_text()
-    wait_for(lambda: _reload_strategies(page) == "disabled", 20, "the scheduler to report mean_reversion disabled")
+    wait_for(
+        lambda: _reload_strategies(page) == "disabled", 20, "the scheduler to report mean_reversion disabled"
+    )
     shot(page, "strategies", "Used / allowed", "Recent fills", "mean_reversion")
     page.get_by_role("button", name="enable mean_reversion").click()
     _confirm(page, "feed back", "CHG-501")
@@ -351,7 +374,9 @@ def test_controls_are_labelled_and_keyboard_reachable(console: Console) -> None:
     page.get_by_role("heading", name="Alerts").wait_for()
 
 
-@pytest.mark.parametrize(("path", "text"), [("/docs", "tradeops control API"), ("/redoc", "tradeops control API")])
+@pytest.mark.parametrize(
+    ("path", "text"), [("/docs", "tradeops control API"), ("/redoc", "tradeops control API")]
+)
 def test_api_docs_render_offline(console: Console, path: str, text: str) -> None:
     page = console.page()
     outside: list[str] = []
@@ -371,4 +396,6 @@ def test_api_docs_render_offline(console: Console, path: str, text: str) -> None
     shot(page, path.strip("/"), text)
     # ReDoc's side menu links its vendor's logo on a CDN: the page's policy refuses it, which is
     # the point (nothing is fetched from outside); any other console error still fails the test.
-    console.errors[:] = [e for e in console.errors if not ("Content Security Policy" in e and "https://" in e)]
+    console.errors[:] = [
+        e for e in console.errors if not ("Content Security Policy" in e and "https://" in e)
+    ]

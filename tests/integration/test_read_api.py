@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-
 from typing import Any
 
 import httpx
@@ -23,7 +22,14 @@ from tradeops.control_api.rbac import ENDPOINT_SCOPES
 from tradeops.decision_log.entry import line_hash
 
 STRATEGIES = {"daily_trend", "mean_reversion", "volatility_target", "cross_exchange"}
-LISTS = ("/v1/positions", "/v1/orders", "/v1/fills", "/v1/decision-log/entries", "/v1/incidents", "/v1/load-tests")
+LISTS = (
+    "/v1/positions",
+    "/v1/orders",
+    "/v1/fills",
+    "/v1/decision-log/entries",
+    "/v1/incidents",
+    "/v1/load-tests",
+)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +142,9 @@ def test_pnl_and_exposure_per_strategy_against_allocation(observer: httpx.Client
             assert row["allocation_used_ratio"] == pytest.approx(float(Decimal(row["exposure"]) / allowed))
     positions = ok(observer.get("/v1/positions"))["items"]
     held = sum(Decimal(p["quantity"]) * Decimal(p["mark_price"]) for p in positions)
-    cash = sum(Decimal(b["amount"]) for b in ok(observer.get("/v1/balances"))["items"] if b["asset"] == "USDT")
+    cash = sum(
+        Decimal(b["amount"]) for b in ok(observer.get("/v1/balances"))["items"] if b["asset"] == "USDT"
+    )
     assert equity == cash + held
     exposure = {s["strategy"]: Decimal(s["exposure"]) for s in pnl["strategies"]}
     for name in STRATEGIES:
@@ -180,7 +188,9 @@ def test_decision_log_entries_are_verified_and_filtered(observer: httpx.Client) 
     assert page["chain_ok"] is True and page["page"]["total"] > 20
     assert {e["verification"] for e in page["items"]} == {"verified"}
     assert [e["line"] for e in page["items"]] == sorted((e["line"] for e in page["items"]), reverse=True)
-    orders = ok(observer.get("/v1/decision-log/entries", params={"log": "trading", "kind": "order", "limit": 500}))
+    orders = ok(
+        observer.get("/v1/decision-log/entries", params={"log": "trading", "kind": "order", "limit": 500})
+    )
     assert orders["items"] and {e["kind"] for e in orders["items"]} == {"order"}
     strategy = orders["items"][0]["strategy"]
     mine = ok(
@@ -189,8 +199,14 @@ def test_decision_log_entries_are_verified_and_filtered(observer: httpx.Client) 
             params={"log": "trading", "kind": "order", "strategy": strategy, "status": "submitted"},
         )
     )
-    assert mine["items"] and all(e["strategy"] == strategy and e["status"] == "submitted" for e in mine["items"])
-    oldest = ok(observer.get("/v1/decision-log/entries", params={"log": "trading", "oldest_first": "true", "limit": 1}))
+    assert mine["items"] and all(
+        e["strategy"] == strategy and e["status"] == "submitted" for e in mine["items"]
+    )
+    oldest = ok(
+        observer.get(
+            "/v1/decision-log/entries", params={"log": "trading", "oldest_first": "true", "limit": 1}
+        )
+    )
     assert oldest["items"][0]["line"] == 1
 
 
@@ -209,7 +225,9 @@ def test_writes_are_logged_with_token_id_and_client_subject(api: RunningApi, obs
     body = {"reason": "feed lag", "ticket": "CHG-77"}
     assert operator.post("/v1/strategies/mean_reversion/disable", json=body).status_code == 200
     assert operator.post("/v1/strategies/mean_reversion/enable", json=body).status_code == 200
-    found = ok(observer.get("/v1/decision-log/entries", params={"ticket": "CHG-77", "kind": "strategy_state"}))
+    found = ok(
+        observer.get("/v1/decision-log/entries", params={"ticket": "CHG-77", "kind": "strategy_state"})
+    )
     assert [e["status"] for e in found["items"]] == ["restored", "disabled"]  # newest first
     for entry in found["items"]:
         assert entry["verification"] == "verified" and entry["strategy"] == "mean_reversion"
@@ -266,7 +284,10 @@ def test_operator_without_override_scope_cannot_engage(api: RunningApi) -> None:
     response = operator.post("/v1/override", json={"reason": "x", "ticket": "CHG-2"})
     assert response.status_code == 403 and "runtime.override.write" in response.json()["detail"]
     observer = api.client(token=OBSERVER_SECRET)
-    assert observer.post("/v1/strategies/daily_trend/disable", json={"reason": "x", "ticket": "T"}).status_code == 403
+    assert (
+        observer.post("/v1/strategies/daily_trend/disable", json={"reason": "x", "ticket": "T"}).status_code
+        == 403
+    )
     me = ok(operator.get("/v1/whoami"))
     assert me["token_id"] == "operator" and "runtime.override.write" not in me["scopes"]
     assert "operator" in me["client_subject"]
@@ -341,13 +362,19 @@ def test_a_tampered_entry_is_failed_and_the_rest_unverified(api: RunningApi, obs
     middle = len(lines) // 2
     lines[middle] = lines[middle].replace(b'"status":"', b'"status":"x', 1)
     path.write_bytes(b"\n".join(lines))
-    page = ok(observer.get("/v1/decision-log/entries", params={"log": "trading", "oldest_first": "true", "limit": 500}))
+    page = ok(
+        observer.get(
+            "/v1/decision-log/entries", params={"log": "trading", "oldest_first": "true", "limit": 500}
+        )
+    )
     assert page["chain_ok"] is False
-    marks = {e["line"]: e["verification"] for e in every_page(observer, "/v1/decision-log/entries", 500, log="trading", oldest_first="true")}
+    marks = {
+        e["line"]: e["verification"]
+        for e in every_page(observer, "/v1/decision-log/entries", 500, log="trading", oldest_first="true")
+    }
     bad = middle + 1
     assert marks[bad] == "failed"
     assert {v for line, v in marks.items() if line < bad} == {"verified"}
     assert {v for line, v in marks.items() if line > bad} == {"unverified"}
     head = ok(observer.get("/v1/decision-log/head", params={"log": "trading"}))
     assert head["verified"] is False and head["first_error_line"] == bad
-

@@ -19,7 +19,7 @@ from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import ControlApiLimits
 from tradeops.control_api.config_routes import router as config_router
 from tradeops.control_api.console_routes import console
-from tradeops.control_api.events import reads  # the read routes, with the /v1/events stream added
+from tradeops.control_api.events import router as read_router  # the read API and its /v1/events
 from tradeops.control_api.limits import BodyLimit
 from tradeops.control_api.rbac import AccessPolicy, check_table
 from tradeops.control_api.routes import public, v1
@@ -108,7 +108,7 @@ def create_app(
     app.include_router(public)
     app.include_router(v1)
     app.include_router(config_router)
-    app.include_router(reads)
+    app.include_router(read_router)
     app.include_router(console)
     app.add_exception_handler(TradeopsError, _tradeops_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

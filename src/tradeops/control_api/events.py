@@ -5,6 +5,7 @@ changes. The stream polls the same read use cases as the read API (no second sou
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict
@@ -22,6 +23,9 @@ from tradeops.ops.read_models import PageQuery
 from tradeops.ops.read_portfolio import TradesQuery, read_fills
 from tradeops.ops.read_state import StateQuery, read_state
 
+__all__ = ["frame", "router", "stream"]
+
+router = reads  # the read API's router, with the event stream registered on it below
 KEEPALIVE_EVERY = 15  # polls between comment lines that keep proxies from closing the stream
 
 
@@ -55,7 +59,9 @@ def _fills_since(ctx: OpsContext, seen: set[str] | None) -> tuple[set[str], list
     ids = {f"{f.client_order_id}@{f.at}@{f.quantity}" for f in page.items}
     if seen is None:
         return ids, []
-    return seen | ids, [asdict(f) for f in page.items if f"{f.client_order_id}@{f.at}@{f.quantity}" not in seen]
+    return seen | ids, [
+        asdict(f) for f in page.items if f"{f.client_order_id}@{f.at}@{f.quantity}" not in seen
+    ]
 
 
 def _alerts_key(ctx: OpsContext) -> tuple[str, dict[str, Any]]:
@@ -64,7 +70,9 @@ def _alerts_key(ctx: OpsContext) -> tuple[str, dict[str, Any]]:
     return json.dumps([fingerprints, view["error"]]), view
 
 
-async def stream(request: Request, ctx: OpsContext, interval_s: float, max_events: int | None) -> AsyncIterator[str]:
+async def stream(
+    request: Request, ctx: OpsContext, interval_s: float, max_events: int | None
+) -> AsyncIterator[str]:
     """Frames until the client goes away (or `max_events` frames were sent, for bounded readers)."""
     state_key = alerts_key = None
     seen: set[str] | None = None
@@ -72,7 +80,7 @@ async def stream(request: Request, ctx: OpsContext, interval_s: float, max_event
     yield ": tradeops events\n\n"
     while not await request.is_disconnected():
         new_state, state = await offload(lambda: _state_key(ctx))
-        seen, fresh = await offload(lambda: _fills_since(ctx, seen))
+        seen, fresh = await offload(functools.partial(_fills_since, ctx, seen))
         new_alerts, alerts = await offload(lambda: _alerts_key(ctx))
         frames = []
         if new_state != state_key:

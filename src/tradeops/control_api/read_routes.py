@@ -6,6 +6,7 @@ endpoints); lists are paginated with `limit` and `offset` and answer `page.next_
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
@@ -104,12 +105,8 @@ Trades = Annotated[TradesQuery, Depends(_trades)]
 
 @reads.get("/orders", response_model=views.OrdersPage, summary="Open or recent orders, newest first")
 async def get_orders(ctx: Ctx, trades: Trades, open_only: bool = False) -> views.OrdersPage:
-    query = TradesQuery(**{**_fields(trades), "open_only": open_only})
+    query = dataclasses.replace(trades, open_only=open_only)
     return await offload(lambda: read_orders(ctx, query))
-
-
-def _fields(query: TradesQuery) -> dict[str, object]:
-    return {name: getattr(query, name) for name in TradesQuery.__dataclass_fields__}
 
 
 @reads.get("/fills", response_model=views.FillsPage, summary="Fills, newest first")

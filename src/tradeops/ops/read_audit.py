@@ -4,7 +4,7 @@ the verified head and anchor, incidents with their timelines, and load-test repo
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,7 +95,7 @@ class LogEntriesQuery:
     strategy: str | None = None
     ticket: str | None = None
     newest_first: bool = True
-    page: PageQuery = PageQuery()
+    page: PageQuery = field(default_factory=PageQuery)
 
     def keeps(self, entry: dict[str, Any]) -> bool:
         return (
@@ -194,7 +194,7 @@ def _incident_view(incident: Incident, *, with_timeline: bool) -> IncidentView:
 @dataclass(frozen=True, slots=True)
 class IncidentsQuery:
     open_only: bool = False
-    page: PageQuery = PageQuery()
+    page: PageQuery = field(default_factory=PageQuery)
 
 
 def read_incidents(ctx: OpsContext, query: IncidentsQuery) -> IncidentsPage:
@@ -226,7 +226,7 @@ SUMMARY_KEYS = ("generated_at", "resource_status", "orders", "fills", "avg_laten
 @dataclass(frozen=True, slots=True)
 class LoadTestReportsQuery:
     directory: Path = REPORT_DIR
-    page: PageQuery = PageQuery()
+    page: PageQuery = field(default_factory=PageQuery)
 
 
 def _report(path: Path) -> LoadTestReportView:

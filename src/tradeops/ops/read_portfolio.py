@@ -8,7 +8,7 @@ holds no quotes); equity is the quote balance plus every position at its mark.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
@@ -73,7 +73,7 @@ class PositionsQuery:
     strategy: str | None = None
     symbol: str | None = None
     open_only: bool = True
-    page: PageQuery = PageQuery()
+    page: PageQuery = field(default_factory=PageQuery)
 
 
 def _position_view(position: Position, mark: Decimal | None) -> PositionView:
@@ -126,7 +126,7 @@ class TradesQuery:
     since_ms: int | None = None
     until_ms: int | None = None
     open_only: bool = False  # orders only
-    page: PageQuery = PageQuery()
+    page: PageQuery = field(default_factory=PageQuery)
 
     def keeps(self, strategy: str, symbol: str, client_order_id: str, ts: int) -> bool:
         return (
@@ -278,7 +278,10 @@ def read_equity_curve(ctx: OpsContext, query: EquityCurveQuery) -> EquityCurveVi
     if not fills:
         return EquityCurveView((), 0, query.max_points)
     cash_now = account_equity(ctx) - sum(
-        (p.quantity * _marks(fills).get((p.venue, p.symbol), p.avg_price) for p in ctx.store.load_positions()),
+        (
+            p.quantity * _marks(fills).get((p.venue, p.symbol), p.avg_price)
+            for p in ctx.store.load_positions()
+        ),
         ZERO,
     )
     flows = [(-f.notional if f.side.value == "buy" else f.notional) - _fee(f) for f in fills]

@@ -25,7 +25,9 @@ def _scopes(ctx: OpsContext) -> dict[str, dict[str, Any]]:
             k: {"state": s.value, "reason": r, "changed_at": format_timestamp(t) if t else None}
             for k, (s, r, t) in details().items()
         }
-    return {k: {"state": s.value, "reason": "", "changed_at": None} for k, s in ctx.store.trading_states().items()}
+    return {
+        k: {"state": s.value, "reason": "", "changed_at": None} for k, s in ctx.store.trading_states().items()
+    }
 
 
 def overrides_dir_mode_ok(ctx: OpsContext) -> bool | None:
