@@ -1,6 +1,7 @@
-"""Shared by the read-API and console tests (no tests here): a workspace with mTLS material, a third
-token (`operator`: write without the override scope), a short real paper run so the store holds
-positions, orders and fills, and an incident opened through the CLI."""
+"""Shared by the read-API and console tests (no tests here): a workspace with mTLS material, tokens
+for the console (`operator`: write without the override scope; `oncall`: every scope;
+`status-only`), a short real paper run so the store holds positions, orders and fills, and an
+incident opened through the CLI."""
 
 from __future__ import annotations
 
@@ -40,15 +41,21 @@ OPERATOR_TOKEN = (
     "      env: TRADEOPS_CONSOLE_OPERATOR_TOKEN\n"
     "      scopes: [runtime.schedule.read, runtime.schedule.write, portfolio.read, audit.read,"
     " incidents.read, alerts.read]\n"
+    "    - id: oncall\n"
+    "      env: TRADEOPS_CONSOLE_ONCALL_TOKEN\n"
+    "      scopes: [runtime.schedule.read, runtime.schedule.write, runtime.override.write, portfolio.read,"
+    " audit.read, incidents.read, alerts.read]\n"
     "    - id: status-only\n"
     "      env: TRADEOPS_CONSOLE_STATUS_TOKEN\n"
     "      scopes: [runtime.schedule.read]\n"
 )
 STATUS_SECRET = "status-only-secret-0123456789abcdef"
+ONCALL_SECRET = "oncall-secret-0123456789abcdef"
 CONSOLE_ENV = {
     **TOKEN_ENV,
     "TRADEOPS_CONSOLE_OPERATOR_TOKEN": OPERATOR_SECRET,
     "TRADEOPS_CONSOLE_STATUS_TOKEN": STATUS_SECRET,
+    "TRADEOPS_CONSOLE_ONCALL_TOKEN": ONCALL_SECRET,
 }
 INCIDENT_TICKET = "INC-4242"
 RUN_BARS = "300"

@@ -24,6 +24,7 @@ from tests.conftest import free_port, require_binary
 from tests.integration.console_support import (
     CONSOLE_ENV,
     INCIDENT_TICKET,
+    ONCALL_SECRET,
     OPERATOR_SECRET,
     TRADEOPS,
     add_operator_token,
@@ -31,7 +32,7 @@ from tests.integration.console_support import (
     tradeops,
 )
 from tests.integration.live import Scheduler, wait_for
-from tests.integration.test_control_api_support import OBSERVER_SECRET, SCHEDULER_SECRET, make_workspace
+from tests.integration.test_control_api_support import OBSERVER_SECRET, make_workspace
 from tradeops.control_api.tls import client_context
 from tradeops.security.certs import TlsLayout
 
@@ -174,7 +175,7 @@ def _forced(page: Any, token: str, method: str, path: str, body: dict[str, str])
 
 
 def test_sign_in_and_read_the_overview_while_the_scheduler_trades(console: Console) -> None:
-    page = console.page(SCHEDULER_SECRET)
+    page = console.page(ONCALL_SECRET)
     page.get_by_role("heading", name="Overview").wait_for()
     page.locator(".card", has_text="Trading state").filter(has_text="enabled").wait_for()
     heartbeat = page.locator(".card", has_text="Heartbeat").inner_text()
@@ -274,7 +275,7 @@ def _killswitch_text(page: Any) -> str:
 
 
 def test_engage_and_clear_the_kill_switch_with_live_checks(console: Console) -> None:
-    page = console.page(SCHEDULER_SECRET)
+    page = console.page(ONCALL_SECRET)
     assert "observed by scheduler: trading" in _killswitch_text(page)
     page.get_by_role("button", name="Engage kill switch").click()
     _confirm(page, "venue incident", "INC-4242")
@@ -314,7 +315,7 @@ def test_read_only_token_sees_no_control_buttons_and_gets_403(console: Console) 
 
 
 def test_browse_filter_open_verify_and_copy_the_head(console: Console) -> None:
-    page = console.page(SCHEDULER_SECRET)
+    page = console.page(ONCALL_SECRET)
     page.get_by_role("button", name="Decision log").click()
     page.locator("#chain").filter(has_text="chain verified").wait_for()
     page.get_by_label("Kind").fill("strategy_state")
@@ -353,7 +354,7 @@ def test_alerts_view_says_when_no_alertmanager_is_configured(console: Console) -
 
 
 def test_controls_are_labelled_and_keyboard_reachable(console: Console) -> None:
-    page = console.page(SCHEDULER_SECRET)
+    page = console.page(ONCALL_SECRET)
     for view, ready in (("Strategies", "Recent fills"), ("Decision log", "Chain")):
         page.get_by_role("button", name=view).click()
         page.get_by_role("heading", name=ready).wait_for()

@@ -13,11 +13,12 @@ import pytest
 
 from tests.integration.console_support import (
     INCIDENT_TICKET,
+    ONCALL_SECRET,
     OPERATOR_SECRET,
     STATUS_SECRET,
     console_api,
 )
-from tests.integration.test_control_api_support import OBSERVER_SECRET, SCHEDULER_SECRET, RunningApi
+from tests.integration.test_control_api_support import OBSERVER_SECRET, RunningApi
 from tradeops.control_api.rbac import ENDPOINT_SCOPES
 from tradeops.decision_log.entry import line_hash
 
@@ -174,7 +175,7 @@ def test_state_reports_requested_and_observed_kill_switch(api: RunningApi, obser
     assert state["kill_switch"] == {"requested": False, "malformed": False, "observed": None, "overrides": []}
     assert state["heartbeat"] is not None and state["heartbeat"]["live"] is False
     assert state["file_mode_ok"] in (True, None)
-    writer = api.client(token=SCHEDULER_SECRET)
+    writer = api.client(token=ONCALL_SECRET)
     body = {"reason": "console test", "ticket": "CHG-1"}
     assert writer.post("/v1/override", json=body).status_code == 201
     engaged = ok(observer.get("/v1/state"))
@@ -320,7 +321,7 @@ def read_events(response: httpx.Response, wanted: int) -> list[tuple[str, Any]]:
 
 def test_sse_sends_state_then_the_kill_switch_change(api: RunningApi) -> None:
     observer = api.client(token=OBSERVER_SECRET)
-    writer = api.client(token=SCHEDULER_SECRET)
+    writer = api.client(token=ONCALL_SECRET)
     body = {"reason": "sse test", "ticket": "CHG-3"}
     params: dict[str, Any] = {"interval_s": 0.1, "max_events": 3}
     with observer.stream("GET", "/v1/events", params=params) as response:
