@@ -245,7 +245,7 @@ def test_disable_a_strategy_and_see_the_scheduler_obey(console: Console) -> None
     page.get_by_role("button", name="enable mean_reversion").click()
     _confirm(page, "feed back", "CHG-501")
     page.locator("#notice").filter(has_text="enable mean_reversion: done").wait_for()
-    wait_for(lambda: _reload_strategies(page) != "disabled", 20, "the scheduler to enable mean_reversion")
+    wait_for(lambda: _reload_strategies(page) != "disabled", 60, "the scheduler to enable mean_reversion")
 
 
 def _reload_strategies(page: Any) -> str:
@@ -280,12 +280,12 @@ def test_engage_and_clear_the_kill_switch_with_live_checks(console: Console) -> 
     page.get_by_role("button", name="Engage kill switch").click()
     _confirm(page, "venue incident", "INC-4242")
     page.locator("#notice").filter(has_text="engage the kill switch: done; decision-log entry seq").wait_for()
-    wait_for(lambda: "observed by scheduler: halted" in _killswitch_text(page), 20, "the observed halt")
+    wait_for(lambda: "observed by scheduler: halted" in _killswitch_text(page), 60, "the observed halt")
     shot(page, "killswitch", "override requested (file present)", "observed halt", "not world-writable")
     page.get_by_role("button", name="Clear kill switch").click()
     _confirm(page, "venue back", "INC-4242")
     page.locator("#notice").filter(has_text="clear the kill switch: done").wait_for()
-    wait_for(lambda: "observed by scheduler: trading" in _killswitch_text(page), 20, "trading to resume")
+    wait_for(lambda: "observed by scheduler: trading" in _killswitch_text(page), 60, "trading to resume")
 
 
 def test_write_token_without_override_scope_cannot_engage(console: Console) -> None:
