@@ -239,7 +239,7 @@ def test_disable_a_strategy_and_see_the_scheduler_obey(console: Console) -> None
     notice.wait_for()
     assert "disable mean_reversion: done" in notice.inner_text()
     wait_for(
-        lambda: _reload_strategies(page) == "disabled", 20, "the scheduler to report mean_reversion disabled"
+        lambda: _reload_strategies(page) == "disabled", 60, "the scheduler to report mean_reversion disabled"
     )
     shot(page, "strategies", "Used / allowed", "Recent fills", "mean_reversion")
     page.get_by_role("button", name="enable mean_reversion").click()
