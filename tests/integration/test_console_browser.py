@@ -260,9 +260,12 @@ def test_a_confirmation_without_ticket_sends_nothing(console: Console) -> None:
     page.get_by_role("button", name="disable daily_trend").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Reason").fill("no ticket given")
+    dialog.get_by_role("button", name="Confirm").click()  # refused: the ticket is required
+    assert dialog.is_visible()
     dialog.get_by_role("button", name="Cancel").click()
     assert dialog.is_hidden()
     assert page.locator("#notice").inner_text() == ""
+    assert page.get_by_role("button", name="disable daily_trend").count() == 1  # nothing was sent
 
 
 # --- kill switch ------------------------------------------------------------------------------------
