@@ -41,3 +41,10 @@ def test_a_page_outside_the_bounds_is_refused() -> None:
         except ValueError:
             continue
         raise AssertionError((limit, offset))
+
+
+def test_load_test_reports_are_read_where_the_load_test_writes_them() -> None:
+    from tradeops.ops.loadtest.runner import REPORT_DIR as WRITTEN
+    from tradeops.ops.read_audit import REPORT_DIR as READ
+
+    assert READ == WRITTEN

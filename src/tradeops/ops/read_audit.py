@@ -19,7 +19,6 @@ from tradeops.domain.errors import TradeopsError
 from tradeops.ops.audit_trail import operator_key
 from tradeops.ops.incident_model import Incident
 from tradeops.ops.incidents import list_incidents, load_incident
-from tradeops.ops.loadtest.runner import REPORT_DIR
 from tradeops.ops.read_models import (
     IncidentsPage,
     IncidentView,
@@ -35,6 +34,9 @@ from tradeops.runtime.overrides import format_timestamp
 
 LogName = Literal["operations", "trading"]
 MAX_REPORT_BYTES = 4 * 1024 * 1024
+# Where `tradeops load-test` writes (ops.loadtest.runner.REPORT_DIR; not imported: it pulls in the
+# whole engine, seconds of start-up for the API process).
+REPORT_DIR = Path("logs/load_tests")
 
 
 def log_path(ctx: OpsContext, log: LogName) -> Path:
