@@ -248,7 +248,7 @@ def test_disable_a_strategy_and_see_the_scheduler_obey(console: Console) -> None
     page.get_by_role("button", name="enable mean_reversion").click()
     _confirm(page, "feed back", "CHG-501")
     page.locator("#notice").filter(has_text="enable mean_reversion: done").wait_for()
-    wait_for(lambda: _reload_strategies(page) != "disabled", OBEY_S, "the scheduler to enable mean_reversion")
+    wait_for(lambda: _reload_strategies(page) == "active", OBEY_S, "the scheduler to enable mean_reversion")
 
 
 def _reload_strategies(page: Any) -> str:
