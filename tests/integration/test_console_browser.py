@@ -225,9 +225,20 @@ def _confirm(page: Any, reason: str, ticket: str) -> None:
     dialog.get_by_role("button", name="Confirm").click()
 
 
-def _observed(page: Any, strategy: str) -> str:
-    row = page.locator("tr", has=page.locator("td", has_text=strategy)).first
-    return str(row.locator("td").nth(2).inner_text())
+OBSERVED_IS = """([strategy, wanted]) => {
+  const table = document.querySelector("#view table");
+  const row = table && [...table.tBodies[0].rows].find((r) => r.cells[0].textContent === strategy);
+  return Boolean(row) && row.cells[2].textContent === wanted;
+}"""
+
+
+def _wait_observed(page: Any, strategy: str, wanted: str) -> None:
+    """The page shows what the scheduler reports, refreshed by the live-update stream (no reload)."""
+    page.wait_for_function(OBSERVED_IS, arg=[strategy, wanted], timeout=OBEY_S * 1000)
+
+
+def _wait_view_text(page: Any, text: str) -> None:
+    page.locator("#view", has_text=text).wait_for(timeout=OBEY_S * 1000)
 
 
 def test_disable_a_strategy_and_see_the_scheduler_obey(console: Console) -> None:
@@ -239,22 +250,12 @@ def test_disable_a_strategy_and_see_the_scheduler_obey(console: Console) -> None
     notice = page.locator("#notice").filter(has_text="decision-log entry seq")
     notice.wait_for()
     assert "disable mean_reversion: done" in notice.inner_text()
-    wait_for(
-        lambda: _reload_strategies(page) == "disabled",
-        OBEY_S,
-        "the scheduler to report mean_reversion disabled",
-    )
+    _wait_observed(page, "mean_reversion", "disabled")
     shot(page, "strategies", "Used / allowed", "Recent fills", "mean_reversion")
     page.get_by_role("button", name="enable mean_reversion").click()
     _confirm(page, "feed back", "CHG-501")
     page.locator("#notice").filter(has_text="enable mean_reversion: done").wait_for()
-    wait_for(lambda: _reload_strategies(page) == "active", OBEY_S, "the scheduler to enable mean_reversion")
-
-
-def _reload_strategies(page: Any) -> str:
-    page.get_by_role("button", name="Strategies").click()
-    page.get_by_role("heading", name="Strategies").wait_for()
-    return _observed(page, "mean_reversion")
+    _wait_observed(page, "mean_reversion", "active")
 
 
 def test_a_confirmation_without_ticket_sends_nothing(console: Console) -> None:
@@ -282,16 +283,17 @@ def _killswitch_text(page: Any) -> str:
 
 def test_engage_and_clear_the_kill_switch_with_live_checks(console: Console) -> None:
     page = console.page(ONCALL_SECRET)
-    assert "observed by scheduler: trading" in _killswitch_text(page)
+    _killswitch_text(page)
+    _wait_view_text(page, "observed by scheduler: trading")
     page.get_by_role("button", name="Engage kill switch").click()
     _confirm(page, "venue incident", "INC-4242")
     page.locator("#notice").filter(has_text="engage the kill switch: done; decision-log entry seq").wait_for()
-    wait_for(lambda: "observed by scheduler: halted" in _killswitch_text(page), OBEY_S, "the observed halt")
+    _wait_view_text(page, "observed by scheduler: halted")
     shot(page, "killswitch", "override requested (file present)", "observed halt", "not world-writable")
     page.get_by_role("button", name="Clear kill switch").click()
     _confirm(page, "venue back", "INC-4242")
     page.locator("#notice").filter(has_text="clear the kill switch: done").wait_for()
-    wait_for(lambda: "observed by scheduler: trading" in _killswitch_text(page), OBEY_S, "trading to resume")
+    _wait_view_text(page, "observed by scheduler: trading")
 
 
 def test_write_token_without_override_scope_cannot_engage(console: Console) -> None:
