@@ -25,6 +25,9 @@ TOKEN_SCOPES: tuple[str, ...] = (
     "runtime.override.write",
     "metrics.read",
     "audit.read",
+    "portfolio.read",  # positions, balances, orders, fills, PnL, equity, load-test reports
+    "incidents.read",
+    "alerts.read",
 )
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")

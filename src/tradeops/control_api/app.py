@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 from tradeops import __version__
 from tradeops.config.models import ControlApiLimits
 from tradeops.control_api.config_routes import router as config_router
+from tradeops.control_api.console_routes import console
+from tradeops.control_api.events import router as read_router  # the read API and its /v1/events
 from tradeops.control_api.limits import BodyLimit
 from tradeops.control_api.rbac import AccessPolicy, check_table
 from tradeops.control_api.routes import public, v1
@@ -104,10 +106,14 @@ def create_app(
         version=__version__,
         description="Operator control of the trading runtime over mTLS with scoped bearer tokens.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served from vendored files (console_routes): offline
+        redoc_url=None,
     )
     app.include_router(public)
     app.include_router(v1)
     app.include_router(config_router)
+    app.include_router(read_router)
+    app.include_router(console)
     app.add_exception_handler(TradeopsError, _tradeops_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
