@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from tradeops.bootstrap.ops import OpsContext
+from tradeops.ops_ports import OpsContext
 from tradeops.control_api.rbac import authorize
 from tradeops.control_api.read_routes import reads
 from tradeops.control_api.routes import Ctx, offload

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tradeops.bootstrap.ops import OpsContext
+from tradeops.ops_ports import OpsContext
 from tradeops.domain.errors import TradeopsError
 from tradeops.observability.alertmanager import AlertmanagerClient
 from tradeops.ops.read_models import AlertsView

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import orjson
 
-from tradeops.bootstrap.ops import OpsContext
+from tradeops.ops_ports import OpsContext
 from tradeops.decision_log.anchor import read_anchor
 from tradeops.decision_log.entry import line_hash
 from tradeops.decision_log.keys import ANY_KEY_ID

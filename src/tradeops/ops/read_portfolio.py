@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
-from tradeops.bootstrap.ops import OpsContext
+from tradeops.ops_ports import OpsContext
 from tradeops.domain.trading import Fill, Position
 from tradeops.ops.control_views import list_schedules
 from tradeops.ops.read_models import (

@@ -7,7 +7,7 @@ import stat
 from dataclasses import dataclass
 from typing import Any
 
-from tradeops.bootstrap.ops import OpsContext
+from tradeops.ops_ports import OpsContext
 from tradeops.ops.observed import ObservedStatusQuery, observed_status
 from tradeops.ops.read_models import KillSwitchView, StateView
 from tradeops.runtime.overrides import format_timestamp
