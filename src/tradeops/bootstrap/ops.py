@@ -14,9 +14,9 @@ from tradeops.bootstrap.override_files import remove_override_file, write_overri
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import UserInputError
+from tradeops.host.override_files import read_override, read_overrides
 from tradeops.observability.alertmanager import AlertmanagerClient
 from tradeops.ops_ports import OpsContext, OpsStore, OverrideBus
-from tradeops.host.override_files import read_override, read_overrides
 from tradeops.runtime.overrides import OverrideFile, OverrideState
 
 if TYPE_CHECKING:

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from tradeops.ops_ports import OpsContext
 from tradeops.control_api.rbac import authorize
 from tradeops.control_api.read_routes import reads
 from tradeops.control_api.routes import Ctx, offload
@@ -22,6 +21,7 @@ from tradeops.ops.read_alerts import AlertsQuery, read_alerts
 from tradeops.ops.read_models import PageQuery
 from tradeops.ops.read_portfolio import TradesQuery, read_fills
 from tradeops.ops.read_state import StateQuery, read_state
+from tradeops.ops_ports import OpsContext
 
 __all__ = ["frame", "router", "stream"]
 

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tradeops.ops_ports import OpsContext
 from tradeops.domain.errors import TradeopsError
-from tradeops.observability.alertmanager import AlertmanagerClient
 from tradeops.ops.read_models import AlertsView
-
-ALERTMANAGER_TIMEOUT_S = 3.0
+from tradeops.ops_ports import OpsContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +26,7 @@ def read_alerts(ctx: OpsContext, query: AlertsQuery) -> AlertsView:
     if not url:
         return AlertsView(False, None, None)
     try:
-        with AlertmanagerClient(url, timeout=ALERTMANAGER_TIMEOUT_S) as client:
+        with ctx.alert_manager.connect(url) as client:
             alerts = client.alerts(include_silenced=True)
             silences = client.silences()
     except TradeopsError as exc:

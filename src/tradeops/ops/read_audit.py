@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 import orjson
 
-from tradeops.ops_ports import OpsContext
 from tradeops.decision_log.anchor import read_anchor
 from tradeops.decision_log.entry import line_hash
 from tradeops.decision_log.keys import ANY_KEY_ID
@@ -30,6 +29,7 @@ from tradeops.ops.read_models import (
     PageQuery,
     paginate,
 )
+from tradeops.ops_ports import OpsContext
 from tradeops.runtime.overrides import format_timestamp
 
 LogName = Literal["operations", "trading"]

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
-from tradeops.ops_ports import OpsContext
 from tradeops.domain.trading import Fill, Position
 from tradeops.ops.control_views import list_schedules
 from tradeops.ops.read_models import (
@@ -31,6 +30,7 @@ from tradeops.ops.read_models import (
     StrategyPnlView,
     paginate,
 )
+from tradeops.ops_ports import OpsContext
 from tradeops.runtime.overrides import format_timestamp
 
 ZERO = Decimal(0)

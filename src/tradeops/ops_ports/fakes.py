@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -14,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 from tradeops.config.models import AppConfig
 from tradeops.decision_log.keys import ANY_KEY_ID, SigningKey
 from tradeops.domain.errors import AlreadyExists, AuditWriteFailed, UserInputError
-from tradeops.domain.trading import TradingState
+from tradeops.domain.trading import Position, StrategyStatus, TradingState
 from tradeops.ops_ports.context import OpsContext
 from tradeops.runtime.overrides import COMPONENT_BY_FILE, COMPONENTS, OverrideFile, OverrideState
-from tradeops.domain.trading import StrategyStatus
 
 if TYPE_CHECKING:
     from tradeops.observability.alertmanager import Matcher  # a value type, for the annotation
@@ -124,7 +124,15 @@ class MemoryOpsStore:
         self.statuses: dict[str, StrategyStatus] = {}
         self.states: dict[str, tuple[TradingState, str, int]] = {}
         self.kv: dict[str, str] = {}
+        self.positions: list[Position] = []
+        self.balances: dict[str, Decimal] = {}
         self.closed = False
+
+    def load_positions(self) -> list[Position]:
+        return list(self.positions)
+
+    def load_balances(self) -> dict[str, Decimal]:
+        return dict(self.balances)
 
     def strategy_statuses(self) -> dict[str, StrategyStatus]:
         return dict(self.statuses)

@@ -8,12 +8,13 @@ in-memory fake of each one for tests, drills and docs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from tradeops.domain.trading import Position, StrategyStatus
 from tradeops.observability.silences import SilenceApi
-from tradeops.domain.trading import StrategyStatus
 
 if TYPE_CHECKING:
     from tradeops.decision_log.keys import SigningKey
@@ -107,7 +108,15 @@ class Ledger(Protocol):
         ...
 
 
-class OpsStore(StrategyStatusStore, Ledger, Protocol):
+class Holdings(Protocol):
+    """The projected positions and balances (read-only), for the read API."""
+
+    def load_positions(self) -> list[Position]: ...
+
+    def load_balances(self) -> dict[str, Decimal]: ...
+
+
+class OpsStore(StrategyStatusStore, Ledger, Holdings, Protocol):
     """The environment's state store as the operations wing sees it."""
 
 
