@@ -18,7 +18,7 @@ import yaml
 
 from tradeops.observability.local_rules import LocalEvaluator
 from tradeops.observability.promql_eval import Sample, SeriesStore
-from tradeops.observability.rules import RULES_FILE, RULE_TESTS_DIR, load_rules
+from tradeops.observability.rules import RULE_TESTS_DIR, RULES_FILE, load_rules
 
 REPO = Path(__file__).resolve().parents[2]
 TESTS = yaml.safe_load((REPO / RULE_TESTS_DIR / "multi_strategy_rules_test.yml").read_text())

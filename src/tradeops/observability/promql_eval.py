@@ -12,6 +12,7 @@ matching is one-to-one on all labels, or on `on(...)`, or all but `ignoring(...)
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections.abc import Callable, Iterable
@@ -106,13 +107,15 @@ def _range(store: SeriesStore, selector: Selector, t: float) -> dict[Labels, lis
     return out
 
 
-def _extrapolated(points: list[Sample], start: float, end: float, *, counter: bool, rate: bool) -> float | None:
+def _extrapolated(
+    points: list[Sample], start: float, end: float, *, counter: bool, rate: bool
+) -> float | None:
     """Prometheus' extrapolatedRate: the change over the samples, stretched towards the range edges."""
     if len(points) < 2:
         return None
     result = points[-1].value - points[0].value
     if counter:
-        result += sum(prev.value for prev, cur in zip(points, points[1:], strict=False) if cur.value < prev.value)
+        result += sum(prev.value for prev, cur in itertools.pairwise(points) if cur.value < prev.value)
     sampled = points[-1].t - points[0].t
     if sampled <= 0:
         return None
@@ -235,43 +238,47 @@ class Evaluation:
     def call(self, node: Call) -> Value:
         name, args = node.function, node.args
         if name in ("rate", "increase", "delta") or name in _OVER_TIME:
-            [arg] = args
-            if not isinstance(arg, Selector) or arg.range_s is None:
-                raise PromqlEvalError(f"{name}() needs a range selector")
-            out: Vector = {}
-            for labels, points in _range(self.store, arg, self.t).items():
-                if name in _OVER_TIME:
-                    out[labels] = _OVER_TIME[name]([p.value for p in points])
-                    continue
-                change = _extrapolated(
-                    points, self.t - arg.range_s, self.t, counter=name != "delta", rate=name == "rate"
-                )
-                if change is not None:
-                    out[labels] = change
-            return out
+            return self.over_range(name, args)
         if name == "histogram_quantile":
-            q, inner = self.value(args[0]), self.vector(args[1])
-            if not isinstance(q, float):
-                raise PromqlEvalError("histogram_quantile() needs a scalar quantile")
-            groups: dict[Labels, list[tuple[float, float]]] = {}
-            for labels, count in inner.items():
-                le = dict(labels).get("le")
-                if le is not None:
-                    groups.setdefault(_drop(labels, ("le",)), []).append((float(le), count))
-            return {labels: bucket_quantile(q, buckets) for labels, buckets in groups.items()}
+            return self.quantile(args)
+        [arg] = args
         if name == "absent":
-            [arg] = args
             if self.vector(arg):
                 return {}
             pairs = arg.matchers if isinstance(arg, Selector) else ()
             return {tuple(sorted((m.name, m.value) for m in pairs if m.op == "=")): 1.0}
         if name == "timestamp":
-            [arg] = args
             if isinstance(arg, Selector) and arg.range_s is None:
                 return {labels: s.wall for labels, s in _instant(self.store, arg, self.t).items()}
             return dict.fromkeys(self.vector(arg), self.wall)
-        [arg] = args  # abs
-        return {labels: abs(v) for labels, v in self.vector(arg).items()}
+        return {labels: abs(v) for labels, v in self.vector(arg).items()}  # abs
+
+    def over_range(self, name: str, args: tuple[Node, ...]) -> Vector:
+        [arg] = args
+        if not isinstance(arg, Selector) or arg.range_s is None:
+            raise PromqlEvalError(f"{name}() needs a range selector")
+        out: Vector = {}
+        for labels, points in _range(self.store, arg, self.t).items():
+            if name in _OVER_TIME:
+                out[labels] = _OVER_TIME[name]([p.value for p in points])
+                continue
+            change = _extrapolated(
+                points, self.t - arg.range_s, self.t, counter=name != "delta", rate=name == "rate"
+            )
+            if change is not None:
+                out[labels] = change
+        return out
+
+    def quantile(self, args: tuple[Node, ...]) -> Vector:
+        q, inner = self.value(args[0]), self.vector(args[1])
+        if not isinstance(q, float):
+            raise PromqlEvalError("histogram_quantile() needs a scalar quantile")
+        groups: dict[Labels, list[tuple[float, float]]] = {}
+        for labels, count in inner.items():
+            le = dict(labels).get("le")
+            if le is not None:
+                groups.setdefault(_drop(labels, ("le",)), []).append((float(le), count))
+        return {labels: bucket_quantile(q, buckets) for labels, buckets in groups.items()}
 
     def aggregate(self, node: Aggregate) -> Vector:
         groups: dict[Labels, list[float]] = {}

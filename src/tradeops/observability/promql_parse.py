@@ -114,7 +114,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while position < len(stripped):
         match = _TOKEN.match(stripped, position)
         if match is None or match.end() == position:
-            raise PromqlSyntaxError(f"cannot read {stripped[position:position + 20]!r}")
+            raise PromqlSyntaxError(f"cannot read {stripped[position : position + 20]!r}")
         kind = match.lastgroup or ""
         out.append((kind, match.group(kind)))
         position = match.end()
