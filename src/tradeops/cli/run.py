@@ -12,9 +12,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tradeops.bootstrap.engine import RunOptions, Runtime, build_runtime
 from tradeops.cli.options import config_option
+from tradeops.cli.run_finish import finish, record
 from tradeops.domain.clock import iso_to_ms, ms_to_iso
 from tradeops.domain.errors import UserInputError
-from tradeops.ops.run_report import render_table, write_reports
+from tradeops.ops.run_report import render_table
 from tradeops.runtime.scheduler import SchedulerReport
 
 
@@ -42,8 +43,11 @@ def _run_with_progress(runtime: Runtime, console: Console) -> SchedulerReport:
         transient=False,
     ) as progress:
         task = progress.add_task("replay", total=end - start, cycles=0)
+        recording = runtime.scheduler.on_step  # the run recorder, when one listens
 
         def on_step(now_ms: int, report: SchedulerReport) -> None:
+            if recording is not None:
+                recording(now_ms, report)
             if report.steps % 500 == 0:
                 progress.update(task, completed=now_ms - start, cycles=report.cycles)
 
@@ -206,7 +210,9 @@ def _options(**kw: object) -> RunOptions:
     "--metrics-port", type=click.IntRange(0, 65535), help="Override observability.metrics.port (0: any free)."
 )
 @click.option(
-    "--report-dir", type=click.Path(path_type=Path), help="Write summary.json and equity_curve.png here."
+    "--report-dir",
+    type=click.Path(path_type=Path),
+    help="Also write the run report here (summary.json, curves.json, PNGs, report.html).",
 )
 @click.option(
     "--inject-faults", "faults", help="Drill: make the paper venue fail, e.g. errors=0.5,latency_ms=2000."
@@ -273,11 +279,11 @@ def run(
         _announce(runtime, console)
         if runtime.halt_detail is not None:
             return _refuse(runtime, options, run_forever)
+        recorder = record(runtime) if runtime.live_loop is None else None
         _drive(runtime, options, console, run_once=run_once, run_forever=run_forever)
         render_table(runtime.engine, Console())
-        if report_dir is not None:
-            for kind, path in write_reports(runtime.engine, report_dir).items():
-                click.echo(f"{kind}: {path}")
+        if recorder is not None:
+            finish(runtime, recorder, report_dir, console)
     finally:
         runtime.close()
     return 0
@@ -296,10 +302,10 @@ def demo(bars: int, config_path: Path, report_dir: Path) -> int:
     runtime = build_runtime(options)
     try:
         _announce(runtime, console)
+        recorder = record(runtime)
         _run_with_progress(runtime, console)
         render_table(runtime.engine, Console())
-        for kind, path in write_reports(runtime.engine, report_dir).items():
-            click.echo(f"{kind}: {path}")
+        finish(runtime, recorder, report_dir, console)
     finally:
         runtime.close()
     idle = [name for name, s in runtime.stats.strategies.items() if s.fills == 0]
