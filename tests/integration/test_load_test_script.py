@@ -63,7 +63,12 @@ def test_runbook_commands_verbatim(workdir: Path) -> None:
     # Readable by default: the table first, on stdout; the timeline only in the file.
     assert pre.stdout.startswith("scheduler load test: 3 schedules x 10 iterations"), pre.stdout[:300]
     assert "logs/load_tests/pre_rollback.json" in pre.stdout and "timeline" in pre_doc["resource_usage"]
-    assert len(pre.stdout.splitlines()) < 60 and "{" not in pre.stdout
+    *table, last = pre.stdout.splitlines()
+    assert len(table) < 60 and "{" not in "".join(table)
+    assert last.startswith("json: {") and json.loads(last[len("json: ") :])["schedules"] == 3
+    assert "per-sample" not in last and json.loads(last[len("json: ") :])["resource_usage"][
+        "timeline"
+    ].startswith("in ")
     assert (pre_doc["schedules"], pre_doc["iterations"]) == (3, 10)
     assert pre_doc["resource_status"] == "ok", pre_doc["resource_usage"]
     assert pre_doc["resource_limits"]["cpu_percent"] == 65.0  # the shipped limits, not invented ones

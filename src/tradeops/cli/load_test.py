@@ -68,9 +68,10 @@ def run(
 ) -> int:
     """Run the real scheduler with N schedules and judge measured CPU/RSS/IO against the limits.
 
-    Prints the table on stdout (progress on stderr) and writes the full report (with the per-sample
-    timeline) to --output and to logs/load_tests/latest.json; --json prints the report instead of the
-    table, without the timeline. Exit 0 for ok/warning, 1 for error, 2 for a bad flag.
+    Prints the table on stdout (progress on stderr), then the report without its timeline as one
+    compact `json: {...}` line, and writes the full report (with the per-sample timeline) to --output
+    and to logs/load_tests/latest.json; --json prints the report indented instead of the table.
+    Exit 0 for ok/warning, 1 for error, 2 for a bad flag.
     """
     from tradeops.ops.loadtest import DEFAULT_TICK_MS, run_load_test, save_report
     from tradeops.ops.loadtest.report import render_report
@@ -105,12 +106,16 @@ def run(
     payload = report.to_dict()
     written = save_report(payload, output)
     where = ", ".join(str(p) for p in written)
+    printed = without_timeline(payload, where)
     if as_json:
-        click.echo(json.dumps(without_timeline(payload, where), indent=2, sort_keys=True, ensure_ascii=False))
-    elif not quiet:
+        click.echo(json.dumps(printed, indent=2, sort_keys=True, ensure_ascii=False))
+        return report.exit_code
+    if not quiet:
         table = Console()
         render_report(payload, table)
         table.print(f"written (with the per-sample timeline): {where}")
+    # Last, one compact line for scripts that read stdout (the runbook's checks): no timeline.
+    click.echo("json: " + json.dumps(printed, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
     return report.exit_code
 
 

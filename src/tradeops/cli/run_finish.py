@@ -37,8 +37,11 @@ def finish(runtime: Runtime, recorder: RunRecorder, report_dir: Path | None, con
             progress.update(task, completed=done, total=total, description=what)
 
         view = finish_run(runtime, recorder, FinishRun(report_dir), advance)
-    for kind, path in view.written:
-        click.echo(f"{kind}: {path}")
+    directories: dict[Path, list[str]] = {}
+    for _, path in view.written:  # on stderr: stdout stays the run's (deterministic) table
+        directories.setdefault(path.parent, []).append(path.name)
+    for directory, names in directories.items():
+        click.echo(f"run report: {directory}/ ({', '.join(names)})", err=True)
     for line in view.warnings[:SHOWN_WARNINGS]:
         click.echo(f"warning: {line}", err=True)
     if len(view.warnings) > SHOWN_WARNINGS:
