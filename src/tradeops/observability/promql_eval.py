@@ -12,6 +12,7 @@ matching is one-to-one on all labels, or on `on(...)`, or all but `ignoring(...)
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import operator
@@ -75,11 +76,11 @@ class SeriesStore:
         horizon = now - self.retention_s
         for by_labels in self.series.values():
             for labels, points in list(by_labels.items()):
-                kept = [p for p in points if p.t >= horizon]
-                if kept:
-                    by_labels[labels] = kept
-                else:
+                first = bisect.bisect_left(points, horizon, key=_time)  # samples are in time order
+                if first >= len(points):
                     del by_labels[labels]
+                elif first:
+                    del points[:first]
 
     def select(self, selector: Selector) -> Iterable[tuple[Labels, list[Sample]]]:
         for labels, points in self.series.get(selector.metric, {}).items():
@@ -88,12 +89,16 @@ class SeriesStore:
                 yield labels, points
 
 
+def _time(sample: Sample) -> float:
+    return sample.t
+
+
 def _instant(store: SeriesStore, selector: Selector, t: float) -> dict[Labels, Sample]:
     out = {}
     for labels, points in store.select(selector):
-        recent = [p for p in points if t - LOOKBACK_S <= p.t <= t]
-        if recent and not recent[-1].stale:
-            out[labels] = recent[-1]
+        end = bisect.bisect_right(points, t, key=_time)
+        if end and points[end - 1].t >= t - LOOKBACK_S and not points[end - 1].stale:
+            out[labels] = points[end - 1]
     return out
 
 
@@ -101,7 +106,9 @@ def _range(store: SeriesStore, selector: Selector, t: float) -> dict[Labels, lis
     assert selector.range_s is not None
     out = {}
     for labels, points in store.select(selector):
-        window = [p for p in points if t - selector.range_s <= p.t <= t and not p.stale]
+        start = bisect.bisect_left(points, t - selector.range_s, key=_time)
+        end = bisect.bisect_right(points, t, key=_time)
+        window = [p for p in points[start:end] if not p.stale]
         if window:
             out[labels] = window
     return out
