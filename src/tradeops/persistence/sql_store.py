@@ -28,6 +28,7 @@ from sqlalchemy.pool import StaticPool
 from tradeops.config.models import EnvironmentConfig
 from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.trading import Fill, Liquidity, Position, Side, TradingState
+from tradeops.persistence.fence import EpochFence, StaleEpoch
 from tradeops.persistence.projection import FEES_PREFIX, OPEN_STATUSES, OrderRow, Projection
 from tradeops.persistence.schema import PROJECTED_TABLES, SCHEMA_REVISION, build_metadata
 from tradeops.runtime.ports import StrategyStatus
@@ -204,23 +205,11 @@ class SqlStateStore:
         """
         try:
             with self._lock, self._engine.begin() as conn:
-                if replace:
-                    self._clear(conn)
-                for table, rows in changes.items():
-                    if not rows:
-                        continue
-                    if table == "fills":
-                        conn.execute(self._inserts["fills"], rows)
-                    elif table == "orders":
-                        self._write_orders(conn, rows, new_orders)
-                    else:
-                        conn.execute(self._upserts[table], rows)
-                conn.execute(
-                    self._upserts["log_position"],
-                    [{"id": 1, "log_id": position.log_id, "seq": position.seq, "head": position.head}],
-                )
-                if self._crash and self._tick_crash():
-                    os.kill(os.getpid(), signal.SIGKILL)  # harness: die inside the transaction
+                self._write(conn, changes, position, new_orders, replace=replace)
+        except StaleEpoch:
+            if self.fence is not None:
+                self.fence.count_refusal(self._engine)
+            raise
         except IntegrityError as exc:
             raise StateConflict(
                 f"state store {self._where()}: a unique id would repeat ({exc.orig}); nothing was "
@@ -230,6 +219,35 @@ class SqlStateStore:
             raise StoreUnwritable(f"state store {self._where()}: cannot write ({exc.orig})") from exc
         except StatementError as exc:  # e.g. a money value that would not read back exactly
             raise StateConflict(f"state store {self._where()}: {exc.orig}") from None
+
+    def _write(
+        self,
+        conn: Connection,
+        changes: Mapping[str, list[dict[str, Any]]],
+        position: LogPosition,
+        new_orders: set[str],
+        *,
+        replace: bool,
+    ) -> None:
+        if self.fence is not None:
+            self.fence.check(conn)  # cluster mode: a deposed leader's write is refused here
+        if replace:
+            self._clear(conn)
+        for table, rows in changes.items():
+            if not rows:
+                continue
+            if table == "fills":
+                conn.execute(self._inserts["fills"], rows)
+            elif table == "orders":
+                self._write_orders(conn, rows, new_orders)
+            else:
+                conn.execute(self._upserts[table], rows)
+        conn.execute(
+            self._upserts["log_position"],
+            [{"id": 1, "log_id": position.log_id, "seq": position.seq, "head": position.head}],
+        )
+        if self._crash and self._tick_crash():
+            os.kill(os.getpid(), signal.SIGKILL)  # harness: die inside the transaction
 
     def _tick_crash(self) -> bool:
         self._crash[0] -= 1
@@ -258,6 +276,11 @@ class SqlStateStore:
             )
 
     _order_update: Any = None
+    fence: EpochFence | None = None  # cluster mode: the lease epoch every write must still hold
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     def log_position(self) -> LogPosition | None:
         t = self._t["log_position"]
