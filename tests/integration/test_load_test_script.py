@@ -60,7 +60,15 @@ def test_runbook_commands_verbatim(workdir: Path) -> None:
     )
     assert pre.returncode == 0, pre.stderr
     pre_doc = json.loads((workdir / "logs/load_tests/pre_rollback.json").read_text())
-    assert pre_doc == json.loads(pre.stdout)
+    # Readable by default: the table first, on stdout; the timeline only in the file.
+    assert pre.stdout.startswith("scheduler load test: 3 schedules x 10 iterations"), pre.stdout[:300]
+    assert "logs/load_tests/pre_rollback.json" in pre.stdout and "timeline" in pre_doc["resource_usage"]
+    *table, last = pre.stdout.splitlines()
+    assert len(table) < 60 and "{" not in "".join(table)
+    assert last.startswith("json: {") and json.loads(last[len("json: ") :])["schedules"] == 3
+    assert "per-sample" not in last and json.loads(last[len("json: ") :])["resource_usage"][
+        "timeline"
+    ].startswith("in ")
     assert (pre_doc["schedules"], pre_doc["iterations"]) == (3, 10)
     assert pre_doc["resource_status"] == "ok", pre_doc["resource_usage"]
     assert pre_doc["resource_limits"]["cpu_percent"] == 65.0  # the shipped limits, not invented ones
@@ -84,6 +92,11 @@ def test_runbook_commands_verbatim(workdir: Path) -> None:
     assert compare.returncode == 0, compare.stderr
     assert "mean_reversion" in compare.stdout
     assert (workdir / "compare.html").read_text().count("<svg") >= 4
+
+    exact = run(workdir, "--iterations", "3", "--schedules", "1", "--json")
+    assert exact.returncode == 0, exact.stderr
+    printed = json.loads(exact.stdout)
+    assert printed["iterations"] == 3 and printed["resource_usage"]["timeline"].startswith("in ")
 
     set_disabled(workdir, "mean_reversion", False)  # restore, then the bare command
     bare = run(workdir)

@@ -178,3 +178,28 @@ def test_every_trading_state_change_is_one_console_line() -> None:
     publisher.beat()  # nothing changed: nothing said
     publisher.stopped()
     assert lines == ["scheduler stopped"]
+
+
+def test_each_strategy_cycle_is_stamped_with_the_wall_time_of_its_step() -> None:
+    from tradeops.config.models import ResourceLimits
+    from tradeops.observability.collector import RuntimeCollector
+
+    clock, live = Clock(), stats()
+    publisher = HeartbeatPublisher(live, ListSink(), clock, interval_s=1.0, stale_after_s=5.0)
+    live.strategies["daily_trend"].cycles = 1
+    live.strategies["daily_trend"].last_cycle_ms = 1_700_000_000_000  # market time of a replay
+    publisher.on_step(1_700_000_000_000, 1)
+    ran_at = clock.now
+    clock.now += 5_000
+    live.strategies["mean_reversion"].cycles = 1
+    publisher.on_step(1_700_000_300_000, 2)  # daily_trend ran no cycle in this step
+    assert live.strategies["daily_trend"].last_cycle_wall_ms == ran_at
+    assert live.strategies["mean_reversion"].last_cycle_wall_ms == clock.now
+    assert live.strategies["volatility_target"].last_cycle_wall_ms == 0  # never ran
+    exported = {
+        dict(sample.labels)["strategy"]: sample.value
+        for family in RuntimeCollector(live, ResourceLimits()).collect()
+        if family.name == "tradeops_strategy_last_cycle_timestamp_seconds"
+        for sample in family.samples
+    }
+    assert exported["daily_trend"] == ran_at / 1000 and exported["mean_reversion"] == clock.now / 1000

@@ -194,3 +194,12 @@ def test_remove_override_file(tmp_path: Path) -> None:
     assert remove_override_file(path) is True
     assert remove_override_file(path) is False
     assert listing(tmp_path) == []
+
+
+def test_reason_is_written_as_utf8_as_is_readable_with_cat(tmp_path: Path) -> None:
+    reason = "Wyłączenie awaryjne: zażółć gęślą jaźń"
+    path = write_override(tmp_path, payload(reason=reason), force=False)
+    raw = path.read_bytes()
+    assert reason.encode("utf-8") in raw and b"\\u0142" not in raw
+    assert raw.decode("utf-8").startswith("{\n  ")  # indented, one field a line
+    assert read_override(path, NOW).reason == reason

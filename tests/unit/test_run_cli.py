@@ -33,10 +33,52 @@ def test_demo_trades_every_strategy_and_writes_reports(workdir, capsys):
         "cross_exchange",
     }
     assert all(row["fills"] > 0 for row in summary["strategies"].values())
-    png = (workdir / "reports/demo/equity_curve.png").read_bytes()
-    assert png.startswith(b"\x89PNG")
     out = capsys.readouterr().out
     assert "per-strategy results" in out and "cross_exchange" in out
+    check_run_report(workdir, summary, capsys)
+
+
+def check_run_report(workdir: Path, summary: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's run report: metadata, statistics, PNGs that open, a self-contained page, the command."""
+    from PIL import Image
+
+    from tradeops.ops.run_plots import DPI, FIGSIZE
+
+    run = summary["run"]
+    assert run["kind"] == "backtest" and run["data_source"] == {"kind": "synthetic", "seed": 7, "bars": 3000}
+    assert run["bars"] == 3000 * len(run["instruments"]) and run["steps"] > 0
+    assert run["config_sha256"] and run["data_sha256"].startswith("sha256:")
+    assert run["window"]["start"] < run["window"]["end"] and run["version"]
+    directory = workdir / "var/runs" / run["run_id"]
+    assert json.loads((directory / "summary.json").read_text()) == summary  # the run keeps its own copy
+    for row in summary["strategies"].values():
+        for key in ("trades", "win_rate", "profit_factor", "sharpe", "sortino", "max_drawdown_ratio"):
+            assert key in row
+        assert row["trades"] > 0 and 0 <= row["win_rate"] <= 1 and row["max_drawdown_ratio"] >= 0
+        assert 0 <= row["exposure_ratio"] <= 1
+    assert summary["data_quality"] and all(q["gaps"] == 0 for q in summary["data_quality"])
+    names = ["equity.png", *(f"strategy_{n}.png" for n in summary["strategies"])]
+    for name in names:
+        with Image.open(directory / name) as image:
+            assert image.format == "PNG" and image.size == (FIGSIZE[0] * DPI, FIGSIZE[1] * DPI)
+            assert len(set(image.convert("L").getdata())) > 10  # drawn, not blank
+    page = (directory / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == len(names)
+    assert "<script" not in page and "http://" not in page and "https://" not in page  # no CDN, no fetch
+    for section in ("<h2>Run</h2>", "<h2>Strategies</h2>", "<h2>Warnings</h2>", "<h2>Data quality"):
+        assert section in page
+    assert run["run_id"] in page and run["data_sha256"] in page
+    # The same report again from the recorded run, by id and as `latest`, elsewhere.
+    assert main(["report", "run", "latest", "--html", "elsewhere/r.html", "--png", "elsewhere/png"]) == 0
+    out = capsys.readouterr().out
+    assert "per-strategy statistics" in out and run["run_id"] in out
+    assert (workdir / "elsewhere/r.html").read_text(encoding="utf-8").count("data:image/png") == len(names)
+    assert sorted(p.name for p in (workdir / "elsewhere/png").iterdir()) == sorted(names)
+    assert main(["report", "run", run["run_id"], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["run"]["run_id"] == run["run_id"]
+    assert main(["report", "run", "no-such-run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "run no-such-run" in err[0] and run["run_id"] in err[0]
 
 
 def test_run_once_on_synthetic_data_uses_the_state_store(workdir):

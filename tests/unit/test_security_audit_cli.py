@@ -134,3 +134,19 @@ def test_hash_token_prints_the_config_value(
     assert capsys.readouterr().out.strip() == expected
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert main(["security", "hash-token"]) == 2
+
+
+def test_readable_by_default_exact_on_request(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["security", "audit"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    # Without a flag: the short human summary, and the full report (indented) in the file.
+    assert out == [f"security audit: status=ok (0 errors, 0 warnings); full report: {REPORT}"]
+    written = REPORT.read_text()
+    assert written.startswith("{\n  ") and json.loads(written)["status"] == "ok"
+    assert main(["security", "audit", "--print"]) == 0
+    captured = capsys.readouterr()
+    written = REPORT.read_text()  # rewritten by this run (it carries its own time)
+    assert captured.out == written and "status=ok" in captured.err  # pretty, summary beside it
+    assert main(["security", "audit", "--json"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert json.loads(line) == json.loads(REPORT.read_text())

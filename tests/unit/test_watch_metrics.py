@@ -31,6 +31,7 @@ from tradeops.observability.watch import (
 from tradeops.observability.watch_report import (
     EXIT_NEW_CRITICAL,
     EXIT_NOT_ALL_EVALUATED,
+    EXIT_OK,
     build_report,
 )
 from tradeops.runtime.stats import RuntimeStats
@@ -68,12 +69,15 @@ def watch(
     on_poll: Callable[[PollView], None],
     duration_s: float = 300,
     interval_s: float = 10,
+    rules: list[AlertRule] | None = None,
+    clock: FakeClock | None = None,
 ) -> tuple[WatchResult, dict]:
-    source = LocalSource(LocalEvaluator.from_rules(load_rules(REPO / RULES_FILE)), str(RULES_FILE))
+    chosen = load_rules(REPO / RULES_FILE) if rules is None else rules
+    source = LocalSource(LocalEvaluator.from_rules(chosen), str(RULES_FILE))
     settings = WatchSettings(server.url, duration_s, interval_s)
     scraper = Scraper(server.url, build_headers((), None, None, {}))
     try:
-        result = run_watch(scraper, source, settings, FakeClock(), on_poll)
+        result = run_watch(scraper, source, settings, clock or FakeClock(), on_poll)
     finally:
         scraper.close()
     return result, build_report(result, settings, source.describe(), None)
@@ -87,26 +91,113 @@ def at_poll(n: int, action: Callable[[], None]) -> Callable[[PollView], None]:
     return hook
 
 
-def test_quiet_window_names_the_rules_it_could_not_evaluate(
+def test_quiet_window_evaluates_every_rule_and_says_no_new_critical_alerts(
     runtime: tuple[RuntimeStats, MetricsServer],
 ) -> None:
     stats, server = runtime
 
-    def trade() -> None:
-        stats.strategies["daily_trend"].signals += 4
-        stats.strategies["daily_trend"].denials["max_position"] += 1
+    def trade(view: PollView) -> None:  # a healthy runtime: fast cycles, orders filled
+        for strategy in stats.strategies.values():
+            strategy.latency.observe(0.01)
+            strategy.orders += 1
+            strategy.fills += 1
+        if view.polls == 3:
+            stats.strategies["daily_trend"].signals += 4
+            stats.strategies["daily_trend"].denials["max_position"] += 1
 
-    result, report = watch(server, at_poll(3, trade))
-    # Without Prometheus some rules cannot be evaluated: named, never "no new critical alerts".
-    assert report["exit_code"] == EXIT_NOT_ALL_EVALUATED and report["alerts"] == []
-    unchecked = report["alert_source"]["not_evaluated"]
-    assert unchecked and all(name in report["verdict"] for name in unchecked)
-    assert not report["verdict"].startswith("no new critical alerts")
+    result, report = watch(server, trade)
+    rules = load_rules(REPO / RULES_FILE)
+    assert report["alert_source"]["not_evaluated"] == [] and len(report["alert_source"]["evaluated"]) == len(
+        rules
+    )
+    assert report["exit_code"] == EXIT_OK and report["alerts"] == []
+    assert report["verdict"] == f"no new critical alerts (all {len(rules)} rules evaluated)"
     assert result.polls == 300 // 10 + 1  # one poll at the start, then every 10 s up to the deadline
     trend = report["changes"]["strategies"]["daily_trend"]
     assert trend["signals"] == {"start": 2.0, "end": 6.0, "delta": 4.0}
     assert trend["denials"]["delta"] == 1.0
     assert report["changes"]["strategies"]["mean_reversion"]["signals"]["delta"] == 0.0
+
+
+def test_a_rule_outside_the_supported_promql_is_named_and_exits_4(
+    runtime: tuple[RuntimeStats, MetricsServer],
+) -> None:
+    _, server = runtime
+    odd = AlertRule(
+        "OddRule", 'label_replace(up, "x", "$1", "job", "(.*)") == 0', None, {"severity": "critical"}
+    )
+    rules = [*load_rules(REPO / RULES_FILE), odd]
+    _, report = watch(server, lambda view: None, rules=rules)
+    assert report["alert_source"]["not_evaluated"] == ["OddRule"]
+    assert report["exit_code"] == EXIT_NOT_ALL_EVALUATED and "NOT evaluated" in report["verdict"]
+    assert "OddRule" in report["verdict"] and not report["verdict"].startswith("no new critical alerts")
+
+
+def every_poll(action: Callable[[], None]) -> Callable[[PollView], None]:
+    return lambda view: action()
+
+
+def fired(report: dict) -> dict[str, dict]:
+    return {a["alertname"]: a for a in report["alerts"]}
+
+
+def test_slow_cycles_fire_the_latency_critical_rule(runtime: tuple[RuntimeStats, MetricsServer]) -> None:
+    stats, server = runtime
+
+    def slow() -> None:
+        for _ in range(5):
+            stats.strategies["daily_trend"].latency.observe(1.5)  # p99 above 1 s (rule: for 2m)
+            stats.strategies["mean_reversion"].latency.observe(0.01)
+
+    _, report = watch(server, every_poll(slow), duration_s=600, interval_s=30)
+    alerts = fired(report)
+    critical = alerts["Stage4SchedulerLatencyCritical"]
+    assert critical["new"] and critical["labels"]["strategy"] == "daily_trend"
+    assert alerts["Stage4SchedulerLatencyHigh"]["severity"] == "warning"
+    assert {a["labels"]["strategy"] for a in report["alerts"]} == {"daily_trend"}
+    assert report["exit_code"] == EXIT_NEW_CRITICAL
+
+
+def test_orders_without_fills_fire_no_fills(runtime: tuple[RuntimeStats, MetricsServer]) -> None:
+    stats, server = runtime
+
+    def unfilled() -> None:
+        stats.strategies["mean_reversion"].orders += 1  # never filled
+        stats.strategies["daily_trend"].orders += 1
+        stats.strategies["daily_trend"].fills += 1
+
+    _, report = watch(server, every_poll(unfilled), duration_s=900, interval_s=30)
+    no_fills = [a for a in report["alerts"] if a["alertname"] == "Stage4NoFills"]
+    assert [a["labels"]["strategy"] for a in no_fills] == ["mean_reversion"]
+    assert report["exit_code"] == EXIT_OK  # a warning: listed, does not fail the watch
+    assert "Stage4NoFills" in report["alert_source"]["short_history"]  # a 1h range seen through 15m
+
+
+def test_exchange_errors_fire_the_adapter_failure_rule(runtime: tuple[RuntimeStats, MetricsServer]) -> None:
+    stats, server = runtime
+
+    def failing() -> None:
+        stats.exchange_errors[("binance", "temporary")] += 1  # ~30 a 5 minutes (rule: >= 5 for 1m)
+
+    _, report = watch(server, every_poll(failing))
+    [alert] = report["new_critical_alerts"]
+    assert alert["alertname"] == "Stage4ExchangeAdapterFailures" and alert["labels"]["exchange"] == "binance"
+    assert report["exit_code"] == EXIT_NEW_CRITICAL
+
+
+def test_a_heartbeat_that_stops_fires_the_stalled_rule(runtime: tuple[RuntimeStats, MetricsServer]) -> None:
+    stats, server = runtime
+    stats.heartbeat_stale_after_s = 5.0
+    clock = FakeClock()
+
+    def beat(view: PollView) -> None:
+        if view.polls < 6:  # the scheduler beats in wall time, then hangs (the exporter still answers)
+            stats.heartbeat_ms = int(clock.now * 1000)
+
+    _, report = watch(server, beat, clock=clock)
+    [alert] = report["new_critical_alerts"]
+    assert alert["alertname"] == "Stage4SchedulerStalled" and alert["labels"]["stage"] == "safety"
+    assert alert["labels"]["job"] == "tradeops"  # the target labels Prometheus would attach
 
 
 def test_critical_alert_starting_in_the_window_exits_3(runtime: tuple[RuntimeStats, MetricsServer]) -> None:
@@ -124,7 +215,7 @@ def test_alert_already_true_at_the_start_is_listed_but_not_new(
     stats.override_malformed = True  # the rollback's own state, before the window opens
     stats.override_active = True
     _, report = watch(server, lambda view: None)
-    assert report["exit_code"] == EXIT_NOT_ALL_EVALUATED  # nothing new, some rules unchecked
+    assert report["exit_code"] == EXIT_OK  # nothing new
     names = {a["alertname"]: a for a in report["alerts"]}
     assert names["Stage4KillSwitchOverrideMalformed"]["new"] is False
     assert names["Stage4KillSwitchEngaged"]["severity"] == "warning"
@@ -133,7 +224,7 @@ def test_alert_already_true_at_the_start_is_listed_but_not_new(
 def test_warning_in_the_window_does_not_fail_the_watch(runtime: tuple[RuntimeStats, MetricsServer]) -> None:
     stats, server = runtime
     _, report = watch(server, at_poll(2, lambda: setattr(stats, "override_active", True)))
-    assert report["exit_code"] == EXIT_NOT_ALL_EVALUATED  # a warning never fails it; unchecked rules do
+    assert report["exit_code"] == EXIT_OK  # a warning never fails the watch
     assert [a["alertname"] for a in report["alerts"]] == ["Stage4KillSwitchEngaged"]
 
 
@@ -186,22 +277,12 @@ def test_polls_are_bounded_even_if_the_clock_stands_still(
     assert result.polls == settings.max_polls == 8
 
 
-def test_only_plain_threshold_rules_are_evaluated_locally() -> None:
-    evaluator = LocalEvaluator.from_rules(load_rules(REPO / RULES_FILE))
-    assert "Stage4PnlDivergence" in evaluator.evaluated
-    assert "Stage4MetricsExporterDown" in evaluator.evaluated
-    assert "Stage4SchedulerLatencyHigh" in evaluator.not_evaluated
-    assert "Stage4MetricsExporterAbsent" in evaluator.not_evaluated
-    regex = AlertRule("R", 'x{a=~"b.*"} > 1', None)
-    assert compile_rule(regex) is None
+def test_rules_are_parsed_once_into_their_for_duration() -> None:
+    assert compile_rule(AlertRule("R", 'x{a=~"b.*"} offset 5m > 1', None)) is None  # offset: unsupported
     local = compile_rule(AlertRule("R", 'x{a="b"} >= 2.5', "2m"))
-    assert local is not None and (local.metric, local.matchers, local.op, local.threshold, local.for_s) == (
-        "x",
-        (("a", "b"),),
-        ">=",
-        2.5,
-        120.0,
-    )
+    assert local is not None and local.for_s == 120.0 and local.longest_range_s == 0.0
+    ranged = compile_rule(AlertRule("R", "increase(x[1h]) > 0 and rate(y[5m]) > 1", None))
+    assert ranged is not None and ranged.longest_range_s == 3600.0
 
 
 def test_time_scale_env() -> None:
@@ -240,19 +321,54 @@ def run_runbook_command(root: Path, *extra: str, scale: str = "900") -> subproce
     return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_runbook_step_4_verbatim_without_prometheus_names_what_it_did_not_check(
+def test_runbook_step_4_verbatim_without_prometheus_evaluates_every_rule(
     repo_with_exporter: Path,
 ) -> None:
     done = run_runbook_command(repo_with_exporter, "--output", "logs/watch.json")
-    assert done.returncode == 4, done.stderr
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     headers = json.loads(done.stdout[: done.stdout.index("\n}\n") + 2])
     assert {h["source"] for h in headers["headers"]} == {"default"}
-    assert "verdict: no new critical alert among the" in done.stdout and "NOT evaluated" in done.stdout
-    assert "(exit 4)" in done.stdout and "verdict: no new critical alerts" not in done.stdout
-    assert "time scale 900" in done.stdout
+    rules = len(load_rules(REPO / RULES_FILE))
+    assert f"verdict: no new critical alerts (all {rules} rules evaluated) (exit 0)" in done.stdout
+    assert "not evaluated: none" in done.stdout and "time scale 900" in done.stdout
     report = json.loads((repo_with_exporter / "logs" / "watch.json").read_text())
-    assert report["exit_code"] == 4 and report["duration"] == "15m" and report["time_scale"] == 900
+    assert report["exit_code"] == 0 and report["duration"] == "15m" and report["time_scale"] == 900
+    assert report["alert_source"]["not_evaluated"] == []
     assert report["headers_report"] == headers
+
+
+@pytest.fixture
+def fake_exporter(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A metrics server in its own process (tests/fake_exporter.py); yields its /metrics URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_exporter", request.param],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        yield f"http://127.0.0.1:{port}/metrics"
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("fake_exporter", "code", "critical"),
+    [("quiet", 0, []), ("adapter_failures", 3, ["Stage4ExchangeAdapterFailures"])],
+    indirect=["fake_exporter"],
+)
+def test_watcher_process_against_an_exporter_process(
+    tmp_path: Path, fake_exporter: str, code: int, critical: list[str]
+) -> None:
+    root = scratch_repo(tmp_path)
+    done = run_runbook_command(root, "--url", fake_exporter, "--output", "logs/watch.json")
+    assert done.returncode == code, done.stdout[-2000:] + done.stderr
+    report = json.loads((root / "logs" / "watch.json").read_text())
+    assert [a["alertname"] for a in report["new_critical_alerts"]] == critical
+    assert report["alert_source"]["not_evaluated"] == [] and report["scrape_failures"] == 0
 
 
 @pytest.mark.parametrize(

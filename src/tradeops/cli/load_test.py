@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -45,7 +46,13 @@ def load_test() -> None:
 @config_options
 @click.option("--data", type=click.Path(), help="Candle file or directory instead of the synthetic market.")
 @click.option("--decision-log", "decision_log", type=click.Path(), help="Keep the run's decision log here.")
-@click.option("--quiet", is_flag=True, help="No table or progress bar on stderr.")
+@click.option("--quiet", is_flag=True, help="No table, no progress bar.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the report as JSON (without the timeline) instead of the table.",
+)
 def run(
     iterations: int,
     schedules: int,
@@ -57,11 +64,14 @@ def run(
     data: str | None,
     decision_log: str | None,
     quiet: bool,
+    as_json: bool,
 ) -> int:
     """Run the real scheduler with N schedules and judge measured CPU/RSS/IO against the limits.
 
-    Prints the report as JSON on stdout (table on stderr), writes it to --output and to
-    logs/load_tests/latest.json. Exit 0 for ok/warning, 1 for error, 2 for a bad flag.
+    Prints the table on stdout (progress on stderr), then the report without its timeline as one
+    compact `json: {...}` line, and writes the full report (with the per-sample timeline) to --output
+    and to logs/load_tests/latest.json; --json prints the report indented instead of the table.
+    Exit 0 for ok/warning, 1 for error, 2 for a bad flag.
     """
     from tradeops.ops.loadtest import DEFAULT_TICK_MS, run_load_test, save_report
     from tradeops.ops.loadtest.report import render_report
@@ -95,10 +105,26 @@ def run(
         )
     payload = report.to_dict()
     written = save_report(payload, output)
-    render_report(payload, console)
-    console.print("written: " + ", ".join(str(p) for p in written))
-    click.echo(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False))
+    where = ", ".join(str(p) for p in written)
+    printed = without_timeline(payload, where)
+    if as_json:
+        click.echo(json.dumps(printed, indent=2, sort_keys=True, ensure_ascii=False))
+        return report.exit_code
+    if not quiet:
+        table = Console()
+        render_report(payload, table)
+        table.print(f"written (with the per-sample timeline): {where}")
+    # Last, one compact line for scripts that read stdout (the runbook's checks): no timeline.
+    click.echo("json: " + json.dumps(printed, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
     return report.exit_code
+
+
+def without_timeline(payload: dict[str, Any], where: str) -> dict[str, Any]:
+    """The report as printed: the per-sample timeline stays in the written files."""
+    usage = dict(payload.get("resource_usage") or {})
+    if "timeline" in usage:
+        usage["timeline"] = f"in {where}"
+    return {**payload, "resource_usage": usage}
 
 
 @load_test.command("compare")

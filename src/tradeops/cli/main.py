@@ -29,6 +29,7 @@ COMMANDS = {
     "load-test": "tradeops.cli.load_test:load_test",
     "metrics": "tradeops.cli.metrics:metrics",
     "reconcile": "tradeops.cli.reconcile:reconcile",
+    "report": "tradeops.cli.report:report",
     "rollback": "tradeops.cli.rollback:rollback",
     "run": "tradeops.cli.run:run",
     "security": "tradeops.cli.security:security",

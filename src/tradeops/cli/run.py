@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -14,10 +15,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tradeops.bootstrap.engine import RunOptions, Runtime, build_runtime
 from tradeops.cli.options import config_option
+from tradeops.cli.run_finish import finish, record
 from tradeops.config.load import load_config
 from tradeops.domain.clock import iso_to_ms, ms_to_iso
 from tradeops.domain.errors import UserInputError
-from tradeops.ops.run_report import render_table, write_reports
+from tradeops.ops.run_report import render_table
 
 
 class RunReport(Protocol):
@@ -57,8 +59,12 @@ def _run_with_progress(runtime: Runtime, console: Console) -> RunReport:
         transient=False,
     ) as progress:
         task = progress.add_task("replay", total=end - start, cycles=0)
+        # the run recorder, when one listens (its hook takes the scheduler's report as it comes)
+        recording: Callable[[int, Any], None] | None = runtime.scheduler.on_step
 
         def on_step(now_ms: int, report: RunReport) -> None:
+            if recording is not None:
+                recording(now_ms, report)
             if report.steps % 500 == 0:
                 progress.update(task, completed=now_ms - start, cycles=report.cycles)
 
@@ -266,11 +272,11 @@ def _run(request: RunRequest) -> int:
         _announce(runtime, console)
         if runtime.halt_detail is not None:
             return _refuse(runtime, options, request.run_forever)
+        recorder = record(runtime) if runtime.live_loop is None else None
         _drive(runtime, options, console, run_once=request.run_once, run_forever=request.run_forever)
         render_table(runtime.engine, Console())
-        if request.report_dir is not None:
-            for kind, path in write_reports(runtime.engine, request.report_dir).items():
-                click.echo(f"{kind}: {path}")
+        if recorder is not None:
+            finish(runtime, recorder, request.report_dir, console)
     finally:
         runtime.close()
     return 0
@@ -311,7 +317,9 @@ def _run(request: RunRequest) -> int:
     "--metrics-port", type=click.IntRange(0, 65535), help="Override observability.metrics.port (0: any free)."
 )
 @click.option(
-    "--report-dir", type=click.Path(path_type=Path), help="Write summary.json and equity_curve.png here."
+    "--report-dir",
+    type=click.Path(path_type=Path),
+    help="Also write the run report here (summary.json, curves.json, PNGs, report.html).",
 )
 @click.option(
     "--inject-faults", "faults", help="Drill: make the paper venue fail, e.g. errors=0.5,latency_ms=2000."
@@ -346,10 +354,10 @@ def demo(bars: int, config_path: Path, report_dir: Path) -> int:
     runtime = build_runtime(options)
     try:
         _announce(runtime, console)
+        recorder = record(runtime)
         _run_with_progress(runtime, console)
         render_table(runtime.engine, Console())
-        for kind, path in write_reports(runtime.engine, report_dir).items():
-            click.echo(f"{kind}: {path}")
+        finish(runtime, recorder, report_dir, console)
     finally:
         runtime.close()
     idle = [name for name, s in runtime.stats.strategies.items() if s.fills == 0]

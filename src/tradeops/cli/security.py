@@ -20,7 +20,8 @@ def security() -> None:
 
 @security.command()
 @config_option
-@click.option("--print", "print_report", is_flag=True, help="Print the JSON report to stdout.")
+@click.option("--print", "print_report", is_flag=True, help="Print the full report, indented, on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as one compact JSON line.")
 @click.option(
     "--json-output",
     type=click.Path(path_type=Path),
@@ -28,7 +29,7 @@ def security() -> None:
     show_default=True,
     help="Where the report is written (atomically).",
 )
-@click.option("--pretty", is_flag=True, help="Indented, sorted JSON.")
+@click.option("--pretty", is_flag=True, help="Accepted for compatibility: the report is always indented.")
 @click.option("--fail-on-warning", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--fail-on-error", is_flag=True, help="Accepted for compatibility: errors always exit 1.")
 @click.option("--warn-expiring-days", type=click.IntRange(min=0), default=30, show_default=True)
@@ -47,6 +48,7 @@ def security() -> None:
 def audit(
     config_path: Path,
     print_report: bool,
+    as_json: bool,
     json_output: Path,
     pretty: bool,
     fail_on_warning: bool,
@@ -69,23 +71,24 @@ def audit(
         metrics_scopes=_split(metrics_scopes) or DEFAULT_METRICS_SCOPES,
         warn_expiring_days=warn_expiring_days,
     )
+    del pretty  # the written and printed report is always indented
     payload = report.to_dict()
-    text = (
-        json.dumps(payload, indent=2, sort_keys=True)
-        if pretty
-        else json.dumps(payload, separators=(",", ":"), sort_keys=True)
-    )
+    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False)
     atomic_write_text(json_output, text + "\n")
-    if print_report:
+    if as_json:
+        click.echo(json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False))
+    elif print_report:
         click.echo(text)
+    # The human summary: on stdout by default, on stderr when stdout carries the report.
+    to_stderr = as_json or print_report
     for message in report.errors:
         click.echo(f"error: {message}", err=True)
     for message in report.warnings:
-        click.echo(f"warning: {message}", err=True)
+        click.echo(f"warning: {message}", err=to_stderr)
     click.echo(
         f"security audit: status={report.status} ({len(report.errors)} errors, "
-        f"{len(report.warnings)} warnings); report: {json_output}",
-        err=True,
+        f"{len(report.warnings)} warnings); full report: {json_output}",
+        err=to_stderr,
     )
     if report.status == "error" or (fail_on_warning and report.status == "warning"):
         return 1

@@ -452,6 +452,13 @@ class SeriesStore:
         series = self._series.get((venue, symbol))
         return 0 if series is None else series.visible
 
+    def loaded(self, venue: str, symbol: str) -> tuple[NDArray[np.int64], dict[str, FloatArray]]:
+        """Open times and OHLCV columns of every loaded bar, visible or not (read-only; for reports)."""
+        series = self._series.get((venue, symbol))
+        if series is None:
+            return np.empty(0, dtype=np.int64), {}
+        return series.ts[: series.size], {k: v[: series.size] for k, v in series.columns.items()}
+
     def last_bar(self, venue: str, symbol: str) -> Bar | None:
         series = self._series.get((venue, symbol))
         if series is None or series.visible == 0:

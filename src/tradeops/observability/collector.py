@@ -79,7 +79,11 @@ SPECS: tuple[MetricSpec, ...] = (
     _strategy("pnl_divergence_ratio", "gauge", "Today's loss as a multiple of the daily loss budget."),
     _strategy("trading_state", "gauge", "1 for the strategy's current trading state.", "state"),
     _strategy("disabled", "gauge", "1 when the strategy is disabled (bucket manual, allocation 0)."),
-    _strategy("last_cycle_timestamp_seconds", "gauge", "Unix time of the strategy's last cycle."),
+    _strategy(
+        "last_cycle_timestamp_seconds",
+        "gauge",
+        "Unix time (wall clock) of the strategy's last cycle; 0 until a wall-clock run has run one.",
+    ),
     MetricSpec("tradeops_trading_state", "gauge", "1 for the account's current trading state.", ("state",)),
     MetricSpec("tradeops_override_active", "gauge", "1 while a kill-switch override stops trading."),
     MetricSpec(
@@ -282,7 +286,7 @@ class RuntimeCollector(Collector):
         for state in (*(t.value for t in TradingState), DISABLED_STATE):
             f.add("tradeops_strategy_trading_state", [*labels, state], 1.0 if shown == state else 0.0)
         gauge("disabled", 1.0 if s.disabled else 0.0)
-        gauge("last_cycle_timestamp_seconds", s.last_cycle_ms / 1000.0)
+        gauge("last_cycle_timestamp_seconds", s.last_cycle_wall_ms / 1000.0)
 
     def _account(self, f: _Families) -> None:
         stats = self.stats

@@ -1,11 +1,13 @@
-"""Evaluate the alert rules that need no Prometheus, on the watcher's own scrapes.
+"""Evaluate every shipped alert rule on the watcher's own scrapes, without Prometheus.
 
-Used by the metrics watcher when neither Alertmanager nor Prometheus is given. A rule is
-evaluable here when its expression is a plain threshold on one series, e.g.
-`tradeops_strategy_drawdown_ratio > 0.1` or `up{job="tradeops"} == 0` (the watcher records
-`up` itself: 1 per successful scrape, 0 per failed one). Rules built on rate(), increase(),
-histogram_quantile() or absent() need a time-series database and are listed as not evaluated.
-Thresholds, `for:` durations, severities and names come from the rules file itself.
+Used by the metrics watcher when neither Alertmanager nor Prometheus is given. Each scrape goes
+into an in-memory series store with the target labels Prometheus would add (`job`, `instance`,
+taken from the watcher's own `up` series: 1 per successful scrape, 0 per failed one); each rule's
+expression is parsed once (`promql_parse`) and evaluated at every poll (`promql_eval`): rate,
+increase, histogram_quantile, absent, timestamp, *_over_time, aggregations, on(...) matching and
+`for:` durations, as Prometheus evaluates them. A rule outside that subset, or whose evaluation
+fails, is named as not evaluated, never silently passed. Ranges longer than the time watched so
+far see only the watched part (listed as `short_history`).
 
 "New" means the condition was false at the first poll and the alert started firing later;
 a condition already true at the first poll predates the window.
@@ -13,32 +15,18 @@ a condition already true at the first poll predates the window.
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tradeops.observability.durations import parse_duration
+from tradeops.observability.promql_eval import LOOKBACK_S, PromqlEvalError, SeriesStore, evaluate
+from tradeops.observability.promql_parse import Node, PromqlSyntaxError, parse, ranges
 from tradeops.observability.rules import AlertRule
 from tradeops.observability.scrape import Labels, Samples
 
-_SIMPLE = re.compile(
-    r"^\s*(?P<metric>[a-zA-Z_:][\w:]*)\s*(?:\{(?P<matchers>[^{}]*)\})?\s*"
-    r"(?P<op>==|!=|>=|<=|>|<)\s*(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
-)
-_EQUALITY = re.compile(r'\s*([a-zA-Z_]\w*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*')
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    ">=": operator.ge,
-    "<=": operator.le,
-    ">": operator.gt,
-    "<": operator.lt,
-}
-
-
 _LABEL_REF = re.compile(r"\{\{\s*\$labels\.(\w+)\s*\}\}")
+TARGET_LABELS = ("job", "instance")
 
 
 def render_labels(template: str, labels: dict[str, str]) -> str:
@@ -49,43 +37,37 @@ def render_labels(template: str, labels: dict[str, str]) -> str:
 @dataclass(frozen=True, slots=True)
 class LocalRule:
     rule: AlertRule
-    metric: str
-    matchers: tuple[tuple[str, str], ...]
-    op: str
-    threshold: float
+    node: Node
     for_s: float
 
-    def selects(self, labels: Labels) -> bool:
-        present = dict(labels)
-        return all(present.get(name, "") == value for name, value in self.matchers)
-
-    def holds(self, value: float) -> bool:
-        return _OPS[self.op](value, self.threshold)
-
-
-def _matchers(text: str | None) -> tuple[tuple[str, str], ...] | None:
-    if not text or not text.strip():
-        return ()
-    pairs = []
-    for part in text.split(","):
-        match = _EQUALITY.fullmatch(part)
-        if match is None:
-            return None  # regex or negative matchers: leave to Prometheus
-        pairs.append((match.group(1), match.group(2)))
-    return tuple(pairs)
+    @property
+    def longest_range_s(self) -> float:
+        return max(ranges(self.node), default=0.0)
 
 
 def compile_rule(rule: AlertRule) -> LocalRule | None:
-    match = _SIMPLE.match(rule.expr.strip())
-    if match is None:
-        return None
-    matchers = _matchers(match.group("matchers"))
-    if matchers is None:
+    """The parsed rule, or None when its expression is outside the evaluator's PromQL subset."""
+    try:
+        node = parse(rule.expr)
+    except PromqlSyntaxError:
         return None
     for_s = parse_duration(rule.for_, flag=f"{rule.alert} for") if rule.for_ and rule.for_ != "0s" else 0.0
-    return LocalRule(
-        rule, match.group("metric"), matchers, match.group("op"), float(match.group("value")), for_s
-    )
+    return LocalRule(rule, node, for_s)
+
+
+def with_target_labels(samples: Samples) -> Samples:
+    """Every scraped series gets the scrape target's `job` and `instance`, as Prometheus attaches them."""
+    up = samples.get("up", {})
+    if len(up) != 1:
+        return samples
+    target = dict(next(iter(up)))
+    extra = {k: target[k] for k in TARGET_LABELS if k in target}
+    out: Samples = {}
+    for name, series in samples.items():
+        out[name] = {
+            tuple(sorted({**extra, **dict(labels)}.items())): value for labels, value in series.items()
+        }
+    return out
 
 
 @dataclass(slots=True)
@@ -100,10 +82,13 @@ class LocalEvaluator:
     """Feed one sample set per poll (`observe`); collects every alert that fired in the window."""
 
     rules: list[LocalRule]
-    not_evaluated: list[str]
+    unsupported: list[str]
+    store: SeriesStore
     fired: dict[tuple[str, Labels], dict[str, Any]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
     _tracks: dict[tuple[str, Labels], _Track] = field(default_factory=dict)
     _first_poll: float | None = None
+    _last_poll: float = 0.0
 
     @classmethod
     def from_rules(cls, rules: list[AlertRule]) -> LocalEvaluator:
@@ -114,39 +99,71 @@ class LocalEvaluator:
                 skipped.append(rule.alert)
             else:
                 compiled.append(local)
-        return cls(compiled, skipped)
+        retention = max((r.longest_range_s for r in compiled), default=0.0) + LOOKBACK_S
+        return cls(compiled, skipped, SeriesStore(retention))
 
     @property
     def evaluated(self) -> list[str]:
-        return [r.rule.alert for r in self.rules]
+        return [r.rule.alert for r in self.rules if r.rule.alert not in self.errors]
 
-    def observe(self, samples: Samples, at: float, wall_iso: str) -> list[dict[str, Any]]:
-        """Advance to watch time `at`; returns alerts that started firing at this poll."""
+    @property
+    def not_evaluated(self) -> list[str]:
+        return [*self.unsupported, *(r.rule.alert for r in self.rules if r.rule.alert in self.errors)]
+
+    @property
+    def short_history(self) -> list[str]:
+        """Rules whose range reaches back before the first poll (they saw only the watched part)."""
+        watched = self._last_poll - (self._first_poll or 0.0)
+        return [r.rule.alert for r in self.rules if r.longest_range_s > watched]
+
+    def observe(self, samples: Samples, at: float, wall: float, wall_iso: str) -> list[dict[str, Any]]:
+        """Advance to watch time `at` (wall-clock `wall`); returns alerts that started firing now."""
+        self.store.ingest(with_target_labels(samples), at, wall)
+        return self.evaluate_at(at, wall, wall_iso)
+
+    def evaluate_at(self, at: float, wall: float, wall_iso: str) -> list[dict[str, Any]]:
+        """One rule evaluation over what the store holds up to `at`."""
         first = self._first_poll is None
         if first:
             self._first_poll = at
+        self._last_poll = at
         started = []
         for local in self.rules:
-            holding = {
-                labels
-                for labels, value in samples.get(local.metric, {}).items()
-                if local.selects(labels) and local.holds(value)
-            }
-            for labels in holding:
-                key = (local.rule.alert, labels)
-                track = self._tracks.get(key)
-                if track is None:
-                    track = self._tracks[key] = _Track(active_since=at, pre_existing=first)
-                if track.firing_since is None and at - track.active_since >= local.for_s:
-                    track.firing_since = at
-                    alert = self._alert(local, labels, track, wall_iso)
-                    self.fired[key] = alert
-                    started.append(alert)
-            for key in [k for k in self._tracks if k[0] == local.rule.alert and k[1] not in holding]:
-                del self._tracks[key]
-                if key in self.fired:
-                    self.fired[key]["state"] = "resolved"
+            try:
+                holding = set(evaluate(local.node, self.store, at, wall))
+            except PromqlEvalError as exc:
+                self.errors.setdefault(local.rule.alert, str(exc))
+                continue
+            started.extend(self._advance(local, holding, at, first, wall_iso))
         return started
+
+    def _advance(
+        self, local: LocalRule, holding: set[Labels], at: float, first: bool, wall_iso: str
+    ) -> list[dict[str, Any]]:
+        started = []
+        for labels in holding:
+            key = (local.rule.alert, labels)
+            track = self._tracks.get(key)
+            if track is None:
+                track = self._tracks[key] = _Track(active_since=at, pre_existing=first)
+            if track.firing_since is None and at - track.active_since >= local.for_s:
+                track.firing_since = at
+                alert = self._alert(local, labels, track, wall_iso)
+                self.fired[key] = alert
+                started.append(alert)
+        for key in [k for k in self._tracks if k[0] == local.rule.alert and k[1] not in holding]:
+            del self._tracks[key]
+            if key in self.fired:
+                self.fired[key]["state"] = "resolved"
+        return started
+
+    def firing(self) -> list[dict[str, str]]:
+        """The label sets (series and rule labels) of every alert firing now, as Prometheus shows them."""
+        return [
+            self.fired[key]["labels"]
+            for key, track in self._tracks.items()
+            if track.firing_since is not None and key in self.fired
+        ]
 
     def _alert(self, local: LocalRule, labels: Labels, track: _Track, wall_iso: str) -> dict[str, Any]:
         rule = local.rule

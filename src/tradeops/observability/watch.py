@@ -2,7 +2,7 @@
 
 Alerts come from one source, in this order of preference: Alertmanager (`GET /api/v2/alerts`,
 Stage4 matchers, "new" when `startsAt` is inside the window), Prometheus (`ALERTS` series, "new"
-when not firing at the first poll), or the rules evaluated locally on the scraped series
+when not firing at the first poll), or every rule evaluated locally on the scraped series
 (`local_rules`). The loop is bounded: it stops at the deadline, and after at most
 duration/interval + 2 polls whatever the clock does.
 
@@ -82,7 +82,7 @@ class LocalSource:
     kind: str = "local-rules"
 
     def poll(self, samples: Samples | None, at: float, wall: float) -> list[dict[str, Any]]:
-        return self.evaluator.observe(samples or {}, at, iso(wall))
+        return self.evaluator.observe(samples or {}, at, wall, iso(wall))
 
     def alerts(self) -> list[dict[str, Any]]:
         return list(self.evaluator.fired.values())
@@ -93,7 +93,10 @@ class LocalSource:
             "rules_file": self.rules_file,
             "evaluated": self.evaluator.evaluated,
             "not_evaluated": self.evaluator.not_evaluated,
-            "note": "plain-threshold rules evaluated on the watcher's scrapes; the others need Prometheus",
+            "evaluation_errors": dict(self.evaluator.errors),
+            "short_history": self.evaluator.short_history,
+            "note": "every rule evaluated on the watcher's own scrapes (PromQL subset, for: durations); "
+            "rules in short_history reach back before the window and saw only the watched part",
         }
 
 

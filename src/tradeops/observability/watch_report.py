@@ -116,6 +116,9 @@ def _verdict(new_critical: list[dict[str, Any]], source: dict[str, Any]) -> dict
             f"(give --prometheus-url or --alertmanager-url): {', '.join(unchecked)}",
             "exit_code": EXIT_NOT_ALL_EVALUATED,
         }
+    if source.get("kind") == "local-rules":
+        evaluated = len(source.get("evaluated") or [])
+        return {"verdict": f"no new critical alerts (all {evaluated} rules evaluated)", "exit_code": EXIT_OK}
     return {"verdict": "no new critical alerts", "exit_code": EXIT_OK}
 
 
@@ -209,7 +212,12 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     source = report["alert_source"]
     lines.append(f"alerts from {source['kind']}" + (f" ({source['url']})" if source.get("url") else ""))
     if source["kind"] == "local-rules":
-        lines.append(f"  not evaluated without Prometheus: {', '.join(source['not_evaluated']) or 'none'}")
+        lines.append(
+            f"  {len(source['evaluated'])} rules evaluated on the watcher's scrapes; "
+            f"not evaluated: {', '.join(source['not_evaluated']) or 'none'}"
+        )
+        if source.get("short_history"):
+            lines.append(f"  saw only the watched part of their range: {', '.join(source['short_history'])}")
     lines.append("changes:")
     for strategy, row in report["changes"]["strategies"].items():
         deltas = ", ".join(f"{k} +{row[k]['delta']:g}" for k in ("signals", "orders", "fills", "denials"))

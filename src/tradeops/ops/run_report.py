@@ -1,17 +1,15 @@
-"""End-of-run report: per-strategy table, summary JSON and equity-curve PNG."""
+"""End-of-run report: the per-strategy table and the counters of the summary (run_summary adds the rest)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from tradeops.domain.money import decimal_str
-from tradeops.fsutil import atomic_write_bytes, atomic_write_json
 from tradeops.runtime.engine import TradingEngine
 
 CENT = Decimal("0.01")
@@ -131,45 +129,3 @@ def summary(engine: TradingEngine) -> dict[str, Any]:
             for r in strategy_rows(engine)
         },
     }
-
-
-def write_equity_png(engine: TradingEngine, path: Path) -> Path | None:
-    curve = engine.settings.equity_curve
-    if len(curve) < 2:
-        return None
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from datetime import UTC, datetime
-
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
-
-    step = max(1, len(curve) // 2000)
-    points = curve[::step]
-    times = mdates.date2num([datetime.fromtimestamp(ts / 1000, tz=UTC) for ts, _ in points])  # type: ignore[no-untyped-call]
-    fig, ax = plt.subplots(figsize=(10, 4.5), dpi=110)
-    ax.plot(times, [v for _, v in points], color="#1f6feb", linewidth=1.4, label="account equity")
-    ax.axhline(
-        float(engine.portfolio.initial_equity), color="#888", linestyle="--", linewidth=0.8, label="start"
-    )
-    ax.set_title(f"Equity curve: {engine.settings.environment} (paper, {len(engine.slots)} strategies)")
-    ax.set_ylabel(engine.portfolio.quote_asset)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))  # type: ignore[no-untyped-call]
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return atomic_write_bytes(path, buffer.getvalue())
-
-
-def write_reports(engine: TradingEngine, directory: Path) -> dict[str, Path]:
-    out = {"summary": atomic_write_json(directory / "summary.json", summary(engine))}
-    png = write_equity_png(engine, directory / "equity_curve.png")
-    if png is not None:
-        out["equity_curve"] = png
-    return out

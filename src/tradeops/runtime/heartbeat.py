@@ -96,6 +96,7 @@ class HeartbeatPublisher:
         self.last: Heartbeat | None = None
         self._orders = 0
         self._last_order_ms: int | None = None
+        self._cycles: dict[str, int] = {}
         self.failures = 0
         self.on_change: Callable[[str], None] | None = None  # one line per observed change (the console)
 
@@ -108,7 +109,11 @@ class HeartbeatPublisher:
     def on_step(self, market_time_ms: int, steps: int) -> None:
         self.steps = steps
         self.market_time_ms = market_time_ms
-        self.stats.last_step_wall_ms = self.wall_ms()
+        now = self.stats.last_step_wall_ms = self.wall_ms()
+        for name, strategy in self.stats.strategies.items():
+            if strategy.cycles != self._cycles.get(name, 0):  # it ran a cycle in this step
+                self._cycles[name] = strategy.cycles
+                strategy.last_cycle_wall_ms = now
         self.beat()
 
     def beat(self, *, force: bool = False, running: bool = True) -> Heartbeat | None:

@@ -84,7 +84,8 @@ class StrategyStats:
     disabled: bool = False
     latency: Histogram = field(default_factory=Histogram)
     drift: Histogram = field(default_factory=Histogram)
-    last_cycle_ms: int = 0
+    last_cycle_ms: int = 0  # market time of the strategy's last cycle
+    last_cycle_wall_ms: int = 0  # wall time of the step that ran it (0: no wall-clock run yet)
 
     @property
     def pnl_divergence_ratio(self) -> float:
