@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tradeops.bootstrap.host import override_history_dir
 from tradeops.config.models import AppConfig
 from tradeops.decision_log.anchor import anchor_path, read_anchor
 from tradeops.decision_log.reader import iter_entries
 from tradeops.decision_log.verify import verify_log
 from tradeops.domain.errors import UserInputError
 from tradeops.fsutil import atomic_write_bytes, fsync_dir
-from tradeops.host.override_archive import history_dir
 from tradeops.observability.snapshots import PrometheusUnavailable, render_snapshots
 from tradeops.ops.audit_trail import operator_key, record_operator_action
 from tradeops.ops.config_handoff import sha384
@@ -180,7 +180,7 @@ def _silences(stage: Path, incident: Incident, log: Path) -> int:
 
 def _files(stage: Path, root: Path, cfg: AppConfig, window: tuple[float, float]) -> list[dict[str, str]]:
     skipped: list[dict[str, str]] = []
-    history = history_dir(root / cfg.runtime.overrides_dir)
+    history = override_history_dir(root / cfg.runtime.overrides_dir)
     for path in sorted(history.glob("*.json")) if history.is_dir() else ():
         if _in_window(path, window):
             _copy(path, stage / "overrides" / path.name)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradeops.bootstrap.engine import Runtime
+from tradeops.bootstrap.host import resource_monitor
 from tradeops.domain.errors import Fatal, TradeopsError
-from tradeops.host.process import start_resource_monitor
 from tradeops.ops.config_live import LiveConfig
 from tradeops.ops.controls import reconcile_override_events
 from tradeops.ops.incident_triggers import IncidentAutomation
@@ -35,7 +35,7 @@ class Supervisor:
     _reported: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> Supervisor:
-        monitor = start_resource_monitor(self.runtime.stats, self.ctx.cfg.runtime.resource_limits)
+        monitor = resource_monitor(self.runtime.stats, self.ctx.cfg.runtime.resource_limits)
         self.closers.append(monitor.stop)
         self.automation = IncidentAutomation(self.ctx)
         live = self.live_config = LiveConfig.start(self.runtime, self.ctx)

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from tradeops.bootstrap.engine import RunOptions, build_runtime
+from tradeops.bootstrap.host import process_sampler
 from tradeops.config.models import AppConfig
-from tradeops.host.process import ResourceSampler
 from tradeops.ops.loadtest.derive import derive_config
 from tradeops.ops.loadtest.runner import CycleTimer, Timings
 from tradeops.runtime.scheduler import SchedulerReport
@@ -100,7 +100,7 @@ def measure(
     runtime = build_runtime(options, bench_config(cfg, schedules))
     timings = Timings()
     CycleTimer(runtime.engine, timings)
-    sampler = ResourceSampler(interval_s=0.25)
+    sampler = process_sampler(0.25)
     measure_from = runtime.clock.now_ms() + int(warmup_s * 1000)
 
     def on_step(now_ms: int, report: SchedulerReport) -> None:

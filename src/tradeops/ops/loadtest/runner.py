@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from tradeops.bootstrap.engine import RunOptions, Runtime, build_runtime
+from tradeops.bootstrap.host import process_sampler
 from tradeops.config.models import AppConfig, ResourceLimits
 from tradeops.domain.errors import UserInputError
 from tradeops.domain.events import DenialReason
 from tradeops.fsutil import atomic_write_json
-from tradeops.host.process import ResourceSampler
 from tradeops.ops.loadtest.derive import DerivedSchedules, derive_config
 from tradeops.ops.loadtest.report import LoadTestReport, ScheduleFigures, file_sha256, percentiles_ms
 from tradeops.runtime.engine import CycleOutcome, TradingEngine
@@ -124,7 +124,7 @@ def _drive(
     copies = _CopyGate(runtime, derived)
     report = SchedulerReport(stopped_by="load_test")
     tick_s = tick_ms / 1000.0
-    sampler = ResourceSampler(interval_s=sample_interval_s).start()
+    sampler = process_sampler(sample_interval_s).start()
     t0 = time.perf_counter()
     try:
         for i in range(iterations):
