@@ -34,7 +34,7 @@ class LeaseStanding(Protocol):
     def standing(self) -> Standing: ...
 
 
-class OverrideSource(Protocol):
+class BucketOverrides(Protocol):
     """The cluster's override bucket as last seen, and how long NATS has been unreachable."""
 
     def state(self) -> OverrideState: ...
@@ -60,7 +60,7 @@ class ClusterGate:
 
     inner: OrderGate | None
     lease: LeaseStanding
-    overrides: OverrideSource
+    overrides: BucketOverrides
     clock_ms: Callable[[], int]
 
     def allows_new_order(self, strategy: str) -> DenialReason | None:
@@ -99,7 +99,7 @@ class ClusterGate:
 
 
 class ClusterGuard:
-    def __init__(self, lease: LeaseStanding, overrides: OverrideSource, max_disconnect_s: float) -> None:
+    def __init__(self, lease: LeaseStanding, overrides: BucketOverrides, max_disconnect_s: float) -> None:
         self.lease = lease
         self.overrides = overrides
         self.max_disconnect_s = max_disconnect_s
