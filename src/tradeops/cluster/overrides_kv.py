@@ -24,7 +24,8 @@ def _severity(state: OverrideState) -> int:
 
 
 class KvOverrides:
-    """Implements the runtime's BucketOverrides port (runtime/cluster_guard.py) and the ops' OverrideBus port."""
+    """Implements the runtime's BucketOverrides port (runtime/cluster_guard.py) and the ops'
+    OverrideBus port."""
 
     def __init__(self, conn: NatsConnection, kv: Any, environment: str, timeout: float) -> None:
         self.conn = conn
