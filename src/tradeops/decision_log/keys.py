@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import os
 import secrets
@@ -41,6 +42,19 @@ NO_KEY_MESSAGE = (
 
 
 _BLOCK_SIZE = {"sha256": 64, "sha384": 128}
+_SIGNATURE_MEMBER = b'"signature":'
+
+
+def _keyed_hmac(secret: bytes, algorithm: str) -> Any:
+    """OpenSSL's HMAC object keyed with `secret` (None where hashlib is not built on OpenSSL)."""
+    try:
+        import _hashlib  # noqa: PLC0415 - CPython's OpenSSL binding; absent on some builds
+    except ImportError:
+        return None
+    try:
+        return _hashlib.hmac_new(secret, digestmod=algorithm)
+    except (AttributeError, ValueError, TypeError):
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +70,7 @@ class SigningKey:
     _outer: Any = field(init=False, repr=False, compare=False)
     _signature_prefix: bytes = field(init=False, repr=False, compare=False)
     _signature_head: bytes = field(init=False, repr=False, compare=False)
+    _hmac: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         block = _BLOCK_SIZE[self.algorithm]
@@ -69,6 +84,8 @@ class SigningKey:
         head = orjson.dumps({"algorithm": self.signature_algorithm, "key_id": self.key_id})
         object.__setattr__(self, "_signature_head", head)
         object.__setattr__(self, "_signature_prefix", head[:-1] + b',"value":"')
+        # The same keyed state as one C object (OpenSSL's HMAC): copy, update, digest per entry.
+        object.__setattr__(self, "_hmac", _keyed_hmac(self.secret, self.algorithm))
 
     @property
     def signature_algorithm(self) -> str:
@@ -84,6 +101,11 @@ class SigningKey:
 
     def mac(self, *chunks: bytes | memoryview) -> bytes:
         """HMAC of the concatenation of `chunks` with this key."""
+        if self._hmac is not None:
+            state = self._hmac.copy()
+            for chunk in chunks:
+                state.update(chunk)
+            return bytes(state.digest())
         inner = self._inner.copy()
         for chunk in chunks:
             inner.update(chunk)
@@ -93,7 +115,21 @@ class SigningKey:
 
     def signature_value(self, *chunks: bytes | memoryview) -> str:
         """Base64 HMAC of the concatenated chunks (the `value` of a signature object)."""
-        return base64.b64encode(self.mac(*chunks)).decode("ascii")
+        return binascii.b2a_base64(self.mac(*chunks), newline=False).decode("ascii")
+
+    @property
+    def unsigned_signature(self) -> dict[str, str]:
+        """The signature object without its value (what the signed bytes hold)."""
+        return {"algorithm": self.signature_algorithm, "key_id": self.key_id}
+
+    @property
+    def signature_member(self) -> bytes:
+        """`"signature":` and the signature object without its value, as canonical bytes."""
+        return _SIGNATURE_MEMBER + self._signature_head
+
+    def signed_member(self, value: str) -> bytes:
+        """`"signature":` and the complete signature object with `value`, as canonical bytes."""
+        return _SIGNATURE_MEMBER + self.signature_bytes(value)
 
     def signature_bytes(self, value: str) -> bytes:
         """Canonical bytes of the complete signature object with `value`."""

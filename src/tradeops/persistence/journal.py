@@ -105,6 +105,7 @@ class ProjectingSink:
         self.on_failure: Callable[[str], None] | None = None
         self.commits = 0
         self._moment: tuple[int, datetime] = (0, _moment(0))
+        self._market: tuple[int, str] = (0, _iso(0))
 
     def mark_durable(self, seq: int) -> None:
         """The writer's group-commit callback: everything up to `seq` is on disk."""
@@ -121,7 +122,12 @@ class ProjectingSink:
         step = self._step_ms()
         # `timestamp` is wall-clock time (when it was written, lined up with operator entries);
         # `market_time` / `ts_ms` are the event's time on the market clock (they differ in a replay).
-        metadata = {**record.metadata, "step_ms": step, "ts_ms": record.ts, "market_time": _iso(record.ts)}
+        ts = record.ts
+        last_ts, market = self._market
+        if ts != last_ts:
+            market = _iso(ts)
+            self._market = (ts, market)
+        metadata = {**record.metadata, "step_ms": step, "ts_ms": ts, "market_time": market}
         with self._lock:
             entry = self.writer.append(
                 kind=record.kind,
