@@ -45,18 +45,6 @@ _BLOCK_SIZE = {"sha256": 64, "sha384": 128}
 _SIGNATURE_MEMBER = b'"signature":'
 
 
-def _keyed_hmac(secret: bytes, algorithm: str) -> Any:
-    """OpenSSL's HMAC object keyed with `secret` (None where hashlib is not built on OpenSSL)."""
-    try:
-        import _hashlib  # noqa: PLC0415 - CPython's OpenSSL binding; absent on some builds
-    except ImportError:
-        return None
-    try:
-        return _hashlib.hmac_new(secret, digestmod=algorithm)
-    except (AttributeError, ValueError, TypeError):
-        return None
-
-
 @dataclass(frozen=True, slots=True)
 class SigningKey:
     """An HMAC key. The secret never appears in repr or logs."""
@@ -70,7 +58,6 @@ class SigningKey:
     _outer: Any = field(init=False, repr=False, compare=False)
     _signature_prefix: bytes = field(init=False, repr=False, compare=False)
     _signature_head: bytes = field(init=False, repr=False, compare=False)
-    _hmac: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         block = _BLOCK_SIZE[self.algorithm]
@@ -84,8 +71,6 @@ class SigningKey:
         head = orjson.dumps({"algorithm": self.signature_algorithm, "key_id": self.key_id})
         object.__setattr__(self, "_signature_head", head)
         object.__setattr__(self, "_signature_prefix", head[:-1] + b',"value":"')
-        # The same keyed state as one C object (OpenSSL's HMAC): copy, update, digest per entry.
-        object.__setattr__(self, "_hmac", _keyed_hmac(self.secret, self.algorithm))
 
     @property
     def signature_algorithm(self) -> str:
@@ -101,11 +86,6 @@ class SigningKey:
 
     def mac(self, *chunks: bytes | memoryview) -> bytes:
         """HMAC of the concatenation of `chunks` with this key."""
-        if self._hmac is not None:
-            state = self._hmac.copy()
-            for chunk in chunks:
-                state.update(chunk)
-            return bytes(state.digest())
         inner = self._inner.copy()
         for chunk in chunks:
             inner.update(chunk)

@@ -53,16 +53,15 @@ class BatchStatement:
 
     def params(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         money, convert, columns = self.money, self.convert, self.columns
-        return [
-            tuple(convert(row[c]) if c in money else row[c] for c in columns)  # fmt: skip
-            for row in rows
-        ]
+        return [tuple(convert(row[c]) if c in money else row[c] for c in columns) for row in rows]
 
 
 class BatchSql:
     """The upsert, insert and update statements of the projected tables for one dialect."""
 
-    def __init__(self, tables: Mapping[str, Table], keys: Mapping[str, tuple[str, ...]], dialect: str) -> None:
+    def __init__(
+        self, tables: Mapping[str, Table], keys: Mapping[str, tuple[str, ...]], dialect: str
+    ) -> None:
         self._mark = "%s" if dialect == "postgresql" else "?"
         self._convert = _money_numeric if dialect == "postgresql" else _money_text
         self._tables = tables

@@ -24,7 +24,6 @@ from tradeops.domain.events import DecisionRecord
 from tradeops.persistence.projection import STATE_KINDS, Projection, ProjectionError
 from tradeops.persistence.sql_store import LogPosition, SqlStateStore
 
-
 COMMIT_INTERVAL_S = 0.05  # the store lags the durable log by at most about this (plus one step)
 MAX_PENDING = 20_000
 

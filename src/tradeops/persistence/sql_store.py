@@ -242,7 +242,7 @@ class SqlStateStore:
 
     @staticmethod
     def _run(conn: Connection, statement: BatchStatement, rows: list[dict[str, Any]]) -> None:
-        conn.exec_driver_sql(statement.sql, statement.params(rows))  # type: ignore[arg-type]
+        conn.exec_driver_sql(statement.sql, statement.params(rows))
 
     def _tick_crash(self) -> bool:
         self._crash[0] -= 1

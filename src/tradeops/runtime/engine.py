@@ -19,6 +19,7 @@ from tradeops.domain.market import Bar
 from tradeops.domain.money import ZERO, to_decimal
 from tradeops.domain.trading import Fill, OrderRequest, Position, Side, Signal, TradingState
 from tradeops.risk.gate import Exposure, Limits
+from tradeops.runtime.curve import EquityCurve
 from tradeops.runtime.egress import OrderEgress
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, Exchange, OrderGate, StateStore
@@ -64,7 +65,7 @@ class EngineSettings:
     policy: CapitalPolicy = CapitalPolicy.FIXED
     positions_on_kill: str = "hold"
     cancel_on_disable: bool = True
-    equity_curve: list[tuple[int, float]] = field(default_factory=list)
+    equity_curve: list[tuple[int, float]] = field(default_factory=EquityCurve)  # bounded (downsampled)
     order_seq_start: int = 1  # account-wide client order sequence (persisted: continues after restarts)
     checkpoint_every_steps: int = CHECKPOINT_EVERY_STEPS
     live: bool = False  # orders go to a live venue (tables and reports say so)
