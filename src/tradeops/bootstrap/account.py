@@ -24,6 +24,7 @@ from typing import Any
 from tradeops.decision_log.chain import ChainBroken, iter_chain, log_identity
 from tradeops.decision_log.entry import GENESIS_KIND
 from tradeops.domain.errors import Fatal
+from tradeops.persistence.fence import EpochFence
 from tradeops.persistence.journal import LogAppender, ProjectingSink
 from tradeops.persistence.projection import Projection, ProjectionError
 from tradeops.persistence.sql_store import LogPosition, SqlStateStore
@@ -198,12 +199,18 @@ def open_account(
     *,
     stage: str,
     step_ms: Callable[[], int],
+    fence: EpochFence | None = None,
+    durable_hook: Callable[[Callable[[int], None]], Callable[[int], None]] | None = None,
 ) -> Account:
-    """Open the store and the log (log first), reconcile them, and build the projecting sink."""
+    """Open the store and the log (log first), reconcile them, and build the projecting sink.
+
+    Cluster mode: `fence` guards every store write with the lease epoch; `durable_hook` puts the
+    log mirror between the writer's group commit and the projection (durable once acknowledged)."""
     assert plan.store is not None
     if plan.store.startswith("sqlite:///"):
         Path(plan.store.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     store = SqlStateStore(plan.store)
+    store.fence = fence
     holder: list[ProjectingSink] = []
 
     def on_durable(seq: int) -> None:
@@ -211,7 +218,7 @@ def open_account(
             holder[0].mark_durable(seq)
 
     try:
-        writer: LogAppender = open_writer(on_durable)
+        writer: LogAppender = open_writer(on_durable if durable_hook is None else durable_hook(on_durable))
     except BaseException:
         store.close()
         raise

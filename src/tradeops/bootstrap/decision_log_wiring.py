@@ -74,6 +74,8 @@ def writer_opener(cfg: AppConfig, opts: RunOptions, env: EnvironmentConfig, path
             anchor_interval_s=settings.anchor_interval_s,
             keep_on_failure=True,  # halt and keep entries in memory until the log is writable again
             on_durable=on_durable,
+            # Cluster mode: the log was brought level with the stream, whose anchors are the leaders'.
+            reanchor=opts.cluster is not None,
         )
 
     return open_writer

@@ -65,6 +65,7 @@ class RunOptions:
     faults: str | None = None  # e.g. "errors=0.5,latency_ms=2000" (drills and alert tests)
     scheduler: str | None = None
     seed: int = 7
+    cluster: Any = None  # this host's leadership term in cluster mode (bootstrap.cluster.ClusterTerm)
 
 
 @dataclass
@@ -261,6 +262,8 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
             writer_opener(cfg, opts, env, plan.log_path),
             stage=opts.environment,
             step_ms=lambda: series_store.now_ms,
+            fence=opts.cluster.fence if opts.cluster else None,
+            durable_hook=opts.cluster.durable_hook if opts.cluster else None,
         )
         closers.append(account.store.close)
         closers.append(account.sink.close)
@@ -313,6 +316,19 @@ def _venue_egress(
     return paper
 
 
+def _clustered(opts: RunOptions, gate: OrderGate | None) -> OrderGate | None:
+    """Cluster mode: the lease and the cluster's override bucket gate every order first."""
+    return gate if opts.cluster is None else opts.cluster.wrap_gate(gate)
+
+
+def _cluster_settings(opts: RunOptions) -> dict[str, Any]:
+    """Cluster mode: the epoch in every client order id; a cursor checkpoint every step (a new
+    leader resumes after the last bar the old one processed)."""
+    if opts.cluster is None:
+        return {}
+    return {"order_id_tag": opts.cluster.order_tag, "checkpoint_every_steps": 1}
+
+
 def _assemble(
     cfg: AppConfig,
     opts: RunOptions,
@@ -358,7 +374,7 @@ def _assemble(
     if opts.faults:
         exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
     gate = _open_gate(cfg, env, store if plan.store else None, closers) if opts.kill_switch else None
-    gate = audited(gate, sink, stats, opts.environment)
+    gate = audited(_clustered(opts, gate), sink, stats, opts.environment)
     settings = EngineSettings(
         environment=opts.environment,
         account_profile=cfg.risk_profiles[env.risk_profile],
@@ -367,6 +383,7 @@ def _assemble(
         cancel_on_disable=cfg.runtime.kill_switch.cancel_open_orders,
         order_seq_start=int(account.meta.get("client_order_seq", "0")) + 1 if account else 1,
         live=live is not None,
+        **_cluster_settings(opts),
     )
     engine = TradingEngine(settings, slots, series_store, exchange, portfolio, sink, stats, gate, store)
     revealing: Any = series_store
@@ -382,6 +399,7 @@ def _assemble(
             env.live.market_poll_ms,
         )
     scheduler = Scheduler(engine, revealing, clock)
+    scheduler.guard = opts.cluster.guard if opts.cluster else None
     runtime = Runtime(
         cfg=cfg,
         options=opts,

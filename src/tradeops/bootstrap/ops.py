@@ -7,11 +7,22 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import UserInputError
 from tradeops.runtime.ports import StateStore
+
+
+class OverrideBus(Protocol):
+    """Cluster mode: an override document (named like its file) put for every host, or removed."""
+
+    def publish(self, file_name: str, data: bytes | None) -> None: ...
+
+    def publish_strategy(self, strategy: str, disabled: bool, until_ms: int | None) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def wall_clock_ms() -> int:
@@ -30,9 +41,12 @@ class OpsContext:
     clock_ms: Callable[[], int] = wall_clock_ms
     operations_log: Path | None = None  # None: cfg.decision_log.operations_log
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    override_bus: OverrideBus | None = None  # cluster mode: overrides reach every host
 
     def close(self) -> None:
         self.store.close()
+        if self.override_bus is not None:
+            self.override_bus.close()
 
     def __enter__(self) -> OpsContext:
         return self
@@ -59,4 +73,9 @@ def build_ops_context(
 
         paper_signing_key(cfg, environment)
     store = open_state_store(env)
-    return OpsContext(cfg, path, environment, store, Path(cfg.runtime.overrides_dir))
+    bus = None
+    if cfg.cluster is not None:
+        from tradeops.bootstrap.cluster import open_override_bus
+
+        bus = open_override_bus(cfg, environment)
+    return OpsContext(cfg, path, environment, store, Path(cfg.runtime.overrides_dir), override_bus=bus)

@@ -7,6 +7,7 @@ import click
 from tradeops.cli.lazy import LazyGroup
 
 BENCHES = {
+    "cluster": "tradeops.cli.bench_cluster:bench_cluster",
     "control-api": "tradeops.cli.bench_control_api:bench_control_api",
     "decision-log": "tradeops.cli.bench_decision_log:bench_decision_log",
     "kill-switch": "tradeops.cli.bench_kill_switch:bench_kill_switch",

@@ -204,10 +204,19 @@ def _verify_notes(result: Any) -> list[str]:
     default=None,
     help="Line cap [default: decision_log.max_line_bytes, 1 MiB].",
 )
+@click.option(
+    "--stream",
+    "stream",
+    is_flag=True,
+    help="Cluster mode: verify the environment's mirrored log in JetStream, and each PATH against it.",
+)
+@click.option("--environment", default="binance_paper", show_default=True, help="With --stream.")
 @key_options
 @config_option
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 def verify(
+    stream: bool,
+    environment: str,
     strict: bool,
     keyring_path: str | None,
     expect_head: str | None,
@@ -233,6 +242,10 @@ def verify(
     )
     if not keyring and not allow_unsigned:
         raise UserInputError(NO_KEY_MESSAGE.replace("signing key", "verification key") + " or --keyring FILE")
+    if not paths and not stream:
+        raise click.UsageError("give the log file(s) to verify, or --stream")
+    if stream and not _verify_stream(config_path, environment, paths, keyring, allow_unsigned):
+        return 1
     for index, path in enumerate(paths):
         result = verify_file(
             path,
@@ -250,6 +263,35 @@ def verify(
         for note in _verify_notes(result):
             click.echo(f"note: {note}", err=True)
     return 0
+
+
+def _verify_stream(
+    config_path: Path, environment: str, paths: tuple[str, ...], keyring: Any, allow_unsigned: bool
+) -> bool:
+    """The cluster's copy: every entry present, the chain and signatures good, each PATH a prefix."""
+    import tempfile
+
+    from tradeops.bootstrap.cluster_audit import download_stream, first_difference
+    from tradeops.config.load import load_config
+    from tradeops.decision_log.verify import verify_file
+
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / f"{environment}.stream.jsonl"
+        found = download_stream(load_config(config_path), environment, copy)
+        if found.missing:
+            click.echo(f"FAIL: stream {environment}: entry {found.missing[0]} was deleted from the stream")
+            return False
+        result = verify_file(copy, keyring=keyring, allow_unsigned=allow_unsigned, check_anchor=False)
+        if not result.ok:
+            click.echo(f"FAIL: stream {environment}:{result.first_error_line}: {result.reason}")
+            return False
+        click.echo(f"OK: stream {environment}: {result.entries} entries, head {result.head}")
+        for path in paths:
+            line = first_difference(Path(path), copy)
+            if line is not None:
+                click.echo(f"FAIL: {path}:{line}: differs from the stream (edited, or never mirrored)")
+                return False
+    return True
 
 
 @decision_log.command()

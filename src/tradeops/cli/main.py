@@ -33,6 +33,7 @@ COMMANDS = {
     "security": "tradeops.cli.security:security",
     "smoke": "tradeops.cli.smoke:smoke",
     "state": "tradeops.cli.state:state",
+    "cluster": "tradeops.cli.cluster:cluster",
     "strategy": "tradeops.cli.strategy:strategy",
     "watchdog": "tradeops.cli.watchdog:watchdog",
 }

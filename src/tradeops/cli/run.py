@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tradeops.bootstrap.engine import RunOptions, Runtime, build_runtime
 from tradeops.cli.options import config_option
+from tradeops.config.load import load_config
 from tradeops.domain.clock import iso_to_ms, ms_to_iso
 from tradeops.domain.errors import UserInputError
 from tradeops.ops.run_report import render_table, write_reports
@@ -267,8 +268,13 @@ def run(
     )
     if disable_strategy or enable_strategy:
         return _strategy_toggle(options, disable_strategy, enable_strategy, reason, ticket, requested_by)
+    cfg = load_config(options.config_path)
+    if run_forever and cfg.cluster is not None:
+        from tradeops.bootstrap.cluster import run_cluster
+
+        return run_cluster(options, cfg)  # `cluster:` set: follow and lead across hosts
     console = Console(stderr=True)
-    runtime = build_runtime(options)
+    runtime = build_runtime(options, cfg)
     try:
         _announce(runtime, console)
         if runtime.halt_detail is not None:

@@ -421,6 +421,32 @@ class IncidentsConfig(Frozen):
     triggers: IncidentTriggers = IncidentTriggers()
 
 
+# --- cluster -------------------------------------------------------------------------------------
+
+
+def _nats_url(value: str) -> str:
+    if not re.match(r"^(nats|tls)://[^\s/]+$", value):
+        raise ValueError("must be a NATS URL such as nats://127.0.0.1:4222")
+    return value
+
+
+NatsUrl = Annotated[str, Field(max_length=2048), AfterValidator(_nats_url)]
+
+
+class ClusterConfig(Frozen):
+    """Several hosts, one active scheduler per environment: a JetStream KV lease with fencing,
+    overrides in a KV bucket and the decision log mirrored to a stream (docs/deploy/cluster.md)."""
+
+    nats_url: NatsUrl
+    host_id: Name
+    lease_ttl_seconds: Annotated[float, Field(ge=1.0, le=300.0)] = 10.0
+    max_disconnect_seconds: Annotated[float, Field(gt=0.0, le=3_600.0)] = 5.0
+    bucket_prefix: Annotated[str, _matching(_ENV_RE, "letters, digits and _ (a JetStream bucket name)")] = (
+        "tradeops"
+    )
+    mirror_ack_timeout_seconds: Annotated[float, Field(gt=0.0, le=60.0)] = 2.0
+
+
 # --- root ----------------------------------------------------------------------------------------
 
 
@@ -437,6 +463,7 @@ class AppConfig(Frozen):
     observability: ObservabilityConfig = ObservabilityConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     watchdog: WatchdogConfig = WatchdogConfig()
+    cluster: ClusterConfig | None = None  # several hosts (needs a PostgreSQL state_url)
 
     def scheduler(self, name: str | None = None) -> SchedulerConfig:
         return self.runtime.multi_strategy_schedulers[name or self.runtime.default_scheduler]

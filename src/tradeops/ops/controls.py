@@ -68,6 +68,8 @@ def _store_then_record(ctx: OpsContext, saved: StrategyStatus, undo: StrategySta
     except BaseException:
         ctx.store.set_strategy_status(undo)
         raise
+    if ctx.override_bus is not None:  # cluster mode: pushed to every host at once
+        ctx.override_bus.publish_strategy(saved.strategy, saved.disabled, saved.until_ms)
 
 
 def _disable_record(status: StrategyStatus) -> dict[str, object]:

@@ -146,6 +146,8 @@ def create_override(
     except BaseException:
         _ledger_swap(ctx, comp.name, _ledger_value("disabled", written), ledger_before or "{}")
         raise
+    if ctx.override_bus is not None:  # cluster mode: every host obeys it, too
+        ctx.override_bus.publish(comp.file_name, path.read_bytes())
     try:
         _record_override_written(ctx, comp.name, document, path, written, before, actor)
     except TradeopsError as exc:
@@ -206,6 +208,8 @@ def remove_override(
         # the ledger last (the kill switch keeps trading halted while the ledger says disabled).
         if not remove_override_file(state.path):  # type: ignore[arg-type]
             continue
+        if ctx.override_bus is not None:
+            ctx.override_bus.publish(COMPONENTS[name].file_name, None)
         removed_any = True
         enabled = _ledger_value("enabled")
         try:

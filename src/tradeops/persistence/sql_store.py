@@ -29,6 +29,7 @@ from tradeops.config.models import EnvironmentConfig
 from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.trading import Fill, Liquidity, Position, Side, TradingState
 from tradeops.persistence.batch_sql import BatchSql, BatchStatement
+from tradeops.persistence.fence import EpochFence, StaleEpoch
 from tradeops.persistence.projection import FEES_PREFIX, OPEN_STATUSES, OrderRow, Projection
 from tradeops.persistence.schema import (
     PROJECTED_TABLES,
@@ -210,24 +211,11 @@ class SqlStateStore:
         """
         try:
             with self._lock, self._engine.begin() as conn:
-                if replace:
-                    self._clear(conn)
-                for table, rows in changes.items():
-                    if not rows:
-                        continue
-                    if table == "fills":
-                        self._run(conn, self._batch.inserts["fills"], rows)
-                    elif table == "orders":
-                        self._write_orders(conn, rows, new_orders)
-                    else:
-                        self._run(conn, self._batch.upserts[table], rows)
-                self._run(
-                    conn,
-                    self._batch.upserts["log_position"],
-                    [{"id": 1, "log_id": position.log_id, "seq": position.seq, "head": position.head}],
-                )
-                if self._crash and self._tick_crash():
-                    os.kill(os.getpid(), signal.SIGKILL)  # harness: die inside the transaction
+                self._write(conn, changes, position, new_orders, replace=replace)
+        except StaleEpoch:
+            if self.fence is not None:
+                self.fence.count_refusal(self._engine)
+            raise
         except IntegrityError as exc:
             raise StateConflict(
                 f"state store {self._where()}: a unique id would repeat ({exc.orig}); nothing was "
@@ -244,6 +232,36 @@ class SqlStateStore:
     def _run(conn: Connection, statement: BatchStatement, rows: list[dict[str, Any]]) -> None:
         conn.exec_driver_sql(statement.sql, statement.params(rows))
 
+    def _write(
+        self,
+        conn: Connection,
+        changes: Mapping[str, list[dict[str, Any]]],
+        position: LogPosition,
+        new_orders: set[str],
+        *,
+        replace: bool,
+    ) -> None:
+        if self.fence is not None:
+            self.fence.check(conn)  # cluster mode: a deposed leader's write is refused here
+        if replace:
+            self._clear(conn)
+        for table, rows in changes.items():
+            if not rows:
+                continue
+            if table == "fills":
+                self._run(conn, self._batch.inserts["fills"], rows)
+            elif table == "orders":
+                self._write_orders(conn, rows, new_orders)
+            else:
+                self._run(conn, self._batch.upserts[table], rows)
+        self._run(
+            conn,
+            self._batch.upserts["log_position"],
+            [{"id": 1, "log_id": position.log_id, "seq": position.seq, "head": position.head}],
+        )
+        if self._crash and self._tick_crash():
+            os.kill(os.getpid(), signal.SIGKILL)  # harness: die inside the transaction
+
     def _tick_crash(self) -> bool:
         self._crash[0] -= 1
         return self._crash[0] == 0
@@ -255,6 +273,12 @@ class SqlStateStore:
             self._run(conn, self._batch.inserts["orders"], fresh)
         if known:
             self._run(conn, self._batch.order_update, known)
+
+    fence: EpochFence | None = None  # cluster mode: the lease epoch every write must still hold
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     def log_position(self) -> LogPosition | None:
         t = self._t["log_position"]

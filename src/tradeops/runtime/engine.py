@@ -69,6 +69,7 @@ class EngineSettings:
     order_seq_start: int = 1  # account-wide client order sequence (persisted: continues after restarts)
     checkpoint_every_steps: int = CHECKPOINT_EVERY_STEPS
     live: bool = False  # orders go to a live venue (tables and reports say so)
+    order_id_tag: str = ""  # cluster mode: `e<lease epoch>-`, part of every client order id
 
 
 class TradingEngine:
@@ -487,7 +488,7 @@ class TradingEngine:
             working != 0 and abs(target) < abs(working) and (target == 0 or (target > 0) == (working > 0))
         )
         return OrderRequest(
-            client_order_id=f"{slot.name}-{self._now_ms}-{next(self._ids)}",
+            client_order_id=f"{slot.name}-{self.settings.order_id_tag}{self._now_ms}-{next(self._ids)}",
             strategy=slot.name,
             venue=venue,
             symbol=symbol,

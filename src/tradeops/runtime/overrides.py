@@ -206,6 +206,14 @@ def read_override(path: str | Path, now_ms: int) -> OverrideState:
         return _malformed(path, component, str(exc), now_ms)
     except OSError as exc:
         return _malformed(path, component, f"cannot be read ({exc.strerror})", now_ms)
+    return parse_override(data, path, now_ms)
+
+
+def parse_override(data: bytes, path: str | Path, now_ms: int) -> OverrideState:
+    """Judge an override document (a file's bytes, or a cluster KV value named like the file)
+    fail-safe: anything but a valid document for its name is an active, malformed override."""
+    path = Path(path)
+    component = COMPONENT_BY_FILE.get(path.name, COMPONENTS["multi_strategy"])
     try:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -35,6 +35,10 @@ class RevealingMarket(Protocol):
     def bar_count(self, venue: str, symbol: str) -> int: ...
 
 
+class StepGuard(Protocol):
+    def apply(self, engine: Any) -> object: ...
+
+
 @dataclass
 class Due:
     name: str
@@ -76,6 +80,7 @@ class Scheduler:
         self.stop_event = asyncio.Event()
         self._instant_steps = 0
         self.heartbeat: HeartbeatPublisher | None = None
+        self.guard: StepGuard | None = None  # cluster mode: lease standing and cluster overrides
         self.dues = [
             Due(
                 name=slot.name,
@@ -222,6 +227,8 @@ class Scheduler:
         """Reveal data up to `now_ms`, then run every schedule that is due (all of them if `force`)."""
         bars = self.market.advance_to(now_ms)
         self.engine.on_market(now_ms, bars)
+        if self.guard is not None:
+            self.guard.apply(self.engine)
         killed = self.engine.refresh_disabled() or self.engine.halt_reason is not None
         for due in self.dues:
             if due.next_ms > now_ms and not force:

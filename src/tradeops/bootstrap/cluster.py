@@ -1,0 +1,360 @@
+"""Cluster mode's composition: one host's NATS connection, lease, override bucket and log stream,
+and the run loop `follow -> lead -> (lease lost) -> follow` of `tradeops run --run-forever`.
+
+A follower keeps warm: configuration loaded, its local decision log kept equal to the stream, its
+presence and lag published. When it wins the lease it takes a new epoch (the fence row), brings its
+log level with the stream, opens the shared store (reconcile: store, log, venue) and trades.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import create_engine
+
+from tradeops.cluster import names
+from tradeops.cluster.connection import ClusterUnavailable, NatsConnection
+from tradeops.cluster.lease import LeaderLease, ensure_bucket, read_lease
+from tradeops.cluster.log_mirror import LogMirror, StreamLog
+from tradeops.cluster.overrides_kv import KvOverrides
+from tradeops.config.models import AppConfig, ClusterConfig
+from tradeops.domain.errors import Fatal, UserInputError
+from tradeops.persistence import fence
+from tradeops.persistence.fence import EpochFence
+from tradeops.persistence.sql_store import SqlStateStore
+from tradeops.runtime.cluster_guard import ClusterGate, ClusterGuard, ClusterSnapshot, Member, Standing
+from tradeops.runtime.ports import OrderGate
+
+if TYPE_CHECKING:
+    from tradeops.bootstrap.engine import RunOptions
+
+FOLLOW_POLL_S = 0.25
+
+
+def cluster_settings(cfg: AppConfig, environment: str) -> tuple[ClusterConfig, str]:
+    """The cluster block and the environment's PostgreSQL URL (one clear line when either is wrong)."""
+    if cfg.cluster is None:
+        raise UserInputError("cluster: not configured; add a `cluster:` block (docs/deploy/cluster.md)")
+    url = cfg.environments[environment].state_url or ""
+    if not url.startswith("postgresql"):
+        raise UserInputError(
+            f"environments.{environment}.state_url: cluster mode needs a PostgreSQL state_url shared by "
+            "every host, e.g. postgresql+psycopg://tradeops@db.internal/tradeops"
+        )
+    return cfg.cluster, url
+
+
+@dataclass
+class ClusterNode:
+    """One host's side of the cluster for one environment (lives across leadership terms)."""
+
+    cfg: ClusterConfig
+    environment: str
+    state_url: str
+    log_path: Path
+    conn: NatsConnection
+    lease_kv: Any
+    overrides: KvOverrides
+    stream: StreamLog
+    db: Any
+    lag: int = 0
+
+    def close(self) -> None:
+        self.conn.close()
+        self.db.dispose()
+
+    def publish_presence(self, role: str, epoch: int) -> None:
+        value = {"host_id": self.cfg.host_id, "role": role, "epoch": epoch, "lag": self.lag,
+                 "seen_ms": time.time_ns() // 1_000_000}  # fmt: skip
+        key = names.follower_key(self.environment, self.cfg.host_id)
+        try:
+            self.conn.call(self.lease_kv.put(key, json.dumps(value).encode()), 1.0)
+        except ClusterUnavailable:
+            return
+
+    def sync_log(self) -> None:
+        """Keep the local log equal to the stream (a follower's warm copy)."""
+        self.stream.sync_file(self.log_path)
+        self.lag = max(0, self.stream.last_seq() - _line_count(self.log_path))
+
+    def advance_epoch(self) -> int:
+        return fence.advance(self.db, self.environment, self.cfg.host_id)
+
+    def follow(self, stopping: threading.Event) -> LeaderLease | None:
+        """Wait as a follower until this host wins the lease (None: asked to stop)."""
+        lease = LeaderLease(
+            self.conn, self.lease_kv, names.lease_key(self.environment), self.cfg.host_id,
+            self.cfg.lease_ttl_seconds,
+        )  # fmt: skip
+        announced = False
+        while not stopping.is_set():
+            try:
+                self.sync_log()
+                current = read_lease(self.conn, self.lease_kv, lease.key, 1.0)
+                if current is None and lease.try_acquire(self.advance_epoch):
+                    self.sync_log()  # the last leader's final entries
+                    return lease
+                self.publish_presence("follower", current.epoch if current else 0)
+                if not announced:
+                    who = f"{current.host_id} (epoch {current.epoch})" if current else "nobody"
+                    print(f"cluster: {self.cfg.host_id} follows; leader {who}", file=sys.stderr)
+                    announced = True
+            except ClusterUnavailable as exc:
+                print(f"cluster: {exc}; retrying", file=sys.stderr)
+            stopping.wait(FOLLOW_POLL_S)
+        return None
+
+
+def _line_count(path: Path) -> int:
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def open_node(cfg: AppConfig, environment: str) -> ClusterNode:
+    cluster, url = cluster_settings(cfg, environment)
+    conn = NatsConnection(cluster.nats_url, name=f"tradeops-{cluster.host_id}")
+    timeout = cluster.mirror_ack_timeout_seconds
+    try:
+        conn.connect()
+        lease_kv = ensure_bucket(conn, names.lease_bucket(cluster), cluster.lease_ttl_seconds, timeout)
+        override_kv = ensure_bucket(conn, names.overrides_bucket(cluster), None, timeout)
+        overrides = KvOverrides(conn, override_kv, environment, timeout)
+        overrides.start()
+        stream = StreamLog(
+            conn, names.log_stream(cluster, environment), names.log_subject(cluster, environment), timeout
+        )
+        stream.ensure()
+    except ClusterUnavailable as exc:
+        conn.close()
+        raise UserInputError(
+            f"cluster.nats_url {cluster.nats_url}: cannot use NATS JetStream ({exc})"
+        ) from None
+    SqlStateStore(url).close()  # a new store gets its schema first (migrations), then the fence
+    db = create_engine(url, pool_pre_ping=True)
+    fence.ensure_table(db)
+    log_path = Path(cfg.decision_log_path(environment))
+    return ClusterNode(cluster, environment, url, log_path, conn, lease_kv, overrides, stream, db)
+
+
+class OverrideBusAdapter:
+    """The ops' OverrideBus on the cluster's override bucket (its own short-lived connection)."""
+
+    def __init__(self, conn: NatsConnection, overrides: KvOverrides) -> None:
+        self.conn = conn
+        self.overrides = overrides
+
+    def publish(self, file_name: str, data: bytes | None) -> None:
+        try:
+            self.overrides.publish(file_name, data)
+        except ClusterUnavailable as exc:
+            raise ClusterPublishFailed(
+                f"cluster: the override is in force on this host but did NOT reach the others ({exc}); "
+                "other hosts go REDUCING after cluster.max_disconnect_seconds without NATS"
+            ) from None
+
+    def publish_strategy(self, strategy: str, disabled: bool, until_ms: int | None) -> None:
+        try:
+            self.overrides.publish_strategy(strategy, disabled, until_ms)
+        except ClusterUnavailable as exc:
+            raise ClusterPublishFailed(
+                f"cluster: strategy {strategy} is changed in the shared store (every host reads it "
+                f"within its refresh interval) but not in the bucket ({exc})"
+            ) from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class ClusterPublishFailed(Fatal):
+    """An override was written locally but not put in the cluster bucket."""
+
+
+def open_override_bus(cfg: AppConfig, environment: str) -> OverrideBusAdapter:
+    cluster, _url = cluster_settings(cfg, environment)
+    conn = NatsConnection(cluster.nats_url, name=f"tradeops-ops-{cluster.host_id}")
+    timeout = cluster.mirror_ack_timeout_seconds
+    try:
+        conn.connect()
+        kv = ensure_bucket(conn, names.overrides_bucket(cluster), None, timeout)
+    except ClusterUnavailable as exc:
+        conn.close()
+        raise UserInputError(
+            f"cluster.nats_url {cluster.nats_url}: cannot use NATS JetStream ({exc})"
+        ) from None
+    return OverrideBusAdapter(conn, KvOverrides(conn, kv, environment, timeout))
+
+
+@dataclass
+class ClusterTerm:
+    """One leadership term: what build_runtime wires in (RunOptions.cluster)."""
+
+    node: ClusterNode
+    lease: LeaderLease
+    guard: ClusterGuard = field(init=False)
+    fence: EpochFence = field(init=False)
+    mirror: LogMirror | None = None
+
+    def __post_init__(self) -> None:
+        self.guard = ClusterGuard(self.lease, self.node.overrides, self.node.cfg.max_disconnect_seconds)
+        self.fence = EpochFence(self.node.environment, self.lease.epoch)
+
+    @property
+    def order_tag(self) -> str:
+        return f"e{self.lease.epoch}-"
+
+    def wrap_gate(self, gate: OrderGate | None) -> OrderGate:
+        return ClusterGate(gate, self.lease, self.node.overrides, lambda: time.time_ns() // 1_000_000)
+
+    def durable_hook(self, on_durable: Any) -> Any:
+        self.mirror = LogMirror(self.node.stream, self.node.log_path, on_durable)
+        return self.mirror.notify
+
+    def close(self) -> None:
+        if self.mirror is not None:
+            self.mirror.close()
+        self.lease.release()
+
+
+async def _lead(runtime: Any, term: ClusterTerm, stopping: threading.Event) -> bool:
+    """Run the scheduler while the lease holds; True when the lease was lost (not a stop)."""
+    loop = asyncio.get_running_loop()
+    scheduler = runtime.scheduler
+
+    def stop() -> None:
+        stopping.set()
+        scheduler.stop()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+    lost = False
+
+    async def watch() -> None:
+        nonlocal lost
+        while not scheduler.stop_event.is_set():
+            if term.lease.standing() is Standing.LOST or (term.mirror and term.mirror.fenced):
+                lost = True
+                term.guard.apply(runtime.engine)  # HALTED, recorded (a refused write, if deposed)
+                scheduler.stop()
+                return
+            await asyncio.sleep(term.lease.ttl_s / 20)
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await scheduler.run(forever=True)
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return lost
+
+
+def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
+    """`tradeops run --run-forever` with `cluster:` set: follow, lead, and follow again."""
+    from tradeops.bootstrap.engine import build_runtime
+
+    node = open_node(cfg, options.environment)
+    stopping = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stopping.is_set():
+            lease = node.follow(stopping)
+            if lease is None:
+                break
+            print(
+                f"cluster: {node.cfg.host_id} leads {options.environment} (epoch {lease.epoch})",
+                file=sys.stderr,
+            )
+            term = ClusterTerm(node, lease)
+            node.publish_presence("leader", lease.epoch)
+            lost = _term(build_runtime, replace(options, cluster=term), cfg, term, stopping)
+            if lost:
+                print(f"cluster: {node.cfg.host_id} lost the lease (epoch {lease.epoch}); following",
+                      file=sys.stderr)  # fmt: skip
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        node.close()
+    return 0
+
+
+def _term(
+    build: Any, options: RunOptions, cfg: AppConfig, term: ClusterTerm, stopping: threading.Event
+) -> bool:
+    try:
+        runtime = build(options, cfg)
+    except BaseException:
+        term.close()
+        raise
+    try:
+        if runtime.halt_detail is not None:
+            print(f"error: {runtime.halt_detail}", file=sys.stderr)
+            stopping.set()
+            return False
+        return asyncio.run(_lead(runtime, term, stopping))
+    finally:
+        runtime.close()
+        term.close()
+
+
+class NatsClusterReader:
+    """The ops' ClusterReader: the lease bucket, the log stream and the fence row."""
+
+    def __init__(self, cfg: AppConfig) -> None:
+        self.cfg = cfg
+
+    def snapshot(self, environment: str) -> Any:
+        node = open_node(self.cfg, environment)
+        try:
+            now_ms = time.time_ns() // 1_000_000
+            lease = read_lease(node.conn, node.lease_kv, names.lease_key(environment), 2.0)
+            fenced = fence.current(node.db, environment)
+            return ClusterSnapshot(
+                leader=lease.host_id if lease else None,
+                lease_epoch=lease.epoch if lease else None,
+                lease_age_s=(now_ms - lease.renewed_ms) / 1000 if lease else None,
+                fence_epoch=fenced[0] if fenced else None,
+                refused_writes=fenced[2] if fenced else 0,
+                stream_entries=node.stream.last_seq(),
+                members=tuple(self._members(node, environment, now_ms)),
+            )
+        finally:
+            node.close()
+
+    def _members(self, node: ClusterNode, environment: str, now_ms: int) -> list[Any]:
+        async def read() -> list[Any]:
+            prefix = names.follower_key(environment, "")
+            try:
+                keys = await node.lease_kv.keys()
+            except Exception:
+                return []
+            found = []
+            for key in sorted(k for k in keys if k.startswith(prefix)):
+                entry = await node.lease_kv.get(key)
+                data = json.loads(entry.value or b"{}")
+                found.append(
+                    Member(
+                        str(data["host_id"]),
+                        str(data["role"]),
+                        int(data["epoch"]),
+                        int(data["lag"]),
+                        (now_ms - int(data["seen_ms"])) / 1000,
+                    )
+                )
+            return found
+
+        return node.conn.call(read(), 2.0)
+
+
+def open_cluster_reader(cfg: AppConfig) -> NatsClusterReader:
+    return NatsClusterReader(cfg)

@@ -1,0 +1,1 @@
+"""Cluster mode: NATS JetStream lease with fencing, overrides in KV, the decision log mirrored."""
