@@ -24,6 +24,7 @@ PACKAGES = {
     "prometheus-alertmanager": "prometheus-alertmanager",
     "node": "nodejs",
     "npm": "npm",
+    "chromium": "chromium",
     "nats-server": "nats-server",
 }
 

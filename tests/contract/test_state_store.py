@@ -18,7 +18,7 @@ from tests.statekit import account_entries, as_entry, order
 from tradeops.config.models import EnvironmentConfig
 from tradeops.domain import events
 from tradeops.domain.money import decimal_str
-from tradeops.domain.trading import TradingState
+from tradeops.domain.trading import StrategyStatus, TradingState
 from tradeops.persistence.projection import Projection
 from tradeops.persistence.schema import PROJECTED_TABLES, SCHEMA_REVISION
 from tradeops.persistence.sql_store import (
@@ -28,7 +28,7 @@ from tradeops.persistence.sql_store import (
     StateConflict,
     open_state_store,
 )
-from tradeops.runtime.ports import StateStore, StrategyStatus
+from tradeops.runtime.ports import StateStore
 
 # .ci/run exports the URL (with a password where the server is not on trust auth).
 PG_URL = os.environ.get("TRADEOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

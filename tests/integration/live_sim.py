@@ -15,10 +15,20 @@ from tests.integration.live import TRADEOPS, scratch_repo, signing_env
 
 ENV_NAME = "sim_itest"
 KEY_VAR, SECRET_VAR = "TRADEOPS_ITEST_SIM_KEY", "TRADEOPS_ITEST_SIM_SECRET"
+KEY_VAR2, SECRET_VAR2 = "TRADEOPS_ITEST_SIM2_KEY", "TRADEOPS_ITEST_SIM2_SECRET"
 
 
 def live_repo(
-    tmp: Path, sim_url: str, *, reconcile_s: float = 2.0, watchdog: dict[str, float] | None = None
+    tmp: Path,
+    sim_url: str,
+    *,
+    reconcile_s: float = 2.0,
+    watchdog: dict[str, float] | None = None,
+    ws_url: str | None = None,
+    request_timeout_ms: int = 1500,
+    second: tuple[str, str | None] | None = None,
+    cross_exchange: dict[str, float] | None = None,
+    dead_man_seconds: float | None = None,
 ) -> Path:
     repo = scratch_repo(tmp)
     yaml = YAML()
@@ -37,8 +47,10 @@ def live_repo(
                 "url": sim_url,
                 "api_key_env": KEY_VAR,
                 "secret_env": SECRET_VAR,
-                "request_timeout_ms": 1500,
+                "request_timeout_ms": request_timeout_ms,
                 "max_retries": 6,
+                **({"user_stream_url": f"{ws_url}/ws"} if ws_url else {}),
+                **({"dead_man_seconds": dead_man_seconds} if dead_man_seconds else {}),
             }
         },
         "live": {
@@ -68,21 +80,46 @@ def live_repo(
     cfg["strategies"]["volatility_target"]["rebalance_threshold"] = 0.01
     if watchdog:
         cfg["watchdog"] = watchdog
+    if second is not None:  # a second simulator as venue `bybit`; cross_exchange trades both
+        cfg["environments"][ENV_NAME]["venues"]["bybit"] = {
+            **cfg["environments"][ENV_NAME]["venues"]["binance"],
+            "url": second[0],
+            "api_key_env": KEY_VAR2,
+            "secret_env": SECRET_VAR2,
+            **({"user_stream_url": f"{second[1]}/ws"} if second[1] else {}),
+        }
+        cfg["runtime"]["multi_strategy_schedulers"]["live_itest"]["schedules"] = {
+            "cross_exchange": {
+                "cadence_seconds": 1,
+                "max_drift_seconds": 1,
+                "warmup_bars": 5,
+                "risk_profile": "balanced",
+                "max_signals": 2,
+                "interval": "1m",
+                "venues": ["binance", "bybit"],
+                "symbols": ["BTC/USDT"],
+            }
+        }
+        cfg["strategies"]["cross_exchange"].update(cross_exchange or {})
     with path.open("w") as fh:
         yaml.dump(cfg, fh)
     return repo
 
 
-def live_env(tmp: Path, api_key: str, secret: str) -> dict[str, str]:
+def live_env(tmp: Path, api_key: str, secret: str, second: tuple[str, str] | None = None) -> dict[str, str]:
     env = signing_env(tmp)
     env.update({KEY_VAR: api_key, SECRET_VAR: secret, "PYTHONUNBUFFERED": "1"})
+    if second is not None:
+        env.update({KEY_VAR2: second[0], SECRET_VAR2: second[1]})
     return env
 
 
-def start_scheduler(repo: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_scheduler(
+    repo: Path, env: dict[str, str], log: Path, metrics: list[str] | None = None
+) -> subprocess.Popen[bytes]:
     out = log.open("ab")
     return subprocess.Popen(
-        [str(TRADEOPS), "run", "--environment", ENV_NAME, "--run-forever", "--no-metrics"],
+        [str(TRADEOPS), "run", "--environment", ENV_NAME, "--run-forever", *(metrics or ["--no-metrics"])],
         cwd=repo,
         env=env,
         stdout=out,

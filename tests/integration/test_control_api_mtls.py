@@ -216,6 +216,23 @@ def test_config_apply_needs_the_write_scope_and_records_the_change(api: RunningA
     assert bad.status_code == 400 and "not a commit name" in bad.json()["detail"]
 
 
+def test_get_strategy_is_the_same_view_as_strategy_show(api: RunningApi) -> None:
+    """The example of the ops-command recipe (docs/architecture.md): one use case, two doors."""
+    from tradeops.ops.strategy_control import ShowStrategy, show
+
+    changed = api.client(token=SCHEDULER_SECRET).post(
+        "/v1/strategies/volatility_target/disable", json=BODY | {"duration_minutes": 60}
+    )
+    assert changed.status_code == 200, changed.text
+    shown = api.client(token=OBSERVER_SECRET).get("/v1/strategies/volatility_target")
+    assert shown.status_code == 200, shown.text
+    view = shown.json()
+    assert view == show(api.ctx, ShowStrategy("volatility_target")).to_json()
+    assert view["disabled"] is True and view["allocation"] == 0.0 and view["until"] == changed.json()["until"]
+    unknown = api.client(token=OBSERVER_SECRET).get("/v1/strategies/grid_bot")
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "unknown strategy 'grid_bot'"})
+
+
 def test_h11_fallback_protocol_also_records_the_client_subject(tmp_path: Path) -> None:
     with running_api(tmp_path, protocol=MtlsH11Protocol) as api:
         response = api.client(token=SCHEDULER_SECRET).post("/v1/strategies/daily_trend/disable", json=BODY)

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.integration.test_control_api_support import OBSERVER_SECRET, RunningApi, running_api
 from tradeops.control_api.app import create_app
+from tradeops.control_api.rbac import ENDPOINT_SCOPES
 
 AUTH = {"Authorization": f"Bearer {OBSERVER_SECRET}"}
 
@@ -47,8 +48,11 @@ def _no_context() -> Any:
     raise AssertionError("the document needs no context")
 
 
+STREAMS = {"/v1/events"}  # never ends by itself: tests/integration/test_read_api.py reads it
 READ_PATHS = sorted(
-    path for path, ops in create_app(_no_context).openapi()["paths"].items() if set(ops) == {"get"}
+    path
+    for path, ops in create_app(_no_context).openapi()["paths"].items()
+    if set(ops) == {"get"} and path not in STREAMS
 )
 
 
@@ -68,7 +72,8 @@ def test_read_endpoint_matches_the_document(
     )
     def check(case: Any) -> None:
         response = case.call_and_validate(session=session, **_tls_kwargs(api))
-        assert response.status_code == 200, response.text  # authenticated, valid input
+        # authenticated, valid input; a path naming a resource may name one that does not exist
+        assert response.status_code in ({200, 404} if "{" in path else {200}), response.text
 
     check()
 
@@ -76,7 +81,7 @@ def test_read_endpoint_matches_the_document(
 def test_the_document_declares_auth_failures_on_every_v1_operation(api: RunningApi) -> None:
     document = requests.get(f"{api.base_url}/openapi.json", timeout=10, **_tls_kwargs(api)).json()
     v1 = [(p, m, op) for p, ops in document["paths"].items() if p.startswith("/v1/") for m, op in ops.items()]
-    assert len(v1) == 9  # with POST /v1/config/apply
+    assert len(v1) == len(ENDPOINT_SCOPES)  # with POST /v1/config/apply and the read API
     for path, method, operation in v1:
         assert {"200", "401", "403"} <= set(operation["responses"]) or {"201", "401", "403"} <= set(
             operation["responses"]

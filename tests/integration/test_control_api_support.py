@@ -127,9 +127,7 @@ def running_api(
         context = startup_check(cfg, env, insecure_dev=insecure_dev, host="127.0.0.1")
 
         def ctx_factory() -> OpsContext:
-            ctx = build_ops_context("config/core.yaml", "binance_paper")
-            ctx.environ = env
-            return ctx
+            return build_ops_context("config/core.yaml", "binance_paper", environ=env)
 
         app = create_app(
             ctx_factory, allow_anonymous=insecure_dev, insecure_warning_interval_s=insecure_warning_interval_s

@@ -19,6 +19,7 @@ BASH = shutil.which("bash") or "/bin/bash"
 TOOLS = (
     *("promtool", "prometheus", "amtool", "prometheus-alertmanager", "pg_ctlcluster", "node", "npm"),
     "nats-server",
+    "chromium",
 )
 # What the script uses besides the tools it checks for.
 UTILITIES = (
@@ -88,9 +89,9 @@ def _not_root(tmp_path: Path, setpriv: str) -> None:
     done = _run(env, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups")
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr == (
-        "ensure-tools: missing amtool prometheus-alertmanager pg_ctlcluster node nats-server; install them "
-        "with: sudo apt-get update && sudo apt-get install -y --no-install-recommends "
-        "prometheus-alertmanager postgresql nodejs nats-server\n"
+        "ensure-tools: missing amtool prometheus-alertmanager pg_ctlcluster node nats-server chromium; "
+        "install them with: sudo apt-get update && sudo apt-get install -y --no-install-recommends "
+        "prometheus-alertmanager postgresql nodejs nats-server chromium\n"
     )
 
 

@@ -65,7 +65,7 @@ def _tradeops(repo: Path, env: dict[str, str], *args: str) -> subprocess.Complet
 
 
 def test_orders_reach_the_simulator_fills_are_booked_once_and_kill9_restart_resends_nothing(tmp_path, sim):
-    repo = live_repo(tmp_path / "repo", sim.url)
+    repo = live_repo(tmp_path / "repo", sim.url, ws_url=sim.ws_url)  # with the user-data stream
     env = live_env(tmp_path, sim.api_key, sim.secret)
     proc = start_scheduler(repo, env, tmp_path / "first.log")
     try:

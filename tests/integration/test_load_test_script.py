@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tradeops.config.load import load_config
+from tradeops.domain.trading import StrategyStatus
 from tradeops.persistence.sql_store import open_state_store
-from tradeops.runtime.ports import StrategyStatus
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "load_test_scheduler.py"

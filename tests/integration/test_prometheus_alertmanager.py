@@ -33,7 +33,7 @@ from tradeops.config.models import MetricsConfig, ResourceLimits
 from tradeops.observability.dashboard import DASHBOARD_PATH, panel_queries, substitute_variables
 from tradeops.observability.metrics import MetricsServer, start_metrics_server
 from tradeops.observability.rules import RULES_FILE
-from tradeops.runtime.stats import Histogram, RuntimeStats
+from tradeops.runtime.stats import Histogram, RuntimeStats, VenueRequestStats
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -89,6 +89,9 @@ def healthy_stats() -> RuntimeStats:
     stats.exchange_errors[("binance", "temporary")] += 1
     stats.decision_log_write.observe(0.001)
     stats.market_data_staleness[("binance", "BTC/USDT")] = 0.0  # a live venue's feed, flowing
+    requests = stats.venue_requests["binance"] = VenueRequestStats(used_weight=42.0)
+    requests.latency["POST /api/v3/order"] = Histogram()
+    requests.latency["POST /api/v3/order"].observe(0.02)
     return stats
 
 

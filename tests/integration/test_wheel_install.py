@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_binary, require_service
+from tradeops.control_api.vendor_assets import VENDOR_FILES
 from tradeops.resources import source_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
@@ -40,6 +41,12 @@ def _copy_sources(destination: Path) -> None:
     for rel in source_files(REPO):
         (destination / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / rel, destination / rel)
+    # `npm ci --prefix tools` ran in the clone: the Swagger UI / ReDoc files the build copies in.
+    for rel in VENDOR_FILES.values():
+        source = REPO / "tools" / "node_modules" / rel
+        require_service(source.is_file(), f"tools/node_modules/{rel} (npm ci --prefix tools)")
+        (destination / "tools" / "node_modules" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination / "tools" / "node_modules" / rel)
 
 
 def _run(args: list[str | Path], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -109,3 +116,20 @@ def test_init_demo_and_alerts_validate_outside_the_checkout(
     statuses = [line.split()[0] for line in validate.stdout.splitlines() if not line.startswith(" ")]
     assert statuses and set(statuses) == {"ok"}, validate.stdout
     assert "actionlint" in validate.stdout
+
+
+def test_the_wheel_ships_the_console_and_the_api_docs_assets(installed: tuple[Path, dict[str, str]]) -> None:
+    venv, env = installed
+    probe = (
+        "from tradeops.control_api.console_routes import CONSOLE_DIR;"
+        "from tradeops.control_api.vendor_assets import VENDOR_FILES, vendor_file;"
+        "print(CONSOLE_DIR); print(*[vendor_file(n) for n in VENDOR_FILES], sep=chr(10))"
+    )
+    where = _run([venv / "bin" / "python", "-c", probe], venv, env).stdout.split()
+    console, *assets = (Path(p).resolve() for p in where)
+    assert console.is_relative_to(venv.resolve())
+    shipped = {p.name for p in console.iterdir()}
+    assert {p.name for p in (REPO / "src/tradeops/control_api/console").iterdir()} <= shipped
+    assert len(assets) == len(VENDOR_FILES)
+    for asset in assets:
+        assert asset.is_relative_to(venv.resolve()) and asset.stat().st_size > 0, asset

@@ -17,11 +17,11 @@ from tradeops.config.models import (
 )
 from tradeops.domain.trading import Signal
 from tradeops.marketdata.series import CandleSeries
+from tradeops.marketdata.series_store import SeriesStore
 from tradeops.strategies.base import Holding, Strategy
 from tradeops.strategies.cross_exchange import CrossExchangeStrategy
 from tradeops.strategies.daily_trend import DailyTrendStrategy
 from tradeops.strategies.mean_reversion import MeanReversionStrategy
-from tradeops.strategies.view import SeriesStore
 from tradeops.strategies.volatility_target import VolatilityTargetStrategy
 
 VENUES = ("binance", "bybit")

@@ -141,7 +141,12 @@ def test_size_and_line_limits(tmp_path, capsys):
             "      scopes: [runtime.schedul.read, metrics.read",
             "scopes",
         ),
-        ("      scopes: [runtime.schedule.read, metrics.read, audit.read]", "      scopes: []", "scopes"),
+        (
+            "      scopes: [runtime.schedule.read, metrics.read, audit.read, portfolio.read, incidents.read,"
+            " alerts.read]",
+            "      scopes: []",
+            "scopes",
+        ),
         ("      env: TRADEOPS_OBSERVER_TOKEN", "      env: ''", "tokens.1.env"),
         ("      env: TRADEOPS_OBSERVER_TOKEN", "      hash: sha256:abc", "tokens.1.hash"),
         ("    - id: observer", "    - id: ''", "tokens.1.id"),

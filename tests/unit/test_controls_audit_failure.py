@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tradeops.bootstrap.engine import _resume_pending
+from tradeops.bootstrap.kill_switch_wiring import resume_pending
 from tradeops.bootstrap.ops import OpsContext, build_ops_context
 from tradeops.decision_log.reader import iter_entries
 from tradeops.domain.errors import AuditWriteFailed
 from tradeops.domain.events import DenialReason
+from tradeops.host.override_files import read_overrides
+from tradeops.host.override_watcher import OverrideWatcher
 from tradeops.ops.controls import Actor, create_override, reconcile_override_events, remove_override
 from tradeops.runtime.kill_switch import KillSwitch
-from tradeops.runtime.overrides import OverrideWatcher, read_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = 1_772_366_400_000
@@ -30,10 +31,9 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpsContext]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TRADEOPS_DECISION_LOG_KEY", "unit-test-key-0123456789")
     monkeypatch.delenv("TRADEOPS_DECISION_LOG_KEY_FILE", raising=False)
-    context = build_ops_context()
-    context.clock_ms = lambda: NOW
     # The operations log lives under a directory that can be blocked (root ignores chmod).
-    context.operations_log = tmp_path / "ops" / "stage4.jsonl"
+    context = build_ops_context(operations_log=tmp_path / "ops" / "stage4.jsonl")
+    context.clock_ms = lambda: NOW
     yield context
     context.close()
 
@@ -63,9 +63,7 @@ def events(ctx: OpsContext) -> list[str]:
 
 def gate(ctx: OpsContext) -> KillSwitch:
     watcher = OverrideWatcher(ctx.overrides_dir, lambda: NOW, poll_interval_ms=10)  # not started
-    return KillSwitch(
-        watcher, ctx.store, lambda: NOW, refresh_ms=0, resume_pending=_resume_pending(ctx.store)
-    )
+    return KillSwitch(watcher, ctx.store, lambda: NOW, refresh_ms=0, resume_pending=resume_pending(ctx.store))
 
 
 def reconcile(ctx: OpsContext) -> None:

@@ -15,6 +15,7 @@ from tradeops.decision_log.keys import resolve_signing_key
 from tradeops.decision_log.reader import iter_entries
 from tradeops.decision_log.verify import verify_file
 from tradeops.domain.errors import AlreadyExists, UserInputError
+from tradeops.host.override_files import read_overrides
 from tradeops.ops.controls import (
     Actor,
     create_override,
@@ -25,7 +26,6 @@ from tradeops.ops.controls import (
     remove_override,
     scheduler_status,
 )
-from tradeops.runtime.overrides import read_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = 1_772_366_400_000  # 2026-03-01T12:00:00Z

@@ -7,44 +7,57 @@ from decimal import Decimal
 import pytest
 
 from tests.fakes import FakeMarket, ScriptedStrategy
+from tradeops.bootstrap.adapters import Adapters
+from tradeops.bootstrap.engine import RunOptions, build_runtime
 from tradeops.config.load import load_config
 from tradeops.domain.events import DenialReason
 from tradeops.domain.market import Bar
 from tradeops.domain.money import to_decimal
 from tradeops.domain.trading import OrderRequest, Side
 from tradeops.exchanges.paper import PaperExchange
-from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
 from tradeops.runtime.fakes import RecordingSink, StaticGate
-from tradeops.runtime.portfolio import Portfolio
-from tradeops.runtime.stats import RuntimeStats
 
 MIN5 = 300_000
 
 
-def build(allocation: float = 0.35, gate: StaticGate | None = None):
-    cfg = load_config("config/core.yaml")
-    profile = cfg.risk_profiles["balanced"].model_copy(
+def build(allocation: float = 0.35, gate: StaticGate | None = None, wrap=lambda venue: venue):
+    """The engine as bootstrap builds it, with fakes handed in: a market the test feeds, a scripted
+    strategy, a recording sink, a paper venue on the test's clock and (optionally) a static gate."""
+    base = load_config("config/core.yaml")
+    profile = base.risk_profiles["balanced"].model_copy(
         update={"strategy_allocations": {"daily_trend": allocation}}
     )
-    schedule = cfg.scheduler().schedules["daily_trend"].model_copy(update={"symbols": ("BTC/USDT",)})
+    scheduler = base.scheduler()
+    schedule = scheduler.schedules["daily_trend"].model_copy(update={"symbols": ("BTC/USDT",)})
+    runtime_cfg = base.runtime.model_copy(
+        update={
+            "multi_strategy_schedulers": {
+                base.runtime.default_scheduler: scheduler.model_copy(
+                    update={"schedules": {"daily_trend": schedule}}
+                )
+            }
+        }
+    )
+    cfg = base.model_copy(
+        update={"risk_profiles": {**base.risk_profiles, "balanced": profile}, "runtime": runtime_cfg}
+    )
     env = cfg.environments["binance_paper"]
     market = FakeMarket(MIN5)
     clock = {"now": 0}
-    exchange = PaperExchange(env.venues, lambda: clock["now"], market.interval_ms)
     sink = RecordingSink()
-    stats = RuntimeStats("test")
     strategy = ScriptedStrategy("daily_trend")
-    engine = TradingEngine(
-        EngineSettings("test", profile, env.venues),
-        [StrategySlot("daily_trend", strategy, schedule, profile)],
-        market,
-        exchange,
-        Portfolio("USDT", Decimal(100_000)),
-        sink,
-        stats,
-        gate,
+    runtime = build_runtime(
+        RunOptions(state="none", decision_log=False, kill_switch=gate is not None),
+        cfg,
+        Adapters(
+            sink=sink,
+            gate=gate,
+            market=market,
+            strategies={"daily_trend": strategy},
+            exchange=lambda _now, interval: wrap(PaperExchange(env.venues, lambda: clock["now"], interval)),
+        ),
     )
-    return engine, market, clock, sink, strategy
+    return runtime.engine, market, clock, sink, strategy
 
 
 def step(engine, market, clock, ts: int, price: float = 30_000.0) -> None:
@@ -128,9 +141,9 @@ def test_kill_switch_blocks_new_orders_at_egress(reduce_only):
 def test_exchange_errors_are_recorded_not_raised():
     from tradeops.exchanges.faults import FaultSpec, FaultyExchange
 
-    engine, market, clock, sink, _ = build()
-    engine.exchange = FaultyExchange(engine.exchange, FaultSpec(error_rate=1.0))
-    engine.egress._exchange = engine.exchange
+    engine, market, clock, sink, _ = build(
+        wrap=lambda venue: FaultyExchange(venue, FaultSpec(error_rate=1.0))
+    )
     step(engine, market, clock, 0)
     outcome = engine.run_cycle("daily_trend", clock["now"])
     assert outcome.orders == 1  # it passed the gate...

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tradeops.bootstrap.ops import OpsContext
+from tradeops.bootstrap.ops import OpsContext, assemble_ops_context
 from tradeops.config.load import load_config
 from tradeops.config.models import (
     ExchangeFailureTrigger,
@@ -36,7 +36,7 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpsContext]
     monkeypatch.chdir(tmp_path)
     cfg = load_config(REPO / "config" / "core.yaml")
     store = SqlStateStore(sqlite_url(tmp_path / "state.sqlite"))
-    context = OpsContext(
+    context = assemble_ops_context(
         cfg,
         REPO / "config" / "core.yaml",
         "binance_paper",

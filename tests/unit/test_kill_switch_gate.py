@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tradeops.domain.events import DenialReason
+from tradeops.domain.trading import StrategyStatus
+from tradeops.host.override_watcher import OverrideWatcher
 from tradeops.ops.overrides_file import remove_override_file, write_override
 from tradeops.persistence.sql_store import SqlStateStore
 from tradeops.runtime.kill_switch import KillSwitch
-from tradeops.runtime.overrides import OnDisable, OverrideFile, OverrideWatcher, format_timestamp
-from tradeops.runtime.ports import StrategyStatus
+from tradeops.runtime.overrides import OnDisable, OverrideFile, format_timestamp
 
 NOW = 1_772_366_400_000
 

@@ -9,13 +9,8 @@ from dataclasses import dataclass
 import pytest
 
 from tradeops.config.models import ResourceLimits
-from tradeops.runtime.resources import (
-    ResourceMonitor,
-    ResourceSampler,
-    ResourceVerdict,
-    evaluate,
-    start_resource_monitor,
-)
+from tradeops.host.process import ResourceSampler, start_resource_monitor
+from tradeops.runtime.resources import ResourceMonitor, ResourceVerdict, evaluate
 from tradeops.runtime.stats import RuntimeStats
 
 LIMITS = ResourceLimits(

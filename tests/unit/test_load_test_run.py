@@ -13,9 +13,9 @@ import pytest
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig, ResourceLimits
 from tradeops.domain.errors import UserInputError
+from tradeops.domain.trading import StrategyStatus
 from tradeops.ops.loadtest import LoadTestReport, run_load_test, save_report
 from tradeops.persistence.sql_store import open_state_store
-from tradeops.runtime.ports import StrategyStatus
 from tradeops.strategies import registry
 from tradeops.strategies.daily_trend import DailyTrendStrategy
 

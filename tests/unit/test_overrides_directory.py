@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tradeops.host.override_files import read_overrides
+from tradeops.host.override_watcher import OverrideWatcher
+from tradeops.host.overrides_directory import ArmedDirectory, arm_directory, directory_problem
 from tradeops.runtime.kill_switch import KillSwitch
-from tradeops.runtime.overrides import OverrideWatcher, read_overrides
-from tradeops.runtime.overrides_directory import ArmedDirectory, arm_directory, directory_problem
 
 NOW = 1_772_366_400_000
 

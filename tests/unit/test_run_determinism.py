@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from tradeops.bench.paper import DENSE_PARAMS, orders_per_decile
 from tradeops.bootstrap.engine import RunOptions, build_runtime
-from tradeops.cli.bench_paper import DENSE_PARAMS, orders_per_decile
 from tradeops.decision_log.keys import ephemeral_key
 from tradeops.decision_log.verify import verify_file
 

@@ -8,9 +8,9 @@ from tradeops.config.models import CrossExchangeParams
 from tradeops.domain.market import Quote
 from tradeops.domain.trading import Signal
 from tradeops.marketdata.series import CandleSeries
+from tradeops.marketdata.series_store import SeriesStore
 from tradeops.strategies.base import Holding
 from tradeops.strategies.cross_exchange import CrossExchangeStrategy
-from tradeops.strategies.view import SeriesStore
 
 PARAMS = CrossExchangeParams()  # binance / bybit, entry 0.18 %, exit 0.06 %, 180 s, 5 s quotes
 SYMBOL = "BTC/USDT"

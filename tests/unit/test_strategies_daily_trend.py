@@ -5,9 +5,9 @@ from __future__ import annotations
 from tradeops.config.models import DailyTrendParams
 from tradeops.domain.trading import Signal
 from tradeops.marketdata.series import CandleSeries
+from tradeops.marketdata.series_store import SeriesStore
 from tradeops.strategies.base import Holding, MarketView
 from tradeops.strategies.daily_trend import DailyTrendStrategy
-from tradeops.strategies.view import SeriesStore
 
 PARAMS = DailyTrendParams(
     fast_ma=3,

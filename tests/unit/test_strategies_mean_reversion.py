@@ -5,9 +5,9 @@ from __future__ import annotations
 from tradeops.config.models import MeanReversionParams
 from tradeops.domain.trading import Signal
 from tradeops.marketdata.series import CandleSeries
+from tradeops.marketdata.series_store import SeriesStore
 from tradeops.strategies.base import Holding
 from tradeops.strategies.mean_reversion import MeanReversionStrategy
-from tradeops.strategies.view import SeriesStore
 
 PARAMS = MeanReversionParams(
     lookback=10,

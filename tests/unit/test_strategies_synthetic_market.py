@@ -10,10 +10,10 @@ import pytest
 
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
+from tradeops.marketdata.series_store import SeriesStore
 from tradeops.marketdata.synthetic import synthetic_market
 from tradeops.strategies.base import Holding
 from tradeops.strategies.registry import build_strategies
-from tradeops.strategies.view import SeriesStore
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "core.yaml"
 ENTRY_ACTIONS = {"enter", "increase"}

@@ -10,8 +10,8 @@ import pytest
 from tradeops.config.models import VolatilityTargetParams
 from tradeops.domain.trading import Signal
 from tradeops.marketdata.series import CandleSeries
+from tradeops.marketdata.series_store import SeriesStore
 from tradeops.strategies.base import Holding
-from tradeops.strategies.view import SeriesStore
 from tradeops.strategies.volatility_target import VolatilityTargetStrategy
 
 PARAMS = VolatilityTargetParams(lookback=20)

@@ -11,8 +11,8 @@ import pytest
 from tradeops.bootstrap.ops import build_ops_context
 from tradeops.cli.main import main
 from tradeops.decision_log.reader import iter_entries
+from tradeops.host.override_files import read_overrides
 from tradeops.ops.controls import Actor, create_override, reconcile_override_events
-from tradeops.runtime.overrides import read_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 OPS_LOG = Path("audit/decision_logs/stage4.jsonl")

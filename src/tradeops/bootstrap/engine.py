@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tradeops.bootstrap.adapters import Adapters
 from tradeops.bootstrap.decision_log_wiring import audited, open_sink, writer_opener
+from tradeops.bootstrap.kill_switch_wiring import open_gate
 from tradeops.bootstrap.live_start import booked_trade_ids, live_opening, start_live
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig, EnvironmentConfig
@@ -19,6 +21,7 @@ from tradeops.exchanges.faults import FaultSpec, FaultyExchange
 from tradeops.exchanges.paper import PaperExchange
 from tradeops.marketdata.datasets import load_dataset
 from tradeops.marketdata.loaders import CandleSeries
+from tradeops.marketdata.series_store import SeriesStore
 from tradeops.marketdata.synthetic import synthetic_market
 from tradeops.runtime.clock import ReplayClock, WallClock
 from tradeops.runtime.engine import EngineSettings, StrategySlot, TradingEngine
@@ -28,7 +31,6 @@ from tradeops.runtime.ports import DecisionSink, OrderGate, StateStore
 from tradeops.runtime.scheduler import Scheduler
 from tradeops.runtime.stats import RuntimeStats
 from tradeops.strategies.registry import build_strategy
-from tradeops.strategies.view import SeriesStore
 
 if TYPE_CHECKING:
     from tradeops.bootstrap.account import Account, RunPlan
@@ -146,42 +148,6 @@ def _load_market(
     return series
 
 
-def _open_gate(
-    cfg: AppConfig, env: EnvironmentConfig, store: StateStore | None, closers: list[Any]
-) -> OrderGate | None:
-    """The kill switch reads operator state from the run's own store (an account's is the one the CLI
-    and the control API write); an in-memory run (smoke, load test) reads the environment's."""
-    from tradeops.persistence.sql_store import open_state_store
-    from tradeops.runtime.kill_switch import KillSwitch
-    from tradeops.runtime.override_archive import OverrideArchive
-    from tradeops.runtime.overrides import OverrideWatcher
-
-    if store is None:
-        store = open_state_store(env)
-        closers.append(store.close)
-
-    watcher = OverrideWatcher(
-        Path(cfg.runtime.overrides_dir),
-        clock_ms=WallClock().now_ms,
-        poll_interval_ms=cfg.runtime.kill_switch.poll_interval_ms,
-        on_change=OverrideArchive(cfg.runtime.overrides_dir, WallClock().now_ms),
-    )
-    watcher.start()
-    closers.append(watcher.stop)
-    return KillSwitch(watcher, store, WallClock().now_ms, resume_pending=_resume_pending(store))
-
-
-def _resume_pending(store: StateStore) -> Any:
-    """Trading stays halted while an override event that resumes it is not recorded yet."""
-    from tradeops.runtime.override_ledger import ledger_halts, ledger_key
-    from tradeops.runtime.overrides import COMPONENTS
-
-    kv_get = getattr(store, "kv_get", None)
-    if kv_get is None:
-        return None
-    return lambda: any(ledger_halts(kv_get(ledger_key(name))) for name in COMPONENTS)
-
-
 def _environment(cfg: AppConfig, opts: RunOptions) -> EnvironmentConfig:
     if opts.environment not in cfg.environments:
         raise UserInputError(
@@ -200,8 +166,12 @@ def _environment(cfg: AppConfig, opts: RunOptions) -> EnvironmentConfig:
     return env
 
 
-def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
+def build_runtime(
+    opts: RunOptions, cfg: AppConfig | None = None, adapters: Adapters | None = None
+) -> Runtime:
+    """The engine, the scheduler and their adapters for `opts` (`adapters`: fakes a test hands in)."""
     cfg = cfg or load_config(opts.config_path)
+    adapters = adapters or Adapters()
     env = _environment(cfg, opts)
     sched_cfg = cfg.scheduler(opts.scheduler)
     names = list(opts.strategies or sched_cfg.schedules)
@@ -219,9 +189,11 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
             f"environments.{opts.environment}.venues: add {', '.join(sorted(missing_venues))}"
         )
     interval = next(iter(schedules.values())).interval
-    series_store = SeriesStore()
+    series_store: Any = adapters.market if adapters.market is not None else SeriesStore()
     live: LiveParts | None = None
-    if env.mode == "live":  # never paper-trade a live environment
+    if adapters.market is not None:
+        first_ts = end_ms = 0
+    elif env.mode == "live":  # never paper-trade a live environment
         from tradeops.bootstrap.live import open_live
 
         live = open_live(opts.environment, env, schedules, series_store, os.environ)
@@ -233,14 +205,17 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         params = params.model_copy(
             update={k: getattr(params, k).model_copy(update=v) for k, v in opts.strategy_params.items()}
         )
-    strategies = {n: build_strategy(sched_cfg.strategy_of(n), params) for n in names}
+    given = adapters.strategies or {}
+    strategies = {n: given.get(n) or build_strategy(sched_cfg.strategy_of(n), params) for n in names}
     slots = [
         StrategySlot(n, strategies[n], schedules[n], cfg.risk_profiles[schedules[n].risk_profile])
         for n in names
     ]
     # Start once the longest warmup is available, so the first step already has full history.
     warmup = max(max(s.warmup_bars, strategies[n].required_bars()) for n, s in schedules.items())
-    start_ms = first_ts + (warmup + 1) * series_store.interval_ms(*series_store.instruments()[0])
+    start_ms = 0
+    if adapters.market is None:
+        start_ms = first_ts + (warmup + 1) * series_store.interval_ms(*series_store.instruments()[0])
     from tradeops.bootstrap.account import new_run_id, open_account, plan_run, run_kind
 
     closers: list[Any] = []
@@ -256,7 +231,10 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
     account: Account | None = None
     store: StateStore | None = None
     sink: DecisionSink
-    if plan.store is not None:
+    if adapters.injects_log:
+        store = adapters.store
+        sink = adapters.sink if adapters.sink is not None else open_sink(cfg, opts, env, plan, closers)
+    elif plan.store is not None:
         account = open_account(
             plan,
             writer_opener(cfg, opts, env, plan.log_path),
@@ -277,7 +255,20 @@ def build_runtime(opts: RunOptions, cfg: AppConfig | None = None) -> Runtime:
         sink = open_sink(cfg, opts, env, plan, closers)
     try:
         return _assemble(
-            cfg, opts, env, slots, series_store, start_ms, end_ms, plan, account, store, sink, closers, live
+            cfg,
+            opts,
+            env,
+            slots,
+            series_store,
+            start_ms,
+            end_ms,
+            plan,
+            account,
+            store,
+            sink,
+            closers,
+            live,
+            adapters,
         )
     except BaseException:
         for closer in reversed(closers):
@@ -291,12 +282,17 @@ def _attach_heartbeat(cfg: AppConfig, runtime: Runtime, store: Any) -> None:
     from tradeops.runtime.heartbeat import HeartbeatPublisher
 
     settings = cfg.runtime.heartbeat
+    interval_s = settings.interval_seconds
+    env = cfg.environments[runtime.options.environment]
+    if env.mode == "live":  # the watchdog's cadence for a live account (environments.<e>.live)
+        interval_s = min(interval_s, env.live.heartbeat_ms / 1000)
     publisher = HeartbeatPublisher(
         runtime.stats,
         StoreHeartbeatSink(store),
         WallClock().now_ms,
-        interval_s=settings.interval_seconds,
+        interval_s=interval_s,
         stale_after_s=settings.stale_after_seconds,
+        run_id=runtime.run_id,
     )
     runtime.scheduler.heartbeat = publisher
     runtime.closers.append(publisher.stopped)  # closers run last-first: before the store closes
@@ -314,6 +310,25 @@ def _venue_egress(
     if account is not None and account.mismatch is None:
         paper.restore(account.store.load_open_orders(), int(account.meta.get("paper_order_seq", "0")))
     return paper
+
+
+def _egress(
+    opts: RunOptions,
+    env: EnvironmentConfig,
+    live: LiveParts | None,
+    account: Account | None,
+    clock: Any,
+    series: Any,
+    adapters: Adapters,
+) -> Any:
+    """The injected venue egress, else bootstrap's; wrapped in the fault injector with --faults."""
+    if adapters.exchange is not None:
+        exchange = adapters.exchange(clock.now_ms, series.interval_ms)
+    else:
+        exchange = _venue_egress(env, live, account, clock, series)
+    if opts.faults:
+        exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
+    return exchange
 
 
 def _clustered(opts: RunOptions, gate: OrderGate | None) -> OrderGate | None:
@@ -343,7 +358,9 @@ def _assemble(
     sink: DecisionSink,
     closers: list[Any],
     live: LiveParts | None = None,
+    adapters: Adapters | None = None,
 ) -> Runtime:
+    adapters = adapters or Adapters()
     from tradeops.bootstrap.resume import MarketIdentity, market_identity, resume_point, start_account
 
     interval = next(iter(slots)).schedule.interval
@@ -354,7 +371,9 @@ def _assemble(
     if resume:
         series_store.advance_to(resume)  # bars up to the cursor were processed before: history only
         start_ms = max(start_ms, resume + 1)
-    clock: Any = WallClock() if opts.wall_clock or live else ReplayClock(start_ms, opts.speed)
+    clock: Any = adapters.clock or (
+        WallClock() if opts.wall_clock or live else ReplayClock(start_ms, opts.speed)
+    )
     stats = RuntimeStats(environment=opts.environment, started_ms=WallClock().now_ms())
     quote = env.quote_asset
     initial = to_decimal(env.initial_balances[quote])
@@ -370,10 +389,10 @@ def _assemble(
     portfolio.initial_equity = portfolio.equity()  # the run starts from what its store holds
     if account is not None:
         portfolio.peak_equity = max(portfolio.equity(), to_decimal(account.meta.get("peak_equity", "0")))
-    exchange: Any = _venue_egress(env, live, account, clock, series_store)
-    if opts.faults:
-        exchange = FaultyExchange(exchange, FaultSpec.parse(opts.faults), seed=opts.seed)
-    gate = _open_gate(cfg, env, store if plan.store else None, closers) if opts.kill_switch else None
+    exchange = _egress(opts, env, live, account, clock, series_store, adapters)
+    gate = adapters.gate
+    if gate is None and opts.kill_switch:
+        gate = open_gate(cfg, env, store if plan.store else None, closers)
     gate = audited(_clustered(opts, gate), sink, stats, opts.environment)
     settings = EngineSettings(
         environment=opts.environment,

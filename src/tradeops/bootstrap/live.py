@@ -4,7 +4,7 @@ poller per venue (the runtime sees only the Exchange port and the revealing-mark
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tradeops.config.live import live_problems
@@ -12,11 +12,15 @@ from tradeops.config.models import EnvironmentConfig, Schedule
 from tradeops.domain.errors import Fatal, TradeopsError, UserInputError
 from tradeops.domain.market import interval_to_ms
 from tradeops.exchanges.ccxt_adapter import CcxtExchange
-from tradeops.exchanges.ccxt_calls import RetryPolicy
+from tradeops.exchanges.ccxt_calls import RetryPolicy, VenueCaller
 from tradeops.exchanges.ccxt_client import build_ccxt_client
 from tradeops.exchanges.ccxt_market import CcxtMarketData
+from tradeops.exchanges.dead_man import CountdownDeadMan
+from tradeops.exchanges.user_stream import ListenKeyStream
+from tradeops.exchanges.venue_metrics import instrument
+from tradeops.marketdata.series_store import SeriesStore
+from tradeops.runtime.stats import VenueRequestStats
 from tradeops.runtime.venue_router import VenueRouter
-from tradeops.strategies.view import SeriesStore
 
 
 def build_ccxt_exchange(
@@ -27,13 +31,22 @@ def build_ccxt_exchange(
     *,
     clock_ms: Callable[[], int] | None = None,
     poll_interval_ms: int = 1_000,
+    user_stream: bool = False,
 ) -> CcxtExchange:
-    """A CcxtExchange for `environments.<env_name>.venues.<venue_name>`, keys from `environ`."""
+    """A CcxtExchange for `environments.<env_name>.venues.<venue_name>`, keys from `environ`;
+    with `user_stream` and a `user_stream_url`, its listenKey stream is started (REST stays the
+    fallback)."""
     if venue_name not in env.venues:
         raise UserInputError(f"environments.{env_name}.venues: no venue {venue_name!r}")
     venue = env.venues[venue_name]
     client = build_ccxt_client(venue_name, venue, environ)
     cap = None if env.max_order_notional is None else Decimal(repr(env.max_order_notional))
+    stream = None
+    if user_stream and venue.user_stream_url:
+        stream = ListenKeyStream(
+            str(client.urls["api"]["public"]), venue.user_stream_url, str(client.apiKey), venue_name
+        )
+        stream.start()
     return CcxtExchange(
         client,
         venue_name,
@@ -42,6 +55,8 @@ def build_ccxt_exchange(
         max_order_notional=cap,
         clock_ms=clock_ms,
         poll_interval_ms=poll_interval_ms,
+        stream=stream,
+        requests=instrument(client, VenueRequestStats()),
     )
 
 
@@ -55,6 +70,7 @@ class LiveParts:
     interval: str
     interval_ms: int
     quote_asset: str
+    dead_men: list[CountdownDeadMan] = field(default_factory=list)  # venue-side cancel-all countdowns
 
 
 def live_symbols(env_name: str, schedules: Mapping[str, Schedule]) -> tuple[str, dict[str, set[str]]]:
@@ -82,14 +98,22 @@ def refuse_unready_live(env_name: str, env: EnvironmentConfig, environ: Mapping[
 
 
 def connect_venues(
-    env_name: str, env: EnvironmentConfig, symbols: Mapping[str, set[str]], environ: Mapping[str, str]
+    env_name: str,
+    env: EnvironmentConfig,
+    symbols: Mapping[str, set[str]],
+    environ: Mapping[str, str],
+    *,
+    user_streams: bool = False,
 ) -> VenueRouter:
     """One ccxt adapter per venue, markets loaded (precision known before any order); refuses
-    without keys or confirm_live."""
+    without keys or confirm_live. `user_streams`: the trading process also listens to each
+    venue's user-data stream (operator tools poll)."""
     refuse_unready_live(env_name, env, environ)
     adapters: dict[str, CcxtExchange] = {}
     for venue in sorted(symbols):
-        adapter = build_ccxt_exchange(env_name, env, venue, environ, poll_interval_ms=env.live.order_poll_ms)
+        adapter = build_ccxt_exchange(
+            env_name, env, venue, environ, poll_interval_ms=env.live.order_poll_ms, user_stream=user_streams
+        )
         try:
             adapter.load_markets()
             for symbol in sorted(symbols[venue]):
@@ -110,7 +134,7 @@ def open_live(
     """Connect to every venue the schedules trade and load `live.history_bars` closed candles of
     each instrument into `series`."""
     interval, symbols = live_symbols(env_name, schedules)
-    router = connect_venues(env_name, env, symbols, environ)
+    router = connect_venues(env_name, env, symbols, environ, user_streams=True)
     sources = {
         name: CcxtMarketData(adapter.client, name, RetryPolicy(max_retries=env.venues[name].max_retries))
         for name, adapter in router.venues.items()
@@ -125,4 +149,10 @@ def open_live(
             raise Fatal(f"{venue} {symbol}: cannot load candle history: {exc}") from exc
         for bar in bars:
             series.append(bar, step)
-    return LiveParts(router, sources, instruments, interval, step, env.quote_asset)
+    dead_men = []
+    for name, adapter in router.venues.items():
+        seconds = env.venues[name].dead_man_seconds
+        if seconds is not None and isinstance(adapter, CcxtExchange):
+            caller = VenueCaller(adapter.client, name, RetryPolicy(max_retries=env.venues[name].max_retries))
+            dead_men.append(CountdownDeadMan(caller, symbols[name], int(seconds * 1000)))
+    return LiveParts(router, sources, instruments, interval, step, env.quote_asset, dead_men)

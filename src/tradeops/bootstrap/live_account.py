@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tradeops.bootstrap.live import connect_venues, live_symbols
+from tradeops.bootstrap.live_adoption import adopted_ids
 from tradeops.bootstrap.live_start import balance_tolerance, expected_balances
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig, EnvironmentConfig
@@ -39,9 +40,10 @@ class LiveAccount:
         for row in self.store.table_rows("fills"):
             booked.setdefault(str(row["venue"]), []).append(str(row["fill_id"]))
         self.router.restore(self.store.load_open_orders(), booked)
+        adopted = adopted_ids(self.store)
         return reconcile(
             self.router.local_open_orders(),
-            self.router.venue_open_orders(),
+            [o for o in self.router.venue_open_orders() if o.client_order_id not in adopted],
             expected_balances(self.store, self.env.quote_asset),
             self.router.venue_balances(),
             strategy_of=strategy_of(self.strategies),
@@ -74,8 +76,8 @@ def kill_switch_reader(
 ) -> tuple[Callable[[], bool], Callable[[], str], Callable[[], None]]:
     """(is the global kill switch engaged?, its positions policy, stop) from the same overrides
     directory and store the scheduler reads."""
+    from tradeops.host.override_watcher import OverrideWatcher
     from tradeops.runtime.kill_switch import KillSwitch
-    from tradeops.runtime.overrides import OverrideWatcher
 
     cfg = account.cfg
     watcher = OverrideWatcher(

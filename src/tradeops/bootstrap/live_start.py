@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tradeops.config.models import EnvironmentConfig
+from tradeops.domain.errors import Fatal, TradeopsError
 from tradeops.domain.money import ZERO, decimal_str, to_decimal
 from tradeops.domain.trading import Fill, Liquidity, Side, base_asset
 from tradeops.runtime.live_loop import LiveLoop
@@ -44,10 +45,15 @@ def fill_of_row(row: Mapping[str, Any]) -> Fill:
 
 
 def fill_deltas(rows: Iterable[Mapping[str, Any]], quote: str) -> dict[tuple[str, str], Decimal]:
-    """What the booked fills changed per (venue, asset): base by the position change, quote by cash."""
+    """What the booked fills (store rows) changed per (venue, asset)."""
+    return balance_deltas((fill_of_row(row) for row in rows), quote)
+
+
+def balance_deltas(fills: Iterable[Fill], quote: str) -> dict[tuple[str, str], Decimal]:
+    """What fills change per (venue, asset): base by the position change, quote by cash, a fee in
+    a third asset off that asset."""
     out: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-    for row in rows:
-        fill = fill_of_row(row)
+    for fill in fills:
         base = base_asset(fill.symbol)
         if base:
             out[(fill.venue, base)] += fill.position_change
@@ -108,8 +114,25 @@ def balance_tolerance(env: EnvironmentConfig) -> defaultdict[str, Decimal]:
     return tolerance
 
 
+def _with_dead_men(loop: LiveLoop, live: LiveParts, runtime: Runtime) -> Any:
+    """The live loop's step, then re-arm each venue's cancel-all countdown when due (a failure is
+    counted and logged; the countdown the venue holds keeps running, so it fails closed)."""
+    stats = runtime.engine.stats
+
+    def on_step(now_ms: int, report: Any = None) -> None:
+        loop.on_step(now_ms, report)
+        for dead_man in live.dead_men:
+            try:
+                dead_man.beat(now_ms)
+            except TradeopsError as exc:
+                stats.exchange_errors[(dead_man.venue, "dead_man")] += 1
+                print(f"{dead_man.venue}: dead-man's switch not re-armed: {exc}", file=sys.stderr)
+
+    return on_step
+
+
 def start_live(runtime: Runtime, env: EnvironmentConfig, live: LiveParts, account: Account | None) -> None:
-    """Wire the reconcile loop and heartbeat after each step; reconcile once before trading."""
+    """Wire the reconcile loop after each step; reconcile once before trading."""
     quote = env.quote_asset
 
     def expected() -> dict[tuple[str, str], Decimal]:
@@ -119,22 +142,29 @@ def start_live(runtime: Runtime, env: EnvironmentConfig, live: LiveParts, accoun
         runtime.sink.commit()  # every fill booked so far is in the store
         return expected_balances(account.store, quote)
 
+    def adopted() -> frozenset[str]:
+        from tradeops.bootstrap.live_adoption import adopted_ids
+
+        return adopted_ids(account.store) if account is not None else frozenset()
+
     reconcile = ReconcileLoop(
         runtime.engine,
         live.router,
         expected,
         int(env.live.reconcile_interval_seconds * 1000),
         balance_tolerance(env),
+        adopted,
     )
-    loop = LiveLoop(
-        runtime.engine,
-        account.store if account is not None else None,
-        reconcile,
-        runtime.run_id,
-        env.live.heartbeat_ms,
-    )
+    loop = LiveLoop(runtime.engine, account.store if account is not None else None, reconcile)
     runtime.live_loop = loop
-    runtime.scheduler.on_step = loop.on_step
+    step_hook = loop.on_step
+    if live.dead_men:
+        step_hook = _with_dead_men(loop, live, runtime)
+    for name, venue in live.router.venues.items():
+        requests = getattr(venue, "requests", None)
+        if requests is not None:
+            runtime.engine.stats.venue_requests[name] = requests  # per-endpoint metrics
+    runtime.scheduler.on_step = step_hook
     now = runtime.clock.now_ms()
     report = reconcile.run(now)
     if report is not None and not report.clean:
@@ -143,5 +173,10 @@ def start_live(runtime: Runtime, env: EnvironmentConfig, live: LiveParts, accoun
             "(tradeops reconcile shows them)",
             file=sys.stderr,
         )
+    for dead_man in live.dead_men:  # armed before the first order; a venue refusing it does not trade
+        try:
+            dead_man.beat(now)
+        except TradeopsError as exc:
+            raise Fatal(f"{dead_man.venue}: cannot arm dead-man's switch (dead_man_seconds): {exc}") from exc
     loop.on_step(now)
     runtime.sink.flush()

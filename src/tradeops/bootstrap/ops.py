@@ -1,64 +1,135 @@
-"""Composition root of the operations use cases (CLI, control API): config + state store + paths."""
+"""Composition root of the operations use cases (CLI, control API, rollback): the concrete adapters
+behind the `tradeops.ops_ports` Protocols, built here and nowhere else."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
+from tradeops.bootstrap.operator_log import ConfigKeyProvider, FileOperatorLog
+from tradeops.bootstrap.override_files import remove_override_file, write_override
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import UserInputError
-from tradeops.runtime.ports import StateStore
+from tradeops.host.override_files import read_override, read_overrides
+from tradeops.observability.alertmanager import AlertmanagerClient
+from tradeops.ops_ports import OpsContext, OpsStore, OverrideBus
+from tradeops.runtime.overrides import OverrideFile, OverrideState
 
+if TYPE_CHECKING:
+    from tradeops.security.audit import AuditReport
 
-class OverrideBus(Protocol):
-    """Cluster mode: an override document (named like its file) put for every host, or removed."""
-
-    def publish(self, file_name: str, data: bytes | None) -> None: ...
-
-    def publish_strategy(self, strategy: str, disabled: bool, until_ms: int | None) -> None: ...
-
-    def close(self) -> None: ...
+__all__ = [
+    "ConfigSecurityAudit",
+    "FileOverrideStore",
+    "HttpAlertManager",
+    "OpsContext",
+    "assemble_ops_context",
+    "build_ops_context",
+    "open_alertmanager",
+    "rewire",
+    "wall_clock_ms",
+]
 
 
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
 
-@dataclass
-class OpsContext:
-    """Everything an operations use case needs; built once per command or per API process."""
+class FileOverrideStore:
+    """The override files in one directory (written atomically, read fail-safe)."""
 
-    cfg: AppConfig
-    config_path: Path
-    environment: str
-    store: StateStore
-    overrides_dir: Path
-    clock_ms: Callable[[], int] = wall_clock_ms
-    operations_log: Path | None = None  # None: cfg.decision_log.operations_log
-    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    override_bus: OverrideBus | None = None  # cluster mode: overrides reach every host
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
 
-    def close(self) -> None:
-        self.store.close()
-        if self.override_bus is not None:
-            self.override_bus.close()
+    @property
+    def directory(self) -> Path:
+        return self._directory
 
-    def __enter__(self) -> OpsContext:
-        return self
+    def read_all(self, now_ms: int) -> OverrideState:
+        return read_overrides(self._directory, now_ms)
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def read(self, file_name: str, now_ms: int) -> OverrideState:
+        return read_override(self._directory / file_name, now_ms)
+
+    def write(self, document: OverrideFile, *, force: bool = False) -> Path:
+        return write_override(self._directory, document, force=force)
+
+    def remove(self, path: Path) -> bool:
+        return remove_override_file(path)
+
+
+class ConfigSecurityAudit:
+    """`tradeops security audit` over this config and the process environment."""
+
+    def __init__(self, cfg: AppConfig, config_path: Path) -> None:
+        self._cfg, self._config_path = cfg, config_path
+
+    def run(self, *, required_scheduler_scopes: Sequence[str] = ()) -> AuditReport:
+        from tradeops.security.audit import run_security_audit
+
+        return run_security_audit(
+            self._cfg, config_path=self._config_path, required_scheduler_scopes=required_scheduler_scopes
+        )
+
+
+def open_alertmanager(url: str) -> AlertmanagerClient:
+    """A client for the Alertmanager at `url` (UserInputError for a URL that is not http(s))."""
+    return AlertmanagerClient(url)
+
+
+class HttpAlertManager:
+    """Alertmanager API v2 over HTTP."""
+
+    def connect(self, url: str) -> AlertmanagerClient:
+        return open_alertmanager(url)
+
+
+def assemble_ops_context(
+    cfg: AppConfig,
+    config_path: Path,
+    environment: str,
+    store: OpsStore,
+    overrides_dir: Path,
+    *,
+    clock_ms: Callable[[], int] = wall_clock_ms,
+    environ: Mapping[str, str] = os.environ,
+    operations_log: Path | None = None,
+    override_bus: OverrideBus | None = None,
+) -> OpsContext:
+    """The real adapters around an open `store`: the operations log file, the override files, the
+    signing key from env or key file, Alertmanager over HTTP."""
+    log_path = Path(operations_log or cfg.decision_log.operations_log)
+    keys = ConfigKeyProvider(cfg, environ, log_path)
+    return OpsContext(
+        cfg=cfg,
+        config_path=config_path,
+        environment=environment,
+        store=store,
+        overrides=FileOverrideStore(overrides_dir),
+        operator_log=FileOperatorLog(log_path, keys, cfg.decision_log.max_line_bytes),
+        keys=keys,
+        alert_manager=HttpAlertManager(),
+        security_audit=ConfigSecurityAudit(cfg, config_path),
+        clock_ms=clock_ms,
+        environ=environ,
+        operations_log=operations_log,
+        override_bus=override_bus,
+    )
 
 
 def build_ops_context(
-    config_path: str | Path = "config/core.yaml", environment: str = "binance_paper"
+    config_path: str | Path = "config/core.yaml",
+    environment: str = "binance_paper",
+    *,
+    overrides_dir: Path | None = None,
+    operations_log: Path | None = None,
+    environ: Mapping[str, str] = os.environ,
 ) -> OpsContext:
-    """Load the config, check the environment, open its state store."""
+    """Load the config, check the environment, open its state store, plug in the real adapters."""
     from tradeops.persistence.sql_store import open_state_store
 
     path = Path(config_path)
@@ -78,4 +149,34 @@ def build_ops_context(
         from tradeops.bootstrap.cluster import open_override_bus
 
         bus = open_override_bus(cfg, environment)
-    return OpsContext(cfg, path, environment, store, Path(cfg.runtime.overrides_dir), override_bus=bus)
+    directory = overrides_dir if overrides_dir is not None else Path(cfg.runtime.overrides_dir)
+    return assemble_ops_context(
+        cfg,
+        path,
+        environment,
+        store,
+        directory,
+        environ=environ,
+        operations_log=operations_log,
+        override_bus=bus,
+    )
+
+
+def rewire(
+    ctx: OpsContext,
+    *,
+    environ: Mapping[str, str] | None = None,
+    operations_log: Path | None = None,
+) -> OpsContext:
+    """The same context (same store, same clock) with adapters for another environment or log."""
+    return assemble_ops_context(
+        ctx.cfg,
+        ctx.config_path,
+        ctx.environment,
+        ctx.store,
+        ctx.overrides.directory,
+        clock_ms=ctx.clock_ms,
+        environ=ctx.environ if environ is None else environ,
+        operations_log=ctx.operations_log if operations_log is None else operations_log,
+        override_bus=ctx.override_bus,
+    )

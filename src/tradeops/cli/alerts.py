@@ -139,30 +139,11 @@ def unsilence(
     """Expire a silence now (alerts notify again) and log it in the decision log."""
     from tradeops.bootstrap.ops import build_ops_context
     from tradeops.config.load import load_config
-    from tradeops.observability.alertmanager import AlertmanagerClient
-    from tradeops.observability.silences import expire_silence
-    from tradeops.ops.audit_trail import record_operator_action
+    from tradeops.ops.alerting import unsilence_alerts
 
     url = _resolve_url(alertmanager_url, load_config(config_path).observability.alertmanager.url)
     with build_ops_context(config_path, environment) as ctx:
-        cfg = ctx.cfg
-
-        def record(expired: dict[str, Any]) -> None:
-            record_operator_action(
-                cfg,
-                kind="alert_silence",
-                status="expired",
-                artefacts={"silence_id": silence_id, "alertmanager_url": url},
-                metadata={
-                    "comment": str(expired.get("comment", "")),
-                    "ends_at": str(expired.get("endsAt", "")),
-                    "expired_by": os.environ.get("USER", ""),
-                },
-                tags=("silence",),
-            )
-
-        with AlertmanagerClient(url) as client:
-            outcome = expire_silence(client, silence_id, record)
+        outcome = unsilence_alerts(ctx, url=url, silence_id=silence_id, expired_by=os.environ.get("USER", ""))
     after = outcome["after"]
     if as_json:
         click.echo(json.dumps(after, indent=2, sort_keys=True))
@@ -179,12 +160,12 @@ def unsilence(
 @config_option
 def list_silences(alertmanager_url: str | None, show_all: bool, as_json: bool, config_path: Path) -> int:
     """List silences (active and pending only unless --all)."""
+    from tradeops.bootstrap.ops import open_alertmanager
     from tradeops.config.load import load_config
-    from tradeops.observability.alertmanager import AlertmanagerClient
     from tradeops.observability.silences import silence_rows
 
     url = _resolve_url(alertmanager_url, load_config(config_path).observability.alertmanager.url)
-    with AlertmanagerClient(url) as client:
+    with open_alertmanager(url) as client:
         rows = silence_rows(client.silences(), active_only=not show_all)
     if as_json:
         click.echo(json.dumps(rows, indent=2, sort_keys=True))

@@ -7,13 +7,13 @@ import click
 from tradeops.cli.lazy import LazyGroup
 
 BENCHES = {
-    "cluster": "tradeops.cli.bench_cluster:bench_cluster",
-    "control-api": "tradeops.cli.bench_control_api:bench_control_api",
-    "decision-log": "tradeops.cli.bench_decision_log:bench_decision_log",
-    "kill-switch": "tradeops.cli.bench_kill_switch:bench_kill_switch",
-    "live-sim": "tradeops.cli.bench_live_sim:bench_live_sim",
-    "paper": "tradeops.cli.bench_paper:bench_paper",
-    "scheduler": "tradeops.cli.bench_scheduler:bench_scheduler",
+    "cluster": "tradeops.bench.cluster:bench_cluster",
+    "control-api": "tradeops.bench.control_api:bench_control_api",
+    "decision-log": "tradeops.bench.decision_log:bench_decision_log",
+    "kill-switch": "tradeops.bench.kill_switch:bench_kill_switch",
+    "live-sim": "tradeops.bench.live_sim:bench_live_sim",
+    "paper": "tradeops.bench.paper:bench_paper",
+    "scheduler": "tradeops.bench.scheduler:bench_scheduler",
 }
 
 

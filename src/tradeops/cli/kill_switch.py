@@ -132,33 +132,23 @@ def disable(
 ) -> int:
     """Write the override file atomically (mode 600) and log it; prints the path written."""
     from tradeops.bootstrap.ops import build_ops_context
-    from tradeops.ops.controls import Actor, create_override
+    from tradeops.ops.control_common import Door
+    from tradeops.ops.kill_switch_control import HaltTrading, halt
 
-    with build_ops_context(config_path, environment) as ctx:
-        if output_dir is not None:
-            ctx.overrides_dir = output_dir
-        info = create_override(
-            ctx,
-            reason=reason,
-            ticket=ticket,
-            requested_by=requested_by,
-            actor=Actor(requested_by, "cli"),
-            component=component,
-            duration_minutes=duration_minutes,
-            force=force,
-            positions=positions,  # type: ignore[arg-type]
-            cancel_open_orders=False if keep_open_orders else None,
-        )
-    doc = info.document
-    click.echo(str(info.path))
-    expiry = f"expires_at {doc.expires_at}" if doc.expires_at else "no expiry (remove the file to resume)"
-    orders = "cancel" if doc.on_disable.cancel_open_orders else "keep"
-    click.echo(
-        f"{info.component} disabled: new orders stop; open orders: {orders}; "
-        f"positions: {doc.on_disable.positions}; {expiry}"
-        + (" (replaced an existing override)" if info.replaced else ""),
-        err=True,
+    command = HaltTrading(
+        reason,
+        ticket,
+        Door("cli", requested_by),
+        component=component,
+        duration_minutes=duration_minutes,
+        force=force,
+        positions=positions,
+        cancel_open_orders=False if keep_open_orders else None,
     )
+    with build_ops_context(config_path, environment, overrides_dir=output_dir) as ctx:
+        halted = halt(ctx, command)
+    click.echo(halted.path)
+    click.echo(halted.notice, err=True)
     return 0
 
 
@@ -191,16 +181,10 @@ def clear(
     import getpass
 
     from tradeops.bootstrap.ops import build_ops_context
-    from tradeops.ops.controls import Actor, remove_override
+    from tradeops.ops.control_common import Door
+    from tradeops.ops.kill_switch_control import ResumeTrading, resume
 
+    command = ResumeTrading(reason, Door("cli", getpass.getuser()), requested_by, ticket, component)
     with build_ops_context(config_path, environment) as ctx:
-        removed = remove_override(
-            ctx,
-            actor=Actor(requested_by or getpass.getuser(), "cli"),
-            reason=reason,
-            component=component,
-            ticket=ticket,
-        )
-        where = ctx.overrides_dir
-    click.echo(f"override removed from {where}: trading resumes" if removed else f"no override in {where}")
+        click.echo(resume(ctx, command).message)
     return 0

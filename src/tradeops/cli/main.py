@@ -12,6 +12,7 @@ from tradeops.cli.lazy import LazyGroup
 from tradeops.domain.errors import TradeopsError
 
 COMMANDS = {
+    "adopt": "tradeops.cli.adopt:adopt",
     "alerts": "tradeops.cli.alerts:alerts",
     "api": "tradeops.cli.api:api",
     "bench": "tradeops.cli.bench:bench",

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -175,7 +174,9 @@ def _run_watch(
     report_of_headers = scrape.headers_report(sent) if headers_report else None
     if report_of_headers is not None:
         click.echo(json.dumps(report_of_headers, indent=2, ensure_ascii=False))
-    source = _alert_source(cfg, alertmanager_url, prometheus_url, rules_path)
+    from tradeops.bootstrap.alert_sources import build_alert_source
+
+    source = build_alert_source(cfg, alertmanager_url, prometheus_url, rules_path)
     ca_file, client_cert, client_key = tls_files
     if ca_file is None and metrics_cfg.tls is not None:
         ca_file = Path(metrics_cfg.tls.client_ca)
@@ -227,29 +228,3 @@ def _run_watch(
         click.echo(f"report written to {output}")
     sys.stdout.flush()
     return int(report["exit_code"])
-
-
-def _alert_source(
-    cfg: Any, alertmanager_url: str | None, prometheus_url: str | None, rules_path: Path
-) -> Any:
-    from datetime import UTC, datetime
-
-    from tradeops.observability.alertmanager import AlertmanagerClient, Matcher
-    from tradeops.observability.local_rules import LocalEvaluator
-    from tradeops.observability.rules import load_rules
-    from tradeops.observability.watch import AlertmanagerSource, LocalSource, PrometheusSource
-
-    settings = cfg.observability.alertmanager
-    matchers = tuple(Matcher(k, v) for k, v in settings.stage4_matchers.items())
-    am_url = alertmanager_url or settings.url
-    if am_url:
-        client = AlertmanagerClient(am_url)
-        client.alerts()  # unreachable: one-line error, exit 2, before the window starts
-        return AlertmanagerSource(client, matchers, datetime.now(UTC).timestamp())
-    if prometheus_url:
-        return PrometheusSource(prometheus_url, matchers)
-    if not rules_path.exists() and not rules_path.is_absolute():
-        # Run outside the checkout (e.g. a scratch directory): use the rules shipped with this install.
-        shipped = Path(__file__).resolve().parents[3] / rules_path
-        rules_path = shipped if shipped.exists() else rules_path
-    return LocalSource(LocalEvaluator.from_rules(load_rules(rules_path)), str(rules_path))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
 import click
 from rich.console import Console
@@ -16,7 +18,19 @@ from tradeops.config.load import load_config
 from tradeops.domain.clock import iso_to_ms, ms_to_iso
 from tradeops.domain.errors import UserInputError
 from tradeops.ops.run_report import render_table, write_reports
-from tradeops.runtime.scheduler import SchedulerReport
+
+
+class RunReport(Protocol):
+    """What this command prints of the scheduler's report."""
+
+    @property
+    def steps(self) -> int: ...
+
+    @property
+    def cycles(self) -> int: ...
+
+    @property
+    def stopped_by(self) -> str: ...
 
 
 def _parse_time(value: str | None, flag: str) -> int | None:
@@ -30,7 +44,7 @@ def _parse_time(value: str | None, flag: str) -> int | None:
         ) from None
 
 
-def _run_with_progress(runtime: Runtime, console: Console) -> SchedulerReport:
+def _run_with_progress(runtime: Runtime, console: Console) -> RunReport:
     start = runtime.clock.now_ms()
     end = max(runtime.end_ms, start + 1)
     with Progress(
@@ -44,7 +58,7 @@ def _run_with_progress(runtime: Runtime, console: Console) -> SchedulerReport:
     ) as progress:
         task = progress.add_task("replay", total=end - start, cycles=0)
 
-        def on_step(now_ms: int, report: SchedulerReport) -> None:
+        def on_step(now_ms: int, report: RunReport) -> None:
             if report.steps % 500 == 0:
                 progress.update(task, completed=now_ms - start, cycles=report.cycles)
 
@@ -54,7 +68,7 @@ def _run_with_progress(runtime: Runtime, console: Console) -> SchedulerReport:
     return report
 
 
-async def _run_forever(runtime: Runtime, options: RunOptions) -> SchedulerReport:
+async def _run_forever(runtime: Runtime, options: RunOptions) -> RunReport:
     from tradeops.bootstrap.ops import build_ops_context
     from tradeops.ops.supervisor import Supervisor
 
@@ -71,32 +85,6 @@ async def _run_forever(runtime: Runtime, options: RunOptions) -> SchedulerReport
         finally:
             supervisor.close()
     return report
-
-
-def _strategy_toggle(
-    options: RunOptions, disable: str | None, enable: str | None, reason: str, ticket: str, requested_by: str
-) -> int:
-    from tradeops.bootstrap.ops import build_ops_context
-    from tradeops.ops.controls import Actor, disable_strategy, enable_strategy
-    from tradeops.ops.ticket_link import ResolveTicket, resolve_ticket
-
-    ctx = build_ops_context(options.config_path, options.environment)
-    actor = Actor(name=requested_by, via="cli")
-    resolved = resolve_ticket(ctx, ResolveTicket(ticket))
-    ticket = resolved.ticket
-    if resolved.notice:
-        click.echo(resolved.notice, err=True)
-    reason = reason.strip() or "operator request (run_multi_strategy_scheduler, no --reason given)"
-    if disable:
-        status = disable_strategy(ctx, disable, reason=reason, ticket=ticket, actor=actor)
-        click.echo(
-            f"strategy {status.strategy} disabled (risk_budget_bucket=manual, allocation 0): {status.reason}"
-        )
-    else:
-        assert enable is not None
-        status = enable_strategy(ctx, enable, reason=reason, ticket=ticket, actor=actor)
-        click.echo(f"strategy {status.strategy} enabled (status=restored)")
-    return 0
 
 
 def _announce(runtime: Runtime, console: Console) -> None:
@@ -168,8 +156,124 @@ def _drive(
         _run_with_progress(runtime, console)
 
 
-def _options(**kw: object) -> RunOptions:
-    return RunOptions(**kw)  # type: ignore[arg-type]
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """The flags that say what to run (the strategy toggles are separate: see StrategyToggle)."""
+
+    environment: str
+    config_path: Path
+    data: str | None
+    synthetic: bool
+    bars: int
+    from_: str | None
+    to: str | None
+    speed: float | None
+    fast: bool
+    run_once: bool
+    run_forever: bool
+    strategies: tuple[str, ...]
+    state: str
+    metrics: bool | None
+    metrics_port: int | None
+    report_dir: Path | None
+    faults: str | None
+
+    def check(self) -> None:
+        if self.data and self.synthetic:
+            raise click.UsageError("--data and --synthetic are exclusive")
+        if self.speed is not None and self.fast:
+            raise click.UsageError("--speed and --replay-as-fast-as-possible are exclusive")
+        if self.run_once and self.run_forever:
+            raise click.UsageError("--run-once and --run-forever are exclusive")
+
+    def options(self) -> RunOptions:
+        return RunOptions(
+            environment=self.environment,
+            config_path=self.config_path,
+            data=self.data,
+            synthetic_bars=self.bars,
+            from_ms=_parse_time(self.from_, "--from"),
+            to_ms=_parse_time(self.to, "--to"),
+            speed=self.speed,
+            strategies=self.strategies or None,
+            state=self.state,
+            metrics=self.run_forever if self.metrics is None else self.metrics,
+            metrics_port=self.metrics_port,
+            faults=self.faults,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyToggle:
+    """`--disable-strategy` / `--enable-strategy`: the same use cases as `tradeops strategy`."""
+
+    disable: str | None
+    enable: str | None
+    reason: str
+    ticket: str
+    requested_by: str
+
+    FLAGS: ClassVar[tuple[str, ...]] = (
+        "disable_strategy",
+        "enable_strategy",
+        "reason",
+        "ticket",
+        "requested_by",
+    )
+
+    @classmethod
+    def pop_from(cls, flags: dict[str, Any]) -> StrategyToggle | None:
+        toggle = cls(*(flags.pop(name) for name in cls.FLAGS))
+        if toggle.disable and toggle.enable:
+            raise click.UsageError("--disable-strategy and --enable-strategy are exclusive")
+        return toggle if toggle.disable or toggle.enable else None
+
+    def apply(self, config_path: Path, environment: str) -> int:
+        from tradeops.bootstrap.ops import build_ops_context
+        from tradeops.ops.strategy_control import DisableStrategy, Door, EnableStrategy, disable, enable
+
+        door = Door("cli", self.requested_by)
+        reason = self.reason.strip() or TOGGLE_REASON
+        with build_ops_context(config_path, environment) as ctx:
+            if self.disable:
+                done = disable(
+                    ctx, DisableStrategy(self.disable, reason, self.ticket, door, link_open_incident=True)
+                )
+            else:
+                assert self.enable is not None
+                done = enable(
+                    ctx, EnableStrategy(self.enable, reason, self.ticket, door, link_open_incident=True)
+                )
+        if done.ticket_notice:
+            click.echo(done.ticket_notice, err=True)
+        click.echo(done.message)
+        return 0
+
+
+TOGGLE_REASON = "operator request (run_multi_strategy_scheduler, no --reason given)"
+
+
+def _run(request: RunRequest) -> int:
+    options = request.options()
+    cfg = load_config(options.config_path)
+    if request.run_forever and cfg.cluster is not None:
+        from tradeops.bootstrap.cluster import run_cluster
+
+        return run_cluster(options, cfg)  # `cluster:` set: follow and lead across hosts
+    console = Console(stderr=True)
+    runtime = build_runtime(options, cfg)
+    try:
+        _announce(runtime, console)
+        if runtime.halt_detail is not None:
+            return _refuse(runtime, options, request.run_forever)
+        _drive(runtime, options, console, run_once=request.run_once, run_forever=request.run_forever)
+        render_table(runtime.engine, Console())
+        if request.report_dir is not None:
+            for kind, path in write_reports(runtime.engine, request.report_dir).items():
+                click.echo(f"{kind}: {path}")
+    finally:
+        runtime.close()
+    return 0
 
 
 @click.command()
@@ -219,74 +323,14 @@ def _options(**kw: object) -> RunOptions:
 @click.option("--reason", default="", help="Reason for --disable-strategy/--enable-strategy.")
 @click.option("--ticket", default="", help="Ticket for --disable-strategy/--enable-strategy.")
 @click.option("--requested-by", default="operator", show_default=True)
-def run(
-    environment: str,
-    config_path: Path,
-    data: str | None,
-    synthetic: bool,
-    bars: int,
-    from_: str | None,
-    to: str | None,
-    speed: float | None,
-    fast: bool,
-    run_once: bool,
-    run_forever: bool,
-    strategies: tuple[str, ...],
-    state: str,
-    metrics: bool | None,
-    metrics_port: int | None,
-    report_dir: Path | None,
-    faults: str | None,
-    disable_strategy: str | None,
-    enable_strategy: str | None,
-    reason: str,
-    ticket: str,
-    requested_by: str,
-) -> int:
+def run(**flags: Any) -> int:
     """Run the multi-strategy scheduler on a paper account."""
-    if data and synthetic:
-        raise click.UsageError("--data and --synthetic are exclusive")
-    if speed is not None and fast:
-        raise click.UsageError("--speed and --replay-as-fast-as-possible are exclusive")
-    if run_once and run_forever:
-        raise click.UsageError("--run-once and --run-forever are exclusive")
-    if disable_strategy and enable_strategy:
-        raise click.UsageError("--disable-strategy and --enable-strategy are exclusive")
-    options = _options(
-        environment=environment,
-        config_path=config_path,
-        data=data,
-        synthetic_bars=bars,
-        from_ms=_parse_time(from_, "--from"),
-        to_ms=_parse_time(to, "--to"),
-        speed=speed,
-        strategies=strategies or None,
-        state=state,
-        metrics=run_forever if metrics is None else metrics,
-        metrics_port=metrics_port,
-        faults=faults,
-    )
-    if disable_strategy or enable_strategy:
-        return _strategy_toggle(options, disable_strategy, enable_strategy, reason, ticket, requested_by)
-    cfg = load_config(options.config_path)
-    if run_forever and cfg.cluster is not None:
-        from tradeops.bootstrap.cluster import run_cluster
-
-        return run_cluster(options, cfg)  # `cluster:` set: follow and lead across hosts
-    console = Console(stderr=True)
-    runtime = build_runtime(options, cfg)
-    try:
-        _announce(runtime, console)
-        if runtime.halt_detail is not None:
-            return _refuse(runtime, options, run_forever)
-        _drive(runtime, options, console, run_once=run_once, run_forever=run_forever)
-        render_table(runtime.engine, Console())
-        if report_dir is not None:
-            for kind, path in write_reports(runtime.engine, report_dir).items():
-                click.echo(f"{kind}: {path}")
-    finally:
-        runtime.close()
-    return 0
+    toggle = StrategyToggle.pop_from(flags)
+    request = RunRequest(**flags)
+    request.check()
+    if toggle is not None:
+        return toggle.apply(request.config_path, request.environment)
+    return _run(request)
 
 
 @click.command()

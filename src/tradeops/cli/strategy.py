@@ -1,29 +1,24 @@
-"""`tradeops strategy`: disable, enable and list strategies (persisted; a running scheduler obeys)."""
+"""`tradeops strategy`: disable, enable, show and list strategies (persisted; a running scheduler obeys)."""
 
 from __future__ import annotations
 
 import getpass
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tradeops.cli.options import config_options
-from tradeops.domain.clock import iso_to_ms
-from tradeops.domain.errors import UserInputError
+
+if TYPE_CHECKING:
+    from tradeops.ops.strategy_control import Door
 
 
-def _until_ms(until: str | None, duration_minutes: int | None, now_ms: int) -> int | None:
-    if until and duration_minutes:
-        raise UserInputError("--until and --duration-minutes are exclusive; give one")
-    if duration_minutes:
-        return now_ms + duration_minutes * 60_000
-    if until:
-        try:
-            return iso_to_ms(until)
-        except ValueError:
-            raise UserInputError(f"--until {until!r}: use ISO 8601, e.g. 2026-03-01T12:00:00Z") from None
-    return None
+def _cli_door() -> Door:
+    from tradeops.ops.strategy_control import Door
+
+    return Door("cli", getpass.getuser())
 
 
 @click.group()
@@ -55,17 +50,13 @@ def disable(
 ) -> int:
     """Disable strategy NAME (its allocation becomes 0, its bucket `manual`)."""
     from tradeops.bootstrap.ops import build_ops_context
-    from tradeops.ops.controls import Actor, disable_strategy
+    from tradeops.ops.strategy_control import DisableStrategy, disable
 
-    with build_ops_context(config_path, environment) as ctx:
-        until_ms = _until_ms(until, duration_minutes, ctx.clock_ms())
-        actor = Actor(requested_by or getpass.getuser(), "cli")
-        status = disable_strategy(
-            ctx, name, reason=reason, ticket=ticket, actor=actor, until_ms=until_ms, replace=replace
-        )
-    click.echo(
-        f"strategy {status.strategy} disabled (risk_budget_bucket=manual, allocation 0): {status.reason}"
+    command = DisableStrategy(
+        name, reason, ticket, _cli_door(), requested_by, until, duration_minutes, replace=replace
     )
+    with build_ops_context(config_path, environment) as ctx:
+        click.echo(disable(ctx, command).message)
     return 0
 
 
@@ -80,16 +71,31 @@ def enable(
 ) -> int:
     """Re-enable strategy NAME (its risk profile's bucket and allocation come back)."""
     from tradeops.bootstrap.ops import build_ops_context
-    from tradeops.ops.controls import Actor, enable_strategy
+    from tradeops.ops.strategy_control import EnableStrategy, enable
+
+    command = EnableStrategy(name, reason, ticket, _cli_door(), requested_by)
+    with build_ops_context(config_path, environment) as ctx:
+        click.echo(enable(ctx, command).message)
+    return 0
+
+
+@strategy.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@config_options
+def show(name: str, as_json: bool, config_path: Path, environment: str) -> int:
+    """One strategy: disabled or not (why, until when, by whom), risk profile and allocation."""
+    from tradeops.bootstrap.ops import build_ops_context
+    from tradeops.ops.strategy_control import ShowStrategy
+    from tradeops.ops.strategy_control import show as show_strategy
 
     with build_ops_context(config_path, environment) as ctx:
-        before = ctx.store.strategy_statuses().get(name)
-        actor = Actor(requested_by or getpass.getuser(), "cli")
-        status = enable_strategy(ctx, name, reason=reason, ticket=ticket, actor=actor)
-    if before is None or not before.disabled:
-        click.echo(f"strategy {status.strategy} is not disabled; nothing changed")
+        detail = show_strategy(ctx, ShowStrategy(name))
+    if as_json:
+        click.echo(json.dumps(detail.to_json(), indent=2))
     else:
-        click.echo(f"strategy {status.strategy} enabled (status=restored)")
+        for line in detail.lines():
+            click.echo(line)
     return 0
 
 

@@ -25,6 +25,9 @@ TOKEN_SCOPES: tuple[str, ...] = (
     "runtime.override.write",
     "metrics.read",
     "audit.read",
+    "portfolio.read",  # positions, balances, orders, fills, PnL, equity, load-test reports
+    "incidents.read",
+    "alerts.read",
 )
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -235,6 +238,12 @@ class VenueConfig(Frozen):
     secret_env: EnvVarName | None = None  # name of the env var holding the API secret
     request_timeout_ms: PositiveInt = 10_000
     max_retries: NonNegativeInt = 3  # retries of a temporary failure (429/5xx/timeout), with backoff
+    # base of the listenKey user-data stream (ws://127.0.0.1:9765/ws for the simulator on 8765);
+    # unset: fills of resting orders come from REST polls only
+    user_stream_url: Annotated[str, Field(pattern=r"^wss?://\S+$")] | None = None
+    # the venue's cancel-all countdown (dead-man's switch), re-armed while the scheduler steps;
+    # unset: the venue has none (Binance spot) and `tradeops watchdog` is the independent kill path
+    dead_man_seconds: Annotated[float, Field(ge=1.0, le=600.0)] | None = None
 
 
 class LiveLoopConfig(Frozen):

@@ -15,13 +15,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from tradeops import __version__
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import ControlApiLimits
 from tradeops.control_api.config_routes import router as config_router
+from tradeops.control_api.console_routes import console
+from tradeops.control_api.events import router as read_router  # the read API and its /v1/events
 from tradeops.control_api.limits import BodyLimit
 from tradeops.control_api.rbac import AccessPolicy, check_table
 from tradeops.control_api.routes import public, v1
 from tradeops.domain.errors import AlreadyExists, TradeopsError, UserInputError
+from tradeops.ops.control_common import UnknownStrategy
+from tradeops.ops_ports import OpsContext
 from tradeops.security.tokens import TokenVerifier, resolve_tokens
 
 log = logging.getLogger("tradeops.control_api")
@@ -30,6 +33,8 @@ INSECURE_WARNING = "control API running with --insecure-dev: mTLS and/or token c
 
 
 def _status_of(exc: TradeopsError) -> int:
+    if isinstance(exc, UnknownStrategy):
+        return 404
     if isinstance(exc, AlreadyExists):
         return 409
     if isinstance(exc, UserInputError):
@@ -39,7 +44,8 @@ def _status_of(exc: TradeopsError) -> int:
 
 async def _tradeops_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TradeopsError)
-    return JSONResponse({"detail": str(exc)}, status_code=_status_of(exc))
+    detail = f"unknown strategy {exc.strategy!r}" if isinstance(exc, UnknownStrategy) else str(exc)
+    return JSONResponse({"detail": detail}, status_code=_status_of(exc))
 
 
 def _json_safe(value: Any) -> Any:
@@ -100,10 +106,14 @@ def create_app(
         version=__version__,
         description="Operator control of the trading runtime over mTLS with scoped bearer tokens.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served from vendored files (console_routes): offline
+        redoc_url=None,
     )
     app.include_router(public)
     app.include_router(v1)
     app.include_router(config_router)
+    app.include_router(read_router)
+    app.include_router(console)
     app.add_exception_handler(TradeopsError, _tradeops_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from tradeops.control_api import schemas
 from tradeops.control_api.rbac import authorize
-from tradeops.control_api.routes import AUTH_RESPONSES, BAD_REQUEST, Caller, Ctx, WriteLock, _actor, offload
+from tradeops.control_api.routes import AUTH_RESPONSES, BAD_REQUEST, Caller, Ctx, WriteLock, _door, offload
 from tradeops.domain.errors import ConfigError
 from tradeops.ops.config_apply import ApplyConfig, ConfigApplied, apply_config, restore_from_git
 
@@ -51,7 +51,7 @@ async def post_config_apply(
         config_path=ctx.config_path,
         reason=body.reason,
         ticket=body.ticket,
-        actor=_actor(caller, body.requested_by),
+        actor=_door(caller).actor(body.requested_by),
         from_git=body.from_git,
         wait_seconds=body.wait_seconds,
     )

@@ -18,17 +18,37 @@ READ = "runtime.schedule.read"
 WRITE = "runtime.schedule.write"
 OVERRIDE = "runtime.override.write"
 AUDIT = "audit.read"
+PORTFOLIO = "portfolio.read"
+INCIDENTS = "incidents.read"
+ALERTS = "alerts.read"
 
 ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/v1/status"): READ,
     ("GET", "/v1/schedules"): READ,
     ("GET", "/v1/trading-state"): READ,
+    ("GET", "/v1/strategies/{name}"): READ,
     ("POST", "/v1/strategies/{name}/disable"): WRITE,
     ("POST", "/v1/strategies/{name}/enable"): WRITE,
     ("POST", "/v1/override"): OVERRIDE,
     ("DELETE", "/v1/override"): OVERRIDE,
     ("POST", "/v1/config/apply"): WRITE,
     ("GET", "/v1/decision-log/recent"): AUDIT,
+    # the read API (control_api/read_routes.py) and its live updates
+    ("GET", "/v1/whoami"): READ,
+    ("GET", "/v1/state"): READ,
+    ("GET", "/v1/events"): READ,
+    ("GET", "/v1/positions"): PORTFOLIO,
+    ("GET", "/v1/balances"): PORTFOLIO,
+    ("GET", "/v1/orders"): PORTFOLIO,
+    ("GET", "/v1/fills"): PORTFOLIO,
+    ("GET", "/v1/pnl"): PORTFOLIO,
+    ("GET", "/v1/equity"): PORTFOLIO,
+    ("GET", "/v1/load-tests"): PORTFOLIO,
+    ("GET", "/v1/decision-log/entries"): AUDIT,
+    ("GET", "/v1/decision-log/head"): AUDIT,
+    ("GET", "/v1/incidents"): INCIDENTS,
+    ("GET", "/v1/incidents/{incident_id}"): INCIDENTS,
+    ("GET", "/v1/alerts"): ALERTS,
 }
 CLIENT_SUBJECT_STATE = "tradeops_client_subject"
 

@@ -8,31 +8,40 @@ from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.control_api import schemas
 from tradeops.control_api.rbac import AccessPolicy, Principal, authorize
 from tradeops.decision_log.reader import tail
 from tradeops.domain.errors import TradeopsError
-from tradeops.ops.audit_trail import operator_key
-from tradeops.ops.control_views import valid_strategy_names
+from tradeops.ops.control_views import iso_or_none
 from tradeops.ops.controls import (
     MAX_REASON_CHARS,
     MAX_TICKET_CHARS,
-    Actor,
-    OverrideInfo,
-    create_override,
-    disable_strategy,
-    enable_strategy,
     list_schedules,
-    remove_override,
     scheduler_status,
 )
+from tradeops.ops.kill_switch_control import (
+    HaltTrading,
+    ResumeTrading,
+    TradingHalted,
+    TradingResumed,
+    halt,
+    resume,
+)
 from tradeops.ops.observed import ObservedStatusQuery, observed_status
-from tradeops.runtime.overrides import format_timestamp
-from tradeops.runtime.ports import StrategyStatus
+from tradeops.ops.strategy_control import (
+    DisableStrategy,
+    Door,
+    EnableStrategy,
+    ShowStrategy,
+    StrategyChanged,
+    disable,
+    enable,
+    show,
+)
+from tradeops.ops_ports import OpsContext
 
 T = TypeVar("T")
 ERROR: dict[str, Any] = {"model": schemas.ErrorResponse}
@@ -73,35 +82,8 @@ async def offload(fn: Callable[[], T]) -> T:
     return await anyio.to_thread.run_sync(fn)
 
 
-def _actor(principal: Principal, requested_by: str | None) -> Actor:
-    return Actor(
-        name=requested_by or principal.name,
-        via="api",
-        token_id=principal.token_id,
-        client_subject=principal.client_subject,
-    )
-
-
-def _iso(ts_ms: int | None) -> str | None:
-    return None if not ts_ms else format_timestamp(ts_ms)
-
-
-def _strategy_view(status_: StrategyStatus) -> dict[str, Any]:
-    return {
-        "strategy": status_.strategy,
-        "disabled": status_.disabled,
-        "reason": status_.reason,
-        "ticket": status_.ticket,
-        "requested_by": status_.requested_by,
-        "until": _iso(status_.until_ms),
-        "changed_at": _iso(status_.changed_ms),
-    }
-
-
-def _known(ctx: OpsContext, name: str) -> str:
-    if name not in valid_strategy_names(ctx.cfg):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown strategy {name!r}")
-    return name
+def _door(principal: Principal) -> Door:
+    return Door("api", principal.name, principal.token_id, principal.client_subject)
 
 
 # --- probes ---------------------------------------------------------------------------------------
@@ -135,7 +117,7 @@ def _readiness_checks(ctx: OpsContext) -> dict[str, str]:
     except Exception as exc:  # a probe reports any failure instead of raising it
         checks["state_store"] = f"error: {type(exc).__name__}"
     try:
-        operator_key(ctx.cfg, ctx.environ, ctx.operations_log)
+        ctx.keys.signing_key()
         checks["decision_log_key"] = "ok"
     except TradeopsError as exc:
         checks["decision_log_key"] = f"error: {exc}"
@@ -167,18 +149,16 @@ async def get_trading_state(ctx: Ctx) -> dict[str, object]:
 def _trading_state(ctx: OpsContext) -> dict[str, object]:
     view = scheduler_status(ctx)
     override_active = any(bool(o["active"]) or bool(o["malformed"]) for o in view.overrides)
-    details = getattr(ctx.store, "trading_state_details", None)
-    if details is not None:
-        scopes = {k: (s.value, r, t) for k, (s, r, t) in details().items()}
-    else:
-        scopes = {k: (s.value, "", 0) for k, s in ctx.store.trading_states().items()}
+    scopes = {k: (s.value, r, t) for k, (s, r, t) in ctx.store.trading_state_details().items()}
     halted = scopes.get("global", ("active", "", 0))[0] == "halted"
     return {
         "environment": ctx.environment,
         "checked_at": view.checked_at,
         "new_orders_allowed": not override_active and not halted,
         "override_active": override_active,
-        "scopes": {k: {"state": s, "reason": r, "changed_at": _iso(t)} for k, (s, r, t) in scopes.items()},
+        "scopes": {
+            k: {"state": s, "reason": r, "changed_at": iso_or_none(t)} for k, (s, r, t) in scopes.items()
+        },
         "disabled_strategies": [str(d["strategy"]) for d in view.disabled_strategies],
     }
 
@@ -194,11 +174,21 @@ async def get_recent_entries(
     log: Annotated[Literal["operations", "trading"], Query()] = "operations",
 ) -> dict[str, object]:
     if log == "operations":
-        path = FsPath(ctx.operations_log or ctx.cfg.decision_log.operations_log)
+        path = ctx.operator_log.path
     else:
         path = FsPath(ctx.cfg.decision_log_path(ctx.environment))
     entries = await offload(lambda: tail(path, n) if path.exists() else [])
     return {"path": str(path), "entries": entries}
+
+
+@v1.get(
+    "/strategies/{name}",
+    response_model=schemas.StrategyDetailView,
+    summary="One strategy: operator state, risk profile, effective allocation",
+    responses=UNKNOWN_STRATEGY,
+)
+async def get_strategy(name: StrategyName, ctx: Ctx) -> dict[str, object]:
+    return (await offload(lambda: show(ctx, ShowStrategy(name)))).to_json()
 
 
 # --- writes ---------------------------------------------------------------------------------------
@@ -214,24 +204,22 @@ async def get_recent_entries(
 )
 async def post_disable(
     name: StrategyName, body: schemas.StrategyDisable, ctx: Ctx, caller: Caller, lock: WriteLock
-) -> dict[str, Any]:
-    strategy = _known(ctx, name)
-    minutes = body.duration_minutes
+) -> dict[str, object]:
+    command = DisableStrategy(
+        name,
+        body.reason,
+        body.ticket,
+        _door(caller),
+        body.requested_by,
+        duration_minutes=body.duration_minutes,
+        replace=body.replace,
+    )
 
-    def write() -> StrategyStatus:
+    def write() -> StrategyChanged:
         with lock:
-            until = None if minutes is None else ctx.clock_ms() + minutes * 60_000
-            return disable_strategy(
-                ctx,
-                strategy,
-                reason=body.reason,
-                ticket=body.ticket,
-                actor=_actor(caller, body.requested_by),
-                until_ms=until,
-                replace=body.replace,
-            )
+            return disable(ctx, command)
 
-    return _strategy_view(await offload(write))
+    return (await offload(write)).to_json()
 
 
 @v1.post(
@@ -242,15 +230,14 @@ async def post_disable(
 )
 async def post_enable(
     name: StrategyName, body: schemas.StrategyChange, ctx: Ctx, caller: Caller, lock: WriteLock
-) -> dict[str, Any]:
-    strategy = _known(ctx, name)
-    actor = _actor(caller, body.requested_by)
+) -> dict[str, object]:
+    command = EnableStrategy(name, body.reason, body.ticket, _door(caller), body.requested_by)
 
-    def write() -> StrategyStatus:
+    def write() -> StrategyChanged:
         with lock:
-            return enable_strategy(ctx, strategy, reason=body.reason, ticket=body.ticket, actor=actor)
+            return enable(ctx, command)
 
-    return _strategy_view(await offload(write))
+    return (await offload(write)).to_json()
 
 
 @v1.post(
@@ -262,29 +249,22 @@ async def post_enable(
 )
 async def post_override(
     body: schemas.OverrideRequest, ctx: Ctx, caller: Caller, lock: WriteLock
-) -> dict[str, Any]:
-    actor = _actor(caller, body.requested_by)
+) -> dict[str, object]:
+    command = HaltTrading(
+        body.reason,
+        body.ticket,
+        _door(caller),
+        body.requested_by,
+        component=body.component,
+        duration_minutes=body.duration_minutes,
+        force=body.force,
+    )
 
-    def write() -> OverrideInfo:
+    def write() -> TradingHalted:
         with lock:
-            return create_override(
-                ctx,
-                reason=body.reason,
-                ticket=body.ticket,
-                requested_by=actor.name,
-                actor=actor,
-                component=body.component,
-                duration_minutes=body.duration_minutes,
-                force=body.force,
-            )
+            return halt(ctx, command)
 
-    info = await offload(write)
-    return {
-        "path": str(info.path),
-        "component": info.component,
-        "replaced": info.replaced,
-        "document": info.document.to_json(),
-    }
+    return (await offload(write)).to_json()
 
 
 @v1.delete(
@@ -302,11 +282,11 @@ async def delete_override(
     ] = "",
     ticket: Annotated[str, Query(max_length=MAX_TICKET_CHARS)] = "",
     component: Annotated[Literal["multi_strategy", "decision_orchestrator"] | None, Query()] = None,
-) -> dict[str, bool]:
-    actor = _actor(caller, None)
+) -> dict[str, object]:
+    command = ResumeTrading(reason, _door(caller), ticket=ticket, component=component)
 
-    def write() -> bool:
+    def write() -> TradingResumed:
         with lock:
-            return remove_override(ctx, actor=actor, reason=reason, component=component, ticket=ticket)
+            return resume(ctx, command)
 
-    return {"removed": await offload(write)}
+    return (await offload(write)).to_json()

@@ -151,6 +151,14 @@ class StrategyStatusView(Model):
     changed_at: str | None
 
 
+class StrategyDetailView(StrategyStatusView):
+    scheduled: bool = Field(description="Scheduled in this environment's multi-strategy scheduler")
+    risk_profile: str
+    risk_budget_bucket: str = Field(description="`manual` while disabled")
+    configured_allocation: float
+    allocation: float = Field(description="Effective allocation: 0 while disabled")
+
+
 class OverrideRequest(Model):
     reason: str = Reason
     ticket: str = Ticket

@@ -18,7 +18,7 @@ from typing import Any
 from tradeops.decision_log.errors import LogWriteError
 from tradeops.decision_log.writer import DecisionLogWriter
 from tradeops.domain.events import DecisionRecord, DenialReason
-from tradeops.runtime.ports import OrderGate
+from tradeops.runtime.ports import KillPolicy, OrderGate
 from tradeops.runtime.stats import RuntimeStats
 
 RECOVERY_RETRY_SECONDS = 1.0
@@ -167,6 +167,12 @@ class AuditGate:
         if self._sink.audit_problem() is not None:
             return DenialReason.KILL_SWITCH
         return self._inner.allows_new_order(strategy) if self._inner is not None else None
+
+    def on_disable(self) -> KillPolicy | None:
+        return self._inner.on_disable() if self._inner is not None else None
+
+    def override_malformed(self) -> bool:
+        return self._inner.override_malformed() if self._inner is not None else False
 
     def __getattr__(self, name: str) -> Any:
         # on_disable, override, disabled_strategies ...: the kill switch's, when there is one.

@@ -178,3 +178,26 @@ class Position:
             elif (new > 0) != (old > 0):
                 avg, opened = fill.price, fill.ts  # flipped through zero
         return Position(self.strategy, self.venue, self.symbol, new, avg, realized, opened)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAck:
+    """What an exchange says about a submitted order: its id and any fills so far."""
+
+    order_id: str
+    fills: tuple[Fill, ...]
+    open_quantity: Decimal
+    rejected_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyStatus:
+    """Persisted per-strategy operator state (survives restarts)."""
+
+    strategy: str
+    disabled: bool
+    reason: str = ""
+    ticket: str = ""
+    requested_by: str = ""
+    until_ms: int | None = None
+    changed_ms: int = 0

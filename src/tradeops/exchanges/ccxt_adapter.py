@@ -12,18 +12,19 @@ A venue fill (trade id) is booked exactly once, from the acknowledgement or from
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import ccxt
-import numpy as np
 
-from tradeops.domain.market import Bar, Quote, interval_to_ms
+from tradeops.domain.market import Bar, Quote
 from tradeops.domain.money import ZERO, to_decimal
-from tradeops.domain.trading import Fill, Liquidity, OrderRequest, OrderType, Side
+from tradeops.domain.trading import Fill, Liquidity, OrderAck, OrderRequest, OrderType, Side
 from tradeops.exchanges.ccxt_calls import RetryPolicy, VenueCaller
+from tradeops.exchanges.ccxt_orders import Working as _Working
+from tradeops.exchanges.ccxt_orders import request_from_row
 from tradeops.exchanges.errors import (
     OrderRejected,
     OutcomeUnknown,
@@ -33,58 +34,15 @@ from tradeops.exchanges.errors import (
     translate_vendor_errors,
 )
 from tradeops.exchanges.precision import MarketRules
-from tradeops.runtime.ports import OrderAck
+from tradeops.exchanges.user_stream import UserStream, trade_of_report
+from tradeops.runtime.stats import VenueRequestStats
 from tradeops.runtime.venue_reconcile import OrderView
 
 OPEN = "open"
-
-
-def request_from_row(row: Mapping[str, Any]) -> OrderRequest:
-    """The request of a journaled order (a row of the store's `orders` table, or an open intent)."""
-    limit = row.get("limit_price")
-    return OrderRequest(
-        client_order_id=str(row["client_order_id"]),
-        strategy=str(row["strategy"]),
-        venue=str(row["venue"]),
-        symbol=str(row["symbol"]),
-        side=Side(str(row["side"])),
-        quantity=to_decimal(row["quantity"]),
-        reference_price=ZERO,
-        ts=int(row.get("ts") or 0),
-        order_type=OrderType(str(row.get("order_type") or "market")),
-        limit_price=None if limit is None else to_decimal(limit),
-        reduce_only=bool(row.get("reduce_only")),
-    )
+CLOSED_AT_VENUE = frozenset({"FILLED", "CANCELED", "EXPIRED", "REJECTED", "EXPIRED_IN_MATCH"})
 
 
 TRADES_PAGE = 1000
-
-
-def fetch_candles(exchange: Any, symbol: str, interval: str, since_ms: int, limit: int = 1000) -> np.ndarray:
-    """OHLCV rows [ts, o, h, l, c, v] from `since_ms`, paging until the venue has no more."""
-    step = interval_to_ms(interval)
-    rows: list[list[float]] = []
-    cursor = since_ms
-    with translate_vendor_errors(getattr(exchange, "id", "ccxt")):
-        while True:
-            page = exchange.fetch_ohlcv(symbol, interval, since=cursor, limit=limit)
-            fresh = [r for r in page if not rows or r[0] > rows[-1][0]]
-            if not fresh:
-                break
-            rows.extend(fresh)
-            cursor = int(fresh[-1][0]) + step
-            if len(page) < limit:
-                break
-    return np.asarray(rows, dtype=float).reshape(-1, 6)
-
-
-@dataclass
-class _Working:
-    request: OrderRequest
-    order_id: str
-    quantity: Decimal  # as sent (rounded to the step)
-    remaining: Decimal
-    closing: bool = False  # cancelled by us: one last poll books fills that came before
 
 
 class CcxtExchange:
@@ -102,8 +60,15 @@ class CcxtExchange:
         poll_interval_ms: int = 1_000,
         clock_ms: Callable[[], int] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        stream: UserStream | None = None,
+        requests: VenueRequestStats | None = None,
     ) -> None:
         self._ex = exchange
+        self.stream = stream
+        self.requests = requests or VenueRequestStats()  # per-endpoint health (filled by bootstrap)
+        self._caught_up = 0  # the stream generation the last REST poll caught up after
+        self._gap = False  # the stream closed an order before all its trades were seen
+        self.fill_sources: Counter[str] = Counter()  # fills booked per path: ack, stream, poll
         self._venue = venue
         self._quote = quote_asset
         self._caller = VenueCaller(exchange, venue, policy or RetryPolicy(), sleep)
@@ -172,6 +137,7 @@ class CcxtExchange:
         # Fills in the answer to a new order happened on arrival: the arriving order took liquidity.
         placed_ms = int(placed.get("timestamp") or self._clock_ms())
         fills = self._book(order, str(placed["id"]), trades, Liquidity.TAKER if from_ack else None, placed_ms)
+        self.fill_sources["ack" if from_ack else "poll"] += len(fills)
         filled = sum((f.quantity for f in fills), ZERO)
         remaining = quantity - max(filled, to_decimal(float(placed.get("filled") or 0)))
         open_quantity = remaining if placed.get("status") == OPEN and remaining > 0 else ZERO
@@ -385,12 +351,45 @@ class CcxtExchange:
     # --- polling --------------------------------------------------------------------------------
 
     def on_market(self, bars: Iterable[Bar], quotes: Iterable[Quote]) -> Sequence[Fill]:
-        """Poll the venue for fills of resting orders (at most once per poll interval)."""
+        """Book what the user-data stream brought; poll the venue by REST (at most once per poll
+        interval) when there is no stream, it is down, or it has not been caught up since it
+        (re)connected or closed an order with a trade it did not bring."""
+        fills = self._from_stream()
         now = self._clock_ms()
-        if not self._open or now - self._last_poll_ms < self._poll_interval_ms:
-            return []
+        if not self._open or not self._rest_needed() or now - self._last_poll_ms < self._poll_interval_ms:
+            return fills
         self._last_poll_ms = now
-        return self.poll()
+        return fills + self.poll()
+
+    def _rest_needed(self) -> bool:
+        stream = self.stream
+        return (
+            stream is None or not stream.healthy or stream.health.generation != self._caught_up or self._gap
+        )
+
+    def _from_stream(self) -> list[Fill]:
+        """Fills and closes from the stream's executionReports of our working orders."""
+        if self.stream is None:
+            return []
+        self.requests.stream_reconnects = self.stream.health.reconnects
+        fills: list[Fill] = []
+        for event in self.stream.drain():
+            working = self._open.get(str(event.get("i")))
+            if working is None:
+                continue  # not ours, or already closed here
+            if event.get("x") == "TRADE":
+                new = self._book(working.request, working.order_id, [trade_of_report(event)], None, 0)
+                working.remaining -= sum((f.quantity for f in new), ZERO)
+                self.fill_sources["stream"] += len(new)
+                fills.extend(new)
+            if event.get("X") in CLOSED_AT_VENUE:
+                if working.quantity - working.remaining >= to_decimal(str(event.get("z") or "0")):
+                    del self._open[working.order_id]  # every trade of it is booked
+                    if working.remaining > 0 or working.quantity < working.request.quantity:
+                        self._closed.append(working.request)
+                else:
+                    self._gap = True  # closed with a trade the stream did not bring: REST catches up
+        return fills
 
     def poll(self) -> list[Fill]:
         """Book every new fill of our working orders; forget orders the venue has closed.
@@ -399,6 +398,7 @@ class CcxtExchange:
         account's trades since the last one seen (after the snapshot, so an order missing from it
         has all its trades in the second answer)."""
         fills: list[Fill] = []
+        generation = self.stream.health.generation if self.stream is not None else 0
         for symbol in sorted({w.request.symbol for w in self._open.values()}):
             with translate_vendor_errors(self._venue):
                 venue_open = {str(o["id"]) for o in self._caller.call(self._ex.fetch_open_orders, symbol)}
@@ -409,12 +409,14 @@ class CcxtExchange:
                     continue  # another order's trade (already closed, or not ours)
                 new = self._book(order.request, order.order_id, [trade], None, self._clock_ms())
                 order.remaining -= sum((f.quantity for f in new), ZERO)
+                self.fill_sources["poll"] += len(new)
                 fills.extend(new)
             for order in working.values():
                 if order.closing or order.remaining <= 0 or order.order_id not in venue_open:
                     del self._open[order.order_id]
                     if order.remaining > 0 or order.quantity < order.request.quantity:
                         self._closed.append(order.request)
+        self._caught_up, self._gap = generation, False  # everything before this generation is in
         return fills
 
     def _new_trades(self, symbol: str) -> list[dict[str, Any]]:

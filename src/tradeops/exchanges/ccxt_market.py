@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tradeops.domain.market import Bar, Quote, interval_to_ms
 from tradeops.exchanges.ccxt_calls import RetryPolicy, VenueCaller
 from tradeops.exchanges.errors import translate_vendor_errors
@@ -49,3 +51,21 @@ class CcxtMarketData:
     @staticmethod
     def interval_ms(interval: str) -> int:
         return interval_to_ms(interval)
+
+
+def fetch_candles(exchange: Any, symbol: str, interval: str, since_ms: int, limit: int = 1000) -> np.ndarray:
+    """OHLCV rows [ts, o, h, l, c, v] from `since_ms`, paging until the venue has no more."""
+    step = interval_to_ms(interval)
+    rows: list[list[float]] = []
+    cursor = since_ms
+    with translate_vendor_errors(getattr(exchange, "id", "ccxt")):
+        while True:
+            page = exchange.fetch_ohlcv(symbol, interval, since=cursor, limit=limit)
+            fresh = [r for r in page if not rows or r[0] > rows[-1][0]]
+            if not fresh:
+                break
+            rows.extend(fresh)
+            cursor = int(fresh[-1][0]) + step
+            if len(page) < limit:
+                break
+    return np.asarray(rows, dtype=float).reshape(-1, 6)

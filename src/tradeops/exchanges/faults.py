@@ -10,9 +10,9 @@ from decimal import Decimal
 
 from tradeops.domain.errors import UserInputError
 from tradeops.domain.market import Bar, Quote
-from tradeops.domain.trading import Fill, OrderRequest
+from tradeops.domain.trading import Fill, OrderAck, OrderRequest
 from tradeops.exchanges.errors import ExchangeTemporary
-from tradeops.runtime.ports import Exchange, OrderAck
+from tradeops.runtime.ports import Exchange
 
 
 @dataclass(frozen=True)

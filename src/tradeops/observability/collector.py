@@ -122,6 +122,30 @@ SPECS: tuple[MetricSpec, ...] = (
         "tradeops_exchange_request_latency_seconds", "histogram", "Exchange request time.", ("exchange",)
     ),
     MetricSpec(
+        "tradeops_exchange_endpoint_latency_seconds",
+        "histogram",
+        "Live venues: time of one REST request, per endpoint (method and path).",
+        ("exchange", "endpoint"),
+    ),
+    MetricSpec(
+        "tradeops_exchange_request_errors_total",
+        "counter",
+        "Live venues: failed REST requests by error class (RequestTimeout, RateLimitExceeded, ...).",
+        ("exchange", "error_class"),
+    ),
+    MetricSpec(
+        "tradeops_exchange_used_weight",
+        "gauge",
+        "Live venues: request weight the venue reports used in its current window (X-MBX-USED-WEIGHT-1M).",
+        ("exchange",),
+    ),
+    MetricSpec(
+        "tradeops_exchange_stream_reconnects_total",
+        "counter",
+        "Live venues: user-data stream connections after the first.",
+        ("exchange",),
+    ),
+    MetricSpec(
         "tradeops_market_data_staleness_seconds",
         "gauge",
         "Live venues: seconds since the instrument last brought a closed candle, beyond one interval.",
@@ -326,6 +350,13 @@ class RuntimeCollector(Collector):
                 f.add("tradeops_exchange_errors_total", [exchange, kind], value)
             if exchange in latency:
                 f.add_histogram("tradeops_exchange_request_latency_seconds", [exchange], latency[exchange])
+        for exchange, requests in sorted(dict(stats.venue_requests).items()):
+            for endpoint, histogram in sorted(dict(requests.latency).items()):
+                f.add_histogram("tradeops_exchange_endpoint_latency_seconds", [exchange, endpoint], histogram)
+            for error_class, count in sorted(dict(requests.errors).items()):
+                f.add("tradeops_exchange_request_errors_total", [exchange, error_class], float(count))
+            f.add("tradeops_exchange_used_weight", [exchange], requests.used_weight)
+            f.add("tradeops_exchange_stream_reconnects_total", [exchange], float(requests.stream_reconnects))
         for (exchange, symbol), age in sorted(stats.market_data_staleness.items()):
             f.add("tradeops_market_data_staleness_seconds", [exchange, symbol], min(age, 1e9))
         f.add("tradeops_reconcile_diffs", [], float(stats.reconcile_diffs))

@@ -295,6 +295,29 @@ ROWS: tuple[tuple[str, tuple[PanelSpec, ...]], ...] = (
                 thresholds=((2, "red"),),
             ),
             PanelSpec(
+                "Venue request latency p99 by endpoint (live venues)",
+                "timeseries",
+                (
+                    _q(
+                        _p99("tradeops_exchange_endpoint_latency_seconds", "exchange, endpoint", sel=""),
+                        "{{exchange}} {{endpoint}}",
+                    ),
+                ),
+                unit="s",
+                thresholds=((2.5, "red"),),
+            ),
+            PanelSpec(
+                "Venue used request weight and stream reconnects (live venues)",
+                "timeseries",
+                (
+                    _q("max by (exchange) (tradeops_exchange_used_weight)", "{{exchange}} weight"),
+                    _q(
+                        "sum by (exchange) (increase(tradeops_exchange_stream_reconnects_total[5m]))",
+                        "{{exchange}} reconnects",
+                    ),
+                ),
+            ),
+            PanelSpec(
                 "Market data staleness (live venues)",
                 "timeseries",
                 (

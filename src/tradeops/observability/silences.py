@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from tradeops.domain.errors import TradeopsError, UserInputError
-from tradeops.observability.alertmanager import AlertmanagerClient, Matcher, parse_matcher
+from tradeops.observability.alertmanager import Matcher, parse_matcher
 from tradeops.observability.durations import format_duration
 
 
@@ -40,6 +40,25 @@ class SilenceResult:
 Recorder = Callable[[SilenceResult], object]
 
 
+class SilenceApi(Protocol):
+    """What the silence use cases need from an Alertmanager (AlertmanagerClient, or a fake)."""
+
+    base_url: str
+
+    def create_silence(
+        self,
+        matchers: tuple[Matcher, ...],
+        starts_at: datetime,
+        ends_at: datetime,
+        created_by: str,
+        comment: str,
+    ) -> str: ...
+
+    def get_silence(self, silence_id: str) -> dict[str, Any]: ...
+
+    def expire_silence(self, silence_id: str) -> None: ...
+
+
 def stage4_matchers(defaults: Mapping[str, str], extra: Sequence[str]) -> tuple[Matcher, ...]:
     """The configured Stage4 matchers plus `--matcher` ones; an explicit matcher replaces a default."""
     by_name = {name: Matcher(name, value) for name, value in defaults.items()}
@@ -60,7 +79,7 @@ def _require(value: str, flag: str) -> str:
 
 
 def create_silence(
-    client: AlertmanagerClient,
+    client: SilenceApi,
     *,
     matchers: tuple[Matcher, ...],
     duration_s: float,
@@ -104,7 +123,7 @@ def create_silence(
 
 
 def expire_silence(
-    client: AlertmanagerClient, silence_id: str, record: Callable[[dict[str, Any]], object] | None = None
+    client: SilenceApi, silence_id: str, record: Callable[[dict[str, Any]], object] | None = None
 ) -> dict[str, Any]:
     """Expire one silence (it must exist) and `record` what was expired."""
     silence_id = _require(silence_id, "--id")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from tradeops.bootstrap.ops import OpsContext
-from tradeops.observability.alertmanager import AlertmanagerClient
 from tradeops.observability.durations import parse_duration
-from tradeops.observability.silences import SilenceResult, create_silence, stage4_matchers
-from tradeops.ops.audit_trail import record_operator_action
+from tradeops.observability.silences import SilenceResult, create_silence, expire_silence, stage4_matchers
+from tradeops.ops_ports import OpsContext
 
 
 def silence_stage4_alerts(
@@ -29,8 +28,7 @@ def silence_stage4_alerts(
     selected = stage4_matchers(settings.stage4_matchers, matchers)
 
     def record(result: SilenceResult) -> None:
-        record_operator_action(
-            ctx.cfg,
+        ctx.operator_log.append(
             kind="alert_silence",
             status="silenced",
             artefacts={
@@ -49,7 +47,7 @@ def silence_stage4_alerts(
             tags=("silence",),
         )
 
-    with AlertmanagerClient(url) as client:
+    with ctx.alert_manager.connect(url) as client:
         return create_silence(
             client,
             matchers=selected,
@@ -57,6 +55,26 @@ def silence_stage4_alerts(
             ticket=ticket,
             created_by=created_by,
             comment=comment,
-            now=datetime.now(UTC),
+            now=datetime.fromtimestamp(ctx.clock_ms() / 1000, UTC),
             record=record,
         )
+
+
+def unsilence_alerts(ctx: OpsContext, *, url: str, silence_id: str, expired_by: str) -> dict[str, Any]:
+    """Expire one silence now (alerts notify again) and record it (kind alert_silence, expired)."""
+
+    def record(expired: dict[str, Any]) -> None:
+        ctx.operator_log.append(
+            kind="alert_silence",
+            status="expired",
+            artefacts={"silence_id": silence_id, "alertmanager_url": url},
+            metadata={
+                "comment": str(expired.get("comment", "")),
+                "ends_at": str(expired.get("endsAt", "")),
+                "expired_by": expired_by,
+            },
+            tags=("silence",),
+        )
+
+    with ctx.alert_manager.connect(url) as client:
+        return expire_silence(client, silence_id, record)

@@ -12,12 +12,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.load import read_config_text, validate_config_file, validate_config_text
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import ConfigError, UserInputError
 from tradeops.fsutil import atomic_write_bytes
-from tradeops.ops.audit_trail import record_operator_action
 from tradeops.ops.config_diff import ConfigDiff, diff_configs
 from tradeops.ops.config_git import GitState, file_at_commit, git_state
 from tradeops.ops.config_handoff import (
@@ -28,6 +26,7 @@ from tradeops.ops.config_handoff import (
     write_pending,
 )
 from tradeops.ops.controls import Actor, change_reason
+from tradeops.ops_ports import OpsContext
 from tradeops.runtime.overrides import format_timestamp
 
 MAX_WAIT_SECONDS = 120.0
@@ -128,8 +127,7 @@ def apply_config(ctx: OpsContext, command: ApplyConfig) -> ConfigApplied:
         return ConfigApplied("unchanged", request_id, digest, diff, (), git, pid)
     if alive and diff is not None and not diff.live:
         return ConfigApplied("refused", request_id, digest, diff, diff.restart_required, git, pid)
-    record_operator_action(
-        ctx.cfg,
+    ctx.operator_log.append(
         kind="config_change",
         status="requested" if alive else "recorded",
         artefacts={
@@ -150,8 +148,6 @@ def apply_config(ctx: OpsContext, command: ApplyConfig) -> ConfigApplied:
             **(diff.summary() if diff else {"changes": None}),
         },
         tags=("config_change",),
-        log_path=ctx.operations_log,
-        environ=ctx.environ,
     )
     if not alive:
         return ConfigApplied("recorded", request_id, digest, diff, (), git, None)

@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tradeops.bootstrap.engine import Runtime
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.load import read_config_text, validate_config_text
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import TradeopsError
-from tradeops.ops.audit_trail import record_operator_action
 from tradeops.ops.config_diff import ConfigDiff, diff_configs
 from tradeops.ops.config_handoff import (
     HandoffError,
@@ -29,6 +27,7 @@ from tradeops.ops.config_handoff import (
     write_result,
     write_running,
 )
+from tradeops.ops_ports import OpsContext
 from tradeops.runtime.engine import StrategySlot
 from tradeops.runtime.overrides import format_timestamp
 from tradeops.strategies.registry import build_strategy
@@ -92,8 +91,7 @@ class LiveConfig:
         )
 
     def _record(self, pending: Pending | None, status: str, details: dict[str, object]) -> None:
-        record_operator_action(
-            self.ctx.cfg,
+        self.ctx.operator_log.append(
             kind="config_change",
             status=status,
             artefacts={
@@ -104,8 +102,6 @@ class LiveConfig:
             },
             metadata={"detected_by": "scheduler", "pid": os.getpid(), **details},
             tags=("config_change",),
-            log_path=self.ctx.operations_log,
-            environ=self.ctx.environ,
         )
 
     def _refuse(

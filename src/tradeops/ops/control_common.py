@@ -8,15 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.domain.errors import UserInputError
-from tradeops.ops.audit_trail import operator_key, record_operator_action
-from tradeops.ops.control_views import (
-    valid_strategy_names,
-)
+from tradeops.ops.control_views import valid_strategy_names
+from tradeops.ops_ports import OpsContext
 from tradeops.runtime.overrides import (
     OverrideFile,
-    format_timestamp,
 )
 
 
@@ -36,6 +32,22 @@ class Actor:
             "token_id": self.token_id,
             "client_subject": self.client_subject,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Door:
+    """Through which door a request comes, and who is on the other side of it.
+
+    `principal` names the requester when the request does not (the OS user for the CLI, the token's
+    principal for the API, the rollback's requester)."""
+
+    via: str
+    principal: str
+    token_id: str | None = None
+    client_subject: str | None = None
+
+    def actor(self, requested_by: str | None) -> Actor:
+        return Actor(requested_by or self.principal, self.via, self.token_id, self.client_subject)
 
 
 @dataclass(frozen=True)
@@ -80,16 +92,25 @@ def change_reason(ctx: OpsContext, reason: str, ticket: str) -> tuple[str, str]:
     return why, ticket_id
 
 
-def _check_strategy(ctx: OpsContext, strategy: str) -> str:
+class UnknownStrategy(UserInputError):
+    """No strategy of that name (the control API answers 404)."""
+
+    def __init__(self, strategy: str, valid: list[str]) -> None:
+        super().__init__(f"unknown strategy {strategy!r}; valid: {', '.join(valid)}")
+        self.strategy = strategy
+
+
+def check_strategy(ctx: OpsContext, strategy: str) -> str:
+    """`strategy`, or UnknownStrategy naming the valid ones."""
     valid = valid_strategy_names(ctx.cfg)
     if strategy not in valid:
-        raise UserInputError(f"unknown strategy {strategy!r}; valid: {', '.join(valid)}")
+        raise UnknownStrategy(strategy, valid)
     return strategy
 
 
 def _require_signing_key(ctx: OpsContext) -> None:
     """Fail before changing anything when the decision-log entry could not be signed."""
-    operator_key(ctx.cfg, ctx.environ, ctx.operations_log)
+    ctx.keys.signing_key()
 
 
 def _record(
@@ -102,15 +123,12 @@ def _record(
     tags: tuple[str, ...],
     entry_id: str | None = None,
 ) -> dict[str, Any]:
-    return record_operator_action(
-        ctx.cfg,
+    return ctx.operator_log.append(
         kind=kind,
         status=status,
         artefacts=artefacts,
         metadata={"environment": ctx.environment, **metadata},
         tags=tags,
-        log_path=ctx.operations_log,
-        environ=ctx.environ,
         entry_id=entry_id,
     )
 
@@ -122,11 +140,7 @@ def _event_id(component: str, status: str, before: str | None, after: str) -> st
 
 
 def _log_path(ctx: OpsContext) -> str:
-    return str(ctx.operations_log or ctx.cfg.decision_log.operations_log)
-
-
-def _iso(ts_ms: int | None) -> str | None:
-    return None if ts_ms is None else format_timestamp(ts_ms)
+    return str(ctx.operator_log.path)
 
 
 # --- per-strategy disable --------------------------------------------------------------------------

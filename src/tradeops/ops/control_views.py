@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import MANUAL_BUCKET, STRATEGY_NAMES, AppConfig
+from tradeops.domain.trading import StrategyStatus
+from tradeops.ops_ports import OpsContext
 from tradeops.runtime.kill_switch import status_active
-from tradeops.runtime.overrides import OverrideState, format_timestamp, read_overrides
-from tradeops.runtime.ports import StrategyStatus
+from tradeops.runtime.overrides import OverrideState, format_timestamp
 
 
 def valid_strategy_names(cfg: AppConfig) -> list[str]:
@@ -30,8 +30,9 @@ def profile_of(cfg: AppConfig, strategy: str) -> str:
     return "balanced" if "balanced" in cfg.risk_profiles else next(iter(cfg.risk_profiles))
 
 
-def _iso(ts_ms: int | None) -> str | None:
-    return None if ts_ms is None else format_timestamp(ts_ms)
+def iso_or_none(ts_ms: int | None) -> str | None:
+    """An operator timestamp as ISO 8601 UTC; None (and 0, "never set") stay None."""
+    return format_timestamp(ts_ms) if ts_ms else None
 
 
 def override_view(state: OverrideState, now_ms: int) -> dict[str, object]:
@@ -53,16 +54,43 @@ def override_view(state: OverrideState, now_ms: int) -> dict[str, object]:
     }
 
 
-def _strategy_view(status: StrategyStatus, now_ms: int) -> dict[str, object]:
-    return {
-        "strategy": status.strategy,
-        "disabled": status_active(status, now_ms),
-        "reason": status.reason,
-        "ticket": status.ticket,
-        "requested_by": status.requested_by,
-        "until": _iso(status.until_ms),
-        "changed_at": _iso(status.changed_ms) if status.changed_ms else None,
-    }
+@dataclass(frozen=True, slots=True)
+class StrategyView:
+    """A strategy's operator state as every door shows it."""
+
+    strategy: str
+    disabled: bool  # disabled now (a disable past its `until` no longer counts)
+    reason: str
+    ticket: str
+    requested_by: str
+    until: str | None
+    changed_at: str | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "strategy": self.strategy,
+            "disabled": self.disabled,
+            "reason": self.reason,
+            "ticket": self.ticket,
+            "requested_by": self.requested_by,
+            "until": self.until,
+            "changed_at": self.changed_at,
+        }
+
+
+def strategy_view(status: StrategyStatus | None, now_ms: int, name: str = "") -> StrategyView:
+    """The view of `status` at `now_ms` (no status: `name`, never disabled)."""
+    if status is None:
+        return StrategyView(name, False, "", "", "", None, None)
+    return StrategyView(
+        strategy=status.strategy,
+        disabled=status_active(status, now_ms),
+        reason=status.reason,
+        ticket=status.ticket,
+        requested_by=status.requested_by,
+        until=iso_or_none(status.until_ms),
+        changed_at=iso_or_none(status.changed_ms),
+    )
 
 
 @dataclass
@@ -96,11 +124,11 @@ class SchedulerStatus:
 def scheduler_status(ctx: OpsContext) -> SchedulerStatus:
     """`disabled` while an override is active (or malformed) or every scheduled strategy is disabled."""
     now = ctx.clock_ms()
-    state = read_overrides(ctx.overrides_dir, now)
+    state = ctx.overrides.read_all(now)
     statuses = ctx.store.strategy_statuses()
     scheduled = list(ctx.cfg.scheduler().schedules)
     disabled = [
-        _strategy_view(statuses[n], now)
+        strategy_view(statuses[n], now).to_json()
         for n in valid_strategy_names(ctx.cfg)
         if status_active(statuses.get(n), now)
     ]
@@ -143,7 +171,7 @@ def list_schedules(ctx: OpsContext) -> list[dict[str, object]]:
                 "allocation": 0.0 if disabled else ctx.cfg.risk_profiles[profile].allocation(name),
                 "disabled": disabled,
                 "reason": status.reason if disabled and status else None,
-                "until": _iso(status.until_ms) if disabled and status else None,
+                "until": iso_or_none(status.until_ms) if disabled and status else None,
                 "venues": list(schedule.venues),
                 "symbols": list(schedule.symbols),
             }

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import MANUAL_BUCKET
 from tradeops.domain.errors import AlreadyExists, UserInputError
+from tradeops.domain.trading import StrategyStatus
 from tradeops.ops.control_common import (
     MAX_REASON_CHARS,
     MAX_TICKET_CHARS,
     Actor,
     OverrideInfo,
-    _check_strategy,
-    _iso,
     _record,
     _require_signing_key,
     change_reason,
+    check_strategy,
 )
 from tradeops.ops.control_views import (
     SchedulerStatus,
+    iso_or_none,
     list_schedules,
     profile_of,
     scheduler_status,
@@ -37,8 +37,9 @@ from tradeops.ops.override_controls import (
     reconcile_override_events,
     remove_override,
 )
+from tradeops.ops_ports import OpsContext
 from tradeops.runtime.kill_switch import status_active
-from tradeops.runtime.ports import StrategyStatus
+from tradeops.runtime.overrides import format_timestamp
 
 __all__ = [
     "LEDGER_PREFIX",
@@ -77,8 +78,8 @@ def _disable_record(status: StrategyStatus) -> dict[str, object]:
         "reason": status.reason,
         "ticket": status.ticket,
         "requested_by": status.requested_by,
-        "until": _iso(status.until_ms),
-        "changed_at": _iso(status.changed_ms),
+        "until": iso_or_none(status.until_ms),
+        "changed_at": iso_or_none(status.changed_ms),
     }
 
 
@@ -97,11 +98,11 @@ def disable_strategy(
     A strategy that is already disabled keeps its reason and ticket: the same request again is a
     no-op, a different one is refused (AlreadyExists) unless `replace`, and then the new entry
     records the replaced reason and ticket under `replaced_disable`."""
-    name = _check_strategy(ctx, strategy)
+    name = check_strategy(ctx, strategy)
     why, ticket_id = change_reason(ctx, reason, ticket)
     now = ctx.clock_ms()
     if until_ms is not None and until_ms <= now:
-        raise UserInputError(f"--until {_iso(until_ms)}: must be in the future")
+        raise UserInputError(f"--until {format_timestamp(until_ms)}: must be in the future")
     previous = ctx.store.strategy_statuses().get(name)
     if previous is not None and status_active(previous, now):
         if (previous.reason, previous.ticket, previous.until_ms) == (why, ticket_id, until_ms):
@@ -131,7 +132,7 @@ def disable_strategy(
             "allocation": 0,
             "previous_bucket": profile,
             "previous_allocation": ctx.cfg.risk_profiles[profile].allocation(name),
-            "until": _iso(until_ms),
+            "until": iso_or_none(until_ms),
             "replaced_disable": _disable_record(previous) if replaced and previous else None,
         },
         tags=("strategy_state", name),
@@ -145,7 +146,7 @@ def enable_strategy(
     """Restore `strategy` to its risk profile's bucket and allocation; log status=restored.
 
     Enabling a strategy that is not disabled changes nothing and logs nothing."""
-    name = _check_strategy(ctx, strategy)
+    name = check_strategy(ctx, strategy)
     previous = ctx.store.strategy_statuses().get(name)
     if previous is None or not previous.disabled:
         return previous or StrategyStatus(name, False)

@@ -28,11 +28,11 @@ from tradeops.decision_log.reader import iter_entries
 from tradeops.decision_log.verify import verify_log
 from tradeops.domain.errors import UserInputError
 from tradeops.fsutil import atomic_write_bytes, fsync_dir
+from tradeops.host.override_archive import history_dir
 from tradeops.observability.snapshots import PrometheusUnavailable, render_snapshots
 from tradeops.ops.audit_trail import operator_key, record_operator_action
 from tradeops.ops.config_handoff import sha384
 from tradeops.ops.incidents import Incident, load_incident
-from tradeops.runtime.override_archive import history_dir
 
 MANIFEST = "manifest.json"
 SCHEMA = "tradeops.incident_bundle"

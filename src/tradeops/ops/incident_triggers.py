@@ -14,11 +14,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import AppConfig, IncidentsConfig
 from tradeops.domain.errors import AlreadyExists, TradeopsError
 from tradeops.ops.controls import Actor, create_override, disable_strategy
 from tradeops.ops.incidents import open_incident
+from tradeops.ops_ports import OpsContext
 from tradeops.runtime.stats import Histogram, RuntimeStats
 
 __all__ = [

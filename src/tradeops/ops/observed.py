@@ -10,10 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
 
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.ops.control_views import SchedulerStatus, scheduler_status
+from tradeops.ops_ports import OpsContext
 from tradeops.runtime.heartbeat import HEARTBEAT_KV_KEY, Heartbeat
 from tradeops.runtime.overrides import format_timestamp
 
@@ -21,11 +20,6 @@ NO_SCHEDULER = "no scheduler running"
 EXIT_NO_SCHEDULER = 3  # no live heartbeat: nothing is running that could obey
 EXIT_NOT_OBEYED = 4  # a running scheduler still does something other than requested
 STOPPED_STATES = frozenset({"halted", "reducing"})
-
-
-@runtime_checkable
-class _KvReader(Protocol):
-    def kv_get(self, key: str) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +86,7 @@ class ObservedStatusView:
 
 
 def read_heartbeat(ctx: OpsContext) -> Heartbeat | None:
-    store = ctx.store
-    if not isinstance(store, _KvReader):
-        return None
-    text = store.kv_get(HEARTBEAT_KV_KEY)
+    text = ctx.store.kv_get(HEARTBEAT_KV_KEY)
     return Heartbeat.from_json(text) if text else None
 
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.domain.errors import AuditWriteFailed, TradeopsError, UserInputError
 from tradeops.ops.control_common import (
     Actor,
@@ -20,7 +18,7 @@ from tradeops.ops.control_common import (
     _require_signing_key,
     change_reason,
 )
-from tradeops.ops.overrides_file import remove_override_file, write_override
+from tradeops.ops_ports import OpsContext
 from tradeops.runtime.override_ledger import LEDGER_PREFIX as OVERRIDE_LEDGER_PREFIX
 from tradeops.runtime.overrides import (
     COMPONENTS,
@@ -31,34 +29,17 @@ from tradeops.runtime.overrides import (
     OverrideState,
     PositionsPolicy,
     format_timestamp,
-    read_override,
-    read_overrides,
 )
 
 LEDGER_PREFIX = OVERRIDE_LEDGER_PREFIX
 
 
-@runtime_checkable
-class KeyValue(Protocol):
-    """The state store's small kv table (SqlStateStore has it); holds the override-event ledger."""
-
-    def kv_get(self, key: str) -> str | None: ...
-
-    def kv_swap(self, key: str, expected: str | None, value: str) -> bool: ...
-
-
-def _kv(ctx: OpsContext) -> KeyValue:
-    if not isinstance(ctx.store, KeyValue):
-        raise TypeError(f"{type(ctx.store).__name__} has no kv_get/kv_swap (use SqlStateStore)")
-    return ctx.store
-
-
 def _ledger_get(ctx: OpsContext, component: str) -> str | None:
-    return _kv(ctx).kv_get(LEDGER_PREFIX + component)
+    return ctx.store.kv_get(LEDGER_PREFIX + component)
 
 
 def _ledger_swap(ctx: OpsContext, component: str, expected: str | None, value: str) -> bool:
-    return _kv(ctx).kv_swap(LEDGER_PREFIX + component, expected, value)
+    return ctx.store.kv_swap(LEDGER_PREFIX + component, expected, value)
 
 
 def _ledger_value(status: str, state: OverrideState | None = None) -> str:
@@ -134,15 +115,15 @@ def create_override(
     # Log what happened while no scheduler was watching (an rm, an expiry) before the new event.
     # A halt is never held back by the audit trail: if that fails the scheduler logs it later.
     with contextlib.suppress(TradeopsError):
-        reconcile_override_events(ctx, read_overrides(ctx.overrides_dir, now))
-    target = ctx.overrides_dir / comp.file_name
-    before = read_override(target, now)
+        reconcile_override_events(ctx, ctx.overrides.read_all(now))
+    target = ctx.overrides.directory / comp.file_name
+    before = ctx.overrides.read(comp.file_name, now)
     ledger_before = _ledger_get(ctx, comp.name)
     written = OverrideState(True, comp.name, target, override=document)
     # The ledger moves first, so a watcher that sees the new file does not log it a second time.
     _ledger_swap(ctx, comp.name, ledger_before, _ledger_value("disabled", written))
     try:
-        path = write_override(ctx.overrides_dir, document, force=force)
+        path = ctx.overrides.write(document, force=force)
     except BaseException:
         _ledger_swap(ctx, comp.name, _ledger_value("disabled", written), ledger_before or "{}")
         raise
@@ -194,8 +175,8 @@ def remove_override(
     names = [_component(component)] if component else list(COMPONENTS)
     now = ctx.clock_ms()
     _require_signing_key(ctx)
-    reconcile_override_events(ctx, read_overrides(ctx.overrides_dir, now))
-    present = [(n, read_override(ctx.overrides_dir / COMPONENTS[n].file_name, now)) for n in names]
+    reconcile_override_events(ctx, ctx.overrides.read_all(now))
+    present = [(n, ctx.overrides.read(COMPONENTS[n].file_name, now)) for n in names]
     present = [(n, s) for n, s in present if s.present]
     if not present:
         return False
@@ -206,7 +187,7 @@ def remove_override(
         ledger_before = _ledger_get(ctx, name)
         # Trading resumes only once the removal is recorded: the file goes first, the entry next,
         # the ledger last (the kill switch keeps trading halted while the ledger says disabled).
-        if not remove_override_file(state.path):  # type: ignore[arg-type]
+        if state.path is None or not ctx.overrides.remove(state.path):
             continue
         if ctx.override_bus is not None:
             ctx.override_bus.publish(COMPONENTS[name].file_name, None)

@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tradeops.bootstrap.ops import OpsContext
-from tradeops.decision_log.keys import ANY_KEY_ID, resolve_signing_key
 from tradeops.decision_log.verify import verify_log
 from tradeops.domain.errors import TradeopsError
 from tradeops.fsutil import atomic_write_json, atomic_write_text
 from tradeops.ops.smoke import run_smoke_cycles
+from tradeops.ops_ports import OpsContext
 
 DEFAULT_OUTPUT = Path("var/paper_smoke_ci")
 
@@ -50,11 +49,7 @@ def _smoke(ctx: OpsContext, cycles: int) -> dict[str, Any]:
 
 
 def _security(ctx: OpsContext) -> dict[str, Any]:
-    from tradeops.security.audit import run_security_audit
-
-    report = run_security_audit(
-        ctx.cfg, config_path=ctx.config_path, required_scheduler_scopes=("runtime.schedule.write",)
-    )
+    report = ctx.security_audit.run(required_scheduler_scopes=("runtime.schedule.write",))
     failed = report.status == "error"
     detail = report.errors[0] if failed else f"status {report.status}"
     return {
@@ -70,16 +65,7 @@ def _decision_logs(ctx: OpsContext) -> dict[str, Any]:
     logs = sorted(p for p in directory.glob("*.jsonl") if p.stat().st_size > 0) if directory.is_dir() else []
     if not logs:
         return {"status": "ok", "detail": "no decision logs yet", "logs": {}}
-    key = resolve_signing_key(
-        key=None,
-        key_file=None,
-        key_id=None,
-        algorithm=ctx.cfg.decision_log.hash_algorithm,
-        allow_unsigned=True,
-        default_key_id=ctx.cfg.decision_log.key_id,
-        default_key_file=ctx.cfg.decision_log.key_file,
-    )
-    keyring = {ANY_KEY_ID: key} if key is not None else {}
+    keyring = ctx.keys.verification_keyring()
     results: dict[str, Any] = {}
     failed: list[str] = []
     for path in logs:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradeops.bootstrap.engine import RunOptions, build_runtime
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.config.models import STRATEGY_NAMES
 from tradeops.domain.errors import UserInputError
+from tradeops.ops_ports import OpsContext
 
 SMOKE_LOG = "audit/decision_logs/smoke.jsonl"
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradeops.bootstrap.engine import Runtime
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.domain.errors import Fatal, TradeopsError
+from tradeops.host.process import start_resource_monitor
 from tradeops.ops.config_live import LiveConfig
 from tradeops.ops.controls import reconcile_override_events
 from tradeops.ops.incident_triggers import IncidentAutomation
-from tradeops.runtime.overrides import OverrideState, read_overrides
-from tradeops.runtime.resources import start_resource_monitor
+from tradeops.ops_ports import OpsContext
+from tradeops.runtime.overrides import OverrideState
 
 
 @dataclass
@@ -75,7 +75,7 @@ class Supervisor:
         override = getattr(getattr(self.runtime.engine, "gate", None), "override", None)
         if isinstance(override, OverrideState):
             return override
-        return read_overrides(self.ctx.overrides_dir, now)
+        return self.ctx.overrides.read_all(now)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

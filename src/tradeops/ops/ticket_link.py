@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.ops.incidents import list_incidents
+from tradeops.ops_ports import OpsContext
 
 
 @dataclass(frozen=True, slots=True)

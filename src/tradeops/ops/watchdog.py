@@ -46,7 +46,9 @@ class Watchdog:
         store = self.account.store
         beat = read_heartbeat(store)
         confirmed = kill_switch_confirmed_ms(store) is not None
-        inputs = WatchdogInputs(now, engaged, self.engaged_since_ms, confirmed, beat.ts_ms if beat else None)
+        inputs = WatchdogInputs(
+            now, engaged, self.engaged_since_ms, confirmed, beat.wall_ms if beat else None
+        )
         why = trigger(inputs, self.limits)
         if why is None:
             return None

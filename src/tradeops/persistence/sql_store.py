@@ -27,7 +27,7 @@ from sqlalchemy.pool import StaticPool
 
 from tradeops.config.models import EnvironmentConfig
 from tradeops.domain.errors import Fatal, UserInputError
-from tradeops.domain.trading import Fill, Liquidity, Position, Side, TradingState
+from tradeops.domain.trading import Fill, Liquidity, Position, Side, StrategyStatus, TradingState
 from tradeops.persistence.batch_sql import BatchSql, BatchStatement
 from tradeops.persistence.fence import EpochFence, StaleEpoch
 from tradeops.persistence.projection import FEES_PREFIX, OPEN_STATUSES, OrderRow, Projection
@@ -37,7 +37,6 @@ from tradeops.persistence.schema import (
     MoneyRoundTripError,
     build_metadata,
 )
-from tradeops.runtime.ports import StrategyStatus
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 CRASH_POINT_ENV = "TRADEOPS_CRASH_POINT"  # test harness only: "projection:N" kills -9 inside commit N

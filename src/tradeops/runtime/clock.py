@@ -9,6 +9,8 @@ import time
 class WallClock:
     """Real time. `lateness_s` is how far past its due time a wake-up happened."""
 
+    instant = False  # real time is waited for
+
     def now_ms(self) -> int:
         return int(time.time() * 1000)
 

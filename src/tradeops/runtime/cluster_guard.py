@@ -86,8 +86,13 @@ class ClusterGate:
         remote = self.overrides.state()
         if remote.active_at(self.clock_ms()):
             return remote.on_disable
-        policy = getattr(self.inner, "on_disable", None)
-        return policy() if callable(policy) else OnDisable()
+        inner = self.inner.on_disable() if self.inner is not None else None
+        return inner if isinstance(inner, OnDisable) else OnDisable()
+
+    def override_malformed(self) -> bool:
+        if self.overrides.state().malformed:
+            return True
+        return self.inner.override_malformed() if self.inner is not None else False
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)  # disabled_strategies, refresh_statuses, watcher...

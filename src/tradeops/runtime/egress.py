@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from tradeops.domain import events
 from tradeops.domain.errors import Skipped, Temporary, UnknownOutcome
 from tradeops.domain.events import DenialReason
-from tradeops.domain.trading import Fill, OrderRequest, TradingState
+from tradeops.domain.trading import Fill, OrderAck, OrderRequest, TradingState
 from tradeops.risk.gate import Denial, Exposure, Limits, check_order
-from tradeops.runtime.ports import DecisionSink, Exchange, OrderAck, OrderGate
+from tradeops.runtime.ports import DecisionSink, Exchange, OrderGate
 from tradeops.runtime.stats import Histogram, RuntimeStats
 
 

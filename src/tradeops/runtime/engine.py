@@ -8,36 +8,27 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
 
+from tradeops.allocation.planning import LegBook, LegLimits, holding_weight, plan_order
 from tradeops.allocation.policies import CapitalPolicy, allocate
-from tradeops.allocation.sizing import target_quantity
 from tradeops.config.models import MANUAL_BUCKET, RiskProfile, Schedule, VenueConfig
 from tradeops.domain import events
-from tradeops.domain.events import DenialReason
 from tradeops.domain.market import Bar
-from tradeops.domain.money import ZERO, to_decimal
-from tradeops.domain.trading import Fill, OrderRequest, Position, Side, Signal, TradingState
+from tradeops.domain.money import to_decimal
+from tradeops.domain.trading import Fill, OrderRequest, Signal, TradingState
+from tradeops.risk import monitors
 from tradeops.risk.gate import Exposure, Limits
 from tradeops.runtime.curve import EquityCurve
 from tradeops.runtime.egress import OrderEgress
+from tradeops.runtime.kill_reaction import KillSwitchReaction
 from tradeops.runtime.portfolio import Portfolio
-from tradeops.runtime.ports import DecisionSink, Exchange, OrderGate, StateStore
+from tradeops.runtime.ports import DecisionSink, Exchange, MarketSeries, OrderGate, StateStore
 from tradeops.runtime.stats import RuntimeStats
-from tradeops.strategies.base import Holding, MarketView, Strategy
+from tradeops.runtime.stats_projection import StatsProjection
+from tradeops.runtime.trading_state import TradingStates, record_to, show_in
+from tradeops.strategies.base import Holding, Strategy
 
-STATS_INTERVAL_S = 0.2
 CHECKPOINT_EVERY_STEPS = 500  # replay-cursor checkpoints: bounded re-work after a crash, not one per bar
-
-
-class MarketSeries(Protocol):
-    def view(self) -> MarketView: ...
-
-    def interval_ms(self, venue: str, symbol: str) -> int: ...
-
-    def instruments(self) -> list[tuple[str, str]]: ...
-
-    def last_bar(self, venue: str, symbol: str) -> Bar | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,26 +85,27 @@ class TradingEngine:
         self.stats = stats
         self.gate = gate
         self.store = store
-        self.strategy_states: dict[str, TradingState] = dict.fromkeys(self.slots, TradingState.ACTIVE)
-        self.global_state = TradingState.ACTIVE
-        self._kill_state = TradingState.ACTIVE  # the kill switch's own view (scope kill_switch)
-        self._ids = itertools.count(settings.order_seq_start)
-        self._steps_since_checkpoint = 0
-        self.halt_reason: str | None = None
-        self._disabled: set[str] = set()
-        self._allocations: dict[str, float] | None = None
-        self._killed = False
-        self._positions_on_kill = settings.positions_on_kill
-        self._published_at = 0.0
-        self._now_ms = 0
         for slot in slots:
             stats.strategy(slot.name, slot.schedule.risk_profile)
+        self.states = TradingStates(self.slots)  # the one owner: the log and the figures subscribe
+        self.states.subscribe(record_to(sink))
+        self.states.subscribe(show_in(stats, self.states))
         if store is not None:
-            for scope, state in store.trading_states().items():
-                if scope == "global":
-                    self.global_state = state
-                elif scope in self.strategy_states:
-                    self.strategy_states[scope] = state
+            self.states.restore(store.trading_states())
+        self.figures = StatsProjection(stats, portfolio)
+        self._ids = itertools.count(settings.order_seq_start)
+        self._steps_since_checkpoint = 0
+        self._allocations: tuple[frozenset[str], dict[str, float]] | None = None  # (disabled, split)
+        self._now_ms = 0
+        self.kill = KillSwitchReaction(
+            gate,
+            self.states,
+            positions_on_kill=settings.positions_on_kill,
+            cancel_on_disable=lambda: self.settings.cancel_on_disable,
+            cancel_all=self._cancel_all,
+            flatten=self._flatten,
+            now_ms=lambda: self._now_ms,
+        )
         self.egress = OrderEgress(
             exchange,
             sink,
@@ -121,18 +113,53 @@ class TradingEngine:
             gate,
             limits=self._limits,
             exposure=self._exposure,
-            states=lambda s: (self.strategy_states[s], self.global_state),
-            reduce_allowed_when_killed=lambda: self._positions_on_kill in ("reduce", "flatten"),
+            states=lambda s: (self.states.strategies[s], self.states.account),
+            reduce_allowed_when_killed=lambda: self.kill.reduce_allowed,
             on_fills=self.book_fills,
         )
+
+    # --- trading state (owned by self.states) ----------------------------------------------------
+
+    @property
+    def global_state(self) -> TradingState:
+        """The account's own state (risk monitors, fail-stops), without the kill switch's."""
+        return self.states.account
+
+    @property
+    def strategy_states(self) -> Mapping[str, TradingState]:
+        return self.states.strategies
+
+    @property
+    def effective_global_state(self) -> TradingState:
+        """The stricter of the account's own state and the kill switch's."""
+        return self.states.effective
+
+    @property
+    def halt_reason(self) -> str | None:
+        return self.states.halt_reason
+
+    def set_state(self, scope: str, new: TradingState, reason: str) -> None:
+        """Change a strategy's (or `global`) trading state, recording why."""
+        self.states.change(scope, new, reason, self._now_ms)
+
+    def fail_stop(self, reason: str, *, record: bool = True) -> None:
+        """Trading stops: the state can no longer be recorded (or does not match its log; then
+        nothing is appended to a log that may not be this store's: `record=False`)."""
+        self.states.fail_stop(reason, self._now_ms, record=record)
+
+    def clear_halt(self, reason: str) -> None:
+        """Lift a fail-stop once its cause is gone (a restart that brought the store level)."""
+        self.states.clear_halt(reason, self._now_ms)
 
     # --- allocation ------------------------------------------------------------------------------
 
     def allocations(self) -> dict[str, float]:
-        if self._allocations is None:
+        """Each strategy's fraction of equity (a disabled one's is 0); recomputed when that changes."""
+        disabled = self.states.disabled
+        if self._allocations is None or self._allocations[0] != disabled:
             configured = {name: slot.profile.allocation(name) for name, slot in self.slots.items()}
-            self._allocations = allocate(self.settings.policy, configured, frozenset(self._disabled))
-        return self._allocations
+            self._allocations = (disabled, allocate(self.settings.policy, configured, disabled))
+        return self._allocations[1]
 
     def reconfigure(
         self,
@@ -150,20 +177,23 @@ class TradingEngine:
         self.settings.account_profile = account_profile
         self.settings.positions_on_kill = positions_on_kill
         self.settings.cancel_on_disable = cancel_on_disable
-        if not self._killed:
-            self._positions_on_kill = positions_on_kill
+        self.kill.reconfigure(positions_on_kill)
         self._allocations = None
         for slot in slots:
             self.stats.strategies[slot.name].risk_profile = slot.schedule.risk_profile
         self.publish_stats(force=True)
 
     def risk_bucket(self, strategy: str) -> str:
-        return MANUAL_BUCKET if strategy in self._disabled else self.slots[strategy].schedule.risk_profile
+        return (
+            MANUAL_BUCKET if strategy in self.states.disabled else self.slots[strategy].schedule.risk_profile
+        )
+
+    def _budget(self, strategy: str) -> Decimal:
+        return monitors.strategy_budget(self.allocations()[strategy], self.portfolio.equity())
 
     def _limits(self, order: OrderRequest) -> Limits:
-        slot = self.slots[order.strategy]
         venue = self.settings.venues[order.venue]
-        profile = slot.profile
+        profile = self.slots[order.strategy].profile
         return Limits(
             allocation=self.allocations()[order.strategy],
             max_position_pct=profile.max_position_pct,
@@ -198,7 +228,7 @@ class TradingEngine:
         self.book_fills(fills)
         if bars:
             self.portfolio.roll(now_ms)
-            self._monitor(now_ms)
+            self._monitor()
             self.settings.equity_curve.append((now_ms, float(self.portfolio.equity())))
         return fills
 
@@ -206,32 +236,32 @@ class TradingEngine:
         """Book venue fills (from an acknowledgement, a poll or the user stream) into the books,
         then record orders a live venue closed with a remainder unfilled (their final outcome)."""
         for fill in fills:
-            self._book_fill(fill)
+            self.portfolio.apply_fill(fill)
+            self.sink.record(events.order_filled(fill))
+            self.figures.book_fill(fill)
         drain = getattr(self.exchange, "drain_closed", None)
         for order in drain() if drain is not None else ():
             self.sink.record(events.order_closed(self._now_ms, order, "closed at the venue, rest unfilled"))
 
-    def _book_fill(self, fill: Fill) -> Position:
-        position = self.portfolio.apply_fill(fill)
-        self.sink.record(events.order_filled(fill))
-        stats = self.stats.strategies[fill.strategy]
-        stats.fills += 1
-        stats.fees += fill.fee_value
-        return position
+    def _monitor(self) -> None:
+        """The daily-loss and drawdown monitors (risk/monitors.py) applied to the trading state."""
+        book = self.portfolio
+        for name, slot in self.slots.items():
+            budget = monitors.daily_loss_budget(self._budget(name), slot.profile.max_daily_loss_pct)
+            verdict = monitors.daily_loss(name, self.states.strategies[name], book.day_pnl(name), budget)
+            if verdict is not None:
+                self.states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
+        limit = to_decimal(self.settings.account_profile.hard_drawdown_pct)
+        verdict = monitors.hard_drawdown(self.states.account, book.peak_equity, book.equity(), limit)
+        if verdict is not None:
+            self.states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
+        self.publish_stats()
 
-    def set_state(self, scope: str, new: TradingState, reason: str) -> None:
-        """Change a strategy's (or `global`) trading state, recording why."""
-        self._set_state(scope, new, reason)
-
-    def _set_state(self, scope: str, new: TradingState, reason: str) -> None:
-        old = self.global_state if scope == "global" else self.strategy_states[scope]
-        if old is new:
-            return
-        if scope == "global":
-            self.global_state = new
-        else:
-            self.strategy_states[scope] = new
-        self.sink.record(events.trading_state_changed(self._now_ms, scope, old, new, reason))
+    def publish_stats(self, force: bool = False) -> None:
+        """Copy figures into RuntimeStats for metrics; at most every 0.2 s of wall time unless forced."""
+        if self.figures.due(force):
+            profiles = {name: slot.profile for name, slot in self.slots.items()}
+            self.figures.publish(profiles, self.allocations())
 
     # --- the system of record --------------------------------------------------------------------
 
@@ -252,120 +282,20 @@ class TradingEngine:
                 cursor[f"{venue} {symbol}"] = bar.ts
         self.sink.record(events.checkpoint(now_ms, cursor, str(self.portfolio.peak_equity)))
 
-    def fail_stop(self, reason: str, *, record: bool = True) -> None:
-        """Trading stops: the state can no longer be recorded (or does not match its log; then
-        nothing is appended to a log that may not be this store's: `record=False`)."""
-        self.halt_reason = reason
-        self.stats.halt_reason = reason
-        old = self.global_state
-        self.global_state = TradingState.HALTED
-        self.stats.global_state = TradingState.HALTED
-        if record and old is not TradingState.HALTED:
-            self.sink.record(
-                events.trading_state_changed(self._now_ms, "global", old, TradingState.HALTED, reason)
-            )
-
-    def clear_halt(self, reason: str) -> None:
-        """Lift a fail-stop once its cause is gone (a restart that brought the store level)."""
-        self.halt_reason = None
-        self.stats.halt_reason = None
-        self._set_state("global", TradingState.ACTIVE, reason)
-
-    def _cancel_all(self, strategy: str | None, reason: str) -> None:
-        count = self.exchange.cancel_all(strategy)
-        if count:
-            self.sink.record(events.orders_cancelled(self._now_ms, strategy, count, reason))
-
-    def _monitor(self, now_ms: int) -> None:
-        book = self.portfolio
-        allocations = self.allocations()
-        equity = book.equity()
-        for name, slot in self.slots.items():
-            budget = to_decimal(allocations[name]) * equity
-            daily_budget = to_decimal(slot.profile.max_daily_loss_pct) * budget
-            day_pnl = book.day_pnl(name)
-            state = self.strategy_states[name]
-            if daily_budget > 0 and -day_pnl >= daily_budget and state is TradingState.ACTIVE:
-                self._set_state(
-                    name, TradingState.REDUCING, f"daily loss {-day_pnl:.2f} >= {daily_budget:.2f}"
-                )
-            elif state is TradingState.REDUCING and -day_pnl < daily_budget:
-                # A new UTC day resets day PnL and so lifts the daily-loss restriction.
-                self._set_state(name, TradingState.ACTIVE, "daily loss back within budget")
-        peak = book.peak_equity
-        limit = to_decimal(self.settings.account_profile.hard_drawdown_pct)
-        if peak > 0 and limit > 0 and (peak - equity) / peak >= limit:
-            self._set_state("global", TradingState.REDUCING, f"hard drawdown {(peak - equity) / peak:.4f}")
-        self.publish_stats()
-
-    def publish_stats(self, force: bool = False) -> None:
-        """Copy figures into RuntimeStats for metrics; at most every 0.2 s of wall time unless forced."""
-        now = time.perf_counter()
-        if not force and now - self._published_at < STATS_INTERVAL_S:
-            return
-        self._published_at = now
-        book = self.portfolio
-        allocations = self.allocations()
-        equity = book.equity()
-        self.stats.equity = equity
-        self.stats.global_state = self.effective_global_state
-        for name, slot in self.slots.items():
-            s = self.stats.strategies[name]
-            budget = to_decimal(allocations[name]) * equity
-            pnl_book = book.books[name]
-            s.realized_pnl = pnl_book.realized - pnl_book.fees
-            s.unrealized_pnl = book.unrealized(name)
-            s.exposure = s.allocation_used = book.strategy_exposure(name)
-            s.allocation_allowed = budget
-            s.day_pnl = book.day_pnl(name)
-            s.daily_loss_budget = to_decimal(slot.profile.max_daily_loss_pct) * budget
-            base = book.initial_equity * to_decimal(slot.profile.allocation(name) or 1)
-            s.drawdown_ratio = float((pnl_book.peak_pnl - book.strategy_pnl(name)) / base) if base else 0.0
-            s.max_drawdown_ratio = float(pnl_book.max_drawdown / base) if base else 0.0
-            s.configured_allocation = slot.profile.allocation(name)
-            s.max_daily_loss_ratio = slot.profile.max_daily_loss_pct
-            s.max_position_ratio = slot.profile.max_position_pct
-            s.trading_state = self.strategy_states[name]
-            s.disabled = name in self._disabled
-
-    # --- strategy cycles -------------------------------------------------------------------------
+    # --- the kill switch and operator disables (runtime/kill_reaction.py) --------------------------
 
     def kill_policy(self) -> tuple[bool, str]:
         """(cancel open orders?, positions: hold|reduce|flatten) of the active override, else config."""
-        policy = getattr(self.gate, "on_disable", None)
-        if callable(policy):
-            chosen = policy()
-            return bool(chosen.cancel_open_orders), str(chosen.positions)
-        return self.settings.cancel_on_disable, self.settings.positions_on_kill
-
-    def _on_kill_switch(self, killed: bool) -> None:
-        """React once when the global switch flips: record it, cancel, and hold/reduce/flatten."""
-        if killed == self._killed:
-            return
-        self._killed = killed
-        if not killed:
-            self._record_global(TradingState.ACTIVE, "kill switch cleared")
-            return
-        cancel, positions = self.kill_policy()
-        self._positions_on_kill = positions
-        halted = TradingState.HALTED if positions == "hold" else TradingState.REDUCING
-        self._record_global(halted, f"kill switch override active (positions: {positions}, cancel: {cancel})")
-        if cancel:
-            self._cancel_all(None, "kill switch")
-        if positions == "flatten":
-            self._flatten()
+        return self.kill.policy()
 
     @property
-    def effective_global_state(self) -> TradingState:
-        """The stricter of the account's own state (risk monitors, fail-stops) and the kill switch's."""
-        order = (TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED)
-        return max(self.global_state, self._kill_state, key=order.index)
+    def kill_mode(self) -> str:
+        """off, or the active override's position policy (hold stops strategies; reduce lets them shrink)."""
+        return self.kill.mode
 
-    def _record_global(self, state: TradingState, reason: str) -> None:
-        old = self._kill_state
-        self._kill_state = state
-        self.stats.global_state = self.effective_global_state
-        self.sink.record(events.trading_state_changed(self._now_ms, "kill_switch", old, state, reason))
+    def refresh_disabled(self) -> bool:
+        """Ask the kill switch who is disabled; return True when strategy cycles must not run."""
+        return self.kill.refresh(self.slots)
 
     def _flatten(self) -> None:
         for slot in self.slots.values():
@@ -374,35 +304,12 @@ class TradingEngine:
                 if order is not None:
                     self.egress.submit_group([order])
 
-    @property
-    def kill_mode(self) -> str:
-        """off, or the active override's position policy (hold stops strategies; reduce lets them shrink)."""
-        return self._positions_on_kill if self._killed else "off"
+    def _cancel_all(self, strategy: str | None, reason: str) -> None:
+        count = self.exchange.cancel_all(strategy)
+        if count:
+            self.sink.record(events.orders_cancelled(self._now_ms, strategy, count, reason))
 
-    def refresh_disabled(self) -> bool:
-        """Ask the kill switch who is disabled; return True when strategy cycles must not run."""
-        if self.gate is None:
-            return False
-        killed = False
-        disabled: set[str] = set()
-        for name in self.slots:
-            reason = self.gate.allows_new_order(name)
-            if reason is DenialReason.KILL_SWITCH:
-                killed = True
-            elif reason is DenialReason.STRATEGY_DISABLED:
-                disabled.add(name)
-        newly = disabled - self._disabled
-        if disabled != self._disabled:
-            self._allocations = None
-        self._disabled = disabled
-        if self.settings.cancel_on_disable:
-            for name in newly:
-                self._cancel_all(name, "strategy disabled")
-        self.stats.override_active = killed
-        override = getattr(self.gate, "override", None)
-        self.stats.override_malformed = bool(getattr(override, "malformed", False))
-        self._on_kill_switch(killed)
-        return killed and self.kill_mode != "reduce"
+    # --- strategy cycles -------------------------------------------------------------------------
 
     def run_cycle(self, name: str, now_ms: int, lateness_s: float = 0.0) -> CycleOutcome:
         started = time.perf_counter()
@@ -411,7 +318,7 @@ class TradingEngine:
         stats = self.stats.strategies[name]
         stats.drift.observe(lateness_s)
         outcome = CycleOutcome(name)
-        if name in self._disabled:
+        if name in self.states.disabled:
             outcome.skipped = "disabled"  # a disabled strategy runs no cycle at all
             return outcome
         view = self.series.view()
@@ -427,8 +334,8 @@ class TradingEngine:
         return outcome
 
     def _holdings(self, slot: StrategySlot) -> dict[tuple[str, str], Holding]:
-        budget = to_decimal(self.allocations()[slot.name]) * self.portfolio.equity()
-        share = budget / max(1, len(slot.schedule.symbols)) if budget > 0 else Decimal(1)
+        budget = self._budget(slot.name)
+        instruments = len(slot.schedule.symbols)
         held = {}
         for pos in self.portfolio.strategy_positions(slot.name):
             price = self.portfolio.price(pos.venue, pos.symbol)
@@ -436,7 +343,7 @@ class TradingEngine:
             held[(pos.venue, pos.symbol)] = Holding(
                 venue=pos.venue,
                 symbol=pos.symbol,
-                weight=float(pos.quantity * price / share),
+                weight=holding_weight(pos.quantity, price, budget, instruments),
                 quantity=float(pos.quantity),
                 avg_price=float(pos.avg_price),
                 opened_ts=pos.opened_ts,
@@ -462,39 +369,37 @@ class TradingEngine:
                 outcome.denied += 1
 
     def _order_for(self, slot: StrategySlot, venue: str, symbol: str, weight: float) -> OrderRequest | None:
+        """Size one leg (allocation/planning.py) into an order, or None when there is nothing to do."""
         book = self.portfolio
         price = book.price(venue, symbol)
         venue_cfg = self.settings.venues.get(venue)
         if price <= 0 or venue_cfg is None:
             return None
-        equity = book.equity()
         held = book.position(slot.name, venue, symbol)
-        working = held.quantity + self.exchange.open_quantity(slot.name, venue, symbol)
-        other = book.strategy_exposure(slot.name) - held.exposure(price)
-        target = target_quantity(
-            target_weight=weight,
-            budget=to_decimal(self.allocations()[slot.name]) * equity,
-            instruments=len(slot.schedule.symbols),
+        leg = LegBook(
             price=price,
-            other_exposure=max(ZERO, other),
-            max_position_notional=to_decimal(slot.profile.max_position_pct) * equity,
+            held_quantity=held.quantity,
+            working_quantity=self.exchange.open_quantity(slot.name, venue, symbol),
+            other_exposure=book.strategy_exposure(slot.name) - held.exposure(price),
+        )
+        limits = LegLimits(
+            budget=self._budget(slot.name),
+            instruments=len(slot.schedule.symbols),
+            max_position_notional=to_decimal(slot.profile.max_position_pct) * book.equity(),
             quantity_step=to_decimal(venue_cfg.quantity_step),
+            min_notional=to_decimal(venue_cfg.min_notional),
         )
-        delta = target - working
-        if delta == 0 or (abs(delta) * price < to_decimal(venue_cfg.min_notional) and target != 0):
+        planned = plan_order(weight, leg, limits)
+        if planned is None:
             return None
-        side = Side.BUY if delta > 0 else Side.SELL
-        reduce_only = (
-            working != 0 and abs(target) < abs(working) and (target == 0 or (target > 0) == (working > 0))
-        )
         return OrderRequest(
             client_order_id=f"{slot.name}-{self.settings.order_id_tag}{self._now_ms}-{next(self._ids)}",
             strategy=slot.name,
             venue=venue,
             symbol=symbol,
-            side=side,
-            quantity=abs(delta),
+            side=planned.side,
+            quantity=planned.quantity,
             reference_price=price,
             ts=self._now_ms,
-            reduce_only=reduce_only,
+            reduce_only=planned.reduce_only,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tradeops.domain.events import DecisionRecord, DenialReason
+from tradeops.runtime.ports import KillPolicy
 
 
 class RecordingSink:
@@ -57,3 +58,9 @@ class StaticGate:
         if strategy in self.disabled:
             return DenialReason.STRATEGY_DISABLED
         return None
+
+    def on_disable(self) -> KillPolicy | None:
+        return None  # the configured policy
+
+    def override_malformed(self) -> bool:
+        return False

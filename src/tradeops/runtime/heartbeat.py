@@ -2,7 +2,9 @@
 
 Every step (and once a second while it waits) the scheduler publishes a Heartbeat through the
 HeartbeatSink port; the store-backed adapter keeps the latest one under HEARTBEAT_KV_KEY, where the
-operator tools (`--check-disabled`, `tradeops kill-switch status`, `GET /v1/status`) read it. A
+operator tools (`--check-disabled`, `tradeops kill-switch status`, `GET /v1/status`) and the
+watchdog (`tradeops watchdog`: a stale beat takes the venues' orders down) read it. It is the only
+heartbeat: one key, one writer. A
 heartbeat older than `stale_after_s` means no scheduler is running (or it is hung).
 """
 
@@ -39,6 +41,7 @@ class Heartbeat:
     last_order_ms: int | None = None
     interval_s: float = 1.0
     stale_after_s: float = 5.0
+    run_id: str = ""  # the account run publishing it
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "strategies": dict(self.strategies)}, sort_keys=True)
@@ -79,7 +82,9 @@ class HeartbeatPublisher:
         *,
         interval_s: float = 1.0,
         stale_after_s: float = 5.0,
+        run_id: str = "",
     ) -> None:
+        self.run_id = run_id
         self.stats = stats
         self.sink = sink
         self.wall_ms = wall_ms
@@ -140,6 +145,7 @@ class HeartbeatPublisher:
             last_order_ms=self._last_order_ms,
             interval_s=self.interval_s,
             stale_after_s=self.stale_after_s,
+            run_id=self.run_id,
         )
         if last is not None and self.on_change is not None:
             for line in describe_changes(last, beat):
@@ -181,11 +187,8 @@ def describe_changes(before: Heartbeat, after: Heartbeat) -> list[str]:
     return lines
 
 
-# --- the live loop's minimal beat and kill-switch confirmation (read by `tradeops watchdog`) ----------
-# Kept as written by the live wiring (issue 16); the observed-state heartbeat above is what the
-# status tools read. Both are rows of the state store's kv table.
+# --- the kill-switch confirmation (read by `tradeops watchdog`, beside the heartbeat above) ----------
 
-HEARTBEAT_KEY = "scheduler_heartbeat"
 KILL_CONFIRMED_KEY = "kill_switch_confirmed"
 
 
@@ -195,26 +198,10 @@ class KvStore(Protocol):
     def kv_set(self, key: str, value: str) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class LiveBeat:
-    ts_ms: int
-    run_id: str
-    pid: int
-
-
-def write_heartbeat(store: KvStore, beat: LiveBeat) -> None:
-    store.kv_set(HEARTBEAT_KEY, json.dumps({"ts_ms": beat.ts_ms, "run_id": beat.run_id, "pid": beat.pid}))
-
-
-def read_heartbeat(store: KvStore) -> LiveBeat | None:
-    raw = store.kv_get(HEARTBEAT_KEY)
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-        return LiveBeat(int(data["ts_ms"]), str(data["run_id"]), int(data["pid"]))
-    except (ValueError, KeyError, TypeError):
-        return None  # unreadable: treated as no heartbeat (the watchdog acts on staleness)
+def read_heartbeat(store: KvStore) -> Heartbeat | None:
+    """The latest published beat (None: none yet, or unreadable; the watchdog acts on staleness)."""
+    raw = store.kv_get(HEARTBEAT_KV_KEY)
+    return Heartbeat.from_json(raw) if raw else None
 
 
 def confirm_kill_switch(store: KvStore, ts_ms: int, engaged: bool, cancelled: int) -> None:

@@ -13,8 +13,9 @@ import threading
 from collections.abc import Callable, Mapping
 
 from tradeops.domain.events import DenialReason
-from tradeops.runtime.overrides import OnDisable, OverrideState, OverrideWatcher
-from tradeops.runtime.ports import StateStore, StrategyStatus
+from tradeops.domain.trading import StrategyStatus
+from tradeops.runtime.overrides import OnDisable, OverrideSource, OverrideState
+from tradeops.runtime.ports import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class KillSwitch:
 
     def __init__(
         self,
-        watcher: OverrideWatcher,
+        watcher: OverrideSource,
         statuses: StatusSource,
         clock_ms: Callable[[], int],
         *,
@@ -114,6 +115,9 @@ class KillSwitch:
     def on_disable(self) -> OnDisable:
         """The active override's policy for open orders and positions (default: cancel, hold)."""
         return self.watcher.state.on_disable
+
+    def override_malformed(self) -> bool:
+        return self.watcher.state.malformed
 
     def disabled_strategies(self) -> dict[str, StrategyStatus]:
         now = self._clock_ms()

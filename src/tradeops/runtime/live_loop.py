@@ -1,17 +1,14 @@
-"""What a live scheduler does after each step besides trading: the heartbeat, the kill-switch
-confirmation the watchdog waits for, and the reconcile loop (at start and every interval)."""
+"""What a live scheduler does after each step besides trading: the kill-switch confirmation the
+watchdog waits for, and the reconcile loop (at start and every interval). The heartbeat is the
+scheduler's own (runtime/heartbeat.py)."""
 
 from __future__ import annotations
 
-import logging
-import os
 from typing import Any
 
 from tradeops.runtime.engine import TradingEngine
-from tradeops.runtime.heartbeat import KvStore, LiveBeat, confirm_kill_switch, write_heartbeat
+from tradeops.runtime.heartbeat import KvStore, confirm_kill_switch
 from tradeops.runtime.live_reconcile import ReconcileLoop
-
-log = logging.getLogger(__name__)
 
 
 class LiveLoop:
@@ -20,26 +17,15 @@ class LiveLoop:
         engine: TradingEngine,
         store: KvStore | None,
         reconcile: ReconcileLoop,
-        run_id: str,
-        heartbeat_ms: int,
     ) -> None:
         self.engine = engine
         self.store = store
         self.reconcile = reconcile
-        self.run_id = run_id
-        self.heartbeat_ms = heartbeat_ms
-        self._beat_ms = -(10**15)
         self._confirmed: bool | None = None
 
     def on_step(self, now_ms: int, _report: Any = None) -> None:
         self.reconcile.maybe_run(now_ms)
         self._confirm_kill_switch(now_ms)
-        if self.store is not None and now_ms - self._beat_ms >= self.heartbeat_ms:
-            self._beat_ms = now_ms
-            try:
-                write_heartbeat(self.store, LiveBeat(now_ms, self.run_id, os.getpid()))
-            except Exception as exc:
-                log.warning("heartbeat not written: %s", exc)
 
     def _confirm_kill_switch(self, now_ms: int) -> None:
         """Once per flip: the step that saw the switch has already cancelled (engine.refresh_disabled

@@ -55,8 +55,10 @@ class ReconcileLoop:
         expected_balances: Callable[[], dict[tuple[str, str], Decimal]],
         interval_ms: int,
         tolerance: Mapping[str, Decimal] | None = None,
+        adopted: Callable[[], frozenset[str]] = frozenset,
     ) -> None:
         self.engine = engine
+        self.adopted = adopted  # client order ids of venue orders an operator adopted (signed)
         self.venues = venues
         self.expected_balances = expected_balances
         self.interval_ms = interval_ms
@@ -77,9 +79,10 @@ class ReconcileLoop:
         try:
             self._resolve_unknown(now_ms)
             engine.book_fills(self.venues.poll())  # what filled so far is booked before comparing
+            adopted = self.adopted()
             report = reconcile(
                 self.venues.local_open_orders(),
-                self.venues.venue_open_orders(),
+                [o for o in self.venues.venue_open_orders() if o.client_order_id not in adopted],
                 self.expected_balances(),
                 self.venues.venue_balances(),
                 strategy_of=strategy_of(engine.slots),

@@ -1,24 +1,15 @@
-"""Ports: the only way runtime code reaches the outside world. bootstrap.py picks the adapters."""
+"""Ports: the only way runtime code reaches the outside world. bootstrap picks the adapters."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from tradeops.domain.events import DecisionRecord, DenialReason
 from tradeops.domain.market import Bar, Quote
-from tradeops.domain.trading import Fill, OrderRequest, Position, TradingState
-
-
-@runtime_checkable
-class Clock(Protocol):
-    """Injected time. WallClock in live mode, ReplayClock in paper replay and tests."""
-
-    def now_ms(self) -> int: ...
-
-    async def sleep_until(self, ts_ms: int) -> None: ...
+from tradeops.domain.trading import Fill, OrderAck, OrderRequest, Position, StrategyStatus, TradingState
+from tradeops.strategies.base import MarketView
 
 
 class DecisionSink(Protocol):
@@ -35,16 +26,6 @@ class DecisionSink(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class OrderAck:
-    """What an exchange says about a submitted order: its id and any fills so far."""
-
-    order_id: str
-    fills: tuple[Fill, ...]
-    open_quantity: Decimal
-    rejected_reason: str | None = None
 
 
 class Exchange(Protocol):
@@ -67,39 +48,32 @@ class Exchange(Protocol):
         ...
 
 
-class MarketData(Protocol):
-    """Bars and quotes for the scheduler, up to the clock's now (never ahead of it)."""
+class KillPolicy(Protocol):
+    """What to do when the global kill switch engages (an override file's `on_disable`)."""
 
-    def venues(self) -> Sequence[str]: ...
+    @property
+    def cancel_open_orders(self) -> bool: ...
 
-    def symbols(self, venue: str) -> Sequence[str]: ...
-
-    def advance_to(self, ts_ms: int) -> tuple[list[Bar], list[Quote]]:
-        """Move the cursor to `ts_ms`; return bars/quotes that became available."""
-        ...
-
-    def next_event_ts(self) -> int | None:
-        """Earliest timestamp with new data after the cursor (None when exhausted or live)."""
+    @property
+    def positions(self) -> str:
+        """hold | reduce | flatten"""
         ...
 
 
 class OrderGate(Protocol):
-    """The kill switch as the egress point sees it: a cheap check made for every new order."""
+    """The kill switch as the engine and the egress point see it."""
 
-    def allows_new_order(self, strategy: str) -> DenialReason | None: ...
+    def allows_new_order(self, strategy: str) -> DenialReason | None:
+        """A cheap check made for every new order (and once per strategy each step)."""
+        ...
 
+    def on_disable(self) -> KillPolicy | None:
+        """The active override's policy for open orders and positions (None: the configured one)."""
+        ...
 
-@dataclass(frozen=True, slots=True)
-class StrategyStatus:
-    """Persisted per-strategy operator state (survives restarts)."""
-
-    strategy: str
-    disabled: bool
-    reason: str = ""
-    ticket: str = ""
-    requested_by: str = ""
-    until_ms: int | None = None
-    changed_ms: int = 0
+    def override_malformed(self) -> bool:
+        """An override file is present but unreadable (trading halts, the operator must look)."""
+        ...
 
 
 class StateStore(Protocol):
@@ -118,3 +92,46 @@ class StateStore(Protocol):
     def trading_states(self) -> dict[str, TradingState]: ...
 
     def close(self) -> None: ...
+
+
+class MarketSeries(Protocol):
+    """The market as the engine reads it: the strategies' causal view and the last bars."""
+
+    def view(self) -> MarketView: ...
+
+    def interval_ms(self, venue: str, symbol: str) -> int: ...
+
+    def instruments(self) -> list[tuple[str, str]]: ...
+
+    def last_bar(self, venue: str, symbol: str) -> Bar | None: ...
+
+
+class RevealingMarket(Protocol):
+    """The market as the scheduler drives it: bars revealed up to the clock's now."""
+
+    def advance_to(self, now_ms: int) -> list[Bar]: ...
+
+    def next_reveal_ms(self) -> int | None: ...
+
+    def bar_count(self, venue: str, symbol: str) -> int: ...
+
+
+class SchedulerClock(Protocol):
+    """Injected time: a WallClock live, a ReplayClock in replays and tests."""
+
+    @property
+    def instant(self) -> bool:
+        """As fast as possible: sleeping only moves the clock (replays without --speed)."""
+        ...
+
+    def now_ms(self) -> int: ...
+
+    async def sleep_until(self, ts_ms: int) -> None: ...
+
+    def lateness_s(self, ts_ms: int) -> float: ...
+
+
+class StepGuard(Protocol):
+    """Cluster mode: brings the engine's global state in line with the lease before each step."""
+
+    def apply(self, engine: Any) -> object: ...

@@ -1,13 +1,13 @@
-"""Real resource use of this process (psutil) judged against `runtime.resource_limits`.
+"""Resource use of this process judged against `runtime.resource_limits` (the pure part; the
+psutil probe and sampler are adapters in tradeops/host/process.py).
 
-- `ResourceSampler`: a background thread sampling CPU %, RSS and I/O rates over a short window
-  (the load test); `stop()` returns peak and mean of each figure.
+- `ResourceSummary`: peak and mean of each figure over a sampling window (the load test).
 - `evaluate()`: the pure verdict: a ratio used/limit >= 1 is a breach (error), >= the configured
   headroom warning threshold a warning.
 - `ResourceMonitor`: the long-running runtime's monitor; keeps `RuntimeStats.resources` current and
   calls `on_sustained_breach` once per breach episode that lasts longer than the configured minutes.
 
-CPU % is psutil's process figure: 100 means one full core (a 2-core machine can show up to 200).
+CPU % is the process figure: 100 means one full core (a 2-core machine can show up to 200).
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
-
-import psutil
 
 from tradeops.config.models import ResourceLimits
 from tradeops.runtime.stats import RuntimeStats
@@ -107,62 +105,6 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
-class ProcessProbe:
-    """Reads one process's counters; each `sample()` covers the interval since the previous call."""
-
-    def __init__(self, process: psutil.Process | None = None, clock: Callable[[], float] = time.monotonic):
-        self.process = process or psutil.Process()
-        self.clock = clock
-        self.io_available, self.io_note = self._probe_io()
-        self._started = self._last_t = clock()
-        self._first_cpu = self._last_cpu = self._cpu_seconds()
-        self._first_io = self._last_io = self._io_bytes()
-
-    def _probe_io(self) -> tuple[bool, str]:
-        try:
-            self.process.io_counters()
-        except (AttributeError, NotImplementedError, psutil.AccessDenied) as exc:
-            reason = type(exc).__name__ if not str(exc) else str(exc)
-            return False, f"I/O not measured: psutil io_counters unavailable here ({reason})"
-        return True, "psutil io_counters read_bytes/write_bytes (storage-level bytes)"
-
-    def _cpu_seconds(self) -> float:
-        times = self.process.cpu_times()
-        return float(times.user + times.system)
-
-    def _io_bytes(self) -> tuple[int, int]:
-        if not self.io_available:
-            return (0, 0)
-        counters = self.process.io_counters()
-        return int(counters.read_bytes), int(counters.write_bytes)
-
-    def memory_mb(self) -> float:
-        return float(self.process.memory_info().rss) / MB
-
-    def sample(self) -> ResourceSample:
-        now, cpu, io = self.clock(), self._cpu_seconds(), self._io_bytes()
-        elapsed = max(now - self._last_t, 1e-9)
-        sample = ResourceSample(
-            elapsed_s=elapsed,
-            cpu_percent=100.0 * (cpu - self._last_cpu) / elapsed,
-            memory_mb=self.memory_mb(),
-            io_read_mb_s=(io[0] - self._last_io[0]) / MB / elapsed if self.io_available else None,
-            io_write_mb_s=(io[1] - self._last_io[1]) / MB / elapsed if self.io_available else None,
-        )
-        self._last_t, self._last_cpu, self._last_io = now, cpu, io
-        return sample
-
-    def totals(self) -> tuple[float, float, float | None, float | None]:
-        """Exact means since construction: (duration s, cpu %, read MB/s, write MB/s)."""
-        elapsed = max(self._last_t - self._started, 1e-9)
-        cpu = 100.0 * (self._last_cpu - self._first_cpu) / elapsed
-        if not self.io_available:
-            return elapsed, cpu, None, None
-        read = (self._last_io[0] - self._first_io[0]) / MB / elapsed
-        write = (self._last_io[1] - self._first_io[1]) / MB / elapsed
-        return elapsed, cpu, read, write
-
-
 @dataclass(frozen=True, slots=True)
 class PeakMean:
     peak: float | None
@@ -237,83 +179,12 @@ class _Figures:
     io_write_mb_s: float | None
 
 
-class ResourceSampler:
-    """Sample this process every `interval_s` on a daemon thread between start() and stop()."""
-
-    def __init__(self, process: psutil.Process | None = None, interval_s: float = 0.05) -> None:
-        if interval_s <= 0:
-            raise ValueError("interval_s must be positive")
-        self.process = process or psutil.Process()
-        self.interval_s = interval_s
-        self._probe: ProcessProbe | None = None
-        self._samples: list[ResourceSample] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and not self._stop.is_set()
-
-    def start(self) -> ResourceSampler:
-        if self._thread is not None:
-            raise RuntimeError("sampler already started")
-        self._probe = ProcessProbe(self.process)
-        self._thread = threading.Thread(target=self._loop, name="resource-sampler", daemon=True)
-        self._thread.start()
-        return self
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self._take()
-
-    def _take(self) -> None:
-        assert self._probe is not None
-        with self._lock:
-            self._samples.append(self._probe.sample())
-
-    def stop(self) -> ResourceSummary:
-        if self._thread is None or self._probe is None:
-            raise RuntimeError("sampler not started")
-        self._stop.set()
-        self._thread.join()
-        self._take()  # close the window exactly at stop()
-        return self._summary(self._probe, tuple(self._samples))
-
-    def __enter__(self) -> ResourceSampler:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        if self.running:
-            self.stop()
-
-    @staticmethod
-    def _summary(probe: ProcessProbe, samples: tuple[ResourceSample, ...]) -> ResourceSummary:
-        duration, cpu_mean, read_mean, write_mean = probe.totals()
-
-        def peak(name: str) -> float | None:
-            values = [v for s in samples if (v := getattr(s, name)) is not None]
-            return max(values) if values else None
-
-        memory = [s.memory_mb for s in samples]
-        return ResourceSummary(
-            cpu_percent=PeakMean(peak("cpu_percent"), cpu_mean),
-            memory_mb=PeakMean(peak("memory_mb"), sum(memory) / len(memory) if memory else None),
-            io_read_mb_s=PeakMean(peak("io_read_mb_s"), read_mean),
-            io_write_mb_s=PeakMean(peak("io_write_mb_s"), write_mean),
-            samples=len(samples),
-            duration_s=duration,
-            io_source=probe.io_note,
-            io_measured=probe.io_available,
-            series=samples,
-        )
-
-
 class ResourceMonitor:
     """Keep `stats.resources` current and report breaches that last too long.
 
-    `tick()` takes one sample and is what the thread started by `start()` calls every
-    `limits.sample_interval_seconds`; tests call it directly with a fake probe and clock.
+    `probe` takes one sample (tradeops.host.process.ProcessProbe in production); `tick()` is what the
+    thread started by `start()` calls every `limits.sample_interval_seconds`; tests call it directly
+    with a fake probe and clock.
     """
 
     def __init__(
@@ -321,8 +192,8 @@ class ResourceMonitor:
         stats: RuntimeStats,
         limits: ResourceLimits,
         *,
+        probe: Callable[[], ResourceFigures],
         on_sustained_breach: Callable[[ResourceVerdict], None] | None = None,
-        probe: Callable[[], ResourceFigures] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.stats = stats
@@ -342,8 +213,6 @@ class ResourceMonitor:
         return self.limits.sustained_breach_minutes * 60.0
 
     def _measure(self) -> ResourceFigures:
-        if self._probe is None:
-            self._probe = ProcessProbe().sample
         return self._probe()
 
     def tick(self) -> ResourceVerdict:
@@ -393,7 +262,7 @@ class ResourceMonitor:
         while not self._stop.wait(self.limits.sample_interval_seconds):
             try:
                 self.tick()
-            except psutil.Error:
+            except Exception:  # a failed sample (the probe's OS error) must not end the monitor
                 log.exception("resource sample failed")
 
     def stop(self) -> None:
@@ -403,10 +272,28 @@ class ResourceMonitor:
             self._thread = None
 
 
-def start_resource_monitor(
-    stats: RuntimeStats,
-    limits: ResourceLimits,
-    on_sustained_breach: Callable[[ResourceVerdict], None] | None = None,
-) -> ResourceMonitor:
-    """Start sampling this process every `limits.sample_interval_seconds`; call `.stop()` on shutdown."""
-    return ResourceMonitor(stats, limits, on_sustained_breach=on_sustained_breach).start()
+def summarize(
+    samples: tuple[ResourceSample, ...],
+    totals: tuple[float, float, float | None, float | None],
+    io_source: str,
+    io_measured: bool,
+) -> ResourceSummary:
+    """Peaks from `samples`; exact means from the counters' `totals` (duration, cpu, read, write)."""
+    duration, cpu_mean, read_mean, write_mean = totals
+
+    def peak(name: str) -> float | None:
+        values = [v for s in samples if (v := getattr(s, name)) is not None]
+        return max(values) if values else None
+
+    memory = [s.memory_mb for s in samples]
+    return ResourceSummary(
+        cpu_percent=PeakMean(peak("cpu_percent"), cpu_mean),
+        memory_mb=PeakMean(peak("memory_mb"), sum(memory) / len(memory) if memory else None),
+        io_read_mb_s=PeakMean(peak("io_read_mb_s"), read_mean),
+        io_write_mb_s=PeakMean(peak("io_write_mb_s"), write_mean),
+        samples=len(samples),
+        duration_s=duration,
+        io_source=io_source,
+        io_measured=io_measured,
+        series=samples,
+    )

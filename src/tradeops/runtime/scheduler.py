@@ -10,33 +10,13 @@ import asyncio
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from tradeops.domain.market import Bar
 from tradeops.runtime.engine import CycleOutcome, TradingEngine
 from tradeops.runtime.heartbeat import HeartbeatPublisher
+from tradeops.runtime.ports import RevealingMarket, SchedulerClock, StepGuard
 
 PROJECTION_LAG_S = 0.02  # longer than a group commit (group_ms, 5 ms by default)
-
-
-class SchedulerClock(Protocol):
-    def now_ms(self) -> int: ...
-
-    async def sleep_until(self, ts_ms: int) -> None: ...
-
-    def lateness_s(self, ts_ms: int) -> float: ...
-
-
-class RevealingMarket(Protocol):
-    def advance_to(self, now_ms: int) -> list[Bar]: ...
-
-    def next_reveal_ms(self) -> int | None: ...
-
-    def bar_count(self, venue: str, symbol: str) -> int: ...
-
-
-class StepGuard(Protocol):
-    def apply(self, engine: Any) -> object: ...
 
 
 @dataclass
@@ -114,7 +94,7 @@ class Scheduler:
     def _align(self, start_ms: int) -> None:
         """First due time: the next cadence tick. In real time, schedules sharing a cadence are spread
         over half their drift budget, so hundreds of them do not all fall due in the same instant."""
-        staggered = not getattr(self.clock, "instant", False)
+        staggered = not self.clock.instant
         peers: dict[int, int] = {}
         for due in self.dues:
             due.next_ms = math.ceil(start_ms / due.cadence_ms) * due.cadence_ms
@@ -129,7 +109,7 @@ class Scheduler:
                 due.next_ms += int(window * due.phase_index / count)
 
     async def _sleep(self, ts_ms: int) -> None:
-        if getattr(self.clock, "instant", False):
+        if self.clock.instant:
             # As-fast-as-possible replay: no waiting; still let signal handlers run now and then.
             await self.clock.sleep_until(ts_ms)
             self._instant_steps += 1

@@ -103,6 +103,16 @@ class ResourceUsage:
     breach_seconds: float = 0.0  # how long some resource has been over its limit without a break
 
 
+@dataclass
+class VenueRequestStats:
+    """One live venue's HTTP requests as the adapter sees them (written by exchanges/venue_metrics)."""
+
+    latency: dict[str, Histogram] = field(default_factory=dict)  # by endpoint, "GET /api/v3/order"
+    errors: Counter[str] = field(default_factory=Counter)  # failed requests by error class
+    used_weight: float = 0.0  # the venue's X-MBX-USED-WEIGHT-1M in its last answer
+    stream_reconnects: int = 0  # user-data stream connections after the first
+
+
 HALT_REASONS = ("state_log_mismatch", "state_store_unwritable")
 
 
@@ -124,6 +134,7 @@ class RuntimeStats:
     exchange_latency: dict[str, Histogram] = field(default_factory=dict)  # per venue
     # live venues: seconds since each (venue, symbol) last brought a closed candle (beyond one interval)
     market_data_staleness: dict[tuple[str, str], float] = field(default_factory=dict)
+    venue_requests: dict[str, VenueRequestStats] = field(default_factory=dict)  # per live venue
     reconcile_diffs: int = 0  # differences found by the last reconciliation with the venues
     reconcile_runs: int = 0
     started_ms: int = 0

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 from tradeops.domain.market import Bar, Quote
 from tradeops.domain.money import ZERO
-from tradeops.domain.trading import Fill, OrderRequest
-from tradeops.runtime.ports import Exchange, OrderAck
+from tradeops.domain.trading import Fill, OrderAck, OrderRequest
+from tradeops.runtime.ports import Exchange
 from tradeops.runtime.venue_reconcile import OrderView
 
 

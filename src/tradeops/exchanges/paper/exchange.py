@@ -16,11 +16,10 @@ from typing import Any
 from tradeops.config.models import VenueConfig
 from tradeops.domain.market import Bar, Quote
 from tradeops.domain.money import ZERO, to_decimal
-from tradeops.domain.trading import Fill, OrderRequest, OrderType, Side
+from tradeops.domain.trading import Fill, OrderAck, OrderRequest, OrderType, Side
 from tradeops.exchanges.errors import OrderRejected
 from tradeops.exchanges.paper.matching import BarView, MatchModel, match_order
 from tradeops.exchanges.precision import MarketRules
-from tradeops.runtime.ports import OrderAck
 
 
 @dataclass

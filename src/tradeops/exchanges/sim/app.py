@@ -21,14 +21,16 @@ from starlette.routing import Route
 from tradeops.exchanges.sim import private, public
 from tradeops.exchanges.sim.auth import authenticate
 from tradeops.exchanges.sim.book import Account, Balance, Book
+from tradeops.exchanges.sim.countdown import Countdowns
 from tradeops.exchanges.sim.errors import SimError
 from tradeops.exchanges.sim.faults import Faults
 from tradeops.exchanges.sim.limits import WeightLimiter, too_many, weight_of
 from tradeops.exchanges.sim.streams import Streams
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
-SIGNED = frozenset({"order", "openOrders", "myTrades", "account"})
+SIGNED = frozenset({"order", "openOrders", "myTrades", "account", "countdownCancelAll"})
 MAX_BODY = 64 * 1024
+COUNTDOWN_CHECK_S = 0.1
 
 
 @dataclass
@@ -40,6 +42,7 @@ class SimState:
     clock_ms: Callable[[], int] = lambda: int(time.time() * 1000)
     requests: int = 0
     streams: Streams | None = None  # user-data WebSockets (served on their own port)
+    countdowns: Countdowns = field(default_factory=Countdowns)  # the venue-side dead-man's switch
     _initial: dict[str, dict[str, tuple[Decimal, Decimal]]] = field(default_factory=dict, init=False)
 
     @property
@@ -57,6 +60,7 @@ class SimState:
         for key, account in self.accounts.items():
             account.balances = {a: Balance(f, lk) for a, (f, lk) in self._initial.get(key, {}).items()}
         self.book.clear()
+        self.countdowns.clear()
         self.book.fill_ratio = None
         self.faults = Faults()
         self.book.market.stale = False
@@ -106,6 +110,7 @@ def _endpoint(
         ("openOrders", "GET"): lambda: private.open_orders(book, _acct(account), params),
         ("myTrades", "GET"): lambda: private.my_trades(book, _acct(account), params),
         ("account", "GET"): lambda: private.account_view(book, _acct(account), now),
+        ("countdownCancelAll", "POST"): lambda: state.countdowns.arm(book, _acct(account), params, now),
     }
     handler = handlers.get((path, method))
     if handler is None:
@@ -203,6 +208,7 @@ async def _admin(state: SimState, action: str, method: str, body: dict[str, Any]
             "client_order_ids": [o.client_order_id for o in orders],
             "requests": state.requests,
             "cursor": market.cursor,
+            "countdowns": {"armed": state.countdowns.armed, "fired": state.countdowns.fired},
         }
     raise ValueError(f"unknown admin action {method} /_sim/{action}")
 
@@ -213,13 +219,21 @@ async def _ticker(state: SimState) -> None:
         state.advance()
 
 
+async def _countdowns(state: SimState) -> None:
+    while True:
+        await asyncio.sleep(COUNTDOWN_CHECK_S)
+        state.countdowns.expire(state.book, state.clock_ms())
+
+
 def build_app(state: SimState) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(_ticker(state)) if state.step_ms > 0 else None
+        checker = asyncio.create_task(_countdowns(state))
         try:
             yield
         finally:
+            checker.cancel()
             if task is not None:
                 task.cancel()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from tradeops.domain.money import ZERO
 from tradeops.domain.trading import Liquidity, OrderType, Side
@@ -19,6 +19,18 @@ from tradeops.exchanges.sim import errors
 from tradeops.exchanges.sim.market import SimMarket, SymbolMarket
 
 OPEN_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED"})
+ASSET_PRECISION = Decimal("0.00000001")  # Binance spot amounts: 8 decimals
+
+
+def on_tick(price: Decimal, tick: Decimal, side: Side) -> Decimal:
+    """A trade price on the symbol's tick, as every price of a real book is; the taker gets the
+    worse side of the rounding (a buyer pays up, a seller receives down)."""
+    return price.quantize(tick, rounding=ROUND_CEILING if side is Side.BUY else ROUND_FLOOR)
+
+
+def commission_of(amount: Decimal, rate: Decimal) -> Decimal:
+    """The commission as the venue books and reports it: rounded to the asset's 8 decimals."""
+    return (amount * rate).quantize(ASSET_PRECISION, rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -214,7 +226,9 @@ class Book:
         m = order.market
         if order.side is Side.BUY:
             ask = self.market.touch(m.market_id)[1]
-            order.lock_price = order.price or ask * (1 + self.model.slippage)
+            order.lock_price = order.price or on_tick(
+                ask * (1 + self.model.slippage), m.filters.tick, Side.BUY
+            )
             need, asset = order.quantity * order.lock_price, m.quote
         else:
             need, asset = order.quantity, m.base
@@ -227,16 +241,18 @@ class Book:
 
     def _book_trade(self, order: SimOrder, found: Match, now_ms: int) -> None:
         m, account = order.market, order.account
-        qty, price = found.quantity, found.price
+        # Every amount the account moves is the amount the venue reports (price on the tick,
+        # commission to 8 decimals): balances then follow from the reported trades exactly.
+        qty, price = found.quantity, on_tick(found.price, m.filters.tick, order.side)
         quote = qty * price
         rate = found.fee_rate
         if order.side is Side.BUY:
             self._release(order, m.quote, min(order.locked, qty * order.lock_price), quote)
-            commission, asset = qty * rate, m.base
+            commission, asset = commission_of(qty, rate), m.base
             account.balance(m.base).free += qty - commission
         else:
             self._release(order, m.base, min(order.locked, qty), qty)
-            commission, asset = quote * rate, m.quote
+            commission, asset = commission_of(quote, rate), m.quote
             account.balance(m.quote).free += quote - commission
         order.executed += qty
         order.quote_executed += quote

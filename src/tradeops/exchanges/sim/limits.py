@@ -28,6 +28,7 @@ WEIGHTS = {
     "myTrades": 20,
     "account": 20,
     "userDataStream": 2,
+    "countdownCancelAll": 10,
 }
 
 

@@ -19,9 +19,9 @@ import numpy as np
 
 from tradeops.bootstrap.engine import RunOptions, build_runtime
 from tradeops.config.models import AppConfig
+from tradeops.host.process import ResourceSampler
 from tradeops.ops.loadtest.derive import derive_config
 from tradeops.ops.loadtest.runner import CycleTimer, Timings
-from tradeops.runtime.resources import ResourceSampler
 from tradeops.runtime.scheduler import SchedulerReport
 
 BENCH_SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT")

@@ -22,10 +22,11 @@ from tradeops.config.models import AppConfig, ResourceLimits
 from tradeops.domain.errors import UserInputError
 from tradeops.domain.events import DenialReason
 from tradeops.fsutil import atomic_write_json
+from tradeops.host.process import ResourceSampler
 from tradeops.ops.loadtest.derive import DerivedSchedules, derive_config
 from tradeops.ops.loadtest.report import LoadTestReport, ScheduleFigures, file_sha256, percentiles_ms
 from tradeops.runtime.engine import CycleOutcome, TradingEngine
-from tradeops.runtime.resources import ResourceSampler, ResourceSummary, evaluate, limits_dict
+from tradeops.runtime.resources import ResourceSummary, evaluate, limits_dict
 from tradeops.runtime.scheduler import Due, SchedulerReport
 
 DEFAULT_TICK_MS = 250

@@ -11,7 +11,6 @@ from typing import Any
 
 from tradeops.domain.errors import UserInputError
 from tradeops.fsutil import atomic_write_json
-from tradeops.ops.audit_trail import record_operator_action
 from tradeops.ops.controls import Actor, OpsContext
 from tradeops.ops.rollback import steps
 from tradeops.ops.rollback.state import (
@@ -41,8 +40,7 @@ Progress = Callable[[str, int, int], None]
 
 def _audit(ctx: OpsContext, state: RollbackState, step: str, status: str, result: dict[str, Any]) -> None:
     scalars = {k: v for k, v in result.items() if isinstance(v, str | int | float | bool) or v is None}
-    record_operator_action(
-        ctx.cfg,
+    ctx.operator_log.append(
         kind="rollback",
         status=status,
         artefacts={
@@ -167,8 +165,7 @@ def restore_baseline(
     _run(ctx, state, RESTORE_STEPS, RESTORE_TABLE, state.restored, progress)
     state.status = "restored"
     state.save()
-    record_operator_action(
-        ctx.cfg,
+    ctx.operator_log.append(
         kind="rollback",
         status="restored",
         artefacts={"ticket": state.ticket, **({"strategy": state.strategy} if state.strategy else {})},

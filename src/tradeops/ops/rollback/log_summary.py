@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tradeops.bootstrap.ops import OpsContext
 from tradeops.decision_log.reader import iter_entries
 from tradeops.domain.errors import UserInputError
 from tradeops.fsutil import atomic_write_json
 from tradeops.ops.rollback.config_edit import sha256_of
 from tradeops.ops.rollback.state import SUMMARY_PATH
+from tradeops.ops_ports import OpsContext
 
 CLOSED = frozenset({"closed", "restored"})  # how `incident close` logs the end of an incident
 

@@ -11,17 +11,16 @@ from typing import Any
 from tradeops.config.models import STRATEGY_NAMES
 from tradeops.domain.errors import UserInputError
 from tradeops.ops.controls import (
-    Actor,
     OpsContext,
-    create_override,
-    disable_strategy,
-    enable_strategy,
-    remove_override,
     scheduler_status,
 )
+from tradeops.ops.kill_switch_control import HaltTrading, ResumeTrading, halt, resume
 from tradeops.ops.rollback import config_edit
 from tradeops.ops.rollback.config_edit import set_allocation, sha256_of
 from tradeops.ops.rollback.state import STAGE_DIR, RollbackBlocked, RollbackState
+from tradeops.ops.strategy_control import DisableStrategy, Door, EnableStrategy
+from tradeops.ops.strategy_control import disable as disable_one
+from tradeops.ops.strategy_control import enable as enable_one
 
 LOAD_DIR = Path("logs/load_tests")
 PRE, POST, PROFILE, LATEST = (
@@ -30,8 +29,8 @@ PRE, POST, PROFILE, LATEST = (
 RESTORED = LOAD_DIR / "restored.json"
 
 
-def _actor(state: RollbackState) -> Actor:
-    return Actor(name=state.requested_by, via="rollback")
+def _door(state: RollbackState) -> Door:
+    return Door("rollback", state.requested_by)
 
 
 def validate_strategy(ctx: OpsContext, strategy: str) -> None:
@@ -74,11 +73,7 @@ def confirm(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
 
 
 def secure_context(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
-    from tradeops.security.audit import run_security_audit
-
-    report = run_security_audit(
-        ctx.cfg, config_path=ctx.config_path, required_scheduler_scopes=("runtime.schedule.write",)
-    )
+    report = ctx.security_audit.run(required_scheduler_scopes=("runtime.schedule.write",))
     status = report.status
     if status == "error":
         raise RollbackBlocked(
@@ -105,18 +100,10 @@ def disable(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
     if state.strategy is not None:
         already = any(d.get("strategy") == state.strategy for d in status.disabled_strategies)
         if not already:
-            disable_strategy(
-                ctx, state.strategy, reason=state.reason, ticket=state.ticket, actor=_actor(state)
-            )
+            disable_one(ctx, DisableStrategy(state.strategy, state.reason, state.ticket, _door(state)))
         return {"disabled": state.strategy, "risk_budget_bucket": "manual"}
     if status.status != "disabled":
-        create_override(
-            ctx,
-            reason=state.reason,
-            ticket=state.ticket,
-            requested_by=state.requested_by,
-            actor=_actor(state),
-        )
+        halt(ctx, HaltTrading(state.reason, state.ticket, _door(state)))
     return {"disabled": "multi_strategy", "override": True}
 
 
@@ -147,10 +134,7 @@ def lower_allocation(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
         shutil.copyfile(ctx.config_path, backup)
     before = sha256_of(ctx.config_path)
     previous = set_allocation(ctx.config_path, profile, state.strategy, 0.0)
-    from tradeops.ops.audit_trail import record_operator_action
-
-    record_operator_action(
-        ctx.cfg,
+    ctx.operator_log.append(
         kind="config_change",
         status="config_change",
         artefacts={
@@ -215,10 +199,7 @@ def restore_config(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
 
 def restore_config_file(ctx: OpsContext, state: RollbackState, git_commit: str | None) -> str:
     source = config_edit.restore_config(ctx.config_path, backup=_backup_path(state), git_commit=git_commit)
-    from tradeops.ops.audit_trail import record_operator_action
-
-    record_operator_action(
-        ctx.cfg,
+    ctx.operator_log.append(
         kind="config_change",
         status="config_change",
         artefacts={"ticket": state.ticket, "path": str(ctx.config_path), "after": sha256_of(ctx.config_path)},
@@ -230,12 +211,10 @@ def restore_config_file(ctx: OpsContext, state: RollbackState, git_commit: str |
 
 def enable(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
     if state.strategy is not None:
-        enable_strategy(
-            ctx, state.strategy, reason="return to baseline", ticket=state.ticket, actor=_actor(state)
-        )
+        enable_one(ctx, EnableStrategy(state.strategy, "return to baseline", state.ticket, _door(state)))
         return {"enabled": state.strategy}
-    removed = remove_override(ctx, actor=_actor(state), reason="return to baseline")
-    return {"override_removed": removed}
+    resumed = resume(ctx, ResumeTrading("return to baseline", _door(state)))
+    return {"override_removed": resumed.removed}
 
 
 def paper_smoke(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:

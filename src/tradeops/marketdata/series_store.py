@@ -2,7 +2,7 @@
 
 Preloaded series (replays, backtests) stay hidden until `advance_to` passes each bar's close time;
 live bars (`append`) are visible at once. Features are computed once over the whole stored series
-(see `features.py`; every one is causal) and then read by index, so a lookup is O(1). The cache key
+(see `strategies/features.py`; every one is causal) and then read by index, so a lookup is O(1). The cache key
 carries a generation counter that every live append bumps, so appends recompute lazily.
 """
 

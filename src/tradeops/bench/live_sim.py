@@ -73,6 +73,43 @@ def _reconcile_phase(exchange: Any, sim: Any, price: Decimal, count: int) -> flo
     return took
 
 
+def _stream_phase(
+    env: Any, keys: dict[str, str], sim: Any, price: Decimal, run: int, count: int
+) -> list[float]:
+    """Bar -> fill booked from the user-data stream (`on_market`, no REST poll once caught up)."""
+    from tradeops.bootstrap.live import build_ccxt_exchange
+
+    venue = env.venues["binance"].model_copy(update={"user_stream_url": f"{sim.ws_url}/ws"})
+    env = env.model_copy(update={"venues": {"binance": venue}})
+    exchange = build_ccxt_exchange(
+        ENVIRONMENT, env, "binance", keys, poll_interval_ms=3_600_000, user_stream=True
+    )
+    exchange.load_markets()
+    limit = (price * Decimal("0.98")).quantize(Decimal("0.01"))
+    out = []
+    try:
+        deadline = time.monotonic() + 10
+        while not (exchange.stream and exchange.stream.healthy) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for i in range(count):
+            exchange.submit(_order(i, run + 200, Side.BUY, price, limit))
+            exchange.on_market([], [])  # the first one: the stream's catch-up poll
+            bar = {"symbol": "BTCUSDT", "open": float(price), "high": float(price), "low": float(limit - 1)}
+            started = time.perf_counter()
+            sim.admin("bar", bar | {"close": float(price), "volume": 1000})
+            fills: list[Any] = []
+            deadline = time.monotonic() + 10
+            while not fills and time.monotonic() < deadline:
+                fills = list(exchange.on_market([], []))
+            if not fills:
+                raise click.ClickException("resting fill not delivered by the user-data stream")
+            out.append((time.perf_counter() - started) * 1000)
+    finally:
+        if exchange.stream is not None:
+            exchange.stream.stop()
+    return out
+
+
 def _one_run(config_path: Path, samples: int, seconds: float, run: int, open_orders: int) -> dict[str, float]:
     from tradeops.bootstrap.exchange_sim import SimulatorProcess
     from tradeops.bootstrap.live import build_ccxt_exchange
@@ -130,6 +167,8 @@ def _one_run(config_path: Path, samples: int, seconds: float, run: int, open_ord
             max_used = max(max_used, int(headers.get("x-mbx-used-weight-1m", 0)))
         elapsed = time.perf_counter() - started
         reconcile_ms = _reconcile_phase(exchange, sim, price, open_orders)
+        sim.admin("reset", {})
+        stream_ms = _stream_phase(env, keys, sim, price, run, max(samples // 5, 5))
         retries = exchange._caller.retries
     finally:
         sim.stop()
@@ -139,6 +178,7 @@ def _one_run(config_path: Path, samples: int, seconds: float, run: int, open_ord
         "signal_to_fill_p50_ms": _pct(fill_ms, 0.5),
         "signal_to_fill_p99_ms": _pct(fill_ms, 0.99),
         "resting_fill_poll_p50_ms": _pct(poll_ms, 0.5),
+        "resting_fill_stream_p50_ms": _pct(stream_ms, 0.5),
         "sustained_orders_per_second": sent / elapsed,
         "max_used_weight_1m": max_used,
         "reconcile_open_orders_ms": reconcile_ms,

@@ -30,6 +30,7 @@ from typing import Any
 
 import click
 
+from tradeops.host.override_watcher import OverrideWatcher
 from tradeops.ops.overrides_file import remove_override_file, write_override
 from tradeops.runtime.kill_switch import KillSwitch
 from tradeops.runtime.overrides import (
@@ -38,7 +39,6 @@ from tradeops.runtime.overrides import (
     OVERRIDE_SCHEMA_VERSION,
     OverrideFile,
     OverrideState,
-    OverrideWatcher,
     format_timestamp,
 )
 

@@ -9,7 +9,7 @@ import pytest
 
 from tradeops.domain.market import Bar, Quote
 from tradeops.marketdata.series import CandleSeries
-from tradeops.strategies.view import SeriesStore
+from tradeops.marketdata.series_store import SeriesStore
 
 START = 1_700_000_100_000
 STEP = 300_000

@@ -1,0 +1,65 @@
+"""Order planning (pure): from a signal leg's target weight and what the strategy already holds or
+has working, the order that moves it there (or none), and the weight a holding has in its budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tradeops.allocation.sizing import target_quantity
+from tradeops.domain.money import ONE, ZERO
+from tradeops.domain.trading import Side
+
+
+@dataclass(frozen=True, slots=True)
+class LegBook:
+    """One strategy on one instrument, as it stands before the order."""
+
+    price: Decimal
+    held_quantity: Decimal  # the booked position
+    working_quantity: Decimal  # signed quantity of its open orders there
+    other_exposure: Decimal  # the strategy's exposure on its other instruments
+
+
+@dataclass(frozen=True, slots=True)
+class LegLimits:
+    budget: Decimal  # the strategy's capital (allocation x equity)
+    instruments: int  # the budget is split evenly over the schedule's symbols
+    max_position_notional: Decimal
+    quantity_step: Decimal
+    min_notional: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedOrder:
+    side: Side
+    quantity: Decimal
+    reduce_only: bool
+
+
+def plan_order(target_weight: float, book: LegBook, limits: LegLimits) -> PlannedOrder | None:
+    """The order from what is held and working to the target, or None when there is nothing to do
+    (already there, or a change below the venue's minimum notional that does not close)."""
+    working = book.held_quantity + book.working_quantity
+    target = target_quantity(
+        target_weight=target_weight,
+        budget=limits.budget,
+        instruments=limits.instruments,
+        price=book.price,
+        other_exposure=max(ZERO, book.other_exposure),
+        max_position_notional=limits.max_position_notional,
+        quantity_step=limits.quantity_step,
+    )
+    delta = target - working
+    if delta == 0 or (abs(delta) * book.price < limits.min_notional and target != 0):
+        return None
+    reduce_only = (
+        working != 0 and abs(target) < abs(working) and (target == 0 or (target > 0) == (working > 0))
+    )
+    return PlannedOrder(Side.BUY if delta > 0 else Side.SELL, abs(delta), reduce_only)
+
+
+def holding_weight(quantity: Decimal, price: Decimal, budget: Decimal, instruments: int) -> float:
+    """A position's signed exposure as a fraction of its per-instrument share of the budget."""
+    share = budget / max(1, instruments) if budget > 0 else ONE
+    return float(quantity * price / share)

@@ -1,0 +1,190 @@
+// The six views. Reads go to the /v1 read API; writes go to the existing control endpoints, each
+// after the confirmation dialog (reason + ticket), and name the decision-log entry they produced.
+import { ApiError, get, request } from "./api.js";
+import { can, confirmAction, entryFor, notify, show } from "./app.js";
+import { card, field, h, select, sparkline, state, table } from "./dom.js";
+
+const WRITE = "runtime.schedule.write";
+const OVERRIDE = "runtime.override.write";
+const age = (beat) => (beat ? `${Number(beat.heartbeat_age_seconds).toFixed(1)} s ago` : "no heartbeat");
+const money = (v) => (v === null || v === undefined ? "-" : Number(v).toLocaleString("en", { maximumFractionDigits: 2 }));
+const safe = async (promise, fallback) => { try { return await promise; } catch (e) { return fallback(e); } };
+
+async function act(label, kind, run) {
+  const answer = await confirmAction(label);
+  if (!answer) return;
+  try {
+    await run(answer);
+    notify(`${label}: done; ${await entryFor(kind, answer.ticket)}`);
+  } catch (error) {
+    notify(`${label}: refused (${error instanceof ApiError ? error.message : error})`);
+  }
+  await show(document.querySelector("nav button[aria-current]").dataset.view);
+}
+
+function stateCards(st) {
+  const ks = st.kill_switch;
+  return [
+    card("Trading state", h("p", { class: "big" }, state(st.verdict, st.new_orders_allowed)),
+      h("p", {}, `new orders ${st.new_orders_allowed ? "allowed" : "blocked"}`)),
+    card("Kill switch", h("p", { class: "big" }, state(ks.requested ? "engaged" : "clear", !ks.requested)),
+      h("p", {}, `observed by scheduler: ${ks.observed === null ? "no scheduler running" : ks.observed ? "halted" : "trading"}`)),
+    card("Heartbeat", h("p", { class: "big" }, age(st.heartbeat)),
+      h("p", {}, st.heartbeat ? `pid ${st.heartbeat.pid}, ${st.heartbeat.cycles} cycles` : "")),
+  ];
+}
+
+async function overview() {
+  const [st, pnl, equity, incidents, alerts] = await Promise.all([
+    get("/v1/state"), get("/v1/pnl"), get("/v1/equity", { max_points: 200 }),
+    safe(get("/v1/incidents", { open_only: true }), () => ({ items: [] })),
+    safe(get("/v1/alerts"), (e) => ({ configured: true, error: e.message, alerts: [] })),
+  ]);
+  const firing = alerts.alerts.filter((a) => (a.status || {}).state !== "suppressed");
+  return [
+    h("h2", {}, "Overview"),
+    h("div", { class: "cards" },
+      card("Account equity", h("p", { class: "big", id: "equity" }, money(pnl.equity))),
+      ...stateCards(st),
+      card("Open incidents", h("p", { class: "big" }, String(incidents.items.length))),
+      card("Firing alerts", h("p", { class: "big" }, alerts.configured ? String(firing.length) : "n/a"),
+        h("p", {}, alerts.error || (alerts.configured ? "" : "no Alertmanager configured")))),
+    h("h3", {}, "Equity"), sparkline(equity.points),
+    h("h3", {}, "PnL per strategy"),
+    table("PnL per strategy", [
+      ["Strategy", (r) => r.strategy], ["Realized", (r) => money(r.realized_pnl)],
+      ["Unrealized", (r) => money(r.unrealized_pnl)], ["Fees", (r) => money(r.fees)],
+      ["Fills", (r) => r.fills], ["Status", (r) => state(r.disabled ? "disabled" : "enabled", !r.disabled)],
+    ], pnl.strategies),
+  ];
+}
+
+async function strategies() {
+  const [pnl, st, fills] = await Promise.all([get("/v1/pnl"), get("/v1/state"), get("/v1/fills", { limit: 20 })]);
+  const controls = (r) => {
+    if (!can(WRITE)) return "read-only";
+    const disabled = (st.strategies[r.strategy] || {}).requested === "disabled";
+    const verb = disabled ? "enable" : "disable";
+    return h("button", {
+      type: "button", class: disabled ? "" : "danger", "aria-label": `${verb} ${r.strategy}`,
+      onclick: () => act(`${verb} ${r.strategy}`, "strategy_state",
+        ({ reason, ticket }) => request("POST", `/v1/strategies/${r.strategy}/${verb}`, { body: { reason, ticket } })),
+    }, verb[0].toUpperCase() + verb.slice(1));
+  };
+  return [
+    h("h2", {}, "Strategies"),
+    table("Strategies", [
+      ["Strategy", (r) => r.strategy],
+      ["Requested", (r) => (st.strategies[r.strategy] || {}).requested || "-"],
+      ["Observed", (r) => (st.strategies[r.strategy] || {}).observed || "-"],
+      ["Allocation", (r) => `${(r.allocation_ratio * 100).toFixed(1)} %`],
+      ["Used / allowed", (r) => `${money(r.exposure)} / ${money(r.allocation_allowed)}`],
+      ["Fills", (r) => r.fills], ["Action", controls],
+    ], pnl.strategies),
+    h("h3", {}, "Recent fills"),
+    table("Recent fills", [
+      ["Time", (f) => f.at], ["Strategy", (f) => f.strategy], ["Symbol", (f) => f.symbol],
+      ["Side", (f) => f.side], ["Quantity", (f) => f.quantity], ["Price", (f) => money(f.price)],
+      ["Client order id", (f) => f.client_order_id],
+    ], fills.items),
+  ];
+}
+
+async function killswitch() {
+  const st = await get("/v1/state");
+  const ks = st.kill_switch;
+  const actions = [];
+  if (can(OVERRIDE)) {
+    actions.push(h("button", { type: "button", class: "danger", onclick: () => act("engage the kill switch", "override",
+      ({ reason, ticket }) => request("POST", "/v1/override", { body: { reason, ticket, force: true } })) }, "Engage kill switch"));
+    actions.push(h("button", { type: "button", onclick: () => act("clear the kill switch", "override",
+      ({ reason, ticket }) => request("DELETE", "/v1/override", { query: { reason, ticket } })) }, "Clear kill switch"));
+  } else {
+    actions.push(h("p", { id: "override-denied" }, "Your token lacks runtime.override.write: it cannot engage or clear the kill switch."));
+  }
+  return [
+    h("h2", {}, "Kill switch"),
+    h("div", { class: "cards" }, ...stateCards(st)),
+    h("h3", {}, "Runbook checks (live)"),
+    table("Runbook checks", [["Check", (r) => r[0]], ["Result", (r) => r[1]]], [
+      ["override requested (file present)", state(ks.requested ? "yes" : "no", !ks.requested)],
+      ["override file malformed", state(ks.malformed ? "yes (fails closed)" : "no", !ks.malformed)],
+      ["observed halt (scheduler heartbeat)", ks.observed === null ? state("no scheduler running", null) : state(ks.observed ? "halted" : "trading", !ks.observed)],
+      ["overrides directory not world-writable", st.file_mode_ok === null ? state("directory missing", null) : state(st.file_mode_ok ? "ok" : "world-writable", st.file_mode_ok)],
+      ["global trading state", (st.scopes.global || {}).state || "active"],
+    ]),
+    h("div", { class: "buttons" }, ...actions),
+  ];
+}
+
+async function decisionLog(filters = { log: "operations" }) {
+  const [page, head] = await Promise.all([
+    get("/v1/decision-log/entries", { ...filters, limit: 50 }), get("/v1/decision-log/head", { log: filters.log }),
+  ]);
+  const detail = h("pre", { id: "entry-detail", tabindex: "0", "aria-label": "selected entry" }, "select an entry");
+  const form = h("form", { class: "filters", onsubmit: async (event) => {
+    event.preventDefault();
+    const data = Object.fromEntries(new FormData(event.target).entries());
+    document.getElementById("view").replaceChildren(...await decisionLog(data));
+  } },
+  select("log", "Log", ["operations", "trading"], filters.log),
+  field("kind", "Kind", { value: filters.kind || "" }), field("status", "Status", { value: filters.status || "" }),
+  field("strategy", "Strategy", { value: filters.strategy || "" }), field("ticket", "Ticket", { value: filters.ticket || "" }),
+  h("button", { type: "submit" }, "Filter"));
+  return [
+    h("h2", {}, "Decision log"),
+    card("Chain", h("p", { id: "chain" }, state(head.verified ? "chain verified" : `chain broken at line ${head.first_error_line}: ${head.reason}`, head.verified),
+      ` · ${head.entries} entries · head `, h("code", { id: "head" }, head.head),
+      " ", h("button", { type: "button", onclick: () => navigator.clipboard.writeText(head.head).then(() => notify("head copied")) }, "Copy head")),
+    h("p", {}, head.anchor ? `anchor: seq ${head.anchor.seq}, ${head.anchor.head}` : `anchor: ${head.anchor_problem || "none written yet"}`)),
+    form,
+    table("Entries", [
+      ["Seq", (e) => h("button", { type: "button", "aria-label": `open entry ${e.seq}`, onclick: () => { detail.textContent = JSON.stringify(e.entry, null, 2); } }, String(e.seq))],
+      ["Time", (e) => e.timestamp], ["Kind", (e) => e.kind], ["Status", (e) => e.status],
+      ["Strategy", (e) => e.strategy || ""], ["Ticket", (e) => e.ticket || ""],
+      ["Verification", (e) => state(e.verification, e.verification === "verified")],
+    ], page.items),
+    h("p", {}, `${page.page.total} matching entries`), detail,
+  ];
+}
+
+async function incidents() {
+  const page = await get("/v1/incidents", { limit: 50 });
+  const detail = h("div", { id: "incident-detail" });
+  const open = async (id) => {
+    const inc = await get(`/v1/incidents/${encodeURIComponent(id)}`);
+    detail.replaceChildren(h("h3", {}, `${inc.id}: ${inc.title}`),
+      h("p", {}, `${inc.status}, severity ${inc.severity}, ticket ${inc.ticket || "-"}`),
+      table("Timeline", [["At", (t) => t.at], ["Kind", (t) => t.kind], ["Status", (t) => t.status], ["What", (t) => t.what], ["By", (t) => t.by]], inc.timeline),
+      h("h4", {}, "Notes"), table("Notes", [["At", (n) => n.at], ["By", (n) => n.by], ["Text", (n) => n.text]], inc.notes));
+  };
+  return [
+    h("h2", {}, "Incidents"),
+    table("Incidents", [
+      ["Id", (i) => h("button", { type: "button", onclick: () => open(i.id) }, i.id)], ["Title", (i) => i.title],
+      ["Severity", (i) => i.severity], ["Status", (i) => state(i.status, i.status !== "open")], ["Opened", (i) => i.opened_at],
+    ], page.items),
+    detail,
+  ];
+}
+
+async function alerts() {
+  const view = await get("/v1/alerts");
+  if (!view.configured) return [h("h2", {}, "Alerts"), h("p", {}, "No Alertmanager configured (observability.alertmanager.url).")];
+  return [
+    h("h2", {}, "Alerts"),
+    view.error ? h("p", { class: "error" }, view.error) : null,
+    h("h3", {}, "Active alerts"),
+    table("Active alerts", [
+      ["Alert", (a) => (a.labels || {}).alertname], ["State", (a) => (a.status || {}).state],
+      ["Since", (a) => a.startsAt], ["Labels", (a) => JSON.stringify(a.labels)],
+    ], view.alerts),
+    h("h3", {}, "Silences"),
+    table("Silences", [
+      ["Id", (s) => s.id], ["State", (s) => (s.status || {}).state], ["Ends", (s) => s.endsAt],
+      ["By", (s) => s.createdBy], ["Comment", (s) => s.comment],
+    ], view.silences),
+  ];
+}
+
+export const VIEWS = { overview, strategies, killswitch, log: () => decisionLog(), incidents, alerts };

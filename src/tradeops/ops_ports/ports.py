@@ -1,0 +1,169 @@
+"""The ports of the operations wing: what an operator use case may reach outside itself.
+
+Each port is a Protocol; `tradeops.bootstrap.ops` builds the concrete adapters (decision-log file,
+SQL state store, Alertmanager over HTTP, override files) and `tradeops.ops_ports.fakes` holds an
+in-memory fake of each one for tests, drills and docs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tradeops.domain.trading import Position, StrategyStatus
+from tradeops.observability.silences import SilenceApi
+
+if TYPE_CHECKING:
+    from tradeops.decision_log.keys import SigningKey
+    from tradeops.domain.trading import TradingState
+    from tradeops.runtime.overrides import OverrideFile, OverrideState
+
+Clock = Callable[[], int]
+"""Milliseconds since the epoch; wall time in production, a fixed or stepped value in tests."""
+
+
+class OperatorLog(Protocol):
+    """The operations decision log: one signed, chained, fsynced entry per operator action."""
+
+    @property
+    def path(self) -> Path: ...
+
+    def append(
+        self,
+        *,
+        kind: str,
+        status: str,
+        artefacts: Mapping[str, object],
+        metadata: Mapping[str, object] | None = None,
+        tags: Sequence[str] = (),
+        stage: str = "stage4",
+        entry_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Append one entry and return it once it is on disk. With `entry_id`, an entry already
+        logged under that id is returned instead (idempotent)."""
+        ...
+
+
+class KeyProvider(Protocol):
+    """The key operator entries are signed with, and the keys logs are verified with."""
+
+    def signing_key(self) -> SigningKey:
+        """The key, or UserInputError naming the log and the key id it expects."""
+        ...
+
+    def verification_keyring(self) -> dict[str, SigningKey]:
+        """Key id (or the any-key wildcard) -> key for verifying this environment's logs; empty
+        when no key is configured (then only the chain is checked)."""
+        ...
+
+
+class AuditFindings(Protocol):
+    """The outcome of a security audit."""
+
+    @property
+    def status(self) -> str:
+        """ok | warning | error"""
+        ...
+
+    @property
+    def errors(self) -> Sequence[str]: ...
+
+    @property
+    def warnings(self) -> Sequence[str]: ...
+
+
+class SecurityAudit(Protocol):
+    """Audits the config and the environment (TLS material, tokens, signing key, limits)."""
+
+    def run(self, *, required_scheduler_scopes: Sequence[str] = ()) -> AuditFindings: ...
+
+
+class StrategyStatusStore(Protocol):
+    """Persisted per-strategy operator state and the trading states the runtime projects."""
+
+    def strategy_statuses(self) -> dict[str, StrategyStatus]: ...
+
+    def set_strategy_status(self, status: StrategyStatus) -> None: ...
+
+    def trading_states(self) -> dict[str, TradingState]: ...
+
+    def trading_state_details(self) -> dict[str, tuple[TradingState, str, int]]:
+        """scope -> (state, reason, changed_ms)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Ledger(Protocol):
+    """A small key-value table shared by every process of an environment (override-event ledger,
+    scheduler heartbeat)."""
+
+    def kv_get(self, key: str) -> str | None: ...
+
+    def kv_swap(self, key: str, expected: str | None, value: str) -> bool:
+        """Set `key` to `value` only if it holds `expected` (None: absent); atomic across processes."""
+        ...
+
+
+class Holdings(Protocol):
+    """The projected positions and balances (read-only), for the read API."""
+
+    def load_positions(self) -> list[Position]: ...
+
+    def load_balances(self) -> dict[str, Decimal]: ...
+
+
+class OpsStore(StrategyStatusStore, Ledger, Holdings, Protocol):
+    """The environment's state store as the operations wing sees it."""
+
+
+class OverrideStore(Protocol):
+    """The kill-switch override files of one environment."""
+
+    @property
+    def directory(self) -> Path: ...
+
+    def read_all(self, now_ms: int) -> OverrideState:
+        """The leading override (with every file under `.files`)."""
+        ...
+
+    def read(self, file_name: str, now_ms: int) -> OverrideState: ...
+
+    def write(self, document: OverrideFile, *, force: bool = False) -> Path: ...
+
+    def remove(self, path: Path) -> bool:
+        """Remove one override file durably; False when it was not there."""
+        ...
+
+
+class OverrideBus(Protocol):
+    """Cluster mode: an override document (named like its file) put for every host, or removed."""
+
+    def publish(self, file_name: str, data: bytes | None) -> None: ...
+
+    def publish_strategy(self, strategy: str, disabled: bool, until_ms: int | None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class AlertManagerApi(SilenceApi, Protocol):
+    """One open connection to an Alertmanager (API v2)."""
+
+    def silences(self) -> list[dict[str, Any]]: ...
+
+    def alerts(self, *, include_silenced: bool = True) -> list[dict[str, Any]]: ...
+
+    def __enter__(self) -> AlertManagerApi: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+class AlertManager(Protocol):
+    """Opens connections to an Alertmanager by URL."""
+
+    def connect(self, url: str) -> AlertManagerApi: ...

@@ -1,0 +1,107 @@
+"""`tradeops adopt` against a running live scheduler trading the simulator: orders and a trade
+placed on the account by another client are differences (the account reduces); adopting them,
+signed with reason and ticket, makes both reconciliations agree and the scheduler lifts the
+restriction. Nothing is booked as a fill; refusals write nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.live import entries, wait_for
+from tests.integration.live_sim import ENV_NAME, live_env, live_repo, start_scheduler
+from tests.integration.test_live_sim_scheduler import _client, _fills, _log, _stop, _tradeops
+from tradeops.bootstrap.exchange_sim import SimulatorProcess
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture
+def sim() -> Iterator[SimulatorProcess]:
+    process = SimulatorProcess("--step-ms", "300", "--interval", "1m", "--symbols", "BTC/USDT")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def _diff_keys(repo, env) -> tuple[int, set[tuple[str, str]]]:
+    done = _tradeops(repo, env, "reconcile", "--environment", ENV_NAME, "--json")
+    return done.returncode, {(r["kind"], r["key"]) for r in json.loads(done.stdout)["rows"]}
+
+
+def _last_reconcile(repo) -> dict:
+    return next(e for e in reversed(_log(repo)) if e["kind"] == "reconcile")
+
+
+def test_adopting_unknown_orders_and_balances_clears_the_difference_signed(tmp_path, sim):
+    repo = live_repo(tmp_path / "repo", sim.url, reconcile_s=1.0)
+    env = live_env(tmp_path, sim.api_key, sim.secret)
+    proc = start_scheduler(repo, env, tmp_path / "sched.log")
+    try:
+        wait_for(lambda: len(_fills(repo)) >= 1, 40, "the scheduler trading")
+        client = _client(sim)
+        price = client.fetch_ticker("BTC/USDT")["last"]
+        client.create_order(
+            "BTC/USDT", "limit", "buy", 0.001, round(price * 0.5, 2), {"clientOrderId": "manual-1"}
+        )
+        client.create_order("BTC/USDT", "market", "buy", 0.002, None, {"clientOrderId": "manual-2"})
+        wanted = {
+            ("unknown_venue_order", "manual-1"),
+            ("balance_mismatch", "binance:BTC"),
+            ("balance_mismatch", "binance:USDT"),
+        }
+        wait_for(lambda: wanted <= _diff_keys(repo, env)[1], 20, "the differences listed")
+
+        refused = _tradeops(
+            repo, env, "adopt", "--environment", ENV_NAME, "--order", "manual-1", "--reason", "x"
+        )
+        assert refused.returncode != 0 and "--ticket" in refused.stderr and "Traceback" not in refused.stderr
+        unknown = _tradeops(
+            repo,
+            env,
+            "adopt",
+            "--environment",
+            ENV_NAME,
+            "--order",
+            "nope",
+            "--reason",
+            "x",
+            "--ticket",
+            "T-1",
+        )
+        assert unknown.returncode != 0 and "not a current unknown_venue_order" in unknown.stderr
+
+        adopted = _tradeops(
+            repo, env, "adopt", "--environment", ENV_NAME, "--order", "manual-1",
+            "--reason", "desk order kept", "--ticket", "INC-7", "--requested-by", "itest", "--json",
+        )  # fmt: skip
+        assert adopted.returncode == 0, adopted.stderr
+        assert json.loads(adopted.stdout)["kind"] == "order"
+        for asset in ("BTC", "USDT"):
+            key = f"binance:{asset}"
+            done = _tradeops(
+                repo, env, "adopt", "--environment", ENV_NAME, "--balance", key,
+                "--reason", "desk trade manual-2", "--ticket", "INC-7", "--requested-by", "itest",
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+        code, left = _diff_keys(repo, env)
+        assert (code, left) == (0, set())
+        wait_for(lambda: _last_reconcile(repo)["status"] == "clean", 20, "the scheduler reconciling clean")
+        lifted = [
+            e
+            for e in _log(repo)
+            if e["kind"] == "trading_state" and e["metadata"]["reason"] == "reconcile clean"
+        ]
+        assert lifted, "the scheduler lifted the restriction it had set"
+    finally:
+        _stop(proc)
+    ops = [e for e in entries(repo / "audit" / "decision_logs" / "stage4.jsonl") if e["kind"] == "reconcile"]
+    assert [e["status"] for e in ops] == ["adopt_order", "adopt_balance", "adopt_balance"]
+    assert all(e["metadata"]["ticket"] == "INC-7" and e["signature"]["value"] for e in ops)
+    assert ops[0]["artefacts"]["key"] == "manual-1"
+    assert "manual-2" not in {e["artefacts"]["client_order_id"] for e in _fills(repo)}  # no fill invented
+    verified = _tradeops(repo, env, "decision-log", "verify", "audit/decision_logs/stage4.jsonl")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
