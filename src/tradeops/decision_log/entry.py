@@ -115,6 +115,81 @@ def encode_entry(
     key: SigningKey | None,
     extra: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bytes]:
+    """Return the entry and its line (canonical JSON, signature included, no newline).
+
+    The common entry (no extra fields, no value needing the standard library's float format) is
+    serialised once, with its signature lacking the value (exactly the signed bytes); the value is
+    then spliced into that one buffer. Anything else takes `encode_entry_spliced`; both give the
+    same bytes (a property test holds them to it).
+    """
+    if (
+        extra
+        or type(kind) is not str
+        or type(stage) is not str
+        or type(status) is not str
+        or not (kind and stage and status)
+        or type(artefacts) is not dict
+        or type(metadata) is not dict
+    ):
+        return encode_entry_spliced(
+            kind=kind, stage=stage, status=status, timestamp=timestamp, artefacts=artefacts,
+            metadata=metadata, tags=tags, seq=seq, prev_hash=prev_hash, log_id=log_id, key=key,
+            extra=extra,
+        )  # fmt: skip
+    tag_list = list(tags)
+    for tag in tag_list:
+        if type(tag) is not str:
+            raise UserInputError(f"decision-log tags must be strings, got {tag_list!r}")
+    try:
+        slow = needs_stdlib(artefacts) or needs_stdlib(metadata)
+    except CanonicalJsonError as exc:
+        raise UserInputError(f"decision-log entry: {exc}") from None
+    if slow:
+        return encode_entry_spliced(
+            kind=kind, stage=stage, status=status, timestamp=timestamp, artefacts=artefacts,
+            metadata=metadata, tags=tag_list, seq=seq, prev_hash=prev_hash, log_id=log_id, key=key,
+        )  # fmt: skip
+    entry: dict[str, Any] = {
+        "artefacts": artefacts,
+        "kind": kind,
+        "log_id": log_id,
+        "metadata": metadata,
+        "prev_hash": prev_hash,
+        "seq": seq,
+    }
+    if key is not None:
+        entry["signature"] = key.unsigned_signature
+    entry["stage"], entry["status"], entry["tags"], entry["timestamp"] = stage, status, tag_list, timestamp
+    try:
+        signed = canonical_bytes(entry, checked=True)
+    except CanonicalJsonError as exc:
+        raise UserInputError(f"decision-log entry: {exc}") from None
+    if key is None:
+        return entry, signed
+    # The top-level signature member is the last one of its bytes: only strings follow it.
+    member = key.signature_member
+    cut = signed.rindex(member)
+    value = key.signature_value(signed)
+    line = b"".join((signed[:cut], key.signed_member(value), signed[cut + len(member) :]))
+    entry["signature"] = key.signature(value)
+    return entry, line
+
+
+def encode_entry_spliced(
+    *,
+    kind: str,
+    stage: str,
+    status: str,
+    timestamp: str,
+    artefacts: Mapping[str, Any],
+    metadata: Mapping[str, Any],
+    tags: Sequence[str],
+    seq: int,
+    prev_hash: str,
+    log_id: str,
+    key: SigningKey | None,
+    extra: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], bytes]:
     """Return the entry and its line (canonical JSON, signature included, no newline)."""
     if not (isinstance(kind, str) and isinstance(stage, str) and isinstance(status, str)) or not (
         kind and stage and status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import os
 import secrets
@@ -41,6 +42,7 @@ NO_KEY_MESSAGE = (
 
 
 _BLOCK_SIZE = {"sha256": 64, "sha384": 128}
+_SIGNATURE_MEMBER = b'"signature":'
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +95,21 @@ class SigningKey:
 
     def signature_value(self, *chunks: bytes | memoryview) -> str:
         """Base64 HMAC of the concatenated chunks (the `value` of a signature object)."""
-        return base64.b64encode(self.mac(*chunks)).decode("ascii")
+        return binascii.b2a_base64(self.mac(*chunks), newline=False).decode("ascii")
+
+    @property
+    def unsigned_signature(self) -> dict[str, str]:
+        """The signature object without its value (what the signed bytes hold)."""
+        return {"algorithm": self.signature_algorithm, "key_id": self.key_id}
+
+    @property
+    def signature_member(self) -> bytes:
+        """`"signature":` and the signature object without its value, as canonical bytes."""
+        return _SIGNATURE_MEMBER + self._signature_head
+
+    def signed_member(self, value: str) -> bytes:
+        """`"signature":` and the complete signature object with `value`, as canonical bytes."""
+        return _SIGNATURE_MEMBER + self.signature_bytes(value)
 
     def signature_bytes(self, value: str) -> bytes:
         """Canonical bytes of the complete signature object with `value`."""

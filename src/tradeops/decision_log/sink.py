@@ -44,6 +44,8 @@ class FileDecisionSink:
         self._retry_seconds = retry_seconds
         self._monotonic = monotonic
         self._last_time: tuple[int, datetime] = (0, datetime.fromtimestamp(0, tz=UTC))
+        self._last_market: tuple[int, str] = (0, self._last_time[1].isoformat())
+        self._last_wall: tuple[int, datetime] = (-1, self._last_time[1])
         self._halt_reason: str | None = None
         self._next_try = 0.0
         self._failures_seen = 0
@@ -59,6 +61,22 @@ class FileDecisionSink:
     def _market(self, ts_ms: int) -> str:
         return self._time(ts_ms).isoformat()
 
+    def _market_iso(self, ts_ms: int) -> str:
+        last_ms, text = self._last_market
+        if ts_ms != last_ms:
+            text = self._time(ts_ms).isoformat()
+            self._last_market = (ts_ms, text)
+        return text
+
+    def _wall(self) -> datetime:
+        """Now (wall clock, ms): one datetime object per millisecond, so the writer formats it once."""
+        ms = self._wall_ms()
+        last_ms, moment = self._last_wall
+        if ms != last_ms:
+            moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+            self._last_wall = (ms, moment)
+        return moment
+
     def record(self, record: DecisionRecord) -> None:
         self.writer.append(
             kind=record.kind,
@@ -66,13 +84,9 @@ class FileDecisionSink:
             status=record.status,
             artefacts=record.artefacts,
             # `timestamp` is wall-clock time; the event's market time is kept beside it.
-            metadata={
-                **record.metadata,
-                "ts_ms": record.ts,
-                "market_time": self._time(record.ts).isoformat(),
-            },
+            metadata={**record.metadata, "ts_ms": record.ts, "market_time": self._market_iso(record.ts)},
             tags=record.tags,
-            timestamp=datetime.fromtimestamp(self._wall_ms() / 1000, tz=UTC),
+            timestamp=self._wall(),
         )
 
     def _note_failures(self) -> None:

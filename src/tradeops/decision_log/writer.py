@@ -112,6 +112,7 @@ class DecisionLogWriter:
         self._buffer: list[bytes] = []
         self._unsynced: list[tuple[int, str, bytes]] = []  # written, not yet fsynced: (seq, head, bytes)
         self._first_pending = 0.0
+        self._last_time: tuple[object, str] = (None, "")
         self._syncer_waiting = False
         self._sync_handed_off = False
         self._closing = False
@@ -238,9 +239,14 @@ class DecisionLogWriter:
     ) -> dict[str, Any]:
         """Chain, sign and buffer one entry; commit when the batch is full. Return the entry as written."""
         moment = self._clock() if timestamp is None else timestamp
-        stamp = (
-            moment.isoformat() if type(moment) is datetime and moment.tzinfo is UTC else utc_timestamp(moment)
-        )
+        last_moment, stamp = self._last_time  # one read: appends may come from several threads
+        if moment is not last_moment:  # sinks pass one datetime object for entries of one instant
+            stamp = (
+                moment.isoformat()
+                if type(moment) is datetime and moment.tzinfo is UTC
+                else utc_timestamp(moment)
+            )
+            self._last_time = (moment, stamp)
         with self._cond:
             self._check_open(appending=True)
             seq = self._seq + 1
@@ -258,7 +264,8 @@ class DecisionLogWriter:
                 key=self._key,
                 extra=extra,
             )
-            self._check_size(line)
+            if len(line) >= self.max_line_bytes:
+                self._check_size(line)
             pending = self._enqueue(seq, self._head_prefix + self._hasher(line).hexdigest(), line)
         if pending >= self._batch_size and self._error is None:
             try:

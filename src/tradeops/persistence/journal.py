@@ -3,7 +3,10 @@
 Every record is appended to the signed log (the system of record). Records that change state are
 kept as pending until the log says they are durable (its group commit's callback); `commit()`,
 called by the engine after each step, folds the durable ones into the projection and writes the
-changed rows plus the log position in ONE store transaction. So a crash can leave the store behind
+changed rows plus the log position in ONE store transaction. It does so at most every
+`commit_interval_s` of wall time (or once `max_pending` entries wait; `flush()` and `close()`
+always do), so at replay speed many log batches share one transaction and a row changed by
+several of them is written once. So a crash can leave the store behind
 the log (the next start replays the tail) but never ahead of it, and never with a fill the log
 does not hold. A store that cannot be written stops trading (`on_failure`); the log goes on.
 """
@@ -20,6 +23,9 @@ from tradeops.domain.errors import Fatal
 from tradeops.domain.events import DecisionRecord
 from tradeops.persistence.projection import STATE_KINDS, Projection, ProjectionError
 from tradeops.persistence.sql_store import LogPosition, SqlStateStore
+
+COMMIT_INTERVAL_S = 0.05  # the store lags the durable log by at most about this (plus one step)
+MAX_PENDING = 20_000
 
 
 class LogAppender(Protocol):
@@ -73,8 +79,15 @@ class ProjectingSink:
         step_ms: Callable[[], int],
         position: LogPosition | None = None,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        commit_interval_s: float = COMMIT_INTERVAL_S,
+        max_pending: int = MAX_PENDING,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.writer = writer
+        self._commit_interval = commit_interval_s
+        self._max_pending = max_pending
+        self._monotonic = monotonic
+        self._next_commit = 0.0
         self._wall_ms = wall_ms
         self.store = store
         self.projection = projection
@@ -91,6 +104,7 @@ class ProjectingSink:
         self.on_failure: Callable[[str], None] | None = None
         self.commits = 0
         self._moment: tuple[int, datetime] = (0, _moment(0))
+        self._market: tuple[int, str] = (0, _iso(0))
 
     def mark_durable(self, seq: int) -> None:
         """The writer's group-commit callback: everything up to `seq` is on disk."""
@@ -107,7 +121,12 @@ class ProjectingSink:
         step = self._step_ms()
         # `timestamp` is wall-clock time (when it was written, lined up with operator entries);
         # `market_time` / `ts_ms` are the event's time on the market clock (they differ in a replay).
-        metadata = {**record.metadata, "step_ms": step, "ts_ms": record.ts, "market_time": _iso(record.ts)}
+        ts = record.ts
+        last_ts, market = self._market
+        if ts != last_ts:
+            market = _iso(ts)
+            self._market = (ts, market)
+        metadata = {**record.metadata, "step_ms": step, "ts_ms": ts, "market_time": market}
         with self._lock:
             entry = self.writer.append(
                 kind=record.kind,
@@ -122,10 +141,16 @@ class ProjectingSink:
                 self._pending.append((entry["seq"], self.writer.head, entry))
                 self._last_step = step
 
-    def commit(self) -> None:
-        """Project every durable pending entry into the store: one transaction, or none."""
+    def commit(self, *, force: bool = False) -> None:
+        """Project every durable pending entry into the store: one transaction, or none. Unless
+        forced, only when `commit_interval_s` has passed since the last one or `max_pending` wait."""
         if self.failure is not None or not self._pending:
             return
+        if not force and len(self._pending) < self._max_pending:
+            now = self._monotonic()
+            if now < self._next_commit:
+                return
+            self._next_commit = now + self._commit_interval
         durable = self._durable
         with self._lock:
             if self._pending[0][0] > durable:
@@ -159,11 +184,11 @@ class ProjectingSink:
 
     def flush(self) -> None:
         self.writer.flush()
-        self.commit()
+        self.commit(force=True)
 
     def close(self) -> None:
         try:
             self.writer.flush()
-            self.commit()
+            self.commit(force=True)
         finally:
             self.writer.close()

@@ -28,9 +28,15 @@ from sqlalchemy.pool import StaticPool
 from tradeops.config.models import EnvironmentConfig
 from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.trading import Fill, Liquidity, Position, Side, StrategyStatus, TradingState
+from tradeops.persistence.batch_sql import BatchSql, BatchStatement
 from tradeops.persistence.fence import EpochFence, StaleEpoch
 from tradeops.persistence.projection import FEES_PREFIX, OPEN_STATUSES, OrderRow, Projection
-from tradeops.persistence.schema import PROJECTED_TABLES, SCHEMA_REVISION, build_metadata
+from tradeops.persistence.schema import (
+    PROJECTED_TABLES,
+    SCHEMA_REVISION,
+    MoneyRoundTripError,
+    build_metadata,
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 CRASH_POINT_ENV = "TRADEOPS_CRASH_POINT"  # test harness only: "projection:N" kills -9 inside commit N
@@ -124,8 +130,8 @@ class SqlStateStore:
         except BaseException:
             self._engine.dispose()  # a refused store must not leave its pooled connection open
             raise
-        self._upserts = {name: self._upsert_statement(name) for name in _KEYS}
-        self._inserts = {name: self._t[name].insert() for name in ("orders", "fills")}
+        self._upserts = {name: self._upsert_statement(name) for name in ("strategy_status", "kv")}
+        self._batch = BatchSql(self._t, _KEYS, self._dialect)
 
     # --- schema ----------------------------------------------------------------------------------
 
@@ -216,8 +222,14 @@ class SqlStateStore:
             ) from None
         except DBAPIError as exc:
             raise StoreUnwritable(f"state store {self._where()}: cannot write ({exc.orig})") from exc
-        except StatementError as exc:  # e.g. a money value that would not read back exactly
+        except StatementError as exc:
             raise StateConflict(f"state store {self._where()}: {exc.orig}") from None
+        except MoneyRoundTripError as exc:  # a money value that would not read back exactly
+            raise StateConflict(f"state store {self._where()}: {exc}") from None
+
+    @staticmethod
+    def _run(conn: Connection, statement: BatchStatement, rows: list[dict[str, Any]]) -> None:
+        conn.exec_driver_sql(statement.sql, statement.params(rows))
 
     def _write(
         self,
@@ -236,13 +248,14 @@ class SqlStateStore:
             if not rows:
                 continue
             if table == "fills":
-                conn.execute(self._inserts["fills"], rows)
+                self._run(conn, self._batch.inserts["fills"], rows)
             elif table == "orders":
                 self._write_orders(conn, rows, new_orders)
             else:
-                conn.execute(self._upserts[table], rows)
-        conn.execute(
-            self._upserts["log_position"],
+                self._run(conn, self._batch.upserts[table], rows)
+        self._run(
+            conn,
+            self._batch.upserts["log_position"],
             [{"id": 1, "log_id": position.log_id, "seq": position.seq, "head": position.head}],
         )
         if self._crash and self._tick_crash():
@@ -256,25 +269,10 @@ class SqlStateStore:
         fresh = [r for r in rows if r["client_order_id"] in new_orders]
         known = [r for r in rows if r["client_order_id"] not in new_orders]
         if fresh:
-            conn.execute(self._inserts["orders"], fresh)
+            self._run(conn, self._batch.inserts["orders"], fresh)
         if known:
-            t = self._t["orders"]
-            from sqlalchemy import bindparam
+            self._run(conn, self._batch.order_update, known)
 
-            stmt = self._order_update
-            if stmt is None:
-                columns: dict[str, Any] = {
-                    c.name: bindparam(f"v_{c.name}") for c in t.columns if c.name != "client_order_id"
-                }
-                stmt = self._order_update = (
-                    update(t).where(t.c.client_order_id == bindparam("k_client_order_id")).values(columns)
-                )
-            conn.execute(
-                stmt,
-                [{("k_" if k == "client_order_id" else "v_") + k: v for k, v in r.items()} for r in known],
-            )
-
-    _order_update: Any = None
     fence: EpochFence | None = None  # cluster mode: the lease epoch every write must still hold
 
     @property

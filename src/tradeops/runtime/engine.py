@@ -18,6 +18,7 @@ from tradeops.domain.money import to_decimal
 from tradeops.domain.trading import Fill, OrderRequest, Signal, TradingState
 from tradeops.risk import monitors
 from tradeops.risk.gate import Exposure, Limits
+from tradeops.runtime.curve import EquityCurve
 from tradeops.runtime.egress import OrderEgress
 from tradeops.runtime.kill_reaction import KillSwitchReaction
 from tradeops.runtime.portfolio import Portfolio
@@ -55,7 +56,7 @@ class EngineSettings:
     policy: CapitalPolicy = CapitalPolicy.FIXED
     positions_on_kill: str = "hold"
     cancel_on_disable: bool = True
-    equity_curve: list[tuple[int, float]] = field(default_factory=list)
+    equity_curve: list[tuple[int, float]] = field(default_factory=EquityCurve)  # bounded (downsampled)
     order_seq_start: int = 1  # account-wide client order sequence (persisted: continues after restarts)
     checkpoint_every_steps: int = CHECKPOINT_EVERY_STEPS
     live: bool = False  # orders go to a live venue (tables and reports say so)

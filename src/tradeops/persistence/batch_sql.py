@@ -1,0 +1,100 @@
+"""The projection's write statements as driver SQL, built once per table from the schema.
+
+`SqlStateStore.apply` writes one batch of projected rows per transaction. Building a SQLAlchemy
+statement and its bound parameters per row cost more than SQLite itself (issue 17's profile:
+`construct_params`, the `Money` bind processor, `excluded` column proxies). Here every statement
+is plain SQL text written once (the upsert syntax `INSERT .. ON CONFLICT (..) DO UPDATE SET
+c = excluded.c` is the same on SQLite and PostgreSQL; only the placeholder differs) and a row is a
+tuple in column order, converted in one pass: money to exact plain-notation text on SQLite (NUMERIC
+from a Decimal on PostgreSQL), checked to read back identical, as the `Money` column type does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table
+
+from tradeops.domain.money import decimal_str
+from tradeops.persistence.schema import Money, MoneyRoundTripError
+
+
+def _money_text(value: Any) -> Any:
+    if value is None:
+        return None
+    if type(value) is not Decimal or not value.is_finite():
+        raise MoneyRoundTripError(f"money value {value!r} is not a finite Decimal")
+    text = decimal_str(value)
+    if Decimal(text) != value:
+        raise MoneyRoundTripError(f"money value {value!r} does not round-trip as {text!r}")
+    return text
+
+
+def _money_numeric(value: Any) -> Any:
+    text = _money_text(value)
+    return None if text is None else Decimal(text)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStatement:
+    """One statement's SQL text and how a row dict becomes its parameter tuple."""
+
+    sql: str
+    columns: tuple[str, ...]
+    money: frozenset[str]
+    convert: Callable[[Any], Any]
+
+    def params(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        money, convert, columns = self.money, self.convert, self.columns
+        return [tuple(convert(row[c]) if c in money else row[c] for c in columns) for row in rows]
+
+
+class BatchSql:
+    """The upsert, insert and update statements of the projected tables for one dialect."""
+
+    def __init__(
+        self, tables: Mapping[str, Table], keys: Mapping[str, tuple[str, ...]], dialect: str
+    ) -> None:
+        self._mark = "%s" if dialect == "postgresql" else "?"
+        self._convert = _money_numeric if dialect == "postgresql" else _money_text
+        self._tables = tables
+        self.upserts = {name: self._upsert(name, keys[name]) for name in keys}
+        self.inserts = {name: self._insert(name) for name in ("orders", "fills")}
+        self.order_update = self._update("orders", ("client_order_id",))
+
+    def _shape(self, table: Table) -> tuple[tuple[str, ...], frozenset[str]]:
+        columns = tuple(c.name for c in table.columns)
+        money = frozenset(c.name for c in table.columns if isinstance(c.type, Money))
+        return columns, money
+
+    def _insert(self, name: str, suffix: str = "") -> BatchStatement:
+        columns, money = self._shape(self._tables[name])
+        marks = ", ".join(self._mark for _ in columns)
+        sql = f"INSERT INTO {_quote(name)} ({', '.join(map(_quote, columns))}) VALUES ({marks}){suffix}"
+        return BatchStatement(sql, columns, money, self._convert)
+
+    def _upsert(self, name: str, keys: tuple[str, ...]) -> BatchStatement:
+        columns, _ = self._shape(self._tables[name])
+        changed = [c for c in columns if c not in keys]
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in changed)
+            if changed
+            else "DO NOTHING"
+        )
+        return self._insert(name, f" ON CONFLICT ({', '.join(map(_quote, keys))}) {action}")
+
+    def _update(self, name: str, keys: tuple[str, ...]) -> BatchStatement:
+        columns, money = self._shape(self._tables[name])
+        changed = tuple(c for c in columns if c not in keys)
+        sets = ", ".join(f"{_quote(c)} = {self._mark}" for c in changed)
+        where = " AND ".join(f"{_quote(k)} = {self._mark}" for k in keys)
+        return BatchStatement(
+            f"UPDATE {_quote(name)} SET {sets} WHERE {where}", changed + keys, money, self._convert
+        )
