@@ -83,7 +83,7 @@ class ClusterNode:
     def sync_log(self) -> None:
         """Keep the local log equal to the stream (a follower's warm copy)."""
         self.stream.sync_file(self.log_path)
-        self.lag = max(0, self.stream.last_seq() - _line_count(self.log_path))
+        self.lag = max(0, self.stream.line_count() - _line_count(self.log_path))
 
     def advance_epoch(self) -> int:
         return fence.advance(self.db, self.environment, self.cfg.host_id)
@@ -325,7 +325,7 @@ class NatsClusterReader:
                 lease_age_s=(now_ms - lease.renewed_ms) / 1000 if lease else None,
                 fence_epoch=fenced[0] if fenced else None,
                 refused_writes=fenced[2] if fenced else 0,
-                stream_entries=node.stream.last_seq(),
+                stream_entries=node.stream.line_count(),
                 members=tuple(self._members(node, environment, now_ms)),
             )
         finally:
