@@ -70,7 +70,7 @@ def test_one_leader_trades_and_a_follower_takes_over_after_kill_9(cluster) -> No
     host, schema, port, _ = cluster
     a, b = host("host-a"), host("host-b")
     a.start()
-    assert wait_for(_leader(schema, "host-a", 1), TAKEOVER_S)
+    assert wait_for(_leader(schema, "host-a", 1), TAKEOVER_S), a.stderr()
     b.start()
     assert wait_for(lambda: orders_by_epoch(schema).get("e1", 0) >= 1, TAKEOVER_S), a.stderr()
     assert wait_for(lambda: "follows" in b.stderr(), TAKEOVER_S)
