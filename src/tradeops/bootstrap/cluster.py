@@ -27,6 +27,7 @@ from tradeops.cluster.log_mirror import LogMirror, StreamLog
 from tradeops.cluster.overrides_kv import KvOverrides
 from tradeops.config.models import AppConfig, ClusterConfig
 from tradeops.domain.errors import Fatal, UserInputError
+from tradeops.domain.order_ids import epoch_tag
 from tradeops.persistence import fence
 from tradeops.persistence.fence import EpochFence
 from tradeops.persistence.sql_store import SqlStateStore
@@ -210,7 +211,7 @@ class ClusterTerm:
 
     @property
     def order_tag(self) -> str:
-        return f"e{self.lease.epoch}-"
+        return epoch_tag(self.lease.epoch)
 
     def wrap_gate(self, gate: OrderGate | None) -> OrderGate:
         return ClusterGate(gate, self.lease, self.node.overrides, lambda: time.time_ns() // 1_000_000)
