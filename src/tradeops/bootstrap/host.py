@@ -1,27 +1,32 @@
-"""The host adapters the operations wing uses (process sampling, the override archive), built here so
-that ops never imports `tradeops.host` itself (an import-linter contract holds it)."""
+"""The host adapters the ops use cases reach through bootstrap: the process sampler, the resource
+monitor and the override archive's directory (ops may not import tradeops.host itself)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tradeops.config.models import ResourceLimits
 from tradeops.host.override_archive import history_dir
 from tradeops.host.process import ResourceSampler, start_resource_monitor
-from tradeops.runtime.resources import ResourceMonitor
+from tradeops.runtime.resources import ResourceMonitor, ResourceVerdict
 from tradeops.runtime.stats import RuntimeStats
+
+__all__ = ["override_history_dir", "process_sampler", "resource_monitor"]
 
 
 def process_sampler(interval_s: float) -> ResourceSampler:
-    """A sampler of this process (CPU, RSS), started by the caller."""
+    """A sampler of this process every `interval_s` (start() it)."""
     return ResourceSampler(interval_s=interval_s)
 
 
-def resource_monitor(stats: RuntimeStats, limits: ResourceLimits) -> ResourceMonitor:
-    """The running scheduler's resource monitor, already sampling."""
-    return start_resource_monitor(stats, limits)
+def resource_monitor(
+    stats: RuntimeStats, limits: ResourceLimits, on_sustained_breach: Callable[[ResourceVerdict], None] | None = None
+) -> ResourceMonitor:
+    """The running process's resource monitor against the configured limits."""
+    return start_resource_monitor(stats, limits, on_sustained_breach)
 
 
-def override_history_dir(overrides_dir: Path) -> Path:
-    """Where superseded override files are archived."""
+def override_history_dir(overrides_dir: str | Path) -> Path:
+    """Where the override archive keeps removed override files."""
     return history_dir(overrides_dir)
