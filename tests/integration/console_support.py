@@ -44,7 +44,7 @@ OPERATOR_TOKEN = (
     "    - id: oncall\n"
     "      env: TRADEOPS_CONSOLE_ONCALL_TOKEN\n"
     "      scopes: [runtime.schedule.read, runtime.schedule.write, runtime.override.write, portfolio.read,"
-    " audit.read, incidents.read, alerts.read]\n"
+    " audit.read, incidents.read, alerts.read, alerts.write]\n"
     "    - id: status-only\n"
     "      env: TRADEOPS_CONSOLE_STATUS_TOKEN\n"
     "      scopes: [runtime.schedule.read]\n"
