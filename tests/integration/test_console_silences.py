@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from tests.integration.test_console_browser import CHROMIUM, WAIT_MS, _forced, _
 from tests.integration.test_control_api_support import OBSERVER_SECRET, make_workspace
 from tests.integration.test_read_alerts import alertmanager  # noqa: F401 - the real Alertmanager fixture
 from tradeops.observability.alertmanager import AlertmanagerClient, parse_matcher
+from tradeops.ops.rollback.state import STATE_PATH, RollbackState
 from tradeops.security.certs import TlsLayout
 
 pytestmark = pytest.mark.slow
@@ -29,12 +31,13 @@ sync_api = pytest.importorskip("playwright.sync_api")
 @dataclass
 class Browser:
     base_url: str
+    workspace: Path
     layout: TlsLayout
     browser: Any
     errors: list[str] = field(default_factory=list)
     contexts: list[Any] = field(default_factory=list)
 
-    def page(self, token: str) -> Any:
+    def page(self, token: str, view: str = "Alerts", heading: str = "Silences") -> Any:
         cert, key = self.layout.client("operator")
         context = self.browser.new_context(
             ignore_https_errors=True,
@@ -50,8 +53,8 @@ class Browser:
         page.get_by_label("Token").fill(token)
         page.get_by_role("button", name="Sign in").click()
         page.locator("#whoami").filter(has_text="signed in as token").wait_for()
-        page.get_by_role("button", name="Alerts").click()
-        page.get_by_role("heading", name="Silences").wait_for()
+        page.get_by_role("button", name=view).click()
+        page.get_by_role("heading", name=heading).wait_for()
         return page
 
 
@@ -76,7 +79,7 @@ def console(tmp_path_factory: pytest.TempPathFactory, alertmanager: str) -> Iter
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             try:
-                yield Browser(base_url, layout, browser)
+                yield Browser(base_url, workspace, layout, browser)
             finally:
                 browser.close()
     finally:
@@ -114,6 +117,7 @@ def test_create_and_expire_a_silence_from_the_console(console: Browser, alertman
         ours = [s for s in client.silences() if s["comment"] == "CHG-314: venue maintenance"]
     assert [s["status"]["state"] for s in ours] == ["active"]
     silence_id = ours[0]["id"]
+    assert "null" not in page.locator("#view").inner_text()
     expire = page.get_by_role("button", name=f"expire silence {silence_id}")
     expire.wait_for()
     shot(page, "alerts-silence", "CHG-314: venue maintenance", "Silence Stage4 alerts")
@@ -137,3 +141,19 @@ def test_read_only_token_sees_no_silence_buttons_and_gets_403(console: Browser, 
     assert page.get_by_role("button", name="Expire").count() == 0
     assert _forced(page, OBSERVER_SECRET, "POST", "/v1/silences", {"reason": "r", "ticket": "T-1"}) == 403
     console.errors.clear()  # the browser logs the refused request itself
+
+
+def test_incidents_view_shows_the_rollback_checklist(console: Browser) -> None:
+    page = console.page(OBSERVER_SECRET, "Incidents", "Rollback checklist")
+    page.locator("#rollback").filter(has_text="No rollback recorded").wait_for()
+    state = RollbackState("INC-88", "bad fills", "l2-ops", "strategy", "mean_reversion", "2026-03-01T12:00:00+00:00")
+    state.record("confirm", {"confirmed": True})
+    state.record("secure_context", {"audit": "ok"})
+    state.save(console.workspace / STATE_PATH)
+    page.get_by_role("button", name="Incidents").click()
+    summary = page.locator("#rollback").filter(has_text="INC-88: strategy mean_reversion, in_progress")
+    summary.wait_for()
+    assert "2 of 13 steps done; next: disable" in summary.inner_text()
+    table = page.get_by_role("table", name="Rollback checklist")
+    assert "confirmed=true" in table.inner_text() and "audit=ok" in table.inner_text()
+    shot(page, "incidents-rollback", "Rollback checklist", "silence_alerts", "restore_config")
