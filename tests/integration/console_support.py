@@ -143,9 +143,12 @@ def console_api(
             "TRADEOPS_DECISION_LOG_KEY",
             "TRADEOPS_DECISION_LOG_KEY_FILE",
             "TRADEOPS_ALERTMANAGER_URL",
+            "TRADEOPS_DECISION_LOG_KEY_ID",
         ):
             mp.delenv(name, raising=False)
         mp.setenv("TRADEOPS_DECISION_LOG_KEY", env.get("TRADEOPS_DECISION_LOG_KEY", SIGNING_KEY))
+        # the same key id as the CLI runs that seeded the logs (child_env), or the server refuses to append
+        mp.setenv("TRADEOPS_DECISION_LOG_KEY_ID", env.get("TRADEOPS_DECISION_LOG_KEY_ID", "control-api-test"))
         cfg = load_config("config/core.yaml")
         context = startup_check(cfg, env, insecure_dev=False, host="127.0.0.1")
 
