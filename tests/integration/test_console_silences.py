@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import free_port, require_binary
-from tests.integration.console_support import CONSOLE_ENV, ONCALL_SECRET, TRADEOPS, add_operator_token, child_env
+from tests.integration.console_support import (
+    CONSOLE_ENV,
+    ONCALL_SECRET,
+    TRADEOPS,
+    add_operator_token,
+    child_env,
+)
 from tests.integration.live import wait_for
 from tests.integration.test_console_browser import CHROMIUM, WAIT_MS, _forced, _healthy, shot
 from tests.integration.test_control_api_support import OBSERVER_SECRET, make_workspace
@@ -111,7 +117,9 @@ def test_create_and_expire_a_silence_from_the_console(console: Browser, alertman
     page = console.page(ONCALL_SECRET)
     page.get_by_role("button", name="Silence Stage4 alerts").click()
     _confirm(page, "venue maintenance", "CHG-314")
-    notice = page.locator("#notice").filter(has_text="silence the Stage4 alerts: done; decision-log entry seq")
+    notice = page.locator("#notice").filter(
+        has_text="silence the Stage4 alerts: done; decision-log entry seq"
+    )
     notice.wait_for()
     with AlertmanagerClient(alertmanager) as client:
         ours = [s for s in client.silences() if s["comment"] == "CHG-314: venue maintenance"]
@@ -124,16 +132,22 @@ def test_create_and_expire_a_silence_from_the_console(console: Browser, alertman
 
     expire.click()
     _confirm(page, "maintenance over", "CHG-314")
-    page.locator("#notice").filter(has_text=f"expire silence {silence_id}: done; decision-log entry seq").wait_for()
+    page.locator("#notice").filter(
+        has_text=f"expire silence {silence_id}: done; decision-log entry seq"
+    ).wait_for()
     with AlertmanagerClient(alertmanager) as client:
         assert client.get_silence(silence_id)["status"]["state"] == "expired"
-    wait_for(lambda: page.get_by_role("button", name=f"expire silence {silence_id}").count() == 0, 30, "no button")
+    wait_for(
+        lambda: page.get_by_role("button", name=f"expire silence {silence_id}").count() == 0, 30, "no button"
+    )
 
 
 def test_read_only_token_sees_no_silence_buttons_and_gets_403(console: Browser, alertmanager: str) -> None:  # noqa: F811
     now = datetime.now(UTC)
     with AlertmanagerClient(alertmanager) as client:
-        client.create_silence((parse_matcher("stage=stage4"),), now, now + timedelta(hours=1), "ops", "CHG-7: held")
+        client.create_silence(
+            (parse_matcher("stage=stage4"),), now, now + timedelta(hours=1), "ops", "CHG-7: held"
+        )
     page = console.page(OBSERVER_SECRET)
     page.locator("#silence-denied").wait_for()
     page.get_by_text("CHG-7: held").wait_for()  # listed, but not expirable with this token
@@ -146,7 +160,9 @@ def test_read_only_token_sees_no_silence_buttons_and_gets_403(console: Browser, 
 def test_incidents_view_shows_the_rollback_checklist(console: Browser) -> None:
     page = console.page(OBSERVER_SECRET, "Incidents", "Rollback checklist")
     page.locator("#rollback").filter(has_text="No rollback recorded").wait_for()
-    state = RollbackState("INC-88", "bad fills", "l2-ops", "strategy", "mean_reversion", "2026-03-01T12:00:00+00:00")
+    state = RollbackState(
+        "INC-88", "bad fills", "l2-ops", "strategy", "mean_reversion", "2026-03-01T12:00:00+00:00"
+    )
     state.record("confirm", {"confirmed": True})
     state.record("secure_context", {"audit": "ok"})
     state.save(console.workspace / STATE_PATH)

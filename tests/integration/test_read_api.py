@@ -269,7 +269,9 @@ def test_alerts_not_configured_says_so(observer: httpx.Client) -> None:
 
 def test_rollback_checklist_progress(api: RunningApi, observer: httpx.Client) -> None:
     assert ok(observer.get("/v1/rollback"))["present"] is False
-    state = RollbackState("INC-77", "bad fills", "l2-ops", "strategy", "mean_reversion", "2026-03-01T12:00:00+00:00")
+    state = RollbackState(
+        "INC-77", "bad fills", "l2-ops", "strategy", "mean_reversion", "2026-03-01T12:00:00+00:00"
+    )
     state.record("confirm", {"confirmed": True})
     state.save(api.workspace / STATE_PATH)
     view = ok(observer.get("/v1/rollback"))

@@ -40,7 +40,9 @@ def test_create_and_expire_a_silence_in_a_real_alertmanager(api: RunningApi, ale
     assert stored["status"]["state"] == "active"
     assert stored["comment"] == "CHG-901: venue maintenance" and stored["createdBy"] == "oncall"
 
-    expired = ok(oncall.delete(f"/v1/silences/{created['silence_id']}", params={"reason": "done", "ticket": "CHG-901"}))
+    expired = ok(
+        oncall.delete(f"/v1/silences/{created['silence_id']}", params={"reason": "done", "ticket": "CHG-901"})
+    )
     assert expired["state"] == "expired" and expired["entry_seq"] == created["entry_seq"] + 1
     with AlertmanagerClient(alertmanager) as client:
         assert client.get_silence(created["silence_id"])["status"]["state"] == "expired"
@@ -73,7 +75,10 @@ def test_silences_need_the_alerts_write_scope(api: RunningApi) -> None:
 def test_a_silence_without_ticket_or_of_an_unknown_id_is_refused(api: RunningApi, alertmanager: str) -> None:  # noqa: F811
     oncall = api.client(token=ONCALL_SECRET)
     assert oncall.post("/v1/silences", json={"reason": "r"}).status_code == 422
-    assert oncall.post("/v1/silences", json={"reason": "r", "ticket": "T-1", "duration": "soon"}).status_code == 422
+    assert (
+        oncall.post("/v1/silences", json={"reason": "r", "ticket": "T-1", "duration": "soon"}).status_code
+        == 422
+    )
     unknown = oncall.delete(
         "/v1/silences/00000000-0000-0000-0000-000000000000", params={"reason": "r", "ticket": "T-1"}
     )

@@ -37,15 +37,23 @@ def test_create_then_expire_signs_two_entries_with_reason_ticket_and_token(ctx: 
     assert created.matchers == ("stage=stage4",) and created.state == "active"
 
     expired = expire(ctx, ExpireSilence(created.silence_id, "done", "CHG-1", DOOR))
+    assert expired.matchers == ("stage=stage4",)
     assert expired.state == "expired" and expired.entry_seq == (created.entry_seq or 0) + 1
     assert isinstance(ctx.operator_log, MemoryOperatorLog)
-    logged = [(e["status"], e["artefacts"]["ticket"], e["metadata"]["reason"], e["metadata"]["token_id"])
-              for e in ctx.operator_log.entries]
-    assert logged == [("silenced", "CHG-1", "venue maintenance", "oncall"), ("expired", "CHG-1", "done", "oncall")]
+    logged = [
+        (e["status"], e["artefacts"]["ticket"], e["metadata"]["reason"], e["metadata"]["token_id"])
+        for e in ctx.operator_log.entries
+    ]
+    assert logged == [
+        ("silenced", "CHG-1", "venue maintenance", "oncall"),
+        ("expired", "CHG-1", "done", "oncall"),
+    ]
 
 
 @pytest.mark.parametrize(("reason", "ticket", "problem"), [(" ", "CHG-1", "reason"), ("why", "", "ticket")])
-def test_blank_reason_or_ticket_creates_nothing(ctx: OpsContext, reason: str, ticket: str, problem: str) -> None:
+def test_blank_reason_or_ticket_creates_nothing(
+    ctx: OpsContext, reason: str, ticket: str, problem: str
+) -> None:
     with pytest.raises(UserInputError, match=problem):
         create(ctx, CreateSilence(reason, ticket, DOOR))
     assert isinstance(ctx.alert_manager, FakeAlertManager)
@@ -61,7 +69,9 @@ def test_no_alertmanager_configured_is_refused(ctx: OpsContext) -> None:
 def test_rollback_checklist_reads_done_and_next_steps(ctx: OpsContext, tmp_path: Path) -> None:
     path = tmp_path / "rollback_state.json"
     assert read_rollback(ctx, RollbackQuery(path)).present is False
-    state = RollbackState("INC-9", "bad fills", "l2-ops", "strategy", "mean_reversion", "2026-03-01T12:00:00+00:00")
+    state = RollbackState(
+        "INC-9", "bad fills", "l2-ops", "strategy", "mean_reversion", "2026-03-01T12:00:00+00:00"
+    )
     state.record("confirm", {"confirmed": True})
     state.record("secure_context", {"audit": "ok", "details": ["not", "scalar"]})
     state.save(path)

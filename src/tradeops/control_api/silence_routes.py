@@ -15,10 +15,10 @@ from tradeops.control_api.routes import AUTH_RESPONSES, BAD_REQUEST, Caller, Ctx
 from tradeops.ops.controls import MAX_REASON_CHARS, MAX_TICKET_CHARS
 from tradeops.ops.silence_control import CreateSilence, ExpireSilence, SilenceChanged, create, expire
 
-router = APIRouter(
-    prefix="/v1", dependencies=[Depends(authorize)], responses=AUTH_RESPONSES, tags=["alerts"]
-)
-Matcher = Annotated[str, Field(min_length=3, max_length=300, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(=|!=|=~|!~).*$")]
+router = APIRouter(prefix="/v1", dependencies=[Depends(authorize)], responses=AUTH_RESPONSES, tags=["alerts"])
+Matcher = Annotated[
+    str, Field(min_length=3, max_length=300, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(=|!=|=~|!~).*$")
+]
 
 
 class SilenceRequest(schemas.Model):

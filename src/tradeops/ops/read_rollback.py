@@ -70,7 +70,9 @@ def read_rollback(ctx: OpsContext, query: RollbackQuery) -> RollbackView:
         state = load_state(query.path)
     except UserInputError as exc:
         return RollbackView(True, error=str(exc))
-    steps = _steps("rollback", ROLLBACK_STEPS, state.completed) + _steps("restore", RESTORE_STEPS, state.restored)
+    steps = _steps("rollback", ROLLBACK_STEPS, state.completed) + _steps(
+        "restore", RESTORE_STEPS, state.restored
+    )
     if state.status == "in_progress":
         pending = [s.step for s in steps if s.phase == "rollback" and not s.done]
     elif state.status == "completed":

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradeops.domain.errors import UserInputError
-from tradeops.observability.alertmanager import Matcher
 from tradeops.ops.alerting import record_silence, unsilence_alerts
 from tradeops.ops.control_common import Door
 from tradeops.ops.controls import MAX_REASON_CHARS, MAX_TICKET_CHARS
@@ -87,6 +86,18 @@ def _seq(entry: dict[str, Any]) -> int | None:
     return seq if isinstance(seq, int) else None
 
 
+def _matcher(api: dict[str, Any]) -> str:
+    """Alertmanager's API v2 matcher as text: name, operator (=, !=, =~, !~), value."""
+    operator = (
+        ("=~" if api.get("isRegex") else "=")
+        if api.get("isEqual", True)
+        else "!~"
+        if api.get("isRegex")
+        else "!="
+    )
+    return f"{api.get('name')}{operator}{api.get('value')}"
+
+
 def create(ctx: OpsContext, command: CreateSilence) -> SilenceChanged:
     """Silence the Stage4 alerts (the configured matchers plus `command.matchers`)."""
     reason, ticket = _checked(command.reason, command.ticket)
@@ -126,10 +137,7 @@ def expire(ctx: OpsContext, command: ExpireSilence) -> SilenceChanged:
         audit={"reason": reason, **actor.metadata()},
     )
     after = outcome["after"]
-    matchers = tuple(
-        str(Matcher(str(m["name"]), str(m["value"]), bool(m.get("isRegex")), bool(m.get("isEqual", True))))
-        for m in after.get("matchers") or []
-    )
+    matchers = tuple(_matcher(m) for m in after.get("matchers") or [])
     return SilenceChanged(
         command.silence_id,
         str((after.get("status") or {}).get("state", "unknown")),
