@@ -44,7 +44,7 @@ OPERATOR_TOKEN = (
     "    - id: oncall\n"
     "      env: TRADEOPS_CONSOLE_ONCALL_TOKEN\n"
     "      scopes: [runtime.schedule.read, runtime.schedule.write, runtime.override.write, portfolio.read,"
-    " audit.read, incidents.read, alerts.read]\n"
+    " audit.read, incidents.read, alerts.read, alerts.write]\n"
     "    - id: status-only\n"
     "      env: TRADEOPS_CONSOLE_STATUS_TOKEN\n"
     "      scopes: [runtime.schedule.read]\n"
@@ -143,9 +143,12 @@ def console_api(
             "TRADEOPS_DECISION_LOG_KEY",
             "TRADEOPS_DECISION_LOG_KEY_FILE",
             "TRADEOPS_ALERTMANAGER_URL",
+            "TRADEOPS_DECISION_LOG_KEY_ID",
         ):
             mp.delenv(name, raising=False)
         mp.setenv("TRADEOPS_DECISION_LOG_KEY", env.get("TRADEOPS_DECISION_LOG_KEY", SIGNING_KEY))
+        # the same key id as the CLI runs that seeded the logs (child_env), or the server refuses to append
+        mp.setenv("TRADEOPS_DECISION_LOG_KEY_ID", env.get("TRADEOPS_DECISION_LOG_KEY_ID", "control-api-test"))
         cfg = load_config("config/core.yaml")
         context = startup_check(cfg, env, insecure_dev=False, host="127.0.0.1")
 

@@ -14,10 +14,11 @@ import yaml
 
 from tests.conftest import free_port, require_binary
 from tests.integration.test_prometheus_alertmanager import Process, is_ready, wait_until
-from tradeops.bootstrap.ops import OpsContext
+from tradeops.bootstrap.ops import HttpAlertManager, OpsContext
 from tradeops.config.load import load_config
 from tradeops.observability.alertmanager import AlertmanagerClient, parse_matcher, to_rfc3339
 from tradeops.ops.read_alerts import AlertsQuery, read_alerts
+from tradeops.ops_ports.fakes import fake_ops_context
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,20 +53,12 @@ def _ready(url: str) -> bool:
         return False
 
 
-class UnusedStore:
-    """read_alerts never reads the state store."""
-
-    def close(self) -> None:
-        return None
-
-
 def context(url: str | None) -> OpsContext:
-    cfg = load_config(REPO / "config" / "core.yaml")
-    environ = {"TRADEOPS_ALERTMANAGER_URL": url} if url else {}
-    store = UnusedStore()
-    return OpsContext(
-        cfg, REPO / "config" / "core.yaml", "binance_paper", store, Path("unused"), environ=environ
-    )  # type: ignore[arg-type]
+    """The in-memory ports, but the real Alertmanager adapter (read_alerts reads nothing else)."""
+    ctx = fake_ops_context(load_config(REPO / "config" / "core.yaml"))
+    ctx.alert_manager = HttpAlertManager()
+    ctx.environ = {"TRADEOPS_ALERTMANAGER_URL": url} if url else {}
+    return ctx
 
 
 def test_alerts_and_silences_from_a_real_alertmanager(alertmanager: str) -> None:

@@ -21,6 +21,7 @@ from tests.integration.console_support import (
 from tests.integration.test_control_api_support import OBSERVER_SECRET, RunningApi
 from tradeops.control_api.rbac import ENDPOINT_SCOPES
 from tradeops.decision_log.entry import line_hash
+from tradeops.ops.rollback.state import STATE_PATH, RollbackState
 
 STRATEGIES = {"daily_trend", "mean_reversion", "volatility_target", "cross_exchange"}
 LISTS = (
@@ -264,6 +265,25 @@ def test_load_test_reports_newest_first(api: RunningApi, observer: httpx.Client)
 def test_alerts_not_configured_says_so(observer: httpx.Client) -> None:
     view = ok(observer.get("/v1/alerts"))
     assert view == {"configured": False, "url": None, "error": None, "alerts": [], "silences": []}
+
+
+def test_rollback_checklist_progress(api: RunningApi, observer: httpx.Client) -> None:
+    assert ok(observer.get("/v1/rollback"))["present"] is False
+    state = RollbackState(
+        "INC-77", "bad fills", "l2-ops", "strategy", "mean_reversion", "2026-03-01T12:00:00+00:00"
+    )
+    state.record("confirm", {"confirmed": True})
+    state.save(api.workspace / STATE_PATH)
+    view = ok(observer.get("/v1/rollback"))
+    assert (view["present"], view["ticket"], view["status"], view["next_step"]) == (
+        True,
+        "INC-77",
+        "in_progress",
+        "secure_context",
+    )
+    assert [s["step"] for s in view["steps"] if s["done"]] == ["confirm"]
+    assert view["steps"][0]["result"] == {"confirmed": True}
+    assert {s["phase"] for s in view["steps"]} == {"rollback", "restore"}
 
 
 # --- scopes, OpenAPI --------------------------------------------------------------------------------

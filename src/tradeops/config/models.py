@@ -28,6 +28,7 @@ TOKEN_SCOPES: tuple[str, ...] = (
     "portfolio.read",  # positions, balances, orders, fills, PnL, equity, load-test reports
     "incidents.read",
     "alerts.read",
+    "alerts.write",  # create and expire Alertmanager silences (each one signed in the decision log)
 )
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")

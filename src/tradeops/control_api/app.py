@@ -22,6 +22,7 @@ from tradeops.control_api.events import router as read_router  # the read API an
 from tradeops.control_api.limits import BodyLimit
 from tradeops.control_api.rbac import AccessPolicy, check_table
 from tradeops.control_api.routes import public, v1
+from tradeops.control_api.silence_routes import router as silence_router
 from tradeops.domain.errors import AlreadyExists, TradeopsError, UserInputError
 from tradeops.ops.control_common import UnknownStrategy
 from tradeops.ops_ports import OpsContext
@@ -113,6 +114,7 @@ def create_app(
     app.include_router(v1)
     app.include_router(config_router)
     app.include_router(read_router)
+    app.include_router(silence_router)
     app.include_router(console)
     app.add_exception_handler(TradeopsError, _tradeops_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -21,6 +21,7 @@ AUDIT = "audit.read"
 PORTFOLIO = "portfolio.read"
 INCIDENTS = "incidents.read"
 ALERTS = "alerts.read"
+ALERTS_WRITE = "alerts.write"
 
 ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/v1/status"): READ,
@@ -48,7 +49,11 @@ ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/v1/decision-log/head"): AUDIT,
     ("GET", "/v1/incidents"): INCIDENTS,
     ("GET", "/v1/incidents/{incident_id}"): INCIDENTS,
+    ("GET", "/v1/rollback"): INCIDENTS,
     ("GET", "/v1/alerts"): ALERTS,
+    # silences (control_api/silence_routes.py)
+    ("POST", "/v1/silences"): ALERTS_WRITE,
+    ("DELETE", "/v1/silences/{silence_id}"): ALERTS_WRITE,
 }
 CLIENT_SUBJECT_STATE = "tradeops_client_subject"
 

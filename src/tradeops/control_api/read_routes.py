@@ -41,6 +41,7 @@ from tradeops.ops.read_portfolio import (
     read_pnl,
     read_positions,
 )
+from tradeops.ops.read_rollback import RollbackQuery, RollbackView, read_rollback
 from tradeops.ops.read_state import StateQuery, read_state
 
 reads = APIRouter(prefix="/v1", dependencies=[Depends(authorize)], responses=AUTH_RESPONSES, tags=["read"])
@@ -174,6 +175,15 @@ async def get_incident(
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
     return await offload(read)
+
+
+@reads.get(
+    "/rollback",
+    response_model=RollbackView,
+    summary="The guided rollback's checklist: each rollback and restore step, done or not",
+)
+async def get_rollback(ctx: Ctx) -> RollbackView:
+    return await offload(lambda: read_rollback(ctx, RollbackQuery()))
 
 
 @reads.get("/alerts", response_model=views.AlertsView, summary="Active alerts and silences (Alertmanager)")

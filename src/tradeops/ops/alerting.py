@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,12 +23,38 @@ def silence_stage4_alerts(
 ) -> SilenceResult:
     """Create the silence through Alertmanager's API v2 and record it (kind alert_silence); a silence
     that cannot be recorded is expired again, so there is never an unaudited silence."""
+    return record_silence(
+        ctx,
+        url=url,
+        duration=duration,
+        ticket=ticket,
+        created_by=created_by,
+        matchers=matchers,
+        comment=comment,
+    )[0]
+
+
+def record_silence(
+    ctx: OpsContext,
+    *,
+    url: str,
+    duration: str | None,
+    ticket: str,
+    created_by: str,
+    matchers: Sequence[str] = (),
+    comment: str | None = None,
+    audit: Mapping[str, object] | None = None,
+) -> tuple[SilenceResult, dict[str, Any]]:
+    """`silence_stage4_alerts`, also answering the decision-log entry it wrote; `audit` goes into the
+    entry's metadata (who asked, through which door)."""
     settings = ctx.cfg.observability.alertmanager
     seconds = parse_duration(duration or settings.default_silence_duration)
     selected = stage4_matchers(settings.stage4_matchers, matchers)
 
+    entries: list[dict[str, Any]] = []
+
     def record(result: SilenceResult) -> None:
-        ctx.operator_log.append(
+        entry = ctx.operator_log.append(
             kind="alert_silence",
             status="silenced",
             artefacts={
@@ -43,12 +69,14 @@ def silence_stage4_alerts(
                 "comment": result.comment,
                 "starts_at": result.starts_at,
                 "duration": result.duration,
+                **(audit or {}),
             },
             tags=("silence",),
         )
+        entries.append(entry)
 
     with ctx.alert_manager.connect(url) as client:
-        return create_silence(
+        result = create_silence(
             client,
             matchers=selected,
             duration_s=seconds,
@@ -58,23 +86,40 @@ def silence_stage4_alerts(
             now=datetime.fromtimestamp(ctx.clock_ms() / 1000, UTC),
             record=record,
         )
+    return result, entries[0]
 
 
-def unsilence_alerts(ctx: OpsContext, *, url: str, silence_id: str, expired_by: str) -> dict[str, Any]:
-    """Expire one silence now (alerts notify again) and record it (kind alert_silence, expired)."""
+def unsilence_alerts(
+    ctx: OpsContext,
+    *,
+    url: str,
+    silence_id: str,
+    expired_by: str,
+    ticket: str | None = None,
+    audit: Mapping[str, object] | None = None,
+) -> dict[str, Any]:
+    """Expire one silence now (alerts notify again) and record it (kind alert_silence, expired).
+    The answer holds the silence `before` and `after`, and the decision-log `entry`."""
+    entries: list[dict[str, Any]] = []
 
     def record(expired: dict[str, Any]) -> None:
-        ctx.operator_log.append(
+        artefacts: dict[str, object] = {"silence_id": silence_id, "alertmanager_url": url}
+        if ticket:
+            artefacts["ticket"] = ticket
+        entry = ctx.operator_log.append(
             kind="alert_silence",
             status="expired",
-            artefacts={"silence_id": silence_id, "alertmanager_url": url},
+            artefacts=artefacts,
             metadata={
                 "comment": str(expired.get("comment", "")),
                 "ends_at": str(expired.get("endsAt", "")),
                 "expired_by": expired_by,
+                **(audit or {}),
             },
             tags=("silence",),
         )
+        entries.append(entry)
 
     with ctx.alert_manager.connect(url) as client:
-        return expire_silence(client, silence_id, record)
+        outcome = expire_silence(client, silence_id, record)
+    return {**outcome, "entry": entries[0]}

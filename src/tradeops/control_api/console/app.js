@@ -55,7 +55,7 @@ export async function show(name) {
   const target = $("view");
   try {
     const content = await VIEWS[name]();
-    if (mine === rendering) target.replaceChildren(...[content].flat());
+    if (mine === rendering) target.replaceChildren(...[content].flat().filter((c) => c !== null && c !== undefined));
   } catch (error) {
     if (mine !== rendering) return;
     target.replaceChildren(document.createTextNode(error instanceof ApiError ? error.message : String(error)));

@@ -6,6 +6,7 @@ import { card, field, h, select, sparkline, state, table } from "./dom.js";
 
 const WRITE = "runtime.schedule.write";
 const OVERRIDE = "runtime.override.write";
+const SILENCE = "alerts.write";
 const age = (beat) => (beat ? `${Number(beat.heartbeat_age_seconds).toFixed(1)} s ago` : "no heartbeat");
 const money = (v) => (v === null || v === undefined ? "-" : Number(v).toLocaleString("en", { maximumFractionDigits: 2 }));
 const safe = async (promise, fallback) => { try { return await promise; } catch (e) { return fallback(e); } };
@@ -148,8 +149,24 @@ async function decisionLog(filters = { log: "operations" }) {
   ];
 }
 
+function rollbackSection(rb) {
+  const title = h("h3", {}, "Rollback checklist");
+  if (rb.error) return [title, h("p", { class: "error", id: "rollback" }, rb.error)];
+  if (!rb.present) return [title, h("p", { id: "rollback" }, "No rollback recorded (tradeops rollback start).")];
+  const done = rb.steps.filter((s) => s.done).length;
+  return [title,
+    h("p", { id: "rollback" }, `${rb.ticket}: ${rb.target}${rb.strategy ? ` ${rb.strategy}` : ""}, ${rb.status}; `,
+      `${done} of ${rb.steps.length} steps done; next: ${rb.next_step || "none"} (by ${rb.requested_by}: ${rb.reason})`),
+    table("Rollback checklist", [
+      ["Phase", (s) => s.phase], ["Step", (s) => s.step],
+      ["Done", (s) => state(s.done ? "done" : s.step === rb.next_step ? "next" : "pending", s.done ? true : null)],
+      ["At", (s) => s.at || ""], ["Result", (s) => Object.entries(s.result).map(([k, v]) => `${k}=${v}`).join(", ")],
+    ], rb.steps)];
+}
+
 async function incidents() {
-  const page = await get("/v1/incidents", { limit: 50 });
+  const [page, rb] = await Promise.all([get("/v1/incidents", { limit: 50 }),
+    safe(get("/v1/rollback"), (e) => ({ present: true, error: e.message, steps: [] }))]);
   const detail = h("div", { id: "incident-detail" });
   const open = async (id) => {
     const inc = await get(`/v1/incidents/${encodeURIComponent(id)}`);
@@ -165,15 +182,26 @@ async function incidents() {
       ["Severity", (i) => i.severity], ["Status", (i) => state(i.status, i.status !== "open")], ["Opened", (i) => i.opened_at],
     ], page.items),
     detail,
+    ...rollbackSection(rb),
   ];
 }
 
 async function alerts() {
   const view = await get("/v1/alerts");
   if (!view.configured) return [h("h2", {}, "Alerts"), h("p", {}, "No Alertmanager configured (observability.alertmanager.url).")];
+  const silenceButton = can(SILENCE)
+    ? h("button", { type: "button", class: "danger", onclick: () => act("silence the Stage4 alerts", "alert_silence",
+      ({ reason, ticket }) => request("POST", "/v1/silences", { body: { reason, ticket } })) }, "Silence Stage4 alerts")
+    : h("p", { id: "silence-denied" }, "Your token lacks alerts.write: it cannot create or expire silences.");
+  const expireButton = (s) => ((s.status || {}).state === "expired" || !can(SILENCE) ? "" : h("button", {
+    type: "button", "aria-label": `expire silence ${s.id}`,
+    onclick: () => act(`expire silence ${s.id}`, "alert_silence",
+      ({ reason, ticket }) => request("DELETE", `/v1/silences/${encodeURIComponent(s.id)}`, { query: { reason, ticket } })),
+  }, "Expire"));
   return [
     h("h2", {}, "Alerts"),
     view.error ? h("p", { class: "error" }, view.error) : null,
+    h("div", { class: "buttons" }, silenceButton),
     h("h3", {}, "Active alerts"),
     table("Active alerts", [
       ["Alert", (a) => (a.labels || {}).alertname], ["State", (a) => (a.status || {}).state],
@@ -182,7 +210,7 @@ async function alerts() {
     h("h3", {}, "Silences"),
     table("Silences", [
       ["Id", (s) => s.id], ["State", (s) => (s.status || {}).state], ["Ends", (s) => s.endsAt],
-      ["By", (s) => s.createdBy], ["Comment", (s) => s.comment],
+      ["By", (s) => s.createdBy], ["Comment", (s) => s.comment], ["Action", expireButton],
     ], view.silences),
   ];
 }
