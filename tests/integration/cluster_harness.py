@@ -192,7 +192,7 @@ def orders_by_epoch(schema: Schema) -> dict[str, int]:
         return {}
     for (cid,) in rows:
         epoch = next(
-            (part for part in str(cid).split("-") if part.startswith("e") and part[1:].isdigit()), ""
+            (part for part in str(cid).split("-") if part.startswith("e") and part[1:].isalnum()), ""
         )
         counts[epoch] = counts.get(epoch, 0) + 1
     return counts

@@ -27,6 +27,7 @@ from tradeops.cluster.log_mirror import LogMirror, StreamLog
 from tradeops.cluster.overrides_kv import KvOverrides
 from tradeops.config.models import AppConfig, ClusterConfig
 from tradeops.domain.errors import Fatal, UserInputError
+from tradeops.domain.order_ids import epoch_tag
 from tradeops.persistence import fence
 from tradeops.persistence.fence import EpochFence
 from tradeops.persistence.sql_store import SqlStateStore
@@ -83,7 +84,7 @@ class ClusterNode:
     def sync_log(self) -> None:
         """Keep the local log equal to the stream (a follower's warm copy)."""
         self.stream.sync_file(self.log_path)
-        self.lag = max(0, self.stream.last_seq() - _line_count(self.log_path))
+        self.lag = max(0, self.stream.line_count() - _line_count(self.log_path))
 
     def advance_epoch(self) -> int:
         return fence.advance(self.db, self.environment, self.cfg.host_id)
@@ -210,7 +211,7 @@ class ClusterTerm:
 
     @property
     def order_tag(self) -> str:
-        return f"e{self.lease.epoch}-"
+        return epoch_tag(self.lease.epoch)
 
     def wrap_gate(self, gate: OrderGate | None) -> OrderGate:
         return ClusterGate(gate, self.lease, self.node.overrides, lambda: time.time_ns() // 1_000_000)
@@ -325,7 +326,7 @@ class NatsClusterReader:
                 lease_age_s=(now_ms - lease.renewed_ms) / 1000 if lease else None,
                 fence_epoch=fenced[0] if fenced else None,
                 refused_writes=fenced[2] if fenced else 0,
-                stream_entries=node.stream.last_seq(),
+                stream_entries=node.stream.line_count(),
                 members=tuple(self._members(node, environment, now_ms)),
             )
         finally:

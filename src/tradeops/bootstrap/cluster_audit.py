@@ -1,7 +1,8 @@
 """`tradeops decision-log verify --stream`: the account's log as the cluster holds it.
 
-The stream is read entry by entry into a scratch file and verified like a log (bytes, chain,
-signatures, key rotations); an entry missing from the stream (deleted) fails by its sequence. Each
+The stream is read message by message (each a run of whole log lines) into a scratch file and
+verified like a log (bytes, chain, signatures, key rotations); a message missing from the stream
+(deleted), or one whose first line does not follow the previous message, fails by its sequence. Each
 local copy given (every host keeps one) must be a prefix of the stream, byte for byte: a copy
 edited after it was mirrored fails at its first differing line; its own anchor is checked by the
 ordinary verify that follows.
@@ -19,7 +20,7 @@ from tradeops.config.models import AppConfig
 @dataclass(frozen=True, slots=True)
 class StreamCopy:
     entries: int
-    missing: tuple[int, ...]  # stream sequences deleted from the stream
+    missing: tuple[int, ...]  # stream messages deleted from the stream (or out of line order)
 
 
 def download_stream(cfg: AppConfig, environment: str, target: Path) -> StreamCopy:
@@ -27,14 +28,18 @@ def download_stream(cfg: AppConfig, environment: str, target: Path) -> StreamCop
     try:
         last = node.stream.last_seq()
         missing = []
+        number = 1  # the log line the next message must start at
         with target.open("wb") as handle:
             for seq in range(1, last + 1):
-                line = node.stream.line(seq)
-                if line is None:
+                found = node.stream.message(seq)
+                if found is None or found[0] != number:
                     missing.append(seq)
-                    continue
-                handle.write(line)
-        return StreamCopy(last, tuple(missing))
+                    if found is None:
+                        continue
+                first, lines = found
+                handle.write(b"".join(lines))
+                number = first + len(lines)
+        return StreamCopy(number - 1, tuple(missing))
     finally:
         node.close()
 

@@ -6,7 +6,8 @@
   from its last successful renewal until a follower polling like `tradeops run` wins the lease.
   The runtime start after winning (store reconcile, market load) is not included;
 - mirroring cost: decision-log entries appended through the real writer until durable, without
-  and with the JetStream mirror in between (durable = acknowledged by the stream).
+  and with the JetStream mirror in between (durable = acknowledged by the stream); the two
+  alternate, after one warm-up run of each, and the medians are reported.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tradeops.decision_log.keys import SigningKey
 from tradeops.decision_log.writer import DecisionLogWriter
 from tradeops.domain.errors import UserInputError
 
+MIRROR_ROUNDS = 3
 DOCUMENT = (
     b'{"action":"disable_multi_strategy","reason":"bench","requested_by":"bench",'
     b'"schema":"stage4.scheduler.override","schema_version":"1.0","ticket":"BENCH-1",'
@@ -152,29 +154,41 @@ def _append(
     return entries / elapsed
 
 
-def mirroring_cost(url: str, entries: int, workdir: Path) -> dict[str, Any]:
-    plain = _append(workdir / "plain.jsonl", entries, None)
+def _mirrored(url: str, entries: int, path: Path, stream_name: str) -> float:
     conn = _connect(url, "bench-mirror")
     mirrors: list[LogMirror] = []
     try:
-        stream = StreamLog(conn, "bench_log", "bench.log", 5.0)
+        stream = StreamLog(conn, stream_name, f"bench.{stream_name}", 5.0)
         stream.ensure()
-        path = workdir / "mirrored.jsonl"
 
         def hook(on_durable: Callable[[int], None]) -> Callable[[int], None]:
             mirrors.append(LogMirror(stream, path, on_durable))
             return mirrors[0].notify
 
-        mirrored = _append(path, entries, hook)
+        return _append(path, entries, hook)
     finally:
         for mirror in mirrors:
             mirror.close()
         conn.close()
+
+
+def mirroring_cost(url: str, entries: int, workdir: Path, rounds: int = MIRROR_ROUNDS) -> dict[str, Any]:
+    """Local and mirrored runs alternate (a warm-up run of each first); medians of `rounds`."""
+    plain: list[float] = []
+    mirrored: list[float] = []
+    for r in range(rounds + 1):
+        local_rate = _append(workdir / f"plain{r}.jsonl", entries, None)
+        mirrored_rate = _mirrored(url, entries, workdir / f"mirrored{r}.jsonl", f"bench_log{r}")
+        if r > 0:
+            plain.append(local_rate)
+            mirrored.append(mirrored_rate)
+    local, remote = statistics.median(plain), statistics.median(mirrored)
     return {
         "entries": entries,
-        "durable_per_second_local": round(plain, 1),
-        "durable_per_second_mirrored": round(mirrored, 1),
-        "slowdown_ratio": round(plain / mirrored - 1.0, 3),
+        "rounds": rounds,
+        "durable_per_second_local": round(local, 1),
+        "durable_per_second_mirrored": round(remote, 1),
+        "slowdown_ratio": round(local / remote - 1.0, 3),
     }
 
 

@@ -279,7 +279,10 @@ def _verify_stream(
         copy = Path(scratch) / f"{environment}.stream.jsonl"
         found = download_stream(load_config(config_path), environment, copy)
         if found.missing:
-            click.echo(f"FAIL: stream {environment}: entry {found.missing[0]} was deleted from the stream")
+            click.echo(
+                f"FAIL: stream {environment}: message {found.missing[0]} was deleted from the stream "
+                "(or does not continue the previous one)"
+            )
             return False
         result = verify_file(copy, keyring=keyring, allow_unsigned=allow_unsigned, check_anchor=False)
         if not result.ok:

@@ -1,8 +1,10 @@
-"""The decision log across hosts: the leader mirrors every line of its log, byte for byte, to a
-JetStream stream (stream sequence = line number; each publish names the sequence it expects last,
-so a deposed leader cannot append). An entry counts as durable (is projected into the store) only
-once the stream has acknowledged it. A follower keeps its local file equal to the stream, so the
-host that takes over continues the same chain: one log, one store position, on every host."""
+"""The decision log across hosts: the leader mirrors its log, byte for byte, to a JetStream stream.
+One stream message carries a run of whole lines (up to BATCH lines / BATCH_BYTES), with the log
+line number of its first line in a header; each publish names the stream sequence it expects last,
+so a deposed leader cannot append. An entry counts as durable (is projected into the store) only
+once the stream has acknowledged the message that holds it. A follower keeps its local file equal
+to the stream, so the host that takes over continues the same chain: one log, one store position,
+on every host."""
 
 from __future__ import annotations
 
@@ -23,7 +25,32 @@ from tradeops.cluster.connection import ClusterUnavailable, NatsConnection
 log = logging.getLogger(__name__)
 EXPECTED_LAST = "Nats-Expected-Last-Sequence"
 RETRY_S = 0.2
-BATCH = 256  # publishes in flight at once
+FIRST_LINE = "Tradeops-First-Line"
+BATCH = 512  # lines per stream message at most
+BATCH_BYTES = 512 * 1024  # and bytes (NATS' default max_payload is 1 MiB)
+WINDOW = 8  # messages in flight at once (acknowledged before the next window is sent)
+
+
+def _last_entry_seq(lines: list[bytes]) -> int | None:
+    """The entry seq of the last line that carries one (the genesis line carries none)."""
+    for line in reversed(lines):
+        seq = orjson.loads(line).get("seq")
+        if type(seq) is int:
+            return seq
+    return None
+
+
+def _chunks(lines: list[bytes]) -> list[list[bytes]]:
+    """Runs of whole lines, each at most BATCH lines and BATCH_BYTES (a longer line goes alone)."""
+    chunks: list[list[bytes]] = []
+    size = 0
+    for line in lines:
+        if not chunks or len(chunks[-1]) >= BATCH or size + len(line) > BATCH_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
+        size += len(line)
+    return chunks
 
 
 def _lines(path: Path) -> list[bytes]:
@@ -60,23 +87,70 @@ class StreamLog:
 
         return self.conn.call(info(), self.timeout)
 
-    def line(self, seq: int) -> bytes | None:
-        async def get() -> bytes | None:
+    def message(self, seq: int) -> tuple[int, list[bytes]] | None:
+        """Stream message `seq`: (log line number of its first line, its lines); None when absent."""
+
+        async def get() -> tuple[int, list[bytes]] | None:
             try:
-                return bytes((await self.conn.js.get_msg(self.stream, seq)).data or b"")
+                msg = await self.conn.js.get_msg(self.stream, seq)
             except Exception:
                 return None
+            first = int((msg.headers or {}).get(FIRST_LINE, "0"))
+            return first, (msg.data or b"").splitlines(keepends=True)
 
         return self.conn.call(get(), self.timeout)
 
-    def lines(self, first: int, last: int) -> list[bytes | None]:
-        return [self.line(seq) for seq in range(first, last + 1)]
+    def line_count(self) -> int:
+        """Log lines the stream holds (the last message's last line number; 0 when empty)."""
+        last = self.last_seq()
+        if last == 0:
+            return 0
+        found = self.message(last)
+        if found is None:
+            raise ClusterUnavailable(f"stream {self.stream}: its last message is missing")
+        return found[0] + len(found[1]) - 1
+
+    def _locate(self, number: int, last_seq: int) -> int:
+        """The message holding log line `number` (binary search on the first-line headers)."""
+        low, high = 1, last_seq
+        while low < high:
+            mid = (low + high + 1) // 2
+            found = self.message(mid)
+            if found is None:
+                raise ClusterUnavailable(f"stream {self.stream}: message {mid} is missing")
+            if found[0] <= number:
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    def lines_from(self, number: int) -> list[bytes]:
+        """Log lines `number`.. to the end of the stream."""
+        last = self.last_seq()
+        if last == 0:
+            return []
+        lines: list[bytes] = []
+        for seq in range(self._locate(number, last), last + 1):
+            found = self.message(seq)
+            if found is None:
+                raise ClusterUnavailable(f"stream {self.stream}: message {seq} is missing")
+            first, chunk = found
+            lines.extend(chunk[max(0, number - first) :])
+        return lines
+
+    def line(self, number: int) -> bytes | None:
+        """Log line `number` as the stream holds it."""
+        try:
+            found = self.lines_from(number)
+        except ClusterUnavailable:
+            return None
+        return found[0] if found else None
 
     def sync_file(self, path: Path) -> tuple[int, bool]:
         """Make the local log equal to the stream: append what it lacks; a local log that
         diverged (entries the stream never acknowledged) is moved aside and written afresh.
         Returns (lines appended, replaced). An empty stream leaves the local log alone."""
-        last = self.last_seq()
+        last = self.line_count()
         if last == 0:
             return 0, False
         local = _lines(path)
@@ -86,12 +160,15 @@ class StreamLog:
             path.rename(aside)
             log.warning("cluster: %s diverged from the stream; moved to %s", path, aside)
             local, replaced = [], True
-        missing = self.lines(len(local) + 1, last)
-        if any(line is None for line in missing):
-            raise ClusterUnavailable(f"stream {self.stream}: an entry is missing; run decision-log verify")
+        if len(local) == last:
+            return 0, replaced
+        try:
+            missing = self.lines_from(len(local) + 1)
+        except ClusterUnavailable as exc:
+            raise ClusterUnavailable(f"{exc}; run decision-log verify --stream") from exc
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("ab") as handle:
-            handle.write(b"".join(line for line in missing if line is not None))
+            handle.write(b"".join(missing))
             handle.flush()
             os.fsync(handle.fileno())
         return len(missing), replaced
@@ -104,8 +181,9 @@ class LogMirror:
         self.stream = stream
         self.path = Path(path)
         self.on_mirrored = on_mirrored
-        self._published = stream.last_seq()
-        self._offset = sum(len(line) for line in _lines(self.path)[: self._published])
+        self._published = stream.last_seq()  # stream messages
+        self._lines = stream.line_count()  # log lines they hold
+        self._offset = sum(len(line) for line in _lines(self.path)[: self._lines])
         self._wanted = threading.Event()
         self._stop = threading.Event()
         self.fenced: str | None = None
@@ -138,47 +216,51 @@ class LogMirror:
             handle.seek(self._offset)
             data = handle.read()
         lines = [raw + b"\n" for raw in data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]]
-        for first in range(0, len(lines), BATCH):
-            chunk = lines[first : first + BATCH]
-            acks = self.stream.conn.call(self._send(chunk), self.stream.timeout)
-            for line, ack in zip(chunk, acks, strict=True):
+        chunks = _chunks(lines)
+        for first in range(0, len(chunks), WINDOW):
+            window = chunks[first : first + WINDOW]
+            acks = self.stream.conn.call(self._send(window), self.stream.timeout)
+            for chunk, ack in zip(window, acks, strict=True):
                 if isinstance(ack, BaseException):
                     raise ClusterUnavailable(f"stream {self.stream.stream}: {ack}") from ack
-                self._published = int(ack.seq)
-                self._offset += len(line)
-                seq = orjson.loads(line).get("seq")
-                if type(seq) is int:
-                    self.on_mirrored(seq)
+                if int(ack.seq) != self._published + 1:
+                    raise ClusterUnavailable(f"stream {self.stream.stream}: stored at {ack.seq}")
+                self._published += 1
+                self._lines += len(chunk)
+                self._offset += sum(len(line) for line in chunk)
+                seq = _last_entry_seq(chunk)
+                if seq is not None:
+                    self.on_mirrored(seq)  # durable up to the message's last entry, in order
 
-    async def _send(self, chunk: list[bytes]) -> list[Any]:
+    async def _send(self, window: list[list[bytes]]) -> list[Any]:
         """Pipelined: each publish names the sequence it expects last, so order is enforced by
         the server and a publish racing another host's append is refused."""
         js = self.stream.conn.js
-        base = self._published
-        return await asyncio.gather(
-            *(
-                js.publish(self.stream.subject, line, headers={EXPECTED_LAST: str(base + i)})
-                for i, line in enumerate(chunk)
-            ),
-            return_exceptions=True,
-        )
+        seq, number = self._published, self._lines + 1
+        sends = []
+        for i, chunk in enumerate(window):
+            headers = {EXPECTED_LAST: str(seq + i), FIRST_LINE: str(number)}
+            sends.append(js.publish(self.stream.subject, b"".join(chunk), headers=headers))
+            number += len(chunk)
+        return await asyncio.gather(*sends, return_exceptions=True)
 
     def _resync(self) -> bool:
         """After a failed batch: what did the stream take? True when its tail is ours (or nothing
         was taken: retry); False when another host appended (fenced)."""
         try:
             last = self.stream.last_seq()
-            local = _lines(self.path)
             if last <= self._published:
                 return True
-            if last > len(local) or self.stream.line(last) != local[last - 1]:
+            count = self.stream.line_count()
+            local = _lines(self.path)
+            if count > len(local) or self.stream.line(count) != local[count - 1]:
                 return False
         except ClusterUnavailable:
             return True  # NATS is away: retry later
-        self._offset = sum(len(line) for line in local[:last])
-        self._published = last
-        seq = orjson.loads(local[last - 1]).get("seq")
-        if type(seq) is int:
+        self._offset = sum(len(line) for line in local[:count])
+        self._published, self._lines = last, count
+        seq = _last_entry_seq(local[:count])
+        if seq is not None:
             self.on_mirrored(seq)
         return True
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradeops.domain.money import ZERO, decimal_str
+from tradeops.domain.order_ids import id_sequence
 from tradeops.domain.trading import Fill, Liquidity, Position, Side
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -104,9 +105,8 @@ def paper_sequence(order_id: str) -> int:
 
 
 def client_sequence(client_order_id: str) -> int:
-    """The account-wide order sequence at the end of `<strategy>-<ts>-<n>` (0 when absent)."""
-    tail = client_order_id.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
+    """The account-wide order sequence at the end of a client order id (0 when absent)."""
+    return id_sequence(client_order_id)
 
 
 @dataclass

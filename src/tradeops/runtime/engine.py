@@ -15,6 +15,7 @@ from tradeops.config.models import MANUAL_BUCKET, RiskProfile, Schedule, VenueCo
 from tradeops.domain import events
 from tradeops.domain.market import Bar
 from tradeops.domain.money import to_decimal
+from tradeops.domain.order_ids import client_order_id
 from tradeops.domain.trading import Fill, OrderRequest, Signal, TradingState
 from tradeops.risk import monitors
 from tradeops.risk.gate import Exposure, Limits
@@ -60,7 +61,7 @@ class EngineSettings:
     order_seq_start: int = 1  # account-wide client order sequence (persisted: continues after restarts)
     checkpoint_every_steps: int = CHECKPOINT_EVERY_STEPS
     live: bool = False  # orders go to a live venue (tables and reports say so)
-    order_id_tag: str = ""  # cluster mode: `e<lease epoch>-`, part of every client order id
+    order_id_tag: str = ""  # cluster mode: `e<lease epoch, base 36>-`, part of every client order id
 
 
 class TradingEngine:
@@ -393,7 +394,9 @@ class TradingEngine:
         if planned is None:
             return None
         return OrderRequest(
-            client_order_id=f"{slot.name}-{self.settings.order_id_tag}{self._now_ms}-{next(self._ids)}",
+            client_order_id=client_order_id(
+                slot.name, self.settings.order_id_tag, self._now_ms, next(self._ids)
+            ),
             strategy=slot.name,
             venue=venue,
             symbol=symbol,
