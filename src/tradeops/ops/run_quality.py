@@ -18,7 +18,7 @@ import numpy as np
 
 from tradeops.domain.clock import ms_to_iso
 from tradeops.runtime.engine import TradingEngine
-from tradeops.strategies.view import SeriesStore
+from tradeops.marketdata.series_store import SeriesStore
 
 LISTED_GAPS = 20
 
