@@ -20,6 +20,7 @@ OVERRIDE = "runtime.override.write"
 AUDIT = "audit.read"
 PORTFOLIO = "portfolio.read"
 INCIDENTS = "incidents.read"
+INCIDENTS_WRITE = "incidents.write"
 ALERTS = "alerts.read"
 
 ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
@@ -48,6 +49,8 @@ ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/v1/decision-log/head"): AUDIT,
     ("GET", "/v1/incidents"): INCIDENTS,
     ("GET", "/v1/incidents/{incident_id}"): INCIDENTS,
+    ("POST", "/v1/incidents/{incident_id}/notes"): INCIDENTS_WRITE,
+    ("POST", "/v1/incidents/{incident_id}/close"): INCIDENTS_WRITE,
     ("GET", "/v1/alerts"): ALERTS,
 }
 CLIENT_SUBJECT_STATE = "tradeops_client_subject"

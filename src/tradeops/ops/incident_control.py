@@ -24,6 +24,7 @@ from tradeops.ops.incident_model import (
     TIMELINE_KINDS,
     Incident,
     IncidentStateError,
+    UnknownIncident,
     _next_auto_id,
     auto_id_prefix,
     incident_id_from_ticket,
@@ -163,7 +164,7 @@ def _find(ctx: OpsContext, incidents: dict[str, Incident], incident_id: str) -> 
     incident = incidents.get(incident_id_from_ticket(incident_id, "incident"))
     if incident is None:
         where = _records(ctx).operations_source
-        raise UserInputError(f"incident {incident_id}: not found in {where}; see `tradeops incident list`")
+        raise UnknownIncident(f"incident {incident_id}: not found in {where}; see `tradeops incident list`")
     return incident
 
 

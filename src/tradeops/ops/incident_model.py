@@ -31,7 +31,12 @@ _MAX_WHAT = 160
 
 
 class IncidentStateError(TradeopsError):
-    """The incident is not in a state that allows this change (e.g. closing a closed one). Exit 1."""
+    """The incident is not in a state that allows this change (e.g. closing a closed one). Exit 1;
+    HTTP 409."""
+
+
+class UnknownIncident(UserInputError):
+    """No incident of that id in the operations log. Exit 2 (bad input); HTTP 404."""
 
 
 @dataclass(frozen=True)

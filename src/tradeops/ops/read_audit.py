@@ -176,7 +176,7 @@ def read_log_head(ctx: OpsContext, query: LogHeadQuery) -> LogHeadView:
 # --- incidents ---------------------------------------------------------------------------------------
 
 
-def _incident_view(incident: Incident, *, with_timeline: bool) -> IncidentView:
+def incident_view(incident: Incident, *, with_timeline: bool) -> IncidentView:
     data = incident.to_json()
     return IncidentView(
         id=incident.id,
@@ -202,7 +202,7 @@ class IncidentsQuery:
 def read_incidents(ctx: OpsContext, query: IncidentsQuery) -> IncidentsPage:
     """Incidents from the operations log, newest first (timelines: read one incident)."""
     found = list_all(ctx, ListIncidents(query.open_only)).incidents
-    views = [_incident_view(i, with_timeline=False) for i in reversed(found)]
+    views = [incident_view(i, with_timeline=False) for i in reversed(found)]
     items, info = paginate(views, query.page)
     return IncidentsPage(items, info)
 
@@ -215,7 +215,7 @@ class IncidentQuery:
 def read_incident(ctx: OpsContext, query: IncidentQuery) -> IncidentView:
     """One incident with its timeline (UserInputError when there is no such incident)."""
     incident = show(ctx, ShowIncident(query.incident_id)).incident
-    return _incident_view(incident, with_timeline=True)
+    return incident_view(incident, with_timeline=True)
 
 
 # --- load tests --------------------------------------------------------------------------------------
