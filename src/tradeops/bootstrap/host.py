@@ -21,7 +21,9 @@ def process_sampler(interval_s: float) -> ResourceSampler:
 
 
 def resource_monitor(
-    stats: RuntimeStats, limits: ResourceLimits, on_sustained_breach: Callable[[ResourceVerdict], None] | None = None
+    stats: RuntimeStats,
+    limits: ResourceLimits,
+    on_sustained_breach: Callable[[ResourceVerdict], None] | None = None,
 ) -> ResourceMonitor:
     """The running process's resource monitor against the configured limits."""
     return start_resource_monitor(stats, limits, on_sustained_breach)

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from tradeops.domain.clock import ms_to_iso
-from tradeops.runtime.engine import TradingEngine
 from tradeops.marketdata.series_store import SeriesStore
+from tradeops.runtime.engine import TradingEngine
 
 LISTED_GAPS = 20
 
