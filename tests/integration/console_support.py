@@ -153,9 +153,7 @@ def console_api(
         context = startup_check(cfg, env, insecure_dev=False, host="127.0.0.1")
 
         def ctx_factory() -> OpsContext:
-            ctx = build_ops_context("config/core.yaml", "binance_paper")
-            ctx.environ = env
-            return ctx
+            return build_ops_context("config/core.yaml", "binance_paper", environ=env)
 
         app = create_app(ctx_factory)
         port = free_port()

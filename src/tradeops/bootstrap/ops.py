@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tradeops.bootstrap.incident_records import file_incident_records
 from tradeops.bootstrap.operator_log import ConfigKeyProvider, FileOperatorLog
 from tradeops.bootstrap.override_files import remove_override_file, write_override
 from tradeops.config.load import load_config
@@ -118,6 +119,7 @@ def assemble_ops_context(
         environ=environ,
         operations_log=operations_log,
         override_bus=override_bus,
+        incidents=file_incident_records(cfg, environment, operations_log),
     )
 
 

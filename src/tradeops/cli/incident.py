@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from tradeops.cli.options import config_option
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import UserInputError
+
+if TYPE_CHECKING:
+    from tradeops.ops_ports import OpsContext
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,9 +47,17 @@ def _config(config_path: Path, environment: str, *, signing: bool = False) -> Ap
     return cfg
 
 
-def _records(cfg: AppConfig, incident_id: str) -> str:
-    directory = Path(cfg.incidents.directory)
-    return f"{directory / incident_id}.md, {directory / incident_id}.json"
+def _context(config_path: Path, environment: str, *, signing: bool = False) -> OpsContext:
+    """The incident context (no state store opened): the doors below map onto
+    `tradeops.ops.incident_control`."""
+    from tradeops.bootstrap.incident_records import incident_context
+
+    return incident_context(_config(config_path, environment, signing=signing), config_path, environment)
+
+
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
 
 
 @click.group("incident")
@@ -71,14 +82,12 @@ def open_command(
     title: str, severity: str, ticket: str | None, opened_by: str, config_path: Path, environment: str
 ) -> int:
     """Open an incident; exit 1 when one with this id is already open."""
-    from tradeops.ops.incidents import open_incident
+    from tradeops.ops.control_common import Door
+    from tradeops.ops.incident_control import OpenIncident, open_
 
-    cfg = _config(config_path, environment, signing=True)
-    record = open_incident(
-        cfg, title=title, severity=severity, ticket=ticket, opened_by=opened_by, environment=environment
-    )
-    click.echo(f"opened {record.id} ({record.severity}): {record.title}")
-    click.echo(f"records: {_records(cfg, record.id)}")
+    command = OpenIncident(title, severity, Door("cli", opened_by), ticket, opened_by)
+    with _context(config_path, environment, signing=True) as ctx:
+        _echo(open_(ctx, command).lines())
     return 0
 
 
@@ -89,11 +98,12 @@ def open_command(
 @place_options
 def note(incident_id: str, text: str, by: str, config_path: Path, environment: str) -> int:
     """Add a note to an incident (open or closed)."""
-    from tradeops.ops.incidents import add_note
+    from tradeops.ops.control_common import Door
+    from tradeops.ops.incident_control import NoteIncident
+    from tradeops.ops.incident_control import note as note_incident
 
-    cfg = _config(config_path, environment, signing=True)
-    record = add_note(cfg, incident_id, text=text, by=by, environment=environment)
-    click.echo(f"noted {record.id} ({len(record.notes)} notes)")
+    with _context(config_path, environment, signing=True) as ctx:
+        _echo(note_incident(ctx, NoteIncident(incident_id, text, Door("cli", by), by)).lines())
     return 0
 
 
@@ -128,7 +138,9 @@ def close(
     import getpass
 
     from tradeops.cli.incident_bundle import print_built
-    from tradeops.ops.incidents import close_incident
+    from tradeops.ops.control_common import Door
+    from tradeops.ops.incident_control import CloseIncident
+    from tradeops.ops.incident_control import close as close_incident
 
     if by is None:
         by = getpass.getuser()
@@ -137,12 +149,12 @@ def close(
             "must name who closes the incident, e.g. --closed-by l2-ops", param_hint="--closed-by"
         )
 
-    cfg = _config(config_path, environment, signing=True)
-    record = close_incident(cfg, incident_id, status=status, summary=summary, by=by, environment=environment)
-    click.echo(f"closed {record.id} as {record.resolution} ({len(record.timeline)} timeline events)")
-    click.echo(f"records: {_records(cfg, record.id)}")
+    command = CloseIncident(incident_id, status, Door("cli", by), summary, by)
+    with _context(config_path, environment, signing=True) as ctx:
+        closed = close_incident(ctx, command)
+        _echo(closed.lines())
     if not no_bundle:
-        print_built(cfg, record.id, environment, None)
+        print_built(ctx.cfg, closed.incident.id, environment, None)
     return 0
 
 
@@ -174,23 +186,14 @@ def verify(incident_id: str, config_path: Path, environment: str) -> int:
 @place_options
 def list_command(open_only: bool, as_json: bool, config_path: Path, environment: str) -> int:
     """List incidents from the operations decision log, oldest first."""
-    from tradeops.ops.incidents import list_incidents
+    from tradeops.ops.incident_control import ListIncidents, list_all
 
-    records = list_incidents(_config(config_path, environment), open_only=open_only)
+    with _context(config_path, environment) as ctx:
+        found = list_all(ctx, ListIncidents(open_only))
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in records], indent=2, ensure_ascii=False))
-        return 0
-    if not records:
-        click.echo("no open incidents" if open_only else "no incidents")
-        return 0
-    rows = [("ID", "STATUS", "SEVERITY", "OPENED", "TITLE")]
-    rows += [
-        (r.id, "open" if r.is_open else f"closed:{r.resolution}", r.severity, r.opened_at[:19], r.title)
-        for r in records
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
+        click.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _echo(found.lines())
     return 0
 
 
@@ -200,12 +203,13 @@ def list_command(open_only: bool, as_json: bool, config_path: Path, environment:
 @place_options
 def show(incident_id: str, as_json: bool, config_path: Path, environment: str) -> int:
     """Rebuild an incident from the decision logs, refresh its records and print it."""
-    from tradeops.ops.incidents import load_incident, render_markdown
+    from tradeops.ops.incident_control import ShowIncident
+    from tradeops.ops.incident_control import show as show_incident
 
-    cfg = _config(config_path, environment)
-    record = load_incident(cfg, incident_id, environment=environment, refresh=True)
+    with _context(config_path, environment) as ctx:
+        shown = show_incident(ctx, ShowIncident(incident_id, refresh=True))
     if as_json:
-        click.echo(json.dumps(record.to_json(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(shown.to_json(), indent=2, ensure_ascii=False))
     else:
-        click.echo(render_markdown(record, cfg.decision_log.operations_log), nl=False)
+        click.echo(shown.markdown(), nl=False)
     return 0

@@ -27,6 +27,7 @@ TOKEN_SCOPES: tuple[str, ...] = (
     "audit.read",
     "portfolio.read",  # positions, balances, orders, fills, PnL, equity, load-test reports
     "incidents.read",
+    "incidents.write",  # notes and closing (POST /v1/incidents/{id}/notes|close)
     "alerts.read",
     "alerts.write",  # create and expire Alertmanager silences (each one signed in the decision log)
 )

@@ -19,12 +19,14 @@ from tradeops.config.models import ControlApiLimits
 from tradeops.control_api.config_routes import router as config_router
 from tradeops.control_api.console_routes import console
 from tradeops.control_api.events import router as read_router  # the read API and its /v1/events
+from tradeops.control_api.incident_routes import router as incident_router
 from tradeops.control_api.limits import BodyLimit
 from tradeops.control_api.rbac import AccessPolicy, check_table
 from tradeops.control_api.routes import public, v1
 from tradeops.control_api.silence_routes import router as silence_router
 from tradeops.domain.errors import AlreadyExists, TradeopsError, UserInputError
 from tradeops.ops.control_common import UnknownStrategy
+from tradeops.ops.incident_model import IncidentStateError, UnknownIncident
 from tradeops.ops_ports import OpsContext
 from tradeops.security.tokens import TokenVerifier, resolve_tokens
 
@@ -34,9 +36,9 @@ INSECURE_WARNING = "control API running with --insecure-dev: mTLS and/or token c
 
 
 def _status_of(exc: TradeopsError) -> int:
-    if isinstance(exc, UnknownStrategy):
+    if isinstance(exc, UnknownStrategy | UnknownIncident):
         return 404
-    if isinstance(exc, AlreadyExists):
+    if isinstance(exc, AlreadyExists | IncidentStateError):
         return 409
     if isinstance(exc, UserInputError):
         return 400
@@ -115,6 +117,7 @@ def create_app(
     app.include_router(config_router)
     app.include_router(read_router)
     app.include_router(silence_router)
+    app.include_router(incident_router)
     app.include_router(console)
     app.add_exception_handler(TradeopsError, _tradeops_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -20,6 +20,7 @@ OVERRIDE = "runtime.override.write"
 AUDIT = "audit.read"
 PORTFOLIO = "portfolio.read"
 INCIDENTS = "incidents.read"
+INCIDENTS_WRITE = "incidents.write"
 ALERTS = "alerts.read"
 ALERTS_WRITE = "alerts.write"
 
@@ -50,6 +51,8 @@ ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/v1/incidents"): INCIDENTS,
     ("GET", "/v1/incidents/{incident_id}"): INCIDENTS,
     ("GET", "/v1/rollback"): INCIDENTS,
+    ("POST", "/v1/incidents/{incident_id}/notes"): INCIDENTS_WRITE,
+    ("POST", "/v1/incidents/{incident_id}/close"): INCIDENTS_WRITE,
     ("GET", "/v1/alerts"): ALERTS,
     # silences (control_api/silence_routes.py)
     ("POST", "/v1/silences"): ALERTS_WRITE,

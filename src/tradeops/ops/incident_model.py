@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from tradeops.domain.errors import TradeopsError, UserInputError
@@ -32,7 +31,12 @@ _MAX_WHAT = 160
 
 
 class IncidentStateError(TradeopsError):
-    """The incident is not in a state that allows this change (e.g. closing a closed one). Exit 1."""
+    """The incident is not in a state that allows this change (e.g. closing a closed one). Exit 1;
+    HTTP 409."""
+
+
+class UnknownIncident(UserInputError):
+    """No incident of that id in the operations log. Exit 2 (bad input); HTTP 404."""
 
 
 @dataclass(frozen=True)
@@ -102,11 +106,13 @@ def incident_id_from_ticket(ticket: str, what: str = "--ticket") -> str:
     return cleaned
 
 
-def _next_auto_id(now_ms: int, known: set[str], directory: Path) -> str:
-    prefix = f"INC-{datetime.fromtimestamp(now_ms / 1000, UTC):%Y%m%d}-"
-    names = set(known)
-    if directory.is_dir():
-        names.update(p.stem for p in directory.glob(f"{prefix}*.json"))
+def auto_id_prefix(now_ms: int) -> str:
+    return f"INC-{datetime.fromtimestamp(now_ms / 1000, UTC):%Y%m%d}-"
+
+
+def _next_auto_id(now_ms: int, names: set[str]) -> str:
+    """The next INC-YYYYMMDD-NNN after the ids in `names` (those of the log and of the records)."""
+    prefix = auto_id_prefix(now_ms)
     numbers = [int(n[len(prefix) :]) for n in names if n.startswith(prefix) and n[len(prefix) :].isdigit()]
     return f"{prefix}{max(numbers, default=0) + 1:03d}"
 

@@ -3,15 +3,10 @@ gather each incident's timeline from the operator and runtime entries that conce
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from tradeops.decision_log.reader import iter_entries
-from tradeops.domain.errors import TamperDetected
 from tradeops.ops.incident_model import (
     _MAX_WHAT,
     _OPEN_FIELDS,
@@ -20,30 +15,7 @@ from tradeops.ops.incident_model import (
     Note,
     TimelineEvent,
 )
-
-
-def _entries(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    return list(iter_entries(path)) if path.is_file() else []
-
-
-def _candidate_entries(path: Path, names: set[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Entries of a (large) runtime log that may belong in a timeline.
-
-    Lines are canonical JSON, so a byte search skips signals, fills and the like without parsing.
-    """
-    needles = [b'"kind":' + orjson.dumps(kind) for kind in TIMELINE_KINDS] + [orjson.dumps(n) for n in names]
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if not raw.endswith(b"\n"):
-                return  # a torn last line is not an entry yet
-            if not any(needle in raw for needle in needles):
-                continue
-            try:
-                entry = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise TamperDetected(f"{path}:{number}: not valid JSON") from None
-            if isinstance(entry, dict):
-                yield number, entry
+from tradeops.ops_ports import LogEntries
 
 
 def _parse_ts(value: object) -> datetime | None:
@@ -133,10 +105,10 @@ def _actor(entry: dict[str, Any]) -> str:
     return ""
 
 
-def _event(path: Path, line: int, entry: dict[str, Any]) -> TimelineEvent:
+def _event(source: str, line: int, entry: dict[str, Any]) -> TimelineEvent:
     return TimelineEvent(
         at=str(entry.get("timestamp", "")),
-        source=f"{path.name}:{line}",
+        source=f"{Path(source).name}:{line}",
         kind=str(entry.get("kind", "")),
         status=str(entry.get("status", "")),
         what=_describe(entry),
@@ -153,10 +125,13 @@ def _relevant(entry: dict[str, Any], incident: Incident, names: set[str], inside
 
 def _timeline(
     incident: Incident,
-    ops_path: Path,
-    ops_entries: list[tuple[int, dict[str, Any]]],
-    environment_log: Path | None,
+    ops_source: str,
+    ops_entries: LogEntries,
+    runtime_source: str | None,
+    runtime_entries: LogEntries,
 ) -> list[TimelineEvent]:
+    """The incident's events: from the operations log by line (inside an open period), from the
+    runtime log by timestamp; both sorted by time."""
     names = {incident.id} | ({incident.ticket} if incident.ticket else set())
     events: list[tuple[datetime | None, TimelineEvent]] = []
     for line, entry in ops_entries:
@@ -164,16 +139,16 @@ def _timeline(
             first <= line and (last is None or line <= last) for first, last, _, _ in incident.periods
         )
         if _relevant(entry, incident, names, inside):
-            events.append((_parse_ts(entry.get("timestamp")), _event(ops_path, line, entry)))
-    if environment_log is not None and environment_log.resolve() != ops_path.resolve():
+            events.append((_parse_ts(entry.get("timestamp")), _event(ops_source, line, entry)))
+    if runtime_source is not None:
         periods = [(_parse_ts(start), _parse_ts(end)) for _, _, start, end in incident.periods]
-        for line, entry in _candidate_entries(environment_log, names) if environment_log.is_file() else ():
+        for line, entry in runtime_entries:
             at = _parse_ts(entry.get("timestamp"))
             inside = at is not None and any(
                 start is not None and start <= at and (end is None or at <= end) for start, end in periods
             )
             if _relevant(entry, incident, names, inside):
-                events.append((at, _event(environment_log, line, entry)))
+                events.append((at, _event(runtime_source, line, entry)))
     earliest = datetime.min.replace(tzinfo=UTC)
     events.sort(key=lambda pair: pair[0] or earliest)
     return [event for _, event in events]

@@ -16,8 +16,9 @@ from typing import Literal
 
 from tradeops.config.models import AppConfig, IncidentsConfig
 from tradeops.domain.errors import AlreadyExists, TradeopsError
+from tradeops.ops.control_common import Door
 from tradeops.ops.controls import Actor, create_override, disable_strategy
-from tradeops.ops.incidents import open_incident
+from tradeops.ops.incident_control import OpenIncident, open_
 from tradeops.ops_ports import OpsContext
 from tradeops.runtime.stats import Histogram, RuntimeStats
 
@@ -319,6 +320,16 @@ def strategies_on_venue(cfg: AppConfig, venue: str, running: list[str]) -> list[
     return sorted(name for name in running if name in on_venue)
 
 
+def _signing_now(ctx: OpsContext) -> OpsContext:
+    """The same context with its operator log signing from `ctx.environ` as it is now: the
+    scheduler's context lives for the whole run, a key provided later must be picked up."""
+    from tradeops.bootstrap.ops import rewire
+
+    fresh = rewire(ctx)
+    fresh.incidents = ctx.incidents
+    return fresh
+
+
 class IncidentAutomation:
     """Called by the running scheduler with its stats; opens incidents and applies actions."""
 
@@ -339,11 +350,10 @@ class IncidentAutomation:
     def _handle(self, fired: TriggerFired, stats: RuntimeStats) -> AutomationOutcome:
         ctx = self.ctx
         try:
-            incident = open_incident(
-                ctx.cfg,
-                title=fired.title,
-                severity="critical",
-                opened_by=self.actor.name,
+            command = OpenIncident(
+                fired.title,
+                "critical",
+                Door("scheduler", self.actor.name),
                 metadata={
                     "trigger": fired.trigger,
                     "scope": fired.scope,
@@ -353,11 +363,9 @@ class IncidentAutomation:
                 },
                 # A new incident has nothing in the runtime log yet: skip scanning it on the
                 # scheduler's thread (`incident show` adds those entries later).
-                environment=None,
-                log_path=ctx.operations_log,
-                environ=ctx.environ,
-                now_ms=ctx.clock_ms(),
+                scan_runtime_log=False,
             )
+            incident = open_(_signing_now(ctx), command).incident
         except (TradeopsError, OSError) as exc:
             # Not recorded: let the next tick try again rather than lose the incident.
             self.state.open_episodes.discard(fired.key)

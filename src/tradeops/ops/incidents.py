@@ -1,44 +1,34 @@
-"""Incident records: open, note, close, list, show. The decision log is the source of truth.
+"""Incident records, for callers that hold a config rather than an `OpsContext`.
 
-Every state change appends one signed `kind=incident` entry to the operations log (status opened,
-noted, restored or closed). The records under `incidents.directory` (`<id>.json` for machines,
-`<id>.md` for people) are regenerated from the log after each change and on `show`; their timeline
-gathers the operator actions logged while the incident was open (disable/restore, overrides,
-silences, load tests, config changes, rollback steps, trading-state changes) and every entry whose
-artefacts name the incident id or its ticket.
+The use cases themselves are in `tradeops.ops.incident_control` (`(ctx, Command) -> View`); each
+function here builds the incident context for `cfg` in bootstrap (the operations log at `log_path`,
+default decision_log.operations_log; the runtime log of `environment`, if given, for the timeline)
+and calls one of them. The decision log is the source of truth; the records under
+`incidents.directory` (`<id>.json`, `<id>.md`) are regenerated from it after each change and on
+`show`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
-import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tradeops.config.models import AppConfig
-from tradeops.domain.errors import AlreadyExists, TradeopsError, UserInputError
-from tradeops.fsutil import atomic_write_json, atomic_write_text
-from tradeops.ops.audit_trail import record_operator_action
+from tradeops.ops import incident_control as use
+from tradeops.ops.control_common import Door
 from tradeops.ops.incident_model import (
-    _OPEN_FIELDS,
     CLOSE_STATUSES,
     SEVERITIES,
     Incident,
     IncidentStateError,
     Note,
     TimelineEvent,
-    _next_auto_id,
     incident_id_from_ticket,
 )
-from tradeops.ops.incident_timeline import (
-    _entries,
-    _replay,
-    _timeline,
-)
+from tradeops.ops.incident_render import render_markdown
+from tradeops.ops_ports import OpsContext
 
 __all__ = [
     "CLOSE_STATUSES",
@@ -58,77 +48,24 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class _Places:
-    directory: Path
-    operations_log: Path
-    environment_log: Path | None
-
-
-def _places(cfg: AppConfig, environment: str | None, log_path: str | Path | None) -> _Places:
-    env_log = Path(cfg.decision_log_path(environment)) if environment else None
-    return _Places(Path(cfg.incidents.directory), Path(log_path or cfg.decision_log.operations_log), env_log)
-
-
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    """One writer at a time decides ids and open/closed state (CLI and scheduler may race)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / ".lock").open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _find(incidents: dict[str, Incident], incident_id: str, log: Path) -> Incident:
-    incident = incidents.get(incident_id_from_ticket(incident_id, "incident"))
-    if incident is None:
-        raise UserInputError(f"incident {incident_id}: not found in {log}; see `tradeops incident list`")
-    return incident
-
-
-def _refresh(places: _Places, incident_id: str, write: bool = True) -> Incident:
-    entries = _entries(places.operations_log)
-    incident = _find(_replay(entries), incident_id, places.operations_log)
-    incident.timeline = _timeline(incident, places.operations_log, entries, places.environment_log)
-    if write:
-        try:
-            write_records(places.directory, incident, places.operations_log)
-        except OSError as exc:
-            raise TradeopsError(
-                f"{places.directory}: cannot write the records of {incident.id} ({exc.strerror}); the "
-                f"decision log is up to date, run `tradeops incident show {incident.id}` once fixed"
-            ) from None
-    return incident
-
-
-def write_records(directory: Path, incident: Incident, source: Path) -> tuple[Path, Path]:
-    """Write `<id>.json` and `<id>.md` atomically."""
-    payload = {**incident.to_json(), "generated_from": str(source)}
-    json_path = atomic_write_json(directory / f"{incident.id}.json", payload)
-    md_path = atomic_write_text(directory / f"{incident.id}.md", render_markdown(incident, source))
-    return json_path, md_path
-
-
-# --- use cases -------------------------------------------------------------------------------------
-
-
-def _record(
+def _context(
     cfg: AppConfig,
-    places: _Places,
-    environ: Mapping[str, str],
-    ids: tuple[str, str | None],
-    status: str,
-    meta: dict[str, Any],
-) -> None:
-    """One signed `kind=incident` entry; `ids` is (incident id, ticket)."""
-    artefacts = {"incident_id": ids[0], "ticket": ids[1]}
-    record_operator_action(
-        cfg, kind="incident", status=status, artefacts=artefacts, metadata=meta, tags=("incident",),
-        log_path=places.operations_log, environ=environ,
-    )  # fmt: skip
+    environment: str | None,
+    log_path: str | Path | None,
+    environ: Mapping[str, str] = os.environ,
+    now_ms: int | None = None,
+) -> OpsContext:
+    from tradeops.bootstrap.incident_records import incident_context
+
+    clock = None if now_ms is None else (lambda: now_ms)
+    log = Path(log_path) if log_path is not None else None
+    return incident_context(
+        cfg, Path("config/core.yaml"), environment, operations_log=log, environ=environ, clock_ms=clock
+    )
+
+
+def _door(actor: str) -> Door:
+    return Door("cli", actor)
 
 
 def open_incident(
@@ -145,27 +82,9 @@ def open_incident(
     now_ms: int | None = None,
 ) -> Incident:
     """Open an incident (id: the sanitised ticket, else INC-YYYYMMDD-NNN) and log status=opened."""
-    if not title.strip():
-        raise UserInputError("--title must not be empty")
-    if severity not in SEVERITIES:
-        raise UserInputError(f"--severity {severity}: use one of {', '.join(SEVERITIES)}")
-    places = _places(cfg, environment, log_path)
-    wanted = incident_id_from_ticket(ticket) if ticket is not None else None
-    with _locked(places.directory):
-        incidents = _replay(_entries(places.operations_log))
-        moment = int(time.time() * 1000) if now_ms is None else now_ms
-        incident_id = wanted or _next_auto_id(moment, set(incidents), places.directory)
-        existing = incidents.get(incident_id)
-        if existing is not None and existing.is_open:
-            raise AlreadyExists(
-                f"incident {incident_id} is already open (since {existing.opened_at}); "
-                f"add to it with `tradeops incident note {incident_id} --text ...`"
-            )
-        details = {k: v for k, v in (metadata or {}).items() if k not in _OPEN_FIELDS}
-        ids = (incident_id, ticket.strip() if ticket is not None else None)
-        meta = {**details, "title": title.strip(), "severity": severity, "opened_by": opened_by}
-        _record(cfg, places, environ, ids, "opened", meta)
-        return _refresh(places, incident_id)
+    command = use.OpenIncident(title, severity, _door(opened_by), ticket, opened_by, dict(metadata or {}))
+    with _context(cfg, environment, log_path, environ, now_ms) as ctx:
+        return use.open_(ctx, command).incident
 
 
 def ensure_incident(
@@ -180,24 +99,9 @@ def ensure_incident(
     environ: Mapping[str, str] = os.environ,
 ) -> str:
     """The id of the open incident for `ticket`, opening one if there is none (safe to repeat)."""
-    places = _places(cfg, environment, log_path)
-    incident_id = incident_id_from_ticket(ticket)
-    existing = _replay(_entries(places.operations_log)).get(incident_id)
-    if existing is not None and existing.is_open:
-        return incident_id
-    try:
-        return open_incident(
-            cfg,
-            title=title,
-            severity=severity,
-            ticket=ticket,
-            opened_by=opened_by,
-            environment=environment,
-            log_path=log_path,
-            environ=environ,
-        ).id
-    except AlreadyExists:
-        return incident_id  # opened by someone else in the meantime
+    command = use.OpenIncident(title, severity, _door(opened_by), ticket, opened_by)
+    with _context(cfg, environment, log_path, environ) as ctx:
+        return use.ensure_open(ctx, command)
 
 
 def add_note(
@@ -211,15 +115,8 @@ def add_note(
     environ: Mapping[str, str] = os.environ,
 ) -> Incident:
     """Append a note (also to a closed incident: post-mortem findings) and log status=noted."""
-    if not text.strip():
-        raise UserInputError("--text must not be empty")
-    places = _places(cfg, environment, log_path)
-    with _locked(places.directory):
-        incident = _find(_replay(_entries(places.operations_log)), incident_id, places.operations_log)
-        _record(
-            cfg, places, environ, (incident.id, incident.ticket), "noted", {"text": text.strip(), "by": by}
-        )
-        return _refresh(places, incident.id)
+    with _context(cfg, environment, log_path, environ) as ctx:
+        return use.note(ctx, use.NoteIncident(incident_id, text, _door(by), by)).incident
 
 
 def close_incident(
@@ -234,27 +131,16 @@ def close_incident(
     environ: Mapping[str, str] = os.environ,
 ) -> Incident:
     """Close an open incident; logs status=restored for `restored`, else status=closed."""
-    if status not in CLOSE_STATUSES:
-        raise UserInputError(f"--status {status}: use one of {', '.join(CLOSE_STATUSES)}")
-    places = _places(cfg, environment, log_path)
-    with _locked(places.directory):
-        incident = _find(_replay(_entries(places.operations_log)), incident_id, places.operations_log)
-        if not incident.is_open:
-            raise IncidentStateError(
-                f"incident {incident.id} is already closed ({incident.resolution} at {incident.closed_at})"
-            )
-        logged = "restored" if status == "restored" else "closed"
-        meta = {"resolution": status, "summary": summary.strip(), "closed_by": by}
-        _record(cfg, places, environ, (incident.id, incident.ticket), logged, meta)
-        return _refresh(places, incident.id)
+    with _context(cfg, environment, log_path, environ) as ctx:
+        return use.close(ctx, use.CloseIncident(incident_id, status, _door(by), summary, by)).incident
 
 
 def list_incidents(
     cfg: AppConfig, *, open_only: bool = False, log_path: str | Path | None = None
 ) -> list[Incident]:
     """Every incident in the operations log (without timelines), oldest first."""
-    incidents = _replay(_entries(_places(cfg, None, log_path).operations_log)).values()
-    return [i for i in incidents if i.is_open or not open_only]
+    with _context(cfg, None, log_path) as ctx:
+        return list(use.list_all(ctx, use.ListIncidents(open_only)).incidents)
 
 
 def load_incident(
@@ -266,50 +152,5 @@ def load_incident(
     refresh: bool = False,
 ) -> Incident:
     """One incident with its timeline, rebuilt from the logs; `refresh` also rewrites its records."""
-    return _refresh(_places(cfg, environment, log_path), incident_id, write=refresh)
-
-
-# --- the human record ------------------------------------------------------------------------------
-
-
-def _cell(value: object) -> str:
-    return str(value if value is not None else "").replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(incident: Incident, source: Path | str = "the operations log") -> str:
-    """The `<id>.md` record: fields, closing summary, timeline table, notes."""
-    state = "open" if incident.is_open else f"closed ({incident.resolution})"
-    rows = [
-        ("Status", state),
-        ("Severity", incident.severity),
-        ("Ticket", incident.ticket or "-"),
-        ("Opened", f"{incident.opened_at} by {incident.opened_by}"),
-    ]
-    if not incident.is_open:
-        rows.append(("Closed", f"{incident.closed_at} by {incident.closed_by}"))
-    for key, value in sorted(incident.metadata.items()):
-        rows.append((key, value))
-    lines = [f"# {incident.id}: {_cell(incident.title)}", "", "| Field | Value |", "| --- | --- |"]
-    lines += [f"| {_cell(k)} | {_cell(v)} |" for k, v in rows]
-    if incident.summary:
-        lines += ["", "## Summary", "", incident.summary]
-    lines += [
-        "",
-        "## Timeline",
-        "",
-        "| Time (UTC) | Kind | Status | What | By | Source |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    lines += [
-        "| " + " | ".join(_cell(v) for v in (e.at, e.kind, e.status, e.what, e.by, e.source)) + " |"
-        for e in incident.timeline
-    ]
-    lines += ["", "## Notes", ""]
-    lines += [f"- {n.at} ({_cell(n.by)}): {n.text}" for n in incident.notes] or ["(none)"]
-    lines += [
-        "",
-        f"_Generated from {source}; the decision log is the source of truth. "
-        f"Regenerate with `tradeops incident show {incident.id}`._",
-        "",
-    ]
-    return "\n".join(lines)
+    with _context(cfg, environment, log_path) as ctx:
+        return use.show(ctx, use.ShowIncident(incident_id, refresh)).incident

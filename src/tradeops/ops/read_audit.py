@@ -16,8 +16,8 @@ from tradeops.decision_log.keys import ANY_KEY_ID
 from tradeops.decision_log.verify import VerifyResult, verify_log
 from tradeops.domain.errors import TradeopsError
 from tradeops.ops.audit_trail import operator_key
+from tradeops.ops.incident_control import ListIncidents, ShowIncident, list_all, show
 from tradeops.ops.incident_model import Incident
-from tradeops.ops.incidents import list_incidents, load_incident
 from tradeops.ops.read_models import (
     IncidentsPage,
     IncidentView,
@@ -176,7 +176,7 @@ def read_log_head(ctx: OpsContext, query: LogHeadQuery) -> LogHeadView:
 # --- incidents ---------------------------------------------------------------------------------------
 
 
-def _incident_view(incident: Incident, *, with_timeline: bool) -> IncidentView:
+def incident_view(incident: Incident, *, with_timeline: bool) -> IncidentView:
     data = incident.to_json()
     return IncidentView(
         id=incident.id,
@@ -201,8 +201,8 @@ class IncidentsQuery:
 
 def read_incidents(ctx: OpsContext, query: IncidentsQuery) -> IncidentsPage:
     """Incidents from the operations log, newest first (timelines: read one incident)."""
-    found = list_incidents(ctx.cfg, open_only=query.open_only, log_path=ctx.operations_log)
-    views = [_incident_view(i, with_timeline=False) for i in reversed(found)]
+    found = list_all(ctx, ListIncidents(query.open_only)).incidents
+    views = [incident_view(i, with_timeline=False) for i in reversed(found)]
     items, info = paginate(views, query.page)
     return IncidentsPage(items, info)
 
@@ -214,10 +214,8 @@ class IncidentQuery:
 
 def read_incident(ctx: OpsContext, query: IncidentQuery) -> IncidentView:
     """One incident with its timeline (UserInputError when there is no such incident)."""
-    incident = load_incident(
-        ctx.cfg, query.incident_id, environment=ctx.environment, log_path=ctx.operations_log
-    )
-    return _incident_view(incident, with_timeline=True)
+    incident = show(ctx, ShowIncident(query.incident_id)).incident
+    return incident_view(incident, with_timeline=True)
 
 
 # --- load tests --------------------------------------------------------------------------------------

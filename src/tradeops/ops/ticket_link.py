@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tradeops.ops.incidents import list_incidents
+from tradeops.ops.incident_control import ListIncidents, list_all
 from tradeops.ops_ports import OpsContext
 
 
@@ -33,7 +33,7 @@ def resolve_ticket(ctx: OpsContext, command: ResolveTicket) -> ResolvedTicket:
     given = command.ticket.strip()
     if given:
         return ResolvedTicket(given)
-    open_now = list_incidents(ctx.cfg, open_only=True, log_path=ctx.operations_log)
+    open_now = list_all(ctx, ListIncidents(open_only=True)).incidents
     if len(open_now) != 1:
         return ResolvedTicket("")
     incident = open_now[0]

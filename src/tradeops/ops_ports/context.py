@@ -11,6 +11,7 @@ from tradeops.config.models import AppConfig
 from tradeops.ops_ports.ports import (
     AlertManager,
     Clock,
+    IncidentRecords,
     KeyProvider,
     OperatorLog,
     OpsStore,
@@ -40,6 +41,7 @@ class OpsContext:
     environ: Mapping[str, str]
     operations_log: Path | None = None  # None: cfg.decision_log.operations_log
     override_bus: OverrideBus | None = None  # cluster mode: overrides reach every host
+    incidents: IncidentRecords | None = None  # the incident use cases need it (bootstrap sets it)
 
     @property
     def overrides_dir(self) -> Path:

@@ -3,8 +3,10 @@ docs drive the real use cases with these (no files, no database, no network)."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -14,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from tradeops.config.models import AppConfig
 from tradeops.decision_log.keys import ANY_KEY_ID, SigningKey
+from tradeops.domain.clock import ms_to_iso
 from tradeops.domain.errors import AlreadyExists, AuditWriteFailed, UserInputError
 from tradeops.domain.trading import Position, StrategyStatus, TradingState
 from tradeops.ops_ports.context import OpsContext
+from tradeops.ops_ports.ports import Clock, LogEntries
 from tradeops.runtime.overrides import COMPONENT_BY_FILE, COMPONENTS, OverrideFile, OverrideState
 
 if TYPE_CHECKING:
@@ -39,8 +43,9 @@ class FixedClock:
 class MemoryOperatorLog:
     """Keeps appended entries in a list; `fail` makes the next appends raise like an unwritable log."""
 
-    def __init__(self, path: Path = Path("memory/operations.jsonl")) -> None:
+    def __init__(self, path: Path = Path("memory/operations.jsonl"), clock: Clock | None = None) -> None:
         self._path = path
+        self._clock = clock
         self.entries: list[dict[str, Any]] = []
         self.fail: str | None = None
 
@@ -76,6 +81,8 @@ class MemoryOperatorLog:
         }
         if entry_id is not None:
             entry["entry_id"] = entry_id
+        if self._clock is not None:
+            entry["timestamp"] = ms_to_iso(self._clock())
         self.entries.append(entry)
         return entry
 
@@ -262,6 +269,48 @@ class FakeAlertManager:
         return self.servers.setdefault(url, FakeAlertManagerApi(url))
 
 
+class MemoryIncidentRecords:
+    """Replays incidents from a `MemoryOperatorLog`; records land in `written` (id -> (json, md)).
+    `runtime` stands for the environment's runtime log; `fail` makes writing the records fail."""
+
+    def __init__(self, log: MemoryOperatorLog, directory: Path = Path("memory/incidents")) -> None:
+        self._log, self._directory = log, directory
+        self.runtime: list[dict[str, Any]] = []
+        self.written: dict[str, tuple[dict[str, object], str]] = {}
+        self.fail: str | None = None
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
+
+    @property
+    def operations_source(self) -> str:
+        return self._log.path.name
+
+    @property
+    def runtime_source(self) -> str | None:
+        return "runtime.jsonl"
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        yield
+
+    def operations_entries(self) -> LogEntries:
+        return list(enumerate(self._log.entries, 1))
+
+    def runtime_entries(self, kinds: AbstractSet[str], names: AbstractSet[str]) -> LogEntries:
+        return list(enumerate(self.runtime, 1))
+
+    def record_ids(self, prefix: str) -> set[str]:
+        return {name for name in self.written if name.startswith(prefix)}
+
+    def write(self, incident_id: str, payload: Mapping[str, object], markdown: str) -> tuple[Path, Path]:
+        if self.fail is not None:
+            raise OSError(28, self.fail)
+        self.written[incident_id] = (dict(payload), markdown)
+        return self._directory / f"{incident_id}.json", self._directory / f"{incident_id}.md"
+
+
 def fake_ops_context(
     cfg: AppConfig,
     *,
@@ -270,7 +319,8 @@ def fake_ops_context(
     now_ms: int = 1_800_000_000_000,
 ) -> OpsContext:
     """An OpsContext on in-memory fakes only (see the attributes for what each use case did)."""
-    log = MemoryOperatorLog()
+    clock = FixedClock(now_ms)
+    log = MemoryOperatorLog(clock=clock)
     return OpsContext(
         cfg=cfg,
         config_path=config_path,
@@ -281,7 +331,8 @@ def fake_ops_context(
         keys=FixedKeyProvider(),
         alert_manager=FakeAlertManager(),
         security_audit=FakeSecurityAudit(),
-        clock_ms=FixedClock(now_ms),
+        clock_ms=clock,
         environ={},
         operations_log=log.path,
+        incidents=MemoryIncidentRecords(log),
     )

@@ -8,6 +8,8 @@ in-memory fake of each one for tests, drills and docs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -167,3 +169,44 @@ class AlertManager(Protocol):
     """Opens connections to an Alertmanager by URL."""
 
     def connect(self, url: str) -> AlertManagerApi: ...
+
+
+LogEntries = list[tuple[int, dict[str, Any]]]
+"""(line number, entry) pairs of one decision log, oldest first."""
+
+
+class IncidentRecords(Protocol):
+    """Where incidents live outside the process: replayed from the operations log (and, for the
+    timeline, the environment's runtime log), their `<id>.json`/`<id>.md` records in one directory."""
+
+    @property
+    def directory(self) -> Path: ...
+
+    @property
+    def operations_source(self) -> str:
+        """The operations log as a timeline names it (`<file name>`) and a message names it."""
+        ...
+
+    @property
+    def runtime_source(self) -> str | None:
+        """The environment's runtime log name; None when it is the operations log itself."""
+        ...
+
+    def lock(self) -> AbstractContextManager[None]:
+        """One writer at a time decides ids and open/closed state (CLI and scheduler may race)."""
+        ...
+
+    def operations_entries(self) -> LogEntries: ...
+
+    def runtime_entries(self, kinds: AbstractSet[str], names: AbstractSet[str]) -> LogEntries:
+        """The runtime log's entries that may belong in a timeline (of one of `kinds`, or naming
+        one of `names`; more is fine, the use case filters); a torn last line is left out."""
+        ...
+
+    def record_ids(self, prefix: str) -> set[str]:
+        """Ids of the records already in the directory that start with `prefix`."""
+        ...
+
+    def write(self, incident_id: str, payload: Mapping[str, object], markdown: str) -> tuple[Path, Path]:
+        """Write `<id>.json` and `<id>.md` atomically; OSError when the directory is unwritable."""
+        ...

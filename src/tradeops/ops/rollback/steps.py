@@ -59,16 +59,12 @@ def _load_test(ctx: OpsContext, schedules: int, output: Path) -> dict[str, Any]:
 
 
 def confirm(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
-    from tradeops.ops.incidents import ensure_incident
+    from tradeops.ops.incident_control import OpenIncident, ensure_open
 
     target = state.strategy or "multi_strategy scheduler"
-    state.incident_id = ensure_incident(
-        ctx.cfg,
-        ticket=state.ticket,
-        title=f"Rollback of {target}: {state.reason}",
-        severity="critical",
-        opened_by=state.requested_by,
-    )
+    door = _door(state)
+    title = f"Rollback of {target}: {state.reason}"
+    state.incident_id = ensure_open(ctx, OpenIncident(title, "critical", door, ticket=state.ticket))
     return {"approved_by": state.requested_by, "incident_id": state.incident_id}
 
 
@@ -234,11 +230,14 @@ def baseline_load_test(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
 
 
 def close(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
-    from tradeops.ops.incidents import IncidentStateError, close_incident
+    from tradeops.ops.incident_control import CloseIncident
+    from tradeops.ops.incident_control import close as close_incident
+    from tradeops.ops.incidents import IncidentStateError
 
     incident = state.incident_id or state.ticket
+    summary = f"rollback {state.ticket} restored"
     try:
-        close_incident(ctx.cfg, incident, status="restored", summary=f"rollback {state.ticket} restored")
+        close_incident(ctx, CloseIncident(incident, "restored", _door(state), summary, "operator"))
     except IncidentStateError:
         return {"incident_closed": incident, "note": "already closed by an operator"}
     return {"incident_closed": incident}
