@@ -61,13 +61,18 @@ class NatsConnection:
         self.disconnected_since = None
 
     def close(self) -> None:
+        if self._loop.is_closed():
+            return  # closed before
         if self._nc is not None:
             with contextlib.suppress(ClusterUnavailable):
                 self.call(self._nc.close(), 2.0)
         with contextlib.suppress(ClusterUnavailable):
             self.call(self._cancel_tasks(), 2.0)
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=2.0)
+        if not self._thread.is_alive() and not self._loop.is_closed():
+            self._loop.close()  # its selector and self-pipe sockets go with it
 
     async def _cancel_tasks(self) -> None:
         current = asyncio.current_task()
