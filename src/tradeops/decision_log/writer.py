@@ -1,21 +1,15 @@
 """Append-only writer: one per file (lock), chained and signed entries, group commit, signed anchor.
 
-Durability contract: in "group" mode an entry is on disk once `flush()` returns, and at the latest
-about `group_ms` (plus one fsync) after it was appended; in "each" mode once `append()` returns.
-
-Group commit: entries are buffered. When a batch reaches `group_entries` the appending thread
-writes it (one write call under an I/O lock, so batches land in order) and hands the fdatasync to
-the syncer thread, which also commits a partial batch `group_ms` after its first entry. At most
-one hand-off is outstanding: if the syncer has not finished the previous one, the appending thread
-fdatasyncs itself, which covers both batches. `flush()` writes and fdatasyncs in the calling thread.
-
-A new log starts with a genesis entry (log id, environment, creation time, key id). After entries
-become durable the writer replaces `<log>.anchor` (seq and hash of the durable head, signed) at
-most every `anchor_interval_s` and when it closes.
-
-When a write or fsync fails the writer stops accepting entries (`failed`) but keeps every entry
-that is not known to be durable. `recover()` cuts the file back to the last durable offset and
-writes those entries again, byte for byte: a retry never duplicates or reorders an entry.
+Durability: in "group" mode an entry is on disk once `flush()` returns, and at the latest about
+`group_ms` (plus one fsync) after it was appended; in "each" mode once `append()` returns.
+Group commit: a full batch (`group_entries`) is written by the appending thread (one write under an
+I/O lock, so batches land in order) and its fdatasync handed to the syncer thread, which also commits
+a partial batch `group_ms` after its first entry. With a hand-off still outstanding the appending
+thread fdatasyncs itself (covering both batches). `flush()` writes and fdatasyncs in the caller.
+A new log starts with a genesis entry (log id, environment, creation time, key id); `<log>.anchor`
+(seq and hash of the durable head, signed) is replaced at most every `anchor_interval_s` and on close.
+A failed write or fsync stops appends (`failed`) but keeps every entry not known to be durable;
+`recover()` cuts the file back to the last durable offset and writes them again, byte for byte.
 """
 
 from __future__ import annotations
