@@ -200,7 +200,7 @@ def test_save_report_writes_output_and_latest(workdir: Path) -> None:
 
 
 def test_global_override_stops_every_schedule_and_is_reported(cfg: AppConfig, workdir: Path) -> None:
-    from tradeops.ops.overrides_file import write_override
+    from tradeops.bootstrap.override_files import write_override
 
     write_override(
         workdir / cfg.runtime.overrides_dir,

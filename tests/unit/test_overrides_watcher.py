@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tradeops.bootstrap.override_files import remove_override_file, write_override
 from tradeops.host.override_watcher import OverrideWatcher
-from tradeops.ops.overrides_file import remove_override_file, write_override
 from tradeops.runtime.overrides import OverrideFile, OverrideState, format_timestamp
 
 NOW = 1_772_366_400_000  # 2026-03-01T12:00:00Z

@@ -30,8 +30,8 @@ from typing import Any
 
 import click
 
+from tradeops.bootstrap.override_files import remove_override_file, write_override
 from tradeops.host.override_watcher import OverrideWatcher
-from tradeops.ops.overrides_file import remove_override_file, write_override
 from tradeops.runtime.kill_switch import KillSwitch
 from tradeops.runtime.overrides import (
     COMPONENTS,
