@@ -1,7 +1,9 @@
 """The account as the runtime sees it: cash, per-strategy positions, marks, PnL and peaks.
 
 Hot path: marks arrive for every bar. They are kept as floats and turned into Decimal only for
-instruments somebody holds; equity and exposures are cached until a fill or a held mark changes.
+instruments somebody holds, and only when a figure needs them; equity, exposures and each strategy's
+PnL stay exact Decimal and are cached until a fill or a held mark changes (a step reads them several
+times: the day roll, the loss monitors, sizing and the gate).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Portfolio:
     _open: dict[str, dict[Instrument, Position]] = field(default_factory=lambda: defaultdict(dict))
     _held: dict[Instrument, int] = field(default_factory=lambda: defaultdict(int))
     _equity: Decimal | None = None
+    _figures: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (figure, strategy) -> value
 
     def __post_init__(self) -> None:
         self.initial_equity = self.initial_equity or self.cash
@@ -67,18 +70,26 @@ class Portfolio:
             book.books[pos.strategy].realized += pos.realized_pnl
             if pos.is_open and (pos.venue, pos.symbol) not in book._marks:
                 book._set_mark((pos.venue, pos.symbol), float(pos.avg_price), pos.avg_price)
+        book._changed()
         book.peak_equity = max(book.peak_equity, book.equity())
         return book
 
     # --- updates ---------------------------------------------------------------------------------
 
+    def _changed(self) -> None:
+        """A fill or a held mark moved: every cached figure is stale."""
+        self._equity = None
+        if self._figures:
+            self._figures.clear()
+
     def _set_mark(self, key: Instrument, price: float, exact: Decimal | None = None) -> None:
         self._marks[key] = price
-        if self._held.get(key):
-            self._decimal_marks[key] = exact if exact is not None else to_decimal(price)
-            self._equity = None
+        if exact is not None and self._held.get(key):
+            self._decimal_marks[key] = exact
         else:
-            self._decimal_marks.pop(key, None)
+            self._decimal_marks.pop(key, None)  # made exact (once) when a figure reads it
+        if self._held.get(key):
+            self._changed()
 
     def mark(self, venue: str, symbol: str, price: float) -> None:
         self._set_mark((venue, symbol), price)
@@ -94,7 +105,7 @@ class Portfolio:
         elif was_open:
             del self._open[pos.strategy][key]
             self._held[key] -= 1
-        self._equity = None
+        self._changed()
 
     def apply_fill(self, fill: Fill) -> Position:
         key = (fill.strategy, fill.venue, fill.symbol)
@@ -108,8 +119,7 @@ class Portfolio:
         instrument = (fill.venue, fill.symbol)
         if instrument not in self._marks:
             self._marks[instrument] = float(fill.price)
-        if self._held.get(instrument) and instrument not in self._decimal_marks:
-            self._decimal_marks[instrument] = to_decimal(self._marks[instrument])
+        self._changed()
         return new
 
     def roll(self, now_ms: int) -> None:
@@ -120,8 +130,11 @@ class Portfolio:
             pnl = self.strategy_pnl(strategy)
             if book.day != day:
                 book.day, book.day_start_pnl = day, pnl
-            book.peak_pnl = max(book.peak_pnl, pnl)
-            book.max_drawdown = max(book.max_drawdown, book.peak_pnl - pnl)
+            if pnl > book.peak_pnl:
+                book.peak_pnl = pnl
+            drawdown = book.peak_pnl - pnl
+            if drawdown > book.max_drawdown:
+                book.max_drawdown = drawdown
 
     # --- queries ---------------------------------------------------------------------------------
 
@@ -131,13 +144,22 @@ class Portfolio:
     def strategy_positions(self, strategy: str) -> list[Position]:
         return list(self._open[strategy].values())
 
+    def open_positions(self, strategy: str) -> Mapping[Instrument, Position]:
+        """The strategy's open positions by instrument, live (read it, do not keep it across fills)."""
+        return self._open[strategy]
+
     def price(self, venue: str, symbol: str) -> Decimal:
         key = (venue, symbol)
         exact = self._decimal_marks.get(key)
         if exact is not None:
             return exact
         raw = self._marks.get(key)
-        return to_decimal(raw) if raw is not None else ZERO
+        if raw is None:
+            return ZERO
+        exact = to_decimal(raw)
+        if self._held.get(key):
+            self._decimal_marks[key] = exact
+        return exact
 
     @property
     def marks(self) -> dict[Instrument, float]:
@@ -156,28 +178,44 @@ class Portfolio:
         return self._equity
 
     def gross_exposure(self) -> Decimal:
-        return sum(
-            (
-                p.exposure(self.price(p.venue, p.symbol))
-                for held in self._open.values()
-                for p in held.values()
-            ),
-            ZERO,
-        )
+        cached = self._figures.get(("gross", ""))
+        if cached is None:
+            cached = self._figures["gross", ""] = sum(
+                (
+                    p.exposure(self.price(p.venue, p.symbol))
+                    for held in self._open.values()
+                    for p in held.values()
+                ),
+                ZERO,
+            )
+        return cached
 
     def strategy_exposure(self, strategy: str) -> Decimal:
-        return sum((p.exposure(self.price(p.venue, p.symbol)) for p in self._open[strategy].values()), ZERO)
+        cached = self._figures.get(("exposure", strategy))
+        if cached is None:
+            cached = self._figures["exposure", strategy] = sum(
+                (p.exposure(self.price(p.venue, p.symbol)) for p in self._open[strategy].values()), ZERO
+            )
+        return cached
 
     def open_position_count(self) -> int:
         return sum(len(held) for held in self._open.values())
 
     def unrealized(self, strategy: str) -> Decimal:
-        return sum((p.unrealized(self.price(p.venue, p.symbol)) for p in self._open[strategy].values()), ZERO)
+        cached = self._figures.get(("unrealized", strategy))
+        if cached is None:
+            cached = self._figures["unrealized", strategy] = sum(
+                (p.unrealized(self.price(p.venue, p.symbol)) for p in self._open[strategy].values()), ZERO
+            )
+        return cached
 
     def strategy_pnl(self, strategy: str) -> Decimal:
         """Realized + unrealized - fees: what the strategy has made since the account started."""
-        book = self.books[strategy]
-        return book.realized + self.unrealized(strategy) - book.fees
+        cached = self._figures.get(("pnl", strategy))
+        if cached is None:
+            book = self.books[strategy]
+            cached = self._figures["pnl", strategy] = book.realized + self.unrealized(strategy) - book.fees
+        return cached
 
     def day_pnl(self, strategy: str) -> Decimal:
         book = self.books[strategy]
