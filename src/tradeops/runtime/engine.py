@@ -244,8 +244,7 @@ class TradingEngine:
     def on_market(self, now_ms: int, bars: Sequence[Bar]) -> list[Fill]:
         """New bars: update marks, let pending orders fill, run the loss/drawdown monitors."""
         self._now_ms = now_ms
-        for bar in bars:
-            self.portfolio.mark(bar.venue, bar.symbol, bar.close)
+        self.portfolio.mark_bars(bars)
         fills = list(self.exchange.on_market(bars, ()))
         self.book_fills(fills)
         if bars:

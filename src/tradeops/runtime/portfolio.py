@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tradeops.domain.market import Bar
 from tradeops.domain.money import ZERO, to_decimal
 from tradeops.domain.trading import Fill, Position
 
@@ -94,6 +95,19 @@ class Portfolio:
     def mark(self, venue: str, symbol: str, price: float) -> None:
         self._set_mark((venue, symbol), price)
 
+    def mark_bars(self, bars: Iterable[Bar]) -> None:
+        """`mark` each bar's close (the engine's per-bar hot path, one call per step)."""
+        marks, exact, held = self._marks, self._decimal_marks, self._held
+        moved = False
+        for bar in bars:
+            key = (bar.venue, bar.symbol)
+            marks[key] = bar.close
+            exact.pop(key, None)
+            if held.get(key):
+                moved = True
+        if moved:
+            self._changed()
+
     def _store(self, pos: Position) -> None:
         key = (pos.venue, pos.symbol)
         was_open = key in self._open[pos.strategy]
@@ -149,7 +163,10 @@ class Portfolio:
         return self._open[strategy]
 
     def price(self, venue: str, symbol: str) -> Decimal:
-        key = (venue, symbol)
+        return self._exact((venue, symbol))
+
+    def _exact(self, key: Instrument) -> Decimal:
+        """The mark as exact Decimal (`to_decimal` of the float), kept while somebody holds it."""
         exact = self._decimal_marks.get(key)
         if exact is not None:
             return exact
@@ -165,37 +182,36 @@ class Portfolio:
     def marks(self) -> dict[Instrument, float]:
         return self._marks
 
+    # The sums below add in the order of the positions, starting from ZERO, as `sum(..., ZERO)` did:
+    # Decimal rounds at 28 digits, so the order is part of the result.
+
     def equity(self) -> Decimal:
         if self._equity is None:
-            self._equity = self.cash + sum(
-                (
-                    p.quantity * self.price(p.venue, p.symbol)
-                    for held in self._open.values()
-                    for p in held.values()
-                ),
-                ZERO,
-            )
+            total = ZERO
+            exact = self._decimal_marks
+            for held in self._open.values():
+                for key, p in held.items():
+                    total += p.quantity * (exact.get(key) or self._exact(key))
+            self._equity = self.cash + total
         return self._equity
 
     def gross_exposure(self) -> Decimal:
         cached = self._figures.get(("gross", ""))
         if cached is None:
-            cached = self._figures["gross", ""] = sum(
-                (
-                    p.exposure(self.price(p.venue, p.symbol))
-                    for held in self._open.values()
-                    for p in held.values()
-                ),
-                ZERO,
-            )
+            cached = ZERO
+            for held in self._open.values():
+                for key, p in held.items():
+                    cached += p.exposure(self._exact(key))
+            self._figures["gross", ""] = cached
         return cached
 
     def strategy_exposure(self, strategy: str) -> Decimal:
         cached = self._figures.get(("exposure", strategy))
         if cached is None:
-            cached = self._figures["exposure", strategy] = sum(
-                (p.exposure(self.price(p.venue, p.symbol)) for p in self._open[strategy].values()), ZERO
-            )
+            cached = ZERO
+            for key, p in self._open[strategy].items():
+                cached += p.exposure(self._exact(key))
+            self._figures["exposure", strategy] = cached
         return cached
 
     def open_position_count(self) -> int:
@@ -204,9 +220,11 @@ class Portfolio:
     def unrealized(self, strategy: str) -> Decimal:
         cached = self._figures.get(("unrealized", strategy))
         if cached is None:
-            cached = self._figures["unrealized", strategy] = sum(
-                (p.unrealized(self.price(p.venue, p.symbol)) for p in self._open[strategy].values()), ZERO
-            )
+            cached = ZERO
+            exact = self._decimal_marks
+            for key, p in self._open[strategy].items():
+                cached += ((exact.get(key) or self._exact(key)) - p.avg_price) * p.quantity  # p.unrealized
+            self._figures["unrealized", strategy] = cached
         return cached
 
     def strategy_pnl(self, strategy: str) -> Decimal:
