@@ -35,12 +35,12 @@ class _Series:
     """One instrument: columns, the count of visible bars, and its feature cache."""
 
     __slots__ = (
-        "quote_cache",
         "cache",
         "columns",
         "generation",
         "half_spread",
         "interval_ms",
+        "quote_cache",
         "size",
         "symbol",
         "ts",
