@@ -4,6 +4,8 @@ must stay byte-identical, and a log written then (with a key rotation) must keep
 A change here means existing logs would no longer verify or would be written differently: the
 format is frozen, so these constants are never regenerated to make a test pass."""
 
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -29,31 +31,36 @@ BASE = {
     "log_id": "0f" * 16,
 }
 CASES = {
-    "common": dict(
-        artefacts={"order_id": "p-1", "symbol": "BTC/USDT"},
-        metadata={"price": "43000.5", "ts_ms": 1767225600000, "market_time": "2026-01-01T00:00:00+00:00"},
-        tags=["fill"],
-        key=KEY,
-    ),
-    "unicode_nested": dict(
-        artefacts={
+    "common": {
+        "artefacts": {"order_id": "p-1", "symbol": "BTC/USDT"},
+        "metadata": {"price": "43000.5", "ts_ms": 1767225600000, "market_time": "2026-01-01T00:00:00+00:00"},
+        "tags": ["fill"],
+        "key": KEY,
+    },
+    "unicode_nested": {
+        "artefacts": {
             "note": 'caf\u00e9 \u2713 "q"\n',
             "list": [1, 2.5, None, True, {"z": 1, "a": [Decimal("1.2300E+3")]}],
         },
-        metadata={},
-        tags=[],
-        key=KEY,
-    ),
-    "tiny_float": dict(artefacts={"x": 2.5e-9, "y": 0.00001}, metadata={"z": 1e-7}, tags=["a", "b"], key=KEY),
-    "extra": dict(
-        artefacts={"a": 1},
-        metadata={"b": 2},
-        tags=[],
-        key=KEY,
-        extra={"zeta": {"q": 1e-5}, "alpha": "first"},
-    ),
-    "unsigned": dict(artefacts={"a": 1}, metadata={}, tags=["t"], key=None),
-    "sha384": dict(artefacts={"a": 1}, metadata={"m": -3}, tags=[], key=KEY384),
+        "metadata": {},
+        "tags": [],
+        "key": KEY,
+    },
+    "tiny_float": {
+        "artefacts": {"x": 2.5e-9, "y": 0.00001},
+        "metadata": {"z": 1e-7},
+        "tags": ["a", "b"],
+        "key": KEY,
+    },
+    "extra": {
+        "artefacts": {"a": 1},
+        "metadata": {"b": 2},
+        "tags": [],
+        "key": KEY,
+        "extra": {"zeta": {"q": 1e-5}, "alpha": "first"},
+    },
+    "unsigned": {"artefacts": {"a": 1}, "metadata": {}, "tags": ["t"], "key": None},
+    "sha384": {"artefacts": {"a": 1}, "metadata": {"m": -3}, "tags": [], "key": KEY384},
 }
 GOLDEN = {
     "common": b'{"artefacts":{"order_id":"p-1","symbol":"BTC/USDT"},"kind":"fill","log_id":"0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f","metadata":{"market_time":"2026-01-01T00:00:00+00:00","price":"43000.5","ts_ms":1767225600000},"prev_hash":"sha256:abababababababababababababababababababababababababababababababab","seq":7,"signature":{"algorithm":"HMAC-SHA256","key_id":"golden","value":"lsi8e3IGAnz5KbXArMeYJgCY5Xnsbec6ixdGF08GZ4o="},"stage":"paper","status":"filled","tags":["fill"],"timestamp":"2026-12-01T12:00:00.123000+00:00"}',
@@ -71,7 +78,7 @@ GOLDEN_ANCHOR = b'{"format":2,"head":"sha256:632619e1099d728faad0cce8d52991b40a6
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_encoder_writes_the_golden_bytes(name: str) -> None:
-    entry, line = encode_entry(**BASE, **CASES[name])
+    _entry, line = encode_entry(**BASE, **CASES[name])
     assert line == GOLDEN[name]
 
 
