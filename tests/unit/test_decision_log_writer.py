@@ -211,6 +211,11 @@ def test_concurrent_appenders_keep_the_chain(tmp_path):
         ({"artefacts": {"x": float("nan")}}, "non-finite"),
         ({"metadata": {"x": float("inf")}}, "non-finite"),
         ({"extra": {"seq": 5}}, "reserved"),
+        ({"artefacts": {1: "a"}}, "str"),
+        ({"artefacts": {"nested": {1: "a"}}}, "not a string"),
+        # The tiny float sends the entry through the standard library, which would stringify 1.
+        ({"artefacts": {1: "a"}, "metadata": {"tiny": 1e-9}}, "not a string"),
+        ({"metadata": {"tiny": 1e-9}, "extra": {"zeta": {2: "b"}}}, "not a string"),
         ({"stage": ""}, "non-empty"),
         ({"tags": [1]}, "tags"),
         ({"timestamp": "2026-01-01T00:00:00"}, "time zone"),

@@ -101,14 +101,17 @@ class DecisionLogWriter:
         self._anchored_seq = 0
         self._anchored_at = time.monotonic()
         self.repaired: RepairInfo | None = None
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # appends take it directly (cheaper than the condition's enter)
+        self._cond = threading.Condition(self._lock)
         self._io_lock = threading.Lock()
         self._buffer: list[bytes] = []
         self._unsynced: list[tuple[int, str, bytes]] = []  # written, not yet fsynced: (seq, head, bytes)
         self._first_pending = 0.0
         self._last_time: tuple[object, str] = (None, "")
         self._syncer_waiting = False
-        self._sync_handed_off = False
+        self._sync_lock = threading.Lock()  # held through an fdatasync and its bookkeeping
+        self._sync_started = 0.0  # monotonic start of the fdatasync in progress (0: none)
+        self._sync_patience = min(self._group_seconds / 2, 0.002)
         self._closing = False
         self._closed = False
         self._error: BaseException | None = None
@@ -241,8 +244,9 @@ class DecisionLogWriter:
                 else utc_timestamp(moment)
             )
             self._last_time = (moment, stamp)
-        with self._cond:
-            self._check_open(appending=True)
+        with self._lock:
+            if self._error is not None or self._closing:
+                self._check_open(appending=True)
             seq = self._seq + 1
             entry, line = encode_entry(
                 kind=kind,
@@ -260,7 +264,14 @@ class DecisionLogWriter:
             )
             if len(line) >= self.max_line_bytes:
                 self._check_size(line)
-            pending = self._enqueue(seq, self._head_prefix + self._hasher(line).hexdigest(), line)
+            self._seq, self._head = seq, self._head_prefix + self._hasher(line).hexdigest()
+            buffer = self._buffer
+            buffer.append(line + b"\n")
+            pending = len(buffer)
+            if pending == 1:
+                self._first_pending = time.monotonic()
+                if self._syncer_waiting:
+                    self._cond.notify()
         if pending >= self._batch_size and self._error is None:
             try:
                 self._commit_full_batch()
@@ -413,19 +424,23 @@ class DecisionLogWriter:
 
     def _sync(self) -> None:
         """fdatasync: everything written before the call becomes durable."""
-        target, head, size = self._written
-        if target <= self._durable_seq:
-            return
-        try:
-            os.fdatasync(self._fd)
-        except OSError as exc:
-            raise self._fail(exc) from exc
-        with self._cond:
-            if target > self._durable_seq and self._error is None:
-                self._durable_seq, self._durable_head, self._durable_size = target, head, size
-                self._unsynced = [item for item in self._unsynced if item[0] > target]
-                if self._on_durable is not None:
-                    self._on_durable(target)  # under the lock, so calls arrive in seq order
+        with self._sync_lock:
+            target, head, size = self._written
+            if target <= self._durable_seq:
+                return
+            self._sync_started = time.monotonic()
+            try:
+                os.fdatasync(self._fd)
+            except OSError as exc:
+                raise self._fail(exc) from exc
+            finally:
+                self._sync_started = 0.0
+            with self._cond:
+                if target > self._durable_seq and self._error is None:
+                    self._durable_seq, self._durable_head, self._durable_size = target, head, size
+                    self._unsynced = [item for item in self._unsynced if item[0] > target]
+                    if self._on_durable is not None:
+                        self._on_durable(target)  # under the lock, so calls arrive in seq order
         self._anchor(force=False)
 
     def _anchor(self, *, force: bool) -> None:
@@ -450,13 +465,22 @@ class DecisionLogWriter:
             return self._durable_seq, self._durable_head
 
     def _commit_full_batch(self) -> None:
+        """Write the batch here (one write: it also lets the syncer thread take the GIL) and leave
+        its fdatasync to the syncer, which syncs whatever is written by then. Only when the syncer
+        is far behind (a stalled disk) does the appending thread wait for an fdatasync itself."""
         self._write_batch()
         if self._syncer is not None:
+            started = self._sync_started
+            if started and time.monotonic() - started > self._sync_patience:
+                # The syncer's fdatasync has likely returned and its thread now waits for the GIL,
+                # which this thread would hold for up to the 5 ms switch interval: wait for its
+                # sync to finish instead (this also throttles appends while the disk is slow).
+                with self._sync_lock:
+                    pass
             with self._cond:
-                if self._syncer_waiting and not self._sync_handed_off:
-                    self._sync_handed_off = True
+                if self._syncer_waiting:
                     self._cond.notify()
-                    return
+            return
         self._sync()
 
     # --- the syncer thread --------------------------------------------------------------------------
@@ -468,10 +492,11 @@ class DecisionLogWriter:
         self._syncer.start()
 
     def _next_job(self) -> str | None:
-        """Wait for work: "sync" (handed off), "commit" (a partial batch is due), None (closing)."""
+        """Wait for work: "sync" (written bytes not yet durable), "commit" (a partial batch is due),
+        None (closing)."""
         with self._cond:
-            while not self._closing:
-                if self._sync_handed_off:
+            while not self._closing and self._error is None:
+                if self._written[0] > self._durable_seq:
                     return "sync"
                 timeout = None
                 if self._buffer:
@@ -491,9 +516,6 @@ class DecisionLogWriter:
                 self._sync()
             except LogWriteError:
                 return
-            finally:
-                with self._cond:
-                    self._sync_handed_off = False
 
 
 __all__ = ["OPERATOR_LOCK_WAIT_SECONDS", "DecisionLogWriter", "FsyncMode", "LogMismatchError"]
