@@ -109,7 +109,11 @@ def checked_stdlib_bytes(value: Any) -> bytes:
     return stdlib_canonical_bytes(value)
 
 
-_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+ORJSON_DEFAULT = _decimal_default
+# What orjson.dumps(value, default=ORJSON_DEFAULT, option=ORJSON_OPTIONS) raises for a value without
+# a canonical form (callers that skip canonical_bytes map these to CanonicalJsonError).
+ORJSON_ERRORS = (TypeError, orjson.JSONEncodeError)
 
 
 def canonical_bytes(value: Any, *, checked: bool = False) -> bytes:
@@ -117,6 +121,6 @@ def canonical_bytes(value: Any, *, checked: bool = False) -> bytes:
     if not checked and needs_stdlib(value):
         return stdlib_canonical_bytes(value)
     try:
-        return orjson.dumps(value, default=_decimal_default, option=_ORJSON_OPTIONS)
-    except (TypeError, orjson.JSONEncodeError) as exc:
+        return orjson.dumps(value, default=_decimal_default, option=ORJSON_OPTIONS)
+    except ORJSON_ERRORS as exc:
         raise CanonicalJsonError(str(exc)) from exc

@@ -17,7 +17,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from tradeops.decision_log.canonical import (
+    ORJSON_DEFAULT,
+    ORJSON_ERRORS,
+    ORJSON_OPTIONS,
     CanonicalJsonError,
     canonical_bytes,
     checked_stdlib_bytes,
@@ -44,6 +49,7 @@ REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
 RESERVED_FIELDS = frozenset({*REQUIRED_FIELDS, "signature", "key_rotation"})
 HASHERS: dict[str, Callable[[bytes], Any]] = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
 _HEX_LENGTH = {"sha256": 64, "sha384": 96}
+_dumps = orjson.dumps
 
 
 def genesis_hash(algorithm: HashAlgorithm) -> str:
@@ -156,8 +162,9 @@ def encode_entry(
         if slow:  # rare (a float below 1e-4): the reference encoder for both halves
             low_bytes, high_bytes = checked_stdlib_bytes(low), checked_stdlib_bytes(high)
         else:
-            low_bytes, high_bytes = canonical_bytes(low, checked=True), canonical_bytes(high, checked=True)
-    except CanonicalJsonError as exc:
+            low_bytes = _dumps(low, default=ORJSON_DEFAULT, option=ORJSON_OPTIONS)
+            high_bytes = _dumps(high, default=ORJSON_DEFAULT, option=ORJSON_OPTIONS)
+    except (CanonicalJsonError, *ORJSON_ERRORS) as exc:
         raise UserInputError(f"decision-log entry: {exc}") from None
     low_part, high_part = memoryview(low_bytes)[:-1], memoryview(high_bytes)[1:]
     if key is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Mapping
@@ -61,6 +62,8 @@ class SigningKey:
     _algorithm_name: str = field(init=False, repr=False, compare=False)
     _signed_middle: bytes = field(init=False, repr=False, compare=False)
     _line_middle: bytes = field(init=False, repr=False, compare=False)
+    _member_prefix: bytes = field(init=False, repr=False, compare=False)
+    _unsigned_member: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         block = _BLOCK_SIZE[self.algorithm]
@@ -80,6 +83,9 @@ class SigningKey:
         # without the value, written with it (the value and '"},' follow _line_middle).
         object.__setattr__(self, "_signed_middle", b"," + _SIGNATURE_MEMBER + head + b",")
         object.__setattr__(self, "_line_middle", b"," + _SIGNATURE_MEMBER + head[:-1] + b',"value":"')
+        # A line's signature member with its value, up to the value; and without the value.
+        object.__setattr__(self, "_member_prefix", _SIGNATURE_MEMBER + head[:-1] + b',"value":"')
+        object.__setattr__(self, "_unsigned_member", _SIGNATURE_MEMBER + head)
 
     @property
     def signature_algorithm(self) -> str:
@@ -115,6 +121,23 @@ class SigningKey:
         outer.update(inner.digest())
         value = binascii.b2a_base64(outer.digest(), newline=False)
         return value.decode("ascii"), b"".join((low, self._line_middle, value, b'"},', high))
+
+    def line_signed(self, line: bytes, value: str) -> bool:
+        """True when `value` is this key's MAC of `line` with its signature member's value cut out
+        (the signed bytes of a line the writer made). `value` must be ASCII."""
+        encoded = value.encode("ascii")
+        member = self._member_prefix + encoded + b'"}'
+        cut = line.rfind(member)
+        if cut <= 0:
+            return False
+        view = memoryview(line)
+        inner = self._inner.copy()
+        inner.update(view[:cut])
+        inner.update(self._unsigned_member)
+        inner.update(view[cut + len(member) :])
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return hmac.compare_digest(binascii.b2a_base64(outer.digest(), newline=False), encoded)
 
     def signature_value(self, *chunks: bytes | memoryview) -> str:
         """Base64 HMAC of the concatenated chunks (the `value` of a signature object)."""
