@@ -1,11 +1,12 @@
 """Append-only writer: one per file (lock), chained and signed entries, group commit, signed anchor.
 
 Durability: in "group" mode an entry is on disk once `flush()` returns, and at the latest about
-`group_ms` (plus one fsync) after it was appended; in "each" mode once `append()` returns.
+`group_ms` plus two fsyncs after it was appended; in "each" mode once `append()` returns.
 Group commit: a full batch (`group_entries`) is written by the appending thread (one write under an
-I/O lock, so batches land in order) and its fdatasync handed to the syncer thread, which also commits
-a partial batch `group_ms` after its first entry. With a hand-off still outstanding the appending
-thread fdatasyncs itself (covering both batches). `flush()` writes and fdatasyncs in the caller.
+I/O lock, so batches land in order); the syncer thread fdatasyncs whatever has been written, back to
+back while there is more, and commits a partial batch `group_ms` after its first entry. An appending
+thread that finds an fdatasync running longer than `min(group_ms / 2, 2 ms)` waits for it to finish
+(the syncer needs the GIL back to record it). `flush()` writes and fdatasyncs in the caller.
 A new log starts with a genesis entry (log id, environment, creation time, key id); `<log>.anchor`
 (seq and hash of the durable head, signed) is replaced at most every `anchor_interval_s` and on close.
 A failed write or fsync stops appends (`failed`) but keeps every entry not known to be durable;
@@ -172,7 +173,8 @@ class DecisionLogWriter:
         head = self._head_prefix + self._hasher(line).hexdigest()
         write_anchor(self.path, Anchor(self.log_id, 1, head, created, None), self._key)
         self._anchored_seq, self._anchored_at = 1, time.monotonic()
-        self._enqueue(1, head, line)
+        self._seq, self._head = 1, head
+        self._buffer.append(line + b"\n")
         self._write_batch()
         self._sync()
 
@@ -204,24 +206,6 @@ class DecisionLogWriter:
 
     # --- appending ------------------------------------------------------------------------------
 
-    def _check_size(self, line: bytes) -> None:
-        if len(line) >= self.max_line_bytes:
-            raise UserInputError(
-                f"decision-log entry is {len(line)} bytes, over the {self.max_line_bytes}-byte line cap "
-                "(decision_log.max_line_bytes): put large content in a file and log its digest"
-            )
-
-    def _enqueue(self, seq: int, head: str, line: bytes) -> int:
-        """Buffer a line (under self._cond); return the number of buffered lines."""
-        self._seq, self._head = seq, head
-        self._buffer.append(line + b"\n")
-        pending = len(self._buffer)
-        if pending == 1:
-            self._first_pending = time.monotonic()
-            if self._syncer_waiting:
-                self._cond.notify()
-        return pending
-
     def append(
         self,
         *,
@@ -249,21 +233,15 @@ class DecisionLogWriter:
                 self._check_open(appending=True)
             seq = self._seq + 1
             entry, line = encode_entry(
-                kind=kind,
-                stage=stage,
-                status=status,
-                timestamp=stamp,
-                artefacts=artefacts,
-                metadata=metadata or {},
-                tags=tags,
-                seq=seq,
-                prev_hash=self._head,
-                log_id=self.log_id,
-                key=self._key,
-                extra=extra,
-            )
+                kind=kind, stage=stage, status=status, timestamp=stamp, artefacts=artefacts,
+                metadata=metadata or {}, tags=tags, seq=seq, prev_hash=self._head, log_id=self.log_id,
+                key=self._key, extra=extra,
+            )  # fmt: skip
             if len(line) >= self.max_line_bytes:
-                self._check_size(line)
+                raise UserInputError(
+                    f"decision-log entry is {len(line)} bytes, over the {self.max_line_bytes}-byte line "
+                    "cap (decision_log.max_line_bytes): put large content in a file and log its digest"
+                )
             self._seq, self._head = seq, self._head_prefix + self._hasher(line).hexdigest()
             buffer = self._buffer
             buffer.append(line + b"\n")
@@ -296,7 +274,8 @@ class DecisionLogWriter:
                 old.key_id, new.key_id, self.log_id, seq, self._head, stage, reason, self._clock()
             )
             entry, line = sign_document(document, new, endorser=old)
-            self._enqueue(seq, self._head_prefix + self._hasher(line).hexdigest(), line)
+            self._seq, self._head = seq, self._head_prefix + self._hasher(line).hexdigest()
+            self._buffer.append(line + b"\n")  # made durable at once: no batch timer to start
         self.flush()
         self._key = new
         self._anchor(force=True)
@@ -465,16 +444,14 @@ class DecisionLogWriter:
             return self._durable_seq, self._durable_head
 
     def _commit_full_batch(self) -> None:
-        """Write the batch here (one write: it also lets the syncer thread take the GIL) and leave
-        its fdatasync to the syncer, which syncs whatever is written by then. Only when the syncer
-        is far behind (a stalled disk) does the appending thread wait for an fdatasync itself."""
+        """Write the batch here (one write, which also lets the syncer take the GIL) and leave its
+        fdatasync to the syncer; wait only for an fdatasync that runs long (see the module doc)."""
         self._write_batch()
         if self._syncer is not None:
             started = self._sync_started
             if started and time.monotonic() - started > self._sync_patience:
-                # The syncer's fdatasync has likely returned and its thread now waits for the GIL,
-                # which this thread would hold for up to the 5 ms switch interval: wait for its
-                # sync to finish instead (this also throttles appends while the disk is slow).
+                # That fdatasync has likely returned and waits for the GIL, which this thread
+                # would hold up to the 5 ms switch interval; waiting also throttles a slow disk.
                 with self._sync_lock:
                     pass
             with self._cond:
@@ -492,8 +469,7 @@ class DecisionLogWriter:
         self._syncer.start()
 
     def _next_job(self) -> str | None:
-        """Wait for work: "sync" (written bytes not yet durable), "commit" (a partial batch is due),
-        None (closing)."""
+        """Wait for work: "sync" (written, not durable), "commit" (a partial batch is due), None (stop)."""
         with self._cond:
             while not self._closing and self._error is None:
                 if self._written[0] > self._durable_seq:
