@@ -24,6 +24,7 @@ from tradeops.exchanges.sim.app import SimState, build_app
 from tradeops.exchanges.sim.book import Account, Balance, Book
 from tradeops.exchanges.sim.limits import WeightLimiter
 from tradeops.exchanges.sim.market import Candles, SimMarket
+from tradeops.exchanges.sim.market_streams import MarketStreams
 from tradeops.exchanges.sim.streams import Streams, build_stream_app
 
 HOST = "127.0.0.1"
@@ -112,7 +113,7 @@ def build_state(
     for account in chosen or [_default_account(market)]:
         book.accounts[account.api_key] = account
     state = SimState(book=book, limiter=WeightLimiter(limit=opts.weight_limit), step_ms=opts.step_ms)
-    state.streams = Streams(book.accounts, state.clock_ms)
+    state.streams = Streams(book.accounts, state.clock_ms, MarketStreams(market, state.clock_ms))
     book.listeners.append(state.streams.on_order_event)
     return state
 
@@ -145,8 +146,8 @@ def serve(opts: SimOptions, series: Sequence[Candles]) -> None:
     ws_port = ws_sock.getsockname()[1]
     symbols = ", ".join(m.symbol for m in state.book.market.symbols.values())
     print(
-        f"exchange-sim: {opts.venue} spot on http://{HOST}:{port} ({symbols}), user data on "
-        f"ws://{HOST}:{ws_port}; keys: tradeops exchange-sim keys --port {port}",
+        f"exchange-sim: {opts.venue} spot on http://{HOST}:{port} ({symbols}), user data and "
+        f"market streams on ws://{HOST}:{ws_port}/ws; keys: tradeops exchange-sim keys --port {port}",
         flush=True,
     )
     config = uvicorn.Config(
