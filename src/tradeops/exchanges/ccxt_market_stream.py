@@ -1,5 +1,5 @@
-"""Closed candles by ccxt.pro's websocket `watch_ohlcv_for_symbols` (a background thread), with
-REST as the catch-up and the fallback.
+"""Closed candles by ccxt.pro's websocket `watch_ohlcv` (a background thread, one watcher per
+symbol on one socket), with REST as the catch-up and the fallback.
 
 The stream only vouches for what the connection saw: the first candle a (re)connection brings
 (`first_ts`, the candle in progress) and every candle after it, each emitted once it is closed
@@ -88,6 +88,7 @@ class CandleStream:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._delivered = False  # the current connection brought data
 
     # --- the reader's side --------------------------------------------------------------------
 
@@ -104,6 +105,14 @@ class CandleStream:
             if tape is None or tape.first_ts is None or since_ms < tape.first_ts:
                 return None
             return [bar for ts, bar in sorted(tape.closed.items()) if ts >= since_ms]
+
+    @property
+    def ready(self) -> bool:
+        """Connected, and every symbol's candle in progress seen (the stream vouches for each)."""
+        if not self.health.connected:
+            return False
+        with self._lock:
+            return all(tape.first_ts is not None for tape in self._tapes.values())
 
     def start(self) -> None:
         if self._thread is None:
@@ -158,24 +167,30 @@ class CandleStream:
                     await client.close()
 
     async def _connection(self, client: Any) -> bool:
-        """Watch until the connection fails; True when it brought data."""
-        pairs = [[symbol, self.interval] for symbol in self.symbols]
-        delivered = False
+        """Watch every symbol (one task each, one socket) until the connection fails; True when
+        it brought data."""
+        self._delivered = False
+        watchers = [asyncio.create_task(self._watch(client, symbol)) for symbol in self.symbols]
         try:
-            while not self._stopping:
-                update = await client.watch_ohlcv_for_symbols(pairs)
-                if not delivered:
-                    delivered = True
-                    self._connected()
-                self.health.last_message_ms = self.clock_ms()
-                for symbol, by_interval in update.items():
-                    self._on_rows(str(symbol), by_interval.get(self.interval) or [])
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # every failure of the socket or the client: reconnect
-            self.health.errors += 1
-            log.warning("%s market stream: %s: %s", self.venue, type(exc).__name__, exc)
-        return delivered
+            done, _ = await asyncio.wait(watchers, return_when=asyncio.FIRST_EXCEPTION)
+            failed = next((t.exception() for t in done if t.exception() is not None), None)
+            if failed is not None:  # every failure of the socket or the client: reconnect
+                self.health.errors += 1
+                log.warning("%s market stream: %s: %s", self.venue, type(failed).__name__, failed)
+        finally:
+            for watcher in watchers:
+                watcher.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
+        return self._delivered
+
+    async def _watch(self, client: Any, symbol: str) -> None:
+        while not self._stopping:
+            rows = await client.watch_ohlcv(symbol, self.interval)
+            if not self._delivered:
+                self._delivered = True
+                self._connected()
+            self.health.last_message_ms = self.clock_ms()
+            self._on_rows(symbol, rows)
 
     def _connected(self) -> None:
         health = self.health

@@ -8,7 +8,8 @@
 
 A new subscription gets the current state at once; afterwards every bar the market moves sends,
 per kline stream, the bar that closed (`"x": true`, final values) and then the bar that opened,
-and the touch and 24h ticker of the new bar. While the `stale` fault holds the market, the
+and the touch and 24h ticker of the new bar; between bars, every kline stream repeats the bar in
+progress once a second (Binance pushes klines every 1-2 s). While the `stale` fault holds the market, the
 streams send nothing (the sockets stay open: a silent feed, as a stuck venue feed is).
 """
 
@@ -30,6 +31,7 @@ from tradeops.exchanges.sim.public import book_ticker, ticker_24hr
 STREAM = re.compile(r"^([a-z0-9]{2,20})@(kline_[0-9]+[smhdwM]|bookTicker|ticker|miniTicker)$")
 MAX_STREAMS_PER_SOCKET = 1024
 MAX_MESSAGE = 64 * 1024
+KLINE_UPDATE_S = 1.0
 
 
 def is_market_path(name: str) -> bool:
@@ -58,6 +60,7 @@ class MarketStreams:
         self.clock_ms = clock_ms
         self._sockets: list[_Socket] = []
         self._update_id = 0
+        self._updates: asyncio.Task[None] | None = None
 
     # --- events ---------------------------------------------------------------------------
 
@@ -163,6 +166,17 @@ class MarketStreams:
                 for event in self._events(stream, moved=True):
                     sock.queue.put_nowait(json.dumps(event))
 
+    async def _repeat_klines(self) -> None:
+        while True:
+            await asyncio.sleep(KLINE_UPDATE_S)
+            if self.market.stale:
+                continue
+            for sock in self._sockets:
+                for stream in sock.streams:
+                    if "@kline_" in stream:
+                        for event in self._events(stream, moved=False):
+                            sock.queue.put_nowait(json.dumps(event))
+
     # --- sockets --------------------------------------------------------------------------
 
     def _subscribe(self, sock: _Socket, streams: list[str]) -> None:
@@ -203,6 +217,8 @@ class MarketStreams:
         self, request: web.Request, name: str, registry: set[web.WebSocketResponse]
     ) -> web.StreamResponse:
         """One market-data socket (`registry` holds every open stream socket: the drop fault)."""
+        if self._updates is None:
+            self._updates = asyncio.get_running_loop().create_task(self._repeat_klines())
         ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE)
         await ws.prepare(request)
         sock = _Socket(ws)
