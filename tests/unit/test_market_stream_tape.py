@@ -8,7 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from tradeops.config.market_data import MarketDataConfig
-from tradeops.config.models import EnvironmentConfig
+from tradeops.config.models import EnvironmentConfig, VenueConfig
+from tradeops.domain.errors import UserInputError
+from tradeops.exchanges.ccxt_client import market_stream_base
 from tradeops.exchanges.ccxt_market_stream import CandleStream
 from tradeops.runtime.stats import VenueRequestStats
 
@@ -91,3 +93,13 @@ def test_websocket_market_data_is_off_unless_the_environment_says_so():
         EnvironmentConfig(venues={"binance": {"ccxt_id": "binance"}}, market_data={"websockets": True})
     with pytest.raises(ValidationError):
         MarketDataConfig(websocket=True, max_failures=0)
+
+
+def test_a_simulated_venue_must_say_where_its_streams_are():
+    sim = VenueConfig(ccxt_id="binance", url="http://127.0.0.1:8765")
+    with pytest.raises(UserInputError, match="market_stream_url"):
+        market_stream_base("binance", sim)  # never a real venue's candles for a simulated one
+    with_user_stream = sim.model_copy(update={"user_stream_url": "ws://127.0.0.1:9765/ws"})
+    assert market_stream_base("binance", with_user_stream) == "ws://127.0.0.1:9765/ws"
+    real = VenueConfig(ccxt_id="binance", sandbox=True)
+    assert market_stream_base("binance", real) is None  # ccxt's own (the testnet's) stream URL

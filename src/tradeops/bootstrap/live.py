@@ -14,7 +14,7 @@ from tradeops.domain.errors import Fatal, TradeopsError, UserInputError
 from tradeops.domain.market import interval_to_ms
 from tradeops.exchanges.ccxt_adapter import CcxtExchange
 from tradeops.exchanges.ccxt_calls import RetryPolicy, VenueCaller
-from tradeops.exchanges.ccxt_client import build_ccxt_client, build_ccxt_pro_client
+from tradeops.exchanges.ccxt_client import build_ccxt_client, build_ccxt_pro_client, market_stream_base
 from tradeops.exchanges.ccxt_market import CcxtMarketData
 from tradeops.exchanges.ccxt_market_stream import CandleStream, StreamedMarketData
 from tradeops.exchanges.dead_man import CountdownDeadMan
@@ -176,6 +176,7 @@ def market_stream(
 ) -> CandleStream:
     """The started ccxt.pro candle stream of one venue (`market_data.websocket`)."""
     venue = env.venues[venue_name]
+    market_stream_base(venue_name, venue)  # refuses a simulated venue with no stream URL, before starting
     stream = CandleStream(
         lambda: build_ccxt_pro_client(venue_name, venue),
         venue_name,

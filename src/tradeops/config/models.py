@@ -245,7 +245,7 @@ class VenueConfig(Frozen):
     # base of the listenKey user-data stream (ws://127.0.0.1:9765/ws for the simulator on 8765);
     # unset: fills of resting orders come from REST polls only
     user_stream_url: Annotated[str, Field(pattern=r"^wss?://\S+$")] | None = None
-    # base of the public market streams for ccxt.pro (ws://127.0.0.1:9765/ws); unset: ccxt's own
+    # base of the public streams for ccxt.pro (ws://127.0.0.1:9765/ws); unset: user_stream_url's
     market_stream_url: Annotated[str, Field(pattern=r"^wss?://\S+$")] | None = None
     # the venue's cancel-all countdown (dead-man's switch), re-armed while the scheduler steps;
     # unset: the venue has none (Binance spot) and `tradeops watchdog` is the independent kill path

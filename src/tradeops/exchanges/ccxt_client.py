@@ -64,9 +64,24 @@ def build_ccxt_pro_client(venue_name: str, venue: VenueConfig) -> Any:
         client.set_sandbox_mode(True)
     if venue.url:
         point_at(client, venue.url)
-    if venue.market_stream_url:
-        point_streams_at(client, venue.market_stream_url)
+    streams = market_stream_base(venue_name, venue)
+    if streams:
+        point_streams_at(client, streams)
     return client
+
+
+def market_stream_base(venue_name: str, venue: VenueConfig) -> str | None:
+    """Where ccxt.pro opens the venue's public streams: `market_stream_url`, else the
+    `user_stream_url` (Binance serves both from one stream base), else ccxt's own (None). A venue
+    whose REST is overridden (`url`) must say where its streams are: never a real venue's
+    market data for a simulated one."""
+    base = venue.market_stream_url or venue.user_stream_url
+    if base is None and venue.url:
+        raise UserInputError(
+            f"venues.{venue_name}: market_data.websocket with a url override needs market_stream_url "
+            "(the base of its streams, e.g. ws://127.0.0.1:9765/ws for the simulator on 8765)"
+        )
+    return base
 
 
 def point_streams_at(client: Any, stream_base: str) -> None:
