@@ -145,7 +145,12 @@ class CandleStream:
     async def _serve(self) -> None:
         client = None
         try:
-            client = self._factory()
+            try:
+                client = self._factory()
+            except Exception as exc:  # cannot even build the client: REST polling for the run
+                self.health.fallen_back = True
+                log.warning("%s market stream: %s; REST polling serves market data", self.venue, exc)
+                return
             client.newUpdates = True  # each watch answers the candles updated since the last one
             while not self._stopping:
                 delivered = await self._connection(client)

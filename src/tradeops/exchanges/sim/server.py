@@ -133,7 +133,7 @@ def _listen(port: int, flag: str) -> socket.socket:
 
 
 def serve(opts: SimOptions, series: Sequence[Candles]) -> None:
-    """Bind 127.0.0.1:port (0: any free port) for REST and ws_port for the user-data WebSockets
+    """Bind 127.0.0.1:port (0: any free port) for REST and ws_port for the WebSockets
     (default port + 1000, any free port with port 0), say where, and serve until SIGTERM/SIGINT."""
     import uvicorn
 
