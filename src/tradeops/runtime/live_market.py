@@ -4,7 +4,8 @@ The scheduler sees the same revealing-market protocol as in a replay. Each poll 
 instrument's source (REST, or a websocket stream that hands to REST what it cannot vouch for) for
 candles after the last closed one it holds, so a gap (a reconnect, a slow venue) is caught up;
 only candles newer than the last held are added, so none is added twice; a failed poll leaves
-the series as it was and the staleness grows (measured, alerted on). Nothing here trades: the engine decides on what the store holds.
+the series as it was and the staleness grows (measured, alerted on). Nothing here trades: the
+engine decides on what the store holds.
 """
 
 from __future__ import annotations
