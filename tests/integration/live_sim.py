@@ -52,7 +52,6 @@ def live_repo(
                 "max_retries": 6,
                 **({"user_stream_url": f"{ws_url}/ws"} if ws_url else {}),
                 **({"dead_man_seconds": dead_man_seconds} if dead_man_seconds else {}),
-                **({"market_stream_url": f"{ws_url}/ws"} if market_ws and ws_url else {}),
             }
         },
         **({"market_data": {"websocket": True, "reconnect_backoff_ms": 100}} if market_ws else {}),

@@ -1,5 +1,6 @@
 """A real `tradeops run --run-forever` trading the exchange simulator with websocket market data
-(`market_data.websocket`): closed candles come by the ccxt.pro stream (the scheduler's REST
+(`market_data.websocket`, the stream base taken from `user_stream_url`, as `binance_sim` would):
+closed candles come by the ccxt.pro stream (the scheduler's REST
 candle requests stop while the market moves), fills are booked; a drop of every stream socket
 mid-run is reconnected (counted with `stream="market_data"`), caught up and trading goes on."""
 
