@@ -1,5 +1,6 @@
 // The six views. Reads go to the /v1 read API; writes go to the existing control endpoints, each
 // after the confirmation dialog (reason + ticket), and name the decision-log entry they produced.
+// Incident changes carry their own why (title, note, summary) and ticket (the incident's id).
 import { ApiError, get, request } from "./api.js";
 import { can, confirmAction, entryFor, notify, show } from "./app.js";
 import { card, field, h, select, sparkline, state, table } from "./dom.js";
@@ -7,16 +8,21 @@ import { card, field, h, select, sparkline, state, table } from "./dom.js";
 const WRITE = "runtime.schedule.write";
 const OVERRIDE = "runtime.override.write";
 const SILENCE = "alerts.write";
+const INCIDENT = "incidents.write";
+const SEVERITIES = ["critical", "high", "medium", "low"];
+const RESOLUTIONS = ["restored", "mitigated", "false_alarm"];
 const age = (beat) => (beat ? `${Number(beat.heartbeat_age_seconds).toFixed(1)} s ago` : "no heartbeat");
 const money = (v) => (v === null || v === undefined ? "-" : Number(v).toLocaleString("en", { maximumFractionDigits: 2 }));
 const safe = async (promise, fallback) => { try { return await promise; } catch (e) { return fallback(e); } };
 
-async function act(label, kind, run) {
-  const answer = await confirmAction(label);
+// `kind`: the decision-log kind to name the entry from (by the answer's ticket), or a function of
+// the action's result that finds the entry; `preset`: see confirmAction.
+async function act(label, kind, run, preset = null) {
+  const answer = await confirmAction(label, preset);
   if (!answer) return;
   try {
-    await run(answer);
-    notify(`${label}: done; ${await entryFor(kind, answer.ticket)}`);
+    const result = await run(answer);
+    notify(`${label}: done; ${await (typeof kind === "function" ? kind(result) : entryFor(kind, answer.ticket))}`);
   } catch (error) {
     notify(`${label}: refused (${error instanceof ApiError ? error.message : error})`);
   }
@@ -164,24 +170,87 @@ function rollbackSection(rb) {
     ], rb.steps)];
 }
 
+const textarea = (id, label, attrs = {}) =>
+  h("div", {}, h("label", { for: id }, label), h("textarea", { id, name: id, rows: 2, maxlength: 500, required: true, ...attrs }));
+const value = (id) => document.getElementById(id).value.trim();
+// The incident entry of this change: the newest kind=incident entry with this id and status.
+const incidentEntry = (status) => (inc) => entryFor("incident", null,
+  (e) => (e.artefacts || {}).incident_id === inc.id && status.includes(e.status));
+let selected = null; // the incident whose detail is shown; kept across re-renders after an action
+
+function incidentForm(label, button, fields, submit) {
+  return h("form", { class: "filters", "aria-label": label, onsubmit: (event) => {
+    event.preventDefault();
+    submit();
+  } }, ...fields, h("button", { type: "submit" }, button));
+}
+
+function openForm() {
+  return [h("h3", {}, "Open an incident"), incidentForm("open an incident", "Open incident", [
+    field("incident-title", "Title", { required: true, maxlength: 500 }),
+    select("incident-severity", "Severity", SEVERITIES, "high"),
+    field("incident-ticket", "Incident ticket", { required: true, maxlength: 100 }),
+  ], () => {
+    const title = value("incident-title"), ticket = value("incident-ticket"), severity = value("incident-severity");
+    if (!title || !ticket) { notify("open incident: title and ticket must not be blank"); return; }
+    act(`open incident ${ticket} (${severity}): ${title}`, incidentEntry(["opened"]), async () => {
+      const inc = await request("POST", "/v1/incidents", { body: { title, severity, ticket } });
+      selected = inc.id;
+      return inc;
+    }, { reason: title, ticket });
+  })];
+}
+
+function incidentActions(inc) {
+  if (!can(INCIDENT)) {
+    return [h("p", { id: "incident-denied" }, "Your token lacks incidents.write: it cannot open, annotate or close incidents.")];
+  }
+  const path = `/v1/incidents/${encodeURIComponent(inc.id)}`;
+  const noteForm = incidentForm(`add a note to ${inc.id}`, "Add note", [textarea("note-text", "Note")], () => {
+    const text = value("note-text");
+    if (!text) { notify("add note: the note must not be blank"); return; }
+    act(`add a note to ${inc.id}: ${text}`, incidentEntry(["noted"]),
+      () => request("POST", `${path}/notes`, { body: { text } }), { reason: text, ticket: inc.id });
+  });
+  if (inc.status !== "open") return [h("h4", {}, "Add a note"), noteForm];
+  const closeForm = incidentForm(`close ${inc.id}`, "Close incident",
+    [select("close-status", "Resolution", RESOLUTIONS, "restored"), textarea("close-summary", "Summary")], () => {
+      const status = value("close-status"), summary = value("close-summary");
+      if (!summary) { notify("close incident: the summary must not be blank"); return; }
+      act(`close ${inc.id} as ${status}: ${summary}`, incidentEntry(["restored", "closed"]),
+        () => request("POST", `${path}/close`, { body: { status, summary } }), { reason: summary, ticket: inc.id });
+    });
+  return [h("h4", {}, "Add a note"), noteForm, h("h4", {}, "Close the incident"), closeForm];
+}
+
+function incidentDetail(inc) {
+  const closed = inc.closed_at ? `; closed ${inc.closed_at} as ${inc.resolution}` : "";
+  return [h("h3", {}, `${inc.id}: ${inc.title}`),
+    h("p", { id: "incident-status" }, `${inc.status}, severity ${inc.severity}, ticket ${inc.ticket || "-"}, opened by ${inc.opened_by}${closed}`),
+    table("Timeline", [["At", (t) => t.at], ["Kind", (t) => t.kind], ["Status", (t) => t.status], ["What", (t) => t.what], ["By", (t) => t.by]], inc.timeline),
+    h("h4", {}, "Notes"), table("Notes", [["At", (n) => n.at], ["By", (n) => n.by], ["Text", (n) => n.text]], inc.notes),
+    ...incidentActions(inc)];
+}
+
 async function incidents() {
   const [page, rb] = await Promise.all([get("/v1/incidents", { limit: 50 }),
     safe(get("/v1/rollback"), (e) => ({ present: true, error: e.message, steps: [] }))]);
   const detail = h("div", { id: "incident-detail" });
   const open = async (id) => {
-    const inc = await get(`/v1/incidents/${encodeURIComponent(id)}`);
-    detail.replaceChildren(h("h3", {}, `${inc.id}: ${inc.title}`),
-      h("p", {}, `${inc.status}, severity ${inc.severity}, ticket ${inc.ticket || "-"}`),
-      table("Timeline", [["At", (t) => t.at], ["Kind", (t) => t.kind], ["Status", (t) => t.status], ["What", (t) => t.what], ["By", (t) => t.by]], inc.timeline),
-      h("h4", {}, "Notes"), table("Notes", [["At", (n) => n.at], ["By", (n) => n.by], ["Text", (n) => n.text]], inc.notes));
+    selected = id;
+    detail.replaceChildren(...incidentDetail(await get(`/v1/incidents/${encodeURIComponent(id)}`)));
   };
+  if (selected !== null && page.items.some((i) => i.id === selected)) await open(selected);
   return [
     h("h2", {}, "Incidents"),
     table("Incidents", [
-      ["Id", (i) => h("button", { type: "button", onclick: () => open(i.id) }, i.id)], ["Title", (i) => i.title],
-      ["Severity", (i) => i.severity], ["Status", (i) => state(i.status, i.status !== "open")], ["Opened", (i) => i.opened_at],
+      ["Id", (i) => h("button", { type: "button", "aria-label": `show incident ${i.id}`, onclick: () => open(i.id) }, i.id)],
+      ["Title", (i) => i.title], ["Severity", (i) => i.severity],
+      ["Status", (i) => state(i.resolution ? `${i.status}: ${i.resolution}` : i.status, i.status !== "open")],
+      ["Opened", (i) => i.opened_at],
     ], page.items),
     detail,
+    ...(can(INCIDENT) ? openForm() : []),
     ...rollbackSection(rb),
   ];
 }
