@@ -113,7 +113,9 @@ def test_open_note_and_close_an_incident_with_the_keyboard(console: Browser) -> 
     page.keyboard.press("Enter")  # the dialog opens with Confirm focused
     opened = _done(page, "open incident INC-7001 (critical): venue rejects new orders")
     page.get_by_role("heading", name="INC-7001: venue rejects new orders").wait_for()
-    assert page.locator("#incident-status").inner_text().startswith("open, severity critical, ticket INC-7001")
+    assert (
+        page.locator("#incident-status").inner_text().startswith("open, severity critical, ticket INC-7001")
+    )
 
     assert _unlabelled(page) == []  # the note and close forms too
     _tab_to(page, "note-text")
@@ -142,7 +144,11 @@ def test_open_note_and_close_an_incident_with_the_keyboard(console: Browser) -> 
     shot(page, "incidents-close", "INC-7001: venue rejects new orders", "as mitigated", "Add a note")
 
     entries = _incident_entries(console.workspace, "INC-7001")
-    assert [(e["seq"], e["status"]) for e in entries] == [(opened, "opened"), (noted, "noted"), (closed, "closed")]
+    assert [(e["seq"], e["status"]) for e in entries] == [
+        (opened, "opened"),
+        (noted, "noted"),
+        (closed, "closed"),
+    ]
     for entry in entries:  # the same use case as the CLI, plus who came through the API
         meta = entry["metadata"]
         assert (meta["via"], meta["token_id"]) == ("api", "oncall") and meta["client_subject"], meta
@@ -156,7 +162,9 @@ def test_a_second_open_of_the_same_ticket_is_refused_on_the_page(console: Browse
     page.get_by_label("Incident ticket").fill(SEEDED)
     page.get_by_role("button", name="Open incident").click()
     confirm(page)
-    page.locator("#notice").filter(has_text=f"refused (HTTP 409: incident {SEEDED} is already open").wait_for()
+    page.locator("#notice").filter(
+        has_text=f"refused (HTTP 409: incident {SEEDED} is already open"
+    ).wait_for()
     console.errors.clear()  # the browser logs the refused request itself
     assert len(_incident_entries(console.workspace, SEEDED)) == 1
 
@@ -171,7 +179,10 @@ def test_a_token_without_incidents_write_sees_no_buttons_and_gets_403(console: B
         assert page.get_by_role("button", name=name).count() == 0, name
     assert page.get_by_role("heading", name="Open an incident").count() == 0
     base = f"/v1/incidents/{SEEDED}"
-    assert forced(page, token, "POST", "/v1/incidents", {"title": "t", "severity": "low", "ticket": "T-1"}) == 403
+    assert (
+        forced(page, token, "POST", "/v1/incidents", {"title": "t", "severity": "low", "ticket": "T-1"})
+        == 403
+    )
     assert forced(page, token, "POST", f"{base}/notes", {"text": "x"}) == 403
     assert forced(page, token, "POST", f"{base}/close", {"status": "restored", "summary": "x"}) == 403
     console.errors.clear()  # the browser logs the refused requests itself

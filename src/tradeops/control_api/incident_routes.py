@@ -5,8 +5,9 @@ Scope `incidents.write` (a token that may read incidents may not change them; on
 strategies may not close incidents unless it holds this scope too). The rules of the other writes
 hold: the why is required and not blank (the opening `title`, the note's `text`, the closing
 `summary`), at most `MAX_REASON_CHARS`; the incident id is the ticket of these changes (opening
-with a `ticket` makes it the id; without one the id is INC-YYYYMMDD-NNN, as from the CLI). The entry names the token and
-the client certificate. The response is the incident as `GET /v1/incidents/{id}` shows it.
+with a `ticket` makes it the id; without one the id is INC-YYYYMMDD-NNN, as from the CLI). The
+entry names the token and the client certificate. The response is the incident as
+`GET /v1/incidents/{id}` shows it (opening: 201).
 Closing from the API seals no bundle (`tradeops incident bundle ID` does).
 """
 
