@@ -145,7 +145,9 @@ def test_disable_a_strategy_and_see_the_scheduler_obey(console: Browser) -> None
     notice.wait_for()
     assert "disable mean_reversion: done" in notice.inner_text()
     _wait_observed(page, "mean_reversion", "disabled")
-    shot(page, "strategies", "Used / allowed", "Recent fills", "mean_reversion")
+    shot(page, "strategies", "Used / allowed", "Recent orders", "Recent fills", "mean_reversion")
+    orders = page.get_by_role("table", name="Recent orders").locator("tbody tr td:nth-child(8)")
+    assert len(orders.all_inner_texts()) >= 3  # client order ids: the fixture waited for three orders
     page.get_by_role("button", name="enable mean_reversion").click()
     confirm(page, "feed back", "CHG-501")
     page.locator("#notice").filter(has_text="enable mean_reversion: done").wait_for()
@@ -179,10 +181,17 @@ def test_engage_and_clear_the_kill_switch_with_live_checks(console: Browser) -> 
     page = console.page(ONCALL_SECRET)
     _killswitch_text(page)
     _wait_view_text(page, "observed by scheduler: trading")
+    page.get_by_label("Positions while halted").select_option("hold")
+    page.get_by_label("Keep open orders").check()
     page.get_by_role("button", name="Engage kill switch").click()
+    page.get_by_role("dialog").get_by_text("(positions: hold; open orders: kept)").wait_for()
     confirm(page, "venue incident", "INC-4242")
-    page.locator("#notice").filter(has_text="engage the kill switch: done; decision-log entry seq").wait_for()
+    engaged = "engage the kill switch (positions: hold; open orders: kept): done; decision-log entry seq"
+    page.locator("#notice").filter(has_text=engaged).wait_for()
     _wait_view_text(page, "observed by scheduler: halted")
+    policy = page.get_by_role("table", name="Runbook checks").get_by_role("row", name="override policy")
+    assert policy.inner_text().endswith("multi_strategy: positions hold, keep open orders")
+    assert page.get_by_label("Keep open orders").is_checked()  # the live re-renders keep the choice
     shot(page, "killswitch", "override requested (file present)", "observed halt", "not world-writable")
     page.get_by_role("button", name="Clear kill switch").click()
     confirm(page, "venue back", "INC-4242")
@@ -257,8 +266,9 @@ def test_alerts_view_says_when_no_alertmanager_is_configured(console: Browser) -
 
 def test_controls_are_labelled_and_keyboard_reachable(console: Browser) -> None:
     page = console.page(ONCALL_SECRET)
-    for view, ready in (("Strategies", "Recent fills"), ("Decision log", "Chain")):
-        page.get_by_role("button", name=view).click()
+    views = (("Strategies", "Recent fills"), ("Kill switch", "Engage or clear"), ("Decision log", "Chain"))
+    for view, ready in views:
+        page.get_by_role("button", name=view, exact=True).click()
         page.get_by_role("heading", name=ready).wait_for()
         unlabelled = page.evaluate(
             """() => [...document.querySelectorAll('input, select')].filter((el) => !el.closest('dialog'))

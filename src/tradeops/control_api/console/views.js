@@ -67,7 +67,8 @@ async function overview() {
 }
 
 async function strategies() {
-  const [pnl, st, fills] = await Promise.all([get("/v1/pnl"), get("/v1/state"), get("/v1/fills", { limit: 20 })]);
+  const [pnl, st, orders, fills] = await Promise.all([get("/v1/pnl"), get("/v1/state"),
+    get("/v1/orders", { limit: 20 }), get("/v1/fills", { limit: 20 })]);
   const controls = (r) => {
     if (!can(WRITE)) return "read-only";
     const disabled = (st.strategies[r.strategy] || {}).requested === "disabled";
@@ -88,6 +89,12 @@ async function strategies() {
       ["Used / allowed", (r) => `${money(r.exposure)} / ${money(r.allocation_allowed)}`],
       ["Fills", (r) => r.fills], ["Action", controls],
     ], pnl.strategies),
+    h("h3", {}, "Recent orders"),
+    table("Recent orders", [
+      ["Time", (o) => o.at || ""], ["Strategy", (o) => o.strategy], ["Symbol", (o) => o.symbol],
+      ["Side", (o) => o.side], ["Quantity", (o) => o.quantity], ["Price", (o) => (o.price === null ? "market" : money(o.price))],
+      ["Status", (o) => o.status], ["Client order id", (o) => o.client_order_id],
+    ], orders.items),
     h("h3", {}, "Recent fills"),
     table("Recent fills", [
       ["Time", (f) => f.at], ["Strategy", (f) => f.strategy], ["Symbol", (f) => f.symbol],
@@ -97,13 +104,39 @@ async function strategies() {
   ];
 }
 
+// The override's policy for the next engage; kept across the live re-renders of the view.
+const policy = { positions: "", keepOrders: false };
+const policyText = (p) => `positions: ${p.positions || "as configured"}; open orders: ${p.keepOrders ? "kept" : "as configured"}`;
+
+function policyControls() {
+  const positions = h("select", { id: "ks-positions", name: "ks-positions", onchange: (e) => { policy.positions = e.target.value; } },
+    [["", "as configured (runtime.kill_switch.positions)"], ["hold", "hold"], ["reduce", "reduce only"], ["flatten", "flatten"]]
+      .map(([v, text]) => h("option", { value: v, selected: v === policy.positions }, text)));
+  const keep = h("input", { id: "ks-keep-orders", name: "ks-keep-orders", type: "checkbox", checked: policy.keepOrders,
+    onchange: (e) => { policy.keepOrders = e.target.checked; } });
+  return h("div", { class: "filters" },
+    h("div", {}, h("label", { for: "ks-positions" }, "Positions while halted"), positions),
+    h("div", {}, h("label", { for: "ks-keep-orders" }, "Keep open orders"), keep));
+}
+
+function activePolicy(ks) {
+  const active = ks.overrides.filter((o) => o.active && !o.malformed);
+  if (!active.length) return state("no override in force", null);
+  return active.map((o) => `${o.component}: positions ${o.on_disable.positions}, ${o.on_disable.cancel_open_orders ? "cancel" : "keep"} open orders`).join("; ");
+}
+
 async function killswitch() {
   const st = await get("/v1/state");
   const ks = st.kill_switch;
   const actions = [];
   if (can(OVERRIDE)) {
-    actions.push(h("button", { type: "button", class: "danger", onclick: () => act("engage the kill switch", "override",
-      ({ reason, ticket }) => request("POST", "/v1/override", { body: { reason, ticket, force: true } })) }, "Engage kill switch"));
+    actions.push(policyControls());
+    actions.push(h("button", { type: "button", class: "danger", onclick: () => {
+      const chosen = { ...policy };
+      const body = { force: true, ...(chosen.positions ? { positions: chosen.positions } : {}), ...(chosen.keepOrders ? { cancel_open_orders: false } : {}) };
+      act(`engage the kill switch (${policyText(chosen)})`, "override",
+        ({ reason, ticket }) => request("POST", "/v1/override", { body: { reason, ticket, ...body } }));
+    } }, "Engage kill switch"));
     actions.push(h("button", { type: "button", onclick: () => act("clear the kill switch", "override",
       ({ reason, ticket }) => request("DELETE", "/v1/override", { query: { reason, ticket } })) }, "Clear kill switch"));
   } else {
@@ -116,10 +149,12 @@ async function killswitch() {
     table("Runbook checks", [["Check", (r) => r[0]], ["Result", (r) => r[1]]], [
       ["override requested (file present)", state(ks.requested ? "yes" : "no", !ks.requested)],
       ["override file malformed", state(ks.malformed ? "yes (fails closed)" : "no", !ks.malformed)],
+      ["override policy (on engage)", activePolicy(ks)],
       ["observed halt (scheduler heartbeat)", ks.observed === null ? state("no scheduler running", null) : state(ks.observed ? "halted" : "trading", !ks.observed)],
       ["overrides directory not world-writable", st.file_mode_ok === null ? state("directory missing", null) : state(st.file_mode_ok ? "ok" : "world-writable", st.file_mode_ok)],
       ["global trading state", (st.scopes.global || {}).state || "active"],
     ]),
+    h("h3", {}, "Engage or clear"),
     h("div", { class: "buttons" }, ...actions),
   ];
 }
