@@ -14,6 +14,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.integration import console_support
 from tests.integration.console_support import CONSOLE_ENV, OPERATOR_SECRET, console_api, tradeops
@@ -125,8 +126,10 @@ def test_opening_through_the_api_is_the_cli_open(api: RunningApi, writer: httpx.
     assert refused.status_code == 403
 
 
-# every answer a valid request may get: the use case refuses a blank why or a bad id (400), an
-# unknown incident (404), a second open or close (409)
+# every answer a request valid by the document may get: the use case refuses a blank why or a
+# ticket without a letter or digit (400, declared), an unknown incident (404), a second open or close
+# (409). So schemathesis' "schema-valid data is accepted" check (which counts 400 as a refusal of
+# valid data) is left out; status code, content type and body are held to the document.
 WRITE_ANSWERS = {
     "/v1/incidents": {201, 400, 409},
     "/v1/incidents/{incident_id}/notes": {200, 400, 404},
@@ -152,7 +155,9 @@ def test_incident_writes_match_the_document(api: RunningApi, path: str) -> None:
             suppress_health_check=list(HealthCheck),
         )
         def check(case: Any) -> None:
-            response = case.call_and_validate(session=session, **tls)
+            response = case.call_and_validate(
+                session=session, excluded_checks=[positive_data_acceptance], **tls
+            )
             assert response.status_code in WRITE_ANSWERS[path], response.text
 
         check()
