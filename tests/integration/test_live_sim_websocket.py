@@ -81,6 +81,7 @@ def test_a_scheduler_on_websocket_market_data_trades_and_survives_a_dropped_stre
         wait_for(lambda: _quiet_window(klines, cursor, 10), 60, "the stream serving bars again")
     finally:
         _stop(proc)
+    assert "market data: binance by websocket (ccxt.pro)" in (tmp_path / "sched.log").read_text()
     client_ids = sim_state(sim.url)["client_order_ids"]
     assert len(client_ids) == len(set(client_ids)), "an order was sent twice"
     trade_ids = [e["metadata"]["trade_id"] for e in _fills(repo)]
