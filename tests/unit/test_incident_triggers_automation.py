@@ -20,8 +20,9 @@ from tradeops.config.models import (
     ResourceBreachTrigger,
 )
 from tradeops.decision_log.reader import iter_entries
+from tradeops.ops.incident_control import ListIncidents, ShowIncident, list_all, show
+from tradeops.ops.incident_model import Incident
 from tradeops.ops.incident_triggers import IncidentAutomation, strategies_on_venue
-from tradeops.ops.incidents import list_incidents, load_incident
 from tradeops.persistence.sql_store import SqlStateStore, sqlite_url
 from tradeops.runtime.stats import Histogram, RuntimeStats
 
@@ -61,6 +62,10 @@ def diverged_stats(*names: str) -> RuntimeStats:
     return stats
 
 
+def load_incident(ctx: OpsContext, incident_id: str) -> Incident:
+    return show(ctx, ShowIncident(incident_id)).incident
+
+
 def entries() -> list[dict]:
     return [e for _, e in iter_entries(OPS_LOG) if e["kind"] != "log_genesis"]
 
@@ -70,7 +75,7 @@ def test_alert_action_opens_a_critical_incident_with_figures(ctx: OpsContext) ->
     [outcome] = automation.on_tick(diverged_stats("cross_exchange"), NOW)
 
     assert outcome.error is None and outcome.disabled == () and not outcome.override_created
-    incident = load_incident(ctx.cfg, outcome.incident_id or "")
+    incident = load_incident(ctx, outcome.incident_id or "")
     assert incident.severity == "critical" and incident.opened_by == "incident-automation"
     assert "cross_exchange" in incident.title and "4.50x" in incident.title
     assert incident.metadata["trigger"] == "pnl_divergence"
@@ -97,7 +102,7 @@ def test_disable_action_disables_the_strategy_under_the_incident_ticket(ctx: Ops
     assert (
         disable["metadata"]["risk_budget_bucket"] == "manual" and disable["metadata"]["via"] == "automation"
     )
-    timeline = load_incident(ctx.cfg, outcome.incident_id or "").timeline
+    timeline = load_incident(ctx, outcome.incident_id or "").timeline
     assert [(e.kind, e.status) for e in timeline] == [("incident", "opened"), ("strategy_state", "disabled")]
 
 
@@ -151,4 +156,4 @@ def test_an_incident_that_cannot_be_opened_is_retried_next_tick(ctx: OpsContext)
     ctx.environ = ENVIRON
     [retried] = automation.on_tick(diverged_stats("cross_exchange"), NOW + 1000)
     assert retried.error is None and retried.disabled == ("cross_exchange",)
-    assert [i.id for i in list_incidents(ctx.cfg)] == [retried.incident_id]
+    assert [i.id for i in list_all(ctx, ListIncidents()).incidents] == [retried.incident_id]
