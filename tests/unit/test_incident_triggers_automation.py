@@ -19,7 +19,10 @@ from tradeops.config.models import (
     PnlDivergenceTrigger,
     ResourceBreachTrigger,
 )
+from tradeops.decision_log.keys import SigningKey
 from tradeops.decision_log.reader import iter_entries
+from tradeops.decision_log.rotation import rotate_log_key
+from tradeops.decision_log.verify import verify_file
 from tradeops.ops.incident_control import ListIncidents, ShowIncident, list_all, show
 from tradeops.ops.incident_model import Incident
 from tradeops.ops.incident_triggers import IncidentAutomation, strategies_on_venue
@@ -33,7 +36,13 @@ NOW = 1_800_000_000_000
 
 
 @pytest.fixture
-def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpsContext]:
+def environ() -> dict[str, str]:
+    """The environment the context's key provider reads (changed in place by some tests)."""
+    return dict(ENVIRON)
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]) -> Iterator[OpsContext]:
     monkeypatch.chdir(tmp_path)
     cfg = load_config(REPO / "config" / "core.yaml")
     store = SqlStateStore(sqlite_url(tmp_path / "state.sqlite"))
@@ -44,7 +53,7 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpsContext]
         store,
         tmp_path / "var/runtime/overrides",
         clock_ms=lambda: NOW,
-        environ=ENVIRON,
+        environ=environ,
     )
     yield context
     context.close()
@@ -146,14 +155,39 @@ def test_an_existing_override_is_left_alone(ctx: OpsContext) -> None:
     assert not (ctx.overrides_dir / "multi_strategy_disable.json").exists()
 
 
-def test_an_incident_that_cannot_be_opened_is_retried_next_tick(ctx: OpsContext) -> None:
-    ctx.environ = {}  # no signing key: nothing may be written
+def test_an_incident_that_cannot_be_opened_is_retried_next_tick(
+    ctx: OpsContext, environ: dict[str, str]
+) -> None:
+    environ.clear()  # no signing key: nothing may be written
     automation = IncidentAutomation(ctx, triggers(pnl_divergence=PnlDivergenceTrigger(action="disable")))
     [outcome] = automation.on_tick(diverged_stats("cross_exchange"), NOW)
     assert outcome.incident_id is None and outcome.error and "signing key" in outcome.error
     assert ctx.store.strategy_statuses().get("cross_exchange") is None
 
-    ctx.environ = ENVIRON
+    environ.update(ENVIRON)  # the same context, not rebuilt: the key provider reads it when it signs
     [retried] = automation.on_tick(diverged_stats("cross_exchange"), NOW + 1000)
     assert retried.error is None and retried.disabled == ("cross_exchange",)
     assert [i.id for i in list_all(ctx, ListIncidents()).incidents] == [retried.incident_id]
+
+
+def test_a_key_changed_in_the_environment_signs_the_next_open_without_a_new_context(
+    ctx: OpsContext, environ: dict[str, str], tmp_path: Path
+) -> None:
+    automation = IncidentAutomation(ctx, triggers())
+    [first] = automation.on_tick(diverged_stats("cross_exchange"), NOW)
+    old = SigningKey(ctx.cfg.decision_log.key_id, ENVIRON["TRADEOPS_DECISION_LOG_KEY"].encode())
+    new = SigningKey("rotated", b"rotated-secret-0123456789abcdef")
+    rotate_log_key(OPS_LOG, old, new, reason="drill", max_line_bytes=ctx.cfg.decision_log.max_line_bytes)
+    (tmp_path / "rotated.key").write_bytes(new.secret + b"\n")
+    del environ["TRADEOPS_DECISION_LOG_KEY"]
+    environ |= {"TRADEOPS_DECISION_LOG_KEY_FILE": str(tmp_path / "rotated.key"),
+                "TRADEOPS_DECISION_LOG_KEY_ID": "rotated"}  # fmt: skip
+    [second] = automation.on_tick(diverged_stats("mean_reversion"), NOW + 1000)
+
+    assert first.error is None and second.error is None and first.incident_id != second.incident_id
+    opened = [e for e in entries() if e["kind"] == "incident"]
+    assert [(e["metadata"]["subject"], e["signature"]["key_id"]) for e in opened] == [
+        ("cross_exchange", old.key_id),
+        ("mean_reversion", "rotated"),
+    ]
+    assert verify_file(OPS_LOG, keyring={old.key_id: old, new.key_id: new}).ok

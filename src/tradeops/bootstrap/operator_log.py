@@ -44,7 +44,9 @@ def operator_key(
 
 
 class ConfigKeyProvider:
-    """The operator key from the environment variables, else decision_log.key_file."""
+    """The operator key from the environment variables, else decision_log.key_file, read when it
+    signs: a key changed in `environ` (the process environment in production) or in the key file
+    signs the next entry; nothing is cached."""
 
     def __init__(self, cfg: AppConfig, environ: Mapping[str, str], log_path: Path) -> None:
         self._cfg, self._environ, self._log_path = cfg, environ, log_path

@@ -31,7 +31,6 @@ __all__ = [
     "assemble_ops_context",
     "build_ops_context",
     "open_alertmanager",
-    "rewire",
     "wall_clock_ms",
 ]
 
@@ -161,24 +160,4 @@ def build_ops_context(
         environ=environ,
         operations_log=operations_log,
         override_bus=bus,
-    )
-
-
-def rewire(
-    ctx: OpsContext,
-    *,
-    environ: Mapping[str, str] | None = None,
-    operations_log: Path | None = None,
-) -> OpsContext:
-    """The same context (same store, same clock) with adapters for another environment or log."""
-    return assemble_ops_context(
-        ctx.cfg,
-        ctx.config_path,
-        ctx.environment,
-        ctx.store,
-        ctx.overrides.directory,
-        clock_ms=ctx.clock_ms,
-        environ=ctx.environ if environ is None else environ,
-        operations_log=ctx.operations_log if operations_log is None else operations_log,
-        override_bus=ctx.override_bus,
     )

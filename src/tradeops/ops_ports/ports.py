@@ -53,7 +53,9 @@ class KeyProvider(Protocol):
     """The key operator entries are signed with, and the keys logs are verified with."""
 
     def signing_key(self) -> SigningKey:
-        """The key, or UserInputError naming the log and the key id it expects."""
+        """The key as its source holds it now (asked for at every append: a long-lived context
+        signs with a key changed meanwhile, without being rebuilt), or UserInputError naming the
+        log and the key id it expects."""
         ...
 
     def verification_keyring(self) -> dict[str, SigningKey]:
