@@ -14,11 +14,12 @@ from tradeops.bootstrap.operator_log import ConfigKeyProvider, FileOperatorLog
 from tradeops.bootstrap.override_files import remove_override_file, write_override
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
+from tradeops.config.overrides import OverrideFile
 from tradeops.domain.errors import UserInputError
 from tradeops.host.override_files import read_override, read_overrides
 from tradeops.observability.alertmanager import AlertmanagerClient
 from tradeops.ops_ports import OpsContext, OpsStore, OverrideBus
-from tradeops.runtime.overrides import OverrideFile, OverrideState
+from tradeops.runtime.overrides import OverrideState
 
 if TYPE_CHECKING:
     from tradeops.security.audit import AuditReport

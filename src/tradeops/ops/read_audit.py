@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import orjson
 
+from tradeops.config.overrides import format_timestamp
 from tradeops.decision_log.anchor import read_anchor
 from tradeops.decision_log.entry import line_hash
 from tradeops.decision_log.keys import ANY_KEY_ID
@@ -30,7 +31,6 @@ from tradeops.ops.read_models import (
     paginate,
 )
 from tradeops.ops_ports import OpsContext
-from tradeops.runtime.overrides import format_timestamp
 
 LogName = Literal["operations", "trading"]
 MAX_REPORT_BYTES = 4 * 1024 * 1024

@@ -15,13 +15,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from tradeops.config.models import AppConfig
+from tradeops.config.overrides import COMPONENT_BY_FILE, COMPONENTS, OverrideFile
 from tradeops.decision_log.keys import ANY_KEY_ID, SigningKey
 from tradeops.domain.clock import ms_to_iso
 from tradeops.domain.errors import AlreadyExists, AuditWriteFailed, UserInputError
 from tradeops.domain.trading import Position, StrategyStatus, TradingState
 from tradeops.ops_ports.context import OpsContext
 from tradeops.ops_ports.ports import Clock, LogEntries
-from tradeops.runtime.overrides import COMPONENT_BY_FILE, COMPONENTS, OverrideFile, OverrideState
+from tradeops.runtime.overrides import OverrideState
 
 if TYPE_CHECKING:
     from tradeops.observability.alertmanager import Matcher  # a value type, for the annotation

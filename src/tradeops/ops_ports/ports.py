@@ -19,9 +19,10 @@ from tradeops.domain.trading import Position, StrategyStatus
 from tradeops.observability.silences import SilenceApi
 
 if TYPE_CHECKING:
+    from tradeops.config.overrides import OverrideFile
     from tradeops.decision_log.keys import SigningKey
     from tradeops.domain.trading import TradingState
-    from tradeops.runtime.overrides import OverrideFile, OverrideState
+    from tradeops.runtime.overrides import OverrideState
 
 Clock = Callable[[], int]
 """Milliseconds since the epoch; wall time in production, a fixed or stepped value in tests."""
