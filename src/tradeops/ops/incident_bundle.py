@@ -1,6 +1,9 @@
 """`tradeops incident bundle <id>` and `incident verify <id>`: collect an incident's artefacts into
 `<incidents.directory>/<id>/`, list each file with its sha384 in `manifest.json`, and seal the
-manifest's digest into the operations log (kind incident_bundle, status sealed).
+manifest's digest into the operations log (kind incident_bundle, status sealed). Use cases:
+`build_bundle(ctx, BuildBundle) -> BundleBuilt` and `verify_bundle(ctx, VerifyBundle) ->
+BundleVerified`; the incident is replayed through `incident_control.show`, the seal is appended
+through `ctx.operator_log`, and that log is verified with `ctx.keys`.
 
 Collected: the incident record; its decision-log entries (raw lines, so their signatures still
 verify) and the operations log's anchored head; every override file the kill switch saw during the
@@ -28,7 +31,6 @@ from tradeops.decision_log.verify import verify_log
 from tradeops.domain.errors import UserInputError
 from tradeops.fsutil import atomic_write_bytes, fsync_dir
 from tradeops.observability.snapshots import PrometheusUnavailable, render_snapshots
-from tradeops.ops.audit_trail import operator_key, record_operator_action
 from tradeops.ops.config_handoff import sha384
 from tradeops.ops.incident_control import ShowIncident, show
 from tradeops.ops.incident_model import Incident
@@ -141,7 +143,7 @@ def _entries(stage: Path, incident: Incident, logs: tuple[Path, ...]) -> None:
 
 def _head(stage: Path, ctx: OpsContext, log: Path) -> None:
     """The operations log's anchored head: the signed anchor file and what verifying the log says."""
-    key = operator_key(ctx.cfg, ctx.environ, log)
+    key = ctx.keys.signing_key()
     keyring = {key.key_id: key}
     anchor, problem = read_anchor(log, keyring)
     result = verify_log(log, keyring=keyring)
@@ -244,8 +246,9 @@ def _listing(stage: Path) -> dict[str, dict[str, object]]:
     return out
 
 
-def _places(cfg: AppConfig, root: Path, incident_id: str) -> tuple[Path, Path]:
-    return root / cfg.incidents.directory / incident_id, root / cfg.decision_log.operations_log
+def _places(ctx: OpsContext, root: Path, incident_id: str) -> tuple[Path, Path]:
+    """The bundle's directory and the operations log its seal goes to."""
+    return root / ctx.cfg.incidents.directory / incident_id, ctx.operator_log.path
 
 
 def build_bundle(ctx: OpsContext, command: BuildBundle) -> BundleBuilt:
@@ -253,7 +256,7 @@ def build_bundle(ctx: OpsContext, command: BuildBundle) -> BundleBuilt:
     cfg = ctx.cfg
     incident = show(ctx, ShowIncident(command.incident_id)).incident
     root = command.root
-    target, log = _places(cfg, root, incident.id)
+    target, log = _places(ctx, root, incident.id)
     window = _window(incident)
     target.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{incident.id}.", dir=target.parent))
@@ -293,15 +296,12 @@ def build_bundle(ctx: OpsContext, command: BuildBundle) -> BundleBuilt:
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    record_operator_action(
-        cfg,
+    ctx.operator_log.append(
         kind="incident_bundle",
         status="sealed",
         artefacts={"incident_id": incident.id, "ticket": incident.ticket, "manifest_sha384": digest},
         metadata={"directory": str(target), "files": len(listing), "unavailable": unavailable},
         tags=("incident", incident.id),
-        log_path=log,
-        environ=ctx.environ,
     )
     return BundleBuilt(incident.id, target, len(listing), tuple(unavailable), digest, shots)
 
@@ -318,7 +318,7 @@ def _sealed_digest(log: Path, incident_id: str) -> str | None:
 def verify_bundle(ctx: OpsContext, command: VerifyBundle) -> BundleVerified:
     """Compare the bundle with its manifest and the manifest with its signed seal."""
     incident_id = command.incident_id
-    target, log = _places(ctx.cfg, command.root, incident_id)
+    target, log = _places(ctx, command.root, incident_id)
     manifest_path = target / MANIFEST
     if not manifest_path.is_file():
         raise UserInputError(
@@ -326,7 +326,7 @@ def verify_bundle(ctx: OpsContext, command: VerifyBundle) -> BundleVerified:
         )
     data = manifest_path.read_bytes()
     problems: list[str] = []
-    key = operator_key(ctx.cfg, ctx.environ, log)
+    key = ctx.keys.signing_key()
     checked = verify_log(log, keyring={key.key_id: key})
     if not checked.ok:
         problems.append(f"{log}: does not verify (line {checked.first_error_line}: {checked.reason})")

@@ -18,6 +18,7 @@ from tradeops.ops_ports.ports import (
     OverrideBus,
     OverrideStore,
     SecurityAudit,
+    VenueAccount,
 )
 
 
@@ -42,6 +43,7 @@ class OpsContext:
     operations_log: Path | None = None  # None: cfg.decision_log.operations_log
     override_bus: OverrideBus | None = None  # cluster mode: overrides reach every host
     incidents: IncidentRecords | None = None  # the incident use cases need it (bootstrap sets it)
+    venues: VenueAccount | None = None  # a live environment's venues (reconcile, adopt, watchdog)
 
     @property
     def overrides_dir(self) -> Path:
