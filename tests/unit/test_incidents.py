@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tradeops.bootstrap.incident_records import incident_context
+from tradeops.bootstrap.operator_log import open_operator_log
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
 from tradeops.decision_log.keys import SigningKey
@@ -18,7 +19,6 @@ from tradeops.decision_log.verify import verify_file
 from tradeops.decision_log.writer import DecisionLogWriter
 from tradeops.domain.errors import AlreadyExists, UserInputError
 from tradeops.ops import incident_control as use
-from tradeops.ops.audit_trail import record_operator_action
 from tradeops.ops.control_common import Door
 from tradeops.ops.incident_model import Incident, IncidentStateError, incident_id_from_ticket
 from tradeops.ops.incident_render import render_markdown
@@ -49,7 +49,7 @@ def incident_entries() -> list[dict]:
 
 
 def log_action(cfg: AppConfig, kind: str, status: str, **artefacts: object) -> None:
-    record_operator_action(cfg, kind=kind, status=status, artefacts=artefacts, environ=ENVIRON)
+    open_operator_log(cfg, ENVIRON).append(kind=kind, status=status, artefacts=artefacts)
 
 
 def context(
