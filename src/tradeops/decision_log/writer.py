@@ -43,6 +43,7 @@ from tradeops.decision_log.lockfile import LogLock
 from tradeops.decision_log.opening import inspect_end
 from tradeops.decision_log.quarantine import RepairInfo, quarantine_tail
 from tradeops.decision_log.reader import DEFAULT_MAX_LINE_BYTES, read_tail
+from tradeops.decision_log.syncer import run_anchorer, run_syncer
 from tradeops.domain.errors import UserInputError
 from tradeops.fsutil import fsync_dir
 
@@ -123,8 +124,12 @@ class DecisionLogWriter:
         self._max_kept = max_kept_entries
         self._open_file(lock_timeout, on_torn, environment or self.path.stem, reanchor)
         self._syncer: threading.Thread | None = None
+        self._anchorer: threading.Thread | None = None  # group mode: anchors off the syncer's path
+        self._stop = threading.Event()
         if fsync_mode == "group":
             self._start_syncer()
+            self._anchorer = threading.Thread(target=run_anchorer, args=(self,), daemon=True)
+            self._anchorer.start()
         atexit.register(self.close)
 
     # --- opening -----------------------------------------------------------------------------------
@@ -296,8 +301,10 @@ class DecisionLogWriter:
                 return
             self._closing = True
             self._cond.notify_all()
-        if self._syncer is not None:
-            self._syncer.join()
+        self._stop.set()
+        for thread in (self._syncer, self._anchorer):
+            if thread is not None:
+                thread.join()
         atexit.unregister(self.close)
         try:
             if self._error is None:
@@ -401,8 +408,8 @@ class DecisionLogWriter:
                 raise self._fail(exc) from exc
             self._written = (last_seq, head, self._written[2] + len(data))  # one assignment: read whole
 
-    def _sync(self) -> None:
-        """fdatasync: everything written before the call becomes durable."""
+    def _sync(self, *, anchor: bool = True) -> None:
+        """fdatasync: everything written before the call becomes durable (then anchor, if due)."""
         with self._sync_lock:
             target, head, size = self._written
             if target <= self._durable_seq:
@@ -420,7 +427,8 @@ class DecisionLogWriter:
                     self._unsynced = [item for item in self._unsynced if item[0] > target]
                     if self._on_durable is not None:
                         self._on_durable(target)  # under the lock, so calls arrive in seq order
-        self._anchor(force=False)
+        if anchor:
+            self._anchor(force=False)
 
     def _anchor(self, *, force: bool) -> None:
         """Replace the anchor with the durable head (rate-limited unless forced)."""
@@ -464,34 +472,10 @@ class DecisionLogWriter:
 
     def _start_syncer(self) -> None:
         self._syncer = threading.Thread(
-            target=self._run_syncer, name=f"decision-log:{self.path.name}", daemon=True
+            target=run_syncer, args=(self,), name=f"decision-log:{self.path.name}"
         )
+        self._syncer.daemon = True
         self._syncer.start()
-
-    def _next_job(self) -> str | None:
-        """Wait for work: "sync" (written, not durable), "commit" (a partial batch is due), None (stop)."""
-        with self._cond:
-            while not self._closing and self._error is None:
-                if self._written[0] > self._durable_seq:
-                    return "sync"
-                timeout = None
-                if self._buffer:
-                    timeout = self._first_pending + self._group_seconds - time.monotonic()
-                    if timeout <= 0:
-                        return "commit"
-                self._syncer_waiting = True
-                self._cond.wait(timeout)
-                self._syncer_waiting = False
-        return None
-
-    def _run_syncer(self) -> None:
-        while (job := self._next_job()) is not None:
-            try:
-                if job == "commit":
-                    self._write_batch()
-                self._sync()
-            except LogWriteError:
-                return
 
 
 __all__ = ["OPERATOR_LOCK_WAIT_SECONDS", "DecisionLogWriter", "FsyncMode", "LogMismatchError"]
