@@ -23,6 +23,7 @@ from sqlalchemy import create_engine
 from tradeops.cluster import names
 from tradeops.cluster.connection import ClusterUnavailable, NatsConnection
 from tradeops.cluster.lease import LeaderLease, ensure_bucket, read_lease
+from tradeops.cluster.log_follow import LogFollower
 from tradeops.cluster.log_mirror import LogMirror, StreamLog
 from tradeops.cluster.overrides_kv import KvOverrides
 from tradeops.config.models import AppConfig, ClusterConfig
@@ -81,10 +82,11 @@ class ClusterNode:
         except ClusterUnavailable:
             return
 
-    def sync_log(self) -> None:
-        """Keep the local log equal to the stream (a follower's warm copy)."""
-        self.stream.sync_file(self.log_path)
-        self.lag = max(0, self.stream.line_count() - _line_count(self.log_path))
+    def sync_log(self, follower: LogFollower) -> None:
+        """Keep the local log equal to the stream (a follower's warm copy), incrementally."""
+        follower.sync()
+        behind = self.stream.last_seq() - follower.seq
+        self.lag = 0 if behind <= 0 else max(0, self.stream.line_count() - follower.lines)
 
     def advance_epoch(self) -> int:
         return fence.advance(self.db, self.environment, self.cfg.host_id)
@@ -96,12 +98,13 @@ class ClusterNode:
             self.cfg.lease_ttl_seconds,
         )  # fmt: skip
         announced = False
+        follower = LogFollower(self.stream, self.log_path)
         while not stopping.is_set():
             try:
-                self.sync_log()
+                self.sync_log(follower)
                 current = read_lease(self.conn, self.lease_kv, lease.key, 1.0)
                 if current is None and lease.try_acquire(self.advance_epoch):
-                    self.sync_log()  # the last leader's final entries
+                    self.sync_log(follower)  # the last leader's final entries
                     return lease
                 self.publish_presence("follower", current.epoch if current else 0)
                 if not announced:
@@ -112,13 +115,6 @@ class ClusterNode:
                 print(f"cluster: {exc}; retrying", file=sys.stderr)
             stopping.wait(FOLLOW_POLL_S)
         return None
-
-
-def _line_count(path: Path) -> int:
-    try:
-        return path.read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
 
 
 def open_node(cfg: AppConfig, environment: str) -> ClusterNode:
