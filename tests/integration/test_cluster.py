@@ -75,18 +75,52 @@ def test_one_leader_trades_and_a_follower_takes_over_after_kill_9(cluster) -> No
     assert wait_for(lambda: orders_by_epoch(schema).get("e1", 0) >= 1, TAKEOVER_S), a.stderr()
     assert wait_for(lambda: "follows" in b.stderr(), TAKEOVER_S)
     assert set(orders_by_epoch(schema)) == {"e1"}  # the follower sent nothing
+    assert "host-b warm: market 6 series loaded" in b.stderr()  # before it leads: no cold start
+    assert wait_for(lambda: _checkpoints(b.root / LOG), TAKEOVER_S)  # it holds the leader's log
     a.stop(signal.SIGKILL)
     assert wait_for(_leader(schema, "host-b", 2), TAKEOVER_S), b.stderr()
     assert wait_for(lambda: orders_by_epoch(schema).get("e2", 0) >= 1, TAKEOVER_S), b.stderr()
+    warm = _warm_reconcile(b.stderr())
+    assert warm["projection"] == "as read while following", b.stderr()
+    assert 0 < warm["walked_from"] == warm["store_seq"]  # the chain was verified while following
     shown = b.tradeops("cluster", "status", "--json", "--environment", "binance_paper")
     assert shown.returncode == 0, shown.stderr
     assert (json.loads(shown.stdout)["leader"], json.loads(shown.stdout)["epoch"]) == ("host-b", 2)
     b.stop()
     bars = _bars_by_epoch(schema)
     assert not bars["e1"] & bars["e2"]  # no bar traded by both leaders
+    _assert_each_bar_once(b.root / LOG, warm["store_seq"])
     check = b.tradeops("state", "check", "--environment", "binance_paper")
     assert check.returncode == 0, check.stdout + check.stderr
     _verify_across_hosts_detects_tampering(b, port)
+
+
+def _checkpoints(path: Path) -> list[tuple[int, int]]:
+    """(log seq, step time) of every step's checkpoint (cluster mode checkpoints every step)."""
+    if not path.exists():
+        return []
+    return [(e["seq"], e["metadata"]["step_ms"]) for e in _log_entries(path) if e["kind"] == "checkpoint"]
+
+
+def _warm_reconcile(stderr: str) -> dict:
+    line = next(x for x in stderr.splitlines() if x.startswith("cluster: reconcile warm:"))
+    words = line.replace(",", "").split()
+    return {
+        "store_seq": int(words[words.index("seq") + 1]),
+        "projection": line.split("projection ")[1].split(",")[0],
+        "walked_from": int(line.split("walked from seq ")[1].split()[0]),
+    }
+
+
+def _assert_each_bar_once(path: Path, takeover_seq: int) -> None:
+    """Over both leaders' terms in the one log, the steps' market times never go back (a clean stop
+    checkpoints its last step once more), and the new leader's first step comes after the old
+    leader's last durable one: no step, and so no bar, was processed twice."""
+    steps = _checkpoints(path)
+    assert all(x[1] <= y[1] for x, y in zip(steps, steps[1:], strict=False))
+    before = [step for seq, step in steps if seq <= takeover_seq]
+    after = [step for seq, step in steps if seq > takeover_seq]
+    assert before and after and before[-1] < after[0]
 
 
 def _verify_across_hosts_detects_tampering(host, port: int) -> None:

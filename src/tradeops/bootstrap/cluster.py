@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine
 
+from tradeops.bootstrap.cluster_warm import WarmFollower
 from tradeops.cluster import names
 from tradeops.cluster.connection import ClusterUnavailable, NatsConnection
 from tradeops.cluster.lease import LeaderLease, ensure_bucket, read_lease
@@ -36,6 +37,7 @@ from tradeops.runtime.cluster_guard import ClusterGate, ClusterGuard, ClusterSna
 from tradeops.runtime.ports import OrderGate
 
 if TYPE_CHECKING:
+    from tradeops.bootstrap.account import WarmStart
     from tradeops.bootstrap.engine import RunOptions
 
 FOLLOW_POLL_S = 0.25
@@ -91,8 +93,9 @@ class ClusterNode:
     def advance_epoch(self) -> int:
         return fence.advance(self.db, self.environment, self.cfg.host_id)
 
-    def follow(self, stopping: threading.Event) -> LeaderLease | None:
-        """Wait as a follower until this host wins the lease (None: asked to stop)."""
+    def follow(self, stopping: threading.Event, warm: WarmFollower | None = None) -> LeaderLease | None:
+        """Wait as a follower until this host wins the lease (None: asked to stop); `warm`
+        reads the account's state after every sync of the log."""
         lease = LeaderLease(
             self.conn, self.lease_kv, names.lease_key(self.environment), self.cfg.host_id,
             self.cfg.lease_ttl_seconds,
@@ -102,14 +105,20 @@ class ClusterNode:
         while not stopping.is_set():
             try:
                 self.sync_log(follower)
+                if warm is not None:
+                    warm.poll(follower)
                 current = read_lease(self.conn, self.lease_kv, lease.key, 1.0)
                 if current is None and lease.try_acquire(self.advance_epoch):
                     self.sync_log(follower)  # the last leader's final entries
+                    if warm is not None:
+                        warm.poll(follower)
                     return lease
                 self.publish_presence("follower", current.epoch if current else 0)
                 if not announced:
                     who = f"{current.host_id} (epoch {current.epoch})" if current else "nobody"
                     print(f"cluster: {self.cfg.host_id} follows; leader {who}", file=sys.stderr)
+                    if warm is not None:
+                        print(f"cluster: {self.cfg.host_id} warm: {warm.describe()}", file=sys.stderr)
                     announced = True
             except ClusterUnavailable as exc:
                 print(f"cluster: {exc}; retrying", file=sys.stderr)
@@ -197,6 +206,7 @@ class ClusterTerm:
 
     node: ClusterNode
     lease: LeaderLease
+    warm: WarmFollower | None = None
     guard: ClusterGuard = field(init=False)
     fence: EpochFence = field(init=False)
     mirror: LogMirror | None = None
@@ -204,6 +214,14 @@ class ClusterTerm:
     def __post_init__(self) -> None:
         self.guard = ClusterGuard(self.lease, self.node.overrides, self.node.cfg.max_disconnect_seconds)
         self.fence = EpochFence(self.node.environment, self.lease.epoch)
+
+    @property
+    def market(self) -> list[Any] | None:
+        """The series the follower loaded (None: load them now)."""
+        return None if self.warm is None else self.warm.market
+
+    def warm_start(self) -> WarmStart | None:
+        return None if self.warm is None else self.warm.take()
 
     @property
     def order_tag(self) -> str:
@@ -263,16 +281,19 @@ def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
     node = open_node(cfg, options.environment)
     stopping = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    warm: WarmFollower | None = None
     try:
+        warm = WarmFollower(cfg, options, node)
         while not stopping.is_set():
-            lease = node.follow(stopping)
+            lease = node.follow(stopping, warm)
             if lease is None:
                 break
             print(
-                f"cluster: {node.cfg.host_id} leads {options.environment} (epoch {lease.epoch})",
+                f"cluster: {node.cfg.host_id} leads {options.environment} (epoch {lease.epoch}); "
+                f"warm: {warm.describe()}",
                 file=sys.stderr,
             )
-            term = ClusterTerm(node, lease)
+            term = ClusterTerm(node, lease, warm)
             node.publish_presence("leader", lease.epoch)
             lost = _term(build_runtime, replace(options, cluster=term), cfg, term, stopping)
             if lost:
@@ -281,6 +302,8 @@ def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if warm is not None:
+            warm.close()
         node.close()
     return 0
 
