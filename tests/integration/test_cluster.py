@@ -5,6 +5,7 @@ a partition made by SIGSTOP-ing the TCP proxy between one host and NATS."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -117,7 +118,7 @@ def _assert_each_bar_once(path: Path, takeover_seq: int) -> None:
     checkpoints its last step once more), and the new leader's first step comes after the old
     leader's last durable one: no step, and so no bar, was processed twice."""
     steps = _checkpoints(path)
-    assert all(x[1] <= y[1] for x, y in zip(steps, steps[1:], strict=False))
+    assert all(x[1] <= y[1] for x, y in itertools.pairwise(steps))
     before = [step for seq, step in steps if seq <= takeover_seq]
     after = [step for seq, step in steps if seq > takeover_seq]
     assert before and after and before[-1] < after[0]
