@@ -126,8 +126,9 @@ class Host:
 
     def tradeops(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*self.prefix, TRADEOPS, *args], cwd=self.root, env=self.env(), capture_output=True, text=True, timeout=timeout
-        )
+            [*self.prefix, TRADEOPS, *args],
+            cwd=self.root, env=self.env(), capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -167,7 +168,8 @@ def make_host(
     shutil.copytree(REPO / "config", root / "config")
     path = root / "config" / "core.yaml"
     doc = yaml.safe_load(path.read_text())
-    doc["environments"]["binance_paper"]["state_url"] = schema.url if pg_url is None else schema.url_for(pg_url)
+    state_url = schema.url if pg_url is None else schema.url_for(pg_url)
+    doc["environments"]["binance_paper"]["state_url"] = state_url
     url = nats_url or f"nats://127.0.0.1:{nats_port}"
     doc["cluster"] = {
         "nats_url": url,

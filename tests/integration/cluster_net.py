@@ -93,7 +93,8 @@ class LoopbackNet:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.nats_port = free_port()
         self.nats = subprocess.Popen(
-            [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.nats_port), "-sd", str(base / "jetstream")],
+            [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.nats_port),
+             "-sd", str(base / "jetstream")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_port(self.nats_port)
@@ -136,7 +137,7 @@ class NamespaceNet:
         self.nats_ns = self._namespace("n")
         try:
             self.nats_port = free_port()
-            test_side, nats_side = self._link(None, self.nats_ns, "tn")
+            _test_side, nats_side = self._link(None, self.nats_ns, "tn")
             self.nats = subprocess.Popen(
                 [IP, "netns", "exec", self.nats_ns, NATS_SERVER, "-js", "-a", "0.0.0.0",
                  "-p", str(self.nats_port), "-sd", str(base / "jetstream")],

@@ -237,7 +237,8 @@ def test_a_kill_switch_on_one_host_halts_the_other_and_a_malformed_value_halts_b
     )  # fmt: skip
     assert cleared.returncode == 0, cleared.stderr
     assert wait_for(lambda: _kill_switch(schema) == "active", TAKEOVER_S), a.stderr()
-    asyncio.run(_put(net.test_url, "tradeops_overrides", "binance_paper.multi_strategy_disable_json", b"{not json"))
+    key = "binance_paper.multi_strategy_disable_json"
+    asyncio.run(_put(net.test_url, "tradeops_overrides", key, b"{not json"))
     assert wait_for(lambda: _kill_switch(schema) == "halted", TAKEOVER_S), a.stderr()
     halted_with = orders_by_epoch(schema).get("e1", 0)
     a.stop(signal.SIGKILL)
