@@ -26,6 +26,7 @@ from tradeops.cluster.connection import ClusterUnavailable, NatsConnection
 from tradeops.cluster.lease import LeaderLease, ensure_bucket, read_lease
 from tradeops.cluster.log_follow import LogFollower
 from tradeops.cluster.log_mirror import LogMirror, StreamLog
+from tradeops.cluster.override_files import OverrideFileSync
 from tradeops.cluster.overrides_kv import KvOverrides
 from tradeops.config.models import AppConfig, ClusterConfig
 from tradeops.domain.errors import Fatal, UserInputError
@@ -34,6 +35,7 @@ from tradeops.persistence import fence
 from tradeops.persistence.fence import EpochFence
 from tradeops.persistence.sql_store import SqlStateStore
 from tradeops.runtime.cluster_guard import ClusterGate, ClusterGuard, ClusterSnapshot, Member, Standing
+from tradeops.runtime.overrides import COMPONENTS
 from tradeops.runtime.ports import OrderGate
 
 if TYPE_CHECKING:
@@ -282,6 +284,11 @@ def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
     stopping = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     warm: WarmFollower | None = None
+    files = OverrideFileSync(
+        node.conn, node.overrides.kv, options.environment, Path(cfg.runtime.overrides_dir),
+        [c.file_name for c in COMPONENTS.values()],
+    )  # fmt: skip
+    files.start()  # an `rm` of an override file on this host lifts it on every host
     try:
         warm = WarmFollower(cfg, options, node)
         while not stopping.is_set():
@@ -302,6 +309,7 @@ def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        files.close()
         if warm is not None:
             warm.close()
         node.close()

@@ -18,13 +18,18 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradeops.bootstrap.account import WarmStart
+from tradeops.bootstrap.decision_log_wiring import signing_key
 from tradeops.config.models import AppConfig
+from tradeops.decision_log.anchor import Anchor, write_anchor
 from tradeops.decision_log.chain import ChainBroken, ChainCursor, walk_chain
+from tradeops.decision_log.entry import utc_timestamp
+from tradeops.domain.errors import TradeopsError
 from tradeops.marketdata.loaders import CandleSeries
 from tradeops.persistence.projection import Projection
 from tradeops.persistence.sql_store import LogPosition, SqlStateStore
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CURSORS = 32  # verified positions kept (the store's position trails the stream a little)
+ANCHOR_EVERY_S = 1.0
 
 
 def load_market(cfg: AppConfig, options: RunOptions) -> list[CandleSeries] | None:
@@ -69,6 +75,13 @@ class WarmFollower:
         self._cursors: deque[ChainCursor] = deque(maxlen=CURSORS)
         self._follower: Any = None
         self._syncs = 0
+        self._log_id = ""
+        self._anchored_at = -ANCHOR_EVERY_S
+        try:
+            self._key: Any = signing_key(cfg, node.log_path)
+        except TradeopsError as exc:  # unsigned: the copy is verified against the stream only
+            log.warning("cluster: no signing key for the local log copy's anchor: %s", exc)
+            self._key = None
 
     def poll(self, follower: LogFollower) -> None:
         """After the follower's log sync: walk the new lines, read the store's position."""
@@ -95,9 +108,11 @@ class WarmFollower:
     def _walk(self, position: LogPosition | None) -> None:
         last = self._cursor
         try:
-            for cursor, _entry in walk_chain(self.node.log_path, self._cursor):
+            for cursor, entry in walk_chain(self.node.log_path, self._cursor):
                 if position is not None and cursor.seq == position.seq:
                     self._cursors.append(cursor)
+                if cursor.number == 1:
+                    self._log_id = str(entry.get("log_id") or "")
                 last = cursor
         except ChainBroken as exc:  # the takeover's reconcile refuses it, from the first line
             log.warning("cluster: the local log copy does not verify: %s", exc)
@@ -107,6 +122,24 @@ class WarmFollower:
         if last is not None and last is not self._cursor:
             self._cursor = last
             self._cursors.append(last)
+            self._anchor(last)
+
+    def _anchor(self, cursor: ChainCursor) -> None:
+        """Sign the copy's head into `<log>.anchor`, as its writer would: the copy is the stream's
+        (acknowledged entries only) and its chain was just walked, so `decision-log verify` checks
+        a follower's copy like any log (at most every ANCHOR_EVERY_S)."""
+        now = time.monotonic()
+        if self._key is None or not self._log_id or now - self._anchored_at < ANCHOR_EVERY_S:
+            return
+        try:
+            updated = utc_timestamp(datetime.now(UTC))
+            write_anchor(
+                self.node.log_path, Anchor(self._log_id, cursor.seq, cursor.head, updated, None), self._key
+            )
+        except OSError as exc:
+            log.warning("cluster: cannot anchor the local log copy: %s", exc)
+            return
+        self._anchored_at = now
 
     def take(self) -> WarmStart:
         """Hand what was read to the term that starts (the projection goes with it)."""

@@ -1,0 +1,79 @@
+"""The seed runbooks on a two-host cluster (tests/acceptance/cluster_stage.py), every command
+verbatim, run on the host that does not trade: what an operator does on host-b reaches the leader
+on host-a (the override bucket, the shared store), and the audit trail verifies on host-b.
+
+The steps kept are those whose effect crosses hosts (disable, confirm, remove, the decision-log
+record and its verification; per-strategy disable and enable); the one-host steps (Alertmanager
+silences, the metrics watch, load tests, config apply to the local scheduler) are covered by the
+one-host stage in test_stage4_playbook.py and test_rollback_runbook.py."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+
+import pytest
+
+from tests.acceptance.cluster_stage import BOUND_S, cluster_stage_fixture  # noqa: F401 - the fixture
+from tests.integration.live import entries, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.services]
+OVERRIDE = "var/runtime/overrides/multi_strategy_disable.json"
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, (result.stdout[-1500:], result.stderr[-1500:])
+    return result
+
+
+def _halted(log) -> bool:
+    return any(e["kind"] == "trading_state" and e["status"] == "halted" for e in entries(log))
+
+
+def test_stage4_playbook_run_on_the_follower_host_halts_and_resumes_the_leader(cluster_stage):
+    a, b = cluster_stage.a, cluster_stage.b
+    ticket = "INC-1818"
+    assert cluster_stage.leader() == (1, "host-a")
+    # 1. On host-b: the disable script. The file is there, valid JSON, mode 600; host-a halts.
+    _ok(
+        b.sh(
+            f'scripts/disable_multi_strategy.py --reason "feed outage on binance" --ticket {ticket} '
+            "--requested-by l2-ops --component multi_strategy"
+        )
+    )
+    override = b.root / OVERRIDE
+    assert json.loads(override.read_text())["ticket"] == ticket
+    assert stat.S_IMODE(override.stat().st_mode) == 0o600
+    assert not (a.root / OVERRIDE).exists()  # host-a obeys the bucket, not a file of its own
+    wait_for(lambda: _halted(a.scheduler.runtime_log), BOUND_S, "the leader on host-a to halt")
+    # 3. Confirm the stop, on host-b: the verdict is the running (leading) scheduler's.
+    step3 = b.sh("scripts/smoke_demo_strategies.py --check-disabled")
+    assert step3.returncode == 0 and step3.stdout.splitlines()[0] == "disabled", step3.stdout
+    assert "observed: disabled by the running scheduler" in step3.stdout, step3.stdout
+    frozen = len(a.scheduler.orders())
+    # 5. Remove the override file on host-b: host-a trades again; status `enabled`, no warning.
+    _ok(b.sh(f"rm {OVERRIDE}"))
+    wait_for(lambda: len(a.scheduler.orders()) > frozen, BOUND_S, "the leader to trade again")
+    probe = b.sh("scripts/smoke_demo_strategies.py --check-disabled")
+    assert probe.returncode == 0 and probe.stdout.splitlines()[0] == "enabled", probe.stdout
+    assert "warning" not in (probe.stdout + probe.stderr).lower()
+    # 6. The decision-log record on host-b (its operations log), then the audit trail verifies there.
+    _ok(b.sh(f"tradeops rollback summary --ticket {ticket}"))
+    _ok(
+        b.sh(
+            "python scripts/verify_decision_log.py summary --append audit/decision_logs/stage4.jsonl "
+            f"--stage stage4 --status rollback_completed --hash-algorithm sha384 "
+            f"--artefact incident_id={ticket} "
+            "--artefact-from-file summary_sha384=var/audit/stage4/rollback_summary.json "
+            "--metadata duration_min=1 --tag rollback"
+        )
+    )
+    entry = entries(b.stage.ops_log)[-1]
+    assert entry["signature"]["algorithm"] == "HMAC-SHA384" and entry["artefacts"]["incident_id"] == ticket
+    verify = b.sh(
+        "python scripts/verify_decision_log.py --strict audit/decision_logs/stage4.jsonl "
+        "audit/decision_logs/binance_paper.jsonl"
+    )
+    assert verify.returncode == 0 and verify.stdout.startswith("OK:"), verify.stdout + verify.stderr
+    assert cluster_stage.leader() == (1, "host-a")  # nothing here moved the lease
