@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 

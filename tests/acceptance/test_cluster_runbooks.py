@@ -77,3 +77,56 @@ def test_stage4_playbook_run_on_the_follower_host_halts_and_resumes_the_leader(c
     )
     assert verify.returncode == 0 and verify.stdout.startswith("OK:"), verify.stdout + verify.stderr
     assert cluster_stage.leader() == (1, "host-a")  # nothing here moved the lease
+
+
+def test_rollback_runbook_disable_on_one_host_enable_on_the_other(cluster_stage):
+    a, b = cluster_stage.a, cluster_stage.b
+    ticket, strategy = "INC-1819", "mean_reversion"  # the runbook's <strategy_name>: one that trades here
+    # 1. L2 approves the rollback in the decision log, on host-b.
+    _ok(
+        b.sh(
+            "python scripts/verify_decision_log.py summary --append --stage stage4 "
+            f"--status rollback_approved --artefact ticket={ticket} --tag rollback"
+        )
+    )
+    # 3. Disable the strategy on host-b; its decision log says status=disabled, bucket manual.
+    _ok(b.sh(f"python scripts/run_multi_strategy_scheduler.py --disable-strategy {strategy}"))
+    disabled = [e for e in entries(b.stage.ops_log) if e["kind"] == "strategy_state"][-1]
+    assert disabled["status"] == "disabled" and disabled["artefacts"]["strategy"] == strategy
+    assert disabled["metadata"]["risk_budget_bucket"] == "manual"
+    # The leader on host-a takes the strategy out of trading (its heartbeat says so).
+    wait_for(
+        lambda: _strategy_state(cluster_stage, strategy) == "disabled", BOUND_S, f"host-a to stop {strategy}"
+    )
+    frozen = len(a.scheduler.orders(strategy))
+    # Return to baseline, on host-a this time: enable it again; the decision log says restored.
+    _ok(
+        a.sh(
+            f"python scripts/run_multi_strategy_scheduler.py --enable-strategy {strategy} "
+            f"--reason 'baseline restored' --ticket {ticket}"
+        )
+    )
+    wait_for(
+        lambda: _strategy_state(cluster_stage, strategy) == "active",
+        BOUND_S,
+        f"host-a to trade {strategy} again",
+    )
+    assert len(a.scheduler.orders(strategy)) >= frozen
+    _ok(
+        a.sh(
+            "python scripts/verify_decision_log.py summary --append --stage stage4 --status restored "
+            f"--artefact ticket={ticket} --tag rollback"
+        )
+    )
+    for host in (a, b):  # each host's operations log and its copy of the account's log verify
+        verify = host.sh(
+            "python scripts/verify_decision_log.py --strict audit/decision_logs/stage4.jsonl "
+            "audit/decision_logs/binance_paper.jsonl"
+        )
+        assert verify.returncode == 0 and verify.stdout.startswith("OK:"), verify.stdout + verify.stderr
+
+
+def _strategy_state(stage, strategy: str) -> str | None:
+    """What the leading scheduler's last heartbeat (in the shared store) says of `strategy`."""
+    rows = stage.schema.rows("SELECT value FROM kv WHERE key = 'runtime.scheduler_heartbeat'")
+    return json.loads(str(rows[0][0])).get("strategies", {}).get(strategy) if rows else None
