@@ -112,18 +112,50 @@ def test_rollback_runbook_disable_on_one_host_enable_on_the_other(cluster_stage)
         f"host-a to trade {strategy} again",
     )
     assert len(a.scheduler.orders(strategy)) >= frozen
+    ops_a = a.stage.ops_log
+    older = (ops_a.read_bytes(), ops_a.with_name(ops_a.name + ".anchor").read_bytes())
     _ok(
         a.sh(
             "python scripts/verify_decision_log.py summary --append --stage stage4 --status restored "
             f"--artefact ticket={ticket} --tag rollback"
         )
     )
+    _operations_logs_verify_against_the_merged_anchor(a, ops_a, older)
     for host in (a, b):  # each host's operations log and its copy of the account's log verify
         verify = host.sh(
             "python scripts/verify_decision_log.py --strict audit/decision_logs/stage4.jsonl "
             "audit/decision_logs/binance_paper.jsonl"
         )
         assert verify.returncode == 0 and verify.stdout.startswith("OK:"), verify.stdout + verify.stderr
+
+
+def _operations_logs_verify_against_the_merged_anchor(a, ops_a, older: tuple[bytes, bytes]) -> None:
+    """Each host's operations log is its own chain; the cluster holds one signed anchor merged
+    from every host's (cluster/ops_anchor.py): an older copy put back on host-a, consistent with
+    its own older anchor, still fails against the cluster's."""
+    verify = (
+        "tradeops decision-log verify --stream --environment binance_paper audit/decision_logs/stage4.jsonl"
+    )
+    anchored = ops_a.with_name(ops_a.name + ".anchor")
+    seq = len(ops_a.read_bytes().splitlines())
+
+    def merged() -> str:
+        done = a.sh(verify)
+        return done.stdout if done.returncode == 0 and f"(seq {seq})" in done.stdout else ""
+
+    wait_for(merged, BOUND_S, "host-a's operations-log anchor to reach the cluster")
+    report = merged()
+    assert "OK: operations log of host-a: audit/decision_logs/stage4.jsonl reaches" in report, report
+    assert "note: operations log of host-b (anchored at seq" in report, report  # the other chain
+    newer = (ops_a.read_bytes(), anchored.read_bytes())
+    ops_a.write_bytes(older[0])
+    anchored.write_bytes(older[1])
+    local = a.sh("python scripts/verify_decision_log.py --strict audit/decision_logs/stage4.jsonl")
+    assert local.returncode == 0, local.stdout  # the older copy agrees with its older anchor...
+    cut = a.sh(verify)
+    assert cut.returncode == 1 and "below the cluster's anchor of host-a" in cut.stdout, cut.stdout
+    ops_a.write_bytes(newer[0])  # ...not with the cluster's
+    anchored.write_bytes(newer[1])
 
 
 def _strategy_state(stage, strategy: str) -> str | None:

@@ -26,6 +26,7 @@ from tradeops.cluster.connection import ClusterUnavailable, NatsConnection
 from tradeops.cluster.lease import LeaderLease, ensure_bucket, read_lease
 from tradeops.cluster.log_follow import LogFollower
 from tradeops.cluster.log_mirror import LogMirror, StreamLog
+from tradeops.cluster.ops_anchor import OpsAnchorSync
 from tradeops.cluster.override_files import OverrideFileSync
 from tradeops.cluster.overrides_kv import KvOverrides
 from tradeops.config.models import AppConfig, ClusterConfig
@@ -34,7 +35,7 @@ from tradeops.domain.order_ids import epoch_tag
 from tradeops.persistence import fence
 from tradeops.persistence.fence import EpochFence
 from tradeops.persistence.sql_store import SqlStateStore
-from tradeops.runtime.cluster_guard import ClusterGate, ClusterGuard, ClusterSnapshot, Member, Standing
+from tradeops.runtime.cluster_guard import ClusterGate, ClusterGuard, Standing
 from tradeops.runtime.overrides import COMPONENTS
 from tradeops.runtime.ports import OrderGate
 
@@ -71,6 +72,7 @@ class ClusterNode:
     overrides: KvOverrides
     stream: StreamLog
     db: Any
+    audit_kv: Any = None  # the merged anchor of the hosts' operations logs
     lag: int = 0
 
     def close(self) -> None:
@@ -136,6 +138,7 @@ def open_node(cfg: AppConfig, environment: str) -> ClusterNode:
         conn.connect()
         lease_kv = ensure_bucket(conn, names.lease_bucket(cluster), cluster.lease_ttl_seconds, timeout)
         override_kv = ensure_bucket(conn, names.overrides_bucket(cluster), None, timeout)
+        audit_kv = ensure_bucket(conn, names.audit_bucket(cluster), None, timeout)
         overrides = KvOverrides(conn, override_kv, environment, timeout)
         overrides.start()
         stream = StreamLog(
@@ -151,7 +154,7 @@ def open_node(cfg: AppConfig, environment: str) -> ClusterNode:
     db = create_engine(url, pool_pre_ping=True)
     fence.ensure_table(db)
     log_path = Path(cfg.decision_log_path(environment))
-    return ClusterNode(cluster, environment, url, log_path, conn, lease_kv, overrides, stream, db)
+    return ClusterNode(cluster, environment, url, log_path, conn, lease_kv, overrides, stream, db, audit_kv)
 
 
 class OverrideBusAdapter:
@@ -289,6 +292,9 @@ def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
         [c.file_name for c in COMPONENTS.values()],
     )  # fmt: skip
     files.start()  # an `rm` of an override file on this host lifts it on every host
+    ops_log = Path(cfg.decision_log.operations_log)
+    anchors = OpsAnchorSync(node.conn, node.audit_kv, node.cfg.host_id, ops_log, _key(cfg, ops_log))
+    anchors.start()  # this host's operations-log anchor, merged with the other hosts'
     try:
         warm = WarmFollower(cfg, options, node)
         while not stopping.is_set():
@@ -310,10 +316,21 @@ def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         files.close()
+        anchors.close()
         if warm is not None:
             warm.close()
         node.close()
     return 0
+
+
+def _key(cfg: AppConfig, log_path: Path) -> Any:
+    from tradeops.bootstrap.decision_log_wiring import signing_key
+
+    try:
+        return signing_key(cfg, log_path)
+    except UserInputError as exc:  # no key: the merged anchor goes unsigned (verify refuses it)
+        print(f"cluster: operations-log anchor unsigned: {exc}", file=sys.stderr)
+        return None
 
 
 def _term(
@@ -333,56 +350,3 @@ def _term(
     finally:
         runtime.close()
         term.close()
-
-
-class NatsClusterReader:
-    """The ops' ClusterReader: the lease bucket, the log stream and the fence row."""
-
-    def __init__(self, cfg: AppConfig) -> None:
-        self.cfg = cfg
-
-    def snapshot(self, environment: str) -> Any:
-        node = open_node(self.cfg, environment)
-        try:
-            now_ms = time.time_ns() // 1_000_000
-            lease = read_lease(node.conn, node.lease_kv, names.lease_key(environment), 2.0)
-            fenced = fence.current(node.db, environment)
-            return ClusterSnapshot(
-                leader=lease.host_id if lease else None,
-                lease_epoch=lease.epoch if lease else None,
-                lease_age_s=(now_ms - lease.renewed_ms) / 1000 if lease else None,
-                fence_epoch=fenced[0] if fenced else None,
-                refused_writes=fenced[2] if fenced else 0,
-                stream_entries=node.stream.line_count(),
-                members=tuple(self._members(node, environment, now_ms)),
-            )
-        finally:
-            node.close()
-
-    def _members(self, node: ClusterNode, environment: str, now_ms: int) -> list[Any]:
-        async def read() -> list[Any]:
-            prefix = names.follower_key(environment, "")
-            try:
-                keys = await node.lease_kv.keys()
-            except Exception:
-                return []
-            found = []
-            for key in sorted(k for k in keys if k.startswith(prefix)):
-                entry = await node.lease_kv.get(key)
-                data = json.loads(entry.value or b"{}")
-                found.append(
-                    Member(
-                        str(data["host_id"]),
-                        str(data["role"]),
-                        int(data["epoch"]),
-                        int(data["lag"]),
-                        (now_ms - int(data["seen_ms"])) / 1000,
-                    )
-                )
-            return found
-
-        return node.conn.call(read(), 2.0)
-
-
-def open_cluster_reader(cfg: AppConfig) -> NatsClusterReader:
-    return NatsClusterReader(cfg)
