@@ -12,9 +12,10 @@ import pytest
 
 from tests.conftest import require_service
 from tests.integration.cluster_harness import NATS_SERVER, start_nats
+from tradeops.bootstrap.cluster_ops_anchor import signer, verify_merged
 from tradeops.cluster.connection import NatsConnection
 from tradeops.cluster.lease import ensure_bucket
-from tradeops.cluster.ops_anchor import KEY, OpsAnchorSync, read_merged, verify_merged
+from tradeops.cluster.ops_anchor import KEY, OpsAnchorSync, read_merged
 from tradeops.decision_log.entry import sign_document
 from tradeops.decision_log.keys import SigningKey
 from tradeops.decision_log.writer import DecisionLogWriter
@@ -49,8 +50,8 @@ def test_two_hosts_chains_verify_against_one_merged_anchor(bucket, tmp_path: Pat
     _append(log_b, 3)
     older = log_a.read_bytes(), log_a.with_name("stage4.jsonl.anchor").read_bytes()
     _append(log_a, 2)
-    sync_a = OpsAnchorSync(conn, kv, "host-a", log_a, SIGNER)
-    sync_b = OpsAnchorSync(conn, kv, "host-b", log_b, SIGNER)
+    sync_a = OpsAnchorSync(conn, kv, "host-a", log_a.with_name("stage4.jsonl.anchor"), signer(SIGNER))
+    sync_b = OpsAnchorSync(conn, kv, "host-b", log_b.with_name("stage4.jsonl.anchor"), signer(SIGNER))
     sync_a.step()
     sync_b.step()
     merged, _ = read_merged(conn, kv, 2.0)

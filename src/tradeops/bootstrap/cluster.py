@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine
 
+from tradeops.bootstrap.cluster_ops_anchor import signer
 from tradeops.bootstrap.cluster_warm import WarmFollower
 from tradeops.cluster import names
 from tradeops.cluster.connection import ClusterUnavailable, NatsConnection
@@ -30,6 +31,7 @@ from tradeops.cluster.ops_anchor import OpsAnchorSync
 from tradeops.cluster.override_files import OverrideFileSync
 from tradeops.cluster.overrides_kv import KvOverrides
 from tradeops.config.models import AppConfig, ClusterConfig
+from tradeops.decision_log.anchor import anchor_path
 from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.order_ids import epoch_tag
 from tradeops.persistence import fence
@@ -293,7 +295,9 @@ def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
     )  # fmt: skip
     files.start()  # an `rm` of an override file on this host lifts it on every host
     ops_log = Path(cfg.decision_log.operations_log)
-    anchors = OpsAnchorSync(node.conn, node.audit_kv, node.cfg.host_id, ops_log, _key(cfg, ops_log))
+    anchors = OpsAnchorSync(
+        node.conn, node.audit_kv, node.cfg.host_id, anchor_path(ops_log), signer(_key(cfg, ops_log))
+    )
     anchors.start()  # this host's operations-log anchor, merged with the other hosts'
     try:
         warm = WarmFollower(cfg, options, node)

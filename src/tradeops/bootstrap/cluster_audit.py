@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tradeops.bootstrap.cluster import open_node
-from tradeops.cluster.ops_anchor import MergedAnchor, is_ops_log, read_merged, verify_merged
+from tradeops.bootstrap.cluster_ops_anchor import is_ops_log, verify_merged
+from tradeops.cluster.ops_anchor import MergedAnchor, read_merged
 from tradeops.config.models import AppConfig
 
 
