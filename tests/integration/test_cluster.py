@@ -192,7 +192,7 @@ def test_a_partitioned_leader_stops_before_the_ttl_and_rejoins_as_follower(clust
     net.heal("host-a")
     assert wait_for(lambda: list((a.root / LOG).parent.glob("*.superseded-*")), TAKEOVER_S), a.stderr()
     assert wait_for(lambda: "host-a follows" in a.stderr(), TAKEOVER_S), a.stderr()  # rejoined
-    (superseded,) = (a.root / LOG).parent.glob("*.superseded-*")
+    (superseded,) = (a.root / LOG).parent.glob("*.superseded-*[0-9]")
     stream = set((b.root / LOG).read_bytes().splitlines())
     stale = [json.loads(x) for x in superseded.read_bytes().splitlines() if x not in stream]
     # what host-a wrote under epoch 1 after the cut was refused by the stream (its appends name

@@ -92,8 +92,11 @@ def test_a_deleted_message_or_an_edited_copy_falls_back_to_the_full_comparison(s
     second = LogFollower(other.stream, copy)
     second.sync()
     copy.write_bytes(copy.read_bytes().replace(b'"seq":3', b'"seq":30'))  # edited behind its back
+    copy.with_name("other.jsonl.anchor").write_bytes(b"the edited copy's anchor\n")
     other.append(1)
     assert second.sync() == 4  # the diverged copy was moved aside and written afresh
     assert copy.read_bytes() == b"".join(other.lines)
-    assert list(tmp_path.glob("other.jsonl.superseded-*"))
+    (aside,) = tmp_path.glob("other.jsonl.superseded-*[0-9]")
+    assert aside.with_name(aside.name + ".anchor").read_bytes() == b"the edited copy's anchor\n"
+    assert not copy.with_name("other.jsonl.anchor").exists()  # the new copy is anchored afresh
     assert second.stats.full_syncs == 2

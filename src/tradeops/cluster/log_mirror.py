@@ -166,6 +166,9 @@ class StreamLog:
         if local and (len(local) > last or self.line_strict(len(local)) != local[-1]):
             aside = path.with_name(f"{path.name}.superseded-{time.time_ns() // 1_000_000}")
             path.rename(aside)
+            anchor = path.with_name(path.name + ".anchor")  # it describes the copy moved aside
+            if anchor.exists():
+                anchor.rename(aside.with_name(aside.name + ".anchor"))
             log.warning("cluster: %s diverged from the stream; moved to %s", path, aside)
             local, replaced = [], True
         if len(local) == last:
