@@ -14,6 +14,8 @@ gone (a killed pytest)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import random
 import re
@@ -21,6 +23,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -130,14 +134,15 @@ class NamespaceNet:
     def __init__(self, base: Path) -> None:
         sweep_stale()
         self.tag = f"{PREFIX}{os.getpid()}"
-        self.block = random.randrange(100, 250)  # 10.<block>.<link>.0/30 per link
         self.links = 0
         self.namespaces: list[str] = []
         self.forwarders: list[subprocess.Popen[bytes]] = []
         self.nats_ns = self._namespace("n")
         try:
             self.nats_port = free_port()
-            _test_side, nats_side = self._link(None, self.nats_ns, "tn")
+            with _allocation_lock():  # 10.<block>.<link>.0/30 per link; a block no one uses here
+                self.block = _free_block()
+                _test_side, nats_side = self._link(None, self.nats_ns, "tn")
             self.nats = subprocess.Popen(
                 [IP, "netns", "exec", self.nats_ns, NATS_SERVER, "-js", "-a", "0.0.0.0",
                  "-p", str(self.nats_port), "-sd", str(base / "jetstream")],
@@ -214,6 +219,25 @@ class NamespaceNet:
         for ns in reversed(self.namespaces):
             _ip("netns", "del", ns, check=False)  # its veth ends go with it, and so their peers
         self.namespaces.clear()
+
+
+@contextlib.contextmanager
+def _allocation_lock() -> Iterator[None]:
+    """Another test process (a pytest-xdist worker) picks its block after this one's is in use."""
+    with open(Path(tempfile.gettempdir()) / "tradeops-test-netns.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _free_block() -> int:
+    used = set(re.findall(r"inet 10\.(\d+)\.", _ip("-o", "-4", "addr", check=False).stdout))
+    free = [b for b in range(100, 250) if str(b) not in used]
+    if not free:
+        raise RuntimeError("no free 10.x.0.0/16 block for the test namespaces")
+    return random.choice(free)
 
 
 def open_net(base: Path) -> LoopbackNet | NamespaceNet:
