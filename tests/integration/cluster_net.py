@@ -41,7 +41,7 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def namespaces_available() -> bool:
-    """Root, `ip` present and a namespace with a veth pair can be made here."""
+    """Root, `ip` present, and a namespace with a veth pair can be made and entered here."""
     if os.geteuid() != 0 or not os.path.exists(IP):
         return False
     probe = f"{PREFIX}{os.getpid()}p"
@@ -51,7 +51,10 @@ def namespaces_available() -> bool:
             return False
         pair = _ip("link", "add", "name", "a", "netns", probe, "type", "veth", "peer", "name", "b",
                    "netns", probe, check=False)  # fmt: skip
-        return pair.returncode == 0
+        if pair.returncode != 0:
+            return False
+        entered = subprocess.run([IP, "netns", "exec", probe, "true"], capture_output=True, timeout=10)
+        return entered.returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
     finally:
