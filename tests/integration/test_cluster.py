@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def test_one_leader_trades_and_a_follower_takes_over_after_kill_9(cluster) -> No
     assert wait_for(lambda: orders_by_epoch(schema).get("e1", 0) >= 1, TAKEOVER_S), a.stderr()
     assert wait_for(lambda: "follows" in b.stderr(), TAKEOVER_S)
     assert set(orders_by_epoch(schema)) == {"e1"}  # the follower sent nothing
-    assert "host-b warm: market 6 series loaded" in b.stderr()  # before it leads: no cold start
+    assert re.search(r"host-b warm: market \d+ series loaded", b.stderr())  # before it leads
     assert wait_for(lambda: _checkpoints(b.root / LOG), TAKEOVER_S)  # it holds the leader's log
     a.stop(signal.SIGKILL)
     assert wait_for(_leader(schema, "host-b", 2), TAKEOVER_S), b.stderr()
