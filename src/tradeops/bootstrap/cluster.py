@@ -31,6 +31,7 @@ from tradeops.cluster.ops_anchor import OpsAnchorSync
 from tradeops.cluster.override_files import OverrideFileSync
 from tradeops.cluster.overrides_kv import KvOverrides
 from tradeops.config.models import AppConfig, ClusterConfig
+from tradeops.config.overrides import COMPONENTS
 from tradeops.decision_log.anchor import anchor_path
 from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.order_ids import epoch_tag
@@ -38,7 +39,6 @@ from tradeops.persistence import fence
 from tradeops.persistence.fence import EpochFence
 from tradeops.persistence.sql_store import SqlStateStore
 from tradeops.runtime.cluster_guard import ClusterGate, ClusterGuard, Standing
-from tradeops.runtime.overrides import COMPONENTS
 from tradeops.runtime.ports import OrderGate
 
 if TYPE_CHECKING:
