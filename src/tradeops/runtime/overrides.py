@@ -28,8 +28,6 @@ from tradeops.config.overrides import (
 )
 
 __all__ = [
-    # COMPONENTS only until cluster/overrides_kv.py (another owner's) imports it from config.overrides
-    "COMPONENTS",
     "INACTIVE",
     "MAX_OVERRIDE_BYTES",
     "REQUIRED_MODE",
