@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +57,20 @@ class SimVenue:
 
     def __init__(self) -> None:
         self.sims: dict[str, SimulatorProcess] = {}
-        try:
-            self.sims["binance"] = SimulatorProcess(*SIM_ARGS, "--seed", "7")
-            self.sims["bybit"] = SimulatorProcess(*SIM_ARGS, "--seed", "11")  # its own market
-        except BaseException:
+        seeds = {"binance": "7", "bybit": "11"}  # two markets: the prices differ
+        with ThreadPoolExecutor(len(seeds)) as pool:  # both start at once
+            started = {
+                name: pool.submit(SimulatorProcess, *SIM_ARGS, "--seed", seed) for name, seed in seeds.items()
+            }
+        failed = None
+        for name, future in started.items():
+            try:
+                self.sims[name] = future.result()
+            except BaseException as exc:  # the other one is stopped, then this is raised
+                failed = exc
+        if failed is not None:
             self.close()
-            raise
+            raise failed
 
     def configure(self, root: Path) -> None:
         yaml = YAML()
