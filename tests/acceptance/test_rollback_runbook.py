@@ -186,4 +186,5 @@ def test_rollback_procedure_and_return_to_baseline(stage):
     verify = _ok(stage.sh("python scripts/verify_decision_log.py --strict audit/decision_logs/stage4.jsonl"))
     assert verify.stdout.startswith("OK:")
     if stage.venue.remote:  # the rollback left the venues and the books in agreement
+        assert stage.scheduler.stop() == 0
         stage.venue.check_clean(stage.root, stage.env, stage.scheduler.runtime_log)

@@ -15,7 +15,7 @@ from typing import Any
 import ccxt
 from ruamel.yaml import YAML
 
-from tests.integration.live import TRADEOPS, Scheduler, entries, wait_for
+from tests.integration.live import TRADEOPS, Scheduler, entries
 from tradeops.bootstrap.exchange_sim import SimulatorProcess
 from tradeops.exchanges.ccxt_client import SPOT_OPTIONS, point_at
 
@@ -134,27 +134,6 @@ class SimVenue:
         ids = [i for seen in self.client_order_ids().values() for i in seen]
         return sum(1 for i in ids if strategy is None or i.startswith(f"{strategy}-"))
 
-    def check_clean(self, root: Path, env: dict[str, str], runtime_log: Path) -> None:
-        """The venues agree with the books: no order sent twice, nothing left open, `tradeops
-        reconcile` clean (retried while a fill the scheduler is still booking is at the venue
-        first), and the running scheduler's own reconciliations never differed."""
-        for name, ids in self.client_order_ids().items():
-            assert len(ids) == len(set(ids)), f"an order was sent twice to {name}"
-        assert self.open_orders() == {name: [] for name in self.sims}
-        reports: list[dict[str, Any]] = []
-
-        def clean() -> bool:
-            reports.append(self.reconcile(root, env))
-            return reports[-1]["returncode"] == 0 and bool(reports[-1]["clean"])
-
-        wait_for(clean, 30, f"`tradeops reconcile --environment {self.environment}` to be clean")
-        diffs = [
-            e["metadata"]["detail"]
-            for e in entries(runtime_log)
-            if e["kind"] == "reconcile" and e["status"] != "clean"
-        ]
-        assert diffs == [], diffs
-
     def reconcile(self, root: Path, env: dict[str, str]) -> dict[str, Any]:
         result = subprocess.run(
             [str(TRADEOPS), "reconcile", "--environment", self.environment, "--json"],
@@ -168,6 +147,22 @@ class SimVenue:
         report: dict[str, Any] = json.loads(result.stdout)
         report["returncode"] = result.returncode
         return report
+
+    def check_clean(self, root: Path, env: dict[str, str], runtime_log: Path) -> None:
+        """The venues agree with the books: no order sent twice, nothing left open, `tradeops
+        reconcile` clean, and the scheduler's own reconciliations never differed. Called while
+        the scheduler sends nothing (halted or stopped): a fill cannot be at the venue unbooked."""
+        for name, ids in self.client_order_ids().items():
+            assert len(ids) == len(set(ids)), f"an order was sent twice to {name}"
+        assert self.open_orders() == {name: [] for name in self.sims}
+        report = self.reconcile(root, env)
+        assert report["returncode"] == 0 and report["clean"], report
+        diffs = [
+            e["metadata"]["detail"]
+            for e in entries(runtime_log)
+            if e["kind"] == "reconcile" and e["status"] != "clean"
+        ]
+        assert diffs == [], diffs
 
     def close(self) -> None:
         for sim in reversed(list(self.sims.values())):
