@@ -49,7 +49,8 @@ class PaperVenue:
 
 class SimVenue:
     """`binance_sim`, its two venues pointed at two simulator processes on free loopback ports, the
-    schedules on 1m candles and a 1 s cadence (the shipped 5m/300 s would not trade in a test)."""
+    schedules on 1m candles, cross_exchange every second (the shipped 5m/30 s would not trade in a
+    test)."""
 
     name = "sim"
     environment = "binance_sim"
@@ -88,15 +89,17 @@ class SimVenue:
             "heartbeat_ms": 200,
         }
         schedules = cfg["runtime"]["multi_strategy_schedulers"]["core_multi_pipeline"]["schedules"]
-        for schedule in schedules.values():
-            schedule.update(cadence_seconds=1, max_drift_seconds=1, interval="1m")
+        for name, schedule in schedules.items():
+            # cross_exchange steps every second (it is what the drill watches trade); the others once
+            # a candle, as shipped. The paper smoke and load test replay this scheduler too: a
+            # 1 s cadence everywhere would make them replay 60 steps a bar.
+            cadence = 1 if name == "cross_exchange" else 60
+            schedule.update(cadence_seconds=cadence, max_drift_seconds=cadence, interval="1m")
         # The two simulators are independent markets: their "spread" does not converge, so every
         # cross_exchange round trip pays Binance's 0.1 % fees on four fills and a few of them reach
         # the shipped 1.5 % daily loss (REDUCING, as it should). The drill is not about PnL.
         cfg["risk_profiles"]["balanced"]["max_daily_loss_pct"] = 0.25
-        strategies = cfg["strategies"]
-        strategies["volatility_target"].update(lookback=20, rebalance_threshold=0.01)
-        strategies["cross_exchange"].update(max_quote_age_ms=600_000, max_open_seconds=5)
+        cfg["strategies"]["cross_exchange"].update(max_quote_age_ms=600_000, max_open_seconds=5)
         with path.open("w") as fh:
             yaml.dump(cfg, fh)
 
