@@ -28,6 +28,7 @@ services: tools ## Same as `make tools`.
 
 demo: $(STAMP) ## The main job: four strategies on one paper account over the embedded synthetic market.
 	$(BIN)/tradeops demo
+	$(BIN)/tradeops report run reports/demo
 
 lint: $(STAMP) ## ruff check, ruff format --check, import-linter layers.
 	$(BIN)/ruff check src tests scripts setup.py

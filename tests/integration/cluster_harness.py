@@ -32,14 +32,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_port(port: int, deadline_s: float = 10.0) -> None:
+def wait_port(port: int, deadline_s: float = 10.0, host: str = "127.0.0.1") -> None:
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
+            if s.connect_ex((host, port)) == 0:
                 return
         time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+    raise TimeoutError(f"nothing listens on {host}:{port}")
 
 
 def wait_for(predicate, deadline_s: float, step_s: float = 0.1):
@@ -63,34 +63,11 @@ def start_nats(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
     return proc, port
 
 
-PROXY = """
-import asyncio, sys
-async def pipe(r, w):
-    try:
-        while data := await r.read(65536):
-            w.write(data); await w.drain()
-    except Exception:
-        pass
-    finally:
-        w.close()
-async def handle(r, w):
-    try:
-        ur, uw = await asyncio.open_connection("127.0.0.1", int(sys.argv[2]))
-    except OSError:
-        w.close(); return
-    await asyncio.gather(pipe(r, uw), pipe(ur, w))
-async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]))
-    async with server:
-        await server.serve_forever()
-asyncio.run(main())
-"""
-
-
 def start_proxy(target_port: int) -> tuple[subprocess.Popen[bytes], int]:
-    """An asyncio TCP forwarder: SIGSTOP it and the host behind it is partitioned from NATS."""
+    """A TCP forwarder on loopback: SIGSTOP it and the host behind it is partitioned from NATS."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", PROXY, str(port), str(target_port)])
+    script = str(Path(__file__).with_name("tcp_forward.py"))
+    proc = subprocess.Popen([sys.executable, script, "127.0.0.1", str(port), "127.0.0.1", str(target_port)])
     wait_port(port)
     return proc, port
 
@@ -99,6 +76,11 @@ def start_proxy(target_port: int) -> tuple[subprocess.Popen[bytes], int]:
 class Schema:
     name: str
     url: str
+
+    def url_for(self, pg_url: str) -> str:
+        """The schema's URL on a PostgreSQL reached at `pg_url` (a host in its own namespace)."""
+        separator = "&" if "?" in pg_url else "?"
+        return f"{pg_url}{separator}options={quote(f'-csearch_path={self.name}')}"
 
     def rows(self, sql: str) -> list[tuple[object, ...]]:
         engine = create_engine(self.url)
@@ -135,6 +117,7 @@ class Host:
     nats_port: int
     proc: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    prefix: list[str] = field(default_factory=list)  # runs a command on this host (its namespace)
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEOPS_")}
@@ -143,12 +126,13 @@ class Host:
 
     def tradeops(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [TRADEOPS, *args], cwd=self.root, env=self.env(), capture_output=True, text=True, timeout=timeout
-        )
+            [*self.prefix, TRADEOPS, *args],
+            cwd=self.root, env=self.env(), capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [TRADEOPS, "run", "--environment", "binance_paper", "--run-forever", "--no-metrics",
+            [*self.prefix, TRADEOPS, "run", "--environment", "binance_paper", "--run-forever", "--no-metrics",
              "--speed", "600", "--bars", "3000"],
             cwd=self.root, env=self.env(), stdout=subprocess.DEVNULL,
             stderr=(self.root / "scheduler.err").open("ab"),
@@ -168,20 +152,33 @@ class Host:
         return path.read_text() if path.exists() else ""
 
 
-def make_host(base: Path, name: str, schema: Schema, nats_port: int, ttl: float = 2.0) -> Host:
+def make_host(
+    base: Path,
+    name: str,
+    schema: Schema,
+    nats_port: int | None = None,
+    ttl: float = 2.0,
+    *,
+    nats_url: str | None = None,
+    pg_url: str | None = None,
+    prefix: list[str] | None = None,
+) -> Host:
+    """A host directory; `nats_url`/`pg_url`/`prefix`: how it reaches them from its namespace."""
     root = base / name
     shutil.copytree(REPO / "config", root / "config")
     path = root / "config" / "core.yaml"
     doc = yaml.safe_load(path.read_text())
-    doc["environments"]["binance_paper"]["state_url"] = schema.url
+    state_url = schema.url if pg_url is None else schema.url_for(pg_url)
+    doc["environments"]["binance_paper"]["state_url"] = state_url
+    url = nats_url or f"nats://127.0.0.1:{nats_port}"
     doc["cluster"] = {
-        "nats_url": f"nats://127.0.0.1:{nats_port}",
+        "nats_url": url,
         "host_id": name,
         "lease_ttl_seconds": ttl,
         "max_disconnect_seconds": 1.0,
     }
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return Host(name, root, nats_port)
+    return Host(name, root, nats_port or 0, prefix=list(prefix or []))
 
 
 def orders_by_epoch(schema: Schema) -> dict[str, int]:

@@ -29,6 +29,7 @@ def live_repo(
     second: tuple[str, str | None] | None = None,
     cross_exchange: dict[str, float] | None = None,
     dead_man_seconds: float | None = None,
+    market_ws: bool = False,
 ) -> Path:
     repo = scratch_repo(tmp)
     yaml = YAML()
@@ -53,6 +54,7 @@ def live_repo(
                 **({"dead_man_seconds": dead_man_seconds} if dead_man_seconds else {}),
             }
         },
+        **({"market_data": {"websocket": True, "reconnect_backoff_ms": 100}} if market_ws else {}),
         "live": {
             "reconcile_interval_seconds": reconcile_s,
             "market_poll_ms": 300,

@@ -52,6 +52,16 @@ def test_a_stale_epoch_write_is_refused_and_nothing_lands(store) -> None:
     assert store.load_balances() == {"USDT": Decimal("90")}
 
 
+def test_a_deposed_leaders_heartbeat_is_refused_too(store) -> None:
+    store.fence = EpochFence(ENV, fence.advance(store.engine, ENV, "host-a"))
+    store.kv_set("runtime.scheduler_heartbeat", "host-a alive")
+    second = EpochFence(ENV, fence.advance(store.engine, ENV, "host-b"))
+    with pytest.raises(StaleEpoch):
+        store.kv_set("runtime.scheduler_heartbeat", "host-a still alive")
+    assert store.kv_get("runtime.scheduler_heartbeat") == "host-a alive"
+    assert fence.current(store.engine, ENV) == (second.epoch, "host-b", 1)
+
+
 def test_cluster_mode_names_the_missing_postgresql_state_url() -> None:
     cfg = load_config("config/core.yaml")
     cluster = ClusterConfig(nats_url="nats://127.0.0.1:4222", host_id="host-a")

@@ -13,7 +13,7 @@ from tests.integration.cluster_harness import NATS_SERVER, start_nats, wait_for
 from tradeops.cluster.connection import NatsConnection
 from tradeops.cluster.lease import ensure_bucket
 from tradeops.cluster.overrides_kv import KvOverrides
-from tradeops.runtime.overrides import COMPONENTS
+from tradeops.config.overrides import COMPONENTS
 
 pytestmark = pytest.mark.services
 FILE = COMPONENTS["multi_strategy"].file_name

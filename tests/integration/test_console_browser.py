@@ -10,101 +10,39 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import free_port, require_binary
 from tests.integration.console_support import (
     CONSOLE_ENV,
     INCIDENT_TICKET,
     ONCALL_SECRET,
     OPERATOR_SECRET,
-    TRADEOPS,
+    REPO,
+    Browser,
     add_operator_token,
+    browser_console,
     child_env,
+    confirm,
+    forced,
+    served_api,
+    shot,
     tradeops,
 )
 from tests.integration.live import Scheduler, wait_for
 from tests.integration.test_control_api_support import OBSERVER_SECRET, make_workspace
-from tradeops.control_api.tls import client_context
-from tradeops.security.certs import TlsLayout
 
 pytestmark = pytest.mark.slow
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
-REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "build" / "console-screenshots"
 DOCS_SHOT = REPO / "docs" / "img" / "console.png"
-CHROMIUM = "/usr/bin/chromium"
-WAIT_MS = 30_000
 OBEY_S = 120  # bound on the scheduler showing obedience (its heartbeat) on a loaded machine
-MIN_SHOT_BYTES = 15_000
-
-
-@dataclass
-class Console:
-    base_url: str
-    workspace: Path
-    layout: TlsLayout
-    browser: Any
-    scheduler: Scheduler
-    errors: list[str] = field(default_factory=list)
-    contexts: list[Any] = field(default_factory=list)
-
-    def page(self, token: str | None = None) -> Any:
-        cert, key = self.layout.client("operator")
-        context = self.browser.new_context(
-            ignore_https_errors=True,  # the server certificate comes from the test's own CA
-            client_certificates=[{"origin": self.base_url, "certPath": str(cert), "keyPath": str(key)}],
-            viewport={"width": 1280, "height": 900},
-        )
-        self.contexts.append(context)
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=self.base_url)
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        page.on(
-            "console",
-            lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
-        )
-        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        page.goto(f"{self.base_url}/console")
-        if token is not None:
-            page.get_by_label("Token").fill(token)
-            page.get_by_role("button", name="Sign in").click()
-            page.locator("#whoami").filter(has_text="signed in as token").wait_for()
-        return page
-
-
-def _api_process(workspace: Path, port: int) -> subprocess.Popen[bytes]:
-    log = open(workspace / "api.out", "wb")  # noqa: SIM115 - the process owns it
-    return subprocess.Popen(
-        [*TRADEOPS, "api", "serve", "--port", str(port), "--host", "127.0.0.1"],
-        cwd=workspace,
-        env=child_env(CONSOLE_ENV),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def _healthy(base_url: str, layout: TlsLayout) -> bool:
-    cert, key = layout.client("operator")
-    try:
-        with httpx.Client(verify=client_context(layout.ca_cert, cert, key), timeout=2) as client:
-            return client.get(f"{base_url}/health").status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 @pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    require_binary("chromium")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     workspace, layout, _ca = make_workspace(tmp_path_factory.mktemp("console"))
     add_operator_token(workspace)
     tradeops(
@@ -120,62 +58,26 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         INCIDENT_TICKET,
     )
     scheduler = Scheduler(workspace, child_env(CONSOLE_ENV))
-    port = free_port()
-    base_url = f"https://127.0.0.1:{port}"
-    server = _api_process(workspace, port)
     try:
-        wait_for(lambda: _healthy(base_url, layout), 90, "the control API to serve")
-        wait_for(lambda: len(scheduler.orders()) >= 3, 90, "the scheduler to trade")
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            try:
-                yield Console(base_url, workspace, layout, browser, scheduler)
-            finally:
-                browser.close()
+        with served_api(workspace, layout, CONSOLE_ENV) as base_url:
+            wait_for(lambda: len(scheduler.orders()) >= 3, 90, "the scheduler to trade")
+            with browser_console(workspace, layout, base_url) as browser:
+                yield browser
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
         scheduler.stop()
 
 
 @pytest.fixture(autouse=True)
-def no_console_errors(console: Console) -> Iterator[None]:
+def no_console_errors(console: Browser) -> Iterator[None]:
     console.errors.clear()
     yield
-    for context in console.contexts:  # each page holds a live-update stream open: close them
-        context.close()
-    console.contexts.clear()
-    assert console.errors == []
-
-
-def shot(page: Any, name: str, *texts: str) -> Path:
-    """Screenshot the page; it must hold `texts` and be a real image, not a blank one."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    body = page.locator("body").inner_text()
-    for text in texts:
-        assert text in body, f"{name}: {text!r} not on the page"
-    assert path.stat().st_size > MIN_SHOT_BYTES, f"{name}: screenshot of {path.stat().st_size} bytes"
-    return path
-
-
-def _forced(page: Any, token: str, method: str, path: str, body: dict[str, str]) -> int:
-    """A request the page's buttons would not send, made from the signed-in page with its token."""
-    script = """async ([method, path, body, token]) => (await fetch(path, {method,
-        headers: {Authorization: `Bearer ${token}`, "Content-Type": "application/json"},
-        body: JSON.stringify(body)})).status"""
-    return int(page.evaluate(script, [method, path, body, token]))
+    assert console.close_pages() == []
 
 
 # --- sign-in and overview --------------------------------------------------------------------------
 
 
-def test_sign_in_and_read_the_overview_while_the_scheduler_trades(console: Console) -> None:
+def test_sign_in_and_read_the_overview_while_the_scheduler_trades(console: Browser) -> None:
     page = console.page(ONCALL_SECRET)
     page.get_by_role("heading", name="Overview").wait_for()
     page.locator(".card", has_text="Trading state").filter(has_text="enabled").wait_for()
@@ -197,7 +99,7 @@ def test_sign_in_and_read_the_overview_while_the_scheduler_trades(console: Conso
     assert page.locator(".card", has_text="Open incidents").locator(".big").inner_text() == "1"
 
 
-def test_token_lives_in_the_tab_memory_only(console: Console) -> None:
+def test_token_lives_in_the_tab_memory_only(console: Browser) -> None:
     page = console.page(OBSERVER_SECRET)
     stored = page.evaluate("() => [localStorage.length, sessionStorage.length, document.cookie]")
     assert stored == [0, 0, ""]
@@ -206,7 +108,7 @@ def test_token_lives_in_the_tab_memory_only(console: Console) -> None:
     assert page.locator("#app").is_hidden()
 
 
-def test_bad_token_is_refused_at_sign_in(console: Console) -> None:
+def test_bad_token_is_refused_at_sign_in(console: Browser) -> None:
     page = console.page()
     page.get_by_label("Token").fill("not-a-token")
     page.get_by_role("button", name="Sign in").click()
@@ -215,14 +117,6 @@ def test_bad_token_is_refused_at_sign_in(console: Console) -> None:
 
 
 # --- strategies -------------------------------------------------------------------------------------
-
-
-def _confirm(page: Any, reason: str, ticket: str) -> None:
-    dialog = page.get_by_role("dialog")
-    dialog.wait_for()
-    dialog.get_by_label("Reason").fill(reason)
-    dialog.get_by_label("Ticket").fill(ticket)
-    dialog.get_by_role("button", name="Confirm").click()
 
 
 OBSERVED_IS = """([strategy, wanted]) => {
@@ -241,24 +135,26 @@ def _wait_view_text(page: Any, text: str) -> None:
     page.locator("#view", has_text=text).wait_for(timeout=OBEY_S * 1000)
 
 
-def test_disable_a_strategy_and_see_the_scheduler_obey(console: Console) -> None:
+def test_disable_a_strategy_and_see_the_scheduler_obey(console: Browser) -> None:
     page = console.page(OPERATOR_SECRET)
     page.get_by_role("button", name="Strategies").click()
     page.get_by_role("heading", name="Strategies").wait_for()
     page.get_by_role("button", name="disable mean_reversion").click()
-    _confirm(page, "feed lag on ETH", "CHG-501")
+    confirm(page, "feed lag on ETH", "CHG-501")
     notice = page.locator("#notice").filter(has_text="decision-log entry seq")
     notice.wait_for()
     assert "disable mean_reversion: done" in notice.inner_text()
     _wait_observed(page, "mean_reversion", "disabled")
-    shot(page, "strategies", "Used / allowed", "Recent fills", "mean_reversion")
+    shot(page, "strategies", "Used / allowed", "Recent orders", "Recent fills", "mean_reversion")
+    orders = page.get_by_role("table", name="Recent orders").locator("tbody tr td:nth-child(8)")
+    assert len(orders.all_inner_texts()) >= 3  # client order ids: the fixture waited for three orders
     page.get_by_role("button", name="enable mean_reversion").click()
-    _confirm(page, "feed back", "CHG-501")
+    confirm(page, "feed back", "CHG-501")
     page.locator("#notice").filter(has_text="enable mean_reversion: done").wait_for()
     _wait_observed(page, "mean_reversion", "active")
 
 
-def test_a_confirmation_without_ticket_sends_nothing(console: Console) -> None:
+def test_a_confirmation_without_ticket_sends_nothing(console: Browser) -> None:
     page = console.page(OPERATOR_SECRET)
     page.get_by_role("button", name="Strategies").click()
     page.get_by_role("button", name="disable daily_trend").click()
@@ -281,31 +177,38 @@ def _killswitch_text(page: Any) -> str:
     return str(page.locator("#view").inner_text())
 
 
-def test_engage_and_clear_the_kill_switch_with_live_checks(console: Console) -> None:
+def test_engage_and_clear_the_kill_switch_with_live_checks(console: Browser) -> None:
     page = console.page(ONCALL_SECRET)
     _killswitch_text(page)
     _wait_view_text(page, "observed by scheduler: trading")
+    page.get_by_label("Positions while halted").select_option("hold")
+    page.get_by_label("Keep open orders").check()
     page.get_by_role("button", name="Engage kill switch").click()
-    _confirm(page, "venue incident", "INC-4242")
-    page.locator("#notice").filter(has_text="engage the kill switch: done; decision-log entry seq").wait_for()
+    page.get_by_role("dialog").get_by_text("(positions: hold; open orders: kept)").wait_for()
+    confirm(page, "venue incident", "INC-4242")
+    engaged = "engage the kill switch (positions: hold; open orders: kept): done; decision-log entry seq"
+    page.locator("#notice").filter(has_text=engaged).wait_for()
     _wait_view_text(page, "observed by scheduler: halted")
+    policy = page.get_by_role("table", name="Runbook checks").get_by_role("row", name="override policy")
+    assert policy.inner_text().endswith("multi_strategy: positions hold, keep open orders")
+    assert page.get_by_label("Keep open orders").is_checked()  # the live re-renders keep the choice
     shot(page, "killswitch", "override requested (file present)", "observed halt", "not world-writable")
     page.get_by_role("button", name="Clear kill switch").click()
-    _confirm(page, "venue back", "INC-4242")
+    confirm(page, "venue back", "INC-4242")
     page.locator("#notice").filter(has_text="clear the kill switch: done").wait_for()
     _wait_view_text(page, "observed by scheduler: trading")
 
 
-def test_write_token_without_override_scope_cannot_engage(console: Console) -> None:
+def test_write_token_without_override_scope_cannot_engage(console: Browser) -> None:
     page = console.page(OPERATOR_SECRET)
     page.get_by_role("button", name="Kill switch", exact=True).click()
     page.locator("#override-denied").wait_for()
     assert page.get_by_role("button", name="Engage kill switch").count() == 0
-    assert _forced(page, OPERATOR_SECRET, "POST", "/v1/override", {"reason": "try", "ticket": "T-1"}) == 403
+    assert forced(page, OPERATOR_SECRET, "POST", "/v1/override", {"reason": "try", "ticket": "T-1"}) == 403
     console.errors.clear()  # the browser logs the refused request itself
 
 
-def test_read_only_token_sees_no_control_buttons_and_gets_403(console: Console) -> None:
+def test_read_only_token_sees_no_control_buttons_and_gets_403(console: Browser) -> None:
     page = console.page(OBSERVER_SECRET)
     page.get_by_role("button", name="Strategies").click()
     page.get_by_role("heading", name="Strategies").wait_for()
@@ -314,15 +217,15 @@ def test_read_only_token_sees_no_control_buttons_and_gets_403(console: Console) 
     page.get_by_role("button", name="Kill switch", exact=True).click()
     page.locator("#override-denied").wait_for()
     body = {"reason": "r", "ticket": "T"}
-    assert _forced(page, OBSERVER_SECRET, "POST", "/v1/strategies/mean_reversion/disable", body) == 403
-    assert _forced(page, OBSERVER_SECRET, "POST", "/v1/override", body) == 403
+    assert forced(page, OBSERVER_SECRET, "POST", "/v1/strategies/mean_reversion/disable", body) == 403
+    assert forced(page, OBSERVER_SECRET, "POST", "/v1/override", body) == 403
     console.errors.clear()  # the browser logs the refused requests itself
 
 
 # --- decision log, incidents, alerts ----------------------------------------------------------------
 
 
-def test_browse_filter_open_verify_and_copy_the_head(console: Console) -> None:
+def test_browse_filter_open_verify_and_copy_the_head(console: Browser) -> None:
     page = console.page(ONCALL_SECRET)
     page.get_by_role("button", name="Decision log").click()
     page.locator("#chain").filter(has_text="chain verified").wait_for()
@@ -343,7 +246,7 @@ def test_browse_filter_open_verify_and_copy_the_head(console: Console) -> None:
     shot(page, "decision-log", "chain verified", "Verification", "verified")
 
 
-def test_incident_timeline(console: Console) -> None:
+def test_incident_timeline(console: Browser) -> None:
     page = console.page(OBSERVER_SECRET)
     page.get_by_role("button", name="Incidents").click()
     page.get_by_role("button", name=INCIDENT_TICKET).click()
@@ -351,7 +254,7 @@ def test_incident_timeline(console: Console) -> None:
     shot(page, "incidents", "Timeline", "open, severity high")
 
 
-def test_alerts_view_says_when_no_alertmanager_is_configured(console: Console) -> None:
+def test_alerts_view_says_when_no_alertmanager_is_configured(console: Browser) -> None:
     page = console.page(OBSERVER_SECRET)
     page.get_by_role("button", name="Alerts").click()
     page.get_by_text("No Alertmanager configured").wait_for()
@@ -361,10 +264,11 @@ def test_alerts_view_says_when_no_alertmanager_is_configured(console: Console) -
 # --- accessibility and offline docs -----------------------------------------------------------------
 
 
-def test_controls_are_labelled_and_keyboard_reachable(console: Console) -> None:
+def test_controls_are_labelled_and_keyboard_reachable(console: Browser) -> None:
     page = console.page(ONCALL_SECRET)
-    for view, ready in (("Strategies", "Recent fills"), ("Decision log", "Chain")):
-        page.get_by_role("button", name=view).click()
+    views = (("Strategies", "Recent fills"), ("Kill switch", "Engage or clear"), ("Decision log", "Chain"))
+    for view, ready in views:
+        page.get_by_role("button", name=view, exact=True).click()
         page.get_by_role("heading", name=ready).wait_for()
         unlabelled = page.evaluate(
             """() => [...document.querySelectorAll('input, select')].filter((el) => !el.closest('dialog'))
@@ -386,7 +290,7 @@ def test_controls_are_labelled_and_keyboard_reachable(console: Console) -> None:
 @pytest.mark.parametrize(
     ("path", "text"), [("/docs", "tradeops control API"), ("/redoc", "tradeops control API")]
 )
-def test_api_docs_render_offline(console: Console, path: str, text: str) -> None:
+def test_api_docs_render_offline(console: Browser, path: str, text: str) -> None:
     page = console.page()
     outside: list[str] = []
 

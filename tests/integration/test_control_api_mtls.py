@@ -191,6 +191,25 @@ def test_override_create_conflict_and_remove(api: RunningApi) -> None:
     assert operations_entries(api)[-1]["status"] == "enabled"
 
 
+def test_override_carries_the_policy_asked_for(api: RunningApi) -> None:
+    """positions and cancel_open_orders: the CLI's --positions and --keep-open-orders."""
+    client = api.client(token=SCHEDULER_SECRET)
+    bad = client.post("/v1/override", json=BODY | {"positions": "sell_everything"})
+    assert bad.status_code == 422
+    created = client.post("/v1/override", json=BODY | {"positions": "flatten", "cancel_open_orders": False})
+    assert created.status_code == 201, created.text
+    try:
+        assert created.json()["document"]["on_disable"] == {
+            "cancel_open_orders": False,
+            "positions": "flatten",
+        }
+        state = api.client(token=OBSERVER_SECRET).get("/v1/state").json()
+        (override,) = [o for o in state["kill_switch"]["overrides"] if o["active"]]
+        assert override["on_disable"] == {"cancel_open_orders": False, "positions": "flatten"}
+    finally:
+        assert client.delete("/v1/override", params={"reason": "policy checked"}).status_code == 200
+
+
 def test_every_api_write_is_a_valid_signed_entry(api: RunningApi) -> None:
     api.client(token=SCHEDULER_SECRET).post("/v1/strategies/daily_trend/disable", json=BODY)
     path = api.workspace / api.ctx.cfg.decision_log.operations_log

@@ -1,7 +1,8 @@
 """`tradeops adopt` against a running live scheduler trading the simulator: orders and a trade
 placed on the account by another client are differences (the account reduces); adopting them,
-signed with reason and ticket, makes both reconciliations agree and the scheduler lifts the
-restriction. Nothing is booked as a fill; refusals write nothing."""
+signed with reason and ticket (and cancelling one with `tradeops reconcile --cancel-unknown`), makes
+both reconciliations agree and the scheduler lifts the restriction. Nothing is booked as a fill;
+refusals write nothing."""
 
 from __future__ import annotations
 
@@ -47,9 +48,13 @@ def test_adopting_unknown_orders_and_balances_clears_the_difference_signed(tmp_p
         client.create_order(
             "BTC/USDT", "limit", "buy", 0.001, round(price * 0.5, 2), {"clientOrderId": "manual-1"}
         )
+        client.create_order(
+            "BTC/USDT", "limit", "buy", 0.001, round(price * 0.5, 2), {"clientOrderId": "manual-3"}
+        )
         client.create_order("BTC/USDT", "market", "buy", 0.002, None, {"clientOrderId": "manual-2"})
         wanted = {
             ("unknown_venue_order", "manual-1"),
+            ("unknown_venue_order", "manual-3"),
             ("balance_mismatch", "binance:BTC"),
             ("balance_mismatch", "binance:USDT"),
         }
@@ -80,6 +85,12 @@ def test_adopting_unknown_orders_and_balances_clears_the_difference_signed(tmp_p
         )  # fmt: skip
         assert adopted.returncode == 0, adopted.stderr
         assert json.loads(adopted.stdout)["kind"] == "order"
+        cancelled = _tradeops(
+            repo, env, "reconcile", "--environment", ENV_NAME, "--cancel-unknown", "manual-3",
+            "--reason", "not ours to keep", "--ticket", "INC-7", "--requested-by", "itest",
+        )  # fmt: skip
+        assert cancelled.returncode == 0, cancelled.stderr
+        assert cancelled.stdout.strip() == "cancelled at binance: manual-3"
         for asset in ("BTC", "USDT"):
             key = f"binance:{asset}"
             done = _tradeops(
@@ -100,9 +111,15 @@ def test_adopting_unknown_orders_and_balances_clears_the_difference_signed(tmp_p
     finally:
         _stop(proc)
     ops = [e for e in entries(repo / "audit" / "decision_logs" / "stage4.jsonl") if e["kind"] == "reconcile"]
-    assert [e["status"] for e in ops] == ["adopt_order", "adopt_balance", "adopt_balance"]
+    assert [e["status"] for e in ops] == [
+        "adopt_order",
+        "cancel_unknown_order",
+        "adopt_balance",
+        "adopt_balance",
+    ]
     assert all(e["metadata"]["ticket"] == "INC-7" and e["signature"]["value"] for e in ops)
-    assert ops[0]["artefacts"]["key"] == "manual-1"
+    assert ops[0]["artefacts"]["key"] == "manual-1" and ops[1]["artefacts"]["client_order_id"] == "manual-3"
+    assert ops[1]["metadata"]["requested_by"] == "itest" and ops[1]["artefacts"]["venue_order_id"]
     assert "manual-2" not in {e["artefacts"]["client_order_id"] for e in _fills(repo)}  # no fill invented
     verified = _tradeops(repo, env, "decision-log", "verify", "audit/decision_logs/stage4.jsonl")
     assert verified.returncode == 0, verified.stdout + verified.stderr

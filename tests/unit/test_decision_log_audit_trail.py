@@ -1,4 +1,5 @@
-"""record_operator_action: one signed, fsynced entry in the operations log, key from the environment."""
+"""The operations log adapter (`FileOperatorLog`, the OperatorLog port): one signed, fsynced entry
+per append, idempotent by entry id, key from the environment when it signs."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from tradeops.bootstrap.operator_log import open_operator_log
 from tradeops.config.load import load_config
 from tradeops.decision_log.keys import SigningKey
 from tradeops.decision_log.reader import iter_entries
 from tradeops.decision_log.verify import verify_file
 from tradeops.decision_log.writer import DecisionLogWriter
 from tradeops.domain.errors import UserInputError
-from tradeops.ops.audit_trail import record_operator_action
 
 
 @pytest.fixture(scope="module")
@@ -26,18 +27,15 @@ def test_appends_one_signed_entry(tmp_path, cfg):
     key_file.write_text("operator-secret\n")
     path = tmp_path / "ops.jsonl"
     env = {"TRADEOPS_DECISION_LOG_KEY_FILE": str(key_file)}
-    entry = record_operator_action(
-        cfg,
+    entry = open_operator_log(cfg, env, path).append(
         kind="kill_switch",
         status="engaged",
         artefacts={"scope": "global"},
         metadata={"reason": "drill"},
         tags=["kill_switch"],
-        log_path=path,
-        environ=env,
     )
-    second = record_operator_action(
-        cfg, kind="kill_switch", status="released", artefacts={"scope": "global"}, log_path=path, environ=env
+    second = open_operator_log(cfg, env, path).append(
+        kind="kill_switch", status="released", artefacts={"scope": "global"}
     )
     assert entry["stage"] == "stage4" and entry["seq"] == 2 and second["seq"] == 3
     assert entry["signature"]["key_id"] == cfg.decision_log.key_id
@@ -49,23 +47,11 @@ def test_appends_one_signed_entry(tmp_path, cfg):
 def test_an_entry_id_is_logged_once(tmp_path, cfg):
     path = tmp_path / "ops.jsonl"
     env = {"TRADEOPS_DECISION_LOG_KEY": "k"}
-    first = record_operator_action(
-        cfg,
-        kind="override",
-        status="enabled",
-        artefacts={"a": 1},
-        log_path=path,
-        environ=env,
-        entry_id="ev-1",
+    first = open_operator_log(cfg, env, path).append(
+        kind="override", status="enabled", artefacts={"a": 1}, entry_id="ev-1"
     )
-    again = record_operator_action(
-        cfg,
-        kind="override",
-        status="enabled",
-        artefacts={"a": 1},
-        log_path=path,
-        environ=env,
-        entry_id="ev-1",
+    again = open_operator_log(cfg, env, path).append(
+        kind="override", status="enabled", artefacts={"a": 1}, entry_id="ev-1"
     )
     assert again == first and first["entry_id"] == "ev-1"
     assert [e["status"] for _n, e in iter_entries(path)] == ["created", "enabled"]
@@ -73,16 +59,11 @@ def test_an_entry_id_is_logged_once(tmp_path, cfg):
 
 def test_a_missing_key_names_the_log_and_its_key_id(tmp_path, cfg):
     path = tmp_path / "ops.jsonl"
-    record_operator_action(
-        cfg,
-        kind="k",
-        status="s",
-        artefacts={"a": 1},
-        log_path=path,
-        environ={"TRADEOPS_DECISION_LOG_KEY": "k"},
+    open_operator_log(cfg, {"TRADEOPS_DECISION_LOG_KEY": "k"}, path).append(
+        kind="k", status="s", artefacts={"a": 1}
     )
     with pytest.raises(UserInputError) as excinfo:
-        record_operator_action(cfg, kind="k", status="s", artefacts={"a": 1}, log_path=path, environ={})
+        open_operator_log(cfg, {}, path).append(kind="k", status="s", artefacts={"a": 1})
     message = str(excinfo.value)
     assert (
         str(path) in message
@@ -94,7 +75,7 @@ def test_a_missing_key_names_the_log_and_its_key_id(tmp_path, cfg):
 def test_no_key_is_a_user_error_and_nothing_is_written(tmp_path, cfg):
     path = tmp_path / "ops.jsonl"
     with pytest.raises(UserInputError, match="TRADEOPS_DECISION_LOG_KEY_FILE"):
-        record_operator_action(cfg, kind="k", status="s", artefacts={"a": 1}, log_path=path, environ={})
+        open_operator_log(cfg, {}, path).append(kind="k", status="s", artefacts={"a": 1})
     assert not path.exists()
 
 
@@ -105,8 +86,6 @@ def test_waits_for_a_short_lived_writer(tmp_path, cfg):
     holder.append(kind="k", stage="stage4", status="first", artefacts={"a": 1})
     releaser = threading.Timer(0.2, holder.close)
     releaser.start()
-    entry = record_operator_action(
-        cfg, kind="k", status="second", artefacts={"a": 2}, log_path=path, environ=env
-    )
+    entry = open_operator_log(cfg, env, path).append(kind="k", status="second", artefacts={"a": 2})
     releaser.join()
     assert entry["seq"] == 3

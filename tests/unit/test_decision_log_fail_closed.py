@@ -250,8 +250,8 @@ def test_an_entry_over_the_cap_is_refused_before_writing(tmp_path):
 
 def test_runtime_and_operators_of_an_environment_share_one_key_id(tmp_path, monkeypatch):
     from tradeops.bootstrap.decision_log_wiring import signing_key
+    from tradeops.bootstrap.operator_log import operator_key
     from tradeops.config.load import load_config
-    from tradeops.ops.audit_trail import operator_key
 
     cfg = load_config(REPO_CONFIG)
     for name in [n for n in os.environ if n.startswith("TRADEOPS_DECISION_LOG_")]:

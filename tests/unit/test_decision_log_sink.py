@@ -76,3 +76,21 @@ def test_order_records_keep_decimal_strings(tmp_path):
     (entry,) = tail(path, 1)
     assert entry["metadata"]["quantity"] == "0.00001" and entry["metadata"]["reference_price"] == "43123.5"
     assert entry["metadata"]["reason"] == "min_notional"
+
+
+def test_market_time_is_the_isoformat_of_the_event_time(tmp_path):
+    from datetime import UTC, datetime
+
+    path = tmp_path / "log.jsonl"
+    sink = FileDecisionSink(DecisionLogWriter(path, KEY), stage="paper", wall_ms=lambda: 1_796_126_400_000)
+    stamps = [1_767_225_600_000, 1_767_225_600_999, 1_767_225_601_001, 1_767_225_601_001, 1_767_225_599_999]
+    stamps += [0, 1, -1, -1001, 253_402_300_799_999]  # the epoch, before it, the last ms of year 9999
+    for ts in stamps:
+        sink.record(DecisionRecord("signal", "emitted", ts, {"i": 1}))
+    sink.close()
+    written = [entry["metadata"]["market_time"] for _n, entry in list(iter_entries(path))[1:]]
+    expected = [
+        datetime.fromtimestamp(ts // 1000, tz=UTC).replace(microsecond=ts % 1000 * 1000).isoformat()
+        for ts in stamps
+    ]
+    assert written == expected

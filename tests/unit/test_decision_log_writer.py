@@ -211,6 +211,11 @@ def test_concurrent_appenders_keep_the_chain(tmp_path):
         ({"artefacts": {"x": float("nan")}}, "non-finite"),
         ({"metadata": {"x": float("inf")}}, "non-finite"),
         ({"extra": {"seq": 5}}, "reserved"),
+        ({"artefacts": {1: "a"}}, "str"),
+        ({"artefacts": {"nested": {1: "a"}}}, "not a string"),
+        # The tiny float sends the entry through the standard library, which would stringify 1.
+        ({"artefacts": {1: "a"}, "metadata": {"tiny": 1e-9}}, "not a string"),
+        ({"metadata": {"tiny": 1e-9}, "extra": {"zeta": {2: "b"}}}, "not a string"),
         ({"stage": ""}, "non-empty"),
         ({"tags": [1]}, "tags"),
         ({"timestamp": "2026-01-01T00:00:00"}, "time zone"),
@@ -311,3 +316,22 @@ def test_a_failed_fsync_stops_the_writer_and_is_reported(tmp_path, monkeypatch):
         append(writer, "b")
     with pytest.raises(LogWriteError):
         writer.close()
+
+
+def test_the_anchor_follows_the_durable_head_while_the_writer_is_open(tmp_path):
+    from tradeops.decision_log.anchor import read_anchor
+
+    path = tmp_path / "log.jsonl"
+    with DecisionLogWriter(path, KEY, group_entries=10, anchor_interval_s=0.05) as writer:
+        for i in range(25):
+            append(writer, f"s{i}")
+        writer.flush()
+
+        def anchored_seq():
+            anchor, problem = read_anchor(path, {"ops": KEY})
+            assert problem is None
+            return anchor.seq if anchor else 0
+
+        # Written by the anchor thread (group mode), never ahead of what is durable.
+        assert wait_until(lambda: anchored_seq() == writer.durable_seq == 26)
+        assert read_anchor(path, {"ops": KEY})[0].head == writer.durable_head()[1]

@@ -159,7 +159,7 @@ class PolicyGate(StaticGate):
         self.cancel = cancel
 
     def on_disable(self):
-        from tradeops.runtime.overrides import OnDisable
+        from tradeops.config.overrides import OnDisable
 
         return OnDisable(cancel_open_orders=self.cancel, positions=self.positions)
 

@@ -19,9 +19,13 @@ from tradeops.config.models import (
     PnlDivergenceTrigger,
     ResourceBreachTrigger,
 )
+from tradeops.decision_log.keys import SigningKey
 from tradeops.decision_log.reader import iter_entries
+from tradeops.decision_log.rotation import rotate_log_key
+from tradeops.decision_log.verify import verify_file
+from tradeops.ops.incident_control import ListIncidents, ShowIncident, list_all, show
+from tradeops.ops.incident_model import Incident
 from tradeops.ops.incident_triggers import IncidentAutomation, strategies_on_venue
-from tradeops.ops.incidents import list_incidents, load_incident
 from tradeops.persistence.sql_store import SqlStateStore, sqlite_url
 from tradeops.runtime.stats import Histogram, RuntimeStats
 
@@ -32,7 +36,13 @@ NOW = 1_800_000_000_000
 
 
 @pytest.fixture
-def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpsContext]:
+def environ() -> dict[str, str]:
+    """The environment the context's key provider reads (changed in place by some tests)."""
+    return dict(ENVIRON)
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]) -> Iterator[OpsContext]:
     monkeypatch.chdir(tmp_path)
     cfg = load_config(REPO / "config" / "core.yaml")
     store = SqlStateStore(sqlite_url(tmp_path / "state.sqlite"))
@@ -43,7 +53,7 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpsContext]
         store,
         tmp_path / "var/runtime/overrides",
         clock_ms=lambda: NOW,
-        environ=ENVIRON,
+        environ=environ,
     )
     yield context
     context.close()
@@ -61,6 +71,10 @@ def diverged_stats(*names: str) -> RuntimeStats:
     return stats
 
 
+def load_incident(ctx: OpsContext, incident_id: str) -> Incident:
+    return show(ctx, ShowIncident(incident_id)).incident
+
+
 def entries() -> list[dict]:
     return [e for _, e in iter_entries(OPS_LOG) if e["kind"] != "log_genesis"]
 
@@ -70,7 +84,7 @@ def test_alert_action_opens_a_critical_incident_with_figures(ctx: OpsContext) ->
     [outcome] = automation.on_tick(diverged_stats("cross_exchange"), NOW)
 
     assert outcome.error is None and outcome.disabled == () and not outcome.override_created
-    incident = load_incident(ctx.cfg, outcome.incident_id or "")
+    incident = load_incident(ctx, outcome.incident_id or "")
     assert incident.severity == "critical" and incident.opened_by == "incident-automation"
     assert "cross_exchange" in incident.title and "4.50x" in incident.title
     assert incident.metadata["trigger"] == "pnl_divergence"
@@ -97,7 +111,7 @@ def test_disable_action_disables_the_strategy_under_the_incident_ticket(ctx: Ops
     assert (
         disable["metadata"]["risk_budget_bucket"] == "manual" and disable["metadata"]["via"] == "automation"
     )
-    timeline = load_incident(ctx.cfg, outcome.incident_id or "").timeline
+    timeline = load_incident(ctx, outcome.incident_id or "").timeline
     assert [(e.kind, e.status) for e in timeline] == [("incident", "opened"), ("strategy_state", "disabled")]
 
 
@@ -141,14 +155,39 @@ def test_an_existing_override_is_left_alone(ctx: OpsContext) -> None:
     assert not (ctx.overrides_dir / "multi_strategy_disable.json").exists()
 
 
-def test_an_incident_that_cannot_be_opened_is_retried_next_tick(ctx: OpsContext) -> None:
-    ctx.environ = {}  # no signing key: nothing may be written
+def test_an_incident_that_cannot_be_opened_is_retried_next_tick(
+    ctx: OpsContext, environ: dict[str, str]
+) -> None:
+    environ.clear()  # no signing key: nothing may be written
     automation = IncidentAutomation(ctx, triggers(pnl_divergence=PnlDivergenceTrigger(action="disable")))
     [outcome] = automation.on_tick(diverged_stats("cross_exchange"), NOW)
     assert outcome.incident_id is None and outcome.error and "signing key" in outcome.error
     assert ctx.store.strategy_statuses().get("cross_exchange") is None
 
-    ctx.environ = ENVIRON
+    environ.update(ENVIRON)  # the same context, not rebuilt: the key provider reads it when it signs
     [retried] = automation.on_tick(diverged_stats("cross_exchange"), NOW + 1000)
     assert retried.error is None and retried.disabled == ("cross_exchange",)
-    assert [i.id for i in list_incidents(ctx.cfg)] == [retried.incident_id]
+    assert [i.id for i in list_all(ctx, ListIncidents()).incidents] == [retried.incident_id]
+
+
+def test_a_key_changed_in_the_environment_signs_the_next_open_without_a_new_context(
+    ctx: OpsContext, environ: dict[str, str], tmp_path: Path
+) -> None:
+    automation = IncidentAutomation(ctx, triggers())
+    [first] = automation.on_tick(diverged_stats("cross_exchange"), NOW)
+    old = SigningKey(ctx.cfg.decision_log.key_id, ENVIRON["TRADEOPS_DECISION_LOG_KEY"].encode())
+    new = SigningKey("rotated", b"rotated-secret-0123456789abcdef")
+    rotate_log_key(OPS_LOG, old, new, reason="drill", max_line_bytes=ctx.cfg.decision_log.max_line_bytes)
+    (tmp_path / "rotated.key").write_bytes(new.secret + b"\n")
+    del environ["TRADEOPS_DECISION_LOG_KEY"]
+    environ |= {"TRADEOPS_DECISION_LOG_KEY_FILE": str(tmp_path / "rotated.key"),
+                "TRADEOPS_DECISION_LOG_KEY_ID": "rotated"}  # fmt: skip
+    [second] = automation.on_tick(diverged_stats("mean_reversion"), NOW + 1000)
+
+    assert first.error is None and second.error is None and first.incident_id != second.incident_id
+    opened = [e for e in entries() if e["kind"] == "incident"]
+    assert [(e["metadata"]["subject"], e["signature"]["key_id"]) for e in opened] == [
+        ("cross_exchange", old.key_id),
+        ("mean_reversion", "rotated"),
+    ]
+    assert verify_file(OPS_LOG, keyring={old.key_id: old, new.key_id: new}).ok

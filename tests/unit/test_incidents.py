@@ -1,4 +1,5 @@
-"""Incident use cases: signed log entries per change, records rebuilt from the logs, state rules."""
+"""Incident use cases on the file adapters (`bootstrap.incident_records.incident_context`): signed
+log entries per change, records rebuilt from the logs, state rules."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tradeops.bootstrap.incident_records import incident_context
+from tradeops.bootstrap.operator_log import open_operator_log
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
 from tradeops.decision_log.keys import SigningKey
@@ -15,18 +18,11 @@ from tradeops.decision_log.reader import iter_entries
 from tradeops.decision_log.verify import verify_file
 from tradeops.decision_log.writer import DecisionLogWriter
 from tradeops.domain.errors import AlreadyExists, UserInputError
-from tradeops.ops.audit_trail import record_operator_action
-from tradeops.ops.incidents import (
-    IncidentStateError,
-    add_note,
-    close_incident,
-    ensure_incident,
-    incident_id_from_ticket,
-    list_incidents,
-    load_incident,
-    open_incident,
-    render_markdown,
-)
+from tradeops.ops import incident_control as use
+from tradeops.ops.control_common import Door
+from tradeops.ops.incident_model import Incident, IncidentStateError, incident_id_from_ticket
+from tradeops.ops.incident_render import render_markdown
+from tradeops.ops_ports import OpsContext
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "incident-test-secret"
@@ -53,12 +49,67 @@ def incident_entries() -> list[dict]:
 
 
 def log_action(cfg: AppConfig, kind: str, status: str, **artefacts: object) -> None:
-    record_operator_action(cfg, kind=kind, status=status, artefacts=artefacts, environ=ENVIRON)
+    open_operator_log(cfg, ENVIRON).append(kind=kind, status=status, artefacts=artefacts)
 
 
-def open_one(cfg: AppConfig, ticket: str | None = "INC-42", **kwargs: object):
+def context(
+    cfg: AppConfig,
+    environment: str | None = None,
+    environ: dict[str, str] = ENVIRON,
+    now_ms: int | None = None,
+) -> OpsContext:
+    clock = None if now_ms is None else (lambda: now_ms)
+    return incident_context(cfg, REPO / "config/core.yaml", environment, environ=environ, clock_ms=clock)
+
+
+def open_incident(
+    cfg: AppConfig,
+    *,
+    title: str,
+    severity: str,
+    ticket: str | None,
+    opened_by: str = "operator",
+    metadata: dict[str, object] | None = None,
+    environ: dict[str, str] = ENVIRON,
+    now_ms: int | None = None,
+) -> Incident:
+    command = use.OpenIncident(title, severity, Door("cli", opened_by), ticket, opened_by, metadata or {})
+    with context(cfg, environ=environ, now_ms=now_ms) as ctx:
+        return use.open_(ctx, command).incident
+
+
+def open_one(cfg: AppConfig, ticket: str | None = "INC-42", **kwargs: object) -> Incident:
     args = {"title": "cross_exchange PnL diverged", "severity": "critical", "opened_by": "l2"} | kwargs
-    return open_incident(cfg, ticket=ticket, environ=ENVIRON, **args)  # type: ignore[arg-type]
+    return open_incident(cfg, ticket=ticket, **args)  # type: ignore[arg-type]
+
+
+def add_note(cfg: AppConfig, incident_id: str, *, text: str, by: str = "operator") -> Incident:
+    with context(cfg) as ctx:
+        return use.note(ctx, use.NoteIncident(incident_id, text, Door("cli", by), by)).incident
+
+
+def close_incident(cfg: AppConfig, incident_id: str, *, status: str, summary: str = "") -> Incident:
+    command = use.CloseIncident(incident_id, status, Door("cli", "operator"), summary, "operator")
+    with context(cfg) as ctx:
+        return use.close(ctx, command).incident
+
+
+def ensure_incident(cfg: AppConfig, *, ticket: str, title: str, severity: str, opened_by: str) -> str:
+    with context(cfg) as ctx:
+        command = use.OpenIncident(title, severity, Door("cli", opened_by), ticket, opened_by)
+        return use.ensure_open(ctx, command)
+
+
+def list_incidents(cfg: AppConfig, *, open_only: bool = False) -> list[Incident]:
+    with context(cfg) as ctx:
+        return list(use.list_all(ctx, use.ListIncidents(open_only)).incidents)
+
+
+def load_incident(
+    cfg: AppConfig, incident_id: str, *, environment: str | None = None, refresh: bool = False
+) -> Incident:
+    with context(cfg, environment) as ctx:
+        return use.show(ctx, use.ShowIncident(incident_id, refresh)).incident
 
 
 def test_open_writes_one_signed_entry_and_both_records(cfg: AppConfig) -> None:
@@ -126,8 +177,8 @@ def test_without_a_signing_key_nothing_is_recorded(cfg: AppConfig) -> None:
 
 def test_note_and_close_each_append_one_entry(cfg: AppConfig) -> None:
     open_one(cfg)
-    noted = add_note(cfg, "INC-42", text="disabled cross_exchange", by="alice", environ=ENVIRON)
-    closed = close_incident(cfg, "INC-42", status="restored", summary="back to baseline", environ=ENVIRON)
+    noted = add_note(cfg, "INC-42", text="disabled cross_exchange", by="alice")
+    closed = close_incident(cfg, "INC-42", status="restored", summary="back to baseline")
 
     assert [e["status"] for e in entries()] == ["opened", "noted", "restored"]
     assert all(e["artefacts"] == {"incident_id": "INC-42", "ticket": "INC-42"} for e in entries())
@@ -140,41 +191,41 @@ def test_note_and_close_each_append_one_entry(cfg: AppConfig) -> None:
 
 def test_close_other_than_restored_logs_status_closed(cfg: AppConfig) -> None:
     open_one(cfg)
-    close_incident(cfg, "INC-42", status="false_alarm", environ=ENVIRON)
+    close_incident(cfg, "INC-42", status="false_alarm")
     last = entries()[-1]
     assert last["status"] == "closed" and last["metadata"]["resolution"] == "false_alarm"
 
 
 def test_closing_a_closed_incident_fails_with_exit_1(cfg: AppConfig) -> None:
     open_one(cfg)
-    close_incident(cfg, "INC-42", status="mitigated", environ=ENVIRON)
+    close_incident(cfg, "INC-42", status="mitigated")
     with pytest.raises(IncidentStateError, match="already closed") as caught:
-        close_incident(cfg, "INC-42", status="restored", environ=ENVIRON)
+        close_incident(cfg, "INC-42", status="restored")
     assert caught.value.exit_code == 1
     assert len(entries()) == 2
 
 
 def test_unknown_incident_and_bad_close_status(cfg: AppConfig) -> None:
     with pytest.raises(UserInputError, match="not found"):
-        add_note(cfg, "INC-404", text="x", environ=ENVIRON)
+        add_note(cfg, "INC-404", text="x")
     open_one(cfg)
     with pytest.raises(UserInputError, match="--status"):
-        close_incident(cfg, "INC-42", status="done", environ=ENVIRON)
+        close_incident(cfg, "INC-42", status="done")
     with pytest.raises(UserInputError, match="--text"):
-        add_note(cfg, "INC-42", text=" ", environ=ENVIRON)
+        add_note(cfg, "INC-42", text=" ")
 
 
 def test_notes_are_allowed_after_closing(cfg: AppConfig) -> None:
     open_one(cfg)
-    close_incident(cfg, "INC-42", status="restored", environ=ENVIRON)
-    incident = add_note(cfg, "INC-42", text="post-mortem: alert threshold too high", environ=ENVIRON)
+    close_incident(cfg, "INC-42", status="restored")
+    incident = add_note(cfg, "INC-42", text="post-mortem: alert threshold too high")
     assert not incident.is_open and incident.notes[-1].text.startswith("post-mortem")
 
 
 def test_a_closed_incident_can_be_reopened_and_keeps_its_notes(cfg: AppConfig) -> None:
     open_one(cfg)
-    add_note(cfg, "INC-42", text="first", environ=ENVIRON)
-    close_incident(cfg, "INC-42", status="mitigated", environ=ENVIRON)
+    add_note(cfg, "INC-42", text="first")
+    close_incident(cfg, "INC-42", status="mitigated")
     reopened = open_one(cfg, title="came back")
     assert (
         reopened.is_open and reopened.title == "came back" and [n.text for n in reopened.notes] == ["first"]
@@ -187,12 +238,11 @@ def test_ensure_incident_opens_once(cfg: AppConfig) -> None:
         "title": "rollback",
         "severity": "critical",
         "opened_by": "l2",
-        "environ": ENVIRON,
     }
     assert ensure_incident(cfg, **args) == "OPS-7"  # type: ignore[arg-type]
     assert ensure_incident(cfg, **args) == "OPS-7"  # type: ignore[arg-type]
     assert [e["status"] for e in incident_entries()] == ["opened"]
-    close_incident(cfg, "OPS-7", status="restored", environ=ENVIRON)
+    close_incident(cfg, "OPS-7", status="restored")
     assert ensure_incident(cfg, **args) == "OPS-7"  # type: ignore[arg-type]
     assert [e["status"] for e in incident_entries()] == ["opened", "restored", "opened"]
 
@@ -207,7 +257,7 @@ def test_timeline_gathers_operator_actions_of_the_open_period(cfg: AppConfig) ->
     log_action(cfg, "load_test", "ok", report="logs/load_tests/pre_rollback.json")
     log_action(cfg, "config_change", "applied", path="config/core.yaml")
     open_one(cfg, ticket="INC-43", title="other incident")  # another incident's entry: no
-    close_incident(cfg, "INC-42", status="restored", environ=ENVIRON)
+    close_incident(cfg, "INC-42", status="restored")
     log_action(cfg, "strategy_state", "restored", strategy="cross_exchange", ticket="X")  # after close: no
     log_action(cfg, "snapshot", "rollback_completed", incident_id="INC-42")  # names the id: yes
 
@@ -238,7 +288,7 @@ def test_timeline_includes_the_environment_log_inside_the_period(cfg: AppConfig)
     with DecisionLogWriter(ENV_LOG, key) as writer:
         writer.append(kind="trading_state", stage="runtime", status="reducing", artefacts={"scope": "global"})
         writer.append(kind="fill", stage="runtime", status="filled", artefacts={"order": "o-1"})
-    close_incident(cfg, "INC-42", status="restored", environ=ENVIRON)
+    close_incident(cfg, "INC-42", status="restored")
     with DecisionLogWriter(ENV_LOG, key) as writer:
         writer.append(kind="trading_state", stage="runtime", status="active", artefacts={"scope": "global"})
 
@@ -268,7 +318,7 @@ def test_records_are_rebuilt_from_the_log(cfg: AppConfig) -> None:
 def test_list_filters_open_incidents(cfg: AppConfig) -> None:
     open_one(cfg, ticket="A-1")
     open_one(cfg, ticket="B-2")
-    close_incident(cfg, "A-1", status="restored", environ=ENVIRON)
+    close_incident(cfg, "A-1", status="restored")
     assert [i.id for i in list_incidents(cfg)] == ["A-1", "B-2"]
     assert [i.id for i in list_incidents(cfg, open_only=True)] == ["B-2"]
 

@@ -12,7 +12,7 @@ import pytest
 from tradeops.cli.incident import incident
 from tradeops.cli.main import main
 from tradeops.decision_log.reader import iter_entries
-from tradeops.ops.incidents import CLOSE_STATUSES, SEVERITIES
+from tradeops.ops.incident_model import CLOSE_STATUSES, SEVERITIES
 
 REPO = Path(__file__).resolve().parents[2]
 OPS_LOG = Path("audit/decision_logs/stage4.jsonl")

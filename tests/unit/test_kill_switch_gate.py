@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tradeops.bootstrap.override_files import remove_override_file, write_override
+from tradeops.config.overrides import OnDisable, OverrideFile, format_timestamp
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import StrategyStatus
 from tradeops.host.override_watcher import OverrideWatcher
 from tradeops.persistence.sql_store import SqlStateStore
 from tradeops.runtime.kill_switch import KillSwitch
-from tradeops.runtime.overrides import OnDisable, OverrideFile, format_timestamp
 
 NOW = 1_772_366_400_000
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tradeops.config.overrides import OverrideFile
 from tradeops.domain.clock import iso_to_ms
 from tradeops.host.override_files import read_override, read_overrides
-from tradeops.runtime.overrides import OverrideFile
 
 NOW = iso_to_ms("2026-03-01T12:00:00Z")
 

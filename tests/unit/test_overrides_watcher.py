@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tradeops.bootstrap.override_files import remove_override_file, write_override
+from tradeops.config.overrides import OverrideFile, format_timestamp
 from tradeops.host.override_watcher import OverrideWatcher
-from tradeops.runtime.overrides import OverrideFile, OverrideState, format_timestamp
+from tradeops.runtime.overrides import OverrideState
 
 NOW = 1_772_366_400_000  # 2026-03-01T12:00:00Z
 WAIT_S = 10.0  # generous bound: the loop stops as soon as the condition holds

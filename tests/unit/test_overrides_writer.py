@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from tradeops.bootstrap.override_files import remove_override_file, write_override
+from tradeops.config.overrides import OverrideFile
 from tradeops.domain.errors import AlreadyExists, UserInputError
 from tradeops.host.override_files import read_override
-from tradeops.runtime.overrides import OverrideFile
 
 NOW = 1_772_366_400_000  # 2026-03-01T12:00:00Z
 

@@ -33,18 +33,27 @@ def test_demo_trades_every_strategy_and_writes_reports(workdir, capsys):
         "cross_exchange",
     }
     assert all(row["fills"] > 0 for row in summary["strategies"].values())
-    out = capsys.readouterr().out
-    assert "per-strategy results" in out and "cross_exchange" in out
+    captured = capsys.readouterr()
+    assert "per-strategy results" in captured.out and "cross_exchange" in captured.out
+    run_id = summary["run"]["run_id"]
+    assert f"report.html): tradeops report run {run_id}" in captured.err
+    for directory in (workdir / "var/runs" / run_id, workdir / "reports/demo"):  # the run draws no chart
+        assert sorted(p.name for p in directory.iterdir() if p.suffix in {".json", ".png", ".html"}) == [
+            "curves.json",
+            "summary.json",
+        ]
     check_run_report(workdir, summary, capsys)
 
 
 def check_run_report(workdir: Path, summary: dict, capsys: pytest.CaptureFixture[str]) -> None:
-    """The demo's run report: metadata, statistics, PNGs that open, a self-contained page, the command."""
+    """The demo's run report: metadata, statistics, and on demand PNGs that open and a
+    self-contained page, beside the run's summary, elsewhere, and in the --report-dir copy."""
     from PIL import Image
 
     from tradeops.ops.run_plots import DPI, FIGSIZE
 
     run = summary["run"]
+    assert main(["report", "run", run["run_id"]]) == 0
     assert run["kind"] == "backtest" and run["data_source"] == {"kind": "synthetic", "seed": 7, "bars": 3000}
     assert run["bars"] == 3000 * len(run["instruments"]) and run["steps"] > 0
     assert run["config_sha256"] and run["data_sha256"].startswith("sha256:")
@@ -74,6 +83,11 @@ def check_run_report(workdir: Path, summary: dict, capsys: pytest.CaptureFixture
     assert "per-strategy statistics" in out and run["run_id"] in out
     assert (workdir / "elsewhere/r.html").read_text(encoding="utf-8").count("data:image/png") == len(names)
     assert sorted(p.name for p in (workdir / "elsewhere/png").iterdir()) == sorted(names)
+    assert main(["report", "run", "reports/demo"]) == 0  # the --report-dir copy, charts beside it
+    assert run["run_id"] in capsys.readouterr().out
+    copy = (workdir / "reports/demo/report.html").read_text(encoding="utf-8")
+    assert copy.count("data:image/png;base64,") == len(names) and run["run_id"] in copy
+    assert all((workdir / "reports/demo" / name).is_file() for name in names)
     assert main(["report", "run", run["run_id"], "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["run"]["run_id"] == run["run_id"]
     assert main(["report", "run", "no-such-run"]) == 2

@@ -111,6 +111,8 @@ def test_a_data_run_names_what_it_could_not_do_and_the_gaps(data_run: dict) -> N
     [gap] = btc["gap_list"]
     assert gap["missing_bars"] == 10 and gap["after"] < gap["before"]
     assert all(q["gaps"] == 0 for q in summary["data_quality"] if q["symbol"] != "BTC/USDT")
+    assert not (data_run["dir"] / "report.html").exists()  # drawn on demand
+    assert main(["report", "run", "latest"]) == 0
     page = (data_run["dir"] / "report.html").read_text(encoding="utf-8")
     assert "cross_exchange: the data has no bybit BTC/USDT" in page and gap["after"] in page
 

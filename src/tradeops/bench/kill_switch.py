@@ -31,16 +31,16 @@ from typing import Any
 import click
 
 from tradeops.bootstrap.override_files import remove_override_file, write_override
-from tradeops.host.override_watcher import OverrideWatcher
-from tradeops.runtime.kill_switch import KillSwitch
-from tradeops.runtime.overrides import (
+from tradeops.config.overrides import (
     COMPONENTS,
     OVERRIDE_SCHEMA,
     OVERRIDE_SCHEMA_VERSION,
     OverrideFile,
-    OverrideState,
     format_timestamp,
 )
+from tradeops.host.override_watcher import OverrideWatcher
+from tradeops.runtime.kill_switch import KillSwitch
+from tradeops.runtime.overrides import OverrideState
 
 WAIT_S = 2.0
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tradeops.decision_log.chain import ChainBroken, iter_chain, log_identity
+from tradeops.decision_log.chain import ChainBroken, ChainCursor, iter_chain, log_identity
 from tradeops.decision_log.entry import GENESIS_KIND
 from tradeops.domain.errors import Fatal
 from tradeops.persistence.fence import EpochFence
@@ -102,9 +102,33 @@ class Reconciled:
     log_seq: int = 0
 
 
-def _tail(path: Path, after: LogPosition | None) -> Iterator[tuple[int, str, dict[str, Any]]]:
-    """Entries after the store's position, checking the chain up to it and the hash at it."""
-    for seq, head, entry in iter_chain(path):
+@dataclass
+class WarmStart:
+    """What a cluster follower read while following (bootstrap/cluster_warm.py): the store's
+    position and projection as last read, and how far it verified the local log's chain. Used
+    only where it still holds: the projection when the store is still at that position, the
+    cursor when it is not past the store's position."""
+
+    position: LogPosition | None
+    projection: Projection | None
+    cursors: tuple[ChainCursor, ...] = ()
+
+    def cursor_for(self, position: LogPosition | None) -> ChainCursor | None:
+        if position is None:
+            return None
+        return max((c for c in self.cursors if c.seq <= position.seq), key=lambda c: c.seq, default=None)
+
+
+def _tail(
+    path: Path, after: LogPosition | None, start: ChainCursor | None = None
+) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """Entries after the store's position, checking the chain up to it and the hash at it
+    (from `start` on when given: a follower verified the lines before it)."""
+    if start is not None and after is not None and start.seq == after.seq and start.head != after.head:
+        raise ChainBroken(
+            f"{path}:{start.number}: the store recorded head {after.head}, the log has {start.head}"
+        )
+    for seq, head, entry in iter_chain(path, start):
         if after is not None and seq <= after.seq:
             if seq == after.seq and head != after.head:
                 raise ChainBroken(
@@ -127,12 +151,23 @@ def project_log(path: str | Path, upto: int | None = None) -> tuple[Projection, 
     return projection, position
 
 
-def reconcile(store: SqlStateStore, log_path: str | Path, log_seq: int) -> Reconciled:
+def reconcile(
+    store: SqlStateStore, log_path: str | Path, log_seq: int, warm: WarmStart | None = None
+) -> Reconciled:
     """Compare the store's recorded position with the log; replay the tail when the store is behind."""
     path = Path(log_path)
     position = store.log_position()
     identity = log_identity(path)
-    projection = store.load_projection()
+    reused = warm is not None and warm.projection is not None and warm.position == position
+    projection = warm.projection if reused and warm and warm.projection else store.load_projection()
+    start = warm.cursor_for(position) if warm is not None else None
+    if warm is not None:
+        print(
+            f"cluster: reconcile warm: store at seq {position.seq if position else 0}, projection "
+            f"{'as read while following' if reused else 'read now'}, log chain walked from seq "
+            f"{start.seq if start else 0} of {log_seq}",
+            file=sys.stderr,
+        )
     if position is None and not store.projected_is_empty():
         return Reconciled(projection, None, "the store holds state but no log position", log_seq=log_seq)
     if position is not None:
@@ -156,7 +191,7 @@ def reconcile(store: SqlStateStore, log_path: str | Path, log_seq: int) -> Recon
     last: tuple[int, str] | None = None
     news = False  # a tail of nothing but the new log's genesis entry is not a replay worth reporting
     try:
-        for seq, head, entry in _tail(path, position):
+        for seq, head, entry in _tail(path, position, start):
             projection.apply(seq, entry)
             last = (seq, head)
             news = news or entry.get("kind") != GENESIS_KIND
@@ -201,6 +236,7 @@ def open_account(
     step_ms: Callable[[], int],
     fence: EpochFence | None = None,
     durable_hook: Callable[[Callable[[int], None]], Callable[[int], None]] | None = None,
+    warm: WarmStart | None = None,
 ) -> Account:
     """Open the store and the log (log first), reconcile them, and build the projecting sink.
 
@@ -222,7 +258,7 @@ def open_account(
     except BaseException:
         store.close()
         raise
-    reconciled = reconcile(store, plan.log_path, writer.seq)
+    reconciled = reconcile(store, plan.log_path, writer.seq, warm)
     sink = ProjectingSink(
         writer,
         store,

@@ -20,21 +20,29 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine
 
+from tradeops.bootstrap.cluster_ops_anchor import signer
+from tradeops.bootstrap.cluster_warm import WarmFollower
 from tradeops.cluster import names
 from tradeops.cluster.connection import ClusterUnavailable, NatsConnection
 from tradeops.cluster.lease import LeaderLease, ensure_bucket, read_lease
+from tradeops.cluster.log_follow import LogFollower
 from tradeops.cluster.log_mirror import LogMirror, StreamLog
+from tradeops.cluster.ops_anchor import OpsAnchorSync
+from tradeops.cluster.override_files import OverrideFileSync
 from tradeops.cluster.overrides_kv import KvOverrides
 from tradeops.config.models import AppConfig, ClusterConfig
+from tradeops.config.overrides import COMPONENTS
+from tradeops.decision_log.anchor import anchor_path
 from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.order_ids import epoch_tag
 from tradeops.persistence import fence
 from tradeops.persistence.fence import EpochFence
 from tradeops.persistence.sql_store import SqlStateStore
-from tradeops.runtime.cluster_guard import ClusterGate, ClusterGuard, ClusterSnapshot, Member, Standing
+from tradeops.runtime.cluster_guard import ClusterGate, ClusterGuard, Standing
 from tradeops.runtime.ports import OrderGate
 
 if TYPE_CHECKING:
+    from tradeops.bootstrap.account import WarmStart
     from tradeops.bootstrap.engine import RunOptions
 
 FOLLOW_POLL_S = 0.25
@@ -66,6 +74,7 @@ class ClusterNode:
     overrides: KvOverrides
     stream: StreamLog
     db: Any
+    audit_kv: Any = None  # the merged anchor of the hosts' operations logs
     lag: int = 0
 
     def close(self) -> None:
@@ -81,44 +90,46 @@ class ClusterNode:
         except ClusterUnavailable:
             return
 
-    def sync_log(self) -> None:
-        """Keep the local log equal to the stream (a follower's warm copy)."""
-        self.stream.sync_file(self.log_path)
-        self.lag = max(0, self.stream.line_count() - _line_count(self.log_path))
+    def sync_log(self, follower: LogFollower) -> None:
+        """Keep the local log equal to the stream (a follower's warm copy), incrementally."""
+        follower.sync()
+        behind = self.stream.last_seq() - follower.seq
+        self.lag = 0 if behind <= 0 else max(0, self.stream.line_count() - follower.lines)
 
     def advance_epoch(self) -> int:
         return fence.advance(self.db, self.environment, self.cfg.host_id)
 
-    def follow(self, stopping: threading.Event) -> LeaderLease | None:
-        """Wait as a follower until this host wins the lease (None: asked to stop)."""
+    def follow(self, stopping: threading.Event, warm: WarmFollower | None = None) -> LeaderLease | None:
+        """Wait as a follower until this host wins the lease (None: asked to stop); `warm`
+        reads the account's state after every sync of the log."""
         lease = LeaderLease(
             self.conn, self.lease_kv, names.lease_key(self.environment), self.cfg.host_id,
             self.cfg.lease_ttl_seconds,
         )  # fmt: skip
         announced = False
+        follower = LogFollower(self.stream, self.log_path)
         while not stopping.is_set():
             try:
-                self.sync_log()
+                self.sync_log(follower)
+                if warm is not None:
+                    warm.poll(follower)
                 current = read_lease(self.conn, self.lease_kv, lease.key, 1.0)
                 if current is None and lease.try_acquire(self.advance_epoch):
-                    self.sync_log()  # the last leader's final entries
+                    self.sync_log(follower)  # the last leader's final entries
+                    if warm is not None:
+                        warm.poll(follower)
                     return lease
                 self.publish_presence("follower", current.epoch if current else 0)
                 if not announced:
                     who = f"{current.host_id} (epoch {current.epoch})" if current else "nobody"
                     print(f"cluster: {self.cfg.host_id} follows; leader {who}", file=sys.stderr)
+                    if warm is not None:
+                        print(f"cluster: {self.cfg.host_id} warm: {warm.describe()}", file=sys.stderr)
                     announced = True
             except ClusterUnavailable as exc:
                 print(f"cluster: {exc}; retrying", file=sys.stderr)
             stopping.wait(FOLLOW_POLL_S)
         return None
-
-
-def _line_count(path: Path) -> int:
-    try:
-        return path.read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
 
 
 def open_node(cfg: AppConfig, environment: str) -> ClusterNode:
@@ -129,6 +140,7 @@ def open_node(cfg: AppConfig, environment: str) -> ClusterNode:
         conn.connect()
         lease_kv = ensure_bucket(conn, names.lease_bucket(cluster), cluster.lease_ttl_seconds, timeout)
         override_kv = ensure_bucket(conn, names.overrides_bucket(cluster), None, timeout)
+        audit_kv = ensure_bucket(conn, names.audit_bucket(cluster), None, timeout)
         overrides = KvOverrides(conn, override_kv, environment, timeout)
         overrides.start()
         stream = StreamLog(
@@ -144,7 +156,7 @@ def open_node(cfg: AppConfig, environment: str) -> ClusterNode:
     db = create_engine(url, pool_pre_ping=True)
     fence.ensure_table(db)
     log_path = Path(cfg.decision_log_path(environment))
-    return ClusterNode(cluster, environment, url, log_path, conn, lease_kv, overrides, stream, db)
+    return ClusterNode(cluster, environment, url, log_path, conn, lease_kv, overrides, stream, db, audit_kv)
 
 
 class OverrideBusAdapter:
@@ -201,6 +213,7 @@ class ClusterTerm:
 
     node: ClusterNode
     lease: LeaderLease
+    warm: WarmFollower | None = None
     guard: ClusterGuard = field(init=False)
     fence: EpochFence = field(init=False)
     mirror: LogMirror | None = None
@@ -208,6 +221,14 @@ class ClusterTerm:
     def __post_init__(self) -> None:
         self.guard = ClusterGuard(self.lease, self.node.overrides, self.node.cfg.max_disconnect_seconds)
         self.fence = EpochFence(self.node.environment, self.lease.epoch)
+
+    @property
+    def market(self) -> list[Any] | None:
+        """The series the follower loaded (None: load them now)."""
+        return None if self.warm is None else self.warm.market
+
+    def warm_start(self) -> WarmStart | None:
+        return None if self.warm is None else self.warm.take()
 
     @property
     def order_tag(self) -> str:
@@ -267,16 +288,29 @@ def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
     node = open_node(cfg, options.environment)
     stopping = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    warm: WarmFollower | None = None
+    files = OverrideFileSync(
+        node.conn, node.overrides.kv, options.environment, Path(cfg.runtime.overrides_dir),
+        [c.file_name for c in COMPONENTS.values()],
+    )  # fmt: skip
+    files.start()  # an `rm` of an override file on this host lifts it on every host
+    ops_log = Path(cfg.decision_log.operations_log)
+    anchors = OpsAnchorSync(
+        node.conn, node.audit_kv, node.cfg.host_id, anchor_path(ops_log), signer(_key(cfg, ops_log))
+    )
+    anchors.start()  # this host's operations-log anchor, merged with the other hosts'
     try:
+        warm = WarmFollower(cfg, options, node)
         while not stopping.is_set():
-            lease = node.follow(stopping)
+            lease = node.follow(stopping, warm)
             if lease is None:
                 break
             print(
-                f"cluster: {node.cfg.host_id} leads {options.environment} (epoch {lease.epoch})",
+                f"cluster: {node.cfg.host_id} leads {options.environment} (epoch {lease.epoch}); "
+                f"warm: {warm.describe()}",
                 file=sys.stderr,
             )
-            term = ClusterTerm(node, lease)
+            term = ClusterTerm(node, lease, warm)
             node.publish_presence("leader", lease.epoch)
             lost = _term(build_runtime, replace(options, cluster=term), cfg, term, stopping)
             if lost:
@@ -285,8 +319,22 @@ def run_cluster(options: RunOptions, cfg: AppConfig) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        files.close()
+        anchors.close()
+        if warm is not None:
+            warm.close()
         node.close()
     return 0
+
+
+def _key(cfg: AppConfig, log_path: Path) -> Any:
+    from tradeops.bootstrap.decision_log_wiring import signing_key
+
+    try:
+        return signing_key(cfg, log_path)
+    except UserInputError as exc:  # no key: the merged anchor goes unsigned (verify refuses it)
+        print(f"cluster: operations-log anchor unsigned: {exc}", file=sys.stderr)
+        return None
 
 
 def _term(
@@ -306,56 +354,3 @@ def _term(
     finally:
         runtime.close()
         term.close()
-
-
-class NatsClusterReader:
-    """The ops' ClusterReader: the lease bucket, the log stream and the fence row."""
-
-    def __init__(self, cfg: AppConfig) -> None:
-        self.cfg = cfg
-
-    def snapshot(self, environment: str) -> Any:
-        node = open_node(self.cfg, environment)
-        try:
-            now_ms = time.time_ns() // 1_000_000
-            lease = read_lease(node.conn, node.lease_kv, names.lease_key(environment), 2.0)
-            fenced = fence.current(node.db, environment)
-            return ClusterSnapshot(
-                leader=lease.host_id if lease else None,
-                lease_epoch=lease.epoch if lease else None,
-                lease_age_s=(now_ms - lease.renewed_ms) / 1000 if lease else None,
-                fence_epoch=fenced[0] if fenced else None,
-                refused_writes=fenced[2] if fenced else 0,
-                stream_entries=node.stream.line_count(),
-                members=tuple(self._members(node, environment, now_ms)),
-            )
-        finally:
-            node.close()
-
-    def _members(self, node: ClusterNode, environment: str, now_ms: int) -> list[Any]:
-        async def read() -> list[Any]:
-            prefix = names.follower_key(environment, "")
-            try:
-                keys = await node.lease_kv.keys()
-            except Exception:
-                return []
-            found = []
-            for key in sorted(k for k in keys if k.startswith(prefix)):
-                entry = await node.lease_kv.get(key)
-                data = json.loads(entry.value or b"{}")
-                found.append(
-                    Member(
-                        str(data["host_id"]),
-                        str(data["role"]),
-                        int(data["epoch"]),
-                        int(data["lag"]),
-                        (now_ms - int(data["seen_ms"])) / 1000,
-                    )
-                )
-            return found
-
-        return node.conn.call(read(), 2.0)
-
-
-def open_cluster_reader(cfg: AppConfig) -> NatsClusterReader:
-    return NatsClusterReader(cfg)

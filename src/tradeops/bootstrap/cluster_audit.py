@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tradeops.bootstrap.cluster import open_node
+from tradeops.bootstrap.cluster_ops_anchor import is_ops_log, verify_merged
+from tradeops.cluster.ops_anchor import MergedAnchor, read_merged
 from tradeops.config.models import AppConfig
 
 
@@ -21,6 +24,7 @@ from tradeops.config.models import AppConfig
 class StreamCopy:
     entries: int
     missing: tuple[int, ...]  # stream messages deleted from the stream (or out of line order)
+    ops_anchor: MergedAnchor | None = None  # the merged anchor of the hosts' operations logs
 
 
 def download_stream(cfg: AppConfig, environment: str, target: Path) -> StreamCopy:
@@ -39,7 +43,8 @@ def download_stream(cfg: AppConfig, environment: str, target: Path) -> StreamCop
                 first, lines = found
                 handle.write(b"".join(lines))
                 number = first + len(lines)
-        return StreamCopy(number - 1, tuple(missing))
+        merged, _revision = read_merged(node.conn, node.audit_kv, 2.0)
+        return StreamCopy(number - 1, tuple(missing), merged)
     finally:
         node.close()
 
@@ -51,3 +56,24 @@ def first_difference(local: Path, stream_copy: Path) -> int | None:
         if number > len(stream_lines) or stream_lines[number - 1] != line:
             return number
     return None
+
+
+def check_copies(
+    found: StreamCopy, stream_copy: Path, paths: list[Path], keyring: Any, allow_unsigned: bool
+) -> tuple[bool, list[str]]:
+    """Each PATH against the cluster: an operations log against the merged anchor (its host's
+    entry), any other log as a byte-for-byte prefix of the stream."""
+    ops = [p for p in paths if is_ops_log(found.ops_anchor, p)]
+    ok, report = verify_merged(found.ops_anchor, ops, keyring, allow_unsigned)
+    if not ok:
+        return False, report
+    for path in paths:
+        if path in ops:
+            continue
+        line = first_difference(path, stream_copy)
+        if line is not None:
+            return False, [
+                *report,
+                f"FAIL: {path}:{line}: differs from the stream (edited, or never mirrored)",
+            ]
+    return True, report

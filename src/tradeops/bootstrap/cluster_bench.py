@@ -7,7 +7,9 @@
   The runtime start after winning (store reconcile, market load) is not included;
 - mirroring cost: decision-log entries appended through the real writer until durable, without
   and with the JetStream mirror in between (durable = acknowledged by the stream); the two
-  alternate, after one warm-up run of each, and the medians are reported.
+  alternate, after one warm-up run of each, and the medians are reported;
+- follower sync: keeping a follower's log copy level, whole-file comparison against the
+  incremental follower (bootstrap/cluster_bench_follow.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeops.bootstrap.cluster import FOLLOW_POLL_S
+from tradeops.bootstrap.cluster_bench_follow import follower_sync
 from tradeops.cluster.connection import NatsConnection
 from tradeops.cluster.lease import LeaderLease, ensure_bucket
 from tradeops.cluster.log_mirror import LogMirror, StreamLog
@@ -34,6 +37,7 @@ from tradeops.decision_log.writer import DecisionLogWriter
 from tradeops.domain.errors import UserInputError
 
 MIRROR_ROUNDS = 3
+FOLLOW_MESSAGES = 1000
 DOCUMENT = (
     b'{"action":"disable_multi_strategy","reason":"bench","requested_by":"bench",'
     b'"schema":"stage4.scheduler.override","schema_version":"1.0","ticket":"BENCH-1",'
@@ -197,6 +201,11 @@ def run_bench(trials: int, ttl_s: float, entries: int) -> dict[str, Any]:
         propagation = override_propagation(url, max(trials, 50))
         takeover = failover(url, trials, ttl_s)
         mirror = mirroring_cost(url, entries, Path(work))
+        conn = _connect(url, "bench-follow")
+        try:
+            follow = follower_sync(conn, Path(work), FOLLOW_MESSAGES)
+        finally:
+            conn.close()
     return {
         "override_propagation_ms": {k: round(v * 1000, 3) for k, v in summary(propagation).items()},
         "override_propagation_trials": max(trials, 50),
@@ -204,4 +213,5 @@ def run_bench(trials: int, ttl_s: float, entries: int) -> dict[str, Any]:
         "lease_failover_trials": trials,
         "lease_ttl_s": ttl_s,
         "mirroring": mirror,
+        "follower_sync": follow,
     }

@@ -138,6 +138,8 @@ def _load_market(
 ) -> list[CandleSeries]:
     if opts.market is not None:
         return opts.market
+    if opts.cluster is not None and opts.cluster.market is not None:
+        return list(opts.cluster.market)  # a cluster follower loaded it while following
     if opts.data is None:
         return synthetic_market(
             sorted(symbols), sorted(venues), opts.synthetic_bars, interval, seed=opts.seed
@@ -242,6 +244,7 @@ def build_runtime(
             step_ms=lambda: series_store.now_ms,
             fence=opts.cluster.fence if opts.cluster else None,
             durable_hook=opts.cluster.durable_hook if opts.cluster else None,
+            warm=opts.cluster.warm_start() if opts.cluster else None,
         )
         closers.append(account.store.close)
         closers.append(account.sink.close)

@@ -38,8 +38,8 @@ def open_gate(
 
 def resume_pending(store: StateStore) -> Any:
     """Trading stays halted while an override event that resumes it is not recorded yet."""
+    from tradeops.config.overrides import COMPONENTS
     from tradeops.runtime.override_ledger import ledger_halts, ledger_key
-    from tradeops.runtime.overrides import COMPONENTS
 
     kv_get = getattr(store, "kv_get", None)
     if kv_get is None:

@@ -1,5 +1,6 @@
 """Compose the live adapters of a live environment: a ccxt client, order adapter and market-data
-poller per venue (the runtime sees only the Exchange port and the revealing-market protocol)."""
+source per venue, REST-polled or (with `market_data.websocket`) streamed by ccxt.pro with REST
+catch-up (the runtime sees only the Exchange port and the revealing-market protocol)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from tradeops.domain.errors import Fatal, TradeopsError, UserInputError
 from tradeops.domain.market import interval_to_ms
 from tradeops.exchanges.ccxt_adapter import CcxtExchange
 from tradeops.exchanges.ccxt_calls import RetryPolicy, VenueCaller
-from tradeops.exchanges.ccxt_client import build_ccxt_client
+from tradeops.exchanges.ccxt_client import build_ccxt_client, build_ccxt_pro_client, market_stream_base
 from tradeops.exchanges.ccxt_market import CcxtMarketData
+from tradeops.exchanges.ccxt_market_stream import CandleStream, StreamedMarketData
 from tradeops.exchanges.dead_man import CountdownDeadMan
 from tradeops.exchanges.user_stream import ListenKeyStream
 from tradeops.exchanges.venue_metrics import instrument
@@ -65,12 +67,13 @@ class LiveParts:
     """The concrete adapters of a live run: order egress per venue and market data per venue."""
 
     router: VenueRouter
-    sources: dict[str, CcxtMarketData]
+    sources: dict[str, CcxtMarketData | StreamedMarketData]
     instruments: list[tuple[str, str]]
     interval: str
     interval_ms: int
     quote_asset: str
     dead_men: list[CountdownDeadMan] = field(default_factory=list)  # venue-side cancel-all countdowns
+    market_streams: list[CandleStream] = field(default_factory=list)  # stopped when the run closes
 
 
 def live_symbols(env_name: str, schedules: Mapping[str, Schedule]) -> tuple[str, dict[str, set[str]]]:
@@ -135,11 +138,17 @@ def open_live(
     each instrument into `series`."""
     interval, symbols = live_symbols(env_name, schedules)
     router = connect_venues(env_name, env, symbols, environ, user_streams=True)
-    sources = {
-        name: CcxtMarketData(adapter.client, name, RetryPolicy(max_retries=env.venues[name].max_retries))
-        for name, adapter in router.venues.items()
-        if isinstance(adapter, CcxtExchange)
-    }
+    sources: dict[str, CcxtMarketData | StreamedMarketData] = {}
+    streams: list[CandleStream] = []
+    for name, adapter in router.venues.items():
+        if not isinstance(adapter, CcxtExchange):
+            continue
+        rest = CcxtMarketData(adapter.client, name, RetryPolicy(max_retries=env.venues[name].max_retries))
+        sources[name] = rest
+        if env.market_data.websocket:
+            stream = market_stream(env, name, sorted(symbols[name]), interval, adapter.requests)
+            streams.append(stream)
+            sources[name] = StreamedMarketData(rest, stream)
     step = interval_to_ms(interval)
     instruments = [(v, s) for v in sorted(symbols) for s in sorted(symbols[v])]
     for venue, symbol in instruments:
@@ -155,4 +164,27 @@ def open_live(
         if seconds is not None and isinstance(adapter, CcxtExchange):
             caller = VenueCaller(adapter.client, name, RetryPolicy(max_retries=env.venues[name].max_retries))
             dead_men.append(CountdownDeadMan(caller, symbols[name], int(seconds * 1000)))
-    return LiveParts(router, sources, instruments, interval, step, env.quote_asset, dead_men)
+    return LiveParts(router, sources, instruments, interval, step, env.quote_asset, dead_men, streams)
+
+
+def market_stream(
+    env: EnvironmentConfig,
+    venue_name: str,
+    symbols: list[str],
+    interval: str,
+    requests: VenueRequestStats | None = None,
+) -> CandleStream:
+    """The started ccxt.pro candle stream of one venue (`market_data.websocket`)."""
+    venue = env.venues[venue_name]
+    market_stream_base(venue_name, venue)  # refuses a simulated venue with no stream URL, before starting
+    stream = CandleStream(
+        lambda: build_ccxt_pro_client(venue_name, venue),
+        venue_name,
+        symbols,
+        interval,
+        backoff_s=env.market_data.reconnect_backoff_ms / 1000,
+        max_failures=env.market_data.max_failures,
+        requests=requests,
+    )
+    stream.start()
+    return stream

@@ -165,6 +165,10 @@ def start_live(runtime: Runtime, env: EnvironmentConfig, live: LiveParts, accoun
         if requests is not None:
             runtime.engine.stats.venue_requests[name] = requests  # per-endpoint metrics
     runtime.scheduler.on_step = step_hook
+    runtime.closers.extend(stream.stop for stream in live.market_streams)
+    if live.market_streams:
+        names = ", ".join(stream.venue for stream in live.market_streams)
+        print(f"market data: {names} by websocket (ccxt.pro), REST catch-up and fallback", file=sys.stderr)
     now = runtime.clock.now_ms()
     report = reconcile.run(now)
     if report is not None and not report.clean:

@@ -1,6 +1,5 @@
 """The operations decision log as an adapter: `FileOperatorLog` (the `OperatorLog` port) and
-`ConfigKeyProvider` (the `KeyProvider` port), plus `record_operator_action` for the use cases that
-still resolve the log from the config.
+`ConfigKeyProvider` (the `KeyProvider` port); `open_operator_log` builds the pair for a config.
 
 Every entry is signed, chained and fsynced before the call returns. With an `entry_id` an append is
 idempotent: when the log's recent entries already hold that id (an earlier attempt, or another
@@ -44,7 +43,9 @@ def operator_key(
 
 
 class ConfigKeyProvider:
-    """The operator key from the environment variables, else decision_log.key_file."""
+    """The operator key from the environment variables, else decision_log.key_file, read when it
+    signs: a key changed in `environ` (the process environment in production) or in the key file
+    signs the next entry; nothing is cached."""
 
     def __init__(self, cfg: AppConfig, environ: Mapping[str, str], log_path: Path) -> None:
         self._cfg, self._environ, self._log_path = cfg, environ, log_path
@@ -124,33 +125,3 @@ def open_operator_log(
 ) -> FileOperatorLog:
     path = Path(log_path or cfg.decision_log.operations_log)
     return FileOperatorLog(path, ConfigKeyProvider(cfg, environ, path), cfg.decision_log.max_line_bytes)
-
-
-def record_operator_action(
-    cfg: AppConfig,
-    *,
-    kind: str,
-    status: str,
-    artefacts: Mapping[str, object],
-    metadata: Mapping[str, object] | None = None,
-    tags: Sequence[str] = (),
-    stage: str = "stage4",
-    log_path: str | Path | None = None,
-    environ: Mapping[str, str] = os.environ,
-    entry_id: str | None = None,
-) -> dict[str, Any]:
-    """Append one signed entry to `log_path` (default: decision_log.operations_log) and fsync it.
-
-    The key comes from TRADEOPS_DECISION_LOG_KEY_FILE / TRADEOPS_DECISION_LOG_KEY, else from
-    decision_log.key_file (id TRADEOPS_DECISION_LOG_KEY_ID, default decision_log.key_id); no key
-    raises UserInputError naming the log and the key id it expects.
-    """
-    return open_operator_log(cfg, environ, log_path).append(
-        kind=kind,
-        status=status,
-        artefacts=artefacts,
-        metadata=metadata,
-        tags=tags,
-        stage=stage,
-        entry_id=entry_id,
-    )

@@ -14,11 +14,12 @@ from tradeops.bootstrap.operator_log import ConfigKeyProvider, FileOperatorLog
 from tradeops.bootstrap.override_files import remove_override_file, write_override
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
+from tradeops.config.overrides import OverrideFile
 from tradeops.domain.errors import UserInputError
 from tradeops.host.override_files import read_override, read_overrides
 from tradeops.observability.alertmanager import AlertmanagerClient
 from tradeops.ops_ports import OpsContext, OpsStore, OverrideBus
-from tradeops.runtime.overrides import OverrideFile, OverrideState
+from tradeops.runtime.overrides import OverrideState
 
 if TYPE_CHECKING:
     from tradeops.security.audit import AuditReport
@@ -31,7 +32,6 @@ __all__ = [
     "assemble_ops_context",
     "build_ops_context",
     "open_alertmanager",
-    "rewire",
     "wall_clock_ms",
 ]
 
@@ -161,24 +161,4 @@ def build_ops_context(
         environ=environ,
         operations_log=operations_log,
         override_bus=bus,
-    )
-
-
-def rewire(
-    ctx: OpsContext,
-    *,
-    environ: Mapping[str, str] | None = None,
-    operations_log: Path | None = None,
-) -> OpsContext:
-    """The same context (same store, same clock) with adapters for another environment or log."""
-    return assemble_ops_context(
-        ctx.cfg,
-        ctx.config_path,
-        ctx.environment,
-        ctx.store,
-        ctx.overrides.directory,
-        clock_ms=ctx.clock_ms,
-        environ=ctx.environ if environ is None else environ,
-        operations_log=ctx.operations_log if operations_log is None else operations_log,
-        override_bus=ctx.override_bus,
     )

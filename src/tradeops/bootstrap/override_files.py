@@ -16,9 +16,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from tradeops.config.overrides import COMPONENTS, OverrideFile
 from tradeops.domain.errors import AlreadyExists, UserInputError
 from tradeops.fsutil import fsync_dir
-from tradeops.runtime.overrides import COMPONENTS, OverrideFile
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600

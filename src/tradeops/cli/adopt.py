@@ -34,23 +34,16 @@ def adopt(
     """Take a venue order or balance tradeops does not know into the books (signed first).
 
     Only a difference `tradeops reconcile` shows now; nothing is booked as a fill."""
-    from tradeops.bootstrap.live_account import open_live_account
+    from tradeops.bootstrap.live_account import live_ops_context
     from tradeops.domain.errors import UserInputError
+    from tradeops.ops.control_common import Door
     from tradeops.ops.venue_adopt import AdoptCommand, adopt
 
     if (order_id is None) == (balance_key is None):
         raise UserInputError("adopt: give exactly one of --order CLIENT_ORDER_ID or --balance VENUE:ASSET")
     kind, key = ("order", order_id) if order_id is not None else ("balance", balance_key)
-    account = open_live_account(config_path, environment)
-    try:
-        view = adopt(account, AdoptCommand(kind, str(key), reason, ticket, requested_by))  # type: ignore[arg-type]
-    finally:
-        account.close()
-    if as_json:
-        click.echo(json.dumps(view.as_dict(), sort_keys=True))
-    else:
-        click.echo(
-            f"adopted {view.kind} {view.key} in {view.environment}: "
-            f"{view.local_before} -> {view.local_after} (signed, seq {view.entry_seq})"
-        )
+    command = AdoptCommand(kind, str(key), reason, ticket, Door("cli", requested_by), requested_by)  # type: ignore[arg-type]
+    with live_ops_context(config_path, environment) as ctx:
+        view = adopt(ctx, command)
+    click.echo(json.dumps(view.to_json(), sort_keys=True) if as_json else view.line())
     return 0

@@ -20,7 +20,7 @@ def cluster() -> None:
 @config_options
 def status(as_json: bool, config_path: Path, environment: str) -> int:
     """Who leads the environment, at which epoch, and how far each follower lags."""
-    from tradeops.bootstrap.cluster import open_cluster_reader
+    from tradeops.bootstrap.cluster_reader import open_cluster_reader
     from tradeops.config.load import load_config
     from tradeops.ops.cluster_status import ClusterStatus, cluster_status
 

@@ -268,10 +268,11 @@ def verify(
 def _verify_stream(
     config_path: Path, environment: str, paths: tuple[str, ...], keyring: Any, allow_unsigned: bool
 ) -> bool:
-    """The cluster's copy: every entry present, the chain and signatures good, each PATH a prefix."""
+    """The cluster's copy: every entry present, the chain and signatures good, each PATH a prefix
+    (an operations log: at its host's entry of the merged anchor)."""
     import tempfile
 
-    from tradeops.bootstrap.cluster_audit import download_stream, first_difference
+    from tradeops.bootstrap.cluster_audit import check_copies, download_stream
     from tradeops.config.load import load_config
     from tradeops.decision_log.verify import verify_file
 
@@ -289,12 +290,10 @@ def _verify_stream(
             click.echo(f"FAIL: stream {environment}:{result.first_error_line}: {result.reason}")
             return False
         click.echo(f"OK: stream {environment}: {result.entries} entries, head {result.head}")
-        for path in paths:
-            line = first_difference(Path(path), copy)
-            if line is not None:
-                click.echo(f"FAIL: {path}:{line}: differs from the stream (edited, or never mirrored)")
-                return False
-    return True
+        ok, report = check_copies(found, copy, [Path(p) for p in paths], keyring, allow_unsigned)
+        for line in report:
+            click.echo(line)
+    return ok
 
 
 @decision_log.command()

@@ -55,7 +55,8 @@ def exchange_sim() -> None:
     "--ws-port",
     type=click.IntRange(0, 65535),
     default=None,
-    help="Port of the user-data WebSockets (default: --port + 1000; any free port with --port 0).",
+    help="Port of the WebSockets, user data and market streams (default: --port + 1000; any free "
+    "port with --port 0).",
 )
 @click.option("--seed", type=int, default=7, show_default=True)
 def serve(

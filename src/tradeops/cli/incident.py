@@ -148,8 +148,8 @@ def close(
     with _context(config_path, environment, signing=True) as ctx:
         closed = close_incident(ctx, command)
         _echo(closed.lines())
-    if not no_bundle:
-        print_built(ctx.cfg, closed.incident.id, environment, None)
+        if not no_bundle:
+            print_built(ctx, closed.incident.id, None)
     return 0
 
 
@@ -161,7 +161,8 @@ def bundle(incident_id: str, prometheus_url: str | None, config_path: Path, envi
     """Collect the incident's artefacts into logs/incidents/ID/ and seal the manifest."""
     from tradeops.cli.incident_bundle import print_built
 
-    print_built(_config(config_path, environment, signing=True), incident_id, environment, prometheus_url)
+    with _context(config_path, environment, signing=True) as ctx:
+        print_built(ctx, incident_id, prometheus_url)
     return 0
 
 
@@ -172,7 +173,8 @@ def verify(incident_id: str, config_path: Path, environment: str) -> int:
     """Exit 0 when every bundled file matches its sealed manifest; 1 listing each difference."""
     from tradeops.cli.incident_bundle import print_verified
 
-    return print_verified(_config(config_path, environment, signing=True), incident_id)
+    with _context(config_path, environment, signing=True) as ctx:
+        return print_verified(ctx, incident_id)
 
 
 @incident.command("list")

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from tradeops.cli.options import config_options
-from tradeops.runtime.overrides import COMPONENTS
+from tradeops.config.overrides import COMPONENTS
 
 
 def _override_lines(view: dict[str, Any]) -> list[str]:

@@ -35,36 +35,27 @@ def reconcile(
     from rich.console import Console
     from rich.table import Table
 
-    from tradeops.bootstrap.live_account import open_live_account
-    from tradeops.ops.venue_actions import cancel_unknown_order, report_dict
+    from tradeops.bootstrap.live_account import live_ops_context
+    from tradeops.ops.control_common import Door
+    from tradeops.ops.venue_actions import CancelUnknownOrder, ShowReconcile, cancel_unknown, show_reconcile
 
-    account = open_live_account(config_path, environment)
-    try:
+    with live_ops_context(config_path, environment) as ctx:
         if cancel_id is not None:
-            done = cancel_unknown_order(
-                account, cancel_id, reason=reason, ticket=ticket, requested_by=requested_by
-            )
-            click.echo(
-                json.dumps(done, sort_keys=True)
-                if as_json
-                else f"cancelled at {done['venue']}: {cancel_id}"
-                if done["cancelled"]
-                else f"{cancel_id}: the venue had already closed it"
-            )
+            command = CancelUnknownOrder(cancel_id, reason, ticket, Door("cli", requested_by), requested_by)
+            done = cancel_unknown(ctx, command)
+            click.echo(json.dumps(done.to_json(), sort_keys=True) if as_json else done.line())
             return 0
-        report = account.reconcile()
-        if as_json:
-            click.echo(json.dumps(report_dict(account, report), sort_keys=True))
-            return 0 if report.clean else EXIT_DIFF
-        if report.clean:
-            click.echo(f"reconcile ok: {environment} agrees with its venues (open orders, balances)")
-            return 0
-        table = Table(title=f"reconcile {environment}: {len(report.diffs)} difference(s)")
-        for header in ("kind", "key", "local", "venue", "action"):
-            table.add_column(header)
-        for row in report.rows():
-            table.add_row(*row)
-        Console(width=200).print(table)
-        return EXIT_DIFF
-    finally:
-        account.close()
+        shown = show_reconcile(ctx, ShowReconcile())
+    if as_json:
+        click.echo(json.dumps(shown.to_json(), sort_keys=True))
+        return 0 if shown.clean else EXIT_DIFF
+    if shown.clean:
+        click.echo(f"reconcile ok: {environment} agrees with its venues (open orders, balances)")
+        return 0
+    table = Table(title=f"reconcile {environment}: {len(shown.report.diffs)} difference(s)")
+    for header in ("kind", "key", "local", "venue", "action"):
+        table.add_column(header)
+    for row in shown.rows():
+        table.add_row(*row)
+    Console(width=200).print(table)
+    return EXIT_DIFF

@@ -276,7 +276,7 @@ def _run(request: RunRequest) -> int:
         _drive(runtime, options, console, run_once=request.run_once, run_forever=request.run_forever)
         render_table(runtime.engine, Console())
         if recorder is not None:
-            finish(runtime, recorder, request.report_dir, console)
+            finish(runtime, recorder, request.report_dir)
     finally:
         runtime.close()
     return 0
@@ -319,7 +319,7 @@ def _run(request: RunRequest) -> int:
 @click.option(
     "--report-dir",
     type=click.Path(path_type=Path),
-    help="Also write the run report here (summary.json, curves.json, PNGs, report.html).",
+    help="Also write summary.json and curves.json here (`tradeops report run DIR` draws the charts).",
 )
 @click.option(
     "--inject-faults", "faults", help="Drill: make the paper venue fail, e.g. errors=0.5,latency_ms=2000."
@@ -357,7 +357,7 @@ def demo(bars: int, config_path: Path, report_dir: Path) -> int:
         recorder = record(runtime)
         _run_with_progress(runtime, console)
         render_table(runtime.engine, Console())
-        finish(runtime, recorder, report_dir, console)
+        finish(runtime, recorder, report_dir)
     finally:
         runtime.close()
     idle = [name for name, s in runtime.stats.strategies.items() if s.fills == 0]

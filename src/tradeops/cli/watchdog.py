@@ -27,11 +27,11 @@ def watchdog(config_path: Path, environment: str, once: bool, duration: float | 
     """Watch the kill switch and the scheduler's heartbeat; cancel the venue's open orders directly
     when the scheduler has not confirmed an engaged switch within watchdog.confirm_seconds, or its
     heartbeat is older than watchdog.stale_seconds. Every action is signed in the operations log."""
-    from tradeops.bootstrap.live_account import kill_switch_reader, open_live_account
+    from tradeops.bootstrap.live_account import kill_switch_reader, live_ops_context
     from tradeops.ops.watchdog import Watchdog
 
-    account = open_live_account(config_path, environment)
-    engaged, policy, stop_reader = kill_switch_reader(account)
+    ctx = live_ops_context(config_path, environment)
+    engaged, policy, stop_reader = kill_switch_reader(ctx)
     stopping = False
 
     def on_signal(_sig: int, _frame: FrameType | None) -> None:
@@ -40,8 +40,8 @@ def watchdog(config_path: Path, environment: str, once: bool, duration: float | 
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    dog = Watchdog(account, engaged, policy)
-    cfg = account.cfg.watchdog
+    dog = Watchdog(ctx, engaged, policy)
+    cfg = ctx.cfg.watchdog
     click.echo(
         f"watchdog on {environment}: confirm {cfg.confirm_seconds}s, stale {cfg.stale_seconds}s", err=True
     )
@@ -50,11 +50,11 @@ def watchdog(config_path: Path, environment: str, once: bool, duration: float | 
         while not stopping:
             done = dog.check()
             if done is not None:
-                click.echo(json.dumps(done, sort_keys=True))
+                click.echo(json.dumps(done.to_json(), sort_keys=True))
             if once or (deadline is not None and time.monotonic() >= deadline):
                 break
             time.sleep(cfg.poll_seconds)
     finally:
         stop_reader()
-        account.close()
+        ctx.close()
     return 0

@@ -100,9 +100,9 @@ class StreamLog:
 
         return self.conn.call(get(), self.timeout)
 
-    def line_count(self) -> int:
-        """Log lines the stream holds (the last message's last line number; 0 when empty)."""
-        last = self.last_seq()
+    def line_count(self, upto: int | None = None) -> int:
+        """Log lines the stream holds (up to message `upto`; 0 when empty)."""
+        last = self.last_seq() if upto is None else upto
         if last == 0:
             return 0
         found = self.message(last)
@@ -124,9 +124,9 @@ class StreamLog:
                 high = mid - 1
         return low
 
-    def lines_from(self, number: int) -> list[bytes]:
-        """Log lines `number`.. to the end of the stream."""
-        last = self.last_seq()
+    def lines_from(self, number: int, upto: int | None = None) -> list[bytes]:
+        """Log lines `number`.. to the end of the stream (or of message `upto`)."""
+        last = self.last_seq() if upto is None else upto
         if last == 0:
             return []
         lines: list[bytes] = []
@@ -139,31 +139,42 @@ class StreamLog:
         return lines
 
     def line(self, number: int) -> bytes | None:
-        """Log line `number` as the stream holds it."""
+        """Log line `number` as the stream holds it (None also when the stream cannot say)."""
         try:
-            found = self.lines_from(number)
+            return self.line_strict(number)
         except ClusterUnavailable:
             return None
-        return found[0] if found else None
 
-    def sync_file(self, path: Path) -> tuple[int, bool]:
+    def line_strict(self, number: int) -> bytes | None:
+        """Log line `number` (reads only the message that holds it); a missing message raises."""
+        last = self.last_seq()
+        found = self.message(self._locate(number, last)) if last else None
+        if found is None or not 0 <= number - found[0] < len(found[1]):
+            return None
+        return found[1][number - found[0]]
+
+    def sync_file(self, path: Path, upto: int | None = None) -> tuple[int, bool]:
         """Make the local log equal to the stream: append what it lacks; a local log that
         diverged (entries the stream never acknowledged) is moved aside and written afresh.
-        Returns (lines appended, replaced). An empty stream leaves the local log alone."""
-        last = self.line_count()
+        Returns (lines appended, replaced). An empty stream leaves the local log alone.
+        `upto`: a stream sequence to stop at (the caller's view of the stream's end)."""
+        last = self.line_count(upto)
         if last == 0:
             return 0, False
         local = _lines(path)
         replaced = False
-        if local and (len(local) > last or self.line(len(local)) != local[-1]):
+        if local and (len(local) > last or self.line_strict(len(local)) != local[-1]):
             aside = path.with_name(f"{path.name}.superseded-{time.time_ns() // 1_000_000}")
             path.rename(aside)
+            anchor = path.with_name(path.name + ".anchor")  # it describes the copy moved aside
+            if anchor.exists():
+                anchor.rename(aside.with_name(aside.name + ".anchor"))
             log.warning("cluster: %s diverged from the stream; moved to %s", path, aside)
             local, replaced = [], True
         if len(local) == last:
             return 0, replaced
         try:
-            missing = self.lines_from(len(local) + 1)
+            missing = self.lines_from(len(local) + 1, upto)
         except ClusterUnavailable as exc:
             raise ClusterUnavailable(f"{exc}; run decision-log verify --stream") from exc
         path.parent.mkdir(parents=True, exist_ok=True)

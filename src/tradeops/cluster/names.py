@@ -26,6 +26,11 @@ def follower_key(environment: str, host_id: str) -> str:
     return f"follower.{token(environment)}.{token(host_id)}"
 
 
+def audit_bucket(cfg: ClusterConfig) -> str:
+    """The merged anchor of the hosts' operations logs (cluster/ops_anchor.py)."""
+    return f"{cfg.bucket_prefix}_audit"
+
+
 def overrides_bucket(cfg: ClusterConfig) -> str:
     return f"{cfg.bucket_prefix}_overrides"
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from tradeops.cluster.connection import ClusterUnavailable, NatsConnection
 from tradeops.cluster.names import override_key, token
-from tradeops.runtime.overrides import COMPONENTS, INACTIVE, OverrideState, parse_override
+from tradeops.config.overrides import COMPONENTS
+from tradeops.runtime.overrides import INACTIVE, OverrideState, parse_override
 
 log = logging.getLogger(__name__)
 KV_PREFIX = "nats-kv:"  # the `path` an override from the bucket reports

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tradeops.config.market_data import MarketDataConfig
+
 STRATEGY_NAMES: tuple[str, ...] = ("daily_trend", "mean_reversion", "volatility_target", "cross_exchange")
 MANUAL_BUCKET = "manual"
 PROFILE_NAMES: tuple[str, ...] = ("conservative", "balanced", "aggressive", "manual")
@@ -243,6 +245,8 @@ class VenueConfig(Frozen):
     # base of the listenKey user-data stream (ws://127.0.0.1:9765/ws for the simulator on 8765);
     # unset: fills of resting orders come from REST polls only
     user_stream_url: Annotated[str, Field(pattern=r"^wss?://\S+$")] | None = None
+    # base of the public streams for ccxt.pro (ws://127.0.0.1:9765/ws); unset: user_stream_url's
+    market_stream_url: Annotated[str, Field(pattern=r"^wss?://\S+$")] | None = None
     # the venue's cancel-all countdown (dead-man's switch), re-armed while the scheduler steps;
     # unset: the venue has none (Binance spot) and `tradeops watchdog` is the independent kill path
     dead_man_seconds: Annotated[float, Field(ge=1.0, le=600.0)] | None = None
@@ -282,6 +286,7 @@ class EnvironmentConfig(Frozen):
     confirm_live: bool = False  # required before a live environment may trade real money
     max_order_notional: PositiveFloat | None = None  # in the quote asset; required for mode: live
     live: LiveLoopConfig = LiveLoopConfig()
+    market_data: MarketDataConfig = MarketDataConfig()  # live: REST polling, or websockets
 
     @model_validator(mode="after")
     def _live_needs_limits_and_key_names(self) -> EnvironmentConfig:

@@ -51,6 +51,7 @@ ENDPOINT_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/v1/incidents"): INCIDENTS,
     ("GET", "/v1/incidents/{incident_id}"): INCIDENTS,
     ("GET", "/v1/rollback"): INCIDENTS,
+    ("POST", "/v1/incidents"): INCIDENTS_WRITE,
     ("POST", "/v1/incidents/{incident_id}/notes"): INCIDENTS_WRITE,
     ("POST", "/v1/incidents/{incident_id}/close"): INCIDENTS_WRITE,
     ("GET", "/v1/alerts"): ALERTS,

@@ -258,6 +258,8 @@ async def post_override(
         component=body.component,
         duration_minutes=body.duration_minutes,
         force=body.force,
+        positions=body.positions,
+        cancel_open_orders=body.cancel_open_orders,
     )
 
     def write() -> TradingHalted:

@@ -166,6 +166,14 @@ class OverrideRequest(Model):
     component: Literal["multi_strategy", "decision_orchestrator"] = "multi_strategy"
     duration_minutes: int | None = Field(default=None, ge=1, le=525_600)
     force: bool = False
+    positions: Literal["hold", "reduce", "flatten"] | None = Field(
+        default=None,
+        description="While halted: hold, only reduce or flatten (default runtime.kill_switch.positions)",
+    )
+    cancel_open_orders: bool | None = Field(
+        default=None,
+        description="Cancel open orders on engage (default runtime.kill_switch.cancel_open_orders)",
+    )
 
 
 class OverrideCreated(Model):

@@ -47,8 +47,24 @@ def _scalar_needs_stdlib(value: object) -> bool:
     raise CanonicalJsonError(f"{type(value).__name__} value {value!r} is not JSON")
 
 
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+
+
 def needs_stdlib(value: object) -> bool:
     """Walk `value`: raise CanonicalJsonError on anything non-canonical, say if orjson differs."""
+    kind = type(value)
+    if kind is dict:
+        # The common object holds only strings, integers, booleans and nulls: one pass in C over
+        # the value types. Its keys are left to orjson, which refuses non-string keys itself (only
+        # values needing the standard library, which would stringify them, need the key check).
+        if _PLAIN_TYPES.issuperset(map(type, value.values())):  # type: ignore[attr-defined]
+            return False
+    elif kind is str or kind is int or kind is bool or value is None:
+        return False
+    return _walk(value)
+
+
+def _walk(value: object) -> bool:
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return False
@@ -60,12 +76,12 @@ def needs_stdlib(value: object) -> bool:
             item_kind = type(item)
             if item_kind is str or item_kind is int or item_kind is bool or item is None:
                 continue
-            slow = needs_stdlib(item) or slow
+            slow = _walk(item) or slow
         return slow
     if kind is list or kind is tuple or isinstance(value, list):
         slow = False
         for item in value:  # type: ignore[attr-defined]
-            slow = needs_stdlib(item) or slow
+            slow = _walk(item) or slow
         return slow
     return _scalar_needs_stdlib(value)
 
@@ -86,7 +102,18 @@ def stdlib_canonical_bytes(value: Any) -> bytes:
     return text.encode("utf-8")
 
 
-_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+def checked_stdlib_bytes(value: Any) -> bytes:
+    """The reference form after the full walk (which refuses non-string keys the standard library
+    would silently turn into strings): for values `needs_stdlib` sent there."""
+    _walk(value)
+    return stdlib_canonical_bytes(value)
+
+
+ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+ORJSON_DEFAULT = _decimal_default
+# What orjson.dumps(value, default=ORJSON_DEFAULT, option=ORJSON_OPTIONS) raises for a value without
+# a canonical form (callers that skip canonical_bytes map these to CanonicalJsonError).
+ORJSON_ERRORS = (TypeError, orjson.JSONEncodeError)
 
 
 def canonical_bytes(value: Any, *, checked: bool = False) -> bytes:
@@ -94,6 +121,6 @@ def canonical_bytes(value: Any, *, checked: bool = False) -> bytes:
     if not checked and needs_stdlib(value):
         return stdlib_canonical_bytes(value)
     try:
-        return orjson.dumps(value, default=_decimal_default, option=_ORJSON_OPTIONS)
-    except (TypeError, orjson.JSONEncodeError) as exc:
+        return orjson.dumps(value, default=_decimal_default, option=ORJSON_OPTIONS)
+    except ORJSON_ERRORS as exc:
         raise CanonicalJsonError(str(exc)) from exc

@@ -8,6 +8,7 @@ prev_hash links (not signatures: `tradeops state check` and `decision-log verify
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,33 @@ def log_identity(path: str | Path) -> str | None:
     return line_hash(first[:-1], _algorithm(entry.get("prev_hash"), path, 1))
 
 
-def iter_chain(path: str | Path) -> Iterator[tuple[int, str, dict[str, Any]]]:
+@dataclass(frozen=True, slots=True)
+class ChainCursor:
+    """Where a walk stopped: after line `number` (seq `seq`, head `head`), at byte `offset`.
+    A walk resumed from a cursor trusts the lines before it (its owner verified them)."""
+
+    offset: int
+    number: int
+    seq: int
+    head: str
+
+
+def iter_chain(
+    path: str | Path, start: ChainCursor | None = None
+) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """Yield (seq, head after this line, entry) for every complete line, checking the links.
 
     A torn last line (no newline) ends the walk; a broken link raises ChainBroken naming the line.
+    `start`: resume after a cursor (a follower's warm walk) instead of from the first line.
     """
+    for _cursor, entry in walk_chain(path, start):
+        yield _cursor.seq, _cursor.head, entry
+
+
+def walk_chain(
+    path: str | Path, start: ChainCursor | None = None
+) -> Iterator[tuple[ChainCursor, dict[str, Any]]]:
+    """iter_chain with the cursor after each line (what a walk can be resumed from)."""
     path = Path(path)
     try:
         handle = path.open("rb")
@@ -60,9 +83,11 @@ def iter_chain(path: str | Path) -> Iterator[tuple[int, str, dict[str, Any]]]:
     except OSError as exc:
         raise UserInputError(f"decision log {path}: cannot read ({exc.strerror})") from None
     with handle:
-        head: str | None = None
-        seq: int | None = None
-        for number, raw in enumerate(handle, 1):
+        head: str | None = None if start is None else start.head
+        seq: int | None = None if start is None else start.seq
+        offset = 0 if start is None else start.offset
+        handle.seek(offset)
+        for number, raw in enumerate(handle, 1 if start is None else start.number + 1):
             if not raw.endswith(b"\n"):
                 return
             line = raw[:-1]
@@ -80,5 +105,5 @@ def iter_chain(path: str | Path) -> Iterator[tuple[int, str, dict[str, Any]]]:
             algorithm = _algorithm(prev, path, number)
             if prev != (genesis_hash(algorithm) if head is None else head):
                 raise ChainBroken(f"{path}:{number}: prev_hash does not match line {number - 1}")
-            head, seq = line_hash(line, algorithm), found
-            yield found, head, entry
+            head, seq, offset = line_hash(line, algorithm), found, offset + len(raw)
+            yield ChainCursor(offset, number, found, head), entry

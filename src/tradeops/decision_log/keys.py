@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Mapping
@@ -58,6 +59,11 @@ class SigningKey:
     _outer: Any = field(init=False, repr=False, compare=False)
     _signature_prefix: bytes = field(init=False, repr=False, compare=False)
     _signature_head: bytes = field(init=False, repr=False, compare=False)
+    _algorithm_name: str = field(init=False, repr=False, compare=False)
+    _signed_middle: bytes = field(init=False, repr=False, compare=False)
+    _line_middle: bytes = field(init=False, repr=False, compare=False)
+    _member_prefix: bytes = field(init=False, repr=False, compare=False)
+    _unsigned_member: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         block = _BLOCK_SIZE[self.algorithm]
@@ -67,14 +73,23 @@ class SigningKey:
         secret = secret.ljust(block, b"\0")
         object.__setattr__(self, "_inner", hashlib.new(self.algorithm, bytes(b ^ 0x36 for b in secret)))
         object.__setattr__(self, "_outer", hashlib.new(self.algorithm, bytes(b ^ 0x5C for b in secret)))
+        name = "HMAC-" + self.algorithm.upper()
+        object.__setattr__(self, "_algorithm_name", name)
         # Canonical JSON of the signature without its value: {"algorithm", "key_id"} (sorted keys).
-        head = orjson.dumps({"algorithm": self.signature_algorithm, "key_id": self.key_id})
+        head = orjson.dumps({"algorithm": name, "key_id": self.key_id})
         object.__setattr__(self, "_signature_head", head)
         object.__setattr__(self, "_signature_prefix", head[:-1] + b',"value":"')
+        # What joins an entry's two halves (the members before and after "signature"): signed
+        # without the value, written with it (the value and '"},' follow _line_middle).
+        object.__setattr__(self, "_signed_middle", b"," + _SIGNATURE_MEMBER + head + b",")
+        object.__setattr__(self, "_line_middle", b"," + _SIGNATURE_MEMBER + head[:-1] + b',"value":"')
+        # A line's signature member with its value, up to the value; and without the value.
+        object.__setattr__(self, "_member_prefix", _SIGNATURE_MEMBER + head[:-1] + b',"value":"')
+        object.__setattr__(self, "_unsigned_member", _SIGNATURE_MEMBER + head)
 
     @property
     def signature_algorithm(self) -> str:
-        return "HMAC-" + self.algorithm.upper()
+        return self._algorithm_name
 
     @property
     def signature_head(self) -> bytes:
@@ -93,6 +108,37 @@ class SigningKey:
         outer.update(inner.digest())
         return bytes(outer.digest())
 
+    def sign_halves(self, low: bytes | memoryview, high: bytes | memoryview) -> tuple[str, bytes]:
+        """Sign `low` + `,"signature":{algorithm,key_id},` + `high` in one pass, where `low` is the
+        canonical JSON of an entry's members before "signature" without its closing brace and `high`
+        that of the members after it without its opening brace. Return the signature value and the
+        line `low,"signature":{algorithm,key_id,value},high`."""
+        inner = self._inner.copy()
+        inner.update(low)
+        inner.update(self._signed_middle)
+        inner.update(high)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        value = binascii.b2a_base64(outer.digest(), newline=False)
+        return value.decode("ascii"), b"".join((low, self._line_middle, value, b'"},', high))
+
+    def line_signed(self, line: bytes, value: str) -> bool:
+        """True when `value` is this key's MAC of `line` with its signature member's value cut out
+        (the signed bytes of a line the writer made). `value` must be ASCII."""
+        encoded = value.encode("ascii")
+        member = self._member_prefix + encoded + b'"}'
+        cut = line.rfind(member)
+        if cut <= 0:
+            return False
+        view = memoryview(line)
+        inner = self._inner.copy()
+        inner.update(view[:cut])
+        inner.update(self._unsigned_member)
+        inner.update(view[cut + len(member) :])
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return hmac.compare_digest(binascii.b2a_base64(outer.digest(), newline=False), encoded)
+
     def signature_value(self, *chunks: bytes | memoryview) -> str:
         """Base64 HMAC of the concatenated chunks (the `value` of a signature object)."""
         return binascii.b2a_base64(self.mac(*chunks), newline=False).decode("ascii")
@@ -100,23 +146,14 @@ class SigningKey:
     @property
     def unsigned_signature(self) -> dict[str, str]:
         """The signature object without its value (what the signed bytes hold)."""
-        return {"algorithm": self.signature_algorithm, "key_id": self.key_id}
-
-    @property
-    def signature_member(self) -> bytes:
-        """`"signature":` and the signature object without its value, as canonical bytes."""
-        return _SIGNATURE_MEMBER + self._signature_head
-
-    def signed_member(self, value: str) -> bytes:
-        """`"signature":` and the complete signature object with `value`, as canonical bytes."""
-        return _SIGNATURE_MEMBER + self.signature_bytes(value)
+        return {"algorithm": self._algorithm_name, "key_id": self.key_id}
 
     def signature_bytes(self, value: str) -> bytes:
         """Canonical bytes of the complete signature object with `value`."""
         return self._signature_prefix + value.encode("ascii", "replace") + b'"}'
 
     def signature(self, value: str) -> dict[str, str]:
-        return {"algorithm": self.signature_algorithm, "key_id": self.key_id, "value": value}
+        return {"algorithm": self._algorithm_name, "key_id": self.key_id, "value": value}
 
 
 def ephemeral_key(key_id: str = "bench", algorithm: HashAlgorithm = "sha256") -> SigningKey:

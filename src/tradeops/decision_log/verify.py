@@ -11,8 +11,6 @@ place fails without extra flags. Memory is bounded by the line cap.
 
 from __future__ import annotations
 
-import binascii
-import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +30,7 @@ from tradeops.decision_log.entry import (
     FORMAT_VERSION,
     GENESIS_KIND,
     HASHERS,
+    REQUIRED_FIELDS,
     ROTATION_KIND,
     genesis_hash,
     line_hash,
@@ -86,6 +85,9 @@ def _chain_problem(prev_hash: str, number: int, prev_line: bytes | None) -> str 
 
 
 _SIGNATURE_MEMBER = b'"signature":'
+# The members of an ordinary entry (no extra fields, not a key rotation), and of its signature.
+_ORDINARY_FIELDS = frozenset({*REQUIRED_FIELDS, "signature"})
+_SIGNATURE_FIELDS = frozenset({"algorithm", "key_id", "value"})
 
 
 def _fast_signed_bytes(line: bytes, signature: Mapping[str, Any], key: SigningKey) -> bytes | None:
@@ -121,30 +123,35 @@ class _Checker:
     def fast_ok(self, entry: Any, line: bytes, number: int, prev_line: bytes | None) -> bool:
         """True only for an ordinary, fully valid entry signed by the current key (the common case);
         anything else goes through `check`'s rule-by-rule diagnosis."""
-        try:
-            signature, prev_hash, timestamp = entry["signature"], entry["prev_hash"], entry["timestamp"]
-            key = self._keys[signature["key_id"], signature["algorithm"]]
-            value, kind = signature["value"], entry["kind"]
-        except (KeyError, TypeError):
+        if type(entry) is not dict or entry.keys() != _ORDINARY_FIELDS or prev_line is None:
             return False
+        signature, prev_hash, timestamp, kind = (
+            entry["signature"], entry["prev_hash"], entry["timestamp"], entry["kind"]
+        )  # fmt: skip
+        if type(signature) is not dict or signature.keys() != _SIGNATURE_FIELDS:
+            return False
+        try:
+            key = self._keys.get((signature["key_id"], signature["algorithm"]))
+        except TypeError:  # an unhashable key id or algorithm (a list, an object)
+            return False
+        value = signature["value"]
         if not (
-            prev_line is not None
-            and type(entry.get("seq")) is int
-            and entry["seq"] == number
-            and entry.get("log_id") == self.log_id
+            key is not None
             and signature["key_id"] == self.key_id
-            and len(signature) == 3
+            and entry["seq"] == number
+            and type(entry["seq"]) is int
+            and entry["log_id"] == self.log_id
             and type(kind) is str
             and kind
             and kind != GENESIS_KIND
             and kind != ROTATION_KIND
-            and type(entry.get("stage")) is str
-            and type(entry.get("status")) is str
+            and type(entry["stage"]) is str
+            and type(entry["status"]) is str
             and entry["stage"]
             and entry["status"]
-            and type(entry.get("artefacts")) is dict
-            and type(entry.get("metadata")) is dict
-            and type(entry.get("tags")) is list
+            and type(entry["artefacts"]) is dict
+            and type(entry["metadata"]) is dict
+            and type(entry["tags"]) is list
             and type(timestamp) is str
             and type(prev_hash) is str
             and type(value) is str
@@ -152,21 +159,14 @@ class _Checker:
             and timestamp.endswith("+00:00")
             and prev_hash[:6] in HASHERS
             and prev_hash[6:7] == ":"
+            and prev_hash[7:] == HASHERS[prev_hash[:6]](prev_line).hexdigest()
         ):
-            return False
-        if prev_hash[7:] != HASHERS[prev_hash[:6]](prev_line).hexdigest():
             return False
         try:
             datetime.fromisoformat(timestamp)
         except ValueError:
             return False
-        member = _SIGNATURE_MEMBER + key.signature_bytes(value)
-        cut = line.rfind(member)
-        if cut <= 0:
-            return False
-        view = memoryview(line)
-        mac = key.mac(view[:cut], _SIGNATURE_MEMBER, key.signature_head, view[cut + len(member) :])
-        return hmac.compare_digest(binascii.b2a_base64(mac, newline=False), value.encode("ascii"))
+        return key.line_signed(line, value)
 
     def check(self, line: bytes, number: int, prev_line: bytes | None) -> tuple[Any, str | None]:
         entry, problem = parse_line(line)

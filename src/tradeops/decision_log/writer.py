@@ -1,11 +1,12 @@
 """Append-only writer: one per file (lock), chained and signed entries, group commit, signed anchor.
 
 Durability: in "group" mode an entry is on disk once `flush()` returns, and at the latest about
-`group_ms` (plus one fsync) after it was appended; in "each" mode once `append()` returns.
+`group_ms` plus two fsyncs after it was appended; in "each" mode once `append()` returns.
 Group commit: a full batch (`group_entries`) is written by the appending thread (one write under an
-I/O lock, so batches land in order) and its fdatasync handed to the syncer thread, which also commits
-a partial batch `group_ms` after its first entry. With a hand-off still outstanding the appending
-thread fdatasyncs itself (covering both batches). `flush()` writes and fdatasyncs in the caller.
+I/O lock, so batches land in order); the syncer thread fdatasyncs whatever has been written, back to
+back while there is more, and commits a partial batch `group_ms` after its first entry. An appending
+thread that finds an fdatasync running longer than `min(group_ms / 2, 2 ms)` waits for it to finish
+(the syncer needs the GIL back to record it). `flush()` writes and fdatasyncs in the caller.
 A new log starts with a genesis entry (log id, environment, creation time, key id); `<log>.anchor`
 (seq and hash of the durable head, signed) is replaced at most every `anchor_interval_s` and on close.
 A failed write or fsync stops appends (`failed`) but keeps every entry not known to be durable;
@@ -42,6 +43,7 @@ from tradeops.decision_log.lockfile import LogLock
 from tradeops.decision_log.opening import inspect_end
 from tradeops.decision_log.quarantine import RepairInfo, quarantine_tail
 from tradeops.decision_log.reader import DEFAULT_MAX_LINE_BYTES, read_tail
+from tradeops.decision_log.syncer import run_anchorer, run_syncer
 from tradeops.domain.errors import UserInputError
 from tradeops.fsutil import fsync_dir
 
@@ -101,14 +103,17 @@ class DecisionLogWriter:
         self._anchored_seq = 0
         self._anchored_at = time.monotonic()
         self.repaired: RepairInfo | None = None
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # appends take it directly (cheaper than the condition's enter)
+        self._cond = threading.Condition(self._lock)
         self._io_lock = threading.Lock()
         self._buffer: list[bytes] = []
         self._unsynced: list[tuple[int, str, bytes]] = []  # written, not yet fsynced: (seq, head, bytes)
         self._first_pending = 0.0
         self._last_time: tuple[object, str] = (None, "")
         self._syncer_waiting = False
-        self._sync_handed_off = False
+        self._sync_lock = threading.Lock()  # held through an fdatasync and its bookkeeping
+        self._sync_started = 0.0  # monotonic start of the fdatasync in progress (0: none)
+        self._sync_patience = min(self._group_seconds / 2, 0.002)
         self._closing = False
         self._closed = False
         self._error: BaseException | None = None
@@ -119,8 +124,12 @@ class DecisionLogWriter:
         self._max_kept = max_kept_entries
         self._open_file(lock_timeout, on_torn, environment or self.path.stem, reanchor)
         self._syncer: threading.Thread | None = None
+        self._anchorer: threading.Thread | None = None  # group mode: anchors off the syncer's path
+        self._stop = threading.Event()
         if fsync_mode == "group":
             self._start_syncer()
+            self._anchorer = threading.Thread(target=run_anchorer, args=(self,), daemon=True)
+            self._anchorer.start()
         atexit.register(self.close)
 
     # --- opening -----------------------------------------------------------------------------------
@@ -169,7 +178,8 @@ class DecisionLogWriter:
         head = self._head_prefix + self._hasher(line).hexdigest()
         write_anchor(self.path, Anchor(self.log_id, 1, head, created, None), self._key)
         self._anchored_seq, self._anchored_at = 1, time.monotonic()
-        self._enqueue(1, head, line)
+        self._seq, self._head = 1, head
+        self._buffer.append(line + b"\n")
         self._write_batch()
         self._sync()
 
@@ -201,24 +211,6 @@ class DecisionLogWriter:
 
     # --- appending ------------------------------------------------------------------------------
 
-    def _check_size(self, line: bytes) -> None:
-        if len(line) >= self.max_line_bytes:
-            raise UserInputError(
-                f"decision-log entry is {len(line)} bytes, over the {self.max_line_bytes}-byte line cap "
-                "(decision_log.max_line_bytes): put large content in a file and log its digest"
-            )
-
-    def _enqueue(self, seq: int, head: str, line: bytes) -> int:
-        """Buffer a line (under self._cond); return the number of buffered lines."""
-        self._seq, self._head = seq, head
-        self._buffer.append(line + b"\n")
-        pending = len(self._buffer)
-        if pending == 1:
-            self._first_pending = time.monotonic()
-            if self._syncer_waiting:
-                self._cond.notify()
-        return pending
-
     def append(
         self,
         *,
@@ -241,26 +233,28 @@ class DecisionLogWriter:
                 else utc_timestamp(moment)
             )
             self._last_time = (moment, stamp)
-        with self._cond:
-            self._check_open(appending=True)
+        with self._lock:
+            if self._error is not None or self._closing:
+                self._check_open(appending=True)
             seq = self._seq + 1
             entry, line = encode_entry(
-                kind=kind,
-                stage=stage,
-                status=status,
-                timestamp=stamp,
-                artefacts=artefacts,
-                metadata=metadata or {},
-                tags=tags,
-                seq=seq,
-                prev_hash=self._head,
-                log_id=self.log_id,
-                key=self._key,
-                extra=extra,
-            )
+                kind=kind, stage=stage, status=status, timestamp=stamp, artefacts=artefacts,
+                metadata=metadata or {}, tags=tags, seq=seq, prev_hash=self._head, log_id=self.log_id,
+                key=self._key, extra=extra,
+            )  # fmt: skip
             if len(line) >= self.max_line_bytes:
-                self._check_size(line)
-            pending = self._enqueue(seq, self._head_prefix + self._hasher(line).hexdigest(), line)
+                raise UserInputError(
+                    f"decision-log entry is {len(line)} bytes, over the {self.max_line_bytes}-byte line "
+                    "cap (decision_log.max_line_bytes): put large content in a file and log its digest"
+                )
+            self._seq, self._head = seq, self._head_prefix + self._hasher(line).hexdigest()
+            buffer = self._buffer
+            buffer.append(line + b"\n")
+            pending = len(buffer)
+            if pending == 1:
+                self._first_pending = time.monotonic()
+                if self._syncer_waiting:
+                    self._cond.notify()
         if pending >= self._batch_size and self._error is None:
             try:
                 self._commit_full_batch()
@@ -285,7 +279,8 @@ class DecisionLogWriter:
                 old.key_id, new.key_id, self.log_id, seq, self._head, stage, reason, self._clock()
             )
             entry, line = sign_document(document, new, endorser=old)
-            self._enqueue(seq, self._head_prefix + self._hasher(line).hexdigest(), line)
+            self._seq, self._head = seq, self._head_prefix + self._hasher(line).hexdigest()
+            self._buffer.append(line + b"\n")  # made durable at once: no batch timer to start
         self.flush()
         self._key = new
         self._anchor(force=True)
@@ -306,8 +301,10 @@ class DecisionLogWriter:
                 return
             self._closing = True
             self._cond.notify_all()
-        if self._syncer is not None:
-            self._syncer.join()
+        self._stop.set()
+        for thread in (self._syncer, self._anchorer):
+            if thread is not None:
+                thread.join()
         atexit.unregister(self.close)
         try:
             if self._error is None:
@@ -411,22 +408,27 @@ class DecisionLogWriter:
                 raise self._fail(exc) from exc
             self._written = (last_seq, head, self._written[2] + len(data))  # one assignment: read whole
 
-    def _sync(self) -> None:
-        """fdatasync: everything written before the call becomes durable."""
-        target, head, size = self._written
-        if target <= self._durable_seq:
-            return
-        try:
-            os.fdatasync(self._fd)
-        except OSError as exc:
-            raise self._fail(exc) from exc
-        with self._cond:
-            if target > self._durable_seq and self._error is None:
-                self._durable_seq, self._durable_head, self._durable_size = target, head, size
-                self._unsynced = [item for item in self._unsynced if item[0] > target]
-                if self._on_durable is not None:
-                    self._on_durable(target)  # under the lock, so calls arrive in seq order
-        self._anchor(force=False)
+    def _sync(self, *, anchor: bool = True) -> None:
+        """fdatasync: everything written before the call becomes durable (then anchor, if due)."""
+        with self._sync_lock:
+            target, head, size = self._written
+            if target <= self._durable_seq:
+                return
+            self._sync_started = time.monotonic()
+            try:
+                os.fdatasync(self._fd)
+            except OSError as exc:
+                raise self._fail(exc) from exc
+            finally:
+                self._sync_started = 0.0
+            with self._cond:
+                if target > self._durable_seq and self._error is None:
+                    self._durable_seq, self._durable_head, self._durable_size = target, head, size
+                    self._unsynced = [item for item in self._unsynced if item[0] > target]
+                    if self._on_durable is not None:
+                        self._on_durable(target)  # under the lock, so calls arrive in seq order
+        if anchor:
+            self._anchor(force=False)
 
     def _anchor(self, *, force: bool) -> None:
         """Replace the anchor with the durable head (rate-limited unless forced)."""
@@ -450,50 +452,30 @@ class DecisionLogWriter:
             return self._durable_seq, self._durable_head
 
     def _commit_full_batch(self) -> None:
+        """Write the batch here (one write, which also lets the syncer take the GIL) and leave its
+        fdatasync to the syncer; wait only for an fdatasync that runs long (see the module doc)."""
         self._write_batch()
         if self._syncer is not None:
+            started = self._sync_started
+            if started and time.monotonic() - started > self._sync_patience:
+                # That fdatasync has likely returned and waits for the GIL, which this thread
+                # would hold up to the 5 ms switch interval; waiting also throttles a slow disk.
+                with self._sync_lock:
+                    pass
             with self._cond:
-                if self._syncer_waiting and not self._sync_handed_off:
-                    self._sync_handed_off = True
+                if self._syncer_waiting:
                     self._cond.notify()
-                    return
+            return
         self._sync()
 
     # --- the syncer thread --------------------------------------------------------------------------
 
     def _start_syncer(self) -> None:
         self._syncer = threading.Thread(
-            target=self._run_syncer, name=f"decision-log:{self.path.name}", daemon=True
+            target=run_syncer, args=(self,), name=f"decision-log:{self.path.name}"
         )
+        self._syncer.daemon = True
         self._syncer.start()
-
-    def _next_job(self) -> str | None:
-        """Wait for work: "sync" (handed off), "commit" (a partial batch is due), None (closing)."""
-        with self._cond:
-            while not self._closing:
-                if self._sync_handed_off:
-                    return "sync"
-                timeout = None
-                if self._buffer:
-                    timeout = self._first_pending + self._group_seconds - time.monotonic()
-                    if timeout <= 0:
-                        return "commit"
-                self._syncer_waiting = True
-                self._cond.wait(timeout)
-                self._syncer_waiting = False
-        return None
-
-    def _run_syncer(self) -> None:
-        while (job := self._next_job()) is not None:
-            try:
-                if job == "commit":
-                    self._write_batch()
-                self._sync()
-            except LogWriteError:
-                return
-            finally:
-                with self._cond:
-                    self._sync_handed_off = False
 
 
 __all__ = ["OPERATOR_LOCK_WAIT_SECONDS", "DecisionLogWriter", "FsyncMode", "LogMismatchError"]

@@ -1,6 +1,8 @@
 """Build an unmodified ccxt client for one configured venue: keys from the env vars the config
 names, the testnet by ccxt's sandbox mode, or any base URL (the local simulator) by overriding
-`urls['api']`. Spot only: futures/margin market lists and currency endpoints are not loaded."""
+`urls['api']`. Spot only: futures/margin market lists and currency endpoints are not loaded.
+`build_ccxt_pro_client` builds the ccxt.pro (websocket) class of the same venue, for public
+market data: no keys, its stream base pointed at `market_stream_url` when one is configured."""
 
 from __future__ import annotations
 
@@ -46,6 +48,48 @@ def build_ccxt_client(
     if venue.url:
         point_at(client, venue.url)
     return client
+
+
+def build_ccxt_pro_client(venue_name: str, venue: VenueConfig) -> Any:
+    """An async ccxt.pro exchange object for `venue`'s public streams (build it in the event loop
+    that will use it)."""
+    import ccxt.pro  # only live runs with websocket market data load the async classes
+
+    cls = getattr(ccxt.pro, venue.ccxt_id, None)
+    if cls is None:
+        raise UserInputError(f"venues.{venue_name}.ccxt_id: no ccxt websocket class {venue.ccxt_id!r}")
+    options: dict[str, Any] = {"defaultType": "spot", **SPOT_OPTIONS.get(venue.ccxt_id, {})}
+    client = cls({"enableRateLimit": True, "timeout": venue.request_timeout_ms, "options": options})
+    if venue.sandbox:
+        client.set_sandbox_mode(True)
+    if venue.url:
+        point_at(client, venue.url)
+    streams = market_stream_base(venue_name, venue)
+    if streams:
+        point_streams_at(client, streams)
+    return client
+
+
+def market_stream_base(venue_name: str, venue: VenueConfig) -> str | None:
+    """Where ccxt.pro opens the venue's public streams: `market_stream_url`, else the
+    `user_stream_url` (Binance serves both from one stream base), else ccxt's own (None). A venue
+    whose REST is overridden (`url`) must say where its streams are: never a real venue's
+    market data for a simulated one."""
+    base = venue.market_stream_url or venue.user_stream_url
+    if base is None and venue.url:
+        raise UserInputError(
+            f"venues.{venue_name}: market_data.websocket with a url override needs market_stream_url "
+            "(the base of its streams, e.g. ws://127.0.0.1:9765/ws for the simulator on 8765)"
+        )
+    return base
+
+
+def point_streams_at(client: Any, stream_base: str) -> None:
+    """Open a ccxt.pro Binance-API client's spot streams at `stream_base` (ws://host:port/ws)."""
+    streams = client.urls.get("api", {}).get("ws")
+    if not isinstance(streams, dict) or "spot" not in streams:
+        raise UserInputError(f"{client.id}: cannot override the stream URL of this ccxt exchange")
+    streams["spot"] = stream_base.rstrip("/")
 
 
 def point_at(client: Any, base_url: str) -> None:

@@ -11,8 +11,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from tradeops.config.overrides import format_timestamp
 from tradeops.fsutil import atomic_write_bytes
-from tradeops.runtime.overrides import MAX_OVERRIDE_BYTES, OverrideState, format_timestamp
+from tradeops.runtime.overrides import MAX_OVERRIDE_BYTES, OverrideState
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,9 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
+from tradeops.config.overrides import COMPONENT_BY_FILE, COMPONENTS
 from tradeops.host.overrides_directory import ArmedDirectory, directory_problem
 from tradeops.runtime.overrides import (
-    COMPONENT_BY_FILE,
-    COMPONENTS,
     INACTIVE,
     MAX_OVERRIDE_BYTES,
     REQUIRED_MODE,

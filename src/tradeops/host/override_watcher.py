@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tradeops.config.overrides import COMPONENT_BY_FILE
 from tradeops.host.override_files import Signature, file_signature, override_paths, read_overrides
 from tradeops.host.overrides_directory import arm_directory
-from tradeops.runtime.overrides import COMPONENT_BY_FILE, INACTIVE, OverrideState
+from tradeops.runtime.overrides import INACTIVE, OverrideState
 
 log = logging.getLogger(__name__)
 

@@ -146,8 +146,8 @@ SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "tradeops_exchange_stream_reconnects_total",
         "counter",
-        "Live venues: user-data stream connections after the first.",
-        ("exchange",),
+        "Live venues: stream connections after the first (stream: user_data, market_data).",
+        ("exchange", "stream"),
     ),
     MetricSpec(
         "tradeops_market_data_staleness_seconds",
@@ -360,7 +360,12 @@ class RuntimeCollector(Collector):
             for error_class, count in sorted(dict(requests.errors).items()):
                 f.add("tradeops_exchange_request_errors_total", [exchange, error_class], float(count))
             f.add("tradeops_exchange_used_weight", [exchange], requests.used_weight)
-            f.add("tradeops_exchange_stream_reconnects_total", [exchange], float(requests.stream_reconnects))
+            reconnects = (
+                ("user_data", requests.stream_reconnects),
+                ("market_data", requests.market_stream_reconnects),
+            )
+            for stream, count in reconnects:
+                f.add("tradeops_exchange_stream_reconnects_total", [exchange, stream], float(count))
         for (exchange, symbol), age in sorted(stats.market_data_staleness.items()):
             f.add("tradeops_market_data_staleness_seconds", [exchange, symbol], min(age, 1e9))
         f.add("tradeops_reconcile_diffs", [], float(stats.reconcile_diffs))

@@ -312,8 +312,8 @@ ROWS: tuple[tuple[str, tuple[PanelSpec, ...]], ...] = (
                 (
                     _q("max by (exchange) (tradeops_exchange_used_weight)", "{{exchange}} weight"),
                     _q(
-                        "sum by (exchange) (increase(tradeops_exchange_stream_reconnects_total[5m]))",
-                        "{{exchange}} reconnects",
+                        "sum by (exchange, stream) (increase(tradeops_exchange_stream_reconnects_total[5m]))",
+                        "{{exchange}} {{stream}} reconnects",
                     ),
                 ),
             ),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tradeops.config.load import read_config_text, validate_config_file, validate_config_text
 from tradeops.config.models import AppConfig
+from tradeops.config.overrides import format_timestamp
 from tradeops.domain.errors import ConfigError, UserInputError
 from tradeops.fsutil import atomic_write_bytes
 from tradeops.ops.config_diff import ConfigDiff, diff_configs
@@ -27,7 +28,6 @@ from tradeops.ops.config_handoff import (
 )
 from tradeops.ops.controls import Actor, change_reason
 from tradeops.ops_ports import OpsContext
-from tradeops.runtime.overrides import format_timestamp
 
 MAX_WAIT_SECONDS = 120.0
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from tradeops.bootstrap.engine import Runtime
 from tradeops.config.load import read_config_text, validate_config_text
 from tradeops.config.models import AppConfig
+from tradeops.config.overrides import format_timestamp
 from tradeops.domain.errors import TradeopsError
 from tradeops.ops.config_diff import ConfigDiff, diff_configs
 from tradeops.ops.config_handoff import (
@@ -29,7 +30,6 @@ from tradeops.ops.config_handoff import (
 )
 from tradeops.ops_ports import OpsContext
 from tradeops.runtime.engine import StrategySlot
-from tradeops.runtime.overrides import format_timestamp
 from tradeops.strategies.registry import build_strategy
 
 

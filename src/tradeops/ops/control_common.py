@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tradeops.config.overrides import OverrideFile
 from tradeops.domain.errors import UserInputError
 from tradeops.ops.control_views import valid_strategy_names
 from tradeops.ops_ports import OpsContext
-from tradeops.runtime.overrides import (
-    OverrideFile,
-)
 
 
 @dataclass(frozen=True)

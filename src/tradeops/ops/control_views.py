@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tradeops.config.models import MANUAL_BUCKET, STRATEGY_NAMES, AppConfig
+from tradeops.config.overrides import format_timestamp
 from tradeops.domain.trading import StrategyStatus
 from tradeops.ops_ports import OpsContext
 from tradeops.runtime.kill_switch import status_active
-from tradeops.runtime.overrides import OverrideState, format_timestamp
+from tradeops.runtime.overrides import OverrideState
 
 
 def valid_strategy_names(cfg: AppConfig) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradeops.config.models import MANUAL_BUCKET
+from tradeops.config.overrides import format_timestamp
 from tradeops.domain.errors import AlreadyExists, UserInputError
 from tradeops.domain.trading import StrategyStatus
 from tradeops.ops.control_common import (
@@ -39,7 +40,6 @@ from tradeops.ops.override_controls import (
 )
 from tradeops.ops_ports import OpsContext
 from tradeops.runtime.kill_switch import status_active
-from tradeops.runtime.overrides import format_timestamp
 
 __all__ = [
     "LEDGER_PREFIX",

@@ -1,6 +1,9 @@
 """`tradeops incident bundle <id>` and `incident verify <id>`: collect an incident's artefacts into
 `<incidents.directory>/<id>/`, list each file with its sha384 in `manifest.json`, and seal the
-manifest's digest into the operations log (kind incident_bundle, status sealed).
+manifest's digest into the operations log (kind incident_bundle, status sealed). Use cases:
+`build_bundle(ctx, BuildBundle) -> BundleBuilt` and `verify_bundle(ctx, VerifyBundle) ->
+BundleVerified`; the incident is replayed through `incident_control.show`, the seal is appended
+through `ctx.operator_log`, and that log is verified with `ctx.keys`.
 
 Collected: the incident record; its decision-log entries (raw lines, so their signatures still
 verify) and the operations log's anchored head; every override file the kill switch saw during the
@@ -13,10 +16,8 @@ manifest under `unavailable` with the reason, and the rest is sealed all the sam
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,9 +31,10 @@ from tradeops.decision_log.verify import verify_log
 from tradeops.domain.errors import UserInputError
 from tradeops.fsutil import atomic_write_bytes, fsync_dir
 from tradeops.observability.snapshots import PrometheusUnavailable, render_snapshots
-from tradeops.ops.audit_trail import operator_key, record_operator_action
 from tradeops.ops.config_handoff import sha384
-from tradeops.ops.incidents import Incident, load_incident
+from tradeops.ops.incident_control import ShowIncident, show
+from tradeops.ops.incident_model import Incident
+from tradeops.ops_ports import OpsContext
 
 MANIFEST = "manifest.json"
 SCHEMA = "tradeops.incident_bundle"
@@ -53,10 +55,17 @@ DASHBOARD = Path("deploy/grafana/provisioning/dashboards/stage4_multi_strategy.j
 
 @dataclass(frozen=True)
 class BuildBundle:
+    """Bundle one incident; the context's environment log also feeds the bundled entries."""
+
     incident_id: str
-    environment: str | None = None
     prometheus_url: str | None = None  # default observability.prometheus.url
     root: Path = Path()  # the project directory (reports and the dashboard are found from here)
+
+
+@dataclass(frozen=True)
+class VerifyBundle:
+    incident_id: str
+    root: Path = Path()
 
 
 @dataclass(frozen=True)
@@ -132,9 +141,9 @@ def _entries(stage: Path, incident: Incident, logs: tuple[Path, ...]) -> None:
                     sink.write(raw if raw.endswith(b"\n") else raw + b"\n")
 
 
-def _head(stage: Path, cfg: AppConfig, log: Path, environ: Mapping[str, str]) -> None:
+def _head(stage: Path, ctx: OpsContext, log: Path) -> None:
     """The operations log's anchored head: the signed anchor file and what verifying the log says."""
-    key = operator_key(cfg, environ, log)
+    key = ctx.keys.signing_key()
     keyring = {key.key_id: key}
     anchor, problem = read_anchor(log, keyring)
     result = verify_log(log, keyring=keyring)
@@ -237,16 +246,17 @@ def _listing(stage: Path) -> dict[str, dict[str, object]]:
     return out
 
 
-def _places(cfg: AppConfig, root: Path, incident_id: str) -> tuple[Path, Path]:
-    return root / cfg.incidents.directory / incident_id, root / cfg.decision_log.operations_log
+def _places(ctx: OpsContext, root: Path, incident_id: str) -> tuple[Path, Path]:
+    """The bundle's directory and the operations log its seal goes to."""
+    return root / ctx.cfg.incidents.directory / incident_id, ctx.operator_log.path
 
 
-def build_bundle(
-    cfg: AppConfig, command: BuildBundle, *, environ: Mapping[str, str] = os.environ
-) -> BundleBuilt:
-    incident = load_incident(cfg, command.incident_id, environment=command.environment)
+def build_bundle(ctx: OpsContext, command: BuildBundle) -> BundleBuilt:
+    """Collect, list and seal the bundle of one incident (rebuilt from the logs)."""
+    cfg = ctx.cfg
+    incident = show(ctx, ShowIncident(command.incident_id)).incident
     root = command.root
-    target, log = _places(cfg, root, incident.id)
+    target, log = _places(ctx, root, incident.id)
     window = _window(incident)
     target.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{incident.id}.", dir=target.parent))
@@ -255,14 +265,14 @@ def build_bundle(
             record = root / cfg.incidents.directory / f"{incident.id}{suffix}"
             if record.is_file():
                 _copy(record, stage / "incident" / record.name)
-        env_log = root / cfg.decision_log_path(command.environment) if command.environment else None
-        _entries(stage, incident, (log,) if env_log is None or env_log == log else (log, env_log))
+        env_log = root / cfg.decision_log_path(ctx.environment)
+        _entries(stage, incident, (log,) if env_log == log else (log, env_log))
         unavailable = _files(stage, root, cfg, window)
         _silences(stage, incident, log)
         shots, why = _snapshots(stage, cfg, command, window)
         if why is not None:
             unavailable.append({"artefact": "dashboard snapshots", "why": why})
-        _head(stage, cfg, log, environ)  # last: the head covers every entry so far
+        _head(stage, ctx, log)  # last: the head covers every entry so far
         listing = _listing(stage)
         manifest = {
             "schema": SCHEMA,
@@ -286,15 +296,12 @@ def build_bundle(
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    record_operator_action(
-        cfg,
+    ctx.operator_log.append(
         kind="incident_bundle",
         status="sealed",
         artefacts={"incident_id": incident.id, "ticket": incident.ticket, "manifest_sha384": digest},
         metadata={"directory": str(target), "files": len(listing), "unavailable": unavailable},
         tags=("incident", incident.id),
-        log_path=log,
-        environ=environ,
     )
     return BundleBuilt(incident.id, target, len(listing), tuple(unavailable), digest, shots)
 
@@ -308,11 +315,10 @@ def _sealed_digest(log: Path, incident_id: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def verify_bundle(
-    cfg: AppConfig, incident_id: str, *, root: Path = Path(), environ: Mapping[str, str] = os.environ
-) -> BundleVerified:
+def verify_bundle(ctx: OpsContext, command: VerifyBundle) -> BundleVerified:
     """Compare the bundle with its manifest and the manifest with its signed seal."""
-    target, log = _places(cfg, root, incident_id)
+    incident_id = command.incident_id
+    target, log = _places(ctx, command.root, incident_id)
     manifest_path = target / MANIFEST
     if not manifest_path.is_file():
         raise UserInputError(
@@ -320,7 +326,7 @@ def verify_bundle(
         )
     data = manifest_path.read_bytes()
     problems: list[str] = []
-    key = operator_key(cfg, environ, log)
+    key = ctx.keys.signing_key()
     checked = verify_log(log, keyring={key.key_id: key})
     if not checked.ok:
         problems.append(f"{log}: does not verify (line {checked.first_error_line}: {checked.reason})")

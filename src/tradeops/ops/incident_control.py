@@ -4,8 +4,8 @@ The decision log is the source of truth: every change appends one signed `kind=i
 through `ctx.operator_log` (status opened, noted, restored or closed), then the incident is
 replayed from `ctx.incidents` (the operations log, and for the timeline the environment's runtime
 log) and its `<id>.json`/`<id>.md` records are rewritten. The CLI (`tradeops incident ...`), the
-control API (`POST /v1/incidents/{id}/notes|close`), the rollback steps and the scheduler's
-incident triggers all call these.
+control API (`POST /v1/incidents`, `/v1/incidents/{id}/notes|close`), the rollback steps and the
+scheduler's incident triggers all call these.
 """
 
 from __future__ import annotations

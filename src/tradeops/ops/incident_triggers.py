@@ -320,16 +320,6 @@ def strategies_on_venue(cfg: AppConfig, venue: str, running: list[str]) -> list[
     return sorted(name for name in running if name in on_venue)
 
 
-def _signing_now(ctx: OpsContext) -> OpsContext:
-    """The same context with its operator log signing from `ctx.environ` as it is now: the
-    scheduler's context lives for the whole run, a key provided later must be picked up."""
-    from tradeops.bootstrap.ops import rewire
-
-    fresh = rewire(ctx)
-    fresh.incidents = ctx.incidents
-    return fresh
-
-
 class IncidentAutomation:
     """Called by the running scheduler with its stats; opens incidents and applies actions."""
 
@@ -365,7 +355,7 @@ class IncidentAutomation:
                 # scheduler's thread (`incident show` adds those entries later).
                 scan_runtime_log=False,
             )
-            incident = open_(_signing_now(ctx), command).incident
+            incident = open_(ctx, command).incident
         except (TradeopsError, OSError) as exc:
             # Not recorded: let the next tick try again rather than lose the incident.
             self.state.open_episodes.discard(fired.key)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
+from tradeops.config.overrides import PositionsPolicy
 from tradeops.domain.errors import UserInputError
 from tradeops.ops.control_common import Door
 from tradeops.ops.override_controls import create_override, remove_override
 from tradeops.ops_ports import OpsContext
-from tradeops.runtime.overrides import PositionsPolicy
 
 POSITIONS = ("hold", "reduce", "flatten")
 

@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tradeops.config.overrides import format_timestamp
 from tradeops.ops.control_views import SchedulerStatus, scheduler_status
 from tradeops.ops_ports import OpsContext
 from tradeops.runtime.heartbeat import HEARTBEAT_KV_KEY, Heartbeat
-from tradeops.runtime.overrides import format_timestamp
 
 NO_SCHEDULER = "no scheduler running"
 EXIT_NO_SCHEDULER = 3  # no live heartbeat: nothing is running that could obey

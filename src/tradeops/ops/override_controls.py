@@ -8,6 +8,15 @@ import contextlib
 import json
 from pathlib import Path
 
+from tradeops.config.overrides import (
+    COMPONENTS,
+    OVERRIDE_SCHEMA,
+    OVERRIDE_SCHEMA_VERSION,
+    OnDisable,
+    OverrideFile,
+    PositionsPolicy,
+    format_timestamp,
+)
 from tradeops.domain.errors import AuditWriteFailed, TradeopsError, UserInputError
 from tradeops.ops.control_common import (
     Actor,
@@ -20,16 +29,7 @@ from tradeops.ops.control_common import (
 )
 from tradeops.ops_ports import OpsContext
 from tradeops.runtime.override_ledger import LEDGER_PREFIX as OVERRIDE_LEDGER_PREFIX
-from tradeops.runtime.overrides import (
-    COMPONENTS,
-    OVERRIDE_SCHEMA,
-    OVERRIDE_SCHEMA_VERSION,
-    OnDisable,
-    OverrideFile,
-    OverrideState,
-    PositionsPolicy,
-    format_timestamp,
-)
+from tradeops.runtime.overrides import OverrideState
 
 LEDGER_PREFIX = OVERRIDE_LEDGER_PREFIX
 

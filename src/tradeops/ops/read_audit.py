@@ -10,12 +10,13 @@ from typing import Any, Literal
 
 import orjson
 
+from tradeops.bootstrap.operator_log import operator_key
+from tradeops.config.overrides import format_timestamp
 from tradeops.decision_log.anchor import read_anchor
 from tradeops.decision_log.entry import line_hash
 from tradeops.decision_log.keys import ANY_KEY_ID
 from tradeops.decision_log.verify import VerifyResult, verify_log
 from tradeops.domain.errors import TradeopsError
-from tradeops.ops.audit_trail import operator_key
 from tradeops.ops.incident_control import ListIncidents, ShowIncident, list_all, show
 from tradeops.ops.incident_model import Incident
 from tradeops.ops.read_models import (
@@ -30,7 +31,6 @@ from tradeops.ops.read_models import (
     paginate,
 )
 from tradeops.ops_ports import OpsContext
-from tradeops.runtime.overrides import format_timestamp
 
 LogName = Literal["operations", "trading"]
 MAX_REPORT_BYTES = 4 * 1024 * 1024

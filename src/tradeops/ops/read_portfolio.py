@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from tradeops.config.overrides import format_timestamp
 from tradeops.domain.trading import Fill, Position
 from tradeops.ops.control_views import list_schedules
 from tradeops.ops.read_models import (
@@ -31,7 +32,6 @@ from tradeops.ops.read_models import (
     paginate,
 )
 from tradeops.ops_ports import OpsContext
-from tradeops.runtime.overrides import format_timestamp
 
 ZERO = Decimal(0)
 OPEN_ORDER_STATUSES = frozenset({"open", "pending", "new", "partially_filled", "submitted"})

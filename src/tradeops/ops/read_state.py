@@ -7,10 +7,10 @@ import stat
 from dataclasses import dataclass
 from typing import Any
 
+from tradeops.config.overrides import format_timestamp
 from tradeops.ops.observed import ObservedStatusQuery, observed_status
 from tradeops.ops.read_models import KillSwitchView, StateView
 from tradeops.ops_ports import OpsContext
-from tradeops.runtime.overrides import format_timestamp
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
 """Use case `report run`: the charts and the HTML page of a recorded run, from its summary and curves.
 
-A run directory (`var/runs/<run_id>/`, written at the end of `tradeops demo` and of every backtest)
-holds `summary.json` and `curves.json`; `report_run` draws `equity.png`, one
-`strategy_<name>.png` per strategy, and the self-contained `report.html` (by default beside them,
-or where `--html`/`--png` say). `latest` is the run whose summary was written last.
+A run directory (`var/runs/<run_id>/`, written at the end of `tradeops demo` and of every backtest,
+and its `--report-dir` copy) holds `summary.json` and `curves.json`; the run itself draws no chart.
+`report_run` draws `equity.png`, one `strategy_<name>.png` per strategy, and the self-contained
+`report.html` (by default beside them, or where `--html`/`--png` say). RUN is a run id, `latest`
+(the run whose summary was written last), or a directory holding a summary (`reports/demo`).
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ def _read(path: Path, what: str) -> dict[str, Any]:
 
 
 def find_run(ctx: ReportContext, run: str) -> Path:
-    """The directory of run `run` (or of the latest run with a summary)."""
+    """The directory of run `run` (or of the latest run with a summary, or `run` itself when it is
+    a directory holding one)."""
+    if (Path(run) / SUMMARY_FILE).is_file() and ("/" in run or run == "."):
+        return Path(run)
     if run != "latest":
         directory = ctx.runs_dir / run
         if not (directory / SUMMARY_FILE).is_file():

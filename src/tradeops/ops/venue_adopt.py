@@ -1,7 +1,7 @@
-"""`tradeops adopt`: take a venue order or balance that tradeops does not know into the live
-account's books, by an explicit operator command signed in the operations log before anything
-changes (reason and ticket required). Only a difference the reconciliation shows now can be
-adopted; nothing is booked as a fill.
+"""`tradeops adopt` as `adopt(ctx, AdoptCommand) -> AdoptView`: take a venue order or balance that
+tradeops does not know into the live account's books (`ctx.venues`), by an explicit operator
+command signed through `ctx.operator_log` before anything changes (reason and ticket required).
+Only a difference the reconciliation shows now can be adopted; nothing is booked as a fill.
 
 - an unknown venue order: recorded as adopted; both reconciliations stop reporting it (it stays
   at the venue, and the watchdog still cancels it with everything else);
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from tradeops.bootstrap.live_account import LiveAccount
-from tradeops.bootstrap.live_adoption import record_adopted_order, shift_opening_balance
 from tradeops.domain.errors import UserInputError
 from tradeops.domain.money import decimal_str
-from tradeops.ops.audit_trail import record_operator_action
+from tradeops.ops.control_common import Door
+from tradeops.ops.venue_actions import venues_of
+from tradeops.ops_ports import OpsContext
 from tradeops.runtime.venue_reconcile import DiffKind
 
 
@@ -29,7 +29,8 @@ class AdoptCommand:
     key: str  # a client order id, or venue:asset
     reason: str
     ticket: str
-    requested_by: str
+    door: Door
+    requested_by: str | None = None  # None: the door's principal
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,13 @@ class AdoptView:
     local_after: str
     entry_seq: int
 
-    def as_dict(self) -> dict[str, object]:
+    def line(self) -> str:
+        return (
+            f"adopted {self.kind} {self.key} in {self.environment}: "
+            f"{self.local_before} -> {self.local_after} (signed, seq {self.entry_seq})"
+        )
+
+    def to_json(self) -> dict[str, object]:
         return {
             "environment": self.environment,
             "kind": self.kind,
@@ -58,13 +65,14 @@ WANTED = {"order": DiffKind.UNKNOWN_VENUE_ORDER, "balance": DiffKind.BALANCE_MIS
 FLAGS = {"order": "--order", "balance": "--balance"}
 
 
-def adopt(account: LiveAccount, command: AdoptCommand) -> AdoptView:
+def adopt(ctx: OpsContext, command: AdoptCommand) -> AdoptView:
     """Sign, then adopt. Raises UserInputError (nothing written) when the reason or ticket is
     missing or the key is not a current difference of that kind."""
     if not command.reason.strip():
         raise UserInputError("--reason: say why this is adopted (it is signed in the operations log)")
     if not command.ticket.strip():
         raise UserInputError("--ticket: name the ticket this adoption belongs to (e.g. INC-7)")
+    account = venues_of(ctx)
     flag = FLAGS[command.kind]
     diff = next(
         (d for d in account.reconcile().diffs if d.kind is WANTED[command.kind] and d.key == command.key),
@@ -77,31 +85,29 @@ def adopt(account: LiveAccount, command: AdoptCommand) -> AdoptView:
         )
     artefacts: dict[str, object] = {"environment": account.name, "kind": command.kind, "key": command.key}
     if command.kind == "order":
-        order = next(o for o in account.router.venue_open_orders() if o.client_order_id == command.key)
+        order = next(o for o in account.venue_open_orders() if o.client_order_id == command.key)
         artefacts.update(venue=order.venue, symbol=order.symbol, venue_order_id=order.venue_order_id or "")
-    entry = record_operator_action(
-        account.cfg,
+    entry = ctx.operator_log.append(
         kind="reconcile",
         status=f"adopt_{command.kind}",
         artefacts=artefacts,
         metadata={
             "reason": command.reason,
             "ticket": command.ticket,
-            "requested_by": command.requested_by,
+            "requested_by": command.requested_by or command.door.principal,
             "local": diff.local,
             "venue_view": diff.venue,
         },
     )
     if command.kind == "order":
-        record_adopted_order(
-            account.store,
+        account.adopt_order(
             command.key,
             {"venue": order.venue, "symbol": order.symbol, "venue_order_id": order.venue_order_id or ""},
         )
         after = f"adopted: {diff.venue}"
     else:
         venue, asset = command.key.split(":", 1)
-        shift_opening_balance(account.store, venue, asset, Decimal(diff.venue) - Decimal(diff.local))
+        account.shift_opening_balance(venue, asset, Decimal(diff.venue) - Decimal(diff.local))
         after = decimal_str(Decimal(diff.venue))
     return AdoptView(
         account.name, command.kind, command.key, diff.local, diff.venue, after, int(entry["seq"])

@@ -19,6 +19,7 @@ from tradeops.ops_ports.ports import (
     OverrideStore,
     SecurityAudit,
     StrategyStatusStore,
+    VenueAccount,
 )
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "OverrideStore",
     "SecurityAudit",
     "StrategyStatusStore",
+    "VenueAccount",
 ]

@@ -18,6 +18,7 @@ from tradeops.ops_ports.ports import (
     OverrideBus,
     OverrideStore,
     SecurityAudit,
+    VenueAccount,
 )
 
 
@@ -25,8 +26,9 @@ from tradeops.ops_ports.ports import (
 class OpsContext:
     """Config plus the ports of one environment; built once per command or per API process.
 
-    `environ` and `operations_log` remain for the use cases that still resolve files from the config
-    (incidents, bundles); the ports are the way to reach the outside world."""
+    `environ` remains for the few that read a setting from the environment (the API's tokens, the
+    Alertmanager URL, the audit read model's key) and `operations_log` says which log the context
+    was built for; the ports are the way to reach the outside world."""
 
     cfg: AppConfig
     config_path: Path
@@ -42,6 +44,7 @@ class OpsContext:
     operations_log: Path | None = None  # None: cfg.decision_log.operations_log
     override_bus: OverrideBus | None = None  # cluster mode: overrides reach every host
     incidents: IncidentRecords | None = None  # the incident use cases need it (bootstrap sets it)
+    venues: VenueAccount | None = None  # a live environment's venues (reconcile, adopt, watchdog)
 
     @property
     def overrides_dir(self) -> Path:

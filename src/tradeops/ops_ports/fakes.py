@@ -15,13 +15,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from tradeops.config.models import AppConfig
+from tradeops.config.overrides import COMPONENT_BY_FILE, COMPONENTS, OverrideFile
 from tradeops.decision_log.keys import ANY_KEY_ID, SigningKey
 from tradeops.domain.clock import ms_to_iso
-from tradeops.domain.errors import AlreadyExists, AuditWriteFailed, UserInputError
-from tradeops.domain.trading import Position, StrategyStatus, TradingState
+from tradeops.domain.errors import AlreadyExists, AuditWriteFailed, TradeopsError, UserInputError
+from tradeops.domain.trading import OrderAck, OrderRequest, Position, StrategyStatus, TradingState
 from tradeops.ops_ports.context import OpsContext
 from tradeops.ops_ports.ports import Clock, LogEntries
-from tradeops.runtime.overrides import COMPONENT_BY_FILE, COMPONENTS, OverrideFile, OverrideState
+from tradeops.runtime.overrides import OverrideState
+from tradeops.runtime.venue_reconcile import OrderView, ReconcileReport
 
 if TYPE_CHECKING:
     from tradeops.observability.alertmanager import Matcher  # a value type, for the annotation
@@ -311,6 +313,55 @@ class MemoryIncidentRecords:
         return self._directory / f"{incident_id}.json", self._directory / f"{incident_id}.md"
 
 
+class MemoryVenueAccount:
+    """A live account whose venues are lists: `report` is what reconcile answers, `open_orders`
+    what the venues hold; cancels, sends and adoptions are recorded. `reject` makes sends fail."""
+
+    def __init__(self, name: str = "binance_live") -> None:
+        self._name = name
+        self.report = ReconcileReport()
+        self.open_orders: list[OrderView] = []
+        self.cancelled: list[tuple[str, str, str]] = []
+        self.submitted: list[tuple[str, OrderRequest]] = []
+        self.adopted: dict[str, dict[str, str]] = {}
+        self.opening_shifts: list[tuple[str, str, Decimal]] = []
+        self.reject: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def reconcile(self) -> ReconcileReport:
+        return self.report
+
+    def venue_open_orders(self) -> list[OrderView]:
+        return list(self.open_orders)
+
+    def cancel_venue_order(self, venue: str, symbol: str, venue_order_id: str) -> bool:
+        for order in self.open_orders:
+            if (order.venue, order.symbol, order.venue_order_id) == (venue, symbol, venue_order_id):
+                self.open_orders.remove(order)
+                self.cancelled.append((venue, symbol, venue_order_id))
+                return True
+        return False
+
+    def cancel_everything(self) -> list[tuple[str, str, str]]:
+        held = [(o.venue, o.symbol, o.venue_order_id) for o in self.open_orders if o.venue_order_id]
+        return [(v, s, o) for v, s, o in held if self.cancel_venue_order(v, s, o)]
+
+    def submit(self, venue: str, order: OrderRequest) -> OrderAck:
+        if self.reject is not None:
+            raise TradeopsError(self.reject)
+        self.submitted.append((venue, order))
+        return OrderAck(f"{venue}-{len(self.submitted)}", (), order.quantity)
+
+    def adopt_order(self, client_order_id: str, details: Mapping[str, str]) -> None:
+        self.adopted[client_order_id] = dict(details)
+
+    def shift_opening_balance(self, venue: str, asset: str, delta: Decimal) -> None:
+        self.opening_shifts.append((venue, asset, delta))
+
+
 def fake_ops_context(
     cfg: AppConfig,
     *,
@@ -335,4 +386,5 @@ def fake_ops_context(
         environ={},
         operations_log=log.path,
         incidents=MemoryIncidentRecords(log),
+        venues=MemoryVenueAccount(),
     )

@@ -19,9 +19,11 @@ from tradeops.domain.trading import Position, StrategyStatus
 from tradeops.observability.silences import SilenceApi
 
 if TYPE_CHECKING:
+    from tradeops.config.overrides import OverrideFile
     from tradeops.decision_log.keys import SigningKey
-    from tradeops.domain.trading import TradingState
-    from tradeops.runtime.overrides import OverrideFile, OverrideState
+    from tradeops.domain.trading import OrderAck, OrderRequest, TradingState
+    from tradeops.runtime.overrides import OverrideState
+    from tradeops.runtime.venue_reconcile import OrderView, ReconcileReport
 
 Clock = Callable[[], int]
 """Milliseconds since the epoch; wall time in production, a fixed or stepped value in tests."""
@@ -53,7 +55,9 @@ class KeyProvider(Protocol):
     """The key operator entries are signed with, and the keys logs are verified with."""
 
     def signing_key(self) -> SigningKey:
-        """The key, or UserInputError naming the log and the key id it expects."""
+        """The key as its source holds it now (asked for at every append: a long-lived context
+        signs with a key changed meanwhile, without being rebuilt), or UserInputError naming the
+        log and the key id it expects."""
         ...
 
     def verification_keyring(self) -> dict[str, SigningKey]:
@@ -209,4 +213,43 @@ class IncidentRecords(Protocol):
 
     def write(self, incident_id: str, payload: Mapping[str, object], markdown: str) -> tuple[Path, Path]:
         """Write `<id>.json` and `<id>.md` atomically; OSError when the directory is unwritable."""
+        ...
+
+
+class VenueAccount(Protocol):
+    """A live environment's books beside its venues, over a connection of its own (outside the
+    scheduler): what `tradeops reconcile`, `tradeops adopt` and `tradeops watchdog` act on."""
+
+    @property
+    def name(self) -> str:
+        """The environment."""
+        ...
+
+    def reconcile(self) -> ReconcileReport:
+        """The books against the venues now (nothing booked, nothing adopted)."""
+        ...
+
+    def venue_open_orders(self) -> list[OrderView]:
+        """Open orders at the venues, ours or not, on the symbols the account trades."""
+        ...
+
+    def cancel_venue_order(self, venue: str, symbol: str, venue_order_id: str) -> bool:
+        """Cancel one order at its venue; False when the venue had already closed it."""
+        ...
+
+    def cancel_everything(self) -> list[tuple[str, str, str]]:
+        """Cancel every open order at every venue on the account's symbols: (venue, symbol,
+        venue order id) of each one cancelled."""
+        ...
+
+    def submit(self, venue: str, order: OrderRequest) -> OrderAck:
+        """Send one order straight to a venue (the watchdog's flattening sell)."""
+        ...
+
+    def adopt_order(self, client_order_id: str, details: Mapping[str, str]) -> None:
+        """Take an unknown venue order into the books as adopted (reconcile stops reporting it)."""
+        ...
+
+    def shift_opening_balance(self, venue: str, asset: str, delta: Decimal) -> None:
+        """Move the books' opening balance of (venue, asset) by `delta`."""
         ...

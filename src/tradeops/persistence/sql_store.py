@@ -432,8 +432,16 @@ class SqlStateStore:
             return conn.execute(select(t.c.value).where(t.c.key == key)).scalar_one_or_none()
 
     def kv_set(self, key: str, value: str) -> None:
-        with self._lock, self._engine.begin() as conn:
-            conn.execute(self._upserts["kv"], [{"key": key, "value": value}])
+        """Cluster mode: fenced like every state write (a deposed leader's heartbeat is refused)."""
+        try:
+            with self._lock, self._engine.begin() as conn:
+                if self.fence is not None:
+                    self.fence.check(conn)
+                conn.execute(self._upserts["kv"], [{"key": key, "value": value}])
+        except StaleEpoch:
+            if self.fence is not None:
+                self.fence.count_refusal(self._engine)
+            raise
 
     def kv_swap(self, key: str, expected: str | None, value: str) -> bool:
         """Set `key` to `value` only if it currently holds `expected` (None: absent). Atomic across

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from tradeops.config.overrides import OnDisable
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import TradingState
-from tradeops.runtime.overrides import INACTIVE, OnDisable, OverrideState
+from tradeops.runtime.overrides import INACTIVE, OverrideState
 from tradeops.runtime.ports import OrderGate
 
 CLUSTER_REASON = "cluster:"

@@ -197,13 +197,17 @@ def describe_changes(before: Heartbeat, after: Heartbeat) -> list[str]:
 KILL_CONFIRMED_KEY = "kill_switch_confirmed"
 
 
-class KvStore(Protocol):
+class KvReader(Protocol):
+    """What a reader of the beat and the confirmation needs (the watchdog, the read API)."""
+
     def kv_get(self, key: str) -> str | None: ...
 
+
+class KvStore(KvReader, Protocol):
     def kv_set(self, key: str, value: str) -> None: ...
 
 
-def read_heartbeat(store: KvStore) -> Heartbeat | None:
+def read_heartbeat(store: KvReader) -> Heartbeat | None:
     """The latest published beat (None: none yet, or unreadable; the watchdog acts on staleness)."""
     raw = store.kv_get(HEARTBEAT_KV_KEY)
     return Heartbeat.from_json(raw) if raw else None
@@ -214,7 +218,7 @@ def confirm_kill_switch(store: KvStore, ts_ms: int, engaged: bool, cancelled: in
     store.kv_set(KILL_CONFIRMED_KEY, json.dumps({"ts_ms": ts_ms, "engaged": engaged, "cancelled": cancelled}))
 
 
-def kill_switch_confirmed_ms(store: KvStore) -> int | None:
+def kill_switch_confirmed_ms(store: KvReader) -> int | None:
     """When the scheduler last confirmed an engaged kill switch (None: not confirmed)."""
     raw = store.kv_get(KILL_CONFIRMED_KEY)
     if not raw:

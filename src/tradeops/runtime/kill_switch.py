@@ -12,9 +12,10 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 
+from tradeops.config.overrides import OnDisable
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import StrategyStatus
-from tradeops.runtime.overrides import OnDisable, OverrideSource, OverrideState
+from tradeops.runtime.overrides import OverrideSource, OverrideState
 from tradeops.runtime.ports import StateStore
 
 log = logging.getLogger(__name__)

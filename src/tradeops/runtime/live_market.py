@@ -1,9 +1,11 @@
 """The live market: closed candles polled from each venue into the series store on the wall clock.
 
 The scheduler sees the same revealing-market protocol as in a replay. Each poll asks every
-instrument for candles after the last closed one it holds, so a gap (a reconnect, a slow venue) is
-caught up by REST; a failed poll leaves the series as it was and the staleness grows (measured,
-alerted on). Nothing here trades: the engine decides on what the store holds.
+instrument's source (REST, or a websocket stream that hands to REST what it cannot vouch for) for
+candles after the last closed one it holds, so a gap (a reconnect, a slow venue) is caught up;
+only candles newer than the last held are added, so none is added twice; a failed poll leaves
+the series as it was and the staleness grows (measured, alerted on). Nothing here trades: the
+engine decides on what the store holds.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ world permissions) counts as an ACTIVE override with ``malformed=True`` and the 
 halts until an operator looks. Only an absent or expired file lets trading continue. The same holds
 for the directory: while a watcher runs, its removal, replacement by a symlink or a permission
 change halts every component. The files are read and watched (inotify, polling fallback) by the
-adapter in tradeops/host/ (override_files.py, override_watcher.py); the document's schema is
-tradeops/config/overrides.py.
+adapter in tradeops/host/ (override_files.py, override_watcher.py); the document's schema, its
+components and the timestamp format are tradeops/config/overrides.py (import them from there).
 """
 
 from __future__ import annotations
@@ -21,35 +21,20 @@ from typing import Protocol
 from tradeops.config.overrides import (
     COMPONENT_BY_FILE,
     COMPONENTS,
-    OVERRIDE_SCHEMA,
-    OVERRIDE_SCHEMA_VERSION,
-    TIMESTAMP_RE,
     Component,
     OnDisable,
     OverrideFile,
-    PositionsPolicy,
-    format_timestamp,
     validate_override,
 )
 
 __all__ = [
-    "COMPONENTS",
-    "COMPONENT_BY_FILE",
     "INACTIVE",
     "MAX_OVERRIDE_BYTES",
-    "OVERRIDE_SCHEMA",
-    "OVERRIDE_SCHEMA_VERSION",
     "REQUIRED_MODE",
-    "TIMESTAMP_RE",
-    "Component",
-    "OnDisable",
-    "OverrideFile",
     "OverrideSource",
     "OverrideState",
-    "PositionsPolicy",
     "combine",
     "directory_fault",
-    "format_timestamp",
     "malformed",
     "parse_override",
 ]

@@ -112,6 +112,7 @@ class VenueRequestStats:
     errors: Counter[str] = field(default_factory=Counter)  # failed requests by error class
     used_weight: float = 0.0  # the venue's X-MBX-USED-WEIGHT-1M in its last answer
     stream_reconnects: int = 0  # user-data stream connections after the first
+    market_stream_reconnects: int = 0  # market-data (websocket) stream connections after the first
 
 
 HALT_REASONS = ("state_log_mismatch", "state_store_unwritable")

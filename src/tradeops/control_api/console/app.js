@@ -9,16 +9,22 @@ export const can = (scope) => session.scopes.has(scope);
 
 export function notify(text) { $("notice").textContent = text; }
 
-export function confirmAction(text) {
+// `preset` ({reason, ticket}): the action's form already holds both (an incident's note, summary or
+// title, and its ticket), so the dialog only asks to confirm; otherwise it asks for both.
+export function confirmAction(text, preset = null) {
   const dialog = $("confirm");
   $("confirm-text").textContent = text;
-  $("confirm-reason").value = "";
-  $("confirm-ticket").value = "";
+  $("confirm-fields").hidden = preset !== null;
+  for (const id of ["confirm-reason", "confirm-ticket"]) {
+    $(id).value = "";
+    $(id).required = preset === null; // a hidden required field would block the submit
+  }
   $("confirm-error").textContent = "";
   return new Promise((resolve) => {
     const done = (value) => { cleanup(); dialog.close(); resolve(value); };
     const onSubmit = (event) => {
       event.preventDefault();
+      if (preset !== null) { done(preset); return; }
       const reason = $("confirm-reason").value.trim(), ticket = $("confirm-ticket").value.trim();
       if (!reason || !ticket) { $("confirm-error").textContent = "reason and ticket are both required"; return; }
       done({ reason, ticket });
@@ -33,14 +39,15 @@ export function confirmAction(text) {
     $("confirm-cancel").addEventListener("click", onCancel);
     dialog.addEventListener("cancel", onCancel);
     dialog.showModal();
-    $("confirm-reason").focus();
+    $(preset === null ? "confirm-reason" : "confirm-ok").focus();
   });
 }
 
-// The decision-log entry an action produced: the newest entry of that kind under that ticket.
-export async function entryFor(kind, ticket) {
-  const page = await get("/v1/decision-log/entries", { kind, ticket, limit: 1 });
-  const entry = page.items[0];
+// The decision-log entry an action produced: the newest entry of that kind under that ticket, or
+// with `keep`, the newest of that kind among the last 50 that `keep` accepts.
+export async function entryFor(kind, ticket, keep = null) {
+  const page = await get("/v1/decision-log/entries", keep === null ? { kind, ticket, limit: 1 } : { kind, limit: 50 });
+  const entry = keep === null ? page.items[0] : page.items.find((e) => keep(e.entry));
   return entry ? `decision-log entry seq ${entry.seq} (line ${entry.line}, ${entry.hash})` : "no decision-log entry found";
 }
 

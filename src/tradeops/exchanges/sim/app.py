@@ -73,7 +73,13 @@ class SimState:
                 break
             moved += 1
             self.book.on_bar(self.clock_ms())
+            self.on_bar()
         return moved
+
+    def on_bar(self) -> None:
+        """The market moved: the market-data streams send the closed bar and the new one."""
+        if self.streams is not None and self.streams.market is not None:
+            self.streams.market.on_bar()
 
 
 def _error(exc: SimError, used: int | None) -> JSONResponse:
@@ -190,9 +196,14 @@ async def _admin(state: SimState, action: str, method: str, body: dict[str, Any]
     if action == "bar" and method == "POST":
         d = {k: Decimal(str(body[k])) for k in ("open", "high", "low", "close", "volume")}
         market.push_bar(str(body["symbol"]), d["open"], d["high"], d["low"], d["close"], d["volume"])
-        return {"cursor": market.cursor, "trades": state.book.on_bar(state.clock_ms())}
+        trades = state.book.on_bar(state.clock_ms())
+        state.on_bar()
+        return {"cursor": market.cursor, "trades": trades}
     if action == "drop-streams" and method == "POST":
-        dropped = await state.streams.drop_all() if state.streams is not None else 0
+        down = float(body.get("down_seconds", 0))
+        if not 0 <= down <= 3600:
+            raise ValueError("down_seconds must be in [0, 3600]")
+        dropped = await state.streams.drop_all(down) if state.streams is not None else 0
         return {"dropped": dropped}
     if action == "reset" and method == "POST":
         state.reset()

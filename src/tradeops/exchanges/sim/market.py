@@ -135,15 +135,18 @@ class SimMarket:
 
     def push_bar(self, market_id: str, o: Decimal, h: Decimal, low: Decimal, c: Decimal, v: Decimal) -> None:
         """Scripted market (tests, drills): the next bar of every symbol; `market_id` gets these
-        prices, the others repeat their last close with no volume."""
+        prices, the others repeat their last close with no volume. The bar is inserted into the
+        tape, whose later bars move one interval on, so `advance` still has data after it."""
         target = self.get(market_id)
+        at = self.cursor + 1
         for market in self.symbols.values():
-            ts = market.rows[self.cursor][0] + market.interval_ms
+            step = market.interval_ms
+            ts = market.rows[self.cursor][0] + step
             last = market.rows[self.cursor][4]
             row = (ts, o, h, low, c, v) if market is target else (ts, last, last, last, last, Decimal(0))
-            del market.rows[self.cursor + 1 :]
-            market.rows.append(row)
-        self._length = self.cursor + 2
+            later = [(t + step, op, hi, lo, cl, vol) for t, op, hi, lo, cl, vol in market.rows[at:]]
+            market.rows[at:] = [row, *later]
+        self._length = min(len(m.rows) for m in self.symbols.values())
         self.cursor += 1
         self.pushed += 1
 

@@ -24,6 +24,7 @@ from tradeops.exchanges.sim.app import SimState, build_app
 from tradeops.exchanges.sim.book import Account, Balance, Book
 from tradeops.exchanges.sim.limits import WeightLimiter
 from tradeops.exchanges.sim.market import Candles, SimMarket
+from tradeops.exchanges.sim.market_streams import MarketStreams
 from tradeops.exchanges.sim.streams import Streams, build_stream_app
 
 HOST = "127.0.0.1"
@@ -112,7 +113,7 @@ def build_state(
     for account in chosen or [_default_account(market)]:
         book.accounts[account.api_key] = account
     state = SimState(book=book, limiter=WeightLimiter(limit=opts.weight_limit), step_ms=opts.step_ms)
-    state.streams = Streams(book.accounts, state.clock_ms)
+    state.streams = Streams(book.accounts, state.clock_ms, MarketStreams(market, state.clock_ms))
     book.listeners.append(state.streams.on_order_event)
     return state
 
@@ -132,7 +133,7 @@ def _listen(port: int, flag: str) -> socket.socket:
 
 
 def serve(opts: SimOptions, series: Sequence[Candles]) -> None:
-    """Bind 127.0.0.1:port (0: any free port) for REST and ws_port for the user-data WebSockets
+    """Bind 127.0.0.1:port (0: any free port) for REST and ws_port for the WebSockets
     (default port + 1000, any free port with port 0), say where, and serve until SIGTERM/SIGINT."""
     import uvicorn
 
@@ -145,8 +146,8 @@ def serve(opts: SimOptions, series: Sequence[Candles]) -> None:
     ws_port = ws_sock.getsockname()[1]
     symbols = ", ".join(m.symbol for m in state.book.market.symbols.values())
     print(
-        f"exchange-sim: {opts.venue} spot on http://{HOST}:{port} ({symbols}), user data on "
-        f"ws://{HOST}:{ws_port}; keys: tradeops exchange-sim keys --port {port}",
+        f"exchange-sim: {opts.venue} spot on http://{HOST}:{port} ({symbols}), user data and "
+        f"market streams on ws://{HOST}:{ws_port}/ws; keys: tradeops exchange-sim keys --port {port}",
         flush=True,
     )
     config = uvicorn.Config(

@@ -1,4 +1,4 @@
-"""User-data WebSockets of the simulator (aiohttp, on its own port as Binance's stream hosts are):
+"""WebSockets of the simulator (aiohttp, on its own port as Binance's stream hosts are):
 
 - the WebSocket API, `/ws-api/v3`: `userDataStream.subscribe.signature` (what ccxt.pro uses for
   spot), `userDataStream.unsubscribe`, `ping`; events arrive as {"subscriptionId", "event"};
@@ -6,6 +6,7 @@
   (kept alive by PUT within 60 minutes, closed by DELETE); events arrive as they are.
 
 Events: executionReport for every order change, outboundAccountPosition for the balances it moved.
+`/ws/<stream>` and `/ws/<number>` are the public market-data streams (`market_streams.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tradeops.exchanges.sim.auth import authenticate
 from tradeops.exchanges.sim.book import Account, SimOrder, SimTrade
 from tradeops.exchanges.sim.errors import SimError
 from tradeops.exchanges.sim.events import account_position, execution_report
+from tradeops.exchanges.sim.market_streams import MarketStreams, is_market_path
 
 LISTEN_KEY_TTL_MS = 60 * 60 * 1000
 MAX_MESSAGE = 64 * 1024
@@ -55,9 +57,16 @@ class _Subscriber:
 
 
 class Streams:
-    def __init__(self, accounts: Mapping[str, Account], clock_ms: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        accounts: Mapping[str, Account],
+        clock_ms: Callable[[], int],
+        market: MarketStreams | None = None,
+    ) -> None:
         self.accounts = accounts
         self.clock_ms = clock_ms
+        self.market = market  # the public market-data streams, on the same port
+        self.down_until_ms = 0  # fault: new stream connections are refused until then
         self.listen_keys: dict[str, tuple[str, int]] = {}  # key -> (api key, expiry ms)
         self.subscribers: dict[str, list[_Subscriber]] = {}
         self.sockets: set[web.WebSocketResponse] = set()
@@ -97,27 +106,41 @@ class Streams:
 
     # --- sockets --------------------------------------------------------------------------
 
-    async def drop_all(self) -> int:
-        """Fault: close every user-data socket at once (clients must reconnect and catch up)."""
+    async def drop_all(self, down_seconds: float = 0.0) -> int:
+        """Fault: close every stream socket at once, user data and market data (clients must
+        reconnect and catch up), and refuse new ones for `down_seconds` (an outage)."""
+        self.down_until_ms = self.clock_ms() + int(down_seconds * 1000)
         doomed = list(self.sockets)
         for ws in doomed:
             await ws.close(code=1011, message=b"dropped by the simulator")
         return len(doomed)
 
-    async def listen_key_stream(self, request: web.Request) -> web.StreamResponse:
-        owner = self.listen_keys.get(request.match_info["listen_key"])
-        if owner is None or owner[1] < self.clock_ms():
-            return web.json_response({"code": -1125, "msg": "This listenKey does not exist."}, status=400)
+    def _refused(self) -> web.Response | None:
+        if self.clock_ms() < self.down_until_ms:
+            return web.json_response({"code": -1001, "msg": "Stream service unavailable."}, status=503)
         if len(self.sockets) >= MAX_CONNECTIONS:
             return web.json_response({"code": -1003, "msg": "Too many connections."}, status=429)
+        return None
+
+    async def listen_key_stream(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["listen_key"]
+        refused = self._refused()
+        if refused is not None:
+            return refused
+        if self.market is not None and name not in self.listen_keys and is_market_path(name):
+            return await self.market.serve(request, name, self.sockets)
+        owner = self.listen_keys.get(name)
+        if owner is None or owner[1] < self.clock_ms():
+            return web.json_response({"code": -1125, "msg": "This listenKey does not exist."}, status=400)
         ws = web.WebSocketResponse()
         sub = _Subscriber(ws, None)
         self.subscribers.setdefault(owner[0], []).append(sub)
         return await self._serve_with(request, ws, None, sub)
 
     async def ws_api(self, request: web.Request) -> web.StreamResponse:
-        if len(self.sockets) >= MAX_CONNECTIONS:
-            return web.json_response({"code": -1003, "msg": "Too many connections."}, status=429)
+        refused = self._refused()
+        if refused is not None:
+            return refused
         return await self._serve_with(request, web.WebSocketResponse(), self._request, None)
 
     async def _serve_with(

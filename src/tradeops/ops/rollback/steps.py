@@ -232,7 +232,7 @@ def baseline_load_test(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
 def close(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
     from tradeops.ops.incident_control import CloseIncident
     from tradeops.ops.incident_control import close as close_incident
-    from tradeops.ops.incidents import IncidentStateError
+    from tradeops.ops.incident_model import IncidentStateError
 
     incident = state.incident_id or state.ticket
     summary = f"rollback {state.ticket} restored"
