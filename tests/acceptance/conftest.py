@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.acceptance.venues import Venue, make_venue
+from tests.acceptance.venues import PaperVenue, Venue, make_venue
 from tests.conftest import free_port, require_binary
 from tests.integration.live import REPO, TRADEOPS, Scheduler, run, signing_env, wait_for
 
@@ -33,13 +33,18 @@ receivers:
 
 class Stage:
     def __init__(
-        self, root: Path, env: dict[str, str], alertmanager_url: str, metrics_port: int, venue: Venue
+        self,
+        root: Path,
+        env: dict[str, str],
+        alertmanager_url: str,
+        metrics_port: int,
+        venue: Venue | None = None,
     ) -> None:
         self.root = root
         self.env = env
         self.alertmanager_url = alertmanager_url
         self.metrics_port = metrics_port
-        self.venue = venue
+        self.venue: Venue = venue if venue is not None else PaperVenue()
         self.scheduler: Scheduler | None = None
 
     def sh(self, command: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
