@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from tradeops.allocation.planning import LegBook, LegLimits, holding_weight, plan_order
+from tradeops.allocation.planning import LegBook, LegLimits, holding_weight, is_dust, plan_order
 from tradeops.allocation.policies import CapitalPolicy, allocate
 from tradeops.config.models import MANUAL_BUCKET, RiskProfile, Schedule, VenueConfig
 from tradeops.domain import events
@@ -340,6 +340,9 @@ class TradingEngine:
         held = {}
         for pos in self.portfolio.strategy_positions(slot.name):
             price = self.portfolio.price(pos.venue, pos.symbol)
+            limits = self._leg_limits(slot, pos.venue)
+            if limits is not None and is_dust(pos.quantity, price, limits):
+                continue  # what no order can trade is not a holding the strategy acts on
             interval = max(1, self.series.interval_ms(pos.venue, pos.symbol))
             held[(pos.venue, pos.symbol)] = Holding(
                 venue=pos.venue,
@@ -369,6 +372,19 @@ class TradingEngine:
             else:
                 outcome.denied += 1
 
+    def _leg_limits(self, slot: StrategySlot, venue: str) -> LegLimits | None:
+        venue_cfg = self.settings.venues.get(venue)
+        if venue_cfg is None:
+            return None
+        return LegLimits(
+            budget=self._budget(slot.name),
+            instruments=len(slot.schedule.symbols),
+            max_position_notional=to_decimal(slot.profile.max_position_pct) * self.portfolio.equity(),
+            quantity_step=to_decimal(venue_cfg.quantity_step),
+            min_notional=to_decimal(venue_cfg.min_notional),
+            min_quantity=to_decimal(venue_cfg.min_quantity),
+        )
+
     def _order_for(self, slot: StrategySlot, venue: str, symbol: str, weight: float) -> OrderRequest | None:
         """Size one leg (allocation/planning.py) into an order, or None when there is nothing to do."""
         book = self.portfolio
@@ -383,13 +399,8 @@ class TradingEngine:
             working_quantity=self.exchange.open_quantity(slot.name, venue, symbol),
             other_exposure=book.strategy_exposure(slot.name) - held.exposure(price),
         )
-        limits = LegLimits(
-            budget=self._budget(slot.name),
-            instruments=len(slot.schedule.symbols),
-            max_position_notional=to_decimal(slot.profile.max_position_pct) * book.equity(),
-            quantity_step=to_decimal(venue_cfg.quantity_step),
-            min_notional=to_decimal(venue_cfg.min_notional),
-        )
+        limits = self._leg_limits(slot, venue)
+        assert limits is not None
         planned = plan_order(weight, leg, limits)
         if planned is None:
             return None
