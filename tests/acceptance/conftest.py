@@ -9,11 +9,13 @@ import secrets
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.acceptance.venues import PaperVenue, Venue, make_venue
 from tests.conftest import free_port, require_binary
 from tests.integration.live import REPO, TRADEOPS, Scheduler, run, signing_env, wait_for
 
@@ -30,11 +32,19 @@ receivers:
 
 
 class Stage:
-    def __init__(self, root: Path, env: dict[str, str], alertmanager_url: str, metrics_port: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        env: dict[str, str],
+        alertmanager_url: str,
+        metrics_port: int,
+        venue: Venue | None = None,
+    ) -> None:
         self.root = root
         self.env = env
         self.alertmanager_url = alertmanager_url
         self.metrics_port = metrics_port
+        self.venue: Venue = venue if venue is not None else PaperVenue()
         self.scheduler: Scheduler | None = None
 
     def sh(self, command: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -55,6 +65,11 @@ class Stage:
     @property
     def ops_log(self) -> Path:
         return self.root / "audit" / "decision_logs" / "stage4.jsonl"
+
+    @property
+    def runtime_log(self) -> str:
+        """The scheduler's decision log, relative to the repository root."""
+        return f"audit/decision_logs/{self.venue.environment}.jsonl"
 
 
 def _configure(root: Path, metrics_port: int, alertmanager_url: str) -> None:
@@ -109,17 +124,18 @@ def _start_alertmanager(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
-@pytest.fixture
-def stage(tmp_path: Path):
+def build_stage(tmp_path: Path, venue: Venue, alertmanager_url: str) -> Stage:
+    """The scratch repository configured for `venue`, committed as the baseline, with tokens and
+    TLS material in place; the scheduler is not started yet (`start_scheduler`)."""
     root = tmp_path / "repo"
     root.mkdir()
     for part in ("config", "deploy", "docs"):
         shutil.copytree(REPO / part, root / part)
     (root / "scripts").symlink_to(REPO / "scripts")
     (root / ".venv").symlink_to(REPO / ".venv")
-    alertmanager, url = _start_alertmanager(tmp_path)
     metrics_port = free_port()
-    _configure(root, metrics_port, url)
+    venue.configure(root)
+    _configure(root, metrics_port, alertmanager_url)
     _git(root, "init", "-q", "-b", "main")
     _git(root, "add", "config", "docs")
     _git(root, "commit", "-q", "-m", "baseline")
@@ -129,20 +145,49 @@ def stage(tmp_path: Path):
         TRADEOPS_SCHEDULER_TOKEN=secrets.token_urlsafe(32),
         TRADEOPS_OBSERVER_TOKEN=secrets.token_urlsafe(32),
         TRADEOPS_TIME_SCALE="300",
-        TRADEOPS_ALERTMANAGER_URL=url,
+        TRADEOPS_ALERTMANAGER_URL=alertmanager_url,
         PATH=f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
+        **venue.env(),
     )
-    st = Stage(root, env, url, metrics_port)
+    st = Stage(root, env, alertmanager_url, metrics_port, venue)
     assert st.tradeops("certs", "init").returncode == 0
-    st.scheduler = Scheduler(root, env, speed=3000, extra=["--metrics-port", str(metrics_port)])
+    return st
+
+
+def start_scheduler(st: Stage) -> None:
+    st.scheduler = st.venue.start(st.root, st.env, ["--metrics-port", str(st.metrics_port)])
+    wait_for(lambda: len(st.scheduler.orders()) >= 2, 90, f"the {st.venue.name} scheduler to trade")
+
+
+@pytest.fixture(params=["paper", "sim"])
+def venue(request: pytest.FixtureRequest) -> Iterator[Venue]:
+    """What the scheduler trades: the paper venue, or binance_sim through ccxt to real simulators."""
+    chosen = make_venue(request.param)
     try:
-        wait_for(lambda: len(st.scheduler.orders()) >= 2, 90, "the paper scheduler to trade")
+        yield chosen
+    finally:
+        chosen.close()
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[str]:
+    proc, url = _start_alertmanager(tmp_path)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def stage(tmp_path: Path, venue: Venue, alertmanager: str) -> Iterator[Stage]:
+    st = build_stage(tmp_path, venue, alertmanager)
+    try:
+        start_scheduler(st)
         yield st
     finally:
-        code = st.scheduler.stop()
-        alertmanager.terminate()
-        alertmanager.wait(timeout=10)
-        assert code == 0, (root / "scheduler.out").read_text()[-2000:]
+        code = st.scheduler.stop() if st.scheduler is not None else 0
+        assert code == 0, (st.root / "scheduler.out").read_text()[-2000:]
 
 
 def silences(url: str) -> list[dict]:

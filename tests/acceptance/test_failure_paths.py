@@ -10,7 +10,8 @@ import pytest
 
 from tests.integration.live import entries, wait_for
 
-pytestmark = pytest.mark.slow
+# The failure paths are the operator tools' (override files, logs, the guided rollback): one venue.
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("venue", ["paper"], indirect=True)]
 DISABLE = 'scripts/disable_multi_strategy.py --reason "drill" --ticket INC-9 --requested-by l2-ops'
 OVERRIDE = "var/runtime/overrides/multi_strategy_disable.json"
 

@@ -82,8 +82,11 @@ def test_rollback_procedure_and_return_to_baseline(stage):
     assert disabled["metadata"]["risk_budget_bucket"] == "manual"
     time.sleep(1.0)  # the running scheduler re-reads strategy statuses within its poll interval
     frozen = len(stage.scheduler.orders(STRATEGY))
+    at_venue = stage.venue.orders_seen(STRATEGY) if stage.venue.remote else None
     time.sleep(2.0)
     assert len(stage.scheduler.orders(STRATEGY)) == frozen
+    if stage.venue.remote:  # and the venues got nothing of it meanwhile
+        assert stage.venue.orders_seen(STRATEGY) == at_venue
 
     # 4. Lower the allocation in config/core.yaml, commit, and record the config_change.
     config = stage.root / "config/core.yaml"
@@ -159,6 +162,8 @@ def test_rollback_procedure_and_return_to_baseline(stage):
         )
     )
     wait_for(lambda: len(stage.scheduler.orders(STRATEGY)) > frozen, 60, f"{STRATEGY} to trade again")
+    if stage.venue.remote:
+        wait_for(lambda: stage.venue.orders_seen(STRATEGY) > at_venue, 30, f"{STRATEGY} at the venues again")
     # 3: the full paper smoke pipeline.
     _ok(stage.sh("python scripts/run_paper_smoke_ci.py --environment binance_paper"))
     summary = json.loads((stage.root / "var/paper_smoke_ci/paper_smoke_summary.json").read_text())
@@ -180,3 +185,6 @@ def test_rollback_procedure_and_return_to_baseline(stage):
     assert _ok(stage.tradeops("incident", "verify", TICKET)).stdout.startswith("OK:")
     verify = _ok(stage.sh("python scripts/verify_decision_log.py --strict audit/decision_logs/stage4.jsonl"))
     assert verify.stdout.startswith("OK:")
+    if stage.venue.remote:  # the rollback left the venues and the books in agreement
+        assert stage.scheduler.stop() == 0
+        stage.venue.check_clean(stage.root, stage.env, stage.scheduler.runtime_log)

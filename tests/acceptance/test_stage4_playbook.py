@@ -46,6 +46,8 @@ def test_stage4_rollback_playbook_verbatim(stage):
     )
     console = stage.root / "scheduler.out"
     wait_for(lambda: "kill switch override seen" in console.read_text(), 15, "the console to say so")
+    if stage.venue.remote:  # halted at the venues too: nothing left open there
+        assert stage.venue.open_orders() == {name: [] for name in stage.venue.sims}
 
     # 2. Silence the Stage4 alerts: the workflow's validate_alerts job in `silence` mode, run here as GitHub
     #    would run it (secrets from env vars of the same name).
@@ -76,11 +78,15 @@ def test_stage4_rollback_playbook_verbatim(stage):
     assert observed3["observed"]["global_state"] == "halted"
     assert observed3["observed"]["heartbeat_age_seconds"] < observed3["observed"]["stale_after_seconds"]
     orders_while_disabled = len(stage.scheduler.orders())
+    venue_while_disabled = stage.venue.orders_seen() if stage.venue.remote else None
 
     # 4. Watch the emergency metrics (15 minutes, compressed by TRADEOPS_TIME_SCALE for the drill).
     step4 = stage.sh("scripts/watch_metrics_stream.py --headers-report --duration 15m")
     assert step4.returncode == 0, step4.stdout[-2000:] + step4.stderr[-2000:]  # 0: no new critical alert
     assert len(stage.scheduler.orders()) == orders_while_disabled  # nothing traded meanwhile
+    if stage.venue.remote:  # nothing reached the venues meanwhile; they agree with the books
+        assert stage.venue.orders_seen() == venue_while_disabled
+        stage.venue.check_clean(stage.root, stage.env, stage.scheduler.runtime_log)
 
     # 5. Remove the override; the scheduler restarts trading; status `enabled`, no warnings.
     step5 = stage.sh(f"rm {OVERRIDE}")
@@ -90,6 +96,8 @@ def test_stage4_rollback_playbook_verbatim(stage):
     assert "warning" not in (probe.stdout + probe.stderr).lower()
     assert "observed: enabled by the running scheduler" in probe.stdout, probe.stdout
     wait_for(lambda: len(stage.scheduler.orders()) > orders_while_disabled, 30, "trading to resume")
+    if stage.venue.remote:
+        wait_for(lambda: stage.venue.orders_seen() > venue_while_disabled, 30, "orders at the venues again")
 
     # 6. Decision log: signed HMAC entry with the incident id, the summary digest and the duration.
     assert stage.tradeops("rollback", "summary", "--ticket", TICKET).returncode == 0
@@ -118,8 +126,7 @@ def test_stage4_rollback_playbook_verbatim(stage):
     assert ("override", "disabled") in kinds and ("override", "enabled") in kinds
     assert ("alert_silence", "silenced") in kinds
     verify = stage.sh(
-        "python scripts/verify_decision_log.py --strict audit/decision_logs/stage4.jsonl "
-        "audit/decision_logs/binance_paper.jsonl"
+        f"python scripts/verify_decision_log.py --strict audit/decision_logs/stage4.jsonl {stage.runtime_log}"
     )
     assert verify.returncode == 0 and verify.stdout.startswith("OK:"), verify.stdout + verify.stderr
 
@@ -149,6 +156,8 @@ def test_stage4_rollback_playbook_verbatim(stage):
 
     # Stopped, the scheduler is no longer reported as obeying anything.
     assert stage.scheduler.stop() == 0
+    if stage.venue.remote:  # the drill left the venues and the books in agreement
+        stage.venue.check_clean(stage.root, stage.env, stage.scheduler.runtime_log)
     stopped = stage.sh("scripts/smoke_demo_strategies.py --check-disabled")
     assert stopped.returncode == 3 and stopped.stdout.splitlines()[0] == "no scheduler running", (
         stopped.stdout

@@ -71,24 +71,29 @@ def script(name: str) -> list[str]:
 
 
 class Scheduler:
-    """`tradeops run --synthetic --speed N --run-forever` as a child process."""
+    """`tradeops run --synthetic --speed N --run-forever` as a child process; with `market=[]` and a
+    live `environment`, `tradeops run --environment E --run-forever` (the venue's own market)."""
 
     def __init__(
-        self, cwd: Path, env: dict[str, str], speed: int = 3000, extra: list[str] | None = None
+        self,
+        cwd: Path,
+        env: dict[str, str],
+        speed: int = 3000,
+        extra: list[str] | None = None,
+        environment: str = "binance_paper",
+        market: list[str] | None = None,
     ) -> None:
         self.cwd = cwd
+        self.environment = environment
         self.log = open(cwd / "scheduler.out", "w")  # noqa: SIM115 - closed in stop()
+        source = ["--synthetic", "--bars", "20000", "--speed", str(speed)] if market is None else market
         self.proc = subprocess.Popen(
             [
                 str(TRADEOPS),
                 "run",
                 "--environment",
-                "binance_paper",
-                "--synthetic",
-                "--bars",
-                "20000",
-                "--speed",
-                str(speed),
+                environment,
+                *source,
                 "--run-forever",
                 *(extra if extra is not None else ["--no-metrics"]),
             ],
@@ -100,7 +105,7 @@ class Scheduler:
 
     @property
     def runtime_log(self) -> Path:
-        return self.cwd / "audit" / "decision_logs" / "binance_paper.jsonl"
+        return self.cwd / "audit" / "decision_logs" / f"{self.environment}.jsonl"
 
     def orders(self, strategy: str | None = None) -> list[dict[str, Any]]:
         return [

@@ -39,7 +39,7 @@ def test_sim_venue_points_every_rest_url_at_the_simulator_with_the_order_cap():
     exchange = build_ccxt_exchange("binance_sim", env, "binance", KEYS)
     rest = {k: v for k, v in exchange._ex.urls["api"].items() if isinstance(v, str)}
     assert set(rest.values()) == {"http://127.0.0.1:8765/api/v3"}
-    assert exchange._max_notional == Decimal("5000.0")
+    assert exchange._max_notional == Decimal("50000.0")
     with pytest.raises(UserInputError, match="no venue 'kraken'"):
         build_ccxt_exchange("binance_sim", env, "kraken", KEYS)
 

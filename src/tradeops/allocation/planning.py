@@ -28,6 +28,7 @@ class LegLimits:
     max_position_notional: Decimal
     quantity_step: Decimal
     min_notional: Decimal
+    min_quantity: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,8 @@ def plan_order(target_weight: float, book: LegBook, limits: LegLimits) -> Planne
     delta = target - working
     if delta == 0 or (abs(delta) * book.price < limits.min_notional and target != 0):
         return None
+    if target == 0 and is_dust(delta, book.price, limits):
+        return None  # closing dust: no venue takes the order, and it would hold the other legs back
     reduce_only = (
         working != 0 and abs(target) < abs(working) and (target == 0 or (target > 0) == (working > 0))
     )
@@ -63,3 +66,12 @@ def holding_weight(quantity: Decimal, price: Decimal, budget: Decimal, instrumen
     """A position's signed exposure as a fraction of its per-instrument share of the budget."""
     share = budget / max(1, instruments) if budget > 0 else ONE
     return float(quantity * price / share)
+
+
+def is_dust(quantity: Decimal, price: Decimal, limits: LegLimits) -> bool:
+    """A non-zero quantity no order can carry: under one quantity step, the venue's minimum
+    quantity or (at `price`) its minimum notional. What a fee taken in the base asset leaves."""
+    size = abs(quantity)
+    return quantity != 0 and (
+        size < max(limits.quantity_step, limits.min_quantity) or size * price < limits.min_notional
+    )

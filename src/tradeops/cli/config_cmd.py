@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tradeops.cli.options import config_option
+from tradeops.cli.options import config_option, environment_option
 from tradeops.config.load import load_config, validate_config_file
 from tradeops.domain.errors import ConfigError
 
@@ -45,9 +45,7 @@ def show(config_path: Path) -> None:
 
 @config.command()
 @config_option
-@click.option(
-    "--environment", default="binance_paper", show_default=True, help="Environment the scheduler runs."
-)
+@environment_option("Environment the scheduler runs.")
 @click.option("--reason", default="", help="Why the configuration changes (required, one line).")
 @click.option(
     "--ticket", default="", help="Ticket or incident id (required with control_api.require_ticket)."

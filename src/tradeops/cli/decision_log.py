@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from tradeops.cli.options import config_path_option
+from tradeops.cli.options import config_path_option, environment_option
 from tradeops.config.load import DEFAULT_CONFIG_PATH
 from tradeops.config.models import DecisionLogConfig
 from tradeops.domain.errors import UserInputError
@@ -210,7 +210,7 @@ def _verify_notes(result: Any) -> list[str]:
     is_flag=True,
     help="Cluster mode: verify the environment's mirrored log in JetStream, and each PATH against it.",
 )
-@click.option("--environment", default="binance_paper", show_default=True, help="With --stream.")
+@environment_option("With --stream.")
 @key_options
 @config_option
 @click.argument("paths", nargs=-1)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from tradeops.cli.options import config_option
+from tradeops.cli.options import config_option, environment_option
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import UserInputError
 
@@ -20,12 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def place_options(func: F) -> F:
-    func = click.option(
-        "--environment",
-        default="binance_paper",
-        show_default=True,
-        help="Its decision log also feeds the timeline.",
-    )(func)
+    func = environment_option("Its decision log also feeds the timeline.")(func)
     return config_option(func)
 
 

@@ -13,6 +13,8 @@ from tradeops.config.load import DEFAULT_CONFIG_PATH
 from tradeops.domain.errors import UserInputError
 
 CONFIG_ENV = "TRADEOPS_CONFIG"
+ENVIRONMENT_ENV = "TRADEOPS_ENVIRONMENT"  # the operator's shell names the environment once
+DEFAULT_ENVIRONMENT = "binance_paper"
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -50,12 +52,22 @@ def config_path_option(
 config_option = config_path_option()
 
 
+def environment_option(help_text: str = "Environment in the config.") -> Callable[[FC], FC]:
+    """--environment (env TRADEOPS_ENVIRONMENT, default binance_paper): a shell set up for one
+    environment (a simulator rehearsal, the testnet) runs the runbook commands unchanged."""
+    return click.option(
+        "--environment",
+        default=DEFAULT_ENVIRONMENT,
+        envvar=ENVIRONMENT_ENV,
+        show_envvar=True,
+        show_default=True,
+        help=help_text,
+    )
+
+
 def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--config and --environment, shared by the operator commands."""
-    command = click.option(
-        "--environment",
-        default="binance_paper",
-        show_default=True,
-        help="Environment in the config (paper environments sign with a local key when none is set).",
+    command = environment_option(
+        "Environment in the config (paper environments sign with a local key when none is set)."
     )(command)
     return config_option(command)

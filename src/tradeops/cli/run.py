@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tradeops.bootstrap.engine import RunOptions, Runtime, build_runtime
-from tradeops.cli.options import config_option
+from tradeops.cli.options import config_option, environment_option
 from tradeops.cli.run_finish import finish, record
 from tradeops.config.load import load_config
 from tradeops.domain.clock import iso_to_ms, ms_to_iso
@@ -283,7 +283,7 @@ def _run(request: RunRequest) -> int:
 
 
 @click.command()
-@click.option("--environment", default="binance_paper", show_default=True)
+@environment_option()
 @config_option
 @click.option("--data", type=click.Path(exists=True), help="Candle file or directory (CSV, JSON, JSON.gz).")
 @click.option("--synthetic", is_flag=True, help="Use the embedded deterministic synthetic market (default).")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from tradeops.config.models import EnvironmentConfig, VenueConfig
+from tradeops.config.models import AppConfig, EnvironmentConfig, VenueConfig
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -42,3 +42,14 @@ def live_problems(name: str, env: EnvironmentConfig, environ: Mapping[str, str])
             "set confirm_live: true to allow it"
         )
     return problems
+
+
+def paper_stand_in(cfg: AppConfig, name: str) -> AppConfig:
+    """`cfg` with the `mode: live` environment `name` on the paper venue, for the offline tools
+    (smoke cycles, load tests) that replay a synthetic market in memory: they judge the schedules
+    and never send an order to, or need the keys of, a real venue. Other configs are unchanged."""
+    env = cfg.environments.get(name)
+    if env is None or env.mode != "live":
+        return cfg
+    paper = env.model_copy(update={"mode": "paper"})
+    return cfg.model_copy(update={"environments": {**cfg.environments, name: paper}})

@@ -1,14 +1,13 @@
 """Translate vendor (ccxt) exceptions into our error families, once, in one place; and classify
 them for the retry logic: refused before processing (safe to resend), outcome unknown (query the
-client order id first), or rejected for good."""
+client order id first), or rejected for good. ccxt (a second of imports) is loaded on first use:
+the paper path raises these errors but never meets a vendor exception."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-
-import ccxt
 
 from tradeops.domain.errors import Fatal, Skipped, Temporary, UnknownOutcome
 from tradeops.domain.events import DenialReason
@@ -41,6 +40,8 @@ class ExchangeFatal(Fatal):
 
 @contextmanager
 def translate_vendor_errors(venue: str) -> Iterator[None]:
+    import ccxt
+
     try:
         yield
     except (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended) as exc:
@@ -62,26 +63,36 @@ def translate_vendor_errors(venue: str) -> Iterator[None]:
 
 def is_rate_limited(exc: BaseException) -> bool:
     """429/418 or a venue rate-limit code: the request was refused before it was processed."""
+    import ccxt
+
     return isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded)
 
 
 def is_banned(exc: BaseException) -> bool:
     """HTTP 418: the IP is banned until Retry-After."""
+    import ccxt
+
     return isinstance(exc, ccxt.DDoSProtection) and re.search(r"\b418\b", str(exc)) is not None
 
 
 def is_refused_before_processing(exc: BaseException) -> bool:
     """Safe to resend as is: rate limited, or the timestamp/recvWindow check refused it."""
+    import ccxt
+
     return is_rate_limited(exc) or isinstance(exc, ccxt.InvalidNonce)
 
 
 def outcome_unknown(exc: BaseException) -> bool:
     """Timeout, dropped connection, 5xx, garbled answer: the venue may have acted on it."""
+    import ccxt
+
     return isinstance(exc, ccxt.OperationFailed) and not is_refused_before_processing(exc)
 
 
 def is_duplicate_order(exc: BaseException) -> bool:
     """Binance -2010 "Duplicate order sent.": an open order already has this client order id."""
+    import ccxt
+
     return isinstance(exc, ccxt.InvalidOrder) and "Duplicate order" in str(exc)
 
 

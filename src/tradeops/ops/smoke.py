@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradeops.bootstrap.engine import RunOptions, build_runtime
+from tradeops.config.live import paper_stand_in
 from tradeops.config.models import STRATEGY_NAMES
 from tradeops.domain.errors import UserInputError
 from tradeops.ops_ports import OpsContext
@@ -92,7 +93,7 @@ def run_smoke_cycles(ctx: OpsContext, cycles: int, strategy: str | None, bars: i
             decision_log_path=SMOKE_LOG,
             seed=7 + cycle,
         )
-        runtime = build_runtime(options, ctx.cfg)
+        runtime = build_runtime(options, paper_stand_in(ctx.cfg, ctx.environment))
         try:
             asyncio.run(runtime.scheduler.run())
             result.global_override = result.global_override or runtime.stats.override_active

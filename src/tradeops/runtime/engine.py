@@ -9,12 +9,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from tradeops.allocation.planning import LegBook, LegLimits, holding_weight, plan_order
+from tradeops.allocation.planning import LegBook, LegLimits, holding_weight, is_dust, plan_order
 from tradeops.allocation.policies import CapitalPolicy, allocate
 from tradeops.config.models import MANUAL_BUCKET, RiskProfile, Schedule, VenueConfig
 from tradeops.domain import events
 from tradeops.domain.market import Bar
-from tradeops.domain.money import to_decimal
+from tradeops.domain.money import ZERO, to_decimal
 from tradeops.domain.order_ids import client_order_id
 from tradeops.domain.trading import Fill, OrderRequest, Signal, TradingState
 from tradeops.risk import monitors
@@ -100,6 +100,7 @@ class TradingEngine:
         self._budgets: dict[str, tuple[Decimal, dict[str, float], Decimal]] = {}  # (equity, split, budget)
         self._decimals: dict[tuple[type, float], Decimal] = {}
         self._intervals: dict[tuple[str, str], int] = {}  # bar interval per instrument (fixed)
+        self._dust: dict[str, tuple[VenueConfig, LegLimits]] = {}
         self._now_ms = 0
         self.kill = KillSwitchReaction(
             gate,
@@ -365,13 +366,17 @@ class TradingEngine:
         intervals = self._intervals
         held = {}
         for key, pos in open_positions.items():
+            mark = price(*key)
+            dust = self._dust_limits(pos.venue)
+            if dust is not None and is_dust(pos.quantity, mark, dust):
+                continue  # what no order can trade is not a holding the strategy acts on
             interval = intervals.get(key)
             if interval is None:
                 interval = intervals[key] = max(1, self.series.interval_ms(*key))
             held[key] = Holding(
                 pos.venue,
                 pos.symbol,
-                holding_weight(pos.quantity, price(*key), budget, instruments),
+                holding_weight(pos.quantity, mark, budget, instruments),
                 float(pos.quantity),
                 float(pos.avg_price),
                 pos.opened_ts,
@@ -396,6 +401,38 @@ class TradingEngine:
             else:
                 outcome.denied += 1
 
+    def _leg_limits(self, slot: StrategySlot, venue: str) -> LegLimits | None:
+        venue_cfg = self.settings.venues.get(venue)
+        if venue_cfg is None:
+            return None
+        return LegLimits(
+            budget=self._budget(slot.name),
+            instruments=len(slot.schedule.symbols),
+            max_position_notional=self._dec(slot.profile.max_position_pct) * self.portfolio.equity(),
+            quantity_step=self._dec(venue_cfg.quantity_step),
+            min_notional=self._dec(venue_cfg.min_notional),
+            min_quantity=self._dec(venue_cfg.min_quantity),
+        )
+
+    def _dust_limits(self, venue: str) -> LegLimits | None:
+        """The venue's steps and minimums as `is_dust` reads them (it reads nothing else of the
+        limits, so the budget part is left at zero); built once per venue configuration."""
+        venue_cfg = self.settings.venues.get(venue)
+        if venue_cfg is None:
+            return None
+        cached = self._dust.get(venue)
+        if cached is None or cached[0] is not venue_cfg:
+            limits = LegLimits(
+                budget=ZERO,
+                instruments=1,
+                max_position_notional=ZERO,
+                quantity_step=self._dec(venue_cfg.quantity_step),
+                min_notional=self._dec(venue_cfg.min_notional),
+                min_quantity=self._dec(venue_cfg.min_quantity),
+            )
+            cached = self._dust[venue] = (venue_cfg, limits)
+        return cached[1]
+
     def _order_for(self, slot: StrategySlot, venue: str, symbol: str, weight: float) -> OrderRequest | None:
         """Size one leg (allocation/planning.py) into an order, or None when there is nothing to do."""
         book = self.portfolio
@@ -410,13 +447,8 @@ class TradingEngine:
             working_quantity=self.exchange.open_quantity(slot.name, venue, symbol),
             other_exposure=book.strategy_exposure(slot.name) - held.exposure(price),
         )
-        limits = LegLimits(
-            budget=self._budget(slot.name),
-            instruments=len(slot.schedule.symbols),
-            max_position_notional=self._dec(slot.profile.max_position_pct) * book.equity(),
-            quantity_step=self._dec(venue_cfg.quantity_step),
-            min_notional=self._dec(venue_cfg.min_notional),
-        )
+        limits = self._leg_limits(slot, venue)
+        assert limits is not None
         planned = plan_order(weight, leg, limits)
         if planned is None:
             return None

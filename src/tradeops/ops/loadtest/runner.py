@@ -19,6 +19,7 @@ from typing import Any
 
 from tradeops.bootstrap.engine import RunOptions, Runtime, build_runtime
 from tradeops.bootstrap.host import process_sampler
+from tradeops.config.live import paper_stand_in
 from tradeops.config.models import AppConfig, ResourceLimits
 from tradeops.domain.errors import UserInputError
 from tradeops.domain.events import DenialReason
@@ -191,7 +192,7 @@ def run_load_test(
 ) -> LoadTestReport:
     """Load-test the scheduler with `schedules` schedules and judge the measured resources."""
     _check_flags(schedules, iterations, signals, tick_ms)
-    derived = derive_config(cfg, schedules, signals)
+    derived = derive_config(paper_stand_in(cfg, environment), schedules, signals)
     limits = limits or cfg.runtime.resource_limits
     with tempfile.TemporaryDirectory(prefix="tradeops-load-test-") as tmp:
         options = RunOptions(
