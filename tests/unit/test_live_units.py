@@ -149,6 +149,8 @@ def test_an_unknown_outcome_blocks_new_orders_on_that_symbol_only():
     engine = _engine()
 
     class Unsure:
+        requires_durable_intent = True
+
         def submit(self, order):
             raise UnknownOutcome("no answer")
 

@@ -48,6 +48,8 @@ TRADES_PAGE = 1000
 class CcxtExchange:
     """Order egress to a real account through ccxt (implements runtime.ports.Exchange)."""
 
+    requires_durable_intent = True  # the venue is outside the process: the log holds the intent first
+
     def __init__(
         self,
         exchange: Any,

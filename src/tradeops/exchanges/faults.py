@@ -47,7 +47,10 @@ class FaultyExchange:
 
     @property
     def requires_durable_intent(self) -> bool:
-        return bool(getattr(self._inner, "requires_durable_intent", True))
+        return self._inner.requires_durable_intent
+
+    def drain_closed(self) -> Sequence[OrderRequest]:
+        return self._inner.drain_closed()
 
     def lookup(self, client_order_id: str) -> str | None:
         lookup = getattr(self._inner, "lookup", None)

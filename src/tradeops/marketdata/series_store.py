@@ -35,12 +35,12 @@ class _Series:
     """One instrument: columns, the count of visible bars, and its feature cache."""
 
     __slots__ = (
-        "_quote_cache",
         "cache",
         "columns",
         "generation",
         "half_spread",
         "interval_ms",
+        "quote_cache",
         "size",
         "symbol",
         "ts",
@@ -59,7 +59,7 @@ class _Series:
         self.visible = 0
         self.generation = 0
         self.cache: dict[tuple[str, tuple[float, ...]], tuple[int, FloatArray]] = {}
-        self._quote_cache: tuple[int, int, int, Quote] | None = None
+        self.quote_cache: tuple[int, int, int, Quote] | None = None
 
     # --- storage ---------------------------------------------------------------------------------
 
@@ -129,7 +129,7 @@ class _Series:
         visible = self.visible
         if not visible:
             return explicit
-        cached = self._quote_cache
+        cached = self.quote_cache
         if (
             cached is not None
             and cached[0] == visible
@@ -148,9 +148,10 @@ class _Series:
         last = visible - 1
         bar_ts = self.ts.item(last)
         close_ms = bar_ts + self.interval_ms
-        as_of = min(close_ms, max(bar_ts, now_ms))
-        close = self.columns["close"].item(last)
-        size = self.columns["volume"].item(last)
+        as_of = close_ms if now_ms >= close_ms else (bar_ts if now_ms < bar_ts else now_ms)
+        columns = self.columns
+        close = columns["close"].item(last)
+        size = columns["volume"].item(last)
         quote = Quote(
             self.venue,
             self.symbol,
@@ -161,7 +162,7 @@ class _Series:
             size,
         )
         # Reusable while the bar is closed; a still-forming bar's quote is re-made as time moves.
-        self._quote_cache = (visible, self.generation, close_ms, quote)
+        self.quote_cache = (visible, self.generation, close_ms, quote)
         return quote
 
 
@@ -223,10 +224,19 @@ class StoreView:
     def quote(self, venue: str, symbol: str) -> Quote | None:
         key = (venue, symbol)
         series = self._series.get(key)
-        explicit = self._quotes.get(key) if self._quotes else None
         if series is None:
-            return explicit
-        return series.quote(self.now_ms, explicit)
+            return self._quotes.get(key) if self._quotes else None
+        if not self._quotes:  # replays: only synthesised quotes (the common case, kept short)
+            cached = series.quote_cache
+            if (
+                cached is not None
+                and cached[0] == series.visible
+                and cached[1] == series.generation
+                and self.now_ms >= cached[2]
+            ):
+                return cached[3]
+            return series.quote(self.now_ms, None)
+        return series.quote(self.now_ms, self._quotes.get(key))
 
 
 class _Timeline:

@@ -86,7 +86,7 @@ class OrderEgress:
             return routed
         for order in orders:
             self._sink.record(events.order_accepted(order))  # the intent, journaled before it leaves
-        if getattr(self._exchange, "requires_durable_intent", True):
+        if self._exchange.requires_durable_intent:
             self._sink.flush()  # write-ahead: a venue outside the process may act on it at once
         for order in orders:
             ack = self._send(order)

@@ -14,7 +14,7 @@ from tradeops.allocation.policies import CapitalPolicy, allocate
 from tradeops.config.models import MANUAL_BUCKET, RiskProfile, Schedule, VenueConfig
 from tradeops.domain import events
 from tradeops.domain.market import Bar
-from tradeops.domain.money import to_decimal
+from tradeops.domain.money import ZERO, to_decimal
 from tradeops.domain.order_ids import client_order_id
 from tradeops.domain.trading import Fill, OrderRequest, Signal, TradingState
 from tradeops.risk import monitors
@@ -97,6 +97,10 @@ class TradingEngine:
         self._ids = itertools.count(settings.order_seq_start)
         self._steps_since_checkpoint = 0
         self._allocations: tuple[frozenset[str], dict[str, float]] | None = None  # (disabled, split)
+        self._budgets: dict[str, tuple[Decimal, dict[str, float], Decimal]] = {}  # (equity, split, budget)
+        self._decimals: dict[tuple[type, float], Decimal] = {}
+        self._intervals: dict[tuple[str, str], int] = {}  # bar interval per instrument (fixed)
+        self._dust: dict[str, tuple[VenueConfig, LegLimits]] = {}
         self._now_ms = 0
         self.kill = KillSwitchReaction(
             gate,
@@ -189,8 +193,26 @@ class TradingEngine:
             MANUAL_BUCKET if strategy in self.states.disabled else self.slots[strategy].schedule.risk_profile
         )
 
+    def _dec(self, value: float) -> Decimal:
+        """A configured figure as the exact Decimal `to_decimal` gives, converted once."""
+        key = (type(value), value)
+        exact = self._decimals.get(key)
+        if exact is None:
+            exact = to_decimal(value)
+            if value != 0:  # 0.0 and -0.0 share a key but not a text
+                self._decimals[key] = exact
+        return exact
+
     def _budget(self, strategy: str) -> Decimal:
-        return monitors.strategy_budget(self.allocations()[strategy], self.portfolio.equity())
+        """`monitors.strategy_budget` of the strategy, recomputed when equity or the split changes."""
+        equity = self.portfolio.equity()
+        split = self.allocations()
+        cached = self._budgets.get(strategy)
+        if cached is not None and cached[0] is equity and cached[1] is split:
+            return cached[2]
+        budget = self._dec(split[strategy]) * equity
+        self._budgets[strategy] = (equity, split, budget)
+        return budget
 
     def _limits(self, order: OrderRequest) -> Limits:
         venue = self.settings.venues[order.venue]
@@ -202,8 +224,8 @@ class TradingEngine:
             max_daily_loss_pct=profile.max_daily_loss_pct,
             hard_drawdown_pct=self.settings.account_profile.hard_drawdown_pct,
             max_leverage=self.settings.account_profile.max_leverage,
-            min_quantity=to_decimal(venue.min_quantity),
-            min_notional=to_decimal(venue.min_notional),
+            min_quantity=self._dec(venue.min_quantity),
+            min_notional=self._dec(venue.min_notional),
         )
 
     def _exposure(self, order: OrderRequest) -> Exposure:
@@ -223,8 +245,7 @@ class TradingEngine:
     def on_market(self, now_ms: int, bars: Sequence[Bar]) -> list[Fill]:
         """New bars: update marks, let pending orders fill, run the loss/drawdown monitors."""
         self._now_ms = now_ms
-        for bar in bars:
-            self.portfolio.mark(bar.venue, bar.symbol, bar.close)
+        self.portfolio.mark_bars(bars)
         fills = list(self.exchange.on_market(bars, ()))
         self.book_fills(fills)
         if bars:
@@ -240,19 +261,18 @@ class TradingEngine:
             self.portfolio.apply_fill(fill)
             self.sink.record(events.order_filled(fill))
             self.figures.book_fill(fill)
-        drain = getattr(self.exchange, "drain_closed", None)
-        for order in drain() if drain is not None else ():
+        for order in self.exchange.drain_closed():
             self.sink.record(events.order_closed(self._now_ms, order, "closed at the venue, rest unfilled"))
 
     def _monitor(self) -> None:
         """The daily-loss and drawdown monitors (risk/monitors.py) applied to the trading state."""
         book = self.portfolio
         for name, slot in self.slots.items():
-            budget = monitors.daily_loss_budget(self._budget(name), slot.profile.max_daily_loss_pct)
+            budget = self._dec(slot.profile.max_daily_loss_pct) * self._budget(name)  # daily_loss_budget
             verdict = monitors.daily_loss(name, self.states.strategies[name], book.day_pnl(name), budget)
             if verdict is not None:
                 self.states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
-        limit = to_decimal(self.settings.account_profile.hard_drawdown_pct)
+        limit = self._dec(self.settings.account_profile.hard_drawdown_pct)
         verdict = monitors.hard_drawdown(self.states.account, book.peak_equity, book.equity(), limit)
         if verdict is not None:
             self.states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
@@ -335,23 +355,32 @@ class TradingEngine:
         return outcome
 
     def _holdings(self, slot: StrategySlot) -> dict[tuple[str, str], Holding]:
+        """What the strategy holds: one `Holding` per open position, at the current marks."""
+        open_positions = self.portfolio.open_positions(slot.name)
+        if not open_positions:
+            return {}
         budget = self._budget(slot.name)
         instruments = len(slot.schedule.symbols)
+        price = self.portfolio.price
+        now = self._now_ms
+        intervals = self._intervals
         held = {}
-        for pos in self.portfolio.strategy_positions(slot.name):
-            price = self.portfolio.price(pos.venue, pos.symbol)
-            limits = self._leg_limits(slot, pos.venue)
-            if limits is not None and is_dust(pos.quantity, price, limits):
+        for key, pos in open_positions.items():
+            mark = price(*key)
+            dust = self._dust_limits(pos.venue)
+            if dust is not None and is_dust(pos.quantity, mark, dust):
                 continue  # what no order can trade is not a holding the strategy acts on
-            interval = max(1, self.series.interval_ms(pos.venue, pos.symbol))
-            held[(pos.venue, pos.symbol)] = Holding(
-                venue=pos.venue,
-                symbol=pos.symbol,
-                weight=holding_weight(pos.quantity, price, budget, instruments),
-                quantity=float(pos.quantity),
-                avg_price=float(pos.avg_price),
-                opened_ts=pos.opened_ts,
-                bars_held=max(0, (self._now_ms - pos.opened_ts) // interval),
+            interval = intervals.get(key)
+            if interval is None:
+                interval = intervals[key] = max(1, self.series.interval_ms(*key))
+            held[key] = Holding(
+                pos.venue,
+                pos.symbol,
+                holding_weight(pos.quantity, mark, budget, instruments),
+                float(pos.quantity),
+                float(pos.avg_price),
+                pos.opened_ts,
+                max(0, (now - pos.opened_ts) // interval),
             )
         return held
 
@@ -379,11 +408,30 @@ class TradingEngine:
         return LegLimits(
             budget=self._budget(slot.name),
             instruments=len(slot.schedule.symbols),
-            max_position_notional=to_decimal(slot.profile.max_position_pct) * self.portfolio.equity(),
-            quantity_step=to_decimal(venue_cfg.quantity_step),
-            min_notional=to_decimal(venue_cfg.min_notional),
-            min_quantity=to_decimal(venue_cfg.min_quantity),
+            max_position_notional=self._dec(slot.profile.max_position_pct) * self.portfolio.equity(),
+            quantity_step=self._dec(venue_cfg.quantity_step),
+            min_notional=self._dec(venue_cfg.min_notional),
+            min_quantity=self._dec(venue_cfg.min_quantity),
         )
+
+    def _dust_limits(self, venue: str) -> LegLimits | None:
+        """The venue's steps and minimums as `is_dust` reads them (it reads nothing else of the
+        limits, so the budget part is left at zero); built once per venue configuration."""
+        venue_cfg = self.settings.venues.get(venue)
+        if venue_cfg is None:
+            return None
+        cached = self._dust.get(venue)
+        if cached is None or cached[0] is not venue_cfg:
+            limits = LegLimits(
+                budget=ZERO,
+                instruments=1,
+                max_position_notional=ZERO,
+                quantity_step=self._dec(venue_cfg.quantity_step),
+                min_notional=self._dec(venue_cfg.min_notional),
+                min_quantity=self._dec(venue_cfg.min_quantity),
+            )
+            cached = self._dust[venue] = (venue_cfg, limits)
+        return cached[1]
 
     def _order_for(self, slot: StrategySlot, venue: str, symbol: str, weight: float) -> OrderRequest | None:
         """Size one leg (allocation/planning.py) into an order, or None when there is nothing to do."""

@@ -31,6 +31,17 @@ class DecisionSink(Protocol):
 class Exchange(Protocol):
     """Order egress to one account (paper or ccxt). Called only behind the risk gate."""
 
+    @property
+    def requires_durable_intent(self) -> bool:
+        """The venue is outside the process (it may act on an order at once): the order's intent
+        must be durable in the log before it is sent. False for the in-process paper venue."""
+        ...
+
+    def drain_closed(self) -> Sequence[OrderRequest]:
+        """Orders the venue closed with a remainder unfilled since the last call (their final
+        outcome, recorded by the engine); empty for a venue that never does that."""
+        ...
+
     def submit(self, order: OrderRequest) -> OrderAck: ...
 
     def cancel(self, order_id: str) -> bool: ...
@@ -113,7 +124,9 @@ class RevealingMarket(Protocol):
 
     def next_reveal_ms(self) -> int | None: ...
 
-    def bar_count(self, venue: str, symbol: str) -> int: ...
+    def bar_count(self, venue: str, symbol: str) -> int:
+        """Bars revealed so far on one instrument (never decreases)."""
+        ...
 
 
 class SchedulerClock(Protocol):

@@ -29,6 +29,7 @@ class Due:
     max_drift_ms: int = 0
     next_ms: int = 0
     phase_index: int = 0
+    warm: bool = False  # every instrument had warmup_bars (bar counts never fall: it stays so)
 
 
 @dataclass
@@ -79,7 +80,9 @@ class Scheduler:
         for due in self.dues:
             schedule = self.engine.slots[due.name].schedule
             cadence = max(1, int(schedule.cadence_seconds * 1000))
-            due.warmup_bars = max(schedule.warmup_bars, self.engine.slots[due.name].strategy.required_bars())
+            warmup = max(schedule.warmup_bars, self.engine.slots[due.name].strategy.required_bars())
+            if warmup != due.warmup_bars:
+                due.warmup_bars, due.warm = warmup, False
             due.max_drift_ms = int(schedule.max_drift_seconds * 1000)
             if cadence != due.cadence_ms:
                 due.cadence_ms = cadence
@@ -89,7 +92,10 @@ class Scheduler:
         self.stop_event.set()
 
     def _warm(self, due: Due) -> bool:
-        return all(self.market.bar_count(v, s) >= due.warmup_bars for v in due.venues for s in due.symbols)
+        if not due.warm:
+            count = self.market.bar_count
+            due.warm = all(count(v, s) >= due.warmup_bars for v in due.venues for s in due.symbols)
+        return due.warm
 
     def _align(self, start_ms: int) -> None:
         """First due time: the next cadence tick. In real time, schedules sharing a cadence are spread

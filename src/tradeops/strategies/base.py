@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from tradeops.domain.market import Quote
 from tradeops.domain.trading import Signal
 
 
-@dataclass(frozen=True, slots=True)
-class Holding:
-    """What the strategy holds on one instrument, as the runtime sees it."""
+class Holding(NamedTuple):
+    """What the strategy holds on one instrument, as the runtime sees it. A NamedTuple: immutable
+    and cheap to build (the engine makes one per open position before each cycle)."""
 
     venue: str
     symbol: str

@@ -146,6 +146,9 @@ class PaperExchange:
     def open_order_ids(self) -> Sequence[str]:
         return list(self._open)
 
+    def drain_closed(self) -> Sequence[OrderRequest]:
+        return ()  # a paper order rests until filled or cancelled: none closes with a remainder
+
     def open_quantity(self, strategy: str, venue: str, symbol: str) -> Decimal:
         """Signed quantity still working for one strategy and instrument."""
         ids = self._by_key.get((strategy, venue, symbol))
