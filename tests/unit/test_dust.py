@@ -118,7 +118,12 @@ class CoarseVenue:
 
 def test_dust_is_recognised_by_the_venues_step_not_the_configs():
     venues: list[CoarseVenue] = []
-    engine, market, clock, _sink, _ = build(wrap=lambda paper: venues.append(CoarseVenue(paper)) or venues[-1])
+
+    def coarse(paper) -> CoarseVenue:
+        venues.append(CoarseVenue(paper))
+        return venues[-1]
+
+    engine, market, clock, _sink, _ = build(wrap=coarse)
     venue = venues[0]
     assert engine.settings.venues["binance"].quantity_step == 0.00001  # the config says otherwise
     assert venue.asked == [("binance", "BTC/USDT")]  # asked once, at start
@@ -129,7 +134,7 @@ def test_dust_is_recognised_by_the_venues_step_not_the_configs():
     outcome = engine.run_cycle("daily_trend", clock["now"])
     assert watching.seen[-1] == {}
     assert outcome.orders == 0 and outcome.denied == 0
-    _book(engine, "0.0102", clock["now"])  # 0.0107 held: a holding, closed in whole venue steps
+    _book(engine, "0.0102", clock["now"])  # 0.0107 held: a holding, closed as usual
     outcome = engine.run_cycle("daily_trend", clock["now"])
     assert ("binance", "BTC/USDT") in watching.seen[-1]
     assert outcome.orders == 1 and outcome.denied == 0

@@ -429,8 +429,10 @@ class TradingEngine:
         nothing else of the limits, so the budget part is left at zero); built once."""
         if key not in self._dust:
             venue = self.instrument_limits(*key)
-            self._dust[key] = None if venue is None else LegLimits(
-                ZERO, 1, ZERO, venue.step, venue.min_notional, venue.min_quantity
+            self._dust[key] = (
+                None
+                if venue is None
+                else LegLimits(ZERO, 1, ZERO, venue.step, venue.min_notional, venue.min_quantity)
             )
         return self._dust[key]
 
