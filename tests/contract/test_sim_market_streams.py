@@ -16,19 +16,16 @@ import pytest
 
 from tradeops.exchanges.ccxt_client import SPOT_OPTIONS, point_at, point_streams_at
 
-from .sim_process import SimProcess
+from .sim_process import MARKET_SYMBOLS, SimProcess, module_sim
 
-SYMBOLS = ("BTC/USDT", "ETH/USDT")
+SYMBOLS = MARKET_SYMBOLS
 DEADLINE_S = 10.0
 
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimProcess]:
-    process = SimProcess("--interval", "1m", "--symbols", ",".join(SYMBOLS))
-    try:
+    with module_sim("--interval", "1m", "--symbols", ",".join(SYMBOLS)) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def _options() -> dict[str, Any]:
