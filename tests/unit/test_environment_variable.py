@@ -35,7 +35,8 @@ def test_the_variable_names_the_environment_and_the_flag_wins(workspace, capsys,
         "known: binance_paper, binance_testnet, binance_live, binance_sim"
     )
     assert main(["kill-switch", "status", "--environment", "typo"]) != 0  # typed: no variable named
-    assert "error: --environment typo: not in config/core.yaml; known: binance_paper" in capsys.readouterr().err
+    typed = capsys.readouterr().err
+    assert "error: --environment typo: not in config/core.yaml; known: binance_paper" in typed
     monkeypatch.setenv("TRADEOPS_ENVIRONMENT", "binance_sim")
     assert main(["run", "--run-once"]) != 0  # binance_sim is live: it needs its keys, never paper
     assert "TRADEOPS_SIM_API_KEY is not set" in capsys.readouterr().err
