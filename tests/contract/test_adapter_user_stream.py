@@ -10,10 +10,11 @@ from decimal import Decimal
 
 import pytest
 
+from tests.integration.live import wait_for
 from tradeops.domain.trading import Fill, Side
 from tradeops.exchanges.user_stream import ListenKeyStream
 
-from .sim_process import SimProcess, module_sim, wait_until
+from .sim_process import SimProcess, module_sim
 from .venues import SYMBOL, SimVenue, request
 
 DEADLINE_S = 15.0
@@ -38,7 +39,7 @@ def stream(sim) -> Iterator[ListenKeyStream]:
     live = ListenKeyStream(f"{sim.url}/api/v3", f"{sim.ws_url}/ws", sim.api_key, "binance", backoff_s=1.0)
     live.start()
     try:
-        wait_until(lambda: live.healthy, "the stream connected", DEADLINE_S)
+        wait_for(lambda: live.healthy, DEADLINE_S, "the stream connected")
         yield live
     finally:
         live.stop()
@@ -71,7 +72,7 @@ def _collect(venue: SimVenue, fills: list[Fill], count: int) -> None:
         fills.extend(venue.exchange.on_market([], []))
         return len(fills) >= count
 
-    wait_until(more, f"{count} fills booked", DEADLINE_S)
+    wait_for(more, DEADLINE_S, f"{count} fills booked")
 
 
 def _venue_trade_ids(venue: SimVenue) -> list[str]:
@@ -98,11 +99,11 @@ def test_a_dropped_stream_loses_no_fill_and_books_none_twice(sim, stream):
     fills: list[Fill] = []
     orders = [_resting_buy(venue, "0.01"), _resting_buy(venue, "0.015")]
     assert sim.admin("drop-streams", {})["dropped"] >= 1
-    wait_until(lambda: not stream.healthy, "the client saw the socket close", DEADLINE_S)
+    wait_for(lambda: not stream.healthy, DEADLINE_S, "the client saw the socket close")
     _trade_through(venue, "0.02")  # both fill while no socket listens
     _collect(venue, fills, 2)
     assert venue.exchange.fill_sources["poll"] == 2  # REST while the stream was down
-    wait_until(lambda: stream.healthy and stream.health.reconnects == 1, "the stream reconnected", DEADLINE_S)
+    wait_for(lambda: stream.healthy and stream.health.reconnects == 1, DEADLINE_S, "the stream reconnected")
     third = _resting_buy(venue, "0.01")
     _trade_through(venue, "0.02")
     _collect(venue, fills, 3)
@@ -116,7 +117,7 @@ def test_a_trade_from_both_the_stream_and_a_poll_is_booked_once(sim, stream):
     _resting_buy(venue, "0.01")
     seen = stream.health.last_event_ms
     _trade_through(venue, "0.02")
-    wait_until(lambda: stream.health.last_event_ms > seen, "the trade's report queued", DEADLINE_S)
+    wait_for(lambda: stream.health.last_event_ms > seen, DEADLINE_S, "the trade's report queued")
     polled = venue.exchange.poll()  # the reconcile loop's poll books it by REST first
     streamed = list(venue.exchange.on_market([], []))  # then the queued report brings it again
     assert len(polled) == 1 and streamed == []
