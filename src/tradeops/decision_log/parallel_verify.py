@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -40,7 +40,7 @@ from tradeops.decision_log.verify import (
 
 MIN_CHUNK_BYTES = 8 << 20  # below this per chunk, starting a process costs more than it saves
 
-KeyMaterial = tuple[tuple[str, str, bytes, str], ...]  # (keyring name, key id, secret, algorithm)
+KeyMaterial = tuple[tuple[str, str, bytes, HashAlgorithm], ...]  # (keyring name, key id, secret, algorithm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ def _assumed_start(first: bytes) -> tuple[int | None, str | None]:
 
 def verify_chunk(job: ChunkJob) -> ChunkSummary:
     """Check one chunk from an assumed start state (the worker's task)."""
-    keyring = {name: SigningKey(key_id, secret, cast(HashAlgorithm, alg)) for name, key_id, secret, alg in job.keys}
+    keyring = {name: SigningKey(key_id, secret, alg) for name, key_id, secret, alg in job.keys}
     checker = _Checker(keyring, job.allow_unsigned)
     path = Path(job.path)
     with open_log(path) as handle:
@@ -157,13 +157,22 @@ def _first_log_id(path: Path, max_line_bytes: int) -> str | None:
     return log_id if isinstance(log_id, str) else None
 
 
-def _spawn_map(jobs: int) -> Callable[[Iterable[ChunkJob]], Iterator[ChunkSummary]]:
-    def run(chunks: Iterable[ChunkJob]) -> Iterator[ChunkSummary]:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            yield from pool.map(verify_chunk, chunks)
+class _Workers:
+    """The chunks' jobs on spawned worker processes, started at once; their summaries in order."""
 
-    return run
+    def __init__(self, chunks: Iterable[ChunkJob]) -> None:
+        work = list(chunks)
+        self._pool = ProcessPoolExecutor(len(work), mp_context=multiprocessing.get_context("spawn"))
+        self._futures = iter([self._pool.submit(verify_chunk, job) for job in work])
+
+    def __iter__(self) -> Iterator[ChunkSummary]:
+        return self
+
+    def __next__(self) -> ChunkSummary:
+        return next(self._futures).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def auto_jobs() -> int:
@@ -179,16 +188,16 @@ def verify_file_parallel(
     check_anchor: bool = True,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     jobs: int | None = None,
-    min_chunk_bytes: int = MIN_CHUNK_BYTES,
+    min_chunk_bytes: int | None = None,
     chunk_map: Callable[[Iterable[ChunkJob]], Iterator[ChunkSummary]] | None = None,
 ) -> VerifyResult:
     """`verify_file` on up to `jobs` cores (default: the usable CPUs); a log under two chunks'
-    worth of `min_chunk_bytes` is verified in this process. `chunk_map` runs the other chunks'
-    jobs (default: spawned worker processes)."""
+    worth of `min_chunk_bytes` (default MIN_CHUNK_BYTES) is verified in this process alone.
+    `chunk_map` runs the jobs of the chunks after the first (default: spawned worker processes)."""
     path = Path(path)
     jobs = auto_jobs() if jobs is None else jobs
     size = path.stat().st_size if path.is_file() else 0
-    chunks = min(jobs, size // max(min_chunk_bytes, 1))
+    chunks = min(jobs, size // max(MIN_CHUNK_BYTES if min_chunk_bytes is None else min_chunk_bytes, 1))
     splits = _boundaries(path, size, chunks, max_line_bytes) if chunks > 1 else []
     if not splits:
         return verify_file(
@@ -208,23 +217,24 @@ def verify_file_parallel(
         ChunkJob(str(path), start, end, prev, keys, allow_unsigned, log_id, expected, anchor, max_line_bytes)
         for (start, prev), end in zip(splits, ends, strict=True)
     ]
-    summaries = (chunk_map or _spawn_map(len(work)))(work)
+    summaries = (chunk_map or _Workers)(work)
     checker, scan = _Checker(keyring, allow_unsigned), _Scan()
     if expected is not None and expected[1] == genesis_hash(expected[0]):
         scan.found = 0
-    with open_log(path) as handle:
-        failure = _scan_lines(
-            _Bounded(handle, splits[0][0]), checker, scan, expected, anchor, max_line_bytes,
-            repair_hint(path),
-        )  # fmt: skip
-        for summary in summaries if failure is None else ():
-            if not _take(summary, checker, scan):
-                handle.seek(summary.start)
-                failure = _scan_lines(handle, checker, scan, expected, anchor, max_line_bytes, repair_hint(path))
-                break
-    close = getattr(summaries, "close", None)
-    if close is not None:
-        close()  # the pool shuts down (a chunk left unread was checked sequentially above)
+    repair = repair_hint(path)
+    try:
+        with open_log(path) as handle:
+            first = _Bounded(handle, splits[0][0])
+            failure = _scan_lines(first, checker, scan, expected, anchor, max_line_bytes, repair)
+            for summary in summaries if failure is None else ():
+                if not _take(summary, checker, scan):
+                    handle.seek(summary.start)
+                    failure = _scan_lines(handle, checker, scan, expected, anchor, max_line_bytes, repair)
+                    break
+    finally:
+        close = getattr(summaries, "close", None)
+        if close is not None:
+            close()  # the workers stop (a chunk left unread was checked sequentially above)
     return finish(path, checker, scan, failure, anchor, expect_head, check_anchor)
 
 
