@@ -8,9 +8,13 @@ from decimal import Decimal
 import pytest
 
 from tradeops.domain.events import DenialReason
-from tradeops.domain.money import ZERO
-from tradeops.domain.trading import Liquidity, Side
+from tradeops.domain.money import ZERO, quantize_down
+from tradeops.domain.trading import InstrumentLimits, Liquidity, Side, TradingState
 from tradeops.exchanges.errors import OrderRejected, PrecisionDenied
+from tradeops.risk.gate import Exposure, Limits
+from tradeops.runtime.egress import OrderEgress
+from tradeops.runtime.fakes import RecordingSink
+from tradeops.runtime.stats import RuntimeStats
 
 from .venues import SYMBOL, request
 
@@ -111,3 +115,49 @@ def test_a_client_order_id_is_used_once(venue):
         venue.exchange.submit(order)
     assert list(venue.exchange.open_order_ids()) == [ack.order_id]
     assert venue.venue_orders() in (None, 1)
+
+
+def test_each_venue_states_its_limits_and_an_order_below_them_is_denied_before_it_leaves(venue):
+    """The engine sizes and gates orders with what the venue states (paper: its config; ccxt:
+    load_markets), so an order under the stated minimum is denied at the gate with its reason
+    code and never reaches the venue, whichever venue it is."""
+    limits = venue.exchange.instrument_limits("binance", SYMBOL)
+    assert limits is not None
+    assert (limits.step, limits.min_quantity) == (Decimal("0.00001"), Decimal("0.00001"))
+    assert limits.min_notional > 0 and limits.tick >= 0
+    assert venue.exchange.instrument_limits("kraken", SYMBOL) is None  # not this venue's
+    price = venue.last()
+    too_small = {
+        DenialReason.MIN_QUANTITY: limits.min_quantity / 2,
+        DenialReason.MIN_NOTIONAL: quantize_down(limits.min_notional / price / 2, limits.step),
+    }
+    for reason, quantity in too_small.items():
+        assert quantity > 0
+        sink = RecordingSink()
+        egress = _egress(venue.exchange, sink, limits)
+        routed = egress.submit_group([request(venue, str(quantity))])
+        assert routed[0].denial is not None and routed[0].denial.reason is reason
+        assert [r.metadata["reason"] for r in sink.of_kind("risk_decision", "denied")] == [reason.value]
+        assert sink.of_kind("order") == []
+        with pytest.raises(PrecisionDenied) as denied:  # and the venue adapter would refuse it too
+            venue.exchange.submit(request(venue, str(quantity)))
+        assert denied.value.reason is reason
+    assert venue.exchange.open_order_ids() == []
+    assert venue.venue_orders() in (None, 0)
+
+
+def _egress(exchange, sink: RecordingSink, venue: InstrumentLimits) -> OrderEgress:
+    """The egress point as the engine builds it, with the venue's stated minimums in the limits."""
+    limits = Limits(1.0, 1.0, 5, 0.5, 0.5, 1.0, venue.min_quantity, venue.min_notional)
+    exposure = Exposure(Decimal(100_000), Decimal(100_000), ZERO, ZERO, ZERO, 0, ZERO)
+    stats = RuntimeStats(environment="contract")
+    stats.strategy("daily_trend", "balanced")
+    return OrderEgress(
+        exchange,
+        sink,
+        stats,
+        None,
+        limits=lambda _o: limits,
+        exposure=lambda _o: exposure,
+        states=lambda _s: (TradingState.ACTIVE, TradingState.ACTIVE),
+    )

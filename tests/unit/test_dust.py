@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from tests.unit.test_engine import build, step
 from tradeops.allocation.planning import LegBook, LegLimits, is_dust, plan_order
-from tradeops.domain.trading import Fill, Liquidity, Side, Signal, SignalLeg
+from tradeops.domain.events import DenialReason
+from tradeops.domain.trading import Fill, InstrumentLimits, Liquidity, OrderRequest, Side, Signal, SignalLeg
 from tradeops.strategies.base import Holding
 
 D = Decimal
@@ -97,3 +98,56 @@ def test_a_dust_position_is_not_shown_as_a_holding_and_sends_nothing():
     outcome = engine.run_cycle("daily_trend", clock["now"])
     assert ("binance", "BTC/USDT") in watching.seen[-1]
     assert outcome.orders == 1 and outcome.denied == 0
+
+
+class CoarseVenue:
+    """The paper venue, but stating a coarser step than the config's (0.001 BTC, as a live venue's
+    load_markets may): the engine must size and recognise dust by what the venue states."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+        self.asked: list[tuple[str, str]] = []
+
+    def instrument_limits(self, venue: str, symbol: str) -> InstrumentLimits | None:
+        self.asked.append((venue, symbol))
+        return InstrumentLimits(step=D("0.001"), tick=D("0.01"), min_quantity=D("0.001"), min_notional=D(5))
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+
+def test_dust_is_recognised_by_the_venues_step_not_the_configs():
+    venues: list[CoarseVenue] = []
+
+    def coarse(paper) -> CoarseVenue:
+        venues.append(CoarseVenue(paper))
+        return venues[-1]
+
+    engine, market, clock, _sink, _ = build(wrap=coarse)
+    venue = venues[0]
+    assert engine.settings.venues["binance"].quantity_step == 0.00001  # the config says otherwise
+    assert venue.asked == [("binance", "BTC/USDT")]  # asked once, at start
+    watching = Watching()
+    engine.slots["daily_trend"] = dataclasses.replace(engine.slots["daily_trend"], strategy=watching)
+    step(engine, market, clock, 0)
+    _book(engine, "0.0005", clock["now"])  # 15 USDT: tradeable by the config, under the venue's step
+    outcome = engine.run_cycle("daily_trend", clock["now"])
+    assert watching.seen[-1] == {}
+    assert outcome.orders == 0 and outcome.denied == 0
+    _book(engine, "0.0102", clock["now"])  # 0.0107 held: a holding, closed as usual
+    outcome = engine.run_cycle("daily_trend", clock["now"])
+    assert ("binance", "BTC/USDT") in watching.seen[-1]
+    assert outcome.orders == 1 and outcome.denied == 0
+    assert venue.asked == [("binance", "BTC/USDT")]  # never asked again
+
+
+def test_the_gate_denies_below_the_venues_minimum_with_its_reason_code():
+    engine, market, clock, sink, _ = build(wrap=CoarseVenue)
+    step(engine, market, clock, 0)
+    order = OrderRequest("x", "daily_trend", "binance", "BTC/USDT", Side.BUY, D("0.0005"), D(30_000), 0)
+    routed = engine.egress.submit_group([order])  # 15 USDT: enough for the config, not the venue
+    assert routed[0].denial is not None and routed[0].denial.reason is DenialReason.MIN_QUANTITY
+    denied = sink.of_kind("risk_decision", "denied")
+    assert [r.metadata["reason"] for r in denied] == [DenialReason.MIN_QUANTITY.value]
+    assert sink.of_kind("order") == []
+    assert engine.exchange.open_order_ids() == []  # it never left

@@ -201,3 +201,15 @@ class StrategyStatus:
     requested_by: str = ""
     until_ms: int | None = None
     changed_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentLimits:
+    """One instrument's precision and minimums as its venue states them (ccxt's load_markets live,
+    the venue's config on paper): orders are sized in `step`, priced in `tick` (0: any price), and
+    none below `min_quantity` or `min_notional` (quote) leaves."""
+
+    step: Decimal
+    tick: Decimal
+    min_quantity: Decimal
+    min_notional: Decimal

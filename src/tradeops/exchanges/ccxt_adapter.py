@@ -21,7 +21,7 @@ import ccxt
 
 from tradeops.domain.market import Bar, Quote
 from tradeops.domain.money import ZERO, to_decimal
-from tradeops.domain.trading import Fill, Liquidity, OrderAck, OrderRequest, OrderType, Side
+from tradeops.domain.trading import Fill, InstrumentLimits, Liquidity, OrderAck, OrderRequest, OrderType, Side
 from tradeops.exchanges.ccxt_calls import RetryPolicy, VenueCaller
 from tradeops.exchanges.ccxt_orders import Working as _Working
 from tradeops.exchanges.ccxt_orders import request_from_row
@@ -112,6 +112,12 @@ class CcxtExchange:
         if symbol not in self._rules:
             raise OrderRejected(f"{self._venue}: {symbol} is not a market of this venue")
         return self._rules[symbol]
+
+    def instrument_limits(self, venue: str, symbol: str) -> InstrumentLimits | None:
+        """The market's precision and minimums from load_markets; None when it does not list it."""
+        rules = self._rules or (self.load_markets() if venue == self._venue else {})
+        found = rules.get(symbol) if venue == self._venue else None
+        return None if found is None else found.limits()
 
     # --- orders -------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from tradeops.domain.errors import UserInputError
 from tradeops.domain.market import Bar, Quote
-from tradeops.domain.trading import Fill, OrderAck, OrderRequest
+from tradeops.domain.trading import Fill, InstrumentLimits, OrderAck, OrderRequest
 from tradeops.exchanges.errors import ExchangeTemporary
 from tradeops.runtime.ports import Exchange
 
@@ -55,6 +55,9 @@ class FaultyExchange:
     def lookup(self, client_order_id: str) -> str | None:
         lookup = getattr(self._inner, "lookup", None)
         return None if lookup is None else lookup(client_order_id)
+
+    def instrument_limits(self, venue: str, symbol: str) -> InstrumentLimits | None:
+        return self._inner.instrument_limits(venue, symbol)
 
     def submit(self, order: OrderRequest) -> OrderAck:
         if self.spec.latency_ms:

@@ -12,7 +12,7 @@ from typing import Any
 from tradeops.config.models import VenueConfig
 from tradeops.domain.events import DenialReason
 from tradeops.domain.money import ZERO, quantize_down, to_decimal
-from tradeops.domain.trading import OrderRequest, OrderType, Side
+from tradeops.domain.trading import InstrumentLimits, OrderRequest, OrderType, Side
 from tradeops.exchanges.errors import PrecisionDenied
 
 DECIMAL_PLACES_MODE = 2  # ccxt.DECIMAL_PLACES; TICK_SIZE (4) gives steps directly
@@ -60,6 +60,10 @@ class MarketRules:
             min_qty=to_decimal(cfg.min_quantity),
             min_notional=to_decimal(cfg.min_notional),
         )
+
+    def limits(self) -> InstrumentLimits:
+        """The figures the engine sizes orders and recognises dust with (Exchange.instrument_limits)."""
+        return InstrumentLimits(self.step, self.tick, self.min_qty, self.min_notional)
 
     def price(self, order: OrderRequest) -> Decimal | None:
         if order.order_type is not OrderType.LIMIT or order.limit_price is None:

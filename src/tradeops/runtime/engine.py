@@ -16,7 +16,7 @@ from tradeops.domain import events
 from tradeops.domain.market import Bar
 from tradeops.domain.money import ZERO, to_decimal
 from tradeops.domain.order_ids import client_order_id
-from tradeops.domain.trading import Fill, OrderRequest, Signal, TradingState
+from tradeops.domain.trading import Fill, InstrumentLimits, OrderRequest, Signal, TradingState
 from tradeops.risk import monitors
 from tradeops.risk.gate import Exposure, Limits
 from tradeops.runtime.curve import EquityCurve
@@ -100,7 +100,8 @@ class TradingEngine:
         self._budgets: dict[str, tuple[Decimal, dict[str, float], Decimal]] = {}  # (equity, split, budget)
         self._decimals: dict[tuple[type, float], Decimal] = {}
         self._intervals: dict[tuple[str, str], int] = {}  # bar interval per instrument (fixed)
-        self._dust: dict[str, tuple[VenueConfig, LegLimits]] = {}
+        self._venue_limits: dict[tuple[str, str], InstrumentLimits | None] = {}  # asked once each
+        self._dust: dict[tuple[str, str], LegLimits | None] = {}
         self._now_ms = 0
         self.kill = KillSwitchReaction(
             gate,
@@ -122,6 +123,10 @@ class TradingEngine:
             reduce_allowed_when_killed=lambda: self.kill.reduce_allowed,
             on_fills=self.book_fills,
         )
+        for slot in slots:  # the venues' steps and minimums, known before the first cycle
+            for venue in slot.schedule.venues:
+                for symbol in slot.schedule.symbols:
+                    self.instrument_limits(venue, symbol)
 
     # --- trading state (owned by self.states) ----------------------------------------------------
 
@@ -214,8 +219,16 @@ class TradingEngine:
         self._budgets[strategy] = (equity, split, budget)
         return budget
 
+    def instrument_limits(self, venue: str, symbol: str) -> InstrumentLimits | None:
+        """The instrument's step and minimums as its venue states them (Exchange.instrument_limits:
+        load_markets live, the config on paper), asked once; None: the venue does not list it."""
+        key = (venue, symbol)
+        if key not in self._venue_limits:
+            self._venue_limits[key] = self.exchange.instrument_limits(venue, symbol)
+        return self._venue_limits[key]
+
     def _limits(self, order: OrderRequest) -> Limits:
-        venue = self.settings.venues[order.venue]
+        venue = self.instrument_limits(order.venue, order.symbol)
         profile = self.slots[order.strategy].profile
         return Limits(
             allocation=self.allocations()[order.strategy],
@@ -224,8 +237,8 @@ class TradingEngine:
             max_daily_loss_pct=profile.max_daily_loss_pct,
             hard_drawdown_pct=self.settings.account_profile.hard_drawdown_pct,
             max_leverage=self.settings.account_profile.max_leverage,
-            min_quantity=self._dec(venue.min_quantity),
-            min_notional=self._dec(venue.min_notional),
+            min_quantity=venue.min_quantity if venue is not None else ZERO,
+            min_notional=venue.min_notional if venue is not None else ZERO,
         )
 
     def _exposure(self, order: OrderRequest) -> Exposure:
@@ -367,7 +380,7 @@ class TradingEngine:
         held = {}
         for key, pos in open_positions.items():
             mark = price(*key)
-            dust = self._dust_limits(pos.venue)
+            dust = self._dust_limits(key)
             if dust is not None and is_dust(pos.quantity, mark, dust):
                 continue  # what no order can trade is not a holding the strategy acts on
             interval = intervals.get(key)
@@ -401,44 +414,34 @@ class TradingEngine:
             else:
                 outcome.denied += 1
 
-    def _leg_limits(self, slot: StrategySlot, venue: str) -> LegLimits | None:
-        venue_cfg = self.settings.venues.get(venue)
-        if venue_cfg is None:
-            return None
+    def _leg_limits(self, slot: StrategySlot, venue: InstrumentLimits) -> LegLimits:
         return LegLimits(
             budget=self._budget(slot.name),
             instruments=len(slot.schedule.symbols),
             max_position_notional=self._dec(slot.profile.max_position_pct) * self.portfolio.equity(),
-            quantity_step=self._dec(venue_cfg.quantity_step),
-            min_notional=self._dec(venue_cfg.min_notional),
-            min_quantity=self._dec(venue_cfg.min_quantity),
+            quantity_step=venue.step,
+            min_notional=venue.min_notional,
+            min_quantity=venue.min_quantity,
         )
 
-    def _dust_limits(self, venue: str) -> LegLimits | None:
-        """The venue's steps and minimums as `is_dust` reads them (it reads nothing else of the
-        limits, so the budget part is left at zero); built once per venue configuration."""
-        venue_cfg = self.settings.venues.get(venue)
-        if venue_cfg is None:
-            return None
-        cached = self._dust.get(venue)
-        if cached is None or cached[0] is not venue_cfg:
-            limits = LegLimits(
-                budget=ZERO,
-                instruments=1,
-                max_position_notional=ZERO,
-                quantity_step=self._dec(venue_cfg.quantity_step),
-                min_notional=self._dec(venue_cfg.min_notional),
-                min_quantity=self._dec(venue_cfg.min_quantity),
+    def _dust_limits(self, key: tuple[str, str]) -> LegLimits | None:
+        """The venue's step and minimums of one instrument as `is_dust` reads them (it reads
+        nothing else of the limits, so the budget part is left at zero); built once."""
+        if key not in self._dust:
+            venue = self.instrument_limits(*key)
+            self._dust[key] = (
+                None
+                if venue is None
+                else LegLimits(ZERO, 1, ZERO, venue.step, venue.min_notional, venue.min_quantity)
             )
-            cached = self._dust[venue] = (venue_cfg, limits)
-        return cached[1]
+        return self._dust[key]
 
     def _order_for(self, slot: StrategySlot, venue: str, symbol: str, weight: float) -> OrderRequest | None:
         """Size one leg (allocation/planning.py) into an order, or None when there is nothing to do."""
         book = self.portfolio
         price = book.price(venue, symbol)
-        venue_cfg = self.settings.venues.get(venue)
-        if price <= 0 or venue_cfg is None:
+        venue_limits = self.instrument_limits(venue, symbol)
+        if price <= 0 or venue_limits is None:
             return None
         held = book.position(slot.name, venue, symbol)
         leg = LegBook(
@@ -447,9 +450,7 @@ class TradingEngine:
             working_quantity=self.exchange.open_quantity(slot.name, venue, symbol),
             other_exposure=book.strategy_exposure(slot.name) - held.exposure(price),
         )
-        limits = self._leg_limits(slot, venue)
-        assert limits is not None
-        planned = plan_order(weight, leg, limits)
+        planned = plan_order(weight, leg, self._leg_limits(slot, venue_limits))
         if planned is None:
             return None
         return OrderRequest(

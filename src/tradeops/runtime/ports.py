@@ -8,7 +8,15 @@ from typing import Any, Protocol
 
 from tradeops.domain.events import DecisionRecord, DenialReason
 from tradeops.domain.market import Bar, Quote
-from tradeops.domain.trading import Fill, OrderAck, OrderRequest, Position, StrategyStatus, TradingState
+from tradeops.domain.trading import (
+    Fill,
+    InstrumentLimits,
+    OrderAck,
+    OrderRequest,
+    Position,
+    StrategyStatus,
+    TradingState,
+)
 from tradeops.strategies.base import MarketView
 
 
@@ -40,6 +48,12 @@ class Exchange(Protocol):
     def drain_closed(self) -> Sequence[OrderRequest]:
         """Orders the venue closed with a remainder unfilled since the last call (their final
         outcome, recorded by the engine); empty for a venue that never does that."""
+        ...
+
+    def instrument_limits(self, venue: str, symbol: str) -> InstrumentLimits | None:
+        """The instrument's step, tick and minimums as the venue states them (a live venue: from
+        load_markets; the paper venue: its config), or None when the venue does not list it. The
+        engine asks once per instrument, at start."""
         ...
 
     def submit(self, order: OrderRequest) -> OrderAck: ...

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from tradeops.domain.market import Bar, Quote
 from tradeops.domain.money import ZERO
-from tradeops.domain.trading import Fill, OrderAck, OrderRequest
+from tradeops.domain.trading import Fill, InstrumentLimits, OrderAck, OrderRequest
 from tradeops.runtime.ports import Exchange
 from tradeops.runtime.venue_reconcile import OrderView
 
@@ -48,6 +48,10 @@ class VenueRouter:
         if name not in self.venues:
             raise KeyError(f"no live venue {name!r}; configured: {', '.join(self.venues)}")
         return self.venues[name]
+
+    def instrument_limits(self, venue: str, symbol: str) -> InstrumentLimits | None:
+        adapter = self.venues.get(venue)
+        return None if adapter is None else adapter.instrument_limits(venue, symbol)
 
     def submit(self, order: OrderRequest) -> OrderAck:
         ack = self._venue(order.venue).submit(order)

@@ -16,7 +16,7 @@ from typing import Any
 from tradeops.config.models import VenueConfig
 from tradeops.domain.market import Bar, Quote
 from tradeops.domain.money import ZERO, to_decimal
-from tradeops.domain.trading import Fill, OrderAck, OrderRequest, OrderType, Side
+from tradeops.domain.trading import Fill, InstrumentLimits, OrderAck, OrderRequest, OrderType, Side
 from tradeops.exchanges.errors import OrderRejected
 from tradeops.exchanges.paper.matching import BarView, MatchModel, match_order
 from tradeops.exchanges.precision import MarketRules
@@ -118,6 +118,11 @@ class PaperExchange:
         return next(
             (oid for oid, o in self._open.items() if o.request.client_order_id == client_order_id), None
         )
+
+    def instrument_limits(self, venue: str, symbol: str) -> InstrumentLimits | None:
+        """The venue's configured step and minimums (the same for every symbol of it)."""
+        rules = self._rules.get(venue)
+        return None if rules is None else rules.limits()
 
     def submit(self, order: OrderRequest) -> OrderAck:
         model = self._models.get(order.venue)
