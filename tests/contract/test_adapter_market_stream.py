@@ -6,12 +6,13 @@ lost, none doubled; a stream that never connects falls back to REST polling."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from tests.integration.live import wait_for
 from tradeops.bootstrap.live import market_stream
 from tradeops.config.market_data import MarketDataConfig
 from tradeops.config.models import EnvironmentConfig, VenueConfig
@@ -23,29 +24,17 @@ from tradeops.marketdata.series_store import SeriesStore
 from tradeops.runtime.live_market import LiveMarket
 from tradeops.runtime.stats import RuntimeStats, VenueRequestStats
 
-from .sim_process import SimProcess
+from .sim_process import MARKET_SYMBOLS, SimProcess, module_sim
 
-SYMBOLS = ("BTC/USDT", "ETH/USDT")
+SYMBOLS = MARKET_SYMBOLS
 STEP_MS = 60_000
 DEADLINE_S = 20.0
 
 
-def _until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimProcess]:
-    process = SimProcess("--interval", "1m", "--symbols", ",".join(SYMBOLS))
-    try:
+    with module_sim("--interval", "1m", "--symbols", ",".join(SYMBOLS)) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @dataclass
@@ -104,7 +93,7 @@ def feed(sim) -> Iterator[Feed]:
     data = MarketDataConfig(websocket=True, reconnect_backoff_ms=50, max_failures=50)
     live = _feed(sim, f"{sim.ws_url}/ws", data)
     try:
-        _until(lambda: live.stream.ready, "the market stream connected, every symbol seen")
+        wait_for(lambda: live.stream.ready, DEADLINE_S, "the market stream connected, every symbol seen")
         yield live
     finally:
         live.stream.stop()
@@ -118,7 +107,7 @@ def _collect(feed: Feed, closed_through: int) -> None:
         feed.poll()
         return all((b := feed.store.last_bar("binance", s)) and b.ts >= closed_through for s in SYMBOLS)
 
-    _until(done, f"the candle of {closed_through} closed on every symbol")
+    wait_for(done, DEADLINE_S, f"the candle of {closed_through} closed on every symbol")
 
 
 def _assert_every_bar_once(feed: Feed) -> None:
@@ -144,10 +133,10 @@ def test_a_dropped_stream_is_caught_up_by_rest_with_no_bar_lost_or_doubled(feed)
     _collect(feed, feed.open_ts() - STEP_MS)
     feed.sim.admin("advance", {"bars": 2})
     assert feed.sim.admin("drop-streams", {"down_seconds": 1.0})["dropped"] >= 1
-    _until(lambda: not feed.stream.health.connected, "the client saw the socket close")
+    wait_for(lambda: not feed.stream.health.connected, DEADLINE_S, "the client saw the socket close")
     opened = feed.open_ts()
     feed.sim.admin("advance", {"bars": 3})  # three bars close while no socket listens
-    _until(lambda: feed.stream.ready, "the stream reconnected")
+    wait_for(lambda: feed.stream.ready, DEADLINE_S, "the stream reconnected")
     served = feed.source.served["rest"]
     _collect(feed, opened + 2 * STEP_MS)
     assert feed.source.served["rest"] > served  # the missed bars came by REST
@@ -164,7 +153,7 @@ def test_a_stream_that_never_connects_falls_back_to_rest_polling(sim):
     data = MarketDataConfig(websocket=True, reconnect_backoff_ms=10, max_failures=2)
     live = _feed(sim, "ws://127.0.0.1:9/ws", data)  # nothing listens there
     try:
-        _until(lambda: live.stream.health.fallen_back, "the stream giving up")
+        wait_for(lambda: live.stream.health.fallen_back, DEADLINE_S, "the stream giving up")
         opened = live.open_ts()
         sim.admin("advance", {"bars": 2})
         _collect(live, opened + STEP_MS)

@@ -5,39 +5,27 @@ trade delivered by both paths is booked once."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 
+from tests.integration.live import wait_for
 from tradeops.domain.trading import Fill, Side
 from tradeops.exchanges.user_stream import ListenKeyStream
 
-from .sim_process import SimProcess
+from .sim_process import SimProcess, module_sim
 from .venues import SYMBOL, SimVenue, request
 
 DEADLINE_S = 15.0
-
-
-def _until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
 def own_sim() -> Iterator[SimProcess]:
     """A simulator of this module's own: scripted bars end the market's data (no bar to advance
     to after them), which the session's shared simulator must not inherit."""
-    process = SimProcess()
-    try:
+    with module_sim() as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture
@@ -51,7 +39,7 @@ def stream(sim) -> Iterator[ListenKeyStream]:
     live = ListenKeyStream(f"{sim.url}/api/v3", f"{sim.ws_url}/ws", sim.api_key, "binance", backoff_s=1.0)
     live.start()
     try:
-        _until(lambda: live.healthy, "the stream connected")
+        wait_for(lambda: live.healthy, DEADLINE_S, "the stream connected")
         yield live
     finally:
         live.stop()
@@ -84,7 +72,7 @@ def _collect(venue: SimVenue, fills: list[Fill], count: int) -> None:
         fills.extend(venue.exchange.on_market([], []))
         return len(fills) >= count
 
-    _until(more, f"{count} fills booked")
+    wait_for(more, DEADLINE_S, f"{count} fills booked")
 
 
 def _venue_trade_ids(venue: SimVenue) -> list[str]:
@@ -111,11 +99,11 @@ def test_a_dropped_stream_loses_no_fill_and_books_none_twice(sim, stream):
     fills: list[Fill] = []
     orders = [_resting_buy(venue, "0.01"), _resting_buy(venue, "0.015")]
     assert sim.admin("drop-streams", {})["dropped"] >= 1
-    _until(lambda: not stream.healthy, "the client saw the socket close")
+    wait_for(lambda: not stream.healthy, DEADLINE_S, "the client saw the socket close")
     _trade_through(venue, "0.02")  # both fill while no socket listens
     _collect(venue, fills, 2)
     assert venue.exchange.fill_sources["poll"] == 2  # REST while the stream was down
-    _until(lambda: stream.healthy and stream.health.reconnects == 1, "the stream reconnected")
+    wait_for(lambda: stream.healthy and stream.health.reconnects == 1, DEADLINE_S, "the stream reconnected")
     third = _resting_buy(venue, "0.01")
     _trade_through(venue, "0.02")
     _collect(venue, fills, 3)
@@ -129,7 +117,7 @@ def test_a_trade_from_both_the_stream_and_a_poll_is_booked_once(sim, stream):
     _resting_buy(venue, "0.01")
     seen = stream.health.last_event_ms
     _trade_through(venue, "0.02")
-    _until(lambda: stream.health.last_event_ms > seen, "the trade's report queued")
+    wait_for(lambda: stream.health.last_event_ms > seen, DEADLINE_S, "the trade's report queued")
     polled = venue.exchange.poll()  # the reconcile loop's poll books it by REST first
     streamed = list(venue.exchange.on_market([], []))  # then the queued report brings it again
     assert len(polled) == 1 and streamed == []

@@ -16,19 +16,16 @@ import pytest
 
 from tradeops.exchanges.ccxt_client import SPOT_OPTIONS, point_at, point_streams_at
 
-from .sim_process import SimProcess
+from .sim_process import MARKET_SYMBOLS, SimProcess, module_sim
 
-SYMBOLS = ("BTC/USDT", "ETH/USDT")
+SYMBOLS = MARKET_SYMBOLS
 DEADLINE_S = 10.0
 
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimProcess]:
-    process = SimProcess("--interval", "1m", "--symbols", ",".join(SYMBOLS))
-    try:
+    with module_sim("--interval", "1m", "--symbols", ",".join(SYMBOLS)) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def _options() -> dict[str, Any]:
@@ -54,10 +51,14 @@ def test_ccxt_pro_watches_klines_that_close_with_the_rest_values(sim):
         try:
             first = await asyncio.wait_for(client.watch_ohlcv("ETH/USDT", "1m"), DEADLINE_S)
             sim.admin("advance", {"bars": 1})
-            seen: list[list[float]] = []
-            while len({row[0] for row in seen}) < 2:  # the closing update, then the new bar
-                seen.extend(await asyncio.wait_for(client.watch_ohlcv("ETH/USDT", "1m"), DEADLINE_S))
-            return first, seen
+
+            async def closing_then_new() -> list[list[float]]:
+                seen: list[list[float]] = []
+                while len({row[0] for row in seen}) < 2:  # the closing update, then the new bar
+                    seen.extend(await client.watch_ohlcv("ETH/USDT", "1m"))
+                return seen
+
+            return first, await asyncio.wait_for(closing_then_new(), DEADLINE_S)  # bounded as a whole
         finally:
             await client.close()
 

@@ -11,12 +11,17 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 import yaml
 from sqlalchemy import create_engine, text
+
+from tests.conftest import require_service
+from tradeops.cluster.connection import NatsConnection
 
 REPO = Path(__file__).resolve().parents[2]
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -61,6 +66,23 @@ def start_nats(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
     )
     wait_port(port)
     return proc, port
+
+
+@contextmanager
+def nats_connection(directory: Path, name: str) -> Iterator[NatsConnection]:
+    """A connection to a nats-server of the test's own (JetStream in `directory`), both closed after."""
+    require_service(os.path.exists(NATS_SERVER), "nats-server (scripts/dev/ensure-tools.sh)")
+    proc, port = start_nats(directory)
+    try:
+        conn = NatsConnection(f"nats://127.0.0.1:{port}", name=name)
+        conn.connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def start_proxy(target_port: int) -> tuple[subprocess.Popen[bytes], int]:

@@ -4,14 +4,20 @@ environment `sim_itest` (mode: live, loopback URL) and one fast schedule (1 s ca
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import ccxt
 from ruamel.yaml import YAML
 
-from tests.integration.live import TRADEOPS, scratch_repo, signing_env
+from tests.integration.live import TRADEOPS, entries, scratch_repo, signing_env
+from tradeops.bootstrap.exchange_sim import SimulatorProcess
+from tradeops.exchanges.ccxt_client import SPOT_OPTIONS, point_at
 
 ENV_NAME = "sim_itest"
 KEY_VAR, SECRET_VAR = "TRADEOPS_ITEST_SIM_KEY", "TRADEOPS_ITEST_SIM_SECRET"
@@ -133,3 +139,47 @@ def sim_state(sim_url: str) -> dict[str, Any]:
     with urllib.request.urlopen(f"{sim_url}/_sim/state", timeout=5) as resp:
         data: dict[str, Any] = json.loads(resp.read())
     return data
+
+
+@contextmanager
+def fast_sim() -> Iterator[SimulatorProcess]:
+    """The simulator the live schedulers trade: BTC/USDT, 1m candles, a bar every 300 ms."""
+    process = SimulatorProcess("--step-ms", "300", "--interval", "1m", "--symbols", "BTC/USDT")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def stop_scheduler(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a scheduler (continued first if it was SIGSTOPped), killed when it does not end."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGCONT)
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def decisions(repo: Path) -> list[dict[str, Any]]:
+    return entries(repo / "audit" / "decision_logs" / f"{ENV_NAME}.jsonl")
+
+
+def fills(repo: Path) -> list[dict[str, Any]]:
+    return [e for e in decisions(repo) if e["kind"] == "fill"]
+
+
+def sim_client(sim: SimulatorProcess) -> Any:
+    """An unmodified ccxt client on the simulator's account."""
+    options = {"defaultType": "spot", **SPOT_OPTIONS["binance"]}
+    client = ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret, "options": options})
+    point_at(client, sim.url)
+    return client
+
+
+def tradeops_cli(repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TRADEOPS), *args], cwd=repo, env=env, capture_output=True, text=True, timeout=60, check=False
+    )

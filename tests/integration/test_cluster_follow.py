@@ -4,14 +4,12 @@ follower's back falls back to the full comparison."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_service
-from tests.integration.cluster_harness import NATS_SERVER, start_nats
-from tradeops.cluster.connection import ClusterUnavailable, NatsConnection
+from tests.integration.cluster_harness import nats_connection
+from tradeops.cluster.connection import ClusterUnavailable
 from tradeops.cluster.log_follow import LogFollower
 from tradeops.cluster.log_mirror import EXPECTED_LAST, FIRST_LINE, StreamLog
 
@@ -20,16 +18,10 @@ pytestmark = pytest.mark.services
 
 @pytest.fixture
 def stream(tmp_path: Path):
-    require_service(os.path.exists(NATS_SERVER), "nats-server (scripts/dev/ensure-tools.sh)")
-    proc, port = start_nats(tmp_path / "js")
-    conn = NatsConnection(f"nats://127.0.0.1:{port}", name="follow-test")
-    conn.connect()
-    log = StreamLog(conn, "follow_test", "follow.test", 2.0)
-    log.ensure()
-    yield log
-    conn.close()
-    proc.terminate()
-    proc.wait(timeout=10)
+    with nats_connection(tmp_path / "js", "follow-test") as conn:
+        log = StreamLog(conn, "follow_test", "follow.test", 2.0)
+        log.ensure()
+        yield log
 
 
 class Leader:

@@ -4,16 +4,13 @@ merged document, or an anchor that goes back, are all caught."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.conftest import require_service
-from tests.integration.cluster_harness import NATS_SERVER, start_nats
+from tests.integration.cluster_harness import nats_connection
 from tradeops.bootstrap.cluster_ops_anchor import signer, verify_merged
-from tradeops.cluster.connection import NatsConnection
 from tradeops.cluster.lease import ensure_bucket
 from tradeops.cluster.ops_anchor import KEY, OpsAnchorSync, read_merged
 from tradeops.decision_log.entry import sign_document
@@ -27,14 +24,8 @@ KEYRING = {"ops": SIGNER}
 
 @pytest.fixture
 def bucket(tmp_path: Path):
-    require_service(os.path.exists(NATS_SERVER), "nats-server (scripts/dev/ensure-tools.sh)")
-    proc, port = start_nats(tmp_path / "js")
-    conn = NatsConnection(f"nats://127.0.0.1:{port}", name="ops-anchor-test")
-    conn.connect()
-    yield conn, ensure_bucket(conn, "tradeops_audit", None, 2.0)
-    conn.close()
-    proc.terminate()
-    proc.wait(timeout=10)
+    with nats_connection(tmp_path / "js", "ops-anchor-test") as conn:
+        yield conn, ensure_bucket(conn, "tradeops_audit", None, 2.0)
 
 
 def _append(path: Path, count: int) -> None:

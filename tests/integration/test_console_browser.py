@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from typing import Any
 
+import playwright.sync_api  # noqa: F401  (a declared dev dependency: missing is an error, not a skip)
 import pytest
 
 from tests.integration.console_support import (
@@ -35,7 +36,6 @@ from tests.integration.live import Scheduler, wait_for
 from tests.integration.test_control_api_support import OBSERVER_SECRET, make_workspace
 
 pytestmark = pytest.mark.slow
-pytest.importorskip("playwright.sync_api")
 
 DOCS_SHOT = REPO / "docs" / "img" / "console.png"
 OBEY_S = 120  # bound on the scheduler showing obedience (its heartbeat) on a loaded machine

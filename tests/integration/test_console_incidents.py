@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import playwright.sync_api  # noqa: F401  (a declared dev dependency: missing is an error, not a skip)
 import pytest
 
 from tests.integration.console_support import (
@@ -30,7 +31,6 @@ from tradeops.control_api.tls import client_context
 from tradeops.decision_log.reader import iter_entries
 
 pytestmark = pytest.mark.slow
-pytest.importorskip("playwright.sync_api")
 
 OPS_LOG = Path("audit/decision_logs/stage4.jsonl")
 SEEDED = "INC-5150"  # opened through the API by the fixture (the read-only test looks at it)

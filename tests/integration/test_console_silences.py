@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import playwright.sync_api  # noqa: F401  (a declared dev dependency: missing is an error, not a skip)
 import pytest
 
 from tests.integration.console_support import (
@@ -28,7 +29,6 @@ from tradeops.observability.alertmanager import AlertmanagerClient, parse_matche
 from tradeops.ops.rollback.state import STATE_PATH, RollbackState
 
 pytestmark = pytest.mark.slow
-pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")

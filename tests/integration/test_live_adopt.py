@@ -7,34 +7,32 @@ refusals write nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from tests.integration.live import entries, wait_for
-from tests.integration.live_sim import ENV_NAME, live_env, live_repo, start_scheduler
-from tests.integration.test_live_sim_scheduler import _client, _fills, _log, _stop, _tradeops
-from tradeops.bootstrap.exchange_sim import SimulatorProcess
+from tests.integration.live_sim import (
+    ENV_NAME,
+    decisions,
+    fills,
+    live_env,
+    live_repo,
+    sim_client,
+    start_scheduler,
+    stop_scheduler,
+    tradeops_cli,
+)
 
 pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.fixture
-def sim() -> Iterator[SimulatorProcess]:
-    process = SimulatorProcess("--step-ms", "300", "--interval", "1m", "--symbols", "BTC/USDT")
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
 def _diff_keys(repo, env) -> tuple[int, set[tuple[str, str]]]:
-    done = _tradeops(repo, env, "reconcile", "--environment", ENV_NAME, "--json")
+    done = tradeops_cli(repo, env, "reconcile", "--environment", ENV_NAME, "--json")
     return done.returncode, {(r["kind"], r["key"]) for r in json.loads(done.stdout)["rows"]}
 
 
 def _last_reconcile(repo) -> dict:
-    return next(e for e in reversed(_log(repo)) if e["kind"] == "reconcile")
+    return next(e for e in reversed(decisions(repo)) if e["kind"] == "reconcile")
 
 
 def test_adopting_unknown_orders_and_balances_clears_the_difference_signed(tmp_path, sim):
@@ -42,8 +40,8 @@ def test_adopting_unknown_orders_and_balances_clears_the_difference_signed(tmp_p
     env = live_env(tmp_path, sim.api_key, sim.secret)
     proc = start_scheduler(repo, env, tmp_path / "sched.log")
     try:
-        wait_for(lambda: len(_fills(repo)) >= 1, 40, "the scheduler trading")
-        client = _client(sim)
+        wait_for(lambda: len(fills(repo)) >= 1, 40, "the scheduler trading")
+        client = sim_client(sim)
         price = client.fetch_ticker("BTC/USDT")["last"]
         client.create_order(
             "BTC/USDT", "limit", "buy", 0.001, round(price * 0.5, 2), {"clientOrderId": "manual-1"}
@@ -60,11 +58,11 @@ def test_adopting_unknown_orders_and_balances_clears_the_difference_signed(tmp_p
         }
         wait_for(lambda: wanted <= _diff_keys(repo, env)[1], 20, "the differences listed")
 
-        refused = _tradeops(
+        refused = tradeops_cli(
             repo, env, "adopt", "--environment", ENV_NAME, "--order", "manual-1", "--reason", "x"
         )
         assert refused.returncode != 0 and "--ticket" in refused.stderr and "Traceback" not in refused.stderr
-        unknown = _tradeops(
+        unknown = tradeops_cli(
             repo,
             env,
             "adopt",
@@ -79,13 +77,13 @@ def test_adopting_unknown_orders_and_balances_clears_the_difference_signed(tmp_p
         )
         assert unknown.returncode != 0 and "not a current unknown_venue_order" in unknown.stderr
 
-        adopted = _tradeops(
+        adopted = tradeops_cli(
             repo, env, "adopt", "--environment", ENV_NAME, "--order", "manual-1",
             "--reason", "desk order kept", "--ticket", "INC-7", "--requested-by", "itest", "--json",
         )  # fmt: skip
         assert adopted.returncode == 0, adopted.stderr
         assert json.loads(adopted.stdout)["kind"] == "order"
-        cancelled = _tradeops(
+        cancelled = tradeops_cli(
             repo, env, "reconcile", "--environment", ENV_NAME, "--cancel-unknown", "manual-3",
             "--reason", "not ours to keep", "--ticket", "INC-7", "--requested-by", "itest",
         )  # fmt: skip
@@ -93,7 +91,7 @@ def test_adopting_unknown_orders_and_balances_clears_the_difference_signed(tmp_p
         assert cancelled.stdout.strip() == "cancelled at binance: manual-3"
         for asset in ("BTC", "USDT"):
             key = f"binance:{asset}"
-            done = _tradeops(
+            done = tradeops_cli(
                 repo, env, "adopt", "--environment", ENV_NAME, "--balance", key,
                 "--reason", "desk trade manual-2", "--ticket", "INC-7", "--requested-by", "itest",
             )  # fmt: skip
@@ -104,12 +102,12 @@ def test_adopting_unknown_orders_and_balances_clears_the_difference_signed(tmp_p
         wait_for(lambda: _last_reconcile(repo)["status"] == "clean", 20, "the scheduler reconciling clean")
         lifted = [
             e
-            for e in _log(repo)
+            for e in decisions(repo)
             if e["kind"] == "trading_state" and e["metadata"]["reason"] == "reconcile clean"
         ]
         assert lifted, "the scheduler lifted the restriction it had set"
     finally:
-        _stop(proc)
+        stop_scheduler(proc)
     ops = [e for e in entries(repo / "audit" / "decision_logs" / "stage4.jsonl") if e["kind"] == "reconcile"]
     assert [e["status"] for e in ops] == [
         "adopt_order",
@@ -120,6 +118,6 @@ def test_adopting_unknown_orders_and_balances_clears_the_difference_signed(tmp_p
     assert all(e["metadata"]["ticket"] == "INC-7" and e["signature"]["value"] for e in ops)
     assert ops[0]["artefacts"]["key"] == "manual-1" and ops[1]["artefacts"]["client_order_id"] == "manual-3"
     assert ops[1]["metadata"]["requested_by"] == "itest" and ops[1]["artefacts"]["venue_order_id"]
-    assert "manual-2" not in {e["artefacts"]["client_order_id"] for e in _fills(repo)}  # no fill invented
-    verified = _tradeops(repo, env, "decision-log", "verify", "audit/decision_logs/stage4.jsonl")
+    assert "manual-2" not in {e["artefacts"]["client_order_id"] for e in fills(repo)}  # no fill invented
+    verified = tradeops_cli(repo, env, "decision-log", "verify", "audit/decision_logs/stage4.jsonl")
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -7,25 +7,21 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 
 import pytest
 
 from tests.integration.live import wait_for
-from tests.integration.live_sim import live_env, live_repo, sim_state, start_scheduler
-from tests.integration.test_live_sim_scheduler import _client, _fills, _stop
-from tradeops.bootstrap.exchange_sim import SimulatorProcess
+from tests.integration.live_sim import (
+    fills,
+    live_env,
+    live_repo,
+    sim_client,
+    sim_state,
+    start_scheduler,
+    stop_scheduler,
+)
 
 pytestmark = pytest.mark.timeout(150)
-
-
-@pytest.fixture
-def sim() -> Iterator[SimulatorProcess]:
-    process = SimulatorProcess("--step-ms", "300", "--interval", "1m", "--symbols", "BTC/USDT")
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def _rest(client, price: float, n: int) -> None:
@@ -36,7 +32,7 @@ def _rest(client, price: float, n: int) -> None:
 
 
 def test_the_venue_cancels_open_orders_when_the_countdown_is_not_rearmed(sim):
-    client = _client(sim)
+    client = sim_client(sim)
     client.load_markets()
     _rest(client, client.fetch_ticker("BTC/USDT")["last"], 2)
     armed = client.request(
@@ -58,8 +54,8 @@ def test_a_frozen_scheduler_leaves_no_open_order_at_a_venue_with_a_dead_man_swit
     env = live_env(tmp_path, sim.api_key, sim.secret)
     proc = start_scheduler(repo, env, tmp_path / "sched.log")
     try:
-        wait_for(lambda: len(_fills(repo)) >= 1, 40, "the scheduler trading")
-        client = _client(sim)
+        wait_for(lambda: len(fills(repo)) >= 1, 40, "the scheduler trading")
+        client = sim_client(sim)
         _rest(client, client.fetch_ticker("BTC/USDT")["last"], 2)
         armed = sim_state(sim.url)["countdowns"]["armed"]
         wait_for(lambda: sim_state(sim.url)["countdowns"]["armed"] >= armed + 4, 20, "re-arms while stepping")
@@ -70,4 +66,4 @@ def test_a_frozen_scheduler_leaves_no_open_order_at_a_venue_with_a_dead_man_swit
         [fired] = sim_state(sim.url)["countdowns"]["fired"]
         assert sorted(fired["cancelled"]) == ["rest-0", "rest-1"]
     finally:
-        _stop(proc)
+        stop_scheduler(proc)

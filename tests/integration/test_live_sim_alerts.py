@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.live_sim import live_env, live_repo, start_scheduler
-from tests.integration.test_live_sim_scheduler import _fills, _stop
+from tests.integration.live_sim import fills, live_env, live_repo, start_scheduler, stop_scheduler
 from tests.integration.test_prometheus_alertmanager import Process, Stack, start_services, wait_until
 from tradeops.bootstrap.exchange_sim import SimulatorProcess
 from tradeops.runtime.stats import RuntimeStats
@@ -32,7 +31,7 @@ def test_injected_venue_latency_fires_the_critical_endpoint_latency_alert(tmp_pa
         wait_until("the scheduler's exporter", lambda: httpx.get(metrics).status_code == 200)
         prometheus_url, alertmanager_url = start_services(tmp_path, port, processes)
         stack = Stack(RuntimeStats("scheduler process"), None, prometheus_url, alertmanager_url)
-        wait_until("fills booked", lambda: len(_fills(repo)) >= 1)
+        wait_until("fills booked", lambda: len(fills(repo)) >= 1)
         order_latency = 'tradeops_exchange_endpoint_latency_seconds_count{endpoint="POST /api/v3/order"}'
         wait_until("per-endpoint latency scraped", lambda: stack.query(order_latency))
         assert stack.query("tradeops_exchange_used_weight > 0")  # the venue's weight header
@@ -48,7 +47,7 @@ def test_injected_venue_latency_fires_the_critical_endpoint_latency_alert(tmp_pa
         }
     finally:
         if proc is not None:
-            _stop(proc)
+            stop_scheduler(proc)
         for process in reversed(processes):
             process.stop()
         sim.stop()

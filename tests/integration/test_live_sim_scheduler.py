@@ -8,60 +8,24 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import ccxt
 import pytest
 
 from tests.integration.live import TRADEOPS, entries, wait_for
-from tests.integration.live_sim import ENV_NAME, live_env, live_repo, sim_state, start_scheduler
-from tradeops.bootstrap.exchange_sim import SimulatorProcess
-from tradeops.exchanges.ccxt_client import SPOT_OPTIONS, point_at
+from tests.integration.live_sim import (
+    ENV_NAME,
+    decisions,
+    fills,
+    live_env,
+    live_repo,
+    sim_client,
+    sim_state,
+    start_scheduler,
+    stop_scheduler,
+    tradeops_cli,
+)
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def sim() -> Iterator[SimulatorProcess]:
-    process = SimulatorProcess("--step-ms", "300", "--interval", "1m", "--symbols", "BTC/USDT")
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGCONT)
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def _log(repo: Path) -> list[dict[str, Any]]:
-    return entries(repo / "audit" / "decision_logs" / "sim_itest.jsonl")
-
-
-def _fills(repo: Path) -> list[dict[str, Any]]:
-    return [e for e in _log(repo) if e["kind"] == "fill"]
-
-
-def _client(sim: SimulatorProcess) -> Any:
-    options = {"defaultType": "spot", **SPOT_OPTIONS["binance"]}
-    client = ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret, "options": options})
-    point_at(client, sim.url)
-    return client
-
-
-def _tradeops(repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TRADEOPS), *args], cwd=repo, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
 
 
 def test_orders_reach_the_simulator_fills_are_booked_once_and_kill9_restart_resends_nothing(tmp_path, sim):
@@ -69,36 +33,36 @@ def test_orders_reach_the_simulator_fills_are_booked_once_and_kill9_restart_rese
     env = live_env(tmp_path, sim.api_key, sim.secret)
     proc = start_scheduler(repo, env, tmp_path / "first.log")
     try:
-        wait_for(lambda: len(_fills(repo)) >= 2, 40, "two fills booked from the simulator")
+        wait_for(lambda: len(fills(repo)) >= 2, 40, "two fills booked from the simulator")
         os.kill(proc.pid, signal.SIGKILL)  # mid-run: an order may be in flight
         proc.wait(timeout=10)
     finally:
-        _stop(proc)
+        stop_scheduler(proc)
     before = sim_state(sim.url)
     proc = start_scheduler(repo, env, tmp_path / "second.log")
     try:
         wait_for(
             lambda: (
-                sum(1 for e in _log(repo) if e["kind"] == "run") >= 2
-                and any(e["kind"] == "reconcile" for e in _log(repo)[-40:])
+                sum(1 for e in decisions(repo) if e["kind"] == "run") >= 2
+                and any(e["kind"] == "reconcile" for e in decisions(repo)[-40:])
             ),
             40,
             "the restarted scheduler reconciles",
         )
         wait_for(lambda: sim_state(sim.url)["trades"] > before["trades"], 30, "trading continues")
     finally:
-        _stop(proc)
+        stop_scheduler(proc)
     client_ids = sim_state(sim.url)["client_order_ids"]
     assert len(client_ids) == len(set(client_ids)), "an order was sent twice"
-    booked = [e["metadata"]["trade_id"] for e in _fills(repo)]
+    booked = [e["metadata"]["trade_id"] for e in fills(repo)]
     assert len(booked) == len(set(booked)), "a venue trade was booked twice"
-    venue_trades = _client(sim).fetch_my_trades("BTC/USDT", None, 1000)
+    venue_trades = sim_client(sim).fetch_my_trades("BTC/USDT", None, 1000)
     assert sorted(booked, key=int) == sorted((str(t["id"]) for t in venue_trades), key=int)
-    buys = [e for e in _fills(repo) if e["metadata"]["side"] == "buy"]
+    buys = [e for e in fills(repo) if e["metadata"]["side"] == "buy"]
     assert buys and all(e["metadata"]["fee_asset"] == "BTC" for e in buys)  # Binance spot: buyers pay in base
-    checked = _tradeops(repo, env, "state", "check", "--environment", ENV_NAME)
+    checked = tradeops_cli(repo, env, "state", "check", "--environment", ENV_NAME)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    reconciled = _tradeops(repo, env, "reconcile", "--environment", ENV_NAME, "--json")
+    reconciled = tradeops_cli(repo, env, "reconcile", "--environment", ENV_NAME, "--json")
     report = json.loads(reconciled.stdout)
     assert reconciled.returncode == 0 and report["clean"], report
 
@@ -109,17 +73,17 @@ def test_timeout_after_accept_and_a_429_storm_leave_one_order_per_client_id(tmp_
     sim.admin("faults", {"hang_after_accept": 1, "hang_seconds": 3})
     proc = start_scheduler(repo, env, tmp_path / "sched.log")
     try:
-        wait_for(lambda: len(_fills(repo)) >= 1, 60, "the first (hung) order resolved and booked")
+        wait_for(lambda: len(fills(repo)) >= 1, 60, "the first (hung) order resolved and booked")
         sim.admin("faults", {"storm_429": 8, "retry_after_s": 1})
         count = sim_state(sim.url)["trades"]
         wait_for(lambda: sim_state(sim.url)["trades"] > count, 40, "trading after the 429 storm")
     finally:
-        _stop(proc)
+        stop_scheduler(proc)
     client_ids = sim_state(sim.url)["client_order_ids"]
     assert len(client_ids) == len(set(client_ids))
-    first = _fills(repo)[0]["artefacts"]["client_order_id"]
+    first = fills(repo)[0]["artefacts"]["client_order_id"]
     assert client_ids.count(first) == 1
-    booked = [e["metadata"]["trade_id"] for e in _fills(repo)]
+    booked = [e["metadata"]["trade_id"] for e in fills(repo)]
     assert len(booked) == len(set(booked))
 
 
@@ -133,8 +97,8 @@ def test_watchdog_cancels_venue_orders_when_the_scheduler_is_stopped_with_the_ki
     proc = start_scheduler(repo, env, tmp_path / "sched.log")
     dog = None
     try:
-        wait_for(lambda: len(_fills(repo)) >= 1, 40, "the scheduler trading")
-        client = _client(sim)
+        wait_for(lambda: len(fills(repo)) >= 1, 40, "the scheduler trading")
+        client = sim_client(sim)
         price = client.fetch_ticker("BTC/USDT")["last"]
         for n in range(2):  # resting orders on the account (placed by another client of it)
             client.create_order(
@@ -143,7 +107,7 @@ def test_watchdog_cancels_venue_orders_when_the_scheduler_is_stopped_with_the_ki
         assert sim_state(sim.url)["open_orders"] == 2
 
         def reduced_on_unknown_orders() -> bool:
-            log = _log(repo)
+            log = decisions(repo)
             diff = any(
                 e["kind"] == "reconcile" and "unknown_venue_order" in e["metadata"]["detail"] for e in log
             )
@@ -157,7 +121,7 @@ def test_watchdog_cancels_venue_orders_when_the_scheduler_is_stopped_with_the_ki
 
         wait_for(reduced_on_unknown_orders, 20, "the scheduler reducing on orders it does not know")
         os.kill(proc.pid, signal.SIGSTOP)
-        engaged = _tradeops(
+        engaged = tradeops_cli(
             repo,
             env,
             "kill-switch",
@@ -187,11 +151,11 @@ def test_watchdog_cancels_venue_orders_when_the_scheduler_is_stopped_with_the_ki
         if dog is not None:
             dog.terminate()
             dog.wait(timeout=20)
-        _stop(proc)
+        stop_scheduler(proc)
     ops_log = entries(repo / "audit" / "decision_logs" / "stage4.jsonl")
     acted = [e for e in ops_log if e["kind"] == "watchdog"]
     assert acted and acted[0]["signature"]["value"]
     assert acted[0]["artefacts"]["trigger"] in ("kill_switch_unconfirmed", "heartbeat_stale")
     assert len(acted[0]["metadata"]["cancelled"]) == 2
-    verified = _tradeops(repo, env, "decision-log", "verify", "audit/decision_logs/stage4.jsonl")
+    verified = tradeops_cli(repo, env, "decision-log", "verify", "audit/decision_logs/stage4.jsonl")
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -6,7 +6,7 @@ mid-run is reconnected (counted with `stream="market_data"`), caught up and trad
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -14,21 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import free_port
 from tests.integration.live import wait_for
-from tests.integration.live_sim import live_env, live_repo, sim_state, start_scheduler
-from tests.integration.test_live_sim_scheduler import _fills, _stop
-from tradeops.bootstrap.exchange_sim import SimulatorProcess
+from tests.integration.live_sim import fills, live_env, live_repo, sim_state, start_scheduler, stop_scheduler
 
 pytestmark = pytest.mark.timeout(150)
 KLINES = "GET /api/v3/klines"
-
-
-@pytest.fixture
-def sim() -> Iterator[SimulatorProcess]:
-    process = SimulatorProcess("--step-ms", "300", "--interval", "1m", "--symbols", "BTC/USDT")
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def _sample(url: str, name: str, **labels: str) -> float | None:
@@ -68,21 +57,21 @@ def test_a_scheduler_on_websocket_market_data_trades_and_survives_a_dropped_stre
         return found or 0.0
 
     try:
-        wait_for(lambda: len(_fills(repo)) >= 1, 60, "fills booked from the simulator")
+        wait_for(lambda: len(fills(repo)) >= 1, 60, "fills booked from the simulator")
         assert klines(), "the history and the catch-up are loaded by REST"
         wait_for(lambda: _quiet_window(klines, cursor, 10), 60, "bars arriving with no REST candle request")
         staleness = "tradeops_market_data_staleness_seconds"
         wait_for(lambda: _sample(metrics, staleness, symbol="BTC/USDT") == 0.0, 20, "a fresh feed")
 
-        booked = len(_fills(repo))
+        booked = len(fills(repo))
         assert sim.admin("drop-streams", {"down_seconds": 1.0})["dropped"] >= 1
         wait_for(lambda: market_reconnects() >= 1, 30, "the market stream reconnected")
-        wait_for(lambda: len(_fills(repo)) > booked, 60, "trading after the drop")
+        wait_for(lambda: len(fills(repo)) > booked, 60, "trading after the drop")
         wait_for(lambda: _quiet_window(klines, cursor, 10), 60, "the stream serving bars again")
     finally:
-        _stop(proc)
+        stop_scheduler(proc)
     assert "market data: binance by websocket (ccxt.pro)" in (tmp_path / "sched.log").read_text()
     client_ids = sim_state(sim.url)["client_order_ids"]
     assert len(client_ids) == len(set(client_ids)), "an order was sent twice"
-    trade_ids = [e["metadata"]["trade_id"] for e in _fills(repo)]
+    trade_ids = [e["metadata"]["trade_id"] for e in fills(repo)]
     assert len(trade_ids) == len(set(trade_ids)), "a venue trade was booked twice"

@@ -13,8 +13,18 @@ from collections.abc import Iterator
 import pytest
 
 from tests.integration.live import wait_for
-from tests.integration.live_sim import ENV_NAME, live_env, live_repo, sim_state, start_scheduler
-from tests.integration.test_live_sim_scheduler import _client, _fills, _log, _stop, _tradeops
+from tests.integration.live_sim import (
+    ENV_NAME,
+    decisions,
+    fills,
+    live_env,
+    live_repo,
+    sim_client,
+    sim_state,
+    start_scheduler,
+    stop_scheduler,
+    tradeops_cli,
+)
 from tradeops.bootstrap.exchange_sim import SimulatorProcess
 
 pytestmark = pytest.mark.timeout(150)
@@ -50,27 +60,31 @@ def test_cross_exchange_trades_both_simulators_and_both_reconcile_clean(tmp_path
     try:
 
         def both_venues_filled() -> bool:
-            venues = Counter(e["artefacts"]["venue"] for e in _fills(repo))
+            venues = Counter(e["artefacts"]["venue"] for e in fills(repo))
             return venues["binance"] >= 2 and venues["bybit"] >= 2
 
         wait_for(both_venues_filled, 90, "fills on both venues (entry and exit legs)")
         wait_for(
-            lambda: any(e["kind"] == "reconcile" for e in _log(repo)[-30:]), 20, "a reconcile after the fills"
+            lambda: any(e["kind"] == "reconcile" for e in decisions(repo)[-30:]),
+            20,
+            "a reconcile after the fills",
         )
     finally:
-        _stop(proc)
-    fills = _fills(repo)
-    assert {e["artefacts"]["strategy"] for e in fills} == {"cross_exchange"}
+        stop_scheduler(proc)
+    booked_fills = fills(repo)
+    assert {e["artefacts"]["strategy"] for e in booked_fills} == {"cross_exchange"}
     for name, sim in (("binance", binance), ("bybit", bybit)):
-        booked = [e["metadata"]["trade_id"] for e in fills if e["artefacts"]["venue"] == name]
-        venue_trades = _client(sim).fetch_my_trades("BTC/USDT", None, 1000)
+        booked = [e["metadata"]["trade_id"] for e in booked_fills if e["artefacts"]["venue"] == name]
+        venue_trades = sim_client(sim).fetch_my_trades("BTC/USDT", None, 1000)
         assert sorted(booked, key=int) == sorted((str(t["id"]) for t in venue_trades), key=int), name
         client_ids = sim_state(sim.url)["client_order_ids"]
         assert len(client_ids) == len(set(client_ids)), f"an order was sent twice to {name}"
     diffs = [
-        e["metadata"]["detail"] for e in _log(repo) if e["kind"] == "reconcile" and e["status"] != "clean"
+        e["metadata"]["detail"]
+        for e in decisions(repo)
+        if e["kind"] == "reconcile" and e["status"] != "clean"
     ]
     assert diffs == []  # the scheduler's own reconciliations agreed with both venues throughout
-    reconciled = _tradeops(repo, env, "reconcile", "--environment", ENV_NAME, "--json")
+    reconciled = tradeops_cli(repo, env, "reconcile", "--environment", ENV_NAME, "--json")
     report = json.loads(reconciled.stdout)
     assert reconciled.returncode == 0 and report["clean"], report

@@ -107,6 +107,19 @@ def test_verify_ok_fail_and_unreadable(workdir, capsys):
     assert code == 2 and "not found" in err
 
 
+def test_verify_jobs_splits_the_log_with_the_same_output(workdir, capsys, monkeypatch):
+    for _ in range(6):
+        summary(capsys, "--append", "log.jsonl")
+    _, sequential, _ = run(capsys, "verify", "--jobs", "1", "log.jsonl")
+    monkeypatch.setattr("tradeops.decision_log.parallel_verify.MIN_CHUNK_BYTES", 1)
+    _, parallel, _ = run(capsys, "verify", "--jobs", "2", "log.jsonl")
+    assert parallel == sequential and sequential.startswith("OK: 7 entries, head ")
+    log = workdir / "log.jsonl"
+    log.write_text(log.read_text().replace("INC-7", "INC-8", 6))
+    code, out, _ = run(capsys, "verify", "--jobs", "2", "log.jsonl")
+    assert code == 1 and out.startswith("FAIL: log.jsonl:2: signature mismatch")
+
+
 def test_verify_with_keyring_and_expect_head(workdir, capsys, monkeypatch):
     summary(capsys, "--append", "log.jsonl", "--hmac-key-id", "old")
     summary(capsys, "--append", "log.jsonl", "--hmac-key-id", "old")

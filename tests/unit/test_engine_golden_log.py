@@ -9,45 +9,26 @@ when a change of decisions is intended, and say so in the commit."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from tradeops.bench.paper import DENSE_PARAMS
-from tradeops.bootstrap.engine import RunOptions, build_runtime
 from tradeops.decision_log.keys import ephemeral_key
 
-if __package__:
-    from tests.unit.test_run_determinism import _normalised
-else:  # run as a script to regenerate the fixture
+if not __package__:  # run as a script to regenerate the fixture
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tests.unit.test_run_determinism import _normalised
+from tests.unit.dense_window import REPO, normalised, run_dense
 
 GOLDEN = Path(__file__).with_name("golden") / "dense_400.jsonl.gz"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _run_window(workdir: Path) -> list[bytes]:
     """The normalised log of the window, run in `workdir` (which holds a copy of config/)."""
     log = workdir / "decisions.jsonl"
-    options = RunOptions(
-        synthetic_bars=400,
-        kill_switch=False,
-        state=str(workdir / "state.sqlite"),
-        decision_log_path=str(log),
-        strategy_params=DENSE_PARAMS,
-        signing_key=ephemeral_key(),
-    )
-    runtime = build_runtime(options)
-    try:
-        asyncio.run(runtime.scheduler.run())
-        runtime.sink.flush()
-    finally:
-        runtime.close()
-    return _normalised(log)
+    run_dense(log, ephemeral_key(), state=workdir / "state.sqlite")
+    return normalised(log)
 
 
 def test_the_dense_window_gives_the_golden_decision_log(tmp_path, monkeypatch):

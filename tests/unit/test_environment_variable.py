@@ -29,7 +29,14 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_variable_names_the_environment_and_the_flag_wins(workspace, capsys, monkeypatch):
     monkeypatch.setenv("TRADEOPS_ENVIRONMENT", "no_such_environment")
     assert main(["run", "--run-once"]) != 0
-    assert "no_such_environment" in capsys.readouterr().err
+    err = capsys.readouterr().err  # one line naming where the name came from, no traceback
+    assert err.strip() == (
+        "error: --environment no_such_environment (from TRADEOPS_ENVIRONMENT): not in config; "
+        "known: binance_paper, binance_testnet, binance_live, binance_sim"
+    )
+    assert main(["kill-switch", "status", "--environment", "typo"]) != 0  # typed: no variable named
+    typed = capsys.readouterr().err
+    assert "error: --environment typo: not in config/core.yaml; known: binance_paper" in typed
     monkeypatch.setenv("TRADEOPS_ENVIRONMENT", "binance_sim")
     assert main(["run", "--run-once"]) != 0  # binance_sim is live: it needs its keys, never paper
     assert "TRADEOPS_SIM_API_KEY is not set" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.ops_fakes import log_of, records_of
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import AlreadyExists, AuditWriteFailed, TradeopsError, UserInputError
@@ -27,7 +28,7 @@ from tradeops.ops.incident_control import (
 )
 from tradeops.ops.incident_model import IncidentStateError
 from tradeops.ops_ports import OpsContext
-from tradeops.ops_ports.fakes import FixedClock, MemoryIncidentRecords, MemoryOperatorLog, fake_ops_context
+from tradeops.ops_ports.fakes import FixedClock, fake_ops_context
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = 1_772_366_400_000  # 2026-03-01T12:00:00Z
@@ -43,16 +44,6 @@ def cfg() -> AppConfig:
 @pytest.fixture
 def ctx(cfg: AppConfig) -> OpsContext:
     return fake_ops_context(cfg, now_ms=NOW)
-
-
-def log_of(ctx: OpsContext) -> MemoryOperatorLog:
-    assert isinstance(ctx.operator_log, MemoryOperatorLog)
-    return ctx.operator_log
-
-
-def records_of(ctx: OpsContext) -> MemoryIncidentRecords:
-    assert isinstance(ctx.incidents, MemoryIncidentRecords)
-    return ctx.incidents
 
 
 def test_open_note_close_log_one_entry_each_and_rewrite_the_records(ctx: OpsContext) -> None:

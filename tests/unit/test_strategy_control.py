@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.ops_fakes import log_of
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import AlreadyExists, AuditWriteFailed, UserInputError
@@ -22,7 +23,7 @@ from tradeops.ops.strategy_control import (
     show,
 )
 from tradeops.ops_ports import OpsContext
-from tradeops.ops_ports.fakes import FixedClock, FixedKeyProvider, MemoryOperatorLog, fake_ops_context
+from tradeops.ops_ports.fakes import FixedClock, FixedKeyProvider, fake_ops_context
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = 1_772_366_400_000  # 2026-03-01T12:00:00Z
@@ -37,11 +38,6 @@ def cfg() -> AppConfig:
 @pytest.fixture
 def ctx(cfg: AppConfig) -> OpsContext:
     return fake_ops_context(cfg, now_ms=NOW)
-
-
-def log_of(ctx: OpsContext) -> MemoryOperatorLog:
-    assert isinstance(ctx.operator_log, MemoryOperatorLog)
-    return ctx.operator_log
 
 
 def test_disable_persists_logs_once_and_answers_with_the_view(ctx: OpsContext) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.ops_fakes import log_of, store_of, venues_of
 from tradeops.config.load import load_config
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import AuditWriteFailed, UserInputError
@@ -19,7 +20,7 @@ from tradeops.ops.venue_actions import CancelUnknownOrder, ShowReconcile, cancel
 from tradeops.ops.venue_adopt import AdoptCommand, adopt
 from tradeops.ops.watchdog import TakeDown, Watchdog, take_down
 from tradeops.ops_ports import OpsContext
-from tradeops.ops_ports.fakes import MemoryOperatorLog, MemoryOpsStore, MemoryVenueAccount, fake_ops_context
+from tradeops.ops_ports.fakes import fake_ops_context
 from tradeops.runtime.heartbeat import HEARTBEAT_KV_KEY, Heartbeat
 from tradeops.runtime.venue_reconcile import ACCOUNT, Diff, DiffKind, OrderView, ReconcileReport
 
@@ -43,21 +44,6 @@ def ctx(cfg: AppConfig) -> OpsContext:
     venues.open_orders = [DESK]
     venues.report = ReconcileReport((UNKNOWN, BALANCE), frozenset({ACCOUNT}))
     return context
-
-
-def venues_of(ctx: OpsContext) -> MemoryVenueAccount:
-    assert isinstance(ctx.venues, MemoryVenueAccount)
-    return ctx.venues
-
-
-def log_of(ctx: OpsContext) -> MemoryOperatorLog:
-    assert isinstance(ctx.operator_log, MemoryOperatorLog)
-    return ctx.operator_log
-
-
-def store_of(ctx: OpsContext) -> MemoryOpsStore:
-    assert isinstance(ctx.store, MemoryOpsStore)
-    return ctx.store
 
 
 def test_reconcile_shows_every_difference_and_writes_nothing(ctx: OpsContext) -> None:

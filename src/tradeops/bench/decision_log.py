@@ -19,6 +19,7 @@ import numpy as np
 from tradeops.decision_log.anchor import anchor_path
 from tradeops.decision_log.errors import TornTailError
 from tradeops.decision_log.keys import SigningKey
+from tradeops.decision_log.parallel_verify import auto_jobs, verify_file_parallel
 from tradeops.decision_log.sink import FileDecisionSink
 from tradeops.decision_log.verify import verify_file
 from tradeops.decision_log.writer import DecisionLogWriter, FsyncMode
@@ -112,6 +113,11 @@ def _one_run(
     progress(entries)
     if not result.ok or result.entries != entries + 1:  # + the genesis entry
         raise click.ClickException(f"bench log failed verification: {result}")
+    started = time.perf_counter()
+    parallel = verify_file_parallel(group_path, keyring={"bench": key})
+    parallel_seconds = time.perf_counter() - started
+    if parallel != result:
+        raise click.ClickException(f"parallel verify disagrees: {parallel} != {result}")
     for done in (group_path, each_path):
         done.unlink()
         anchor_path(done).unlink(missing_ok=True)
@@ -119,6 +125,7 @@ def _one_run(
         "append_per_second_group_commit": group["per_second"],
         "append_per_second_fsync_each": each["per_second"],
         "verify_per_second": entries / verify_seconds,
+        "verify_parallel_per_second": entries / parallel_seconds,
         "durable_latency_p99_ms": group["p99_ms"],
         "append_cpu_us_per_entry": group["cpu_us_per_entry"],
         "verify_cpu_us_per_entry": verify_cpu / (entries + 1) * 1e6,
@@ -214,6 +221,8 @@ def bench_decision_log(
         "append_per_second_group_commit": round(medians["append_per_second_group_commit"]),
         "append_per_second_fsync_each": round(medians["append_per_second_fsync_each"]),
         "verify_per_second": round(medians["verify_per_second"]),
+        "verify_parallel_per_second": round(medians["verify_parallel_per_second"]),
+        "verify_parallel_jobs": auto_jobs(),
         "durable_latency_p99_ms": round(medians["durable_latency_p99_ms"], 2),
         "durable_latency_p50_ms": round(medians["durable_latency_p50_ms"], 2),
         "fsync_each_latency_p99_ms": round(medians["fsync_each_latency_p99_ms"], 2),
@@ -230,7 +239,8 @@ def bench_decision_log(
             "appends go through FileDecisionSink (runtime path: DecisionRecord -> signed chained line); "
             f"fsync_each measured over {fsync_each_entries} entries; durable latency = append call -> "
             "fdatasync covering the entry; verify = default (strict, canonical bytes, anchor), HMAC-SHA256, "
-            "whole group-commit log"
+            "whole group-commit log, in one process; verify_parallel = the same (result compared) with "
+            "decision-log verify's default --jobs (chunks on spawned workers, their start-up included)"
         ),
     }
     if runaway is not None:

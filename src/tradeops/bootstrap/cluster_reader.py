@@ -7,6 +7,8 @@ import json
 import time
 from typing import Any
 
+from nats.js.errors import NoKeysError
+
 from tradeops.bootstrap.cluster import ClusterNode, open_node
 from tradeops.cluster import names
 from tradeops.cluster.lease import read_lease
@@ -44,7 +46,7 @@ class NatsClusterReader:
             prefix = names.follower_key(environment, "")
             try:
                 keys = await node.lease_kv.keys()
-            except Exception:
+            except NoKeysError:  # an empty bucket; any other failure is a failed read, not "no followers"
                 return []
             found = []
             for key in sorted(k for k in keys if k.startswith(prefix)):

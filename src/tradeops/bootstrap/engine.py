@@ -13,7 +13,7 @@ from tradeops.bootstrap.adapters import Adapters
 from tradeops.bootstrap.decision_log_wiring import audited, open_sink, writer_opener
 from tradeops.bootstrap.kill_switch_wiring import open_gate
 from tradeops.bootstrap.live_start import booked_trade_ids, live_opening, start_live
-from tradeops.config.load import load_config
+from tradeops.config.load import environment_of, load_config
 from tradeops.config.models import AppConfig, EnvironmentConfig
 from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.money import to_decimal
@@ -151,11 +151,7 @@ def _load_market(
 
 
 def _environment(cfg: AppConfig, opts: RunOptions) -> EnvironmentConfig:
-    if opts.environment not in cfg.environments:
-        raise UserInputError(
-            f"--environment {opts.environment}: not in config; known: {', '.join(cfg.environments)}"
-        )
-    env = cfg.environments[opts.environment]
+    env = environment_of(cfg, opts.environment)
     if env.mode == "live":
         from tradeops.bootstrap.live import refuse_unready_live
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import orjson
 
+from tradeops.config.load import environment_of
 from tradeops.config.models import AppConfig
 from tradeops.decision_log.reader import iter_entries
-from tradeops.domain.errors import TamperDetected, UserInputError
+from tradeops.domain.errors import TamperDetected
 from tradeops.domain.trading import Position, StrategyStatus, TradingState
 from tradeops.fsutil import atomic_write_json, atomic_write_text
 from tradeops.ops_ports import LogEntries, OpsContext, OpsStore
@@ -156,9 +157,7 @@ def incident_context(
     env = cfg.environments.get(name)
 
     def opener() -> OpsStore:
-        if env is None:
-            raise UserInputError(f"--environment {name}: not in {config_path}")
-        return open_state_store(env)
+        return open_state_store(env or environment_of(cfg, name, config_path))
 
     ctx = assemble_ops_context(
         cfg, config_path, name, LazyOpsStore(opener), Path(cfg.runtime.overrides_dir),

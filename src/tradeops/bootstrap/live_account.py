@@ -16,7 +16,7 @@ from tradeops.bootstrap.live_adoption import adopted_ids, record_adopted_order
 from tradeops.bootstrap.live_adoption import shift_opening_balance as shift_opening
 from tradeops.bootstrap.live_start import balance_tolerance, expected_balances
 from tradeops.bootstrap.ops import assemble_ops_context
-from tradeops.config.load import load_config
+from tradeops.config.load import environment_of, load_config
 from tradeops.config.models import AppConfig, EnvironmentConfig
 from tradeops.domain.errors import UserInputError
 from tradeops.domain.trading import OrderAck, OrderRequest
@@ -79,11 +79,7 @@ def open_live_account(
     config_path: str | Path, environment: str, environ: Mapping[str, str] = os.environ
 ) -> LiveAccount:
     cfg = load_config(Path(config_path))
-    if environment not in cfg.environments:
-        raise UserInputError(
-            f"--environment {environment}: not in {config_path}; known: {', '.join(cfg.environments)}"
-        )
-    env = cfg.environments[environment]
+    env = environment_of(cfg, environment, config_path)
     if env.mode != "live":
         raise UserInputError(
             f"--environment {environment} is mode: paper; reconcile needs a live environment"

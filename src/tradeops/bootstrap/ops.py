@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 from tradeops.bootstrap.incident_records import file_incident_records
 from tradeops.bootstrap.operator_log import ConfigKeyProvider, FileOperatorLog
 from tradeops.bootstrap.override_files import remove_override_file, write_override
-from tradeops.config.load import load_config
+from tradeops.config.load import environment_of, load_config
 from tradeops.config.models import AppConfig
 from tradeops.config.overrides import OverrideFile
-from tradeops.domain.errors import UserInputError
 from tradeops.host.override_files import read_override, read_overrides
 from tradeops.observability.alertmanager import AlertmanagerClient
 from tradeops.ops_ports import OpsContext, OpsStore, OverrideBus
@@ -136,10 +135,7 @@ def build_ops_context(
 
     path = Path(config_path)
     cfg = load_config(path)
-    if environment not in cfg.environments:
-        known = ", ".join(cfg.environments)
-        raise UserInputError(f"--environment {environment}: not in {path}; known: {known}")
-    env = cfg.environments[environment]
+    env = environment_of(cfg, environment, path)
     if env.mode == "paper":
         # Paper setups sign with decision_log.key_file, created only for logs without entries.
         from tradeops.bootstrap.decision_log_wiring import paper_signing_key

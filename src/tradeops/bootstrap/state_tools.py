@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeops.bootstrap.account import log_beside, project_log
-from tradeops.config.load import load_config
+from tradeops.config.load import environment_of, load_config
 from tradeops.decision_log.chain import ChainBroken, iter_chain, log_identity
 from tradeops.decision_log.lockfile import LogLock
 from tradeops.domain.errors import AlreadyExists, UserInputError
@@ -46,11 +46,7 @@ def resolve_target(config_path: str | Path, environment: str, state: str | None,
         path = Path(state)
         return Target(sqlite_url(path), Path(log or log_beside(path)))
     cfg = load_config(config_path)
-    if environment not in cfg.environments:
-        raise UserInputError(
-            f"--environment {environment}: not in {config_path}; known: {', '.join(cfg.environments)}"
-        )
-    env = cfg.environments[environment]
+    env = environment_of(cfg, environment, config_path)
     return Target(
         env.state_url or sqlite_url(env.state_path), Path(log or cfg.decision_log_path(environment))
     )

@@ -26,16 +26,11 @@ def api() -> None:
 )
 def serve(config_path: Path, environment: str, host: str | None, port: int | None, insecure_dev: bool) -> int:
     """Serve until interrupted; refuses to start without TLS files and a token whose secret is set."""
-    from tradeops.config.load import load_config
+    from tradeops.config.load import environment_of, load_config
     from tradeops.control_api.server import serve as run_server
 
     cfg = load_config(config_path)
-    if environment not in cfg.environments:
-        from tradeops.domain.errors import UserInputError
-
-        raise UserInputError(
-            f"--environment {environment}: not in {config_path}; known: {', '.join(cfg.environments)}"
-        )
+    environment_of(cfg, environment, config_path)
     run_server(
         cfg,
         config_path=config_path,

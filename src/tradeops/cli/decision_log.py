@@ -210,12 +210,19 @@ def _verify_notes(result: Any) -> list[str]:
     is_flag=True,
     help="Cluster mode: verify the environment's mirrored log in JetStream, and each PATH against it.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes for one large log (split at line boundaries; same result) [default: the CPUs].",
+)
 @environment_option("With --stream.")
 @key_options
 @config_option
 @click.argument("paths", nargs=-1)
 def verify(
     stream: bool,
+    jobs: int | None,
     environment: str,
     strict: bool,
     keyring_path: str | None,
@@ -232,7 +239,7 @@ def verify(
     """Check bytes, chain, signatures, rotations and anchor: `OK: N entries, head H` (exit 0) or
     the first bad line (exit 1)."""
     from tradeops.decision_log.keys import NO_KEY_MESSAGE
-    from tradeops.decision_log.verify import verify_file
+    from tradeops.decision_log.parallel_verify import verify_file_parallel
 
     if strict and allow_unsigned:
         raise UserInputError("--strict refuses unsigned entries: drop --allow-unsigned or --strict")
@@ -247,13 +254,14 @@ def verify(
     if stream and not _verify_stream(config_path, environment, paths, keyring, allow_unsigned):
         return 1
     for index, path in enumerate(paths):
-        result = verify_file(
+        result = verify_file_parallel(
             path,
             keyring=keyring,
             expect_head=expect_head if index == len(paths) - 1 else None,
             allow_unsigned=allow_unsigned,
             check_anchor=not no_anchor,
             max_line_bytes=max_line_bytes or settings.max_line_bytes,
+            jobs=jobs,
         )
         if not result.ok:
             click.echo(f"FAIL: {path}:{result.first_error_line}: {result.reason}")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from tradeops.cli.options import config_option, environment_option
+from tradeops.config.load import environment_of
 from tradeops.config.models import AppConfig
 from tradeops.domain.errors import UserInputError
 
@@ -30,10 +31,7 @@ def _config(config_path: Path, environment: str, *, signing: bool = False) -> Ap
     if not config_path.is_file():
         raise UserInputError(f"--config {config_path}: no such file; pass the path of core.yaml")
     cfg = load_config(config_path)
-    if environment not in cfg.environments:
-        raise UserInputError(
-            f"--environment {environment}: not in {config_path}; known: {', '.join(cfg.environments)}"
-        )
+    environment_of(cfg, environment, config_path)
     if signing and cfg.environments[environment].mode == "paper":
         # Same rule as the paper engine: decision_log.key_file, created only for logs without entries.
         from tradeops.bootstrap.decision_log_wiring import paper_signing_key

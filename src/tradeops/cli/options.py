@@ -9,11 +9,10 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from tradeops.config.load import DEFAULT_CONFIG_PATH
+from tradeops.config.load import DEFAULT_CONFIG_PATH, ENVIRONMENT_ENV
 from tradeops.domain.errors import UserInputError
 
 CONFIG_ENV = "TRADEOPS_CONFIG"
-ENVIRONMENT_ENV = "TRADEOPS_ENVIRONMENT"  # the operator's shell names the environment once
 DEFAULT_ENVIRONMENT = "binance_paper"
 
 FC = TypeVar("FC", bound=Callable[..., Any])

@@ -9,6 +9,7 @@ alias cycle therefore fails in milliseconds with one line instead of eating memo
 from __future__ import annotations
 
 import math
+import os
 import re
 import warnings
 from collections.abc import Iterable, Iterator
@@ -20,8 +21,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import YAMLError
 
-from tradeops.config.models import PROFILE_NAMES, STRATEGY_NAMES, AppConfig
-from tradeops.domain.errors import ConfigError
+from tradeops.config.models import PROFILE_NAMES, STRATEGY_NAMES, AppConfig, EnvironmentConfig
+from tradeops.domain.errors import ConfigError, UserInputError
 from tradeops.domain.market import interval_to_ms
 
 DEFAULT_CONFIG_PATH = Path("config/core.yaml")
@@ -333,3 +334,17 @@ def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> AppConfig:
         more = f" (+{len(problems) - 1} more; run `tradeops config validate`)" if len(problems) > 1 else ""
         raise ConfigError(problems[0] + more, problems)
     return cfg
+
+
+ENVIRONMENT_ENV = "TRADEOPS_ENVIRONMENT"  # the operator's shell names the environment once
+
+
+def environment_of(cfg: AppConfig, name: str, where: str | Path = "config") -> EnvironmentConfig:
+    """The environment `name` of `cfg`, or one line naming the known ones (and the shell variable,
+    when the name is the one it gives: the operator may not have typed it)."""
+    env = cfg.environments.get(name)
+    if env is None:
+        source = f" (from {ENVIRONMENT_ENV})" if os.environ.get(ENVIRONMENT_ENV) == name else ""
+        known = ", ".join(cfg.environments)
+        raise UserInputError(f"--environment {name}{source}: not in {where}; known: {known}")
+    return env

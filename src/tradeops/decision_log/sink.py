@@ -17,6 +17,7 @@ from typing import Any
 
 from tradeops.decision_log.errors import LogWriteError
 from tradeops.decision_log.writer import DecisionLogWriter
+from tradeops.domain.clock import MarketTimeText
 from tradeops.domain.events import DecisionRecord, DenialReason
 from tradeops.runtime.ports import KillPolicy, OrderGate
 from tradeops.runtime.stats import RuntimeStats
@@ -44,8 +45,7 @@ class FileDecisionSink:
         self._retry_seconds = retry_seconds
         self._monotonic = monotonic
         self._last_time: tuple[int, datetime] = (0, datetime.fromtimestamp(0, tz=UTC))
-        self._last_market: tuple[int, str] = (0, self._last_time[1].isoformat())
-        self._market_second: tuple[int, str] = (0, self._last_market[1][:-6])
+        self._market_iso = MarketTimeText()  # epoch ms -> isoformat, the text to the second once a second
         self._last_wall: tuple[int, datetime] = (-1, self._last_time[1])
         self._halt_reason: str | None = None
         self._next_try = 0.0
@@ -61,19 +61,6 @@ class FileDecisionSink:
 
     def _market(self, ts_ms: int) -> str:
         return self._time(ts_ms).isoformat()
-
-    def _market_iso(self, ts_ms: int) -> str:
-        """`datetime.isoformat()` of epoch ms in UTC; the text up to the second is made once per second."""
-        last_ms, text = self._last_market
-        if ts_ms != last_ms:
-            second, ms = divmod(ts_ms, 1000)
-            last_second, prefix = self._market_second
-            if second != last_second:
-                prefix = datetime.fromtimestamp(second, tz=UTC).isoformat()[:-6]  # without +00:00
-                self._market_second = (second, prefix)
-            text = f"{prefix}.{ms:03d}000+00:00" if ms else prefix + "+00:00"
-            self._last_market = (ts_ms, text)
-        return text
 
     def _wall(self) -> datetime:
         """Now (wall clock, ms): one datetime object per millisecond, so the writer formats it once."""

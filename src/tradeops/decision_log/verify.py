@@ -401,9 +401,26 @@ def verify_file(
             return VerifyResult(False, 0, "", 0, problem, str(path))
     if expected is not None and expected[1] == genesis_hash(expected[0]):
         scan.found = 0
-    repair = f"run `tradeops decision-log repair {path}`"
     with open_log(path) as handle:
-        failure = _scan_lines(handle, checker, scan, expected, anchor, max_line_bytes, repair)
+        failure = _scan_lines(handle, checker, scan, expected, anchor, max_line_bytes, repair_hint(path))
+    return finish(path, checker, scan, failure, anchor, expect_head, check_anchor)
+
+
+def repair_hint(path: Path) -> str:
+    return f"run `tradeops decision-log repair {path}`"
+
+
+def finish(
+    path: Path,
+    checker: _Checker,
+    scan: _Scan,
+    failure: tuple[int, str] | None,
+    anchor: Anchor | None,
+    expect_head: str | None,
+    check_anchor: bool,
+) -> VerifyResult:
+    """The result once every line was scanned (or the first bad one found): the log-level checks."""
+    expected = _expected_head(expect_head)
     head = line_hash(scan.prev_line, scan.last_alg) if scan.prev_line is not None else genesis_hash("sha256")
     if failure is None and scan.number == 0:
         failure = 1, "the log is empty: it has no genesis entry (emptied, or not a decision log)"

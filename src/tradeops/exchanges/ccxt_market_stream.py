@@ -23,6 +23,7 @@ from typing import Any
 
 from tradeops.domain.market import Bar, interval_to_ms
 from tradeops.exchanges.ccxt_market import CcxtMarketData
+from tradeops.exchanges.loop_thread import LoopThread
 from tradeops.runtime.stats import VenueRequestStats
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,7 @@ class CandleStream:
         self.health = MarketStreamHealth()
         self._tapes = {s: _Tape() for s in self.symbols}
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._runner = LoopThread(f"market-stream-{venue}", self._serve)
         self._stopping = False
         self._delivered = False  # the current connection brought data
 
@@ -115,32 +114,13 @@ class CandleStream:
             return all(tape.first_ts is not None for tape in self._tapes.values())
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"market-stream-{self.venue}", daemon=True)
-            self._thread.start()
+        self._runner.start()
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         self._stopping = True
-        loop, task = self._loop, self._task
-        if loop is not None and task is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(task.cancel)
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._runner.stop(timeout)
 
     # --- the stream thread --------------------------------------------------------------------
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            self._task = loop.create_task(self._serve())
-            with contextlib.suppress(asyncio.CancelledError):
-                loop.run_until_complete(self._task)
-        finally:
-            loop.close()
-            self._loop = None
 
     async def _serve(self) -> None:
         client = None

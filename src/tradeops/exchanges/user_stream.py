@@ -14,7 +14,6 @@ the key alive (it expires 60 minutes after the last keepalive). Events used here
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import queue
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
+
+from tradeops.exchanges.loop_thread import LoopThread
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,7 @@ class ListenKeyStream:
         self.health = StreamHealth()
         self._events: queue.Queue[dict[str, Any]] = queue.Queue()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner = LoopThread(f"user-stream-{venue}", self._serve)
 
     # --- the consumer's side ----------------------------------------------------------------
 
@@ -87,32 +87,21 @@ class ListenKeyStream:
                 return out
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"user-stream-{self.venue}", daemon=True)
-            self._thread.start()
+        self._runner.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        loop = self._loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(lambda: None)  # wake it
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._runner.stop(timeout)
 
     # --- the stream thread --------------------------------------------------------------------
 
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        finally:
-            loop.close()
-            self._loop = None
-
     async def _serve(self) -> None:
+        try:
+            await self._connections()
+        finally:  # ended, or cancelled by stop(): the stream is down either way
+            self.health.connected = False
+
+    async def _connections(self) -> None:
         attempt = 0
         headers = {"X-MBX-APIKEY": self.api_key}
         timeout = aiohttp.ClientTimeout(total=10)

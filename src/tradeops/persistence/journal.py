@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from tradeops.domain.clock import MarketTimeText
 from tradeops.domain.errors import Fatal
 from tradeops.domain.events import DecisionRecord
 from tradeops.persistence.projection import STATE_KINDS, Projection, ProjectionError
@@ -61,10 +62,6 @@ def _moment(ts_ms: int) -> datetime:
     return datetime.fromtimestamp(ts_ms // 1000, tz=UTC).replace(microsecond=ts_ms % 1000 * 1000)
 
 
-def _iso(ts_ms: int) -> str:
-    return _moment(ts_ms).isoformat()
-
-
 class ProjectingSink:
     """DecisionSink: append to the log; project durable state-changing entries into the store."""
 
@@ -104,7 +101,7 @@ class ProjectingSink:
         self.on_failure: Callable[[str], None] | None = None
         self.commits = 0
         self._moment: tuple[int, datetime] = (0, _moment(0))
-        self._market: tuple[int, str] = (0, _iso(0))
+        self._market_iso = MarketTimeText()
 
     def mark_durable(self, seq: int) -> None:
         """The writer's group-commit callback: everything up to `seq` is on disk."""
@@ -122,11 +119,7 @@ class ProjectingSink:
         # `timestamp` is wall-clock time (when it was written, lined up with operator entries);
         # `market_time` / `ts_ms` are the event's time on the market clock (they differ in a replay).
         ts = record.ts
-        last_ts, market = self._market
-        if ts != last_ts:
-            market = _iso(ts)
-            self._market = (ts, market)
-        metadata = {**record.metadata, "step_ms": step, "ts_ms": ts, "market_time": market}
+        metadata = {**record.metadata, "step_ms": step, "ts_ms": ts, "market_time": self._market_iso(ts)}
         with self._lock:
             entry = self.writer.append(
                 kind=record.kind,
