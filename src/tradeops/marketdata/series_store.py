@@ -152,15 +152,8 @@ class _Series:
         columns = self.columns
         close = columns["close"].item(last)
         size = columns["volume"].item(last)
-        quote = Quote(
-            self.venue,
-            self.symbol,
-            as_of,
-            close * (1.0 - self.half_spread),
-            close * (1.0 + self.half_spread),
-            size,
-            size,
-        )
+        half = self.half_spread
+        quote = Quote(self.venue, self.symbol, as_of, close * (1.0 - half), close * (1.0 + half), size, size)
         # Reusable while the bar is closed; a still-forming bar's quote is re-made as time moves.
         self.quote_cache = (visible, self.generation, close_ms, quote)
         return quote
@@ -235,7 +228,8 @@ class StoreView:
                 and self.now_ms >= cached[2]
             ):
                 return cached[3]
-            return series.quote(self.now_ms, None)
+            visible = series.visible  # `series.quote(now, None)` without its second cache check
+            return series._synthesise(visible, self.now_ms) if visible else None
         return series.quote(self.now_ms, self._quotes.get(key))
 
 

@@ -12,8 +12,9 @@ from a Decimal on PostgreSQL), checked to read back identical, as the `Money` co
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -50,10 +51,27 @@ class BatchStatement:
     columns: tuple[str, ...]
     money: frozenset[str]
     convert: Callable[[Any], Any]
+    _read: Callable[[Mapping[str, Any]], Any] = field(init=False, repr=False, compare=False)
+    _money_at: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A row is read with one itemgetter call, then only its money columns are converted.
+        columns = self.columns
+        read = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+        object.__setattr__(self, "_read", read)
+        object.__setattr__(self, "_money_at", tuple(i for i, c in enumerate(columns) if c in self.money))
 
     def params(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        money, convert, columns = self.money, self.convert, self.columns
-        return [tuple(convert(row[c]) if c in money else row[c] for c in columns) for row in rows]
+        read, money_at, convert = self._read, self._money_at, self.convert
+        if not money_at:
+            return [read(row) for row in rows]
+        out = []
+        for row in rows:
+            values = list(read(row))
+            for i in money_at:
+                values[i] = convert(values[i])
+            out.append(tuple(values))
+        return out
 
 
 class BatchSql:

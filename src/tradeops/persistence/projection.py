@@ -139,7 +139,10 @@ class Projection:
             handler(self, seq, entry)
 
     def _touch(self, table: str, key: Any) -> None:
-        self._dirty.setdefault(table, set()).add(key)
+        keys = self._dirty.get(table)  # no empty set made per call, as `setdefault(table, set())` did
+        if keys is None:
+            keys = self._dirty[table] = set()
+        keys.add(key)
 
     def _set_meta(self, key: str, value: str) -> None:
         self.meta[key] = value

@@ -163,7 +163,9 @@ class Portfolio:
         return self._open[strategy]
 
     def price(self, venue: str, symbol: str) -> Decimal:
-        return self._exact((venue, symbol))
+        key = (venue, symbol)
+        exact = self._decimal_marks.get(key)  # `_exact`'s first step, without its call
+        return exact if exact is not None else self._exact(key)
 
     def _exact(self, key: Instrument) -> Decimal:
         """The mark as exact Decimal (`to_decimal` of the float), kept while somebody holds it."""
