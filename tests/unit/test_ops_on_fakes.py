@@ -62,7 +62,7 @@ def test_kill_switch_round_trip_on_the_fakes(ctx: OpsContext) -> None:
 
 
 def test_silence_and_unsilence_go_through_the_alert_manager_port(ctx: OpsContext) -> None:
-    result = silence_stage4_alerts(ctx, url=URL, duration="30m", ticket="INC-2", created_by="l2-ops")
+    result, _entry = silence_stage4_alerts(ctx, url=URL, duration="30m", ticket="INC-2", created_by="l2-ops")
     assert isinstance(ctx.alert_manager, FakeAlertManager)
     server = ctx.alert_manager.servers[URL]
     assert server.silences_by_id[result.silence_id]["status"] == {"state": "active"}

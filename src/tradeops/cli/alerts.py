@@ -108,7 +108,7 @@ def silence(
             raise UserInputError(f"{flag} must not be blank")
     with build_ops_context(config_path, environment) as ctx:
         cfg = ctx.cfg
-        result = silence_stage4_alerts(
+        result, _entry = silence_stage4_alerts(
             ctx,
             url=url,
             duration=duration,

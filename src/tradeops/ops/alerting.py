@@ -20,33 +20,12 @@ def silence_stage4_alerts(
     created_by: str,
     matchers: Sequence[str] = (),
     comment: str | None = None,
-) -> SilenceResult:
-    """Create the silence through Alertmanager's API v2 and record it (kind alert_silence); a silence
-    that cannot be recorded is expired again, so there is never an unaudited silence."""
-    return record_silence(
-        ctx,
-        url=url,
-        duration=duration,
-        ticket=ticket,
-        created_by=created_by,
-        matchers=matchers,
-        comment=comment,
-    )[0]
-
-
-def record_silence(
-    ctx: OpsContext,
-    *,
-    url: str,
-    duration: str | None,
-    ticket: str,
-    created_by: str,
-    matchers: Sequence[str] = (),
-    comment: str | None = None,
     audit: Mapping[str, object] | None = None,
 ) -> tuple[SilenceResult, dict[str, Any]]:
-    """`silence_stage4_alerts`, also answering the decision-log entry it wrote; `audit` goes into the
-    entry's metadata (who asked, through which door)."""
+    """Create the silence through Alertmanager's API v2 and record it (kind alert_silence); a silence
+    that cannot be recorded is expired again, so there is never an unaudited silence. Answers the
+    silence and the decision-log entry; `audit` goes into the entry's metadata (who asked, through
+    which door)."""
     settings = ctx.cfg.observability.alertmanager
     seconds = parse_duration(duration or settings.default_silence_duration)
     selected = stage4_matchers(settings.stage4_matchers, matchers)

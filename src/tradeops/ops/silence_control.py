@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradeops.domain.errors import UserInputError
-from tradeops.ops.alerting import record_silence, unsilence_alerts
+from tradeops.ops.alerting import silence_stage4_alerts, unsilence_alerts
 from tradeops.ops.control_common import Door
 from tradeops.ops.controls import MAX_REASON_CHARS, MAX_TICKET_CHARS
 from tradeops.ops.read_alerts import alertmanager_url
@@ -102,7 +102,7 @@ def create(ctx: OpsContext, command: CreateSilence) -> SilenceChanged:
     """Silence the Stage4 alerts (the configured matchers plus `command.matchers`)."""
     reason, ticket = _checked(command.reason, command.ticket)
     actor = command.door.actor(command.requested_by)
-    result, entry = record_silence(
+    result, entry = silence_stage4_alerts(
         ctx,
         url=_url(ctx),
         duration=command.duration,

@@ -109,7 +109,7 @@ def silence_alerts(ctx: OpsContext, state: RollbackState) -> dict[str, Any]:
         return {"skipped": "no alertmanager configured (observability.alertmanager.url)"}
     from tradeops.ops.alerting import silence_stage4_alerts
 
-    silence = silence_stage4_alerts(
+    silence, _entry = silence_stage4_alerts(
         ctx,
         url=url,
         duration="2h",
