@@ -22,14 +22,19 @@ class Verdict:
     reason: str
 
 
-def strategy_budget(allocation: float, equity: Decimal) -> Decimal:
-    """A strategy's capital: its allocated fraction of account equity."""
-    return to_decimal(allocation) * equity
+def _exact(fraction: float | Decimal) -> Decimal:
+    return fraction if isinstance(fraction, Decimal) else to_decimal(fraction)
 
 
-def daily_loss_budget(budget: Decimal, max_daily_loss_pct: float) -> Decimal:
+def strategy_budget(allocation: float | Decimal, equity: Decimal) -> Decimal:
+    """A strategy's capital: its allocated fraction of account equity (a float as configured, or
+    the exact Decimal `to_decimal` gives of it, converted once by a caller on a hot path)."""
+    return _exact(allocation) * equity
+
+
+def daily_loss_budget(budget: Decimal, max_daily_loss_pct: float | Decimal) -> Decimal:
     """The quote a strategy may lose today: its profile's daily loss limit of its capital."""
-    return to_decimal(max_daily_loss_pct) * budget
+    return _exact(max_daily_loss_pct) * budget
 
 
 def daily_loss(strategy: str, state: TradingState, day_pnl: Decimal, budget: Decimal) -> Verdict | None:

@@ -215,7 +215,7 @@ class TradingEngine:
         cached = self._budgets.get(strategy)
         if cached is not None and cached[0] is equity and cached[1] is split:
             return cached[2]
-        budget = self._dec(split[strategy]) * equity
+        budget = monitors.strategy_budget(self._dec(split[strategy]), equity)
         self._budgets[strategy] = (equity, split, budget)
         return budget
 
@@ -281,7 +281,9 @@ class TradingEngine:
         """The daily-loss and drawdown monitors (risk/monitors.py) applied to the trading state."""
         book = self.portfolio
         for name, slot in self.slots.items():
-            budget = self._dec(slot.profile.max_daily_loss_pct) * self._budget(name)  # daily_loss_budget
+            budget = monitors.daily_loss_budget(
+                self._budget(name), self._dec(slot.profile.max_daily_loss_pct)
+            )
             verdict = monitors.daily_loss(name, self.states.strategies[name], book.day_pnl(name), budget)
             if verdict is not None:
                 self.states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
