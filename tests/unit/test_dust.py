@@ -36,7 +36,12 @@ def test_closing_dust_plans_no_order_and_a_real_close_still_goes():
     planned = _close("-0.00034935")  # the fee a buy-to-cover paid in BTC: still tradeable
     assert planned is not None and planned.side is Side.BUY and planned.quantity == D("0.00034935")
     assert planned.reduce_only
-    assert not is_dust(D(0), D(42000), LIMITS) and is_dust(D("0.0002"), D(42000), LIMITS)
+    minimums = {
+        "step": LIMITS.quantity_step,
+        "min_quantity": LIMITS.min_quantity,
+        "min_notional": LIMITS.min_notional,
+    }
+    assert not is_dust(D(0), D(42000), **minimums) and is_dust(D("0.0002"), D(42000), **minimums)
 
 
 def test_an_entry_is_planned_on_top_of_dust():

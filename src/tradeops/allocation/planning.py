@@ -54,7 +54,13 @@ def plan_order(target_weight: float, book: LegBook, limits: LegLimits) -> Planne
     delta = target - working
     if delta == 0 or (abs(delta) * book.price < limits.min_notional and target != 0):
         return None
-    if target == 0 and is_dust(delta, book.price, limits):
+    if target == 0 and is_dust(
+        delta,
+        book.price,
+        step=limits.quantity_step,
+        min_quantity=limits.min_quantity,
+        min_notional=limits.min_notional,
+    ):
         return None  # closing dust: no venue takes the order, and it would hold the other legs back
     reduce_only = (
         working != 0 and abs(target) < abs(working) and (target == 0 or (target > 0) == (working > 0))
@@ -68,10 +74,10 @@ def holding_weight(quantity: Decimal, price: Decimal, budget: Decimal, instrumen
     return float(quantity * price / share)
 
 
-def is_dust(quantity: Decimal, price: Decimal, limits: LegLimits) -> bool:
+def is_dust(
+    quantity: Decimal, price: Decimal, *, step: Decimal, min_quantity: Decimal, min_notional: Decimal
+) -> bool:
     """A non-zero quantity no order can carry: under one quantity step, the venue's minimum
     quantity or (at `price`) its minimum notional. What a fee taken in the base asset leaves."""
     size = abs(quantity)
-    return quantity != 0 and (
-        size < max(limits.quantity_step, limits.min_quantity) or size * price < limits.min_notional
-    )
+    return quantity != 0 and (size < max(step, min_quantity) or size * price < min_notional)

@@ -101,7 +101,6 @@ class TradingEngine:
         self._decimals: dict[tuple[type, float], Decimal] = {}
         self._intervals: dict[tuple[str, str], int] = {}  # bar interval per instrument (fixed)
         self._venue_limits: dict[tuple[str, str], InstrumentLimits | None] = {}  # asked once each
-        self._dust: dict[tuple[str, str], LegLimits | None] = {}
         self._now_ms = 0
         self.kill = KillSwitchReaction(
             gate,
@@ -382,8 +381,14 @@ class TradingEngine:
         held = {}
         for key, pos in open_positions.items():
             mark = price(*key)
-            dust = self._dust_limits(key)
-            if dust is not None and is_dust(pos.quantity, mark, dust):
+            venue = self.instrument_limits(*key)
+            if venue is not None and is_dust(
+                pos.quantity,
+                mark,
+                step=venue.step,
+                min_quantity=venue.min_quantity,
+                min_notional=venue.min_notional,
+            ):
                 continue  # what no order can trade is not a holding the strategy acts on
             interval = intervals.get(key)
             if interval is None:
@@ -425,18 +430,6 @@ class TradingEngine:
             min_notional=venue.min_notional,
             min_quantity=venue.min_quantity,
         )
-
-    def _dust_limits(self, key: tuple[str, str]) -> LegLimits | None:
-        """The venue's step and minimums of one instrument as `is_dust` reads them (it reads
-        nothing else of the limits, so the budget part is left at zero); built once."""
-        if key not in self._dust:
-            venue = self.instrument_limits(*key)
-            self._dust[key] = (
-                None
-                if venue is None
-                else LegLimits(ZERO, 1, ZERO, venue.step, venue.min_notional, venue.min_quantity)
-            )
-        return self._dust[key]
 
     def _order_for(self, slot: StrategySlot, venue: str, symbol: str, weight: float) -> OrderRequest | None:
         """Size one leg (allocation/planning.py) into an order, or None when there is nothing to do."""
