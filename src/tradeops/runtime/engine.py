@@ -101,6 +101,8 @@ class TradingEngine:
         self._decimals: dict[tuple[type, float], Decimal] = {}
         self._intervals: dict[tuple[str, str], int] = {}  # bar interval per instrument (fixed)
         self._venue_limits: dict[tuple[str, str], InstrumentLimits | None] = {}  # asked once each
+        self._gate_limits: dict[tuple[str, str, str], tuple[object, object, object, Limits]] = {}
+        self._position_caps: dict[str, tuple[Decimal, float, Decimal]] = {}  # (equity, pct, cap)
         self._now_ms = 0
         self.kill = KillSwitchReaction(
             gate,
@@ -121,6 +123,7 @@ class TradingEngine:
             states=lambda s: (self.states.strategies[s], self.states.account),
             reduce_allowed_when_killed=lambda: self.kill.reduce_allowed,
             on_fills=self.book_fills,
+            position=self._position_quantity,
         )
         for slot in slots:  # the venues' steps and minimums, known before the first cycle
             for venue in slot.schedule.venues:
@@ -227,18 +230,28 @@ class TradingEngine:
         return self._venue_limits[key]
 
     def _limits(self, order: OrderRequest) -> Limits:
-        venue = self.instrument_limits(order.venue, order.symbol)
+        """The gate's limits of the order's strategy and instrument, rebuilt when the split or a
+        risk profile changes (identity: `allocations` and `reconfigure` replace them)."""
+        key = (order.strategy, order.venue, order.symbol)
+        split = self.allocations()
         profile = self.slots[order.strategy].profile
-        return Limits(
-            allocation=self.allocations()[order.strategy],
+        account = self.settings.account_profile
+        cached = self._gate_limits.get(key)
+        if cached is not None and cached[0] is split and cached[1] is profile and cached[2] is account:
+            return cached[3]
+        venue = self.instrument_limits(order.venue, order.symbol)
+        limits = Limits(
+            allocation=split[order.strategy],
             max_position_pct=profile.max_position_pct,
             max_open_positions=profile.max_open_positions,
             max_daily_loss_pct=profile.max_daily_loss_pct,
-            hard_drawdown_pct=self.settings.account_profile.hard_drawdown_pct,
-            max_leverage=self.settings.account_profile.max_leverage,
+            hard_drawdown_pct=account.hard_drawdown_pct,
+            max_leverage=account.max_leverage,
             min_quantity=venue.min_quantity if venue is not None else ZERO,
             min_notional=venue.min_notional if venue is not None else ZERO,
         )
+        self._gate_limits[key] = (split, profile, account, limits)
+        return limits
 
     def _exposure(self, order: OrderRequest) -> Exposure:
         book = self.portfolio
@@ -251,6 +264,9 @@ class TradingEngine:
             open_positions=book.open_position_count(),
             strategy_day_pnl=book.day_pnl(order.strategy),
         )
+
+    def _position_quantity(self, order: OrderRequest) -> Decimal:
+        return self.portfolio.position(order.strategy, order.venue, order.symbol).quantity
 
     # --- market ----------------------------------------------------------------------------------
 
@@ -269,10 +285,16 @@ class TradingEngine:
     def book_fills(self, fills: Sequence[Fill]) -> None:
         """Book venue fills (from an acknowledgement, a poll or the user stream) into the books,
         then record orders a live venue closed with a remainder unfilled (their final outcome)."""
-        for fill in fills:
-            self.portfolio.apply_fill(fill)
-            self.sink.record(events.order_filled(fill))
-            self.figures.book_fill(fill)
+        if fills:
+            apply_fill, record, book_fill = (
+                self.portfolio.apply_fill,
+                self.sink.record,
+                self.figures.book_fill,
+            )
+            for fill in fills:
+                apply_fill(fill)
+                record(events.order_filled(fill))
+                book_fill(fill)
         for order in self.exchange.drain_closed():
             self.sink.record(events.order_closed(self._now_ms, order, "closed at the venue, rest unfilled"))
 
@@ -410,8 +432,9 @@ class TradingEngine:
         self.sink.record(
             events.signal_emitted(signal, slot.schedule.risk_profile, self.risk_bucket(slot.name))
         )
+        order_for = self._order_for
         orders = [
-            o for leg in signal.legs if (o := self._order_for(slot, leg.venue, leg.symbol, leg.target_weight))
+            o for leg in signal.legs if (o := order_for(slot, leg.venue, leg.symbol, leg.target_weight))
         ]
         if not orders:
             return
@@ -422,13 +445,18 @@ class TradingEngine:
                 outcome.denied += 1
 
     def _leg_limits(self, slot: StrategySlot, venue: InstrumentLimits) -> LegLimits:
+        equity = self.portfolio.equity()
+        pct = slot.profile.max_position_pct
+        cap = self._position_caps.get(slot.name)
+        if cap is None or cap[0] is not equity or cap[1] is not pct:
+            cap = self._position_caps[slot.name] = (equity, pct, self._dec(pct) * equity)
         return LegLimits(
-            budget=self._budget(slot.name),
-            instruments=len(slot.schedule.symbols),
-            max_position_notional=self._dec(slot.profile.max_position_pct) * self.portfolio.equity(),
-            quantity_step=venue.step,
-            min_notional=venue.min_notional,
-            min_quantity=venue.min_quantity,
+            self._budget(slot.name),
+            len(slot.schedule.symbols),
+            cap[2],
+            venue.step,
+            venue.min_notional,
+            venue.min_quantity,
         )
 
     def _order_for(self, slot: StrategySlot, venue: str, symbol: str, weight: float) -> OrderRequest | None:
@@ -438,26 +466,26 @@ class TradingEngine:
         venue_limits = self.instrument_limits(venue, symbol)
         if price <= 0 or venue_limits is None:
             return None
-        held = book.position(slot.name, venue, symbol)
+        name = slot.name
+        held = book.position(name, venue, symbol)
         leg = LegBook(
-            price=price,
-            held_quantity=held.quantity,
-            working_quantity=self.exchange.open_quantity(slot.name, venue, symbol),
-            other_exposure=book.strategy_exposure(slot.name) - held.exposure(price),
+            price,
+            held.quantity,
+            self.exchange.open_quantity(name, venue, symbol),
+            book.strategy_exposure(name) - held.exposure(price),
         )
         planned = plan_order(weight, leg, self._leg_limits(slot, venue_limits))
         if planned is None:
             return None
+        now = self._now_ms
         return OrderRequest(
-            client_order_id=client_order_id(
-                slot.name, self.settings.order_id_tag, self._now_ms, next(self._ids)
-            ),
-            strategy=slot.name,
-            venue=venue,
-            symbol=symbol,
-            side=planned.side,
-            quantity=planned.quantity,
-            reference_price=price,
-            ts=self._now_ms,
+            client_order_id(name, self.settings.order_id_tag, now, next(self._ids)),
+            name,
+            venue,
+            symbol,
+            planned.side,
+            planned.quantity,
+            price,
+            now,
             reduce_only=planned.reduce_only,
         )
