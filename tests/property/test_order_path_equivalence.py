@@ -113,7 +113,9 @@ quantities = st.decimals(min_value=Decimal("0.001"), max_value=Decimal(1000), pl
 def test_same_decimal_is_equal_value_and_equal_text(value, zeros):
     padded = Decimal(f"{value:f}{'0' * zeros}" if "." in f"{value:f}" else f"{value:f}.{'0' * zeros}")
     assert padded == value
-    assert _same_decimal(padded, value) == (str(padded) == str(value))
+    assert _same_decimal(padded, value) == (padded.as_tuple() == value.as_tuple())
+    assert _same_decimal(-padded, -value) == _same_decimal(padded, value)
+    assert not _same_decimal(Decimal("-0"), Decimal("0"))
 
 
 texts = st.text(min_size=1, max_size=8)

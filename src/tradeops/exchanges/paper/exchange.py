@@ -52,7 +52,7 @@ def match_model(cfg: VenueConfig) -> MatchModel:
 
 def _same_decimal(a: Decimal, b: Decimal) -> bool:
     """The same number written the same way (1.50 is not 1.5 here: the text reaches the log)."""
-    return a == b and a.as_tuple() == b.as_tuple()
+    return a == b and a.same_quantum(b) and a.is_signed() == b.is_signed()  # as_tuple() equal
 
 
 class UnknownVenue(ValueError):
@@ -176,6 +176,9 @@ class PaperExchange:
         ids = self._by_key.get((strategy, venue, symbol))
         if not ids:
             return ZERO
+        if len(ids) == 1:  # the common case, as sum() adds it: ZERO + the one order's
+            only = self._open[next(iter(ids))]
+            return ZERO + only.remaining * only.request.side.sign
         return sum((self._open[i].remaining * self._open[i].request.side.sign for i in ids), ZERO)
 
     def _index(self, order_id: str, request: OrderRequest) -> None:
