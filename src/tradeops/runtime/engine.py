@@ -4,6 +4,7 @@ loss and drawdown monitors). Synchronous and deterministic; the scheduler decide
 from __future__ import annotations
 
 import itertools
+import operator
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from tradeops.runtime.stats_projection import StatsProjection
 from tradeops.runtime.trading_state import TradingStates, record_to, show_in
 from tradeops.strategies.base import Holding, Strategy
 
+_confidence = operator.attrgetter("confidence")
 CHECKPOINT_EVERY_STEPS = 500  # replay-cursor checkpoints: bounded re-work after a crash, not one per bar
 
 
@@ -102,7 +104,6 @@ class TradingEngine:
         self._intervals: dict[tuple[str, str], int] = {}  # bar interval per instrument (fixed)
         self._venue_limits: dict[tuple[str, str], InstrumentLimits | None] = {}  # asked once each
         self._gate_limits: dict[tuple[str, str, str], tuple[object, object, object, Limits]] = {}
-        self._position_caps: dict[str, tuple[Decimal, float, Decimal]] = {}  # (equity, pct, cap)
         self._now_ms = 0
         self.kill = KillSwitchReaction(
             gate,
@@ -285,16 +286,10 @@ class TradingEngine:
     def book_fills(self, fills: Sequence[Fill]) -> None:
         """Book venue fills (from an acknowledgement, a poll or the user stream) into the books,
         then record orders a live venue closed with a remainder unfilled (their final outcome)."""
-        if fills:
-            apply_fill, record, book_fill = (
-                self.portfolio.apply_fill,
-                self.sink.record,
-                self.figures.book_fill,
-            )
-            for fill in fills:
-                apply_fill(fill)
-                record(events.order_filled(fill))
-                book_fill(fill)
+        for fill in fills:
+            self.portfolio.apply_fill(fill)
+            self.sink.record(events.order_filled(fill))
+            self.figures.book_fill(fill)
         for order in self.exchange.drain_closed():
             self.sink.record(events.order_closed(self._now_ms, order, "closed at the venue, rest unfilled"))
 
@@ -382,9 +377,11 @@ class TradingEngine:
         signals = slot.strategy.decide(
             view, slot.schedule.venues, slot.schedule.symbols, self._holdings(slot)
         )
-        signals.sort(key=lambda sig: sig.confidence, reverse=True)
-        for signal in signals[: slot.schedule.max_signals]:
-            self._act_on(slot, signal, outcome)
+        if signals:
+            if len(signals) > 1:
+                signals.sort(key=_confidence, reverse=True)
+            for signal in signals[: slot.schedule.max_signals]:
+                self._act_on(slot, signal, outcome)
         stats.cycles += 1
         stats.last_cycle_ms = now_ms
         stats.latency.observe(time.perf_counter() - started)
@@ -432,9 +429,8 @@ class TradingEngine:
         self.sink.record(
             events.signal_emitted(signal, slot.schedule.risk_profile, self.risk_bucket(slot.name))
         )
-        order_for = self._order_for
         orders = [
-            o for leg in signal.legs if (o := order_for(slot, leg.venue, leg.symbol, leg.target_weight))
+            o for leg in signal.legs if (o := self._order_for(slot, leg.venue, leg.symbol, leg.target_weight))
         ]
         if not orders:
             return
@@ -445,18 +441,13 @@ class TradingEngine:
                 outcome.denied += 1
 
     def _leg_limits(self, slot: StrategySlot, venue: InstrumentLimits) -> LegLimits:
-        equity = self.portfolio.equity()
-        pct = slot.profile.max_position_pct
-        cap = self._position_caps.get(slot.name)
-        if cap is None or cap[0] is not equity or cap[1] is not pct:
-            cap = self._position_caps[slot.name] = (equity, pct, self._dec(pct) * equity)
         return LegLimits(
-            self._budget(slot.name),
-            len(slot.schedule.symbols),
-            cap[2],
-            venue.step,
-            venue.min_notional,
-            venue.min_quantity,
+            budget=self._budget(slot.name),
+            instruments=len(slot.schedule.symbols),
+            max_position_notional=self._dec(slot.profile.max_position_pct) * self.portfolio.equity(),
+            quantity_step=venue.step,
+            min_notional=venue.min_notional,
+            min_quantity=venue.min_quantity,
         )
 
     def _order_for(self, slot: StrategySlot, venue: str, symbol: str, weight: float) -> OrderRequest | None:
