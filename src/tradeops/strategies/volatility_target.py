@@ -24,6 +24,16 @@ class VolatilityTargetStrategy:
         self.params = params
         self._need = self.required_bars()
         self._annualise = math.sqrt(params.bars_per_year)
+        # The per-bar target weight as a precomputed feature: the same float operations as
+        # target_weight(volatility x annualise), so the same values.
+        self._weight_params: tuple[float, ...] = (
+            params.lookback,
+            params.bars_per_year,
+            params.target_volatility,
+            params.floor_volatility,
+            params.min_allocation,
+            params.max_allocation,
+        )
 
     def required_bars(self) -> int:
         return self.params.lookback + 1
@@ -40,29 +50,26 @@ class VolatilityTargetStrategy:
         symbols: Sequence[str],
         holdings: Mapping[tuple[str, str], Holding],
     ) -> list[Signal]:
-        p = self.params
-        lookback, annualise, threshold = p.lookback, self._annualise, p.rebalance_threshold
+        threshold = self.params.rebalance_threshold
         feature = view.feature
+        weight_params = self._weight_params
+        get = holdings.get
         signals: list[Signal] = []
         for venue in venues:
             for symbol in symbols:
-                per_bar = feature(venue, symbol, "volatility", lookback)  # NaN until lookback + 1 bars
-                if per_bar != per_bar:
+                # target_weight of the annualised volatility; NaN until lookback + 1 bars
+                target = feature(venue, symbol, "vol_target_weight", *weight_params)
+                if target != target:
                     continue
-                realised = per_bar * annualise
-                target = self.target_weight(realised)
-                held = holdings.get((venue, symbol))
+                held = get((venue, symbol))
                 current = held.weight if held is not None and held.quantity != 0 else 0.0
-                if current == target:
+                if current == target or (target > 0 and abs(target - current) < threshold * target):
                     continue
-                if target > 0 and abs(target - current) < threshold * target:
-                    continue
-                signals.append(self._rebalance(view.now_ms, venue, symbol, current, target, realised))
+                signals.append(self._rebalance(view, venue, symbol, current, target))
         return signals
 
-    def _rebalance(
-        self, now_ms: int, venue: str, symbol: str, current: float, target: float, realised: float
-    ) -> Signal:
+    def _rebalance(self, view: MarketView, venue: str, symbol: str, current: float, target: float) -> Signal:
+        realised = view.feature(venue, symbol, "volatility", self.params.lookback) * self._annualise
         if current == 0.0:
             action = "enter"
         elif abs(target) < abs(current):
@@ -72,7 +79,7 @@ class VolatilityTargetStrategy:
         deviation = abs(target - current) / target if target > 0 else 1.0
         return Signal(
             strategy=self.name,
-            ts=now_ms,
+            ts=view.now_ms,
             legs=(SignalLeg(venue, symbol, target),),
             confidence=max(0.1, min(1.0, 0.3 + deviation)),
             reason=f"{action}: weight {current:.3f} -> {target:.3f} (realised vol {realised:.3f})",
