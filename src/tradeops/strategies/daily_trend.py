@@ -86,7 +86,8 @@ class DailyTrendStrategy:
     ) -> tuple[float, float]:
         """(peak close since entry, trailing stop below it)."""
         since_entry = view.history(venue, symbol, "close", max(1, held.bars_held + 1))
-        peak = max(float(np.max(since_entry)), held.avg_price if held.avg_price > 0 else close)
+        # np.max's own reduction, without np.max's Python-level dispatch (this runs per held bar)
+        peak = max(float(np.maximum.reduce(since_entry)), held.avg_price if held.avg_price > 0 else close)
         return peak, peak - self.params.atr_multiplier * atr
 
     def _trend(self, view: MarketView, venue: str, symbol: str) -> tuple[float, float, float]:

@@ -8,7 +8,6 @@ sliding view, so a value never depends on how much of the series exists after it
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -194,54 +193,6 @@ def breakout_entry(
     return ok.astype(np.float64)
 
 
-def vol_target_weight(
-    data: Ohlcv,
-    lookback: float,
-    bars_per_year: float,
-    target_volatility: float,
-    floor_volatility: float,
-    min_allocation: float,
-    max_allocation: float,
-) -> FloatArray:
-    """volatility_target's weight: clip(target / max(volatility x sqrt(bars_per_year), floor), min,
-    max), NaN while the volatility is. The same float operations, in the same order, as the
-    strategy's per-call formula (``math.sqrt`` like the strategy), so the values are identical."""
-    realised = volatility(data, lookback) * math.sqrt(bars_per_year)
-    raw = target_volatility / np.maximum(realised, floor_volatility)  # NaN stays NaN
-    return np.maximum(min_allocation, np.minimum(max_allocation, raw))
-
-
-def reversion_entry(
-    data: Ohlcv,
-    lookback: float,
-    entry_zscore: float,
-    allow_short: float,
-    volatility_cap: float,
-    min_volume_usd: float,
-) -> FloatArray:
-    """1.0 where mean_reversion may enter: |zscore| >= entry_zscore (and z <= 0 unless allow_short
-    is non-zero), volatility <= volatility_cap and, when min_volume_usd > 0, dollar volume >= it;
-    else 0.0 (also while history is short). All windows are `lookback`."""
-    z = zscore(data, lookback)
-    with np.errstate(invalid="ignore"):
-        ok = (np.abs(z) >= entry_zscore) & (volatility(data, lookback) <= volatility_cap)
-        if not allow_short:
-            ok &= ~(z > 0.0)
-        if min_volume_usd > 0:
-            ok &= dollar_volume(data, lookback) >= min_volume_usd
-    return ok.astype(np.float64)
-
-
-def reversion_hold_long(
-    data: Ohlcv, lookback: float, exit_zscore: float, volatility_limit: float
-) -> FloatArray:
-    """1.0 where a long mean_reversion position has no market reason to exit: zscore(lookback) is not
-    >= -exit_zscore and volatility(lookback) is not > volatility_limit (NaN counts as neither)."""
-    with np.errstate(invalid="ignore"):
-        hold = ~(zscore(data, lookback) >= -exit_zscore) & ~(volatility(data, lookback) > volatility_limit)
-    return hold.astype(np.float64)
-
-
 def trend_hold_atr(data: Ohlcv, fast: float, slow: float, lookback: float, atr_window: float) -> FloatArray:
     """atr(atr_window) where sma(fast)/sma(slow) - 1 >= 0 and close > lowest(lookback), else NaN:
     daily_trend's exit test without the trailing stop (which depends on the holding)."""
@@ -264,9 +215,6 @@ FEATURES: dict[str, tuple[int, _Feature]] = {
     "volatility": (1, volatility),
     "dollar_volume": (1, dollar_volume),
     "breakout_entry": (6, breakout_entry),
-    "vol_target_weight": (6, vol_target_weight),
-    "reversion_entry": (5, reversion_entry),
-    "reversion_hold_long": (3, reversion_hold_long),
     "trend_hold_atr": (4, trend_hold_atr),
 }
 

@@ -27,20 +27,6 @@ class MeanReversionStrategy:
     def __init__(self, params: MeanReversionParams) -> None:
         self.params = params
         self._need = self.required_bars()
-        # Precomputed necessary conditions (see features.py): flat symbols need one lookup to be
-        # rejected, held longs one lookup to be kept; the exact tests below run only past them.
-        self._entry_params = (
-            params.lookback,
-            params.entry_zscore,
-            1.0 if params.allow_short else 0.0,
-            params.volatility_cap,
-            params.min_volume_usd,
-        )
-        self._hold_params = (
-            params.lookback,
-            params.exit_zscore,
-            VOLATILITY_EXIT_MULTIPLE * params.volatility_cap,
-        )
 
     def required_bars(self) -> int:
         return self.params.lookback + 1
@@ -53,28 +39,20 @@ class MeanReversionStrategy:
         holdings: Mapping[tuple[str, str], Holding],
     ) -> list[Signal]:
         signals: list[Signal] = []
-        lookback, max_bars = self.params.lookback, self.params.max_holding_bars
-        entry_params, hold_params = self._entry_params, self._hold_params
+        lookback = self.params.lookback
+        entry = self.params.entry_zscore
         feature = view.feature
         get = holdings.get
         for venue in venues:
             for symbol in symbols:
+                z = feature(venue, symbol, "zscore", lookback)  # NaN while history is short
                 held = get((venue, symbol)) if holdings else None
-                if held is None or held.quantity == 0:
-                    if feature(venue, symbol, "reversion_entry", *entry_params) > 0.0:
-                        z = feature(venue, symbol, "zscore", lookback)
-                        signal = self._entry(view, venue, symbol, z)
-                    else:
-                        continue
-                elif (
-                    held.quantity > 0
-                    and held.bars_held < max_bars
-                    and feature(venue, symbol, "reversion_hold_long", *hold_params) > 0.0
-                ):
-                    continue
-                else:
-                    z = feature(venue, symbol, "zscore", lookback)  # NaN while history is short
+                if held is not None and held.quantity != 0:
                     signal = None if math.isnan(z) else self._exit(view, venue, symbol, z, held)
+                elif abs(z) >= entry:  # False for NaN
+                    signal = self._entry(view, venue, symbol, z)
+                else:
+                    continue
                 if signal is not None:
                     signals.append(signal)
         return signals

@@ -24,16 +24,6 @@ class VolatilityTargetStrategy:
         self.params = params
         self._need = self.required_bars()
         self._annualise = math.sqrt(params.bars_per_year)
-        # The per-bar target weight as a precomputed feature: the same float operations as
-        # target_weight(volatility x annualise), so the same values.
-        self._weight_params: tuple[float, ...] = (
-            params.lookback,
-            params.bars_per_year,
-            params.target_volatility,
-            params.floor_volatility,
-            params.min_allocation,
-            params.max_allocation,
-        )
 
     def required_bars(self) -> int:
         return self.params.lookback + 1
@@ -50,26 +40,33 @@ class VolatilityTargetStrategy:
         symbols: Sequence[str],
         holdings: Mapping[tuple[str, str], Holding],
     ) -> list[Signal]:
-        threshold = self.params.rebalance_threshold
+        p = self.params
+        lookback, annualise, threshold = p.lookback, self._annualise, p.rebalance_threshold
+        goal, floor, low, high = p.target_volatility, p.floor_volatility, p.min_allocation, p.max_allocation
         feature = view.feature
-        weight_params = self._weight_params
         get = holdings.get
         signals: list[Signal] = []
         for venue in venues:
             for symbol in symbols:
-                # target_weight of the annualised volatility; NaN until lookback + 1 bars
-                target = feature(venue, symbol, "vol_target_weight", *weight_params)
-                if target != target:
+                per_bar = feature(venue, symbol, "volatility", lookback)  # NaN until lookback + 1 bars
+                if per_bar != per_bar:
                     continue
-                held = get((venue, symbol))
+                realised = per_bar * annualise
+                # target_weight(realised) inlined, the same values: max(x, y) is exactly
+                # `y if y > x else x` and min(x, y) is `y if y < x else x`.
+                target = goal / (floor if floor > realised else realised)
+                target = target if target < high else high
+                target = target if target > low else low
+                held = get((venue, symbol)) if holdings else None
                 current = held.weight if held is not None and held.quantity != 0 else 0.0
                 if current == target or (target > 0 and abs(target - current) < threshold * target):
                     continue
-                signals.append(self._rebalance(view, venue, symbol, current, target))
+                signals.append(self._rebalance(view.now_ms, venue, symbol, current, target, realised))
         return signals
 
-    def _rebalance(self, view: MarketView, venue: str, symbol: str, current: float, target: float) -> Signal:
-        realised = view.feature(venue, symbol, "volatility", self.params.lookback) * self._annualise
+    def _rebalance(
+        self, now_ms: int, venue: str, symbol: str, current: float, target: float, realised: float
+    ) -> Signal:
         if current == 0.0:
             action = "enter"
         elif abs(target) < abs(current):
@@ -79,7 +76,7 @@ class VolatilityTargetStrategy:
         deviation = abs(target - current) / target if target > 0 else 1.0
         return Signal(
             strategy=self.name,
-            ts=view.now_ms,
+            ts=now_ms,
             legs=(SignalLeg(venue, symbol, target),),
             confidence=max(0.1, min(1.0, 0.3 + deviation)),
             reason=f"{action}: weight {current:.3f} -> {target:.3f} (realised vol {realised:.3f})",
