@@ -3,8 +3,8 @@
 Preloaded series (replays, backtests) stay hidden until `advance_to` passes each bar's close time;
 live bars (`append`) are visible at once. Features are computed once over the whole stored series
 (see `strategies/features.py`; every one is causal) and then read by index, so a lookup is O(1).
-Appends and loads drop a series' cached features, so they are recomputed lazily. Synthesised quotes
-of preloaded bars and the revealed Bar objects are built a block at a time, not per read.
+Appends and loads drop a series' cached features, so they are recomputed lazily. The synthesised
+bid/ask of preloaded bars and the fields of revealed bars are converted a block at a time.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from functools import partial
-from itertools import repeat
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -27,8 +26,8 @@ PRICE_FIELDS = ("open", "high", "low", "close", "volume")
 _EMPTY: tuple[float, ...] = ()
 _FeatureKey = tuple[str, str, str, tuple[float, ...]]
 _Reader = Callable[[int], float]  # index -> feature value; index -1 (nothing visible) reads NaN
-# Bar(...) and Quote(...) run a Python-level __new__; tuple.__new__ over zipped columns builds the
-# same NamedTuples in C, which is what makes building a block of them cheap.
+# Bar(...) and Quote(...) run a Python-level __new__; tuple.__new__ builds the same NamedTuples in C.
+# They are built when read, not ahead: thousands held alive in a block make the GC run full passes.
 _new_bar = cast(Callable[[tuple[Any, ...]], Bar], partial(tuple.__new__, Bar))
 _new_quote = cast(Callable[[tuple[Any, ...]], Quote], partial(tuple.__new__, Quote))
 QUOTE_BLOCK = 1024
@@ -49,6 +48,7 @@ class _Series:
         "half_spread",
         "interval_ms",
         "qblock",
+        "qlen",
         "qstart",
         "quote_limit",
         "size",
@@ -68,20 +68,18 @@ class _Series:
         self.size = 0
         self.visible = 0
         self.feature_keys: list[_FeatureKey] = []  # this series' entries in the store's feature map
-        # Quotes of rows [qstart, qstart + len(qblock)), all below quote_limit: the preloaded rows
-        # no live append has replaced (a quote there is a pure function of the row).
-        self.qblock: list[Quote] = []
-        self.qstart = 0
+        # (as_of, bid, ask, size) of the closed-bar quotes of rows [qstart, qstart + qlen), all below
+        # quote_limit: the preloaded rows no live append replaced (a pure function of the row there).
+        self.qblock: tuple[list[int], list[float], list[float], list[float]] = ([], [], [], [])
+        self.qstart = self.qlen = 0
         self.quote_limit = 0
-
-    # --- storage ---------------------------------------------------------------------------------
 
     def load(self, ts: NDArray[np.int64], columns: dict[str, FloatArray]) -> None:
         self.ts = ts
         self.columns = columns
         self.size = int(ts.shape[0])
         self.quote_limit = self.size
-        self.qblock = []
+        self.qlen = 0
 
     def push(self, bar: Bar) -> None:
         if self.visible < self.size:
@@ -91,16 +89,15 @@ class _Series:
         if self.size and bar.ts < int(self.ts[self.size - 1]):
             raise ValueError(f"{self.venue} {self.symbol}: bar at {bar.ts} is older than the last bar")
         index = self.size - 1 if self.size and bar.ts == int(self.ts[self.size - 1]) else self.size
-        if index == self.size:
-            self._reserve(self.size + 1)
-            self.size += 1
+        self._reserve(index + 1)  # also makes preloaded (read-only) storage writable for a replacement
+        self.size = max(self.size, index + 1)
         self.ts[index] = bar.ts
         for name in PRICE_FIELDS:
             self.columns[name][index] = getattr(bar, name)
         self.visible = self.size
         if index < self.quote_limit:  # a replaced preloaded row: its precomputed quote is stale
             self.quote_limit = index
-            self.qblock = []
+            self.qlen = 0
 
     def _reserve(self, needed: int) -> None:
         capacity = self.ts.shape[0]
@@ -114,8 +111,6 @@ class _Series:
             column = np.empty(new_capacity, dtype=np.float64)
             column[: self.size] = self.columns[name][: self.size]
             self.columns[name] = column
-
-    # --- reading ---------------------------------------------------------------------------------
 
     def bar(self, index: int) -> Bar:
         values = (self.columns[name].item(index) for name in PRICE_FIELDS)
@@ -132,29 +127,28 @@ class _Series:
     def synthesised(self, now_ms: int) -> Quote | None:
         """The quote of the last visible bar (None when nothing is visible)."""
         index = self.visible - 1
-        if index < 0:
-            return None
-        if index < self.quote_limit:
+        offset = index - self.qstart
+        if not 0 <= offset < self.qlen:
+            if not 0 <= index < self.quote_limit:
+                return None if index < 0 else self._synthesise(index, now_ms)  # a live or replaced row
+            self._quote_block(index)
             offset = index - self.qstart
-            if not 0 <= offset < len(self.qblock):
-                self._quote_block(index)
-                offset = index - self.qstart
-            quote = self.qblock[offset]
-            if now_ms >= quote[2]:  # the bar has closed: its quote is as of the close
-                return quote
-        return self._synthesise(index, now_ms)  # a live or replaced row, or a still-forming bar
+        as_of, bid, ask, size = self.qblock
+        if now_ms < as_of[offset]:  # not closed yet at now (a view older than the reveal)
+            return self._synthesise(index, now_ms)
+        volume = size[offset]
+        return _new_quote((self.venue, self.symbol, as_of[offset], bid[offset], ask[offset], volume, volume))
 
     def _quote_block(self, index: int) -> None:
-        """Closed-bar quotes of the aligned block holding preloaded row `index`, in one pass."""
+        """Closed-bar quote fields of the aligned block holding preloaded row `index`, in one pass."""
         start = index - index % QUOTE_BLOCK
         end = min(start + QUOTE_BLOCK, self.quote_limit)
         close, size = self.columns["close"][start:end], self.columns["volume"][start:end].tolist()
         half = self.half_spread  # elementwise, the same IEEE products as _synthesise's
         bid, ask = (close * (1.0 - half)).tolist(), (close * (1.0 + half)).tolist()
         as_of = (self.ts[start:end] + self.interval_ms).tolist()
-        rows = zip(repeat(self.venue), repeat(self.symbol), as_of, bid, ask, size, size, strict=False)
-        self.qblock = list(map(_new_quote, rows))
-        self.qstart = start
+        self.qblock = (as_of, bid, ask, size)
+        self.qstart, self.qlen = start, end - start
 
     def _synthesise(self, last: int, now_ms: int) -> Quote:
         """Row `last`'s close +- half spread, as of the bar's close (a still-forming bar: as of now)."""
@@ -228,28 +222,23 @@ class StoreView:
         if self._quotes:  # an explicit quote wins unless the last bar is newer
             explicit, quote = self._quotes.get(key), series.synthesised(self.now_ms)
             return explicit if quote is None or (explicit is not None and explicit.ts >= quote.ts) else quote
-        # Replays (only synthesised quotes): the precomputed quote of the last visible bar.
-        block = series.qblock
-        offset = series.visible - 1 - series.qstart
-        if 0 <= offset < len(block):
-            quote = block[offset]
-            if self.now_ms >= quote[2]:
-                return quote
         return series.synthesised(self.now_ms)
 
 
 class _Timeline:
     """Hidden bars of all series in close-time order, and how many have been revealed.
 
-    Bars are built a chunk at a time, each with its owner and the visible count it sets, so
-    revealing costs a list slice and one attribute store per bar.
+    Bar fields, owners and visible counts are gathered a chunk at a time into Python lists, so
+    revealing costs list slices, one attribute store and one C-built Bar per bar.
     """
 
     __slots__ = (
-        "_bars",
         "_chunk_end",
         "_chunk_start",
-        "_marks",
+        "_fields",
+        "_objects",
+        "_owners",
+        "_visible",
         "close",
         "cursor",
         "owner",
@@ -270,29 +259,38 @@ class _Timeline:
         self.owner = owner
         self.row = row
         self.series = series
+        # Each series, its venue and its symbol by owner index, for gathering them in C.
+        names = ([x.venue for x in series], [x.symbol for x in series])
+        self._objects = tuple(np.array(values, dtype=object) for values in (series, *names))
         self.size = int(close.shape[0])
         self.cursor = 0
         self._chunk_start = 0
         self._chunk_end = 0
-        self._bars: list[Bar] = []
-        self._marks: list[tuple[_Series, int]] = []
+        self._fields: list[list[Any]] = []
+        self._owners: list[_Series] = []
+        self._visible: list[int] = []
 
     def _load_chunk(self, start: int) -> None:
         end = min(self.size, start + self.CHUNK)
         owners = self.owner[start:end]
         rows = self.row[start:end]
-        columns = [np.empty(end - start, dtype=np.int64)] + [np.empty(end - start) for _ in PRICE_FIELDS]
-        for index in np.unique(owners).tolist():
-            mask = owners == index
-            picked = rows[mask]
-            source = self.series[index]
-            columns[0][mask] = source.ts[picked]
-            for column, name in zip(columns[1:], PRICE_FIELDS, strict=True):
-                column[mask] = source.columns[name][picked]
-        owned = [self.series[o] for o in owners.tolist()]
-        names = ([s.venue for s in owned], [s.symbol for s in owned])
-        self._bars = list(map(_new_bar, zip(*names, *(column.tolist() for column in columns), strict=True)))
-        self._marks = list(zip(owned, (rows + 1).tolist(), strict=True))
+        # A series' rows in a chunk are consecutive (the timeline keeps each series' order), so the
+        # chunk is the owners' row ranges interleaved: group by owner, copy the ranges, scatter back.
+        group = np.argsort(owners, kind="stable")
+        ids, counts = np.unique(owners, return_counts=True)
+        firsts = rows[group][np.cumsum(counts) - counts]
+        ranges = [
+            (self.series[i], f, f + c)
+            for i, f, c in zip(ids.tolist(), firsts.tolist(), counts.tolist(), strict=True)
+        ]
+        fields: list[list[Any]] = [objects[owners].tolist() for objects in self._objects]
+        for name in ("ts", *PRICE_FIELDS):
+            grouped = np.concatenate([(s.ts if name == "ts" else s.columns[name])[a:b] for s, a, b in ranges])
+            column = np.empty_like(grouped)
+            column[group] = grouped
+            fields.append(column.tolist())
+        self._owners, self._visible = fields[0], (rows + 1).tolist()  # flat lists: no GC-tracked pairs
+        self._fields = fields[1:]
         self._chunk_start = start
         self._chunk_end = end
 
@@ -305,9 +303,9 @@ class _Timeline:
                 self._load_chunk(position)
             a = position - self._chunk_start
             b = min(end, self._chunk_end) - self._chunk_start
-            for owner, visible in self._marks[a:b]:
+            for owner, visible in zip(self._owners[a:b], self._visible[a:b], strict=True):
                 owner.visible = visible
-            revealed += self._bars[a:b]
+            revealed += map(_new_bar, zip(*[values[a:b] for values in self._fields], strict=True))
             position += b - a
         self.cursor = end
         return revealed
@@ -449,7 +447,7 @@ class SeriesStore:
         start = timeline.cursor
         if start >= timeline.size or timeline.close.item(start) > now_ms:
             return []
-        end = int(np.searchsorted(timeline.close, now_ms, side="right"))
+        end = int(timeline.close.searchsorted(now_ms, side="right"))
         return timeline.reveal(end)
 
     def next_reveal_ms(self) -> int | None:
