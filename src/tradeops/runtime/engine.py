@@ -4,6 +4,7 @@ loss and drawdown monitors). Synchronous and deterministic; the scheduler decide
 from __future__ import annotations
 
 import itertools
+import operator
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from tradeops.runtime.stats_projection import StatsProjection
 from tradeops.runtime.trading_state import TradingStates, record_to, show_in
 from tradeops.strategies.base import Holding, Strategy
 
+_confidence = operator.attrgetter("confidence")
 CHECKPOINT_EVERY_STEPS = 500  # replay-cursor checkpoints: bounded re-work after a crash, not one per bar
 
 
@@ -101,6 +103,7 @@ class TradingEngine:
         self._decimals: dict[tuple[type, float], Decimal] = {}
         self._intervals: dict[tuple[str, str], int] = {}  # bar interval per instrument (fixed)
         self._venue_limits: dict[tuple[str, str], InstrumentLimits | None] = {}  # asked once each
+        self._gate_limits: dict[tuple[str, str, str], tuple[object, object, object, Limits]] = {}
         self._now_ms = 0
         self.kill = KillSwitchReaction(
             gate,
@@ -121,6 +124,7 @@ class TradingEngine:
             states=lambda s: (self.states.strategies[s], self.states.account),
             reduce_allowed_when_killed=lambda: self.kill.reduce_allowed,
             on_fills=self.book_fills,
+            position=self._position_quantity,
         )
         for slot in slots:  # the venues' steps and minimums, known before the first cycle
             for venue in slot.schedule.venues:
@@ -227,18 +231,28 @@ class TradingEngine:
         return self._venue_limits[key]
 
     def _limits(self, order: OrderRequest) -> Limits:
-        venue = self.instrument_limits(order.venue, order.symbol)
+        """The gate's limits of the order's strategy and instrument, rebuilt when the split or a
+        risk profile changes (identity: `allocations` and `reconfigure` replace them)."""
+        key = (order.strategy, order.venue, order.symbol)
+        split = self.allocations()
         profile = self.slots[order.strategy].profile
-        return Limits(
-            allocation=self.allocations()[order.strategy],
+        account = self.settings.account_profile
+        cached = self._gate_limits.get(key)
+        if cached is not None and cached[0] is split and cached[1] is profile and cached[2] is account:
+            return cached[3]
+        venue = self.instrument_limits(order.venue, order.symbol)
+        limits = Limits(
+            allocation=split[order.strategy],
             max_position_pct=profile.max_position_pct,
             max_open_positions=profile.max_open_positions,
             max_daily_loss_pct=profile.max_daily_loss_pct,
-            hard_drawdown_pct=self.settings.account_profile.hard_drawdown_pct,
-            max_leverage=self.settings.account_profile.max_leverage,
+            hard_drawdown_pct=account.hard_drawdown_pct,
+            max_leverage=account.max_leverage,
             min_quantity=venue.min_quantity if venue is not None else ZERO,
             min_notional=venue.min_notional if venue is not None else ZERO,
         )
+        self._gate_limits[key] = (split, profile, account, limits)
+        return limits
 
     def _exposure(self, order: OrderRequest) -> Exposure:
         book = self.portfolio
@@ -251,6 +265,9 @@ class TradingEngine:
             open_positions=book.open_position_count(),
             strategy_day_pnl=book.day_pnl(order.strategy),
         )
+
+    def _position_quantity(self, order: OrderRequest) -> Decimal:
+        return self.portfolio.position(order.strategy, order.venue, order.symbol).quantity
 
     # --- market ----------------------------------------------------------------------------------
 
@@ -360,9 +377,11 @@ class TradingEngine:
         signals = slot.strategy.decide(
             view, slot.schedule.venues, slot.schedule.symbols, self._holdings(slot)
         )
-        signals.sort(key=lambda sig: sig.confidence, reverse=True)
-        for signal in signals[: slot.schedule.max_signals]:
-            self._act_on(slot, signal, outcome)
+        if signals:
+            if len(signals) > 1:
+                signals.sort(key=_confidence, reverse=True)
+            for signal in signals[: slot.schedule.max_signals]:
+                self._act_on(slot, signal, outcome)
         stats.cycles += 1
         stats.last_cycle_ms = now_ms
         stats.latency.observe(time.perf_counter() - started)
@@ -438,26 +457,26 @@ class TradingEngine:
         venue_limits = self.instrument_limits(venue, symbol)
         if price <= 0 or venue_limits is None:
             return None
-        held = book.position(slot.name, venue, symbol)
+        name = slot.name
+        held = book.position(name, venue, symbol)
         leg = LegBook(
-            price=price,
-            held_quantity=held.quantity,
-            working_quantity=self.exchange.open_quantity(slot.name, venue, symbol),
-            other_exposure=book.strategy_exposure(slot.name) - held.exposure(price),
+            price,
+            held.quantity,
+            self.exchange.open_quantity(name, venue, symbol),
+            book.strategy_exposure(name) - held.exposure(price),
         )
         planned = plan_order(weight, leg, self._leg_limits(slot, venue_limits))
         if planned is None:
             return None
+        now = self._now_ms
         return OrderRequest(
-            client_order_id=client_order_id(
-                slot.name, self.settings.order_id_tag, self._now_ms, next(self._ids)
-            ),
-            strategy=slot.name,
-            venue=venue,
-            symbol=symbol,
-            side=planned.side,
-            quantity=planned.quantity,
-            reference_price=price,
-            ts=self._now_ms,
+            client_order_id(name, self.settings.order_id_tag, now, next(self._ids)),
+            name,
+            venue,
+            symbol,
+            planned.side,
+            planned.quantity,
+            price,
+            now,
             reduce_only=planned.reduce_only,
         )
