@@ -29,7 +29,7 @@ from typing import Any, Literal
 from tradeops.decision_log.anchor import Anchor, write_anchor
 from tradeops.decision_log.entry import (
     HASHERS,
-    encode_entry,
+    EntryEncoder,
     genesis_hash,
     genesis_line,
     line_hash,
@@ -113,7 +113,10 @@ class DecisionLogWriter:
         self._syncer_waiting = False
         self._sync_lock = threading.Lock()  # held through an fdatasync and its bookkeeping
         self._sync_started = 0.0  # monotonic start of the fdatasync in progress (0: none)
-        self._sync_patience = min(self._group_seconds / 2, 0.002)
+        # Held by the thread in fdatasync until it has recorded it: what appenders wait on to hand
+        # it the GIL (a new lock per fdatasync, so a waiter never holds what the syncer needs next).
+        self._sync_done = threading.Lock()
+        self._handoff_seconds = float(os.environ.get("H17_HANDOFF", "0.0001"))
         self._closing = False
         self._closed = False
         self._error: BaseException | None = None
@@ -162,6 +165,7 @@ class DecisionLogWriter:
                 self._anchored_seq = end.anchor.seq if end.anchor and not reanchor else 0
             self._durable_seq, self._durable_head = self._seq, self._head
             self._written = (self._seq, self._head, self._durable_size)
+            self._encode = EntryEncoder(self.log_id, self._key).encode
             if end.last_line is None:
                 self._write_genesis(environment)
         except OSError as exc:
@@ -237,11 +241,9 @@ class DecisionLogWriter:
             if self._error is not None or self._closing:
                 self._check_open(appending=True)
             seq = self._seq + 1
-            entry, line = encode_entry(
-                kind=kind, stage=stage, status=status, timestamp=stamp, artefacts=artefacts,
-                metadata=metadata or {}, tags=tags, seq=seq, prev_hash=self._head, log_id=self.log_id,
-                key=self._key, extra=extra,
-            )  # fmt: skip
+            entry, line = self._encode(
+                kind, stage, status, stamp, artefacts, metadata or {}, tags, seq, self._head, extra
+            )
             if len(line) >= self.max_line_bytes:
                 raise UserInputError(
                     f"decision-log entry is {len(line)} bytes, over the {self.max_line_bytes}-byte line "
@@ -283,6 +285,7 @@ class DecisionLogWriter:
             self._buffer.append(line + b"\n")  # made durable at once: no batch timer to start
         self.flush()
         self._key = new
+        self._encode = EntryEncoder(self.log_id, new).encode
         self._anchor(force=True)
         return entry
 
@@ -414,19 +417,24 @@ class DecisionLogWriter:
             target, head, size = self._written
             if target <= self._durable_seq:
                 return
-            self._sync_started = time.monotonic()
+            done = threading.Lock()
+            done.acquire()
+            self._sync_done, self._sync_started = done, time.monotonic()
             try:
-                os.fdatasync(self._fd)
-            except OSError as exc:
-                raise self._fail(exc) from exc
+                try:
+                    os.fdatasync(self._fd)
+                except OSError as exc:
+                    raise self._fail(exc) from exc
+                finally:
+                    self._sync_started = 0.0
+                with self._cond:
+                    if target > self._durable_seq and self._error is None:
+                        self._durable_seq, self._durable_head, self._durable_size = target, head, size
+                        self._unsynced = [item for item in self._unsynced if item[0] > target]
+                        if self._on_durable is not None:
+                            self._on_durable(target)  # under the lock, so calls arrive in seq order
             finally:
-                self._sync_started = 0.0
-            with self._cond:
-                if target > self._durable_seq and self._error is None:
-                    self._durable_seq, self._durable_head, self._durable_size = target, head, size
-                    self._unsynced = [item for item in self._unsynced if item[0] > target]
-                    if self._on_durable is not None:
-                        self._on_durable(target)  # under the lock, so calls arrive in seq order
+                done.release()
         if anchor:
             self._anchor(force=False)
 
@@ -452,16 +460,20 @@ class DecisionLogWriter:
             return self._durable_seq, self._durable_head
 
     def _commit_full_batch(self) -> None:
-        """Write the batch here (one write, which also lets the syncer take the GIL) and leave its
-        fdatasync to the syncer; wait only for an fdatasync that runs long (see the module doc)."""
+        """Write the batch here (one write) and leave its fdatasync to the syncer. When one is in
+        progress, hand the syncer the GIL (see the module doc)."""
         self._write_batch()
         if self._syncer is not None:
-            started = self._sync_started
-            if started and time.monotonic() - started > self._sync_patience:
-                # That fdatasync has likely returned and waits for the GIL, which this thread
-                # would hold up to the 5 ms switch interval; waiting also throttles a slow disk.
-                with self._sync_lock:
-                    pass
+            started, done = self._sync_started, self._sync_done
+            if started:
+                # A returned fdatasync waits for the GIL, which this thread would otherwise keep
+                # until the next batch or the 5 ms switch interval: block on the sync's lock, which
+                # the syncer takes over at once, records the sync and starts the next (this batch).
+                # A short wait when it is still running; a full one past group_ms (a slow disk
+                # throttles appends).
+                slow = time.monotonic() - started > self._group_seconds
+                if done.acquire(timeout=-1 if slow else self._handoff_seconds):
+                    done.release()
             with self._cond:
                 if self._syncer_waiting:
                     self._cond.notify()
