@@ -449,7 +449,7 @@ class DecisionLogWriter:
                 return
             try:
                 anchor = Anchor(self.log_id, seq, head, utc_timestamp(self._clock()), None)
-                write_anchor(self.path, anchor, self._key)
+                write_anchor(self.path, anchor, self._key, sync_dir=force)
             except OSError as exc:
                 raise self._fail(exc) from exc
             self._anchored_seq, self._anchored_at = seq, now
