@@ -9,17 +9,14 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-import re
 from decimal import Decimal
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tradeops.decision_log.canonical import stdlib_canonical_bytes
-from tradeops.decision_log.entry import RESERVED_FIELDS, EntryEncoder, encode_entry, signed_bytes
+from tradeops.decision_log.entry import RESERVED_FIELDS, encode_entry, signed_bytes
 from tradeops.decision_log.keys import SigningKey
-from tradeops.domain.errors import UserInputError
 
 KEY = SigningKey("prop", b"property-secret-0123456789", "sha256")
 KEY384 = SigningKey("prop384", b"another-secret", "sha384")
@@ -93,40 +90,3 @@ def test_the_line_is_the_reference_canonical_form_of_the_entry_and_signed_over_i
     assert (signature["algorithm"], signature["key_id"]) == (key.signature_algorithm, key.key_id)
     expected = hmac.digest(key.secret, signed_bytes(entry), key.algorithm)
     assert signature["value"] == base64.b64encode(expected).decode("ascii")
-
-
-flat_values = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.text(max_size=12)
-)
-flat_objects = st.dictionaries(st.text(max_size=10), flat_values, max_size=6)
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    artefacts=flat_objects | objects,
-    metadata=flat_objects | objects,
-    stage=st.text(min_size=1, max_size=8) | tricky.filter(bool),
-    tags=st.lists(st.text(max_size=6) | tricky, max_size=3).map(tuple) | st.lists(st.text(max_size=6)),
-    key=st.sampled_from([KEY, KEY384, None]),
-    nested_signature=st.booleans(),
-    extra=st.none() | st.dictionaries(extra_names, values, max_size=2),
-)
-def test_the_writers_encoder_gives_encode_entrys_bytes_and_errors(
-    artefacts, metadata, stage, tags, key, nested_signature, extra
-) -> None:
-    """EntryEncoder (the writer's inline path for flat entries) and encode_entry agree on every
-    entry: same line, same returned entry, or the same error."""
-    if nested_signature and key is not None:
-        artefacts = {**artefacts, "signature": key.unsigned_signature, "stage": "x"}
-    fields = ("fill", stage, "filled", "2026-12-01T12:00:00.123000+00:00", artefacts, metadata, tags, 9)
-    prev = "sha384:" + "cd" * 48
-    try:
-        expected = encode_entry(
-            kind="fill", stage=stage, status="filled", timestamp=fields[3], artefacts=artefacts,
-            metadata=metadata, tags=tags, seq=9, prev_hash=prev, log_id="0f" * 16, key=key, extra=extra,
-        )  # fmt: skip
-    except UserInputError as exc:
-        with pytest.raises(UserInputError, match=re.escape(str(exc))):
-            EntryEncoder("0f" * 16, key).encode(*fields, prev, extra)
-        return
-    assert EntryEncoder("0f" * 16, key).encode(*fields, prev, extra) == expected

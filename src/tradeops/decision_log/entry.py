@@ -12,7 +12,6 @@ key's MAC over the same bytes (both values left out).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -173,79 +172,6 @@ def encode_entry(
     value, line = key.sign_entry(signed)
     entry["signature"] = key.signature(value)
     return entry, line
-
-
-_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
-_STR_TYPE = frozenset({str})
-
-
-class EntryEncoder:
-    """`encode_entry` for one log and key (the writer's hot path): an entry without extra fields
-    whose fields are exact strings and whose artefacts and metadata are dicts of strings, integers,
-    booleans and nulls is checked, serialised and signed inline; any other goes to `encode_entry`
-    (which also raises its errors). The bytes are the same either way."""
-
-    __slots__ = ("_key", "_log_id", "_unsigned")
-
-    def __init__(self, log_id: str, key: SigningKey | None) -> None:
-        self._log_id = log_id
-        self._key = key
-        self._unsigned = key.unsigned_signature if key is not None else {}
-
-    def encode(
-        self,
-        kind: str,
-        stage: str,
-        status: str,
-        timestamp: str,
-        artefacts: Mapping[str, Any],
-        metadata: Mapping[str, Any],
-        tags: Sequence[str],
-        seq: int,
-        prev_hash: str,
-        extra: Mapping[str, Any] | None,
-    ) -> tuple[dict[str, Any], bytes]:
-        key = self._key
-        signed = None
-        if not (
-            key is None
-            or extra
-            or type(kind) is not str
-            or type(stage) is not str
-            or type(status) is not str
-            or not (kind and stage and status)
-            or type(artefacts) is not dict
-            or type(metadata) is not dict
-            or (type(tags) is not tuple and type(tags) is not list)
-            or not _PLAIN_TYPES.issuperset(map(type, artefacts.values()))
-            or not _PLAIN_TYPES.issuperset(map(type, metadata.values()))
-            or not _STR_TYPE.issuperset(map(type, tags))
-        ):
-            entry: dict[str, Any] = {
-                "artefacts": artefacts,
-                "kind": kind,
-                "log_id": self._log_id,
-                "metadata": metadata,
-                "prev_hash": prev_hash,
-                "seq": seq,
-                "signature": self._unsigned,
-                "stage": stage,
-                "status": status,
-                "tags": list(tags),
-                "timestamp": timestamp,
-            }
-            # A non-string key or an integer orjson cannot write: encode_entry says which.
-            with contextlib.suppress(*ORJSON_ERRORS):
-                signed = _dumps(entry, option=ORJSON_OPTIONS)
-        if signed is None or key is None:
-            return encode_entry(
-                kind=kind, stage=stage, status=status, timestamp=timestamp, artefacts=artefacts,
-                metadata=metadata, tags=tags, seq=seq, prev_hash=prev_hash, log_id=self._log_id,
-                key=key, extra=extra,
-            )  # fmt: skip
-        value, line = key.sign_entry(signed)
-        entry["signature"] = key.signature(value)
-        return entry, line
 
 
 def _encode_halves(

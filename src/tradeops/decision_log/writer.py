@@ -33,7 +33,7 @@ from typing import Any, Literal
 from tradeops.decision_log.anchor import Anchor, write_anchor
 from tradeops.decision_log.entry import (
     HASHERS,
-    EntryEncoder,
+    encode_entry,
     genesis_hash,
     genesis_line,
     line_hash,
@@ -168,7 +168,6 @@ class DecisionLogWriter:
                 self._anchored_seq = end.anchor.seq if end.anchor and not reanchor else 0
             self._durable_seq, self._durable_head = self._seq, self._head
             self._written = (self._seq, self._head, self._durable_size)
-            self._encode = EntryEncoder(self.log_id, self._key).encode
             if end.last_line is None:
                 self._write_genesis(environment)
         except OSError as exc:
@@ -244,9 +243,11 @@ class DecisionLogWriter:
             if self._error is not None or self._closing:
                 self._check_open(appending=True)
             seq = self._seq + 1
-            entry, line = self._encode(
-                kind, stage, status, stamp, artefacts, metadata or {}, tags, seq, self._head, extra
-            )
+            entry, line = encode_entry(
+                kind=kind, stage=stage, status=status, timestamp=stamp, artefacts=artefacts,
+                metadata=metadata or {}, tags=tags, seq=seq, prev_hash=self._head, log_id=self.log_id,
+                key=self._key, extra=extra,
+            )  # fmt: skip
             if len(line) >= self.max_line_bytes:
                 raise UserInputError(
                     f"decision-log entry is {len(line)} bytes, over the {self.max_line_bytes}-byte line "
@@ -290,7 +291,6 @@ class DecisionLogWriter:
             self._buffer.append(line + b"\n")  # made durable at once: no batch timer to start
         self.flush()
         self._key = new
-        self._encode = EntryEncoder(self.log_id, new).encode
         self._anchor(force=True)
         return entry
 
