@@ -7,10 +7,11 @@ land in order) when it is full (`group_entries`) or, at the next append, older t
 syncer thread fdatasyncs whatever has been written, back to back while there is more, and commits a
 partial batch `group_ms` after its first entry when no append comes. The syncer needs the GIL back
 when an fdatasync returns, and a busy appending thread would keep it until its next blocking call or
-the 5 ms switch interval (measured: fdatasync 0.3 ms in the kernel, 2.3 ms until recorded). So an
-appending thread that has written a batch while an fdatasync runs blocks on that sync's lock
-(`syncer.hand_off`): released at once if the syncer was waiting for the GIL (it records the sync and
-starts the next, covering the batch just written). `flush()` writes and fdatasyncs in the caller.
+the 5 ms switch interval (measured at load 4-6: fdatasync p50 0.3 ms in the kernel, 2.3 ms until
+recorded). So an appending thread that has written a batch while an fdatasync runs blocks on that
+sync's lock (`syncer.hand_off`), released at once if the syncer was waiting for the GIL (it records
+the sync and starts the next, covering the batch just written). `flush()` writes and fdatasyncs in
+the caller.
 A new log starts with a genesis entry (log id, environment, creation time, key id); `<log>.anchor`
 (seq and hash of the durable head, signed) is replaced at most every `anchor_interval_s` and on close.
 A failed write or fsync stops appends (`failed`) but keeps every entry not known to be durable;
