@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, mode: int = 0o644) -> Path:
+def atomic_write_bytes(path: str | Path, data: bytes, mode: int = 0o644, *, sync_dir: bool = True) -> Path:
     """Write `data` so readers see the old file or the new one, never a half-written one.
 
     The temp file is created with `mode` from the start (never briefly world-readable).
+    `sync_dir=False` leaves the rename to the file system's next journal commit: after a crash
+    before it, the old file is there (for a file whose replacement may lag, e.g. a log's anchor).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,7 +31,8 @@ def atomic_write_bytes(path: str | Path, data: bytes, mode: int = 0o644) -> Path
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
     return path
 
 

@@ -61,7 +61,8 @@ def test_the_line_is_the_reference_canonical_form_of_the_entry_and_signed_over_i
     artefacts, metadata, stage, tags, key, nested_signature, extra
 ) -> None:
     if nested_signature and key is not None:
-        metadata = {**metadata, "signature": key.unsigned_signature}
+        # A signature object followed by "stage" inside a value, as the top-level one is.
+        metadata = {**metadata, "signature": key.unsigned_signature, "stage": stage}
         extra = {name: {"signature": key.unsigned_signature, "v": value} for name, value in extra.items()}
     entry, line = encode_entry(
         kind="fill",

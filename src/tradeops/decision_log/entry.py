@@ -123,10 +123,11 @@ def encode_entry(
 ) -> tuple[dict[str, Any], bytes]:
     """Return the entry and its line (canonical JSON, signature included, no newline).
 
-    The members sorting before "signature" and those after it are serialised as two halves; the
-    MAC runs over the halves joined by the signature object without its value (exactly the signed
-    bytes), and the line joins them by the complete signature object, so nothing is serialised
-    twice and no signature member has to be searched for in the bytes.
+    Without extra fields the entry is serialised once with its signature object lacking the value
+    (exactly the signed bytes) and the value is spliced in (`SigningKey.sign_entry`). With extra
+    fields, or values needing the standard library, the members sorting before "signature" and
+    those after it are serialised as two halves, MACed joined by the signature without its value
+    and written joined by the complete one (`_encode_halves`).
     """
     if not (isinstance(kind, str) and isinstance(stage, str) and isinstance(status, str)) or not (
         kind and stage and status
@@ -141,6 +142,53 @@ def encode_entry(
         artefacts = dict(artefacts)
     if type(metadata) is not dict:
         metadata = dict(metadata)
+    try:
+        # The walk refuses values without a canonical form and says which need the stdlib encoder.
+        slow = needs_stdlib(artefacts) | needs_stdlib(metadata)
+    except CanonicalJsonError as exc:
+        raise UserInputError(f"decision-log entry: {exc}") from None
+    if extra or slow or key is None:
+        return _encode_halves(
+            kind, stage, status, timestamp, artefacts, metadata, tag_list, seq, prev_hash, log_id, key, extra,
+            slow,
+        )  # fmt: skip
+    entry: dict[str, Any] = {
+        "artefacts": artefacts,
+        "kind": kind,
+        "log_id": log_id,
+        "metadata": metadata,
+        "prev_hash": prev_hash,
+        "seq": seq,
+        "signature": key.unsigned_signature,
+        "stage": stage,
+        "status": status,
+        "tags": tag_list,
+        "timestamp": timestamp,
+    }
+    try:
+        signed = _dumps(entry, default=ORJSON_DEFAULT, option=ORJSON_OPTIONS)
+    except ORJSON_ERRORS as exc:
+        raise UserInputError(f"decision-log entry: {exc}") from None
+    value, line = key.sign_entry(signed)
+    entry["signature"] = key.signature(value)
+    return entry, line
+
+
+def _encode_halves(
+    kind: str,
+    stage: str,
+    status: str,
+    timestamp: str,
+    artefacts: dict[str, Any],
+    metadata: dict[str, Any],
+    tag_list: list[str],
+    seq: int,
+    prev_hash: str,
+    log_id: str,
+    key: SigningKey | None,
+    extra: Mapping[str, Any] | None,
+    slow: bool,
+) -> tuple[dict[str, Any], bytes]:
     low: dict[str, Any] = {
         "artefacts": artefacts,
         "kind": kind,
@@ -151,8 +199,6 @@ def encode_entry(
     }
     high: dict[str, Any] = {"stage": stage, "status": status, "tags": tag_list, "timestamp": timestamp}
     try:
-        # The walk refuses values without a canonical form and says which need the stdlib encoder.
-        slow = needs_stdlib(artefacts) | needs_stdlib(metadata)
         if extra:
             for name, value in extra.items():
                 if type(name) is not str or name in RESERVED_FIELDS:

@@ -64,6 +64,7 @@ class SigningKey:
     _line_middle: bytes = field(init=False, repr=False, compare=False)
     _member_prefix: bytes = field(init=False, repr=False, compare=False)
     _unsigned_member: bytes = field(init=False, repr=False, compare=False)
+    _entry_marker: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         block = _BLOCK_SIZE[self.algorithm]
@@ -86,6 +87,8 @@ class SigningKey:
         # A line's signature member with its value, up to the value; and without the value.
         object.__setattr__(self, "_member_prefix", _SIGNATURE_MEMBER + head[:-1] + b',"value":"')
         object.__setattr__(self, "_unsigned_member", _SIGNATURE_MEMBER + head)
+        # In an entry's signed bytes: the signature object without its value and the member after it.
+        object.__setattr__(self, "_entry_marker", b"," + _SIGNATURE_MEMBER + head + b',"stage":')
 
     @property
     def signature_algorithm(self) -> str:
@@ -121,6 +124,25 @@ class SigningKey:
         outer.update(inner.digest())
         value = binascii.b2a_base64(outer.digest(), newline=False)
         return value.decode("ascii"), b"".join((low, self._line_middle, value, b'"},', high))
+
+    def sign_entry(self, signed: bytes) -> tuple[str, bytes]:
+        """Sign `signed`, the canonical JSON of an entry whose "signature" member is this key's
+        signature object without its value and whose members after it are only "stage", "status",
+        "tags" and "timestamp" (strings and a list of strings). Return the signature value and the
+        line: `signed` with the value added to that object. The object is found as the last
+        `,"signature":{..},"stage":` in the bytes: none can follow it, as the members after it hold
+        only strings (where every quote is escaped); an earlier one (inside artefacts) is not it."""
+        marker = self._entry_marker
+        cut = signed.rfind(marker)
+        if cut < 0:
+            raise ValueError("sign_entry: no signature object followed by stage in the entry")
+        cut += len(marker) - 10  # the "}" closing the signature object (before ',"stage":')
+        inner = self._inner.copy()
+        inner.update(signed)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        value = binascii.b2a_base64(outer.digest(), newline=False)
+        return value.decode("ascii"), b"".join((signed[:cut], b',"value":"', value, b'"', signed[cut:]))
 
     def line_signed(self, line: bytes, value: str) -> bool:
         """True when `value` is this key's MAC of `line` with its signature member's value cut out

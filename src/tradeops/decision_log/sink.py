@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from time import time_ns
 from typing import Any
 
 from tradeops.decision_log.errors import LogWriteError
@@ -36,10 +37,10 @@ class FileDecisionSink:
         stats: RuntimeStats | None = None,
         retry_seconds: float = RECOVERY_RETRY_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
-        wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        wall_ms: Callable[[], int] | None = None,
     ) -> None:
         self.writer = writer
-        self._wall_ms = wall_ms
+        self._wall_ms = wall_ms  # None: time.time_ns() in milliseconds, read inline
         self.stage = stage
         self.stats = stats
         self._retry_seconds = retry_seconds
@@ -62,25 +63,23 @@ class FileDecisionSink:
     def _market(self, ts_ms: int) -> str:
         return self._time(ts_ms).isoformat()
 
-    def _wall(self) -> datetime:
-        """Now (wall clock, ms): one datetime object per millisecond, so the writer formats it once."""
-        ms = self._wall_ms()
+    def record(self, record: DecisionRecord) -> None:
+        # `timestamp` is wall-clock time (ms): one datetime object per millisecond, so the writer
+        # formats it once; the event's market time is kept beside it.
+        ms = time_ns() // 1_000_000 if self._wall_ms is None else self._wall_ms()
         last_ms, moment = self._last_wall
         if ms != last_ms:
             moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
             self._last_wall = (ms, moment)
-        return moment
-
-    def record(self, record: DecisionRecord) -> None:
+        ts = record.ts
         self.writer.append(
             kind=record.kind,
             stage=record.stage or self.stage,
             status=record.status,
             artefacts=record.artefacts,
-            # `timestamp` is wall-clock time; the event's market time is kept beside it.
-            metadata={**record.metadata, "ts_ms": record.ts, "market_time": self._market_iso(record.ts)},
+            metadata={**record.metadata, "ts_ms": ts, "market_time": self._market_iso(ts)},
             tags=record.tags,
-            timestamp=self._wall(),
+            timestamp=moment,
         )
 
     def _note_failures(self) -> None:

@@ -1,7 +1,7 @@
 """The writer's background threads in group mode: the syncer (fdatasyncs what the appending threads
 wrote, back to back, and commits a partial batch `group_ms` after its first entry) and the anchorer
 (replaces the signed anchor every `anchor_interval_s`, so that the anchor's own fsyncs never hold
-up the log's)."""
+up the log's); and the appending threads' hand-off of the GIL to the syncer."""
 
 from __future__ import annotations
 
@@ -13,6 +13,23 @@ from tradeops.decision_log.errors import LogWriteError
 
 if TYPE_CHECKING:
     from tradeops.decision_log.writer import DecisionLogWriter
+
+
+# How long an appender that has written a batch waits for a running fdatasync before it goes on:
+# long enough for a syncer waiting for the GIL to be woken and take it.
+HANDOFF_SECONDS = 0.0001
+
+
+def hand_off(writer: DecisionLogWriter) -> None:
+    """Called by an appending thread after it wrote a batch: if an fdatasync is in progress, block
+    on its lock, which hands the GIL to a syncer whose fdatasync returned (it records it and starts
+    the next, covering that batch); wait `HANDOFF_SECONDS` for one still running, or until it is
+    done once it has run past `group_ms` (a slow disk throttles appends)."""
+    started, done = writer._sync_started, writer._sync_done
+    if started:
+        slow = time.monotonic() - started > writer._group_seconds
+        if done.acquire(timeout=-1 if slow else HANDOFF_SECONDS):
+            done.release()
 
 
 def _next_job(writer: DecisionLogWriter) -> str | None:
