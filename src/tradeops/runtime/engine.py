@@ -8,15 +8,23 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
-from tradeops.allocation.planning import LegBook, LegLimits, holding_weight, is_dust, plan_order
+from tradeops.allocation.planning import (
+    LegBook,
+    LegLimits,
+    clearly_not_dust,
+    holding_share,
+    is_dust,
+    plan_order,
+)
 from tradeops.allocation.policies import CapitalPolicy, allocate
 from tradeops.config.models import MANUAL_BUCKET, RiskProfile, Schedule, VenueConfig
 from tradeops.domain import events
 from tradeops.domain.market import Bar
 from tradeops.domain.money import ZERO, to_decimal
 from tradeops.domain.order_ids import client_order_id
-from tradeops.domain.trading import Fill, InstrumentLimits, OrderRequest, Signal, TradingState
+from tradeops.domain.trading import Fill, InstrumentLimits, OrderRequest, Position, Signal, TradingState
 from tradeops.risk import monitors
 from tradeops.risk.gate import Exposure, Limits
 from tradeops.runtime.curve import EquityCurve
@@ -64,6 +72,19 @@ class EngineSettings:
     order_id_tag: str = ""  # cluster mode: `e<lease epoch, base 36>-`, part of every client order id
 
 
+class _HeldView(NamedTuple):
+    """One open position's floats for `Holding` and the dust pre-check, built when it changes."""
+
+    position: Position  # the position they were taken of (a fill replaces the object)
+    quantity: float
+    size: float  # abs(quantity)
+    avg_price: float
+    limits: InstrumentLimits | None
+    floor: float  # max(step, min_quantity)
+    min_notional: float
+    interval: int
+
+
 class TradingEngine:
     def __init__(
         self,
@@ -101,6 +122,7 @@ class TradingEngine:
         self._decimals: dict[tuple[type, float], Decimal] = {}
         self._intervals: dict[tuple[str, str], int] = {}  # bar interval per instrument (fixed)
         self._venue_limits: dict[tuple[str, str], InstrumentLimits | None] = {}  # asked once each
+        self._held_views: dict[tuple[str, str, str], _HeldView] = {}  # see _holdings
         self._now_ms = 0
         self.kill = KillSwitchReaction(
             gate,
@@ -257,13 +279,18 @@ class TradingEngine:
     def on_market(self, now_ms: int, bars: Sequence[Bar]) -> list[Fill]:
         """New bars: update marks, let pending orders fill, run the loss/drawdown monitors."""
         self._now_ms = now_ms
-        self.portfolio.mark_bars(bars)
+        book = self.portfolio
+        book.mark_bars(bars)
         fills = list(self.exchange.on_market(bars, ()))
         self.book_fills(fills)
         if bars:
-            self.portfolio.roll(now_ms)
+            book.roll(now_ms)
             self._monitor()
-            self.settings.equity_curve.append((now_ms, float(self.portfolio.equity())))
+            curve = self.settings.equity_curve
+            if isinstance(curve, EquityCurve):
+                curve.offer(now_ms, book.equity())  # the float only for a point it keeps
+            else:
+                curve.append((now_ms, float(book.equity())))
         return fills
 
     def book_fills(self, fills: Sequence[Fill]) -> None:
@@ -279,17 +306,26 @@ class TradingEngine:
     def _monitor(self) -> None:
         """The daily-loss and drawdown monitors (risk/monitors.py) applied to the trading state."""
         book = self.portfolio
+        states = self.states
         for name, slot in self.slots.items():
+            state = states.strategies[name]
+            day_pnl = book.day_pnl(name)
+            if state is TradingState.ACTIVE and day_pnl >= 0:
+                continue  # no loss today: monitors.daily_loss has nothing to say, whatever the budget
+            if state is not TradingState.ACTIVE and state is not TradingState.REDUCING:
+                continue  # not a state the daily-loss monitor changes
             budget = monitors.daily_loss_budget(
                 self._budget(name), self._dec(slot.profile.max_daily_loss_pct)
             )
-            verdict = monitors.daily_loss(name, self.states.strategies[name], book.day_pnl(name), budget)
+            verdict = monitors.daily_loss(name, state, day_pnl, budget)
             if verdict is not None:
-                self.states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
-        limit = self._dec(self.settings.account_profile.hard_drawdown_pct)
-        verdict = monitors.hard_drawdown(self.states.account, book.peak_equity, book.equity(), limit)
-        if verdict is not None:
-            self.states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
+                states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
+        equity = book.equity()
+        if states.account is TradingState.ACTIVE and equity < book.peak_equity:  # else no drawdown verdict
+            limit = self._dec(self.settings.account_profile.hard_drawdown_pct)
+            verdict = monitors.hard_drawdown(states.account, book.peak_equity, equity, limit)
+            if verdict is not None:
+                states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
         self.publish_stats()
 
     def publish_stats(self, force: bool = False) -> None:
@@ -370,39 +406,66 @@ class TradingEngine:
 
     def _holdings(self, slot: StrategySlot) -> dict[tuple[str, str], Holding]:
         """What the strategy holds: one `Holding` per open position, at the current marks."""
-        open_positions = self.portfolio.open_positions(slot.name)
+        book = self.portfolio
+        open_positions = book.open_positions(slot.name)
         if not open_positions:
             return {}
-        budget = self._budget(slot.name)
-        instruments = len(slot.schedule.symbols)
-        price = self.portfolio.price
+        share = holding_share(self._budget(slot.name), len(slot.schedule.symbols))
+        price = book.price
+        marks = book.marks
         now = self._now_ms
-        intervals = self._intervals
+        views = self._held_views
         held = {}
         for key, pos in open_positions.items():
+            view = views.get((slot.name, *key))
+            if view is None or view.position is not pos:
+                view = views[(slot.name, *key)] = self._held_view(pos, view)
             mark = price(*key)
-            venue = self.instrument_limits(*key)
-            if venue is not None and is_dust(
-                pos.quantity,
-                mark,
-                step=venue.step,
-                min_quantity=venue.min_quantity,
-                min_notional=venue.min_notional,
+            venue = view.limits
+            if (
+                venue is not None
+                and not clearly_not_dust(view.size, marks.get(key, 0.0), view.floor, view.min_notional)
+                and is_dust(
+                    pos.quantity,
+                    mark,
+                    step=venue.step,
+                    min_quantity=venue.min_quantity,
+                    min_notional=venue.min_notional,
+                )
             ):
                 continue  # what no order can trade is not a holding the strategy acts on
-            interval = intervals.get(key)
-            if interval is None:
-                interval = intervals[key] = max(1, self.series.interval_ms(*key))
             held[key] = Holding(
                 pos.venue,
                 pos.symbol,
-                holding_weight(pos.quantity, mark, budget, instruments),
-                float(pos.quantity),
-                float(pos.avg_price),
+                float(pos.quantity * mark / share),  # planning.holding_weight, its share taken once
+                view.quantity,
+                view.avg_price,
                 pos.opened_ts,
-                max(0, (now - pos.opened_ts) // interval),
+                max(0, (now - pos.opened_ts) // view.interval),
             )
         return held
+
+    def _held_view(self, pos: Position, old: _HeldView | None) -> _HeldView:
+        """The floats `_holdings` needs of a position (and of its instrument, kept from `old`)."""
+        key = (pos.venue, pos.symbol)
+        quantity = float(pos.quantity)
+        if old is not None:
+            avg_price = float(pos.avg_price)
+            return old._replace(position=pos, quantity=quantity, size=abs(quantity), avg_price=avg_price)
+        venue = self.instrument_limits(*key)
+        interval = self._intervals.get(key)
+        if interval is None:
+            interval = self._intervals[key] = max(1, self.series.interval_ms(*key))
+        return _HeldView(
+            pos,
+            quantity,
+            abs(quantity),
+            float(pos.avg_price),
+            venue,
+            float(max(venue.step, venue.min_quantity)) if venue is not None else 0.0,
+            float(venue.min_notional) if venue is not None else 0.0,
+            interval,
+        )
 
     def _act_on(self, slot: StrategySlot, signal: Signal, outcome: CycleOutcome) -> None:
         self.stats.strategies[slot.name].signals += 1
