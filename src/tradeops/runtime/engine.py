@@ -122,7 +122,7 @@ class TradingEngine:
         self._decimals: dict[tuple[type, float], Decimal] = {}
         self._intervals: dict[tuple[str, str], int] = {}  # bar interval per instrument (fixed)
         self._venue_limits: dict[tuple[str, str], InstrumentLimits | None] = {}  # asked once each
-        self._held_views: dict[tuple[str, str, str], _HeldView] = {}  # see _holdings
+        self._held_views: dict[str, dict[tuple[str, str], _HeldView]] = {}  # per strategy: see _holdings
         self._now_ms = 0
         self.kill = KillSwitchReaction(
             gate,
@@ -411,16 +411,18 @@ class TradingEngine:
         if not open_positions:
             return {}
         share = holding_share(self._budget(slot.name), len(slot.schedule.symbols))
-        price = book.price
+        exact_mark = book.exact_mark
         marks = book.marks
         now = self._now_ms
-        views = self._held_views
+        views = self._held_views.get(slot.name)
+        if views is None:
+            views = self._held_views[slot.name] = {}
         held = {}
         for key, pos in open_positions.items():
-            view = views.get((slot.name, *key))
+            view = views.get(key)
             if view is None or view.position is not pos:
-                view = views[(slot.name, *key)] = self._held_view(pos, view)
-            mark = price(*key)
+                view = views[key] = self._held_view(pos, view)
+            mark = exact_mark(key)
             venue = view.limits
             if (
                 venue is not None
@@ -434,6 +436,7 @@ class TradingEngine:
                 )
             ):
                 continue  # what no order can trade is not a holding the strategy acts on
+            bars_held = (now - pos.opened_ts) // view.interval
             held[key] = Holding(
                 pos.venue,
                 pos.symbol,
@@ -441,7 +444,7 @@ class TradingEngine:
                 view.quantity,
                 view.avg_price,
                 pos.opened_ts,
-                max(0, (now - pos.opened_ts) // view.interval),
+                bars_held if bars_held > 0 else 0,
             )
         return held
 

@@ -4,8 +4,7 @@ Hot path: marks arrive for every bar. They are kept as floats and turned into De
 instruments somebody holds, and only when a figure needs them; equity, exposures and each strategy's
 PnL stay exact Decimal and are cached until a fill or a held mark changes (a step reads them several
 times: the day roll, the loss monitors, sizing and the gate). A held mark that moves makes only the
-figures of strategies holding something stale, and a close equal to the mark moves nothing; a flat
-strategy's figures last until its next fill.
+figures of strategies holding something stale: a flat strategy's last until its next fill.
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ class Portfolio:
     initial_equity: Decimal = ZERO
     _marks: dict[Instrument, float] = field(default_factory=dict)
     _decimal_marks: dict[Instrument, Decimal] = field(default_factory=dict)
-    _pinned: set[Instrument] = field(default_factory=set)  # exact mark given, not `to_decimal` of the float
     _open: dict[str, dict[Instrument, Position]] = field(default_factory=lambda: defaultdict(dict))
     _held: dict[Instrument, int] = field(default_factory=lambda: defaultdict(int))
     _equity: Decimal | None = None
@@ -93,23 +91,24 @@ class Portfolio:
         that strategy's (None: those of every strategy holding something)."""
         self._equity = self._gross = None
         if strategy is not None:
-            stale: Iterable[str] = (strategy,)
+            self._forget(strategy)
         else:
-            stale = [name for name, held in self._open.items() if held]
-        for name in stale:
-            self._unrealized.pop(name, None)
-            self._exposure.pop(name, None)
-            self._pnl.pop(name, None)
-            self._day_pnl.pop(name, None)
+            for name, held in self._open.items():
+                if held:
+                    self._forget(name)
+
+    def _forget(self, strategy: str) -> None:
+        self._unrealized.pop(strategy, None)
+        self._exposure.pop(strategy, None)
+        self._pnl.pop(strategy, None)
+        self._day_pnl.pop(strategy, None)
 
     def _set_mark(self, key: Instrument, price: float, exact: Decimal | None = None) -> None:
         self._marks[key] = price
         if exact is not None and self._held.get(key):
             self._decimal_marks[key] = exact
-            self._pinned.add(key)
         else:
             self._decimal_marks.pop(key, None)  # made exact (once) when a figure reads it
-            self._pinned.discard(key)
         if self._held.get(key):
             self._changed()
 
@@ -118,17 +117,13 @@ class Portfolio:
 
     def mark_bars(self, bars: Iterable[Bar]) -> None:
         """`mark` each bar's close (the engine's per-bar hot path, one call per step)."""
-        marks, exact, held, pinned = self._marks, self._decimal_marks, self._held, self._pinned
+        marks, exact, held = self._marks, self._decimal_marks, self._held
         moved = False
         for bar in bars:
             key = (bar.venue, bar.symbol)
-            close = bar.close
-            if not held.get(key):
-                marks[key] = close  # no exact mark is kept for it
-            elif close != marks.get(key) or not close or pinned:  # the same non-zero float: same Decimal
-                marks[key] = close
+            marks[key] = bar.close
+            if held.get(key):  # exact marks are kept for held instruments only
                 exact.pop(key, None)
-                pinned.discard(key)
                 moved = True
         if moved:
             self._changed()
@@ -146,7 +141,6 @@ class Portfolio:
             self._held[key] -= 1
             if not self._held[key]:
                 self._decimal_marks.pop(key, None)  # exact marks are kept for held instruments only
-                self._pinned.discard(key)
         self._changed(pos.strategy)
 
     def apply_fill(self, fill: Fill) -> Position:
@@ -201,6 +195,11 @@ class Portfolio:
     def price(self, venue: str, symbol: str) -> Decimal:
         key = (venue, symbol)
         exact = self._decimal_marks.get(key)  # `_exact`'s first step, without its call
+        return exact if exact is not None else self._exact(key)
+
+    def exact_mark(self, key: Instrument) -> Decimal:
+        """`price(*key)`, for a caller holding the instrument's key."""
+        exact = self._decimal_marks.get(key)
         return exact if exact is not None else self._exact(key)
 
     def _exact(self, key: Instrument) -> Decimal:
