@@ -1,7 +1,7 @@
 """CPU time per bar of one `tradeops bench paper` case, optionally under cProfile (issue 17).
 
     .venv/bin/python scripts/dev/profile_paper.py sparse 10000            # CPU time, no profiler
-    .venv/bin/python scripts/dev/profile_paper.py dense 1000 --profile out.prof
+    .venv/bin/python scripts/dev/profile_paper.py dense 1000 --profile out.prof   # or heavy
 
 Runs the bench's own `_one_run` (same config, data and pipeline) on the first BARS bars per symbol
 of ../shared/data (the synthetic market when absent) and prints the process CPU time and the main
@@ -59,11 +59,7 @@ def main() -> None:
     parser.add_argument("--config", default="config/core.yaml")
     args = parser.parse_args()
     base = load_config(Path(args.config))
-    config = {
-        "sparse": paper._bench_config(base),
-        "dense": paper._bench_config(base, dense=True),
-        "single": paper._bench_config(base, symbols=paper.SYMBOLS[:1]),
-    }[args.mode]
+    config = paper.mode_configs(base)[args.mode]
     market, source = paper._market(args.bars, True)
     data = paper._mode_market(args.mode, market, args.bars)
     key = ephemeral_key(algorithm=base.decision_log.hash_algorithm)
@@ -72,7 +68,7 @@ def main() -> None:
         cpu, main_cpu = time.process_time(), time.thread_time()
         if profiler is not None:
             profiler.enable()
-        run = paper._one_run(config, data, args.mode == "dense", Path(tmp), key)
+        run = paper._one_run(config, data, paper.STRATEGY_PARAMS[args.mode], Path(tmp), key)
         if profiler is not None:
             profiler.disable()
         cpu, main_cpu = time.process_time() - cpu, time.thread_time() - main_cpu

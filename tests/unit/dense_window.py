@@ -1,4 +1,4 @@
-"""The small synthetic dense window (400 bars per symbol, `DENSE_PARAMS`) run through the paper
+"""The small synthetic dense window (400 bars per symbol, the bench's `HEAVY_PARAMS`) run through the paper
 engine, and its decision log with what differs per run by design taken out: shared by the
 determinism test and the golden decision-log test."""
 
@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tradeops.bench.paper import DENSE_PARAMS
+from tradeops.bench.paper import HEAVY_PARAMS
 from tradeops.bootstrap.engine import RunOptions, build_runtime
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ def run_dense(log: Path, key: Any, state: Path | None = None) -> None:
         kill_switch=False,
         state=str(state or log.with_suffix(".sqlite")),
         decision_log_path=str(log),
-        strategy_params=DENSE_PARAMS,
+        strategy_params=HEAVY_PARAMS,
         signing_key=key,
     )
     runtime = build_runtime(options)
