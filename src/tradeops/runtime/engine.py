@@ -452,9 +452,17 @@ class TradingEngine:
         """The floats `_holdings` needs of a position (and of its instrument, kept from `old`)."""
         key = (pos.venue, pos.symbol)
         quantity = float(pos.quantity)
-        if old is not None:
-            avg_price = float(pos.avg_price)
-            return old._replace(position=pos, quantity=quantity, size=abs(quantity), avg_price=avg_price)
+        if old is not None:  # a fill: the same instrument
+            return _HeldView(
+                pos,
+                quantity,
+                abs(quantity),
+                float(pos.avg_price),
+                old.limits,
+                old.floor,
+                old.min_notional,
+                old.interval,
+            )
         venue = self.instrument_limits(*key)
         interval = self._intervals.get(key)
         if interval is None:
