@@ -133,14 +133,22 @@ def test_figures_of_a_flat_strategy_and_of_a_holder_follow_marks_fills_and_repea
         lambda: book.apply_fill(fill(Side.SELL, "2", "99", "0.01")),  # both flat
         lambda: bars(120.0, 60.0),
     ]
+    peaks = dict.fromkeys(("s1", "s2"), Decimal(0))
+    drawdowns = dict(peaks)
     for number, step in enumerate(steps):
         step()
-        book.roll(number * 3_600_000)
+        book.roll(number * 6 * 3_600_000)  # four steps a day: the day PnL restarts twice
         for strategy in ("s1", "s2"):
             figures = (book.equity(), book.unrealized(strategy), book.strategy_exposure(strategy))
             assert (*figures, book.strategy_pnl(strategy)) == _fresh(book, strategy)
             start = book.books[strategy].day_start_pnl
             assert book.day_pnl(strategy) == book.strategy_pnl(strategy) - start
+            peaks[strategy] = max(peaks[strategy], _fresh(book, strategy)[3])
+            drawdowns[strategy] = max(drawdowns[strategy], peaks[strategy] - _fresh(book, strategy)[3])
+            assert (book.books[strategy].peak_pnl, book.books[strategy].max_drawdown) == (
+                peaks[strategy],
+                drawdowns[strategy],
+            )
 
 
 def test_a_restored_mark_is_replaced_by_the_next_close_even_when_its_float_is_the_same():
