@@ -33,7 +33,7 @@ class DenialReason(StrEnum):
     OUTCOME_UNKNOWN = "outcome_unknown"  # an earlier order on the instrument is unresolved at the venue
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class DecisionRecord:
     """One auditable fact. `stage` defaults to the environment when written by the runtime."""
 
@@ -44,6 +44,33 @@ class DecisionRecord:
     metadata: Mapping[str, JsonValue] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     stage: str | None = None
+
+    def __init__(
+        self,
+        kind: str,
+        status: str,
+        ts: int,
+        artefacts: Mapping[str, JsonScalar] | None = None,
+        metadata: Mapping[str, JsonValue] | None = None,
+        tags: tuple[str, ...] = (),
+        stage: str | None = None,
+    ) -> None:
+        # The generated frozen __init__ goes through object.__setattr__ per field (a record per
+        # log entry: the hot path); the slots' own setters are the same assignment, cheaper.
+        kind_, status_, ts_, artefacts_, metadata_, tags_, stage_ = _RECORD_SLOTS
+        kind_(self, kind)
+        status_(self, status)
+        ts_(self, ts)
+        artefacts_(self, {} if artefacts is None else artefacts)
+        metadata_(self, {} if metadata is None else metadata)
+        tags_(self, tags)
+        stage_(self, stage)
+
+
+_RECORD_SLOTS = tuple(
+    getattr(DecisionRecord, name).__set__
+    for name in ("kind", "status", "ts", "artefacts", "metadata", "tags", "stage")
+)
 
 
 def signal_emitted(signal: Signal, risk_profile: str, bucket: str) -> DecisionRecord:
@@ -74,34 +101,49 @@ def _order_artefacts(order: OrderRequest) -> dict[str, JsonScalar]:
     }
 
 
-def _order_metadata(order: OrderRequest) -> dict[str, JsonValue]:
+def order_metadata(order: OrderRequest) -> dict[str, JsonValue]:
+    """The order's metadata in its entries (a caller writing several entries of one order may
+    compute it once and give each entry a copy)."""
     metadata: dict[str, JsonValue] = {
-        "side": order.side.value,
+        "side": order.side._value_,
         "quantity": decimal_str(order.quantity),
         "reference_price": decimal_str(order.reference_price),
         "reduce_only": order.reduce_only,
-        "order_type": order.order_type.value,
+        "order_type": order.order_type._value_,
     }
     if order.limit_price is not None:
         metadata["limit_price"] = decimal_str(order.limit_price)
     return metadata
 
 
-def order_accepted(order: OrderRequest) -> DecisionRecord:
+def order_accepted(order: OrderRequest, metadata: dict[str, JsonValue] | None = None) -> DecisionRecord:
+    """The gate let the order through; `metadata`: `order_metadata(order)`, already computed."""
     return DecisionRecord(
-        "risk_decision", "accepted", order.ts, _order_artefacts(order), _order_metadata(order)
+        "risk_decision",
+        "accepted",
+        order.ts,
+        _order_artefacts(order),
+        order_metadata(order) if metadata is None else metadata,
     )
 
 
 def order_denied(order: OrderRequest, reason: DenialReason, detail: str) -> DecisionRecord:
-    metadata = _order_metadata(order) | {"reason": reason.value, "detail": detail}
+    metadata = order_metadata(order)
+    metadata["reason"] = reason._value_
+    metadata["detail"] = detail
     return DecisionRecord("risk_decision", "denied", order.ts, _order_artefacts(order), metadata)
 
 
-def order_submitted(order: OrderRequest, order_id: str) -> DecisionRecord:
-    """The venue acknowledged the order under `order_id` (its own id)."""
-    artefacts = _order_artefacts(order) | {"order_id": order_id}
-    return DecisionRecord("order", "submitted", order.ts, artefacts, _order_metadata(order))
+def order_submitted(
+    order: OrderRequest, order_id: str, metadata: dict[str, JsonValue] | None = None
+) -> DecisionRecord:
+    """The venue acknowledged the order under `order_id` (its own id); `metadata` as in
+    `order_accepted`."""
+    artefacts = _order_artefacts(order)
+    artefacts["order_id"] = order_id
+    return DecisionRecord(
+        "order", "submitted", order.ts, artefacts, order_metadata(order) if metadata is None else metadata
+    )
 
 
 def order_abandoned(ts: int, client_order_id: str, strategy: str, venue: str, detail: str) -> DecisionRecord:
@@ -186,32 +228,31 @@ def order_outcome_unknown(order: OrderRequest, detail: str) -> DecisionRecord:
 
 
 def order_failed(order: OrderRequest, kind: str, detail: str) -> DecisionRecord:
-    metadata = _order_metadata(order) | {"error": kind, "detail": detail}
+    metadata = order_metadata(order)
+    metadata["error"] = kind
+    metadata["detail"] = detail
     return DecisionRecord("order", "failed", order.ts, _order_artefacts(order), metadata)
 
 
 def order_filled(fill: Fill) -> DecisionRecord:
-    return DecisionRecord(
-        kind="fill",
-        status="filled",
-        ts=fill.ts,
-        artefacts={
-            "order_id": fill.order_id,
-            "client_order_id": fill.client_order_id,
-            "strategy": fill.strategy,
-            "venue": fill.venue,
-            "symbol": fill.symbol,
-        },
-        metadata={
-            "side": fill.side.value,
-            "quantity": decimal_str(fill.quantity),
-            "price": decimal_str(fill.price),
-            "fee": decimal_str(fill.fee),
-            "fee_asset": fill.fee_asset,
-            "liquidity": fill.liquidity.value,
-            **({"trade_id": fill.trade_id} if fill.trade_id else {}),
-        },
-    )
+    metadata: dict[str, JsonValue] = {
+        "side": fill.side._value_,
+        "quantity": decimal_str(fill.quantity),
+        "price": decimal_str(fill.price),
+        "fee": decimal_str(fill.fee),
+        "fee_asset": fill.fee_asset,
+        "liquidity": fill.liquidity._value_,
+    }
+    if fill.trade_id:
+        metadata["trade_id"] = fill.trade_id
+    artefacts: dict[str, JsonScalar] = {
+        "order_id": fill.order_id,
+        "client_order_id": fill.client_order_id,
+        "strategy": fill.strategy,
+        "venue": fill.venue,
+        "symbol": fill.symbol,
+    }
+    return DecisionRecord("fill", "filled", fill.ts, artefacts, metadata)
 
 
 def trading_state_changed(

@@ -30,8 +30,16 @@ def epoch_tag(epoch: int) -> str:
     return f"e{base36(epoch)}-"
 
 
+_last_seconds: tuple[int, str] = (0, base36(0))  # every order of a step has the same seconds
+
+
 def client_order_id(schedule: str, tag: str, now_ms: int, seq: int) -> str:
-    return f"{schedule}-{tag}{base36(max(0, now_ms // 1000 - SINCE_S))}-{base36(seq)}"
+    global _last_seconds
+    seconds = max(0, now_ms // 1000 - SINCE_S)
+    last = _last_seconds
+    if last[0] != seconds:
+        last = _last_seconds = (seconds, base36(seconds))
+    return f"{schedule}-{tag}{last[1]}-{base36(seq)}"
 
 
 def id_sequence(client_order_id: str) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tradeops.domain.events import DenialReason
@@ -22,6 +23,21 @@ class Limits:
     max_leverage: float
     min_quantity: Decimal
     min_notional: Decimal
+    # The float limits as the exact Decimals `to_decimal` gives, converted once per Limits.
+    exact: tuple[Decimal, Decimal, Decimal, Decimal, Decimal] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "exact",
+            (
+                to_decimal(self.allocation),
+                to_decimal(self.max_position_pct),
+                to_decimal(self.max_daily_loss_pct),
+                to_decimal(self.hard_drawdown_pct),
+                to_decimal(self.max_leverage),
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,19 +85,37 @@ def check_order(
     global_state: TradingState = TradingState.ACTIVE,
 ) -> Denial | None:
     """Return why `order` must not go out, or None. Reducing orders pass the exposure limits."""
-    reducing = is_reducing(order, exposure.position_quantity)
+    return check_order_deferred(
+        order, limits, exposure.position_quantity, lambda: exposure, strategy_state, global_state
+    )
+
+
+def check_order_deferred(
+    order: OrderRequest,
+    limits: Limits,
+    position_quantity: Decimal,
+    exposure: Callable[[], Exposure],
+    strategy_state: TradingState = TradingState.ACTIVE,
+    global_state: TradingState = TradingState.ACTIVE,
+) -> Denial | None:
+    """`check_order`, asking for the exposure only when the order must pass its limits (a denial
+    before them, or a reducing order, never reads it): the same verdict, without the account-wide
+    figures the common reducing or too-small order does not need."""
+    reducing = is_reducing(order, position_quantity)
     denial = _state_denial(global_state, reducing, "account") or _state_denial(
         strategy_state, reducing, order.strategy
     )
     if denial is not None:
         return denial
-    if order.quantity < limits.min_quantity or order.quantity <= 0:
-        return Denial(DenialReason.MIN_QUANTITY, f"quantity {order.quantity} < {limits.min_quantity}")
-    if order.notional < limits.min_notional:
-        return Denial(DenialReason.MIN_NOTIONAL, f"notional {order.notional:.2f} < {limits.min_notional}")
+    quantity = order.quantity
+    if quantity < limits.min_quantity or quantity <= 0:
+        return Denial(DenialReason.MIN_QUANTITY, f"quantity {quantity} < {limits.min_quantity}")
+    notional = quantity * order.reference_price  # order.notional
+    if notional < limits.min_notional:
+        return Denial(DenialReason.MIN_NOTIONAL, f"notional {notional:.2f} < {limits.min_notional}")
     if reducing:
         return None
-    return _exposure_denial(order, limits, exposure)
+    return _exposure_denial(order, limits, exposure())
 
 
 def _exposure_denial(order: OrderRequest, limits: Limits, exposure: Exposure) -> Denial | None:
@@ -92,28 +126,29 @@ def _exposure_denial(order: OrderRequest, limits: Limits, exposure: Exposure) ->
     old_qty = exposure.position_quantity
     new_qty = old_qty + order.quantity * order.side.sign
     old_notional, new_notional = abs(old_qty) * price, abs(new_qty) * price
-    budget = to_decimal(limits.allocation) * equity
+    allocation, position_pct, daily_loss_pct, drawdown_pct, leverage = limits.exact
+    budget = allocation * equity
     strategy_after = exposure.strategy_exposure - old_notional + new_notional
     if strategy_after > budget:
         return Denial(
             DenialReason.ALLOCATION_BUDGET,
             f"exposure {strategy_after:.2f} > budget {budget:.2f} (allocation {limits.allocation:g})",
         )
-    position_cap = to_decimal(limits.max_position_pct) * equity
+    position_cap = position_pct * equity
     if new_notional > position_cap:
         return Denial(DenialReason.MAX_POSITION, f"position {new_notional:.2f} > {position_cap:.2f}")
     if old_qty == 0 and exposure.open_positions >= limits.max_open_positions:
         return Denial(DenialReason.MAX_OPEN_POSITIONS, f"{exposure.open_positions} positions open")
-    daily_budget = to_decimal(limits.max_daily_loss_pct) * budget
+    daily_budget = daily_loss_pct * budget
     if exposure.strategy_day_pnl < 0 and -exposure.strategy_day_pnl >= daily_budget:
         return Denial(
             DenialReason.DAILY_LOSS, f"day loss {-exposure.strategy_day_pnl:.2f} >= {daily_budget:.2f}"
         )
     peak = exposure.peak_equity
-    if peak > 0 and (peak - equity) / peak >= to_decimal(limits.hard_drawdown_pct):
+    if peak > 0 and (peak - equity) / peak >= drawdown_pct:
         return Denial(DenialReason.HARD_DRAWDOWN, f"drawdown {(peak - equity) / peak:.4f} from peak")
     gross_after = exposure.gross_exposure - old_notional + new_notional
-    if gross_after > to_decimal(limits.max_leverage) * equity:
+    if gross_after > leverage * equity:
         return Denial(DenialReason.MAX_LEVERAGE, f"gross {gross_after:.2f} > {limits.max_leverage:g}x equity")
     return None
 
@@ -122,4 +157,13 @@ def drawdown(peak: Decimal, equity: Decimal) -> float:
     return float((peak - equity) / peak) if peak > 0 and equity < peak else 0.0
 
 
-__all__ = ["ZERO", "Denial", "Exposure", "Limits", "check_order", "drawdown", "is_reducing"]
+__all__ = [
+    "ZERO",
+    "Denial",
+    "Exposure",
+    "Limits",
+    "check_order",
+    "check_order_deferred",
+    "drawdown",
+    "is_reducing",
+]

@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from tradeops.domain import events
 from tradeops.domain.errors import Skipped, Temporary, UnknownOutcome
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import Fill, OrderAck, OrderRequest, TradingState
-from tradeops.risk.gate import Denial, Exposure, Limits, check_order
+from tradeops.risk.gate import Denial, Exposure, Limits, check_order, check_order_deferred
 from tradeops.runtime.ports import DecisionSink, Exchange, OrderGate
 from tradeops.runtime.stats import Histogram, RuntimeStats
 
@@ -35,6 +36,7 @@ class OrderEgress:
         states: Callable[[str], tuple[TradingState, TradingState]],
         reduce_allowed_when_killed: Callable[[], bool] = lambda: False,
         on_fills: Callable[[Sequence[Fill]], None] | None = None,
+        position: Callable[[OrderRequest], Decimal] | None = None,
     ) -> None:
         self._exchange = exchange
         self._sink = sink
@@ -45,6 +47,9 @@ class OrderEgress:
         self._states = states
         self._reduce_allowed_when_killed = reduce_allowed_when_killed
         self._on_fills = on_fills
+        # The strategy's signed quantity on the order's instrument (Exposure.position_quantity):
+        # given, the exposure is built only for an order the gate checks against it.
+        self._position = position
         # Orders whose outcome the venue could not tell, by client order id: their instrument
         # takes no new order until a lookup resolves them (fail closed per symbol).
         self.unresolved: dict[str, OrderRequest] = {}
@@ -64,18 +69,36 @@ class OrderEgress:
         denial = self._kill_switch(order)
         if denial is not None:
             return denial
-        stuck = next(
-            (cid for cid, o in self.unresolved.items() if (o.venue, o.symbol) == (order.venue, order.symbol)),
-            None,
-        )
-        if stuck is not None:
-            return Denial(DenialReason.OUTCOME_UNKNOWN, f"{stuck} unresolved at {order.venue}")
+        if self.unresolved:
+            stuck = next(
+                (
+                    cid
+                    for cid, o in self.unresolved.items()
+                    if (o.venue, o.symbol) == (order.venue, order.symbol)
+                ),
+                None,
+            )
+            if stuck is not None:
+                return Denial(DenialReason.OUTCOME_UNKNOWN, f"{stuck} unresolved at {order.venue}")
         strategy_state, global_state = self._states(order.strategy)
-        return check_order(order, self._limits(order), self._exposure(order), strategy_state, global_state)
+        if self._position is None:
+            return check_order(
+                order, self._limits(order), self._exposure(order), strategy_state, global_state
+            )
+        exposure = self._exposure
+        return check_order_deferred(
+            order,
+            self._limits(order),
+            self._position(order),
+            lambda: exposure(order),
+            strategy_state,
+            global_state,
+        )
 
     def submit_group(self, orders: Sequence[OrderRequest]) -> list[Routed]:
         """Submit legs that belong together: all pass the checks, or none is sent."""
-        denials = [self.check(order) for order in orders]
+        check = self.check
+        denials = [check(order) for order in orders]
         first = next((d for d in denials if d is not None), None)
         routed: list[Routed] = []
         if first is not None:
@@ -84,15 +107,19 @@ class OrderEgress:
                 self._deny(order, reason)
                 routed.append(Routed(order, None, reason))
             return routed
-        for order in orders:
-            self._sink.record(events.order_accepted(order))  # the intent, journaled before it leaves
+        record = self._sink.record
+        # One metadata text per order for both of its entries (each entry gets its own dict).
+        metadata = [events.order_metadata(order) for order in orders]
+        for order, meta in zip(orders, metadata, strict=True):
+            record(events.order_accepted(order, dict(meta)))  # the intent, journaled before it leaves
         if self._exchange.requires_durable_intent:
             self._sink.flush()  # write-ahead: a venue outside the process may act on it at once
-        for order in orders:
+        strategies = self._stats.strategies
+        for order, meta in zip(orders, metadata, strict=True):
             ack = self._send(order)
             if ack is not None:
-                self._sink.record(events.order_submitted(order, ack.order_id))
-                self._stats.strategies[order.strategy].orders += 1
+                record(events.order_submitted(order, ack.order_id, meta))
+                strategies[order.strategy].orders += 1
                 if self._on_fills is not None:
                     self._on_fills(ack.fills)  # fills that came with the acknowledgement
             routed.append(Routed(order, ack, None))

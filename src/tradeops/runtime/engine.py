@@ -4,31 +4,25 @@ loss and drawdown monitors). Synchronous and deterministic; the scheduler decide
 from __future__ import annotations
 
 import itertools
+import operator
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
 
-from tradeops.allocation.planning import (
-    LegBook,
-    LegLimits,
-    clearly_not_dust,
-    holding_share,
-    is_dust,
-    plan_order,
-)
+from tradeops.allocation.planning import LegBook, LegLimits, holding_share, plan_order
 from tradeops.allocation.policies import CapitalPolicy, allocate
 from tradeops.config.models import MANUAL_BUCKET, RiskProfile, Schedule, VenueConfig
 from tradeops.domain import events
 from tradeops.domain.market import Bar
 from tradeops.domain.money import ZERO, to_decimal
 from tradeops.domain.order_ids import client_order_id
-from tradeops.domain.trading import Fill, InstrumentLimits, OrderRequest, Position, Signal, TradingState
+from tradeops.domain.trading import Fill, InstrumentLimits, OrderRequest, Signal, TradingState
 from tradeops.risk import monitors
 from tradeops.risk.gate import Exposure, Limits
 from tradeops.runtime.curve import EquityCurve
 from tradeops.runtime.egress import OrderEgress
+from tradeops.runtime.holdings import HoldingsView
 from tradeops.runtime.kill_reaction import KillSwitchReaction
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, Exchange, MarketSeries, OrderGate, StateStore
@@ -37,6 +31,7 @@ from tradeops.runtime.stats_projection import StatsProjection
 from tradeops.runtime.trading_state import TradingStates, record_to, show_in
 from tradeops.strategies.base import Holding, Strategy
 
+_confidence = operator.attrgetter("confidence")
 CHECKPOINT_EVERY_STEPS = 500  # replay-cursor checkpoints: bounded re-work after a crash, not one per bar
 
 
@@ -70,19 +65,6 @@ class EngineSettings:
     checkpoint_every_steps: int = CHECKPOINT_EVERY_STEPS
     live: bool = False  # orders go to a live venue (tables and reports say so)
     order_id_tag: str = ""  # cluster mode: `e<lease epoch, base 36>-`, part of every client order id
-
-
-class _HeldView(NamedTuple):
-    """One open position's floats for `Holding` and the dust pre-check, built when it changes."""
-
-    position: Position  # the position they were taken of (a fill replaces the object)
-    quantity: float
-    size: float  # abs(quantity)
-    avg_price: float
-    limits: InstrumentLimits | None
-    floor: float  # max(step, min_quantity)
-    min_notional: float
-    interval: int
 
 
 class TradingEngine:
@@ -120,9 +102,9 @@ class TradingEngine:
         self._allocations: tuple[frozenset[str], dict[str, float]] | None = None  # (disabled, split)
         self._budgets: dict[str, tuple[Decimal, dict[str, float], Decimal]] = {}  # (equity, split, budget)
         self._decimals: dict[tuple[type, float], Decimal] = {}
-        self._intervals: dict[tuple[str, str], int] = {}  # bar interval per instrument (fixed)
         self._venue_limits: dict[tuple[str, str], InstrumentLimits | None] = {}  # asked once each
-        self._held_views: dict[str, dict[tuple[str, str], _HeldView]] = {}  # per strategy: see _holdings
+        self._held_views = HoldingsView(self.instrument_limits, lambda v, s: self.series.interval_ms(v, s))
+        self._gate_limits: dict[tuple[str, str, str], tuple[object, object, object, Limits]] = {}
         self._now_ms = 0
         self.kill = KillSwitchReaction(
             gate,
@@ -143,6 +125,7 @@ class TradingEngine:
             states=lambda s: (self.states.strategies[s], self.states.account),
             reduce_allowed_when_killed=lambda: self.kill.reduce_allowed,
             on_fills=self.book_fills,
+            position=self._position_quantity,
         )
         for slot in slots:  # the venues' steps and minimums, known before the first cycle
             for venue in slot.schedule.venues:
@@ -249,18 +232,28 @@ class TradingEngine:
         return self._venue_limits[key]
 
     def _limits(self, order: OrderRequest) -> Limits:
-        venue = self.instrument_limits(order.venue, order.symbol)
+        """The gate's limits of the order's strategy and instrument, rebuilt when the split or a
+        risk profile changes (identity: `allocations` and `reconfigure` replace them)."""
+        key = (order.strategy, order.venue, order.symbol)
+        split = self.allocations()
         profile = self.slots[order.strategy].profile
-        return Limits(
-            allocation=self.allocations()[order.strategy],
+        account = self.settings.account_profile
+        cached = self._gate_limits.get(key)
+        if cached is not None and cached[0] is split and cached[1] is profile and cached[2] is account:
+            return cached[3]
+        venue = self.instrument_limits(order.venue, order.symbol)
+        limits = Limits(
+            allocation=split[order.strategy],
             max_position_pct=profile.max_position_pct,
             max_open_positions=profile.max_open_positions,
             max_daily_loss_pct=profile.max_daily_loss_pct,
-            hard_drawdown_pct=self.settings.account_profile.hard_drawdown_pct,
-            max_leverage=self.settings.account_profile.max_leverage,
+            hard_drawdown_pct=account.hard_drawdown_pct,
+            max_leverage=account.max_leverage,
             min_quantity=venue.min_quantity if venue is not None else ZERO,
             min_notional=venue.min_notional if venue is not None else ZERO,
         )
+        self._gate_limits[key] = (split, profile, account, limits)
+        return limits
 
     def _exposure(self, order: OrderRequest) -> Exposure:
         book = self.portfolio
@@ -273,6 +266,9 @@ class TradingEngine:
             open_positions=book.open_position_count(),
             strategy_day_pnl=book.day_pnl(order.strategy),
         )
+
+    def _position_quantity(self, order: OrderRequest) -> Decimal:
+        return self.portfolio.position(order.strategy, order.venue, order.symbol).quantity
 
     # --- market ----------------------------------------------------------------------------------
 
@@ -396,9 +392,11 @@ class TradingEngine:
         signals = slot.strategy.decide(
             view, slot.schedule.venues, slot.schedule.symbols, self._holdings(slot)
         )
-        signals.sort(key=lambda sig: sig.confidence, reverse=True)
-        for signal in signals[: slot.schedule.max_signals]:
-            self._act_on(slot, signal, outcome)
+        if signals:
+            if len(signals) > 1:
+                signals.sort(key=_confidence, reverse=True)
+            for signal in signals[: slot.schedule.max_signals]:
+                self._act_on(slot, signal, outcome)
         stats.cycles += 1
         stats.last_cycle_ms = now_ms
         stats.latency.observe(time.perf_counter() - started)
@@ -411,72 +409,7 @@ class TradingEngine:
         if not open_positions:
             return {}
         share = holding_share(self._budget(slot.name), len(slot.schedule.symbols))
-        exact_mark = book.exact_mark
-        marks = book.marks
-        now = self._now_ms
-        views = self._held_views.get(slot.name)
-        if views is None:
-            views = self._held_views[slot.name] = {}
-        held = {}
-        for key, pos in open_positions.items():
-            view = views.get(key)
-            if view is None or view.position is not pos:
-                view = views[key] = self._held_view(pos, view)
-            mark = exact_mark(key)
-            venue = view.limits
-            if (
-                venue is not None
-                and not clearly_not_dust(view.size, marks.get(key, 0.0), view.floor, view.min_notional)
-                and is_dust(
-                    pos.quantity,
-                    mark,
-                    step=venue.step,
-                    min_quantity=venue.min_quantity,
-                    min_notional=venue.min_notional,
-                )
-            ):
-                continue  # what no order can trade is not a holding the strategy acts on
-            bars_held = (now - pos.opened_ts) // view.interval
-            held[key] = Holding(
-                pos.venue,
-                pos.symbol,
-                float(pos.quantity * mark / share),  # planning.holding_weight, its share taken once
-                view.quantity,
-                view.avg_price,
-                pos.opened_ts,
-                bars_held if bars_held > 0 else 0,
-            )
-        return held
-
-    def _held_view(self, pos: Position, old: _HeldView | None) -> _HeldView:
-        """The floats `_holdings` needs of a position (and of its instrument, kept from `old`)."""
-        key = (pos.venue, pos.symbol)
-        quantity = float(pos.quantity)
-        if old is not None:  # a fill: the same instrument
-            return _HeldView(
-                pos,
-                quantity,
-                abs(quantity),
-                float(pos.avg_price),
-                old.limits,
-                old.floor,
-                old.min_notional,
-                old.interval,
-            )
-        venue = self.instrument_limits(*key)
-        interval = self._intervals.get(key)
-        if interval is None:
-            interval = self._intervals[key] = max(1, self.series.interval_ms(*key))
-        return _HeldView(
-            pos,
-            quantity,
-            abs(quantity),
-            float(pos.avg_price),
-            venue,
-            float(max(venue.step, venue.min_quantity)) if venue is not None else 0.0,
-            float(venue.min_notional) if venue is not None else 0.0,
-            interval,
-        )
+        return self._held_views.holdings(slot.name, open_positions, share, book, self._now_ms)
 
     def _act_on(self, slot: StrategySlot, signal: Signal, outcome: CycleOutcome) -> None:
         self.stats.strategies[slot.name].signals += 1
@@ -512,26 +445,26 @@ class TradingEngine:
         venue_limits = self.instrument_limits(venue, symbol)
         if price <= 0 or venue_limits is None:
             return None
-        held = book.position(slot.name, venue, symbol)
+        name = slot.name
+        held = book.position(name, venue, symbol)
         leg = LegBook(
-            price=price,
-            held_quantity=held.quantity,
-            working_quantity=self.exchange.open_quantity(slot.name, venue, symbol),
-            other_exposure=book.strategy_exposure(slot.name) - held.exposure(price),
+            price,
+            held.quantity,
+            self.exchange.open_quantity(name, venue, symbol),
+            book.strategy_exposure(name) - held.exposure(price),
         )
         planned = plan_order(weight, leg, self._leg_limits(slot, venue_limits))
         if planned is None:
             return None
+        now = self._now_ms
         return OrderRequest(
-            client_order_id=client_order_id(
-                slot.name, self.settings.order_id_tag, self._now_ms, next(self._ids)
-            ),
-            strategy=slot.name,
-            venue=venue,
-            symbol=symbol,
-            side=planned.side,
-            quantity=planned.quantity,
-            reference_price=price,
-            ts=self._now_ms,
+            client_order_id(name, self.settings.order_id_tag, now, next(self._ids)),
+            name,
+            venue,
+            symbol,
+            planned.side,
+            planned.quantity,
+            price,
+            now,
             reduce_only=planned.reduce_only,
         )

@@ -42,15 +42,19 @@ class CrossExchangeStrategy:
         primary, secondary = p.primary_venue, p.secondary_venue
         now, limit, entry = view.now_ms, p.max_quote_age_ms, p.spread_entry
         quote = view.quote
+        get = holdings.get
         signals: list[Signal] = []
         for symbol in symbols:
-            first = holdings.get((primary, symbol))
-            second = holdings.get((secondary, symbol))
-            if (first is not None and first.quantity != 0) or (second is not None and second.quantity != 0):
-                signal = self._exit(view, symbol, first, second, self._fresh_quotes(view, symbol))
-                if signal is not None:
-                    signals.append(signal)
-                continue
+            if holdings:
+                first = get((primary, symbol))
+                second = get((secondary, symbol))
+                if (first is not None and first.quantity != 0) or (
+                    second is not None and second.quantity != 0
+                ):
+                    signal = self._exit(view, symbol, first, second, self._fresh_quotes(view, symbol))
+                    if signal is not None:
+                        signals.append(signal)
+                    continue
             # Flat: the hot path, kept to two cached quote reads and a little arithmetic.
             a = quote(primary, symbol)
             if a is None or now - a.ts > limit:
@@ -58,8 +62,15 @@ class CrossExchangeStrategy:
             b = quote(secondary, symbol)
             if b is None or now - b.ts > limit:
                 continue
-            reference = max(a.bid, a.ask, b.bid, b.ask)
-            if reference > 0 and max(b.bid - a.ask, a.bid - b.ask) >= entry * reference:
+            a_ask = a.ask
+            long_gap, short_gap = b.bid - a_ask, a.bid - b.ask
+            # reference >= a_ask, so entry x a_ask bounds entry x reference from below (rounding is
+            # monotone): both gaps under it cannot reach the entry threshold. NaN falls through.
+            bound = entry * a_ask
+            if long_gap < bound and short_gap < bound:
+                continue
+            reference = max(a.bid, a_ask, b.bid, b.ask)
+            if reference > 0 and max(long_gap, short_gap) >= entry * reference:
                 signal = self._entry(view, symbol, a, b)
                 if signal is not None:
                     signals.append(signal)

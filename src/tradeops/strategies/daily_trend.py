@@ -38,6 +38,7 @@ class DailyTrendStrategy:
             params.min_trend_strength,
             params.min_momentum,
         )
+        self._hold_test = (params.fast_ma, params.slow_ma, params.breakout_lookback, params.atr_window)
 
     def required_bars(self) -> int:
         p = self.params
@@ -52,20 +53,42 @@ class DailyTrendStrategy:
     ) -> list[Signal]:
         signals: list[Signal] = []
         feature = view.feature
-        entry_test = self._entry_test
+        entry_test, hold_test = self._entry_test, self._hold_test
+        get = holdings.get
         for venue in venues:
             for symbol in symbols:
-                held = holdings.get((venue, symbol))
-                if held is not None and held.quantity != 0:
-                    signal = self._exit(view, venue, symbol, held)
-                elif feature(venue, symbol, "breakout_entry", *entry_test) > 0.0:
+                held = get((venue, symbol)) if holdings else None
+                if held is None or held.quantity == 0:
                     # One cached lookup rejects almost every bar; details only for real entries.
+                    if not feature(venue, symbol, "breakout_entry", *entry_test) > 0.0:
+                        continue
                     signal = self._entry(view, venue, symbol)
-                else:
+                elif held.quantity > 0 and self._holds(
+                    view, venue, symbol, held, feature(venue, symbol, "trend_hold_atr", *hold_test)
+                ):
                     continue
+                else:
+                    signal = self._exit(view, venue, symbol, held)
                 if signal is not None:
                     signals.append(signal)
         return signals
+
+    def _holds(self, view: MarketView, venue: str, symbol: str, held: Holding, atr: float) -> bool:
+        """True when `_exit` would surely return None: `atr` (from `trend_hold_atr`) is a number only
+        when neither the trend nor the breakdown test fires, and the trailing stop is not hit."""
+        if atr != atr:
+            return False
+        close = view.last(venue, symbol)
+        return close > self._stop(view, venue, symbol, held, close, atr)[1]
+
+    def _stop(
+        self, view: MarketView, venue: str, symbol: str, held: Holding, close: float, atr: float
+    ) -> tuple[float, float]:
+        """(peak close since entry, trailing stop below it)."""
+        since_entry = view.history(venue, symbol, "close", max(1, held.bars_held + 1))
+        # np.max's own reduction, without np.max's Python-level dispatch (this runs per held bar)
+        peak = max(float(np.maximum.reduce(since_entry)), held.avg_price if held.avg_price > 0 else close)
+        return peak, peak - self.params.atr_multiplier * atr
 
     def _trend(self, view: MarketView, venue: str, symbol: str) -> tuple[float, float, float]:
         p = self.params
@@ -118,9 +141,7 @@ class DailyTrendStrategy:
         fast, slow, trend = self._trend(view, venue, symbol)
         atr = view.feature(venue, symbol, "atr", p.atr_window)
         breakout_low = view.feature(venue, symbol, "lowest", p.breakout_lookback)
-        since_entry = view.history(venue, symbol, "close", max(1, held.bars_held + 1))
-        peak = max(float(np.max(since_entry)), held.avg_price if held.avg_price > 0 else close)
-        stop = peak - p.atr_multiplier * atr
+        peak, stop = self._stop(view, venue, symbol, held, close, atr)
         if trend < 0.0:
             reason = f"trend turned negative ({trend:.4f})"
         elif close <= stop:

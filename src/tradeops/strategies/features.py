@@ -193,6 +193,15 @@ def breakout_entry(
     return ok.astype(np.float64)
 
 
+def trend_hold_atr(data: Ohlcv, fast: float, slow: float, lookback: float, atr_window: float) -> FloatArray:
+    """atr(atr_window) where sma(fast)/sma(slow) - 1 >= 0 and close > lowest(lookback), else NaN:
+    daily_trend's exit test without the trailing stop (which depends on the holding)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        trend = sma(data, fast) / sma(data, slow) - 1.0
+        hold = (trend >= 0.0) & (data.close > lowest(data, lookback))
+    return np.where(hold, atr(data, atr_window), np.nan)
+
+
 _Feature = Callable[..., FloatArray]
 FEATURES: dict[str, tuple[int, _Feature]] = {
     "sma": (1, sma),
@@ -206,6 +215,7 @@ FEATURES: dict[str, tuple[int, _Feature]] = {
     "volatility": (1, volatility),
     "dollar_volume": (1, dollar_volume),
     "breakout_entry": (6, breakout_entry),
+    "trend_hold_atr": (4, trend_hold_atr),
 }
 
 

@@ -40,15 +40,16 @@ class MeanReversionStrategy:
     ) -> list[Signal]:
         signals: list[Signal] = []
         lookback = self.params.lookback
-        entry = self.params.entry_zscore
+        entry, allow_short = self.params.entry_zscore, self.params.allow_short
         feature = view.feature
+        get = holdings.get
         for venue in venues:
             for symbol in symbols:
                 z = feature(venue, symbol, "zscore", lookback)  # NaN while history is short
-                held = holdings.get((venue, symbol))
+                held = get((venue, symbol)) if holdings else None
                 if held is not None and held.quantity != 0:
                     signal = None if math.isnan(z) else self._exit(view, venue, symbol, z, held)
-                elif abs(z) >= entry:  # False for NaN
+                elif abs(z) >= entry and (z <= 0 or allow_short):  # False for NaN; _entry re-tests
                     signal = self._entry(view, venue, symbol, z)
                 else:
                     continue

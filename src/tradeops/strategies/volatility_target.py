@@ -42,7 +42,9 @@ class VolatilityTargetStrategy:
     ) -> list[Signal]:
         p = self.params
         lookback, annualise, threshold = p.lookback, self._annualise, p.rebalance_threshold
+        goal, floor, low, high = p.target_volatility, p.floor_volatility, p.min_allocation, p.max_allocation
         feature = view.feature
+        get = holdings.get
         signals: list[Signal] = []
         for venue in venues:
             for symbol in symbols:
@@ -50,12 +52,14 @@ class VolatilityTargetStrategy:
                 if per_bar != per_bar:
                     continue
                 realised = per_bar * annualise
-                target = self.target_weight(realised)
-                held = holdings.get((venue, symbol))
+                # target_weight(realised) inlined, the same values: max(x, y) is exactly
+                # `y if y > x else x` and min(x, y) is `y if y < x else x`.
+                target = goal / (floor if floor > realised else realised)
+                target = target if target < high else high
+                target = target if target > low else low
+                held = get((venue, symbol)) if holdings else None
                 current = held.weight if held is not None and held.quantity != 0 else 0.0
-                if current == target:
-                    continue
-                if target > 0 and abs(target - current) < threshold * target:
+                if current == target or (target > 0 and abs(target - current) < threshold * target):
                     continue
                 signals.append(self._rebalance(view.now_ms, venue, symbol, current, target, realised))
         return signals

@@ -6,7 +6,6 @@ volume; the rest stays open for later bars (partial fills)."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +48,11 @@ def match_model(cfg: VenueConfig) -> MatchModel:
         participation=to_decimal(cfg.max_volume_participation),
         quantity_step=to_decimal(cfg.quantity_step),
     )
+
+
+def _same_decimal(a: Decimal, b: Decimal) -> bool:
+    """The same number written the same way (1.50 is not 1.5 here: the text reaches the log)."""
+    return a == b and a.same_quantum(b) and a.is_signed() == b.is_signed()  # as_tuple() equal
 
 
 class UnknownVenue(ValueError):
@@ -131,7 +135,20 @@ class PaperExchange:
         if order.client_order_id in self._client_ids:
             raise OrderRejected(f"{order.venue}: duplicate client order id {order.client_order_id}")
         quantity, _price = self._rules[order.venue].prepare(order)  # as a live venue would
-        order = dataclasses.replace(order, quantity=quantity)
+        if not _same_decimal(quantity, order.quantity):  # the engine sizes in steps: mostly equal
+            order = OrderRequest(  # dataclasses.replace(order, quantity=quantity), without its field walk
+                order.client_order_id,
+                order.strategy,
+                order.venue,
+                order.symbol,
+                order.side,
+                quantity,
+                order.reference_price,
+                order.ts,
+                order.order_type,
+                order.limit_price,
+                order.reduce_only,
+            )
         self._client_ids.add(order.client_order_id)
         order_id = f"paper-{order.venue}-{next(self._ids)}"
         eligible = self._clock_ms() + model.latency_ms
@@ -159,6 +176,9 @@ class PaperExchange:
         ids = self._by_key.get((strategy, venue, symbol))
         if not ids:
             return ZERO
+        if len(ids) == 1:  # the common case, as sum() adds it: ZERO + the one order's
+            only = self._open[next(iter(ids))]
+            return ZERO + only.remaining * only.request.side.sign
         return sum((self._open[i].remaining * self._open[i].request.side.sign for i in ids), ZERO)
 
     def _index(self, order_id: str, request: OrderRequest) -> None:
@@ -175,14 +195,22 @@ class PaperExchange:
         if not self._open:
             return []
         by_instrument = {(b.venue, b.symbol): b for b in bars}
+        views: dict[tuple[str, str], BarView] = {}  # each bar as Decimals, once for all its orders
         fills: list[Fill] = []
         for oid in list(self._open):
             order = self._open[oid]
-            bar = by_instrument.get((order.request.venue, order.request.symbol))
+            request = order.request
+            key = (request.venue, request.symbol)
+            bar = by_instrument.get(key)
             # A bar covers [ts, ts + interval): an order eligible before the bar closed trades on it.
             if bar is None or bar.ts + self._interval_ms(bar.venue, bar.symbol) <= order.eligible_ms:
                 continue
-            fill = self._match(order, bar)
+            view = views.get(key)
+            if view is None:
+                view = views[key] = BarView(
+                    to_decimal(bar.open), to_decimal(bar.high), to_decimal(bar.low), to_decimal(bar.volume)
+                )
+            fill = self._match(order, bar, view)
             if fill is None:
                 continue
             fills.append(fill)
@@ -191,28 +219,29 @@ class PaperExchange:
                 self._drop(oid)
         return fills
 
-    def _match(self, order: _OpenOrder, bar: Bar) -> Fill | None:
+    def _match(self, order: _OpenOrder, bar: Bar, view: BarView) -> Fill | None:
         request = order.request
-        model = self._models[request.venue]
-        view = BarView(
-            to_decimal(bar.open), to_decimal(bar.high), to_decimal(bar.low), to_decimal(bar.volume)
-        )
         found = match_order(
-            request.side, request.order_type, request.limit_price, order.remaining, view, model.core
+            request.side,
+            request.order_type,
+            request.limit_price,
+            order.remaining,
+            view,
+            self._models[request.venue].core,
         )
         if found is None:
             return None
         return Fill(
-            order_id=order.order_id,
-            client_order_id=request.client_order_id,
-            strategy=request.strategy,
-            venue=request.venue,
-            symbol=request.symbol,
-            side=request.side,
-            quantity=found.quantity,
-            price=found.price,
-            fee=found.fee_quote,
-            fee_asset=self._quote_asset,
-            liquidity=found.liquidity,
-            ts=max(bar.ts, order.eligible_ms),
+            order.order_id,
+            request.client_order_id,
+            request.strategy,
+            request.venue,
+            request.symbol,
+            request.side,
+            found.quantity,
+            found.price,
+            found.fee_quote,
+            self._quote_asset,
+            found.liquidity,
+            max(bar.ts, order.eligible_ms),
         )
