@@ -203,3 +203,31 @@ def test_each_strategy_cycle_is_stamped_with_the_wall_time_of_its_step() -> None
         for sample in family.samples
     }
     assert exported["daily_trend"] == ran_at / 1000 and exported["mean_reversion"] == clock.now / 1000
+
+
+def test_a_step_publishes_only_when_due_or_when_an_observed_state_changed() -> None:
+    clock, sink, live = Clock(), ListSink(), stats()
+    publisher = HeartbeatPublisher(live, sink, clock, interval_s=1.0, stale_after_s=5.0)
+    publisher.on_step(1_700_000_000_000, 1)
+    for step in range(2, 6):  # quiet steps within the interval: nothing published
+        clock.now += 10
+        publisher.on_step(1_700_000_000_000 + step, step)
+    assert [b.steps for b in sink.beats] == [1]
+    live.strategies["volatility_target"].trading_state = TradingState.HALTED
+    clock.now += 10
+    publisher.on_step(1_700_000_000_010, 6)  # a strategy's state changed: at once
+    assert sink.beats[-1].steps == 6 and sink.beats[-1].strategies["volatility_target"] == "halted"
+    live.strategies["volatility_target"].disabled = True
+    clock.now += 10
+    publisher.on_step(1_700_000_000_020, 7)
+    assert sink.beats[-1].strategies["volatility_target"] == "disabled"
+    live.global_state = TradingState.REDUCING
+    clock.now += 10
+    publisher.on_step(1_700_000_000_030, 8)
+    assert sink.beats[-1].global_state == "reducing"
+    clock.now += 10
+    publisher.on_step(1_700_000_000_040, 9)
+    assert sink.beats[-1].steps == 8  # nothing new
+    clock.now += 1_000
+    publisher.on_step(1_700_000_000_050, 10)
+    assert sink.beats[-1].steps == 10  # due

@@ -2,14 +2,16 @@
 
 Preloaded series (replays, backtests) stay hidden until `advance_to` passes each bar's close time;
 live bars (`append`) are visible at once. Features are computed once over the whole stored series
-(see `strategies/features.py`; every one is causal) and then read by index, so a lookup is O(1). The cache key
-carries a generation counter that every live append bumps, so appends recompute lazily.
+(see `strategies/features.py`; every one is causal) and then read by index, so a lookup is O(1).
+Appends and loads drop a series' cached features, so they are recomputed lazily. The synthesised
+bid/ask of preloaded bars and the fields of revealed bars are converted a block at a time.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -23,6 +25,12 @@ NAN = math.nan
 PRICE_FIELDS = ("open", "high", "low", "close", "volume")
 _EMPTY: tuple[float, ...] = ()
 _FeatureKey = tuple[str, str, str, tuple[float, ...]]
+_Reader = Callable[[int], float]  # index -> feature value; index -1 (nothing visible) reads NaN
+# Bar(...) and Quote(...) run a Python-level __new__; tuple.__new__ builds the same NamedTuples in C.
+# They are built when read, not ahead: thousands held alive in a block make the GC run full passes.
+_new_bar = cast(Callable[[tuple[Any, ...]], Bar], partial(tuple.__new__, Bar))
+_new_quote = cast(Callable[[tuple[Any, ...]], Quote], partial(tuple.__new__, Quote))
+QUOTE_BLOCK = 1024
 
 
 def _readonly(array: NDArray[np.generic]) -> NDArray[np.generic]:
@@ -32,15 +40,17 @@ def _readonly(array: NDArray[np.generic]) -> NDArray[np.generic]:
 
 
 class _Series:
-    """One instrument: columns, the count of visible bars, and its feature cache."""
+    """One instrument: columns, the count of visible bars, and its synthesised quotes."""
 
     __slots__ = (
-        "cache",
         "columns",
-        "generation",
+        "feature_keys",
         "half_spread",
         "interval_ms",
-        "quote_cache",
+        "qblock",
+        "qlen",
+        "qstart",
+        "quote_limit",
         "size",
         "symbol",
         "ts",
@@ -57,17 +67,19 @@ class _Series:
         self.columns: dict[str, FloatArray] = {f: np.empty(0, dtype=np.float64) for f in PRICE_FIELDS}
         self.size = 0
         self.visible = 0
-        self.generation = 0
-        self.cache: dict[tuple[str, tuple[float, ...]], tuple[int, FloatArray]] = {}
-        self.quote_cache: tuple[int, int, int, Quote] | None = None
-
-    # --- storage ---------------------------------------------------------------------------------
+        self.feature_keys: list[_FeatureKey] = []  # this series' entries in the store's feature map
+        # (as_of, bid, ask, size) of the closed-bar quotes of rows [qstart, qstart + qlen), all below
+        # quote_limit: the preloaded rows no live append replaced (a pure function of the row there).
+        self.qblock: tuple[list[int], list[float], list[float], list[float]] = ([], [], [], [])
+        self.qstart = self.qlen = 0
+        self.quote_limit = 0
 
     def load(self, ts: NDArray[np.int64], columns: dict[str, FloatArray]) -> None:
         self.ts = ts
         self.columns = columns
         self.size = int(ts.shape[0])
-        self.generation += 1
+        self.quote_limit = self.size
+        self.qlen = 0
 
     def push(self, bar: Bar) -> None:
         if self.visible < self.size:
@@ -77,14 +89,15 @@ class _Series:
         if self.size and bar.ts < int(self.ts[self.size - 1]):
             raise ValueError(f"{self.venue} {self.symbol}: bar at {bar.ts} is older than the last bar")
         index = self.size - 1 if self.size and bar.ts == int(self.ts[self.size - 1]) else self.size
-        if index == self.size:
-            self._reserve(self.size + 1)
-            self.size += 1
+        self._reserve(index + 1)  # also makes preloaded (read-only) storage writable for a replacement
+        self.size = max(self.size, index + 1)
         self.ts[index] = bar.ts
         for name in PRICE_FIELDS:
             self.columns[name][index] = getattr(bar, name)
         self.visible = self.size
-        self.generation += 1
+        if index < self.quote_limit:  # a replaced preloaded row: its precomputed quote is stale
+            self.quote_limit = index
+            self.qlen = 0
 
     def _reserve(self, needed: int) -> None:
         capacity = self.ts.shape[0]
@@ -99,64 +112,52 @@ class _Series:
             column[: self.size] = self.columns[name][: self.size]
             self.columns[name] = column
 
-    # --- reading ---------------------------------------------------------------------------------
-
     def bar(self, index: int) -> Bar:
+        values = (self.columns[name].item(index) for name in PRICE_FIELDS)
+        return Bar(self.venue, self.symbol, self.ts.item(index), *values)
+
+    def feature_reader(self, name: str, params: tuple[float, ...]) -> _Reader:
+        """The feature over every stored bar, read by index; a NaN appended for index -1."""
+        n = self.size
         c = self.columns
-        return Bar(
-            self.venue,
-            self.symbol,
-            self.ts.item(index),
-            c["open"].item(index),
-            c["high"].item(index),
-            c["low"].item(index),
-            c["close"].item(index),
-            c["volume"].item(index),
-        )
+        data = Ohlcv(c["open"][:n], c["high"][:n], c["low"][:n], c["close"][:n], c["volume"][:n])
+        values = compute_feature(name, params, data)
+        return cast(_Reader, np.append(values, NAN).item)
 
-    def feature_array(self, name: str, params: tuple[float, ...]) -> FloatArray:
-        key = (name, params)
-        entry = self.cache.get(key)
-        if entry is None or entry[0] != self.generation:
-            n = self.size
-            c = self.columns
-            data = Ohlcv(c["open"][:n], c["high"][:n], c["low"][:n], c["close"][:n], c["volume"][:n])
-            entry = (self.generation, compute_feature(name, params, data))
-            self.cache[key] = entry
-        return entry[1]
+    def synthesised(self, now_ms: int) -> Quote | None:
+        """The quote of the last visible bar (None when nothing is visible)."""
+        index = self.visible - 1
+        offset = index - self.qstart
+        if not 0 <= offset < self.qlen:
+            if not 0 <= index < self.quote_limit:
+                return None if index < 0 else self._synthesise(index, now_ms)  # a live or replaced row
+            self._quote_block(index)
+            offset = index - self.qstart
+        as_of, bid, ask, size = self.qblock
+        if now_ms < as_of[offset]:  # not closed yet at now (a view older than the reveal)
+            return self._synthesise(index, now_ms)
+        volume = size[offset]
+        return _new_quote((self.venue, self.symbol, as_of[offset], bid[offset], ask[offset], volume, volume))
 
-    def quote(self, now_ms: int, explicit: Quote | None) -> Quote | None:
-        visible = self.visible
-        if not visible:
-            return explicit
-        cached = self.quote_cache
-        if (
-            cached is not None
-            and cached[0] == visible
-            and cached[1] == self.generation
-            and now_ms >= cached[2]
-        ):
-            quote = cached[3]
-        else:
-            quote = self._synthesise(visible, now_ms)
-        if explicit is not None and explicit.ts >= quote.ts:
-            return explicit
-        return quote
+    def _quote_block(self, index: int) -> None:
+        """Closed-bar quote fields of the aligned block holding preloaded row `index`, in one pass."""
+        start = index - index % QUOTE_BLOCK
+        end = min(start + QUOTE_BLOCK, self.quote_limit)
+        close, size = self.columns["close"][start:end], self.columns["volume"][start:end].tolist()
+        half = self.half_spread  # elementwise, the same IEEE products as _synthesise's
+        bid, ask = (close * (1.0 - half)).tolist(), (close * (1.0 + half)).tolist()
+        as_of = (self.ts[start:end] + self.interval_ms).tolist()
+        self.qblock = (as_of, bid, ask, size)
+        self.qstart, self.qlen = start, end - start
 
-    def _synthesise(self, visible: int, now_ms: int) -> Quote:
-        """Quote from the last close +- half spread, as of the bar's close (a live bar: as of now)."""
-        last = visible - 1
+    def _synthesise(self, last: int, now_ms: int) -> Quote:
+        """Row `last`'s close +- half spread, as of the bar's close (a still-forming bar: as of now)."""
         bar_ts = self.ts.item(last)
         close_ms = bar_ts + self.interval_ms
         as_of = close_ms if now_ms >= close_ms else (bar_ts if now_ms < bar_ts else now_ms)
-        columns = self.columns
-        close = columns["close"].item(last)
-        size = columns["volume"].item(last)
-        half = self.half_spread
-        quote = Quote(self.venue, self.symbol, as_of, close * (1.0 - half), close * (1.0 + half), size, size)
-        # Reusable while the bar is closed; a still-forming bar's quote is re-made as time moves.
-        self.quote_cache = (visible, self.generation, close_ms, quote)
-        return quote
+        close, size = self.columns["close"].item(last), self.columns["volume"].item(last)
+        bid, ask = close * (1.0 - self.half_spread), close * (1.0 + self.half_spread)
+        return Quote(self.venue, self.symbol, as_of, bid, ask, size, size)
 
 
 class StoreView:
@@ -168,12 +169,12 @@ class StoreView:
         self,
         series: dict[tuple[str, str], _Series],
         quotes: dict[tuple[str, str], Quote],
-        features: dict[_FeatureKey, tuple[_Series, FloatArray, int]],
+        features: dict[_FeatureKey, tuple[_Series, _Reader]],
         now_ms: int,
     ) -> None:
         self._series = series
         self._quotes = quotes
-        self._features = features  # one flat lookup: (venue, symbol, name, params) -> array
+        self._features = features  # one flat lookup: (venue, symbol, name, params) -> reader
         self.now_ms = now_ms
 
     def bar_count(self, venue: str, symbol: str) -> int:
@@ -199,48 +200,52 @@ class StoreView:
 
     def feature(self, venue: str, symbol: str, name: str, *params: float) -> float:
         entry = self._features.get((venue, symbol, name, params))
-        if entry is not None:
-            series, array, generation = entry
-            if generation == series.generation:
-                visible = series.visible
-                return array.item(visible - 1) if visible else NAN
-        return self._compute(venue, symbol, name, params)
+        if entry is None:
+            return self._compute(venue, symbol, name, params)
+        return entry[1](entry[0].visible - 1)
 
     def _compute(self, venue: str, symbol: str, name: str, params: tuple[float, ...]) -> float:
         series = self._series.get((venue, symbol))
         if series is None:
             return NAN
-        array = series.feature_array(name, params)
-        self._features[(venue, symbol, name, params)] = (series, array, series.generation)
-        return array.item(series.visible - 1) if series.visible else NAN
+        key = (venue, symbol, name, params)
+        read = series.feature_reader(name, params)
+        self._features[key] = (series, read)
+        series.feature_keys.append(key)
+        return read(series.visible - 1)
 
     def quote(self, venue: str, symbol: str) -> Quote | None:
         key = (venue, symbol)
         series = self._series.get(key)
         if series is None:
             return self._quotes.get(key) if self._quotes else None
-        if not self._quotes:  # replays: only synthesised quotes (the common case, kept short)
-            cached = series.quote_cache
-            if (
-                cached is not None
-                and cached[0] == series.visible
-                and cached[1] == series.generation
-                and self.now_ms >= cached[2]
-            ):
-                return cached[3]
-            visible = series.visible  # `series.quote(now, None)` without its second cache check
-            return series._synthesise(visible, self.now_ms) if visible else None
-        return series.quote(self.now_ms, self._quotes.get(key))
+        if self._quotes:  # an explicit quote wins unless the last bar is newer
+            explicit, quote = self._quotes.get(key), series.synthesised(self.now_ms)
+            return explicit if quote is None or (explicit is not None and explicit.ts >= quote.ts) else quote
+        return series.synthesised(self.now_ms)
 
 
 class _Timeline:
     """Hidden bars of all series in close-time order, and how many have been revealed.
 
-    Bar values are gathered a chunk at a time into Python tuples, so revealing a bar costs one
-    Bar construction and no per-field numpy access.
+    Bar fields, owners and visible counts are gathered a chunk at a time into Python lists, so
+    revealing costs list slices, one attribute store and one C-built Bar per bar.
     """
 
-    __slots__ = ("_chunk", "_chunk_end", "_chunk_start", "close", "cursor", "owner", "row", "series", "size")
+    __slots__ = (
+        "_chunk_end",
+        "_chunk_start",
+        "_fields",
+        "_objects",
+        "_owners",
+        "_visible",
+        "close",
+        "cursor",
+        "owner",
+        "row",
+        "series",
+        "size",
+    )
     CHUNK = 4096
 
     def __init__(
@@ -254,32 +259,38 @@ class _Timeline:
         self.owner = owner
         self.row = row
         self.series = series
+        # Each series, its venue and its symbol by owner index, for gathering them in C.
+        names = ([x.venue for x in series], [x.symbol for x in series])
+        self._objects = tuple(np.array(values, dtype=object) for values in (series, *names))
         self.size = int(close.shape[0])
         self.cursor = 0
         self._chunk_start = 0
         self._chunk_end = 0
-        self._chunk: tuple[list[Any], ...] = ()
+        self._fields: list[list[Any]] = []
+        self._owners: list[_Series] = []
+        self._visible: list[int] = []
 
     def _load_chunk(self, start: int) -> None:
         end = min(self.size, start + self.CHUNK)
         owners = self.owner[start:end]
         rows = self.row[start:end]
-        columns = [np.empty(end - start, dtype=np.int64)] + [np.empty(end - start) for _ in PRICE_FIELDS]
-        for index in np.unique(owners).tolist():
-            mask = owners == index
-            picked = rows[mask]
-            source = self.series[index]
-            columns[0][mask] = source.ts[picked]
-            for column, name in zip(columns[1:], PRICE_FIELDS, strict=True):
-                column[mask] = source.columns[name][picked]
-        owner_list = owners.tolist()
-        self._chunk = (
-            [self.series[o] for o in owner_list],
-            rows.tolist(),
-            [self.series[o].venue for o in owner_list],
-            [self.series[o].symbol for o in owner_list],
-            *(column.tolist() for column in columns),
-        )
+        # A series' rows in a chunk are consecutive (the timeline keeps each series' order), so the
+        # chunk is the owners' row ranges interleaved: group by owner, copy the ranges, scatter back.
+        group = np.argsort(owners, kind="stable")
+        ids, counts = np.unique(owners, return_counts=True)
+        firsts = rows[group][np.cumsum(counts) - counts]
+        ranges = [
+            (self.series[i], f, f + c)
+            for i, f, c in zip(ids.tolist(), firsts.tolist(), counts.tolist(), strict=True)
+        ]
+        fields: list[list[Any]] = [objects[owners].tolist() for objects in self._objects]
+        for name in ("ts", *PRICE_FIELDS):
+            grouped = np.concatenate([(s.ts if name == "ts" else s.columns[name])[a:b] for s, a, b in ranges])
+            column = np.empty_like(grouped)
+            column[group] = grouped
+            fields.append(column.tolist())
+        self._owners, self._visible = fields[0], (rows + 1).tolist()  # flat lists: no GC-tracked pairs
+        self._fields = fields[1:]
         self._chunk_start = start
         self._chunk_end = end
 
@@ -292,10 +303,9 @@ class _Timeline:
                 self._load_chunk(position)
             a = position - self._chunk_start
             b = min(end, self._chunk_end) - self._chunk_start
-            series, rows, *fields = (values[a:b] for values in self._chunk)
-            for owner, row in zip(series, rows, strict=True):
-                owner.visible = row + 1
-            revealed.extend(map(Bar, *fields))
+            for owner, visible in zip(self._owners[a:b], self._visible[a:b], strict=True):
+                owner.visible = visible
+            revealed += map(_new_bar, zip(*[values[a:b] for values in self._fields], strict=True))
             position += b - a
         self.cursor = end
         return revealed
@@ -332,7 +342,7 @@ class SeriesStore:
         self._order: list[_Series] = []
         self._quotes: dict[tuple[str, str], Quote] = {}
         self._timeline: _Timeline | None = None
-        self._features: dict[_FeatureKey, tuple[_Series, FloatArray, int]] = {}
+        self._features: dict[_FeatureKey, tuple[_Series, _Reader]] = {}
         self._now_ms = 0
 
     def _get_or_create(
@@ -379,6 +389,7 @@ class SeriesStore:
         series = self._get_or_create(venue, symbol, interval_ms, half_spread_bps)
         series.half_spread = half_spread_bps / 10_000.0
         ro_columns = {name: cast(FloatArray, _readonly(col)) for name, col in columns.items()}
+        self._forget_features(series)
         series.load(cast(NDArray[np.int64], _readonly(times)), ro_columns)
         self._timeline = None
 
@@ -399,7 +410,15 @@ class SeriesStore:
 
     def append(self, bar: Bar, interval_ms: int) -> None:
         """Add a live bar (visible immediately). A bar with the last bar's ts replaces it."""
-        self._get_or_create(bar.venue, bar.symbol, interval_ms).push(bar)
+        series = self._get_or_create(bar.venue, bar.symbol, interval_ms)
+        series.push(bar)
+        self._forget_features(series)
+
+    def _forget_features(self, series: _Series) -> None:
+        """Drop a series' cached features after its bars changed (recomputed on the next read)."""
+        for key in series.feature_keys:
+            self._features.pop(key, None)
+        series.feature_keys.clear()
 
     def _build_timeline(self) -> _Timeline:
         """Merge the hidden bars of every series into one order of close times (built lazily)."""
@@ -428,7 +447,7 @@ class SeriesStore:
         start = timeline.cursor
         if start >= timeline.size or timeline.close.item(start) > now_ms:
             return []
-        end = int(np.searchsorted(timeline.close, now_ms, side="right"))
+        end = int(timeline.close.searchsorted(now_ms, side="right"))
         return timeline.reveal(end)
 
     def next_reveal_ms(self) -> int | None:

@@ -3,20 +3,24 @@
 Every record is appended to the signed log (the system of record). Records that change state are
 kept as pending until the log says they are durable (its group commit's callback); `commit()`,
 called by the engine after each step, folds the durable ones into the projection and writes the
-changed rows plus the log position in ONE store transaction. It does so at most every
-`commit_interval_s` of wall time (or once `max_pending` entries wait; `flush()` and `close()`
-always do), so at replay speed many log batches share one transaction and a row changed by
-several of them is written once. So a crash can leave the store behind
-the log (the next start replays the tail) but never ahead of it, and never with a fill the log
-does not hold. A store that cannot be written stops trading (`on_failure`); the log goes on.
+changed rows plus the log position in ONE store transaction. While the runtime replays at speed
+it does so at most every `commit_interval_s` of wall time, or once `max_pending` entries wait, so
+many log batches share one transaction and a row changed by several of them is written once; a
+call after a pause (the real-time scheduler's, a group commit after its step: the same step,
+`idle_gap_s` after the previous call) projects at once; `flush()` and `close()` always do. So a crash can
+leave the store behind the log (the next start replays the tail) but never ahead of it, and never
+with a fill the log does not hold. A store that cannot be written stops trading (`on_failure`);
+the log goes on.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Protocol
 
 from tradeops.domain.clock import MarketTimeText
@@ -25,8 +29,10 @@ from tradeops.domain.events import DecisionRecord
 from tradeops.persistence.projection import STATE_KINDS, Projection, ProjectionError
 from tradeops.persistence.sql_store import LogPosition, SqlStateStore
 
-COMMIT_INTERVAL_S = 0.05  # the store lags the durable log by at most about this (plus one step)
+COMMIT_INTERVAL_S = 0.25  # at replay speed the store lags the durable log by about this (plus one step)
+IDLE_GAP_S = 0.01  # a second commit call in one step this much later: the scheduler is waiting
 MAX_PENDING = 20_000
+_seq_of = itemgetter(0)
 
 
 class LogAppender(Protocol):
@@ -79,9 +85,13 @@ class ProjectingSink:
         commit_interval_s: float = COMMIT_INTERVAL_S,
         max_pending: int = MAX_PENDING,
         monotonic: Callable[[], float] = time.monotonic,
+        idle_gap_s: float = IDLE_GAP_S,
     ) -> None:
         self.writer = writer
         self._commit_interval = commit_interval_s
+        self._idle_gap = idle_gap_s
+        self._last_call = 0.0
+        self._call_step = -1  # the step of the last commit call
         self._max_pending = max_pending
         self._monotonic = monotonic
         self._next_commit = 0.0
@@ -136,23 +146,30 @@ class ProjectingSink:
 
     def commit(self, *, force: bool = False) -> None:
         """Project every durable pending entry into the store: one transaction, or none. Unless
-        forced, only when `commit_interval_s` has passed since the last one or `max_pending` wait."""
-        if self.failure is not None or not self._pending:
+        forced, only after a pause (called again in the same step `idle_gap_s` later), when
+        `commit_interval_s` has passed since the last commit, or when `max_pending` entries wait."""
+        now, step = self._monotonic(), self._step_ms()
+        # A call in the same step as the previous one, `idle_gap_s` later, is the real-time
+        # scheduler waiting for its next tick (a replay calls once per step, each a new step).
+        paused = step == self._call_step and now - self._last_call >= self._idle_gap
+        self._last_call, self._call_step = now, step
+        pending = self._pending
+        # The common no-op: nothing pending, or none of it durable yet (O(1)).
+        if not pending or pending[0][0] > self._durable or self.failure is not None:
             return
-        if not force and len(self._pending) < self._max_pending:
-            now = self._monotonic()
-            if now < self._next_commit:
+        if not force and len(pending) < self._max_pending:
+            if now < self._next_commit and not paused:
                 return
             self._next_commit = now + self._commit_interval
         durable = self._durable
         with self._lock:
-            if self._pending[0][0] > durable:
-                return
-            cut = next((i for i, item in enumerate(self._pending) if item[0] > durable), len(self._pending))
-            batch, self._pending = self._pending[:cut], self._pending[cut:]
+            pending = self._pending
+            cut = bisect_right(pending, durable, key=_seq_of)  # seqs are increasing
+            batch, self._pending = pending[:cut], pending[cut:]
         try:
+            apply = self.projection.apply
             for seq, _head, entry in batch:
-                self.projection.apply(seq, entry)
+                apply(seq, entry)
             changes, new_orders = self.projection.drain()
             seq, head, _ = batch[-1]
             self._log_id = self._log_id or self._log_id_source()

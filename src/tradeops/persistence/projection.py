@@ -7,6 +7,7 @@ plain dicts as read from (or written to) the log; this module imports nothing fr
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -77,20 +78,25 @@ def _ms(entry: Mapping[str, Any]) -> int:
     return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
+_SIDES: dict[Any, Side] = {side.value: side for side in Side}  # a lookup, not an Enum call per fill
+_LIQUIDITY: dict[Any, Liquidity] = {kind.value: kind for kind in Liquidity}
+
+
 def fill_from_entry(entry: Mapping[str, Any]) -> Fill:
     art, meta = entry["artefacts"], entry["metadata"]
+    side, liquidity = meta["side"], meta["liquidity"]
     return Fill(
         order_id=str(art["order_id"]),
         client_order_id=str(art["client_order_id"]),
         strategy=str(art["strategy"]),
         venue=str(art["venue"]),
         symbol=str(art["symbol"]),
-        side=Side(meta["side"]),
+        side=_SIDES.get(side) or Side(side),
         quantity=Decimal(meta["quantity"]),
         price=Decimal(meta["price"]),
         fee=Decimal(meta["fee"]),
         fee_asset=str(meta["fee_asset"]),
-        liquidity=Liquidity(meta["liquidity"]),
+        liquidity=_LIQUIDITY.get(liquidity) or Liquidity(liquidity),
         ts=_ms(entry),
         trade_id=str(meta.get("trade_id", "")),
     )
@@ -123,26 +129,25 @@ class Projection:
     meta: dict[str, str] = field(default_factory=dict)
     quote_asset: str | None = None
     _exchange_ids: set[tuple[str, str]] = field(default_factory=set)
-    _dirty: dict[str, set[Any]] = field(default_factory=dict)
+    _dirty: defaultdict[str, set[Any]] = field(default_factory=lambda: defaultdict(set))
     _new_orders: set[str] = field(default_factory=set)
+    _cursor_step: Any = None  # the last step_ms folded: cursor_ms is at least it (one check a step)
 
     # --- folding ---------------------------------------------------------------------------------
 
     def apply(self, seq: int, entry: Mapping[str, Any]) -> None:
         kind = entry["kind"]
-        meta = entry["metadata"]
-        step = meta.get("step_ms")
-        if type(step) is int and step > int(self.meta.get("cursor_ms", "0")):
-            self._set_meta("cursor_ms", str(step))
-        handler = _HANDLERS.get((kind, entry["status"])) or _HANDLERS.get((kind, "*"))
+        step = entry["metadata"].get("step_ms")
+        if step != self._cursor_step:  # the entries of one step share it: compared once
+            self._cursor_step = step
+            if type(step) is int and step > int(self.meta.get("cursor_ms", "0")):
+                self._set_meta("cursor_ms", str(step))
+        handler = _HANDLERS.get((kind, entry["status"])) or _ANY_STATUS.get(kind)
         if handler is not None:
             handler(self, seq, entry)
 
     def _touch(self, table: str, key: Any) -> None:
-        keys = self._dirty.get(table)  # no empty set made per call, as `setdefault(table, set())` did
-        if keys is None:
-            keys = self._dirty[table] = set()
-        keys.add(key)
+        self._dirty[table].add(key)
 
     def _set_meta(self, key: str, value: str) -> None:
         self.meta[key] = value
@@ -190,7 +195,7 @@ class Projection:
             raise ProjectionError(f"log seq {seq}: {entry['kind']} {entry['status']} of client order id "
                                   f"{cid!r} without its intent (risk_decision accepted)")  # fmt: skip
         order.updated_seq = seq
-        self._touch("orders", cid)
+        self._dirty["orders"].add(cid)
         return order
 
     def _submitted(self, seq: int, entry: Mapping[str, Any]) -> None:
@@ -234,16 +239,18 @@ class Projection:
             order.status = "filled"
         self.fills[seq] = fill
         self.fill_ids[seq] = fill.trade_id or f"{fill.order_id}#{order.fills}"
-        self._touch("fills", seq)
+        dirty = self._dirty
+        dirty["fills"].add(seq)
         key = (fill.strategy, fill.venue, fill.symbol)
         old = self.positions.get(key) or Position(*key)
         self.positions[key] = old.apply(fill)
-        self._touch("positions", key)
+        dirty["positions"].add(key)
         asset = self.quote_asset or fill.fee_asset
         self.balances[asset] = self.balances.get(asset, ZERO) + fill.cash_change
         fees = FEES_PREFIX + fill.strategy
-        self._set_meta(fees, decimal_str(Decimal(self.meta.get(fees, "0")) + fill.fee_value))
-        self._touch("balances", asset)
+        self.meta[fees] = decimal_str(Decimal(self.meta.get(fees, "0")) + fill.fee_value)
+        dirty["projection_meta"].add(fees)
+        dirty["balances"].add(asset)
 
     def _trading_state(self, seq: int, entry: Mapping[str, Any]) -> None:
         scope = str(entry["artefacts"]["scope"])
@@ -267,7 +274,8 @@ class Projection:
 
     def rows(self, table: str, keys: Any = None) -> list[dict[str, Any]]:
         """Rows of `table` (all of them, or those with `keys`), as the store writes them."""
-        return [self._row(table, key) for key in (self._keys(table) if keys is None else keys)]
+        make = getattr(self, _ROW_MAKERS[table])
+        return [make(key) for key in (self._keys(table) if keys is None else keys)]
 
     def _keys(self, table: str) -> list[Any]:
         sources: dict[str, Mapping[Any, Any]] = {
@@ -281,53 +289,59 @@ class Projection:
         }
         return sorted(sources[table])
 
-    def _row(self, table: str, key: Any) -> dict[str, Any]:
-        if table == "balances":
-            return {"asset": key, "amount": self.balances[key]}
-        if table == "positions":
-            p = self.positions[key]
-            return {
-                "strategy": p.strategy,
-                "venue": p.venue,
-                "symbol": p.symbol,
-                "quantity": p.quantity,
-                "avg_price": p.avg_price,
-                "realized_pnl": p.realized_pnl,
-                "opened_ts": p.opened_ts,
-            }
-        if table == "orders":
-            return self.orders[key].row()
-        if table == "fills":
-            f = self.fills[key]
-            return {
-                "log_seq": key,
-                "fill_id": self.fill_ids[key],
-                "order_id": f.order_id,
-                "client_order_id": f.client_order_id,
-                "strategy": f.strategy,
-                "venue": f.venue,
-                "symbol": f.symbol,
-                "side": f.side.value,
-                "quantity": f.quantity,
-                "price": f.price,
-                "fee": f.fee,
-                "fee_asset": f.fee_asset,
-                "liquidity": f.liquidity.value,
-                "ts": f.ts,
-            }
-        if table == "trading_state":
-            state, reason, ts = self.trading[key]
-            return {"scope": key, "state": state, "reason": reason, "ts_ms": ts}
-        if table == "replay_cursor":
-            return {"series": key, "last_bar_ts": self.cursor[key]}
+    def _balance_row(self, key: str) -> dict[str, Any]:
+        return {"asset": key, "amount": self.balances[key]}
+
+    def _position_row(self, key: tuple[str, str, str]) -> dict[str, Any]:
+        p = self.positions[key]
+        return {
+            "strategy": p.strategy,
+            "venue": p.venue,
+            "symbol": p.symbol,
+            "quantity": p.quantity,
+            "avg_price": p.avg_price,
+            "realized_pnl": p.realized_pnl,
+            "opened_ts": p.opened_ts,
+        }
+
+    def _order_row(self, key: str) -> dict[str, Any]:
+        return self.orders[key].row()
+
+    def _fill_row(self, key: int) -> dict[str, Any]:
+        f = self.fills[key]
+        return {
+            "log_seq": key,
+            "fill_id": self.fill_ids[key],
+            "order_id": f.order_id,
+            "client_order_id": f.client_order_id,
+            "strategy": f.strategy,
+            "venue": f.venue,
+            "symbol": f.symbol,
+            "side": f.side.value,
+            "quantity": f.quantity,
+            "price": f.price,
+            "fee": f.fee,
+            "fee_asset": f.fee_asset,
+            "liquidity": f.liquidity.value,
+            "ts": f.ts,
+        }
+
+    def _trading_row(self, key: str) -> dict[str, Any]:
+        state, reason, ts = self.trading[key]
+        return {"scope": key, "state": state, "reason": reason, "ts_ms": ts}
+
+    def _cursor_row(self, key: str) -> dict[str, Any]:
+        return {"series": key, "last_bar_ts": self.cursor[key]}
+
+    def _meta_row(self, key: str) -> dict[str, Any]:
         return {"key": key, "value": self.meta[key]}
 
     def drain(self) -> tuple[dict[str, list[dict[str, Any]]], set[str]]:
         """Rows changed since the last drain, per table, and the client ids of orders that are new
         since then (inserted, never upserted); then forget both."""
-        dirty, self._dirty = self._dirty, {}
+        dirty, self._dirty = self._dirty, defaultdict(set)
         new, self._new_orders = self._new_orders, set()
-        return {table: self.rows(table, sorted(keys)) for table, keys in dirty.items()}, new
+        return {table: self.rows(table, sorted(keys)) for table, keys in dirty.items() if keys}, new
 
     def compact(self) -> None:
         """Forget what later entries cannot change (fills, finished orders): the live projection
@@ -355,4 +369,14 @@ _HANDLERS: dict[tuple[str, str], Any] = {
     ("checkpoint", "cursor"): Projection._checkpoint,
     ("run", "*"): Projection._run,
 }
+_ANY_STATUS = {kind: handler for (kind, status), handler in _HANDLERS.items() if status == "*"}
 STATE_KINDS = frozenset(kind for kind, _ in _HANDLERS)
+_ROW_MAKERS = {
+    "balances": "_balance_row",
+    "positions": "_position_row",
+    "orders": "_order_row",
+    "fills": "_fill_row",
+    "trading_state": "_trading_row",
+    "replay_cursor": "_cursor_row",
+    "projection_meta": "_meta_row",
+}

@@ -28,7 +28,7 @@ from sqlalchemy.pool import StaticPool
 from tradeops.config.models import EnvironmentConfig
 from tradeops.domain.errors import Fatal, UserInputError
 from tradeops.domain.trading import Fill, Liquidity, Position, Side, StrategyStatus, TradingState
-from tradeops.persistence.batch_sql import BatchSql, BatchStatement
+from tradeops.persistence.batch_sql import BatchSql
 from tradeops.persistence.fence import EpochFence, StaleEpoch
 from tradeops.persistence.projection import FEES_PREFIX, OPEN_STATUSES, OrderRow, Projection
 from tradeops.persistence.schema import (
@@ -132,6 +132,8 @@ class SqlStateStore:
             raise
         self._upserts = {name: self._upsert_statement(name) for name in ("strategy_status", "kv")}
         self._batch = BatchSql(self._t, _KEYS, self._dialect)
+        dbapi = self._engine.dialect.loaded_dbapi  # the batch runs on the driver's cursor: its errors
+        self._driver_errors: tuple[type[Exception], type[Exception]] = (dbapi.IntegrityError, dbapi.Error)
 
     # --- schema ----------------------------------------------------------------------------------
 
@@ -208,6 +210,7 @@ class SqlStateStore:
         New orders and every fill are inserted (a duplicate id is a StateConflict, never an
         overwrite); other rows are upserted by primary key.
         """
+        integrity, driver_error = self._driver_errors
         try:
             with self._lock, self._engine.begin() as conn:
                 self._write(conn, changes, position, new_orders, replace=replace)
@@ -216,20 +219,23 @@ class SqlStateStore:
                 self.fence.count_refusal(self._engine)
             raise
         except IntegrityError as exc:
-            raise StateConflict(
-                f"state store {self._where()}: a unique id would repeat ({exc.orig}); nothing was "
-                "overwritten; run `tradeops state check`"
-            ) from None
+            raise self._repeat(exc.orig) from None
+        except integrity as exc:
+            raise self._repeat(exc) from None
         except DBAPIError as exc:
             raise StoreUnwritable(f"state store {self._where()}: cannot write ({exc.orig})") from exc
+        except driver_error as exc:
+            raise StoreUnwritable(f"state store {self._where()}: cannot write ({exc})") from exc
         except StatementError as exc:
             raise StateConflict(f"state store {self._where()}: {exc.orig}") from None
         except MoneyRoundTripError as exc:  # a money value that would not read back exactly
             raise StateConflict(f"state store {self._where()}: {exc}") from None
 
-    @staticmethod
-    def _run(conn: Connection, statement: BatchStatement, rows: list[dict[str, Any]]) -> None:
-        conn.exec_driver_sql(statement.sql, statement.params(rows))
+    def _repeat(self, error: object) -> StateConflict:
+        return StateConflict(
+            f"state store {self._where()}: a unique id would repeat ({error}); nothing was "
+            "overwritten; run `tradeops state check`"
+        )
 
     def _write(
         self,
@@ -244,34 +250,34 @@ class SqlStateStore:
             self.fence.check(conn)  # cluster mode: a deposed leader's write is refused here
         if replace:
             self._clear(conn)
-        for table, rows in changes.items():
-            if not rows:
-                continue
-            if table == "fills":
-                self._run(conn, self._batch.inserts["fills"], rows)
-            elif table == "orders":
-                self._write_orders(conn, rows, new_orders)
-            else:
-                self._run(conn, self._batch.upserts[table], rows)
-        self._run(
-            conn,
-            self._batch.upserts["log_position"],
-            [{"id": 1, "log_id": position.log_id, "seq": position.seq, "head": position.head}],
-        )
+        # The batch goes straight to the driver's cursor, inside `conn`'s transaction: SQLAlchemy's
+        # per-statement execution context cost more than the few executemany calls themselves.
+        cursor = conn.connection.cursor()
+        try:
+            batch = self._batch
+            for table, rows in changes.items():
+                if not rows:
+                    continue
+                if table == "orders":
+                    fresh = [r for r in rows if r["client_order_id"] in new_orders]
+                    known = [r for r in rows if r["client_order_id"] not in new_orders] if fresh else rows
+                    for statement, part in ((batch.inserts["orders"], fresh), (batch.order_update, known)):
+                        if part:
+                            cursor.executemany(statement.sql, statement.params(part))
+                    continue
+                statement = batch.inserts["fills"] if table == "fills" else batch.upserts[table]
+                cursor.executemany(statement.sql, statement.params(rows))
+            at = batch.upserts["log_position"]
+            row = {"id": 1, "log_id": position.log_id, "seq": position.seq, "head": position.head}
+            cursor.execute(at.sql, at.params([row])[0])
+        finally:
+            cursor.close()
         if self._crash and self._tick_crash():
             os.kill(os.getpid(), signal.SIGKILL)  # harness: die inside the transaction
 
     def _tick_crash(self) -> bool:
         self._crash[0] -= 1
         return self._crash[0] == 0
-
-    def _write_orders(self, conn: Connection, rows: list[dict[str, Any]], new_orders: set[str]) -> None:
-        fresh = [r for r in rows if r["client_order_id"] in new_orders]
-        known = [r for r in rows if r["client_order_id"] not in new_orders]
-        if fresh:
-            self._run(conn, self._batch.inserts["orders"], fresh)
-        if known:
-            self._run(conn, self._batch.order_update, known)
 
     fence: EpochFence | None = None  # cluster mode: the lease epoch every write must still hold
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from tradeops.domain.trading import TradingState
 from tradeops.runtime.stats import RuntimeStats
 
 HEARTBEAT_KV_KEY = "runtime.scheduler_heartbeat"  # the state store's kv row holding the latest beat
@@ -97,6 +98,7 @@ class HeartbeatPublisher:
         self._orders = 0
         self._last_order_ms: int | None = None
         self._cycles: dict[str, int] = {}
+        self._seen: dict[str, tuple[bool, TradingState]] = {}  # (disabled, state) as last published
         self.failures = 0
         self.on_change: Callable[[str], None] | None = None  # one line per observed change (the console)
 
@@ -107,14 +109,35 @@ class HeartbeatPublisher:
         }
 
     def on_step(self, market_time_ms: int, steps: int) -> None:
+        """After a scheduler step: stamp the strategies that ran a cycle, note a new order, and
+        publish only when due or when an observed state changed (one pass over the strategies)."""
         self.steps = steps
         self.market_time_ms = market_time_ms
         now = self.stats.last_step_wall_ms = self.wall_ms()
+        cycles, seen = self._cycles, self._seen
+        orders = 0
+        changed = False
         for name, strategy in self.stats.strategies.items():
-            if strategy.cycles != self._cycles.get(name, 0):  # it ran a cycle in this step
-                self._cycles[name] = strategy.cycles
+            if strategy.cycles != cycles.get(name, 0):  # it ran a cycle in this step
+                cycles[name] = strategy.cycles
                 strategy.last_cycle_wall_ms = now
-        self.beat()
+            orders += strategy.orders
+            if seen.get(name) != (strategy.disabled, strategy.trading_state):
+                changed = True
+        if orders != self._orders:
+            self._orders, self._last_order_ms = orders, now
+        last = self.last
+        if (
+            changed
+            or last is None
+            or now - last.wall_ms >= self.interval_s * 1000
+            or len(seen) != len(self.stats.strategies)
+            or last.global_state != self.stats.global_state.value
+            or last.override_active != self.stats.override_active
+            or last.override_malformed != self.stats.override_malformed
+            or not last.running
+        ):
+            self.beat()
 
     def beat(self, *, force: bool = False, running: bool = True) -> Heartbeat | None:
         """Publish now if due (or forced, or the observed state changed); return what was published."""
@@ -163,6 +186,7 @@ class HeartbeatPublisher:
             self.failures += 1
             return None
         self.last = beat
+        self._seen = {name: (s.disabled, s.trading_state) for name, s in self.stats.strategies.items()}
         return beat
 
     def stopped(self) -> None:

@@ -16,7 +16,7 @@ from tradeops.runtime.engine import CycleOutcome, TradingEngine
 from tradeops.runtime.heartbeat import HeartbeatPublisher
 from tradeops.runtime.ports import RevealingMarket, SchedulerClock, StepGuard
 
-PROJECTION_LAG_S = 0.02  # longer than a group commit (group_ms, 5 ms by default)
+PROJECTION_LAG_S = 0.02  # longer than a group commit (group_ms, 5 ms by default) and the sink's IDLE_GAP_S
 
 
 @dataclass
