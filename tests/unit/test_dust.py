@@ -8,8 +8,18 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
+
 from tests.unit.test_engine import build, step
-from tradeops.allocation.planning import LegBook, LegLimits, is_dust, plan_order
+from tradeops.allocation.planning import (
+    LegBook,
+    LegLimits,
+    clearly_not_dust,
+    holding_weight,
+    is_dust,
+    plan_order,
+)
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import Fill, InstrumentLimits, Liquidity, OrderRequest, Side, Signal, SignalLeg
 from tradeops.strategies.base import Holding
@@ -156,3 +166,82 @@ def test_the_gate_denies_below_the_venues_minimum_with_its_reason_code():
     assert [r.metadata["reason"] for r in denied] == [DenialReason.MIN_QUANTITY.value]
     assert sink.of_kind("order") == []
     assert engine.exchange.open_order_ids() == []  # it never left
+
+
+_decimals = st.one_of(
+    st.decimals(min_value=D("1e-12"), max_value=D("1e12"), allow_nan=False, allow_infinity=False, places=12),
+    st.builds(
+        lambda digits, exponent: D(f"{digits}e{exponent}"),
+        st.integers(min_value=1, max_value=10**30),
+        st.integers(min_value=-400, max_value=400),
+    ),
+    st.sampled_from([D(0), D("1e-400"), D("1e400"), D("0.00001"), D(10), D(5)]),
+)
+
+
+@given(
+    quantity=_decimals,
+    short=st.booleans(),
+    price=_decimals,
+    step=_decimals,
+    min_quantity=_decimals,
+    min_notional=_decimals,
+    nudge=st.sampled_from([None, "size", "notional"]),
+    by=st.sampled_from(["-1e-5", "-1e-7", "-1e-16", "1e-16", "1e-7", "0.00000099", "0.00000101", "1e-5"]),
+)
+@example(  # dust by 1.3e-16 of the minimum notional, yet the float product is above it
+    D("0.00118656476448469266"), False, D("8427.69"), D("0.00001"), D("0.00001"), D(10), None, "0"
+)
+def test_the_float_pre_check_decides_only_what_is_dust_says(
+    quantity: Decimal,
+    short: bool,
+    price: Decimal,
+    step: Decimal,
+    min_quantity: Decimal,
+    min_notional: Decimal,
+    nudge: str | None,
+    by: str,
+) -> None:
+    """Wherever `clearly_not_dust` decides, `is_dust` says the same (also right around the
+    thresholds, where the floats' rounding could mislead a plain float comparison)."""
+    if nudge == "size":
+        quantity = max(step, min_quantity) * (1 + D(by))
+    elif nudge == "notional" and price:
+        quantity = min_notional / price * (1 + D(by))
+    if short:
+        quantity = -quantity
+    exact = is_dust(quantity, price, step=step, min_quantity=min_quantity, min_notional=min_notional)
+    if clearly_not_dust(
+        abs(float(quantity)), float(price), float(max(step, min_quantity)), float(min_notional)
+    ):
+        assert not exact
+
+
+@given(
+    quantity=st.decimals(min_value=D("0.001"), max_value=D(1000), places=8),
+    price=st.floats(min_value=0.01, max_value=1e6),
+)
+def test_the_pre_check_takes_positions_far_above_the_minimums(quantity: Decimal, price: float) -> None:
+    """The float it is given for a mark is the mark itself (its exact Decimal is `repr` of it)."""
+    assume(quantity * D(repr(price)) > 20)
+    assert clearly_not_dust(float(quantity), price, 0.00001, 10.0)
+    assert not is_dust(
+        quantity, D(repr(price)), step=D("0.00001"), min_quantity=D("0.00001"), min_notional=D(10)
+    )
+
+
+def test_a_holding_carries_the_floats_of_its_position_and_planning_holding_weight():
+    engine, market, clock, _sink, _ = build()
+    watching = Watching()
+    engine.slots["daily_trend"] = dataclasses.replace(engine.slots["daily_trend"], strategy=watching)
+    step(engine, market, clock, 0)
+    for quantity, close in (("0.0123", 30_123.45), ("0.0041", 29_876.5), ("0.02", 31_000.25)):
+        _book(engine, quantity, clock["now"])
+        step(engine, market, clock, clock["now"], close)  # a new mark, after the fill
+        engine.run_cycle("daily_trend", clock["now"])
+        pos = engine.portfolio.position("daily_trend", "binance", "BTC/USDT")
+        price = engine.portfolio.price("binance", "BTC/USDT")
+        budget = engine._budget("daily_trend")
+        shown = watching.seen[-1]["binance", "BTC/USDT"]
+        assert shown.weight == holding_weight(pos.quantity, price, budget, 1)
+        assert (shown.quantity, shown.avg_price) == (float(pos.quantity), float(pos.avg_price))

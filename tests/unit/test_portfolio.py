@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from tradeops.domain.market import Bar
-from tradeops.domain.trading import Fill, Liquidity, Side
+from tradeops.domain.trading import Fill, Liquidity, Position, Side
 from tradeops.runtime.portfolio import Portfolio
 
 
@@ -107,3 +108,53 @@ def test_a_held_mark_is_exact_decimal_of_its_float():
     book.mark_bars([Bar("binance", "BTC/USDT", 0, 1.0, 1.0, 1.0, 100.1, 1.0)])
     assert book.price("binance", "BTC/USDT") == Decimal("100.1")
     assert book.unrealized("s1") == Decimal("0.1")
+
+
+def test_figures_of_a_flat_strategy_and_of_a_holder_follow_marks_fills_and_repeated_closes():
+    book = Portfolio("USDT", Decimal(10_000))
+    other = dataclasses.replace(fill(Side.BUY, "1", "50", "0.02"), strategy="s2", symbol="ETH/USDT")
+
+    def bars(btc: float, eth: float) -> None:
+        book.mark_bars(
+            [
+                Bar("binance", "BTC/USDT", 0, 1.0, 1.0, 1.0, btc, 1.0),
+                Bar("binance", "ETH/USDT", 0, 1.0, 1.0, 1.0, eth, 1.0),
+            ]
+        )
+
+    steps = [
+        lambda: book.apply_fill(fill(Side.BUY, "2", "100", "0.01")),
+        lambda: book.apply_fill(other),
+        lambda: bars(101.5, 51.0),
+        lambda: bars(101.5, 51.0),  # the same closes: nothing moves
+        lambda: book.apply_fill(dataclasses.replace(other, side=Side.SELL, price=Decimal(52))),  # s2 flat
+        lambda: bars(99.25, 53.0),
+        lambda: bars(99.25, 0.0),
+        lambda: book.apply_fill(fill(Side.SELL, "2", "99", "0.01")),  # both flat
+        lambda: bars(120.0, 60.0),
+    ]
+    peaks = dict.fromkeys(("s1", "s2"), Decimal(0))
+    drawdowns = dict(peaks)
+    for number, step in enumerate(steps):
+        step()
+        book.roll(number * 6 * 3_600_000)  # four steps a day: the day PnL restarts twice
+        for strategy in ("s1", "s2"):
+            figures = (book.equity(), book.unrealized(strategy), book.strategy_exposure(strategy))
+            assert (*figures, book.strategy_pnl(strategy)) == _fresh(book, strategy)
+            start = book.books[strategy].day_start_pnl
+            assert book.day_pnl(strategy) == book.strategy_pnl(strategy) - start
+            peaks[strategy] = max(peaks[strategy], _fresh(book, strategy)[3])
+            drawdowns[strategy] = max(drawdowns[strategy], peaks[strategy] - _fresh(book, strategy)[3])
+            assert (book.books[strategy].peak_pnl, book.books[strategy].max_drawdown) == (
+                peaks[strategy],
+                drawdowns[strategy],
+            )
+
+
+def test_a_restored_mark_is_replaced_by_the_next_close_even_when_its_float_is_the_same():
+    position = Position("s1", "binance", "BTC/USDT", Decimal(1), Decimal("100.1000000000000000001"))
+    book = Portfolio.restore("USDT", {"USDT": Decimal(1000)}, [position], Decimal(1000))
+    assert book.price("binance", "BTC/USDT") == Decimal("100.1000000000000000001")  # until a bar
+    book.mark_bars([Bar("binance", "BTC/USDT", 0, 1.0, 1.0, 1.0, 100.1, 1.0)])  # == float(avg)
+    assert book.price("binance", "BTC/USDT") == Decimal("100.1")
+    assert book.equity() == Decimal(1000) + Decimal("100.1")

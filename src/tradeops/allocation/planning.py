@@ -68,10 +68,14 @@ def plan_order(target_weight: float, book: LegBook, limits: LegLimits) -> Planne
     return PlannedOrder(Side.BUY if delta > 0 else Side.SELL, abs(delta), reduce_only)
 
 
+def holding_share(budget: Decimal, instruments: int) -> Decimal:
+    """The per-instrument share of a strategy's budget that holding weights are fractions of."""
+    return budget / max(1, instruments) if budget > 0 else ONE
+
+
 def holding_weight(quantity: Decimal, price: Decimal, budget: Decimal, instruments: int) -> float:
     """A position's signed exposure as a fraction of its per-instrument share of the budget."""
-    share = budget / max(1, instruments) if budget > 0 else ONE
-    return float(quantity * price / share)
+    return float(quantity * price / holding_share(budget, instruments))
 
 
 def is_dust(
@@ -81,3 +85,26 @@ def is_dust(
     quantity or (at `price`) its minimum notional. What a fee taken in the base asset leaves."""
     size = abs(quantity)
     return quantity != 0 and (size < max(step, min_quantity) or size * price < min_notional)
+
+
+# `clearly_not_dust` decides in floats only far from the thresholds. Every float it sees is within
+# a few units in the last place (2**-53 relative) of the exact figure, and the exact product rounds
+# at 28 digits; a relative margin of 1e-6 covers both by orders of magnitude. Floats outside
+# [2**-1000, 2**1000] (underflow, infinities) and NaN are never decided.
+_MARGIN = 1.0 + 1e-6
+_TINY = 2.0**-1000
+_HUGE = 2.0**1000
+
+
+def clearly_not_dust(size: float, price: float, floor: float, min_notional: float) -> bool:
+    """True only when `is_dust` is certainly False: `size` (abs of the quantity) and `price` are
+    the float values of is_dust's quantity and price, `floor` of max(step, min_quantity) and
+    `min_notional` of the minimum notional. False means "ask `is_dust`", not "dust"."""
+    notional = size * price
+    return (
+        _TINY <= size <= _HUGE
+        and _TINY <= price <= _HUGE
+        and size > floor * _MARGIN
+        and notional > min_notional * _MARGIN
+        and notional > _TINY
+    )

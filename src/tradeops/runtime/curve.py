@@ -7,6 +7,8 @@ run with at most `max_points` points.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 Point = tuple[int, float]
 MAX_POINTS = 20_000
 
@@ -24,6 +26,16 @@ class EquityCurve(list[Point]):
         offered, self._offered = self._offered, self._offered + 1
         if offered % self.stride:
             return
+        self._keep(point)
+
+    def offer(self, ts_ms: int, equity: Decimal | float) -> None:
+        """`append((ts_ms, float(equity)))`, converting only a point the downsample keeps."""
+        offered, self._offered = self._offered, self._offered + 1
+        if offered % self.stride:
+            return
+        self._keep((ts_ms, float(equity)))
+
+    def _keep(self, point: Point) -> None:
         super().append(point)
         if len(self) > self.max_points:
             del self[1::2]

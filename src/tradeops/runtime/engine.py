@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from tradeops.allocation.planning import LegBook, LegLimits, holding_weight, is_dust, plan_order
+from tradeops.allocation.planning import LegBook, LegLimits, holding_share, plan_order
 from tradeops.allocation.policies import CapitalPolicy, allocate
 from tradeops.config.models import MANUAL_BUCKET, RiskProfile, Schedule, VenueConfig
 from tradeops.domain import events
@@ -22,6 +22,7 @@ from tradeops.risk import monitors
 from tradeops.risk.gate import Exposure, Limits
 from tradeops.runtime.curve import EquityCurve
 from tradeops.runtime.egress import OrderEgress
+from tradeops.runtime.holdings import HoldingsView
 from tradeops.runtime.kill_reaction import KillSwitchReaction
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, Exchange, MarketSeries, OrderGate, StateStore
@@ -101,8 +102,8 @@ class TradingEngine:
         self._allocations: tuple[frozenset[str], dict[str, float]] | None = None  # (disabled, split)
         self._budgets: dict[str, tuple[Decimal, dict[str, float], Decimal]] = {}  # (equity, split, budget)
         self._decimals: dict[tuple[type, float], Decimal] = {}
-        self._intervals: dict[tuple[str, str], int] = {}  # bar interval per instrument (fixed)
         self._venue_limits: dict[tuple[str, str], InstrumentLimits | None] = {}  # asked once each
+        self._held_views = HoldingsView(self.instrument_limits, lambda v, s: self.series.interval_ms(v, s))
         self._gate_limits: dict[tuple[str, str, str], tuple[object, object, object, Limits]] = {}
         self._now_ms = 0
         self.kill = KillSwitchReaction(
@@ -274,13 +275,18 @@ class TradingEngine:
     def on_market(self, now_ms: int, bars: Sequence[Bar]) -> list[Fill]:
         """New bars: update marks, let pending orders fill, run the loss/drawdown monitors."""
         self._now_ms = now_ms
-        self.portfolio.mark_bars(bars)
+        book = self.portfolio
+        book.mark_bars(bars)
         fills = list(self.exchange.on_market(bars, ()))
         self.book_fills(fills)
         if bars:
-            self.portfolio.roll(now_ms)
+            book.roll(now_ms)
             self._monitor()
-            self.settings.equity_curve.append((now_ms, float(self.portfolio.equity())))
+            curve = self.settings.equity_curve
+            if isinstance(curve, EquityCurve):
+                curve.offer(now_ms, book.equity())  # the float only for a point it keeps
+            else:
+                curve.append((now_ms, float(book.equity())))
         return fills
 
     def book_fills(self, fills: Sequence[Fill]) -> None:
@@ -296,17 +302,26 @@ class TradingEngine:
     def _monitor(self) -> None:
         """The daily-loss and drawdown monitors (risk/monitors.py) applied to the trading state."""
         book = self.portfolio
+        states = self.states
         for name, slot in self.slots.items():
+            state = states.strategies[name]
+            day_pnl = book.day_pnl(name)
+            if state is TradingState.ACTIVE and day_pnl >= 0:
+                continue  # no loss today: monitors.daily_loss has nothing to say, whatever the budget
+            if state is not TradingState.ACTIVE and state is not TradingState.REDUCING:
+                continue  # not a state the daily-loss monitor changes
             budget = monitors.daily_loss_budget(
                 self._budget(name), self._dec(slot.profile.max_daily_loss_pct)
             )
-            verdict = monitors.daily_loss(name, self.states.strategies[name], book.day_pnl(name), budget)
+            verdict = monitors.daily_loss(name, state, day_pnl, budget)
             if verdict is not None:
-                self.states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
-        limit = self._dec(self.settings.account_profile.hard_drawdown_pct)
-        verdict = monitors.hard_drawdown(self.states.account, book.peak_equity, book.equity(), limit)
-        if verdict is not None:
-            self.states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
+                states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
+        equity = book.equity()
+        if states.account is TradingState.ACTIVE and equity < book.peak_equity:  # else no drawdown verdict
+            limit = self._dec(self.settings.account_profile.hard_drawdown_pct)
+            verdict = monitors.hard_drawdown(states.account, book.peak_equity, equity, limit)
+            if verdict is not None:
+                states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
         self.publish_stats()
 
     def publish_stats(self, force: bool = False) -> None:
@@ -389,39 +404,12 @@ class TradingEngine:
 
     def _holdings(self, slot: StrategySlot) -> dict[tuple[str, str], Holding]:
         """What the strategy holds: one `Holding` per open position, at the current marks."""
-        open_positions = self.portfolio.open_positions(slot.name)
+        book = self.portfolio
+        open_positions = book.open_positions(slot.name)
         if not open_positions:
             return {}
-        budget = self._budget(slot.name)
-        instruments = len(slot.schedule.symbols)
-        price = self.portfolio.price
-        now = self._now_ms
-        intervals = self._intervals
-        held = {}
-        for key, pos in open_positions.items():
-            mark = price(*key)
-            venue = self.instrument_limits(*key)
-            if venue is not None and is_dust(
-                pos.quantity,
-                mark,
-                step=venue.step,
-                min_quantity=venue.min_quantity,
-                min_notional=venue.min_notional,
-            ):
-                continue  # what no order can trade is not a holding the strategy acts on
-            interval = intervals.get(key)
-            if interval is None:
-                interval = intervals[key] = max(1, self.series.interval_ms(*key))
-            held[key] = Holding(
-                pos.venue,
-                pos.symbol,
-                holding_weight(pos.quantity, mark, budget, instruments),
-                float(pos.quantity),
-                float(pos.avg_price),
-                pos.opened_ts,
-                max(0, (now - pos.opened_ts) // interval),
-            )
-        return held
+        share = holding_share(self._budget(slot.name), len(slot.schedule.symbols))
+        return self._held_views.holdings(slot.name, open_positions, share, book, self._now_ms)
 
     def _act_on(self, slot: StrategySlot, signal: Signal, outcome: CycleOutcome) -> None:
         self.stats.strategies[slot.name].signals += 1

@@ -3,7 +3,8 @@
 Hot path: marks arrive for every bar. They are kept as floats and turned into Decimal only for
 instruments somebody holds, and only when a figure needs them; equity, exposures and each strategy's
 PnL stay exact Decimal and are cached until a fill or a held mark changes (a step reads them several
-times: the day roll, the loss monitors, sizing and the gate).
+times: the day roll, the loss monitors, sizing and the gate). A held mark that moves makes only the
+figures of strategies holding something stale: a flat strategy's last until its next fill.
 """
 
 from __future__ import annotations
@@ -46,7 +47,13 @@ class Portfolio:
     _open: dict[str, dict[Instrument, Position]] = field(default_factory=lambda: defaultdict(dict))
     _held: dict[Instrument, int] = field(default_factory=lambda: defaultdict(int))
     _equity: Decimal | None = None
-    _figures: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (figure, strategy) -> value
+    _gross: Decimal | None = None
+    # Per-strategy cached figures; a strategy without an entry is recomputed on the next read.
+    _unrealized: dict[str, Decimal] = field(default_factory=dict)
+    _exposure: dict[str, Decimal] = field(default_factory=dict)
+    _pnl: dict[str, Decimal] = field(default_factory=dict)
+    _day_pnl: dict[str, Decimal] = field(default_factory=dict)
+    _rolled: dict[str, tuple[int, Decimal]] = field(default_factory=dict)  # (day, pnl) the roll last saw
 
     def __post_init__(self) -> None:
         self.initial_equity = self.initial_equity or self.cash
@@ -72,16 +79,29 @@ class Portfolio:
             if pos.is_open and (pos.venue, pos.symbol) not in book._marks:
                 book._set_mark((pos.venue, pos.symbol), float(pos.avg_price), pos.avg_price)
         book._changed()
+        for figures in (book._unrealized, book._exposure, book._pnl, book._day_pnl):
+            figures.clear()  # the fees above moved flat strategies' figures too
         book.peak_equity = max(book.peak_equity, book.equity())
         return book
 
     # --- updates ---------------------------------------------------------------------------------
 
-    def _changed(self) -> None:
-        """A fill or a held mark moved: every cached figure is stale."""
-        self._equity = None
-        if self._figures:
-            self._figures.clear()
+    def _changed(self, strategy: str | None = None) -> None:
+        """A fill of `strategy` (None: a held mark moved): the account's figures are stale, and
+        that strategy's (None: those of every strategy holding something)."""
+        self._equity = self._gross = None
+        if strategy is not None:
+            self._forget(strategy)
+        else:
+            for name, held in self._open.items():
+                if held:
+                    self._forget(name)
+
+    def _forget(self, strategy: str) -> None:
+        self._unrealized.pop(strategy, None)
+        self._exposure.pop(strategy, None)
+        self._pnl.pop(strategy, None)
+        self._day_pnl.pop(strategy, None)
 
     def _set_mark(self, key: Instrument, price: float, exact: Decimal | None = None) -> None:
         self._marks[key] = price
@@ -102,8 +122,8 @@ class Portfolio:
         for bar in bars:
             key = (bar.venue, bar.symbol)
             marks[key] = bar.close
-            exact.pop(key, None)
-            if held.get(key):
+            if held.get(key):  # exact marks are kept for held instruments only
+                exact.pop(key, None)
                 moved = True
         if moved:
             self._changed()
@@ -119,7 +139,9 @@ class Portfolio:
         elif was_open:
             del self._open[pos.strategy][key]
             self._held[key] -= 1
-        self._changed()
+            if not self._held[key]:
+                self._decimal_marks.pop(key, None)  # exact marks are kept for held instruments only
+        self._changed(pos.strategy)
 
     def apply_fill(self, fill: Fill) -> Position:
         key = (fill.strategy, fill.venue, fill.symbol)
@@ -133,17 +155,25 @@ class Portfolio:
         instrument = (fill.venue, fill.symbol)
         if instrument not in self._marks:
             self._marks[instrument] = float(fill.price)
-        self._changed()
+        self._changed(fill.strategy)
         return new
 
     def roll(self, now_ms: int) -> None:
         """Track peaks, drawdowns and the start-of-day PnL of each strategy (UTC days)."""
-        self.peak_equity = max(self.peak_equity, self.equity())
+        equity = self.equity()
+        if equity > self.peak_equity:
+            self.peak_equity = equity
         day = now_ms // DAY_MS
+        rolled = self._rolled
         for strategy, book in self.books.items():
             pnl = self.strategy_pnl(strategy)
+            seen = rolled.get(strategy)
+            if seen is not None and seen[1] is pnl and seen[0] == day == book.day:
+                continue  # the same figure on the same day: peak and drawdown already hold it
+            rolled[strategy] = (day, pnl)
             if book.day != day:
                 book.day, book.day_start_pnl = day, pnl
+                self._day_pnl.pop(strategy, None)
             if pnl > book.peak_pnl:
                 book.peak_pnl = pnl
             drawdown = book.peak_pnl - pnl
@@ -167,6 +197,11 @@ class Portfolio:
         exact = self._decimal_marks.get(key)  # `_exact`'s first step, without its call
         return exact if exact is not None else self._exact(key)
 
+    def exact_mark(self, key: Instrument) -> Decimal:
+        """`price(*key)`, for a caller holding the instrument's key."""
+        exact = self._decimal_marks.get(key)
+        return exact if exact is not None else self._exact(key)
+
     def _exact(self, key: Instrument) -> Decimal:
         """The mark as exact Decimal (`to_decimal` of the float), kept while somebody holds it."""
         exact = self._decimal_marks.get(key)
@@ -175,7 +210,7 @@ class Portfolio:
         raw = self._marks.get(key)
         if raw is None:
             return ZERO
-        exact = to_decimal(raw)
+        exact = Decimal(repr(raw)) if type(raw) is float else to_decimal(raw)  # to_decimal, inlined
         if self._held.get(key):
             self._decimal_marks[key] = exact
         return exact
@@ -188,58 +223,67 @@ class Portfolio:
     # Decimal rounds at 28 digits, so the order is part of the result.
 
     def equity(self) -> Decimal:
-        if self._equity is None:
+        equity = self._equity
+        if equity is None:
             total = ZERO
             exact = self._decimal_marks
             for held in self._open.values():
                 for key, p in held.items():
-                    total += p.quantity * (exact.get(key) or self._exact(key))
-            self._equity = self.cash + total
-        return self._equity
+                    mark = exact.get(key)
+                    total += p.quantity * (mark if mark is not None else self._exact(key))
+            equity = self._equity = self.cash + total
+        return equity
 
     def gross_exposure(self) -> Decimal:
-        cached = self._figures.get(("gross", ""))
+        cached = self._gross
         if cached is None:
             cached = ZERO
             for held in self._open.values():
                 for key, p in held.items():
                     cached += p.exposure(self._exact(key))
-            self._figures["gross", ""] = cached
+            self._gross = cached
         return cached
 
     def strategy_exposure(self, strategy: str) -> Decimal:
-        cached = self._figures.get(("exposure", strategy))
+        cached = self._exposure.get(strategy)
         if cached is None:
             cached = ZERO
             for key, p in self._open[strategy].items():
                 cached += p.exposure(self._exact(key))
-            self._figures["exposure", strategy] = cached
+            self._exposure[strategy] = cached
         return cached
 
     def open_position_count(self) -> int:
         return sum(len(held) for held in self._open.values())
 
     def unrealized(self, strategy: str) -> Decimal:
-        cached = self._figures.get(("unrealized", strategy))
+        cached = self._unrealized.get(strategy)
         if cached is None:
             cached = ZERO
             exact = self._decimal_marks
             for key, p in self._open[strategy].items():
-                cached += ((exact.get(key) or self._exact(key)) - p.avg_price) * p.quantity  # p.unrealized
-            self._figures["unrealized", strategy] = cached
+                mark = exact.get(key)
+                if mark is None:
+                    mark = self._exact(key)
+                cached += (mark - p.avg_price) * p.quantity  # p.unrealized
+            self._unrealized[strategy] = cached
         return cached
 
     def strategy_pnl(self, strategy: str) -> Decimal:
         """Realized + unrealized - fees: what the strategy has made since the account started."""
-        cached = self._figures.get(("pnl", strategy))
+        cached = self._pnl.get(strategy)
         if cached is None:
             book = self.books[strategy]
-            cached = self._figures["pnl", strategy] = book.realized + self.unrealized(strategy) - book.fees
+            cached = self._pnl[strategy] = book.realized + self.unrealized(strategy) - book.fees
         return cached
 
     def day_pnl(self, strategy: str) -> Decimal:
-        book = self.books[strategy]
-        return self.strategy_pnl(strategy) - (book.day_start_pnl if book.day >= 0 else ZERO)
+        cached = self._day_pnl.get(strategy)
+        if cached is None:
+            book = self.books[strategy]
+            start = book.day_start_pnl if book.day >= 0 else ZERO
+            cached = self._day_pnl[strategy] = self.strategy_pnl(strategy) - start
+        return cached
 
     def balances(self) -> dict[str, Decimal]:
         return {self.quote_asset: self.cash}
