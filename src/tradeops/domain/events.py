@@ -134,6 +134,34 @@ def order_denied(order: OrderRequest, reason: DenialReason, detail: str) -> Deci
     return DecisionRecord("risk_decision", "denied", order.ts, _order_artefacts(order), metadata)
 
 
+def denials_repeated(
+    ts: int,
+    strategy: str,
+    legs: list[JsonValue],
+    reason: DenialReason,
+    detail: str,
+    count: int,
+    first_ms: int,
+    last_ms: int,
+) -> DecisionRecord:
+    """`count` more requests of `strategy` for the same orders (`legs`: venue, symbol, side) were
+    denied for the same state reason as the first, logged in full before them."""
+    return DecisionRecord(
+        "risk_decision",
+        "repeated",
+        ts,
+        {"strategy": strategy},
+        {
+            "legs": legs,
+            "reason": reason._value_,
+            "detail": detail,
+            "count": count,
+            "first_ts_ms": first_ms,
+            "last_ts_ms": last_ms,
+        },
+    )
+
+
 def order_submitted(
     order: OrderRequest, order_id: str, metadata: dict[str, JsonValue] | None = None
 ) -> DecisionRecord:

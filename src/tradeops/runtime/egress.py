@@ -95,10 +95,18 @@ class OrderEgress:
             global_state,
         )
 
-    def submit_group(self, orders: Sequence[OrderRequest]) -> list[Routed]:
-        """Submit legs that belong together: all pass the checks, or none is sent."""
+    def check_group(self, orders: Sequence[OrderRequest]) -> list[Denial | None]:
+        """Each leg's own verdict (nothing recorded or sent)."""
         check = self.check
-        denials = [check(order) for order in orders]
+        return [check(order) for order in orders]
+
+    def submit_group(
+        self, orders: Sequence[OrderRequest], denials: Sequence[Denial | None] | None = None
+    ) -> list[Routed]:
+        """Submit legs that belong together: all pass the checks, or none is sent. `denials`: the
+        legs' verdicts from `check_group` just before (not checked again)."""
+        if denials is None:
+            denials = self.check_group(orders)
         first = next((d for d in denials if d is not None), None)
         routed: list[Routed] = []
         if first is not None:

@@ -26,9 +26,10 @@ from tradeops.runtime.holdings import HoldingsView
 from tradeops.runtime.kill_reaction import KillSwitchReaction
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, Exchange, MarketSeries, OrderGate, StateStore
+from tradeops.runtime.repeat_denials import RepeatedDenials, repeat_key
 from tradeops.runtime.stats import RuntimeStats
 from tradeops.runtime.stats_projection import StatsProjection
-from tradeops.runtime.trading_state import TradingStates, record_to, show_in
+from tradeops.runtime.trading_state import StateChange, TradingStates, record_to, show_in
 from tradeops.strategies.base import Holding, Strategy
 
 _confidence = operator.attrgetter("confidence")
@@ -92,6 +93,8 @@ class TradingEngine:
         for slot in slots:
             stats.strategy(slot.name, slot.schedule.risk_profile)
         self.states = TradingStates(self.slots)  # the one owner: the log and the figures subscribe
+        self._repeats = RepeatedDenials()
+        self.states.subscribe(self._end_repeats)  # before the log's listener: counts precede the change
         self.states.subscribe(record_to(sink))
         self.states.subscribe(show_in(stats, self.states))
         if store is not None:
@@ -340,8 +343,11 @@ class TradingEngine:
         self.sink.commit()
 
     def checkpoint(self, now_ms: int) -> None:
-        """Record the last bar processed per series (the resume point of an account run)."""
+        """Record the last bar processed per series (the resume point of an account run), after
+        the repeated denials counted since the last one."""
         self._steps_since_checkpoint = 0
+        for record in self._repeats.drain(now_ms):
+            self.sink.record(record)
         cursor = {}
         for venue, symbol in self.series.instruments():
             bar = self.series.last_bar(venue, symbol)
@@ -350,6 +356,16 @@ class TradingEngine:
         self.sink.record(events.checkpoint(now_ms, cursor, str(self.portfolio.peak_equity)))
 
     # --- the kill switch and operator disables (runtime/kill_reaction.py) --------------------------
+
+    def _end_repeats(self, change: StateChange | None) -> None:
+        """A state moved: repeated denials so far are logged before the change (unless the change
+        itself is not to be logged: a log that may not be this store's), and the episode ends."""
+        self._repeats.end_episode()
+        if change is not None:
+            records = self._repeats.drain(self._now_ms)
+            if change.record:
+                for record in records:
+                    self.sink.record(record)
 
     def kill_policy(self) -> tuple[bool, str]:
         """(cancel open orders?, positions: hold|reduce|flatten) of the active override, else config."""
@@ -412,17 +428,26 @@ class TradingEngine:
         return self._held_views.holdings(slot.name, open_positions, share, book, self._now_ms)
 
     def _act_on(self, slot: StrategySlot, signal: Signal, outcome: CycleOutcome) -> None:
-        self.stats.strategies[slot.name].signals += 1
+        stats = self.stats.strategies[slot.name]
+        stats.signals += 1
         outcome.signals += 1
-        self.sink.record(
-            events.signal_emitted(signal, slot.schedule.risk_profile, self.risk_bucket(slot.name))
-        )
         orders = [
             o for leg in signal.legs if (o := self._order_for(slot, leg.venue, leg.symbol, leg.target_weight))
         ]
+        denials = self.egress.check_group(orders)
+        key = repeat_key(slot.name, orders, denials)
+        if key is not None and self._repeats.is_repeat(key, self._now_ms):
+            for denial in denials:  # counted as egress counts a denial; logged as a count
+                if denial is not None:
+                    stats.denials[denial.reason.value] += 1
+            outcome.denied += len(orders)
+            return
+        self.sink.record(
+            events.signal_emitted(signal, slot.schedule.risk_profile, self.risk_bucket(slot.name))
+        )
         if not orders:
             return
-        for routed in self.egress.submit_group(orders):
+        for routed in self.egress.submit_group(orders, denials):
             if routed.denial is None:
                 outcome.orders += 1
             else:
