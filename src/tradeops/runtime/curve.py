@@ -23,20 +23,14 @@ class EquityCurve(list[Point]):
         self._offered = 0
 
     def append(self, point: Point) -> None:
-        offered, self._offered = self._offered, self._offered + 1
-        if offered % self.stride:
-            return
-        self._keep(point)
+        self.offer(*point)
 
     def offer(self, ts_ms: int, equity: Decimal | float) -> None:
         """`append((ts_ms, float(equity)))`, converting only a point the downsample keeps."""
         offered, self._offered = self._offered, self._offered + 1
         if offered % self.stride:
             return
-        self._keep((ts_ms, float(equity)))
-
-    def _keep(self, point: Point) -> None:
-        super().append(point)
+        super().append((ts_ms, float(equity)))
         if len(self) > self.max_points:
             del self[1::2]
             self.stride *= 2

@@ -61,7 +61,7 @@ class EngineSettings:
     policy: CapitalPolicy = CapitalPolicy.FIXED
     positions_on_kill: str = "hold"
     cancel_on_disable: bool = True
-    equity_curve: list[tuple[int, float]] = field(default_factory=EquityCurve)  # bounded (downsampled)
+    equity_curve: EquityCurve = field(default_factory=EquityCurve)  # bounded (downsampled)
     order_seq_start: int = 1  # account-wide client order sequence (persisted: continues after restarts)
     checkpoint_every_steps: int = CHECKPOINT_EVERY_STEPS
     live: bool = False  # orders go to a live venue (tables and reports say so)
@@ -285,11 +285,7 @@ class TradingEngine:
         if bars:
             book.roll(now_ms)
             self._monitor()
-            curve = self.settings.equity_curve
-            if isinstance(curve, EquityCurve):
-                curve.offer(now_ms, book.equity())  # the float only for a point it keeps
-            else:
-                curve.append((now_ms, float(book.equity())))
+            self.settings.equity_curve.offer(now_ms, book.equity())  # the float only for a point it keeps
         return fills
 
     def book_fills(self, fills: Sequence[Fill]) -> None:
