@@ -157,4 +157,14 @@ class OrderEgress:
 
     def _deny(self, order: OrderRequest, denial: Denial) -> None:
         self._sink.record(events.order_denied(order, denial.reason, denial.detail))
+        self._count(order, denial)
+
+    def _count(self, order: OrderRequest, denial: Denial) -> None:
         self._stats.strategies[order.strategy].denials[denial.reason.value] += 1
+
+    def count_denials(self, orders: Sequence[OrderRequest], denials: Sequence[Denial | None]) -> None:
+        """Count legs denied by `check_group` that are not logged one by one (a repeat the engine
+        logs as a count), as a logged denial is counted."""
+        for order, denial in zip(orders, denials, strict=True):
+            if denial is not None:
+                self._count(order, denial)

@@ -433,9 +433,7 @@ class TradingEngine:
         denials = self.egress.check_group(orders)
         key = repeat_key(slot.name, orders, denials)
         if key is not None and self._repeats.is_repeat(key, self._now_ms):
-            for denial in denials:  # counted as egress counts a denial; logged as a count
-                if denial is not None:
-                    stats.denials[denial.reason.value] += 1
+            self.egress.count_denials(orders, denials)  # in the metrics; in the log as a count
             outcome.denied += len(orders)
             return
         self.sink.record(
