@@ -75,7 +75,12 @@ def holding_share(budget: Decimal, instruments: int) -> Decimal:
 
 def holding_weight(quantity: Decimal, price: Decimal, budget: Decimal, instruments: int) -> float:
     """A position's signed exposure as a fraction of its per-instrument share of the budget."""
-    return float(quantity * price / holding_share(budget, instruments))
+    return share_weight(quantity, price, holding_share(budget, instruments))
+
+
+def share_weight(quantity: Decimal, price: Decimal, share: Decimal) -> float:
+    """`holding_weight` with the share already taken (`holding_share`, once for many positions)."""
+    return float(quantity * price / share)
 
 
 def is_dust(

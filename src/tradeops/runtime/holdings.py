@@ -3,8 +3,8 @@ dust, at the current marks (the engine's `_holdings`).
 
 The floats of a position (its quantity and entry price) and of its instrument (the venue's minimums,
 the bar interval) are taken once per position object, not per cycle: a fill replaces the object.
-Each weight is `planning.holding_weight` with its share of the budget taken once per cycle, so the
-floats strategies read are the same bits."""
+Each weight is `planning.share_weight` with the share of the budget taken once per cycle (what
+`holding_weight` computes), so the floats strategies read are the same bits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import NamedTuple
 
-from tradeops.allocation.planning import clearly_not_dust, is_dust
+from tradeops.allocation.planning import clearly_not_dust, is_dust, share_weight
 from tradeops.domain.trading import InstrumentLimits, Position
 from tradeops.runtime.portfolio import Instrument, Portfolio
 from tradeops.strategies.base import Holding
@@ -76,7 +76,7 @@ class HoldingsView:
             held[key] = Holding(
                 pos.venue,
                 pos.symbol,
-                float(pos.quantity * mark / share),  # planning.holding_weight, its share taken once
+                share_weight(pos.quantity, mark, share),
                 view.quantity,
                 view.avg_price,
                 pos.opened_ts,
