@@ -22,6 +22,14 @@ def cfg():
     return load_config(Path(__file__).resolve().parents[2] / "config" / "core.yaml")
 
 
+@pytest.fixture
+def keyless_cfg(cfg, tmp_path):
+    """The shipped config with its default key file somewhere that has none (a checkout where
+    `make demo` ran holds one at the shipped path)."""
+    log = cfg.decision_log.model_copy(update={"key_file": str(tmp_path / "no-such.key")})
+    return cfg.model_copy(update={"decision_log": log})
+
+
 def test_appends_one_signed_entry(tmp_path, cfg):
     key_file = tmp_path / "key"
     key_file.write_text("operator-secret\n")
@@ -57,7 +65,8 @@ def test_an_entry_id_is_logged_once(tmp_path, cfg):
     assert [e["status"] for _n, e in iter_entries(path)] == ["created", "enabled"]
 
 
-def test_a_missing_key_names_the_log_and_its_key_id(tmp_path, cfg):
+def test_a_missing_key_names_the_log_and_its_key_id(tmp_path, keyless_cfg):
+    cfg = keyless_cfg
     path = tmp_path / "ops.jsonl"
     open_operator_log(cfg, {"TRADEOPS_DECISION_LOG_KEY": "k"}, path).append(
         kind="k", status="s", artefacts={"a": 1}
@@ -72,7 +81,8 @@ def test_a_missing_key_names_the_log_and_its_key_id(tmp_path, cfg):
     )
 
 
-def test_no_key_is_a_user_error_and_nothing_is_written(tmp_path, cfg):
+def test_no_key_is_a_user_error_and_nothing_is_written(tmp_path, keyless_cfg):
+    cfg = keyless_cfg
     path = tmp_path / "ops.jsonl"
     with pytest.raises(UserInputError, match="TRADEOPS_DECISION_LOG_KEY_FILE"):
         open_operator_log(cfg, {}, path).append(kind="k", status="s", artefacts={"a": 1})
