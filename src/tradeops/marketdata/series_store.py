@@ -153,20 +153,17 @@ class SeriesStore:
 
     def advance_to(self, now_ms: int) -> list[Bar]:
         """Reveal preloaded bars whose close time (ts + interval) <= now_ms, in time order."""
-        self._now_ms = max(self._now_ms, now_ms)  # time never runs backwards for a view
+        if now_ms > self._now_ms:  # time never runs backwards for a view
+            self._now_ms = now_ms
         timeline = self._timeline or self._build_timeline()
-        start = timeline.cursor
-        if start >= timeline.size or timeline.close.item(start) > now_ms:
+        next_ms = timeline.next_ms
+        if next_ms is None or next_ms > now_ms:
             return []
-        end = int(timeline.close.searchsorted(now_ms, side="right"))
-        return timeline.reveal(end)
+        return timeline.reveal(now_ms)
 
     def next_reveal_ms(self) -> int | None:
         """Earliest close time of a bar not yet revealed (None when every bar is visible)."""
-        timeline = self._timeline or self._build_timeline()
-        if timeline.cursor >= timeline.size:
-            return None
-        return int(timeline.close.item(timeline.cursor))
+        return (self._timeline or self._build_timeline()).next_ms
 
     def set_quote(self, quote: Quote) -> None:
         self._quotes[(quote.venue, quote.symbol)] = quote

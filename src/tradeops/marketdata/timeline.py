@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any
 
 import numpy as np
@@ -14,19 +15,21 @@ from tradeops.marketdata.stored_series import PRICE_FIELDS, StoredSeries, new_ba
 class Timeline:
     """Hidden bars of all series in close-time order, and how many have been revealed.
 
-    Bar fields, owners and visible counts are gathered a chunk at a time into Python lists, so
-    revealing costs list slices, one attribute store and one C-built Bar per bar.
+    Close times, owners, visible counts and bar fields are gathered a chunk at a time into Python
+    lists, so a reveal touches no numpy: a bisect, list slices, one attribute store and one C-built
+    Bar per bar.
     """
 
     __slots__ = (
-        "_chunk_end",
         "_chunk_start",
+        "_closes",
         "_fields",
         "_objects",
         "_owners",
         "_visible",
         "close",
         "cursor",
+        "next_ms",
         "owner",
         "row",
         "series",
@@ -50,11 +53,13 @@ class Timeline:
         self._objects = tuple(np.array(values, dtype=object) for values in (series, *names))
         self.size = int(close.shape[0])
         self.cursor = 0
+        # The earliest close time not yet revealed (None once every bar is visible).
+        self.next_ms: int | None = close.item(0) if self.size else None
         self._chunk_start = 0
-        self._chunk_end = 0
-        self._fields: list[list[Any]] = []
+        self._closes: list[int] = []
         self._owners: list[StoredSeries] = []
         self._visible: list[int] = []
+        self._fields: list[list[Any]] = []
 
     def _load_chunk(self, start: int) -> None:
         end = min(self.size, start + self.CHUNK)
@@ -76,22 +81,29 @@ class Timeline:
             column[group] = grouped
             fields.append(column.tolist())
         self._owners, self._visible = fields[0], (rows + 1).tolist()  # flat lists: no GC-tracked pairs
-        self._fields = fields[1:]
+        self._fields = fields[1:]  # venue, symbol, ts, open, ..., volume
+        self._closes = self.close[start:end].tolist()
         self._chunk_start = start
-        self._chunk_end = end
 
-    def reveal(self, end: int) -> list[Bar]:
-        """Bars of events [cursor, end); marks them visible in their series."""
+    def reveal(self, now_ms: int) -> list[Bar]:
+        """Bars not yet revealed that closed by `now_ms`, in time order; marks them visible."""
         revealed: list[Bar] = []
         position = self.cursor
-        while position < end:
-            if not self._chunk_start <= position < self._chunk_end:
-                self._load_chunk(position)
+        while position < self.size:
             a = position - self._chunk_start
-            b = min(end, self._chunk_end) - self._chunk_start
+            if a >= len(self._closes):
+                self._load_chunk(position)
+                a = 0
+            closes = self._closes
+            b = bisect_right(closes, now_ms, a)
             for owner, visible in zip(self._owners[a:b], self._visible[a:b], strict=True):
                 owner.visible = visible
             revealed += map(new_bar, zip(*[values[a:b] for values in self._fields], strict=True))
             position += b - a
-        self.cursor = end
+            if b < len(closes):
+                self.next_ms = closes[b]
+                break
+        else:
+            self.next_ms = None
+        self.cursor = position
         return revealed
