@@ -6,7 +6,7 @@ The synthesised bid/ask of preloaded bars is converted a block at a time (see `s
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, cast
 
@@ -19,11 +19,13 @@ from tradeops.strategies.features import FloatArray, Ohlcv, compute_feature
 NAN = math.nan
 PRICE_FIELDS = ("open", "high", "low", "close", "volume")
 FeatureKey = tuple[str, str, str, tuple[float, ...]]
-Reader = Callable[[int], float]  # index -> feature value; index -1 (nothing visible) reads NaN
+# A feature's value per stored bar, then a NaN: index -1 (nothing visible) reads NaN. A memoryview
+# over the float64 array: indexing it gives the same Python float as `.item`, without a numpy call.
+Values = Sequence[float]
 # Bar(...) and Quote(...) run a Python-level __new__; tuple.__new__ builds the same NamedTuples in C.
 # They are built when read, not ahead: thousands held alive in a block make the GC run full passes.
 new_bar = cast(Callable[[tuple[Any, ...]], Bar], partial(tuple.__new__, Bar))
-_new_quote = cast(Callable[[tuple[Any, ...]], Quote], partial(tuple.__new__, Quote))
+new_quote = cast(Callable[[tuple[Any, ...]], Quote], partial(tuple.__new__, Quote))
 QUOTE_BLOCK = 1024
 
 
@@ -50,6 +52,7 @@ class StoredSeries:
         "ts",
         "venue",
         "visible",
+        "writable",
     )
 
     def __init__(self, venue: str, symbol: str, interval_ms: int, half_spread_bps: float) -> None:
@@ -67,6 +70,7 @@ class StoredSeries:
         self.qblock: tuple[list[int], list[float], list[float], list[float]] = ([], [], [], [])
         self.qstart = self.qlen = 0
         self.quote_limit = 0
+        self.writable = False  # whether the columns are this object's own (live) storage
 
     def load(self, ts: NDArray[np.int64], columns: dict[str, FloatArray]) -> None:
         self.ts = ts
@@ -74,6 +78,7 @@ class StoredSeries:
         self.size = int(ts.shape[0])
         self.quote_limit = self.size
         self.qlen = 0
+        self.writable = False
 
     def push(self, bar: Bar) -> None:
         if self.visible < self.size:
@@ -105,18 +110,19 @@ class StoredSeries:
             column = np.empty(new_capacity, dtype=np.float64)
             column[: self.size] = self.columns[name][: self.size]
             self.columns[name] = column
+        self.writable = True
 
     def bar(self, index: int) -> Bar:
         values = (self.columns[name].item(index) for name in PRICE_FIELDS)
         return Bar(self.venue, self.symbol, self.ts.item(index), *values)
 
-    def feature_reader(self, name: str, params: tuple[float, ...]) -> Reader:
+    def feature_values(self, name: str, params: tuple[float, ...]) -> Values:
         """The feature over every stored bar, read by index; a NaN appended for index -1."""
         n = self.size
         c = self.columns
         data = Ohlcv(c["open"][:n], c["high"][:n], c["low"][:n], c["close"][:n], c["volume"][:n])
         values = compute_feature(name, params, data)
-        return cast(Reader, np.append(values, NAN).item)
+        return cast(Values, np.append(values, NAN).data)
 
     def synthesised(self, now_ms: int) -> Quote | None:
         """The quote of the last visible bar (None when nothing is visible)."""
@@ -131,7 +137,7 @@ class StoredSeries:
         if now_ms < as_of[offset]:  # not closed yet at now (a view older than the reveal)
             return self._synthesise(index, now_ms)
         volume = size[offset]
-        return _new_quote((self.venue, self.symbol, as_of[offset], bid[offset], ask[offset], volume, volume))
+        return new_quote((self.venue, self.symbol, as_of[offset], bid[offset], ask[offset], volume, volume))
 
     def _quote_block(self, index: int) -> None:
         """Closed-bar quote fields of the aligned block holding preloaded row `index`, in one pass."""

@@ -41,11 +41,13 @@ class MeanReversionStrategy:
         signals: list[Signal] = []
         lookback = self.params.lookback
         entry, allow_short = self.params.entry_zscore, self.params.allow_short
-        feature = view.feature
+        zscores = view.features(venues, symbols, "zscore", lookback)  # NaN while history is short
         get = holdings.get
+        i = -1
         for venue in venues:
             for symbol in symbols:
-                z = feature(venue, symbol, "zscore", lookback)  # NaN while history is short
+                i += 1
+                z = zscores[i]
                 held = get((venue, symbol)) if holdings else None
                 if held is not None and held.quantity != 0:
                     signal = None if math.isnan(z) else self._exit(view, venue, symbol, z, held)
