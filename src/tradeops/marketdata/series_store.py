@@ -15,8 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tradeops.domain.market import Bar, Quote
-from tradeops.marketdata.store_view import StoreView, ViewCache
-from tradeops.marketdata.stored_series import PRICE_FIELDS, StoredSeries, readonly
+from tradeops.marketdata.store_view import StoreView
+from tradeops.marketdata.stored_series import PRICE_FIELDS, FeatureKey, StoredSeries, Values, readonly
 from tradeops.marketdata.timeline import Timeline
 from tradeops.strategies.base import MarketView
 from tradeops.strategies.features import FloatArray
@@ -53,7 +53,7 @@ class SeriesStore:
         self._order: list[StoredSeries] = []
         self._quotes: dict[tuple[str, str], Quote] = {}
         self._timeline: Timeline | None = None
-        self._cache = ViewCache()
+        self._features: dict[FeatureKey, tuple[StoredSeries, Values]] = {}
         self._view: StoreView | None = None
         self._now_ms = 0
 
@@ -67,7 +67,6 @@ class SeriesStore:
             series = StoredSeries(venue, symbol, interval_ms, half_spread_bps)
             self._series[(venue, symbol)] = series
             self._order.append(series)
-            self._cache.drop_bound()  # groups read an unknown instrument as NaN: no longer
         elif series.interval_ms != interval_ms:
             raise ValueError(
                 f"{venue} {symbol}: interval {interval_ms} ms differs from stored {series.interval_ms} ms"
@@ -129,12 +128,9 @@ class SeriesStore:
 
     def _forget_features(self, series: StoredSeries) -> None:
         """Drop a series' cached features after its bars changed (recomputed on the next read)."""
-        if not series.feature_keys:
-            return
         for key in series.feature_keys:
-            self._cache.features.pop(key, None)
+            self._features.pop(key, None)
         series.feature_keys.clear()
-        self._cache.groups.clear()  # some may hold the dropped values
 
     def _build_timeline(self) -> Timeline:
         """Merge the hidden bars of every series into one order of close times (built lazily)."""
@@ -176,7 +172,7 @@ class SeriesStore:
     def view(self) -> MarketView:
         view = self._view
         if view is None or view.now_ms != self._now_ms:  # views at the same time are interchangeable
-            view = self._view = StoreView(self._series, self._quotes, self._cache, self._now_ms)
+            view = self._view = StoreView(self._series, self._quotes, self._features, self._now_ms)
         return view
 
     @property

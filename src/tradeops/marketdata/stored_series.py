@@ -19,13 +19,14 @@ from tradeops.strategies.features import FloatArray, Ohlcv, compute_feature
 NAN = math.nan
 PRICE_FIELDS = ("open", "high", "low", "close", "volume")
 FeatureKey = tuple[str, str, str, tuple[float, ...]]
-# A feature's value per stored bar, then a NaN: index -1 (nothing visible) reads NaN. A memoryview
-# over the float64 array: indexing it gives the same Python float as `.item`, without a numpy call.
+# A NaN, then a feature's value per stored bar: index `visible` reads the last visible bar, and
+# index 0 (nothing visible) NaN. A memoryview over the float64 array: indexing it gives the same
+# Python float as `.item`, without a numpy call.
 Values = Sequence[float]
 # Bar(...) and Quote(...) run a Python-level __new__; tuple.__new__ builds the same NamedTuples in C.
 # They are built when read, not ahead: thousands held alive in a block make the GC run full passes.
 new_bar = cast(Callable[[tuple[Any, ...]], Bar], partial(tuple.__new__, Bar))
-new_quote = cast(Callable[[tuple[Any, ...]], Quote], partial(tuple.__new__, Quote))
+_new_quote = cast(Callable[[tuple[Any, ...]], Quote], partial(tuple.__new__, Quote))
 QUOTE_BLOCK = 1024
 
 
@@ -117,12 +118,12 @@ class StoredSeries:
         return Bar(self.venue, self.symbol, self.ts.item(index), *values)
 
     def feature_values(self, name: str, params: tuple[float, ...]) -> Values:
-        """The feature over every stored bar, read by index; a NaN appended for index -1."""
+        """The feature over every stored bar, read by `visible` (a NaN first, for index 0)."""
         n = self.size
         c = self.columns
         data = Ohlcv(c["open"][:n], c["high"][:n], c["low"][:n], c["close"][:n], c["volume"][:n])
         values = compute_feature(name, params, data)
-        return cast(Values, np.append(values, NAN).data)
+        return cast(Values, np.concatenate(([NAN], values)).data)
 
     def synthesised(self, now_ms: int) -> Quote | None:
         """The quote of the last visible bar (None when nothing is visible)."""
@@ -137,7 +138,7 @@ class StoredSeries:
         if now_ms < as_of[offset]:  # not closed yet at now (a view older than the reveal)
             return self._synthesise(index, now_ms)
         volume = size[offset]
-        return new_quote((self.venue, self.symbol, as_of[offset], bid[offset], ask[offset], volume, volume))
+        return _new_quote((self.venue, self.symbol, as_of[offset], bid[offset], ask[offset], volume, volume))
 
     def _quote_block(self, index: int) -> None:
         """Closed-bar quote fields of the aligned block holding preloaded row `index`, in one pass."""

@@ -27,8 +27,6 @@ class MarketView(Protocol):
 
     ``feature`` returns a cached indicator at the current bar (NaN while history is too short).
     Features are computed once over the whole known series and read by index, so a lookup is O(1).
-    ``features`` and ``quotes`` answer for many instruments at once: the same values as one
-    ``feature`` or ``quote`` call per instrument, for the cost of about one.
     """
 
     @property
@@ -42,17 +40,7 @@ class MarketView(Protocol):
 
     def feature(self, venue: str, symbol: str, name: str, *params: float) -> float: ...
 
-    def features(
-        self, venues: Sequence[str], symbols: Sequence[str], name: str, *params: float
-    ) -> list[float]:
-        """``feature(venue, symbol, name, *params)`` of every venue x symbol pair, venue-major."""
-        ...
-
     def quote(self, venue: str, symbol: str) -> Quote | None: ...
-
-    def quotes(self, venue: str, symbols: Sequence[str]) -> list[Quote | None]:
-        """``quote(venue, symbol)`` of every symbol."""
-        ...
 
 
 class Strategy(Protocol):

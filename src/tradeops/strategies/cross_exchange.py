@@ -41,10 +41,10 @@ class CrossExchangeStrategy:
         p = self.params
         primary, secondary = p.primary_venue, p.secondary_venue
         now, limit, entry = view.now_ms, p.max_quote_age_ms, p.spread_entry
+        quote = view.quote
         get = holdings.get
         signals: list[Signal] = []
-        firsts, seconds = view.quotes(primary, symbols), view.quotes(secondary, symbols)
-        for symbol, a, b in zip(symbols, firsts, seconds, strict=True):
+        for symbol in symbols:
             if holdings:
                 first = get((primary, symbol))
                 second = get((secondary, symbol))
@@ -55,8 +55,12 @@ class CrossExchangeStrategy:
                     if signal is not None:
                         signals.append(signal)
                     continue
-            # Flat: the hot path, kept to the two quotes read above and a little arithmetic.
-            if a is None or now - a.ts > limit or b is None or now - b.ts > limit:
+            # Flat: the hot path, kept to two cached quote reads and a little arithmetic.
+            a = quote(primary, symbol)
+            if a is None or now - a.ts > limit:
+                continue
+            b = quote(secondary, symbol)
+            if b is None or now - b.ts > limit:
                 continue
             a_ask = a.ask
             long_gap, short_gap = b.bid - a_ask, a.bid - b.ask

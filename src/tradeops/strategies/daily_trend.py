@@ -52,23 +52,19 @@ class DailyTrendStrategy:
         holdings: Mapping[tuple[str, str], Holding],
     ) -> list[Signal]:
         signals: list[Signal] = []
-        # One cached lookup per instrument rejects almost every bar; details only for real entries.
-        entries = view.features(venues, symbols, "breakout_entry", *self._entry_test)
-        holds = view.features(venues, symbols, "trend_hold_atr", *self._hold_test) if holdings else None
+        feature = view.feature
+        entry_test, hold_test = self._entry_test, self._hold_test
         get = holdings.get
-        i = -1
         for venue in venues:
             for symbol in symbols:
-                i += 1
                 held = get((venue, symbol)) if holdings else None
                 if held is None or held.quantity == 0:
-                    if not entries[i] > 0.0:
+                    # One cached lookup rejects almost every bar; details only for real entries.
+                    if not feature(venue, symbol, "breakout_entry", *entry_test) > 0.0:
                         continue
                     signal = self._entry(view, venue, symbol)
-                elif (
-                    held.quantity > 0
-                    and holds is not None
-                    and self._holds(view, venue, symbol, held, holds[i])
+                elif held.quantity > 0 and self._holds(
+                    view, venue, symbol, held, feature(venue, symbol, "trend_hold_atr", *hold_test)
                 ):
                     continue
                 else:

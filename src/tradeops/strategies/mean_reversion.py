@@ -41,13 +41,11 @@ class MeanReversionStrategy:
         signals: list[Signal] = []
         lookback = self.params.lookback
         entry, allow_short = self.params.entry_zscore, self.params.allow_short
-        zscores = view.features(venues, symbols, "zscore", lookback)  # NaN while history is short
+        feature = view.feature
         get = holdings.get
-        i = -1
         for venue in venues:
             for symbol in symbols:
-                i += 1
-                z = zscores[i]
+                z = feature(venue, symbol, "zscore", lookback)  # NaN while history is short
                 held = get((venue, symbol)) if holdings else None
                 if held is not None and held.quantity != 0:
                     signal = None if math.isnan(z) else self._exit(view, venue, symbol, z, held)

@@ -43,14 +43,12 @@ class VolatilityTargetStrategy:
         p = self.params
         lookback, annualise, threshold = p.lookback, self._annualise, p.rebalance_threshold
         goal, floor, low, high = p.target_volatility, p.floor_volatility, p.min_allocation, p.max_allocation
-        per_bars = view.features(venues, symbols, "volatility", lookback)  # NaN until lookback + 1 bars
+        feature = view.feature
         get = holdings.get
         signals: list[Signal] = []
-        i = -1
         for venue in venues:
             for symbol in symbols:
-                i += 1
-                per_bar = per_bars[i]
+                per_bar = feature(venue, symbol, "volatility", lookback)  # NaN until lookback + 1 bars
                 if per_bar != per_bar:
                     continue
                 realised = per_bar * annualise
