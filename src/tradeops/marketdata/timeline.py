@@ -98,7 +98,9 @@ class Timeline:
             b = bisect_right(closes, now_ms, a)
             for owner, visible in zip(self._owners[a:b], self._visible[a:b], strict=True):
                 owner.visible = visible
-            revealed += map(new_bar, zip(*[values[a:b] for values in self._fields], strict=True))
+            venue, symbol, ts, o, h, lo, c, v = self._fields
+            bars = zip(venue[a:b], symbol[a:b], ts[a:b], o[a:b], h[a:b], lo[a:b], c[a:b], v[a:b], strict=True)
+            revealed += map(new_bar, bars)
             position += b - a
             if b < len(closes):
                 self.next_ms = closes[b]
