@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import threading
 import time
-from time import time_ns
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
+from time import time_ns
 from typing import Any, Protocol
 
 from tradeops.domain.clock import MarketTimeText
