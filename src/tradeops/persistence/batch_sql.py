@@ -72,7 +72,8 @@ class BatchStatement:
                 values = list(read(row))
                 for i in money_at:
                     value = values[i]
-                    values[i] = text(value) if type(value) is Decimal and value.is_finite() else convert(value)
+                    exact = type(value) is Decimal and value.is_finite()
+                    values[i] = text(value) if exact else convert(value)
                 out.append(tuple(values))
             return out
         for row in rows:
