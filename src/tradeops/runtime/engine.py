@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import itertools
 import operator
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from time import perf_counter
 
 from tradeops.allocation.planning import LegBook, LegLimits, holding_share, plan_order
 from tradeops.allocation.policies import CapitalPolicy, allocate
@@ -44,7 +44,7 @@ class StrategySlot:
     profile: RiskProfile
 
 
-@dataclass
+@dataclass(slots=True)
 class CycleOutcome:
     strategy: str
     signals: int = 0
@@ -173,7 +173,10 @@ class TradingEngine:
     def allocations(self) -> dict[str, float]:
         """Each strategy's fraction of equity (a disabled one's is 0); recomputed when that changes."""
         disabled = self.states.disabled
-        if self._allocations is None or self._allocations[0] != disabled:
+        cached = self._allocations
+        if cached is not None and cached[0] is disabled:  # the owner replaces the set on a change
+            return cached[1]
+        if cached is None or cached[0] != disabled:
             configured = {name: slot.profile.allocation(name) for name, slot in self.slots.items()}
             self._allocations = (disabled, allocate(self.settings.policy, configured, disabled))
         return self._allocations[1]
@@ -302,12 +305,16 @@ class TradingEngine:
         """The daily-loss and drawdown monitors (risk/monitors.py) applied to the trading state."""
         book = self.portfolio
         states = self.states
+        strategies, day_pnl_of = states.strategies, book.day_pnl
         for name, slot in self.slots.items():
-            state = states.strategies[name]
-            day_pnl = book.day_pnl(name)
-            if state is TradingState.ACTIVE and day_pnl >= 0:
-                continue  # no loss today: monitors.daily_loss has nothing to say, whatever the budget
-            if state is not TradingState.ACTIVE and state is not TradingState.REDUCING:
+            state = strategies[name]
+            if state is TradingState.ACTIVE:
+                day_pnl = day_pnl_of(name)
+                if day_pnl >= 0:
+                    continue  # no loss today: monitors.daily_loss has nothing to say, whatever the budget
+            elif state is TradingState.REDUCING:
+                day_pnl = day_pnl_of(name)
+            else:
                 continue  # not a state the daily-loss monitor changes
             budget = monitors.daily_loss_budget(
                 self._budget(name), self._dec(slot.profile.max_daily_loss_pct)
@@ -391,7 +398,7 @@ class TradingEngine:
     # --- strategy cycles -------------------------------------------------------------------------
 
     def run_cycle(self, name: str, now_ms: int, lateness_s: float = 0.0) -> CycleOutcome:
-        started = time.perf_counter()
+        started = perf_counter()
         self._now_ms = now_ms
         slot = self.slots[name]
         stats = self.stats.strategies[name]
@@ -400,10 +407,9 @@ class TradingEngine:
         if name in self.states.disabled:
             outcome.skipped = "disabled"  # a disabled strategy runs no cycle at all
             return outcome
-        view = self.series.view()
-        signals = slot.strategy.decide(
-            view, slot.schedule.venues, slot.schedule.symbols, self._holdings(slot)
-        )
+        schedule = slot.schedule
+        holdings = self._holdings(slot) if self.portfolio.open_positions(name) else {}
+        signals = slot.strategy.decide(self.series.view(), schedule.venues, schedule.symbols, holdings)
         if signals:
             if len(signals) > 1:
                 signals.sort(key=_confidence, reverse=True)
@@ -411,7 +417,7 @@ class TradingEngine:
                 self._act_on(slot, signal, outcome)
         stats.cycles += 1
         stats.last_cycle_ms = now_ms
-        stats.latency.observe(time.perf_counter() - started)
+        stats.latency.observe(perf_counter() - started)
         return outcome
 
     def _holdings(self, slot: StrategySlot) -> dict[tuple[str, str], Holding]:

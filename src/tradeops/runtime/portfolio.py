@@ -93,9 +93,13 @@ class Portfolio:
         if strategy is not None:
             self._forget(strategy)
         else:
+            unrealized, exposure, pnl, day_pnl = self._unrealized, self._exposure, self._pnl, self._day_pnl
             for name, held in self._open.items():
-                if held:
-                    self._forget(name)
+                if held:  # `_forget(name)`, inlined: once per held mark moving
+                    unrealized.pop(name, None)
+                    exposure.pop(name, None)
+                    pnl.pop(name, None)
+                    day_pnl.pop(name, None)
 
     def _forget(self, strategy: str) -> None:
         self._unrealized.pop(strategy, None)
@@ -164,9 +168,11 @@ class Portfolio:
         if equity > self.peak_equity:
             self.peak_equity = equity
         day = now_ms // DAY_MS
-        rolled = self._rolled
+        rolled, cached = self._rolled, self._pnl
         for strategy, book in self.books.items():
-            pnl = self.strategy_pnl(strategy)
+            pnl = cached.get(strategy)  # `strategy_pnl`'s first step, without its call
+            if pnl is None:
+                pnl = self.strategy_pnl(strategy)
             seen = rolled.get(strategy)
             if seen is not None and seen[1] is pnl and seen[0] == day == book.day:
                 continue  # the same figure on the same day: peak and drawdown already hold it
