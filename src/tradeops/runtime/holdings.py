@@ -12,10 +12,13 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import NamedTuple
 
-from tradeops.allocation.planning import clearly_not_dust, is_dust, share_weight
+from tradeops.allocation.planning import clearly_not_dust, is_dust
 from tradeops.domain.trading import InstrumentLimits, Position
 from tradeops.runtime.portfolio import Instrument, Portfolio
 from tradeops.strategies.base import Holding
+
+
+new_tuple = tuple.__new__
 
 
 class HeldView(NamedTuple):
@@ -73,14 +76,17 @@ class HoldingsView:
             ):
                 continue  # what no order can trade is not a holding the strategy acts on
             bars_held = (now_ms - pos.opened_ts) // view.interval
-            held[key] = Holding(
-                pos.venue,
-                pos.symbol,
-                share_weight(pos.quantity, mark, share),
-                view.quantity,
-                view.avg_price,
-                pos.opened_ts,
-                bars_held if bars_held > 0 else 0,
+            held[key] = new_tuple(  # Holding(...), without its Python-level __new__
+                Holding,
+                (
+                    pos.venue,
+                    pos.symbol,
+                    float(pos.quantity * mark / share),  # share_weight(pos.quantity, mark, share), inlined
+                    view.quantity,
+                    view.avg_price,
+                    pos.opened_ts,
+                    bars_held if bars_held > 0 else 0,
+                ),
             )
         return held
 
