@@ -30,7 +30,7 @@ from tradeops.runtime.repeat_denials import RepeatedDenials, repeat_key
 from tradeops.runtime.stats import RuntimeStats
 from tradeops.runtime.stats_projection import StatsProjection
 from tradeops.runtime.trading_state import StateChange, TradingStates, record_to, show_in
-from tradeops.strategies.base import Holding, Strategy
+from tradeops.strategies.base import Holding, MarketView, Strategy
 
 _confidence = operator.attrgetter("confidence")
 CHECKPOINT_EVERY_STEPS = 500  # replay-cursor checkpoints: bounded re-work after a crash, not one per bar
@@ -109,6 +109,7 @@ class TradingEngine:
         self._held_views = HoldingsView(self.instrument_limits, lambda v, s: self.series.interval_ms(v, s))
         self._gate_limits: dict[tuple[str, str, str], tuple[object, object, object, Limits]] = {}
         self._now_ms = 0
+        self._view: tuple[int, MarketView] | None = None  # (now_ms, the strategies' view of this step)
         self.kill = KillSwitchReaction(
             gate,
             self.states,
@@ -281,6 +282,7 @@ class TradingEngine:
     def on_market(self, now_ms: int, bars: Sequence[Bar]) -> list[Fill]:
         """New bars: update marks, let pending orders fill, run the loss/drawdown monitors."""
         self._now_ms = now_ms
+        self._view = None  # the market moved
         book = self.portfolio
         book.mark_bars(bars)
         fills = list(self.exchange.on_market(bars, ()))
@@ -409,7 +411,10 @@ class TradingEngine:
             return outcome
         schedule = slot.schedule
         holdings = self._holdings(slot) if self.portfolio.open_positions(name) else {}
-        signals = slot.strategy.decide(self.series.view(), schedule.venues, schedule.symbols, holdings)
+        view = self._view
+        if view is None or view[0] != now_ms:  # one view per step: its strategies see the same market
+            view = self._view = (now_ms, self.series.view())
+        signals = slot.strategy.decide(view[1], schedule.venues, schedule.symbols, holdings)
         if signals:
             if len(signals) > 1:
                 signals.sort(key=_confidence, reverse=True)
