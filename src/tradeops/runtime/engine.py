@@ -27,6 +27,7 @@ from tradeops.runtime.kill_reaction import KillSwitchReaction
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, Exchange, MarketSeries, OrderGate, StateStore
 from tradeops.runtime.repeat_denials import RepeatedDenials, repeat_key
+from tradeops.runtime.state_controls import StateControls
 from tradeops.runtime.stats import RuntimeStats
 from tradeops.runtime.stats_projection import StatsProjection
 from tradeops.runtime.trading_state import StateChange, TradingStates, record_to, show_in
@@ -68,7 +69,9 @@ class EngineSettings:
     order_id_tag: str = ""  # cluster mode: `e<lease epoch, base 36>-`, part of every client order id
 
 
-class TradingEngine:
+class TradingEngine(StateControls):
+    """Trading states and the kill switch's policy: runtime/state_controls.py."""
+
     def __init__(
         self,
         settings: EngineSettings,
@@ -136,39 +139,6 @@ class TradingEngine:
                 for symbol in slot.schedule.symbols:
                     self.instrument_limits(venue, symbol)
 
-    # --- trading state (owned by self.states) ----------------------------------------------------
-
-    @property
-    def global_state(self) -> TradingState:
-        """The account's own state (risk monitors, fail-stops), without the kill switch's."""
-        return self.states.account
-
-    @property
-    def strategy_states(self) -> Mapping[str, TradingState]:
-        return self.states.strategies
-
-    @property
-    def effective_global_state(self) -> TradingState:
-        """The stricter of the account's own state and the kill switch's."""
-        return self.states.effective
-
-    @property
-    def halt_reason(self) -> str | None:
-        return self.states.halt_reason
-
-    def set_state(self, scope: str, new: TradingState, reason: str) -> None:
-        """Change a strategy's (or `global`) trading state, recording why."""
-        self.states.change(scope, new, reason, self._now_ms)
-
-    def fail_stop(self, reason: str, *, record: bool = True) -> None:
-        """Trading stops: the state can no longer be recorded (or does not match its log; then
-        nothing is appended to a log that may not be this store's: `record=False`)."""
-        self.states.fail_stop(reason, self._now_ms, record=record)
-
-    def clear_halt(self, reason: str) -> None:
-        """Lift a fail-stop once its cause is gone (a restart that brought the store level)."""
-        self.states.clear_halt(reason, self._now_ms)
-
     # --- allocation ------------------------------------------------------------------------------
 
     def allocations(self) -> dict[str, float]:
@@ -179,8 +149,8 @@ class TradingEngine:
             return cached[1]
         if cached is None or cached[0] != disabled:
             configured = {name: slot.profile.allocation(name) for name, slot in self.slots.items()}
-            self._allocations = (disabled, allocate(self.settings.policy, configured, disabled))
-        return self._allocations[1]
+            cached = self._allocations = (disabled, allocate(self.settings.policy, configured, disabled))
+        return cached[1]
 
     def reconfigure(
         self,
@@ -371,15 +341,6 @@ class TradingEngine:
             if change.record:
                 for record in records:
                     self.sink.record(record)
-
-    def kill_policy(self) -> tuple[bool, str]:
-        """(cancel open orders?, positions: hold|reduce|flatten) of the active override, else config."""
-        return self.kill.policy()
-
-    @property
-    def kill_mode(self) -> str:
-        """off, or the active override's position policy (hold stops strategies; reduce lets them shrink)."""
-        return self.kill.mode
 
     def refresh_disabled(self) -> bool:
         """Ask the kill switch who is disabled; return True when strategy cycles must not run."""

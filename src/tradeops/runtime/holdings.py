@@ -17,7 +17,6 @@ from tradeops.domain.trading import InstrumentLimits, Position
 from tradeops.runtime.portfolio import Instrument, Portfolio
 from tradeops.strategies.base import Holding
 
-
 new_tuple = tuple.__new__
 
 

@@ -11,7 +11,6 @@ from tradeops.domain.trading import TradingState
 from tradeops.runtime.ports import OrderGate
 from tradeops.runtime.trading_state import KILL_SWITCH, TradingStates
 
-
 _NOBODY: frozenset[str] = frozenset()
 
 
