@@ -225,6 +225,11 @@ class Portfolio:
     def marks(self) -> dict[Instrument, float]:
         return self._marks
 
+    @property
+    def exact_marks(self) -> Mapping[Instrument, Decimal]:
+        """The exact marks made so far (held instruments only; `exact_mark` makes a missing one)."""
+        return self._decimal_marks
+
     # The sums below add in the order of the positions, starting from ZERO, as `sum(..., ZERO)` did:
     # Decimal rounds at 28 digits, so the order is part of the result.
 
