@@ -121,13 +121,14 @@ class Portfolio:
 
     def mark_bars(self, bars: Iterable[Bar]) -> None:
         """`mark` each bar's close (the engine's per-bar hot path, one call per step)."""
-        marks, exact, held = self._marks, self._decimal_marks, self._held
+        marks, exact = self._marks, self._decimal_marks
         moved = False
         for bar in bars:
-            key = (bar.venue, bar.symbol)
+            key = bar[:2]  # (venue, symbol)
             marks[key] = bar.close
-            if held.get(key):  # exact marks are kept for held instruments only
-                exact.pop(key, None)
+            # Exact marks are kept for held instruments only, and made by every figure that reads one:
+            # a held instrument without one has no figure cached on it, so only a dropped one moves any.
+            if exact.pop(key, None) is not None:
                 moved = True
         if moved:
             self._changed()

@@ -115,13 +115,7 @@ class Scheduler:
                 due.next_ms += int(window * due.phase_index / count)
 
     async def _sleep(self, ts_ms: int) -> None:
-        if self.clock.instant:
-            # As-fast-as-possible replay: no waiting; still let signal handlers run now and then.
-            await self.clock.sleep_until(ts_ms)
-            self._instant_steps += 1
-            if self._instant_steps % 256 == 0:
-                await asyncio.sleep(0)
-            return
+        """Wait for `ts_ms` in real (or paced) time; `run` moves an instant clock itself."""
         sleeper = asyncio.ensure_future(self.clock.sleep_until(ts_ms))
         stopper = asyncio.ensure_future(self.stop_event.wait())
         try:
@@ -161,7 +155,7 @@ class Scheduler:
         """Run until data runs out (unless `forever`), `until_ms`, `max_steps` or stop()."""
         report = SchedulerReport()
         self._align(self.clock.now_ms())
-        market, dues, stop_event = self.market, self.dues, self.stop_event
+        market, dues, stop_event, clock = self.market, self.dues, self.stop_event, self.clock
         while not stop_event.is_set():
             reveal = market.next_reveal_ms()
             if reveal is None and forever:
@@ -181,7 +175,13 @@ class Scheduler:
             if until_ms is not None and now > until_ms:
                 report.stopped_by = "until"
                 break
-            await self._sleep(now)
+            if clock.instant:  # as-fast-as-possible replay: no waiting
+                await clock.sleep_until(now)
+                self._instant_steps += 1
+                if self._instant_steps % 256 == 0:
+                    await asyncio.sleep(0)  # still let signal handlers run now and then
+            else:
+                await self._sleep(now)
             if stop_event.is_set():
                 report.stopped_by = "stop"
                 break
