@@ -1,15 +1,17 @@
 """Group commit's hand-offs: an appender that wrote a batch gives the GIL to a running fdatasync,
-commits an old partial batch itself, and periodic anchors leave the directory fsync to close."""
+commits an old partial batch itself, and periodic anchors leave the directory fsync to close; the
+syncer never needs the appenders' lock, and a group writer bounds the GIL switch interval."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from types import SimpleNamespace
 
 from tradeops.decision_log.anchor import read_anchor
 from tradeops.decision_log.keys import SigningKey
-from tradeops.decision_log.syncer import hand_off
+from tradeops.decision_log.syncer import SWITCH_INTERVAL_SECONDS, hand_off
 from tradeops.decision_log.writer import DecisionLogWriter
 
 KEY = SigningKey("ops", b"test-secret", "sha256")
@@ -90,3 +92,34 @@ def test_periodic_anchors_leave_the_directory_fsync_to_close(tmp_path, monkeypat
     writer.close()  # anchors seq 27, renamed durably
     assert len(synced) == opened + 1
     assert anchored_seq() == 27
+
+
+def test_the_syncer_makes_a_written_batch_durable_while_an_appender_holds_its_lock(tmp_path) -> None:
+    # An appender holds the append lock for most of its CPU time: a syncer that needed it after
+    # each fdatasync would queue behind it once per sync.
+    writer = DecisionLogWriter(tmp_path / "log.jsonl", KEY, group_entries=5, group_ms=1000.0)
+    for i in range(5):  # a full batch: written by this thread, left to the syncer to fdatasync
+        writer.append(kind="test", stage="s", status=f"s{i}", artefacts={})
+    with writer._lock:
+        assert wait_until(lambda: writer.durable_seq == 6, seconds=10.0)
+        assert writer.durable_head() == (6, writer.head)
+    writer.close()
+
+
+def test_a_partial_batch_is_committed_by_the_syncer_group_ms_after_its_first_entry(tmp_path) -> None:
+    writer = DecisionLogWriter(tmp_path / "log.jsonl", KEY, group_entries=1000, group_ms=2.0)
+    writer.append(kind="test", stage="s", status="alone", artefacts={})
+    assert wait_until(lambda: writer.durable_seq == 2, seconds=10.0)  # no further append, no flush
+    writer.close()
+
+
+def test_a_group_writer_shortens_the_switch_interval_and_never_lengthens_it(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "getswitchinterval", lambda: 0.005)
+    set_to: list[float] = []
+    monkeypatch.setattr(sys, "setswitchinterval", set_to.append)
+    DecisionLogWriter(tmp_path / "a.jsonl", KEY).close()
+    assert set_to == [SWITCH_INTERVAL_SECONDS]
+    monkeypatch.setattr(sys, "getswitchinterval", lambda: 0.0001)
+    DecisionLogWriter(tmp_path / "b.jsonl", KEY).close()
+    DecisionLogWriter(tmp_path / "c.jsonl", KEY, fsync_mode="each").close()
+    assert set_to == [SWITCH_INTERVAL_SECONDS]

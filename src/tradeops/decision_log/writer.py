@@ -6,12 +6,12 @@ Group commit: a batch is written by the appending thread (one write under an I/O
 land in order) when it is full (`group_entries`) or, at the next append, older than `group_ms`; the
 syncer thread fdatasyncs whatever has been written, back to back while there is more, and commits a
 partial batch `group_ms` after its first entry when no append comes. The syncer needs the GIL back
-when an fdatasync returns, and a busy appending thread would keep it until its next blocking call or
-the 5 ms switch interval (measured at load 4-6: fdatasync p50 0.3 ms in the kernel, 2.3 ms until
-recorded). So an appending thread that has written a batch while an fdatasync runs blocks on that
-sync's lock (`syncer.hand_off`), released at once if the syncer was waiting for the GIL (it records
-the sync and starts the next, covering the batch just written). `flush()` writes and fdatasyncs in
-the caller.
+when an fdatasync returns or work arrives, and a busy appending thread keeps it until its next
+blocking call or the switch interval; so a group writer lowers that interval to 0.5 ms
+(`syncer.shorten_switch_interval`), the syncer never takes the appenders' lock (it would queue behind
+them once per sync), and an appending thread that has written a batch while an fdatasync runs
+blocks briefly on that sync's lock (`syncer.hand_off`), handing the GIL to a syncer waiting for it.
+`flush()` writes and fdatasyncs in the caller.
 A new log starts with a genesis entry (log id, environment, creation time, key id); `<log>.anchor`
 (seq and hash of the durable head, signed) is replaced at most every `anchor_interval_s` and on close.
 A failed write or fsync stops appends (`failed`) but keeps every entry not known to be durable;
@@ -48,7 +48,7 @@ from tradeops.decision_log.lockfile import LogLock
 from tradeops.decision_log.opening import inspect_end
 from tradeops.decision_log.quarantine import RepairInfo, quarantine_tail
 from tradeops.decision_log.reader import DEFAULT_MAX_LINE_BYTES, read_tail
-from tradeops.decision_log.syncer import hand_off, run_anchorer, run_syncer
+from tradeops.decision_log.syncer import hand_off, run_anchorer, run_syncer, shorten_switch_interval
 from tradeops.domain.errors import UserInputError
 from tradeops.fsutil import fsync_dir
 
@@ -108,14 +108,17 @@ class DecisionLogWriter:
         self._anchored_seq = 0
         self._anchored_at = time.monotonic()
         self.repaired: RepairInfo | None = None
-        self._lock = threading.Lock()  # appends take it directly (cheaper than the condition's enter)
-        self._cond = threading.Condition(self._lock)
+        # Lock order: _io_lock -> _lock -> _durable_lock; _sync_lock -> _durable_lock. The syncer
+        # never takes `_lock`, which appenders hold for most of their CPU time: a syncer back from
+        # fdatasync that had to win it too would wait a GIL switch interval per try (a convoy).
+        self._lock = threading.Lock()  # the chain and the buffer: seq, head, _buffer, _first_pending
+        self._durable_lock = threading.Lock()  # _durable_*, _unsynced, on_durable calls (in seq order)
+        self._work = threading.Condition(threading.Lock())  # the syncer waits on it for work
         self._io_lock = threading.Lock()
         self._buffer: list[bytes] = []
         self._unsynced: list[tuple[int, str, bytes]] = []  # written, not yet fsynced: (seq, head, bytes)
         self._first_pending = 0.0
         self._last_time: tuple[object, str] = (None, "")
-        self._syncer_waiting = False
         self._sync_lock = threading.Lock()  # held through an fdatasync and its bookkeeping
         self._sync_started = 0.0  # monotonic start of the fdatasync in progress (0: none)
         # Held by the thread in fdatasync until it has recorded it: what appenders wait on to hand
@@ -244,6 +247,9 @@ class DecisionLogWriter:
             if self._error is not None or self._closing:
                 self._check_open(appending=True)
             seq = self._seq + 1
+            buffer = self._buffer
+            if not buffer:  # set before the entry is visible: the syncer reads both without the lock
+                self._first_pending = time.monotonic()
             entry, line = encode_entry(
                 kind=kind, stage=stage, status=status, timestamp=stamp, artefacts=artefacts,
                 metadata=metadata or {}, tags=tags, seq=seq, prev_hash=self._head, log_id=self.log_id,
@@ -255,15 +261,13 @@ class DecisionLogWriter:
                     "cap (decision_log.max_line_bytes): put large content in a file and log its digest"
                 )
             self._seq, self._head = seq, self._head_prefix + self._hasher(line).hexdigest()
-            buffer = self._buffer
             buffer.append(line + b"\n")
             pending = len(buffer)
-            if pending == 1:
-                self._first_pending = time.monotonic()
-                if self._syncer_waiting:
-                    self._cond.notify()
-            elif time.monotonic() - self._first_pending > self._group_seconds:
+            if pending > 1 and time.monotonic() - self._first_pending > self._group_seconds:
                 pending = self._batch_size  # a batch older than group_ms: commit it here (see module doc)
+        if pending == 1 and self._syncer is not None:
+            with self._work:  # a batch timer starts: the syncer commits it group_ms from now
+                self._work.notify()
         if pending >= self._batch_size and self._error is None:
             try:
                 self._commit_full_batch()
@@ -281,7 +285,7 @@ class DecisionLogWriter:
         new = new_key.with_algorithm(self.algorithm)
         if new.key_id == old.key_id:
             raise UserInputError(f"--new-key-id {new.key_id!r} is the current key id: choose a new id")
-        with self._cond:
+        with self._lock:
             self._check_open()
             seq = self._seq + 1
             document = rotation_document(
@@ -305,11 +309,12 @@ class DecisionLogWriter:
 
     def close(self) -> None:
         """Commit what is buffered, anchor, stop the syncer, close the file and release the lock."""
-        with self._cond:
+        with self._lock:
             if self._closing:
                 return
             self._closing = True
-            self._cond.notify_all()
+        with self._work:
+            self._work.notify_all()
         self._stop.set()
         for thread in (self._syncer, self._anchorer):
             if thread is not None:
@@ -364,7 +369,7 @@ class DecisionLogWriter:
         with self._io_lock:
             if self._error is None:
                 return True
-            with self._cond:
+            with self._lock, self._durable_lock:
                 buffered = len(self._buffer)
                 pending = [data for _seq, _head, data in self._unsynced] + self._buffer
                 last_seq, head = self._seq, self._head
@@ -378,7 +383,7 @@ class DecisionLogWriter:
                 self._error = exc
                 self.write_failures += 1
                 return False
-            with self._cond:
+            with self._lock, self._durable_lock:
                 # Entries appended while this ran stay buffered for the next batch.
                 self._buffer, self._unsynced = self._buffer[buffered:], []
                 self._durable_size += sum(len(p) for p in pending)
@@ -402,12 +407,13 @@ class DecisionLogWriter:
         with self._io_lock:
             if self._error is not None:
                 raise LogWriteError(self._failure_message()) from self._error
-            with self._cond:
+            with self._lock:
                 if not self._buffer:
                     return
                 batch, self._buffer = self._buffer, []
                 last_seq, head = self._seq, self._head
-                data = b"".join(batch)
+            data = b"".join(batch)
+            with self._durable_lock:
                 self._unsynced.append((last_seq, head, data))
             try:
                 view = memoryview(data)
@@ -433,7 +439,7 @@ class DecisionLogWriter:
                     raise self._fail(exc) from exc
                 finally:
                     self._sync_started = 0.0
-                with self._cond:
+                with self._durable_lock:
                     if target > self._durable_seq and self._error is None:
                         self._durable_seq, self._durable_head, self._durable_size = target, head, size
                         self._unsynced = [item for item in self._unsynced if item[0] > target]
@@ -462,7 +468,7 @@ class DecisionLogWriter:
 
     def durable_head(self) -> tuple[int, str]:
         """(seq, hash) of the last durable entry: what the anchor, the state store and metrics record."""
-        with self._cond:
+        with self._durable_lock:
             return self._durable_seq, self._durable_head
 
     def _commit_full_batch(self) -> None:
@@ -473,13 +479,13 @@ class DecisionLogWriter:
             self._sync()
             return
         hand_off(self)
-        with self._cond:
-            if self._syncer_waiting:
-                self._cond.notify()
+        with self._work:
+            self._work.notify()
 
     # --- the syncer thread --------------------------------------------------------------------------
 
     def _start_syncer(self) -> None:
+        shorten_switch_interval()
         self._syncer = threading.Thread(
             target=run_syncer, args=(self,), name=f"decision-log:{self.path.name}"
         )
