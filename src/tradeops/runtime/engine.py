@@ -107,7 +107,7 @@ class TradingEngine(StateControls):
         self._steps_since_checkpoint = 0
         self._allocations: tuple[frozenset[str], dict[str, float]] | None = None  # (disabled, split)
         self._budgets: dict[str, tuple[Decimal, dict[str, float], Decimal]] = {}  # (equity, split, budget)
-        self._decimals: dict[tuple[type, float], Decimal] = {}
+        self._decimals: dict[float, Decimal] = {}
         self._venue_limits: dict[tuple[str, str], InstrumentLimits | None] = {}  # asked once each
         self._held_views = HoldingsView(self.instrument_limits, lambda v, s: self.series.interval_ms(v, s))
         self._gate_limits: dict[tuple[str, str, str], tuple[object, object, object, Limits]] = {}
@@ -181,12 +181,11 @@ class TradingEngine(StateControls):
 
     def _dec(self, value: float) -> Decimal:
         """A configured figure as the exact Decimal `to_decimal` gives, converted once."""
-        key = (type(value), value)
-        exact = self._decimals.get(key)
+        exact = self._decimals.get(value) if type(value) is float else None  # floats only: 1 is not 1.0
         if exact is None:
             exact = to_decimal(value)
-            if value != 0:  # 0.0 and -0.0 share a key but not a text
-                self._decimals[key] = exact
+            if value != 0 and type(value) is float:  # 0.0 and -0.0 share a key but not a text
+                self._decimals[value] = exact
         return exact
 
     def _budget(self, strategy: str) -> Decimal:
@@ -277,7 +276,7 @@ class TradingEngine(StateControls):
         """The daily-loss and drawdown monitors (risk/monitors.py) applied to the trading state."""
         book = self.portfolio
         states = self.states
-        strategies, day_pnl_of = states.strategies, book.day_pnl
+        strategies, day_pnl_of, budget_of, dec = states.strategies, book.day_pnl, self._budget, self._dec
         for name, slot in self.slots.items():
             state = strategies[name]
             if state is TradingState.ACTIVE:
@@ -288,9 +287,7 @@ class TradingEngine(StateControls):
                 day_pnl = day_pnl_of(name)
             else:
                 continue  # not a state the daily-loss monitor changes
-            budget = monitors.daily_loss_budget(
-                self._budget(name), self._dec(slot.profile.max_daily_loss_pct)
-            )
+            budget = monitors.daily_loss_budget(budget_of(name), dec(slot.profile.max_daily_loss_pct))
             verdict = monitors.daily_loss(name, state, day_pnl, budget)
             if verdict is not None:
                 states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)

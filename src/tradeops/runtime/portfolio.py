@@ -169,7 +169,7 @@ class Portfolio:
         if equity > self.peak_equity:
             self.peak_equity = equity
         day = now_ms // DAY_MS
-        rolled, cached = self._rolled, self._pnl
+        rolled, cached, day_pnls = self._rolled, self._pnl, self._day_pnl
         for strategy, book in self.books.items():
             pnl = cached.get(strategy)  # `strategy_pnl`'s first step, without its call
             if pnl is None:
@@ -180,7 +180,9 @@ class Portfolio:
             rolled[strategy] = (day, pnl)
             if book.day != day:
                 book.day, book.day_start_pnl = day, pnl
-                self._day_pnl.pop(strategy, None)
+                day_pnls.pop(strategy, None)
+            if strategy not in day_pnls:  # `day_pnl`'s figure (the loss monitors read it next)
+                day_pnls[strategy] = pnl - book.day_start_pnl
             if pnl > book.peak_pnl:
                 book.peak_pnl = pnl
             drawdown = book.peak_pnl - pnl
