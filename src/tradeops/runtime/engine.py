@@ -17,7 +17,7 @@ from tradeops.domain import events
 from tradeops.domain.market import Bar
 from tradeops.domain.money import ZERO, to_decimal
 from tradeops.domain.order_ids import client_order_id
-from tradeops.domain.trading import Fill, InstrumentLimits, OrderRequest, Signal, TradingState
+from tradeops.domain.trading import Fill, InstrumentLimits, OrderRequest, Position, Signal, TradingState
 from tradeops.risk import monitors
 from tradeops.risk.gate import Exposure, Limits
 from tradeops.runtime.curve import EquityCurve
@@ -368,7 +368,8 @@ class TradingEngine(StateControls):
             outcome.skipped = "disabled"  # a disabled strategy runs no cycle at all
             return outcome
         schedule = slot.schedule
-        holdings = self._holdings(slot) if self.portfolio.open_positions(name) else {}
+        held = self.portfolio.open_positions(name)
+        holdings = self._holdings(slot, held) if held else {}
         view = self._view
         if view is None or view[0] != now_ms:  # one view per step: its strategies see the same market
             view = self._view = (now_ms, self.series.view())
@@ -383,14 +384,13 @@ class TradingEngine(StateControls):
         stats.latency.observe(perf_counter() - started)
         return outcome
 
-    def _holdings(self, slot: StrategySlot) -> dict[tuple[str, str], Holding]:
-        """What the strategy holds: one `Holding` per open position, at the current marks."""
-        book = self.portfolio
-        open_positions = book.open_positions(slot.name)
-        if not open_positions:
-            return {}
+    def _holdings(
+        self, slot: StrategySlot, open_positions: Mapping[tuple[str, str], Position]
+    ) -> dict[tuple[str, str], Holding]:
+        """What the strategy holds: one `Holding` per open position (`book.open_positions`, not
+        empty), at the current marks."""
         share = holding_share(self._budget(slot.name), len(slot.schedule.symbols))
-        return self._held_views.holdings(slot.name, open_positions, share, book, self._now_ms)
+        return self._held_views.holdings(slot.name, open_positions, share, self.portfolio, self._now_ms)
 
     def _act_on(self, slot: StrategySlot, signal: Signal, outcome: CycleOutcome) -> None:
         stats = self.stats.strategies[slot.name]
