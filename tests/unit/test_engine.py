@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
 import pytest
@@ -208,3 +209,25 @@ def test_kill_switch_reduce_lets_strategies_run_but_only_shrink():
     assert strategy.calls == 1  # it runs...
     assert engine.exchange.open_order_ids() == []  # ...but its entry is refused
     assert sink.of_kind("risk_decision", "denied")[0].metadata["reason"] == "kill_switch"
+
+
+def test_the_cycles_of_one_step_share_one_view_and_the_next_market_update_makes_a_new_one():
+    engine, market, clock, _sink, strategy = build()
+    made: list[object] = []
+
+    def view() -> object:
+        made.append(copy.copy(market._view))
+        return made[-1]
+
+    engine.series.view = view  # type: ignore[method-assign]
+    seen: list[object] = []
+    decide = strategy.decide
+    strategy.decide = lambda v, *args: seen.append(v) or decide(v, *args)  # type: ignore[method-assign]
+    step(engine, market, clock, 0)
+    engine.run_cycle("daily_trend", clock["now"])
+    engine.run_cycle("daily_trend", clock["now"])  # the same step: the same view
+    step(engine, market, clock, MIN5)
+    engine.run_cycle("daily_trend", clock["now"])  # the market moved: a new view
+    engine.run_cycle("daily_trend", clock["now"] + 1)  # a cycle at another time: a new view too
+    assert len(made) == 3
+    assert seen == [made[0], made[0], made[1], made[2]]

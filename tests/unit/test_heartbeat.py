@@ -231,3 +231,19 @@ def test_a_step_publishes_only_when_due_or_when_an_observed_state_changed() -> N
     clock.now += 1_000
     publisher.on_step(1_700_000_000_050, 10)
     assert sink.beats[-1].steps == 10  # due
+
+
+def test_a_step_publishes_at_once_when_only_the_account_state_moved() -> None:
+    clock, sink, live = Clock(), ListSink(), stats()
+    publisher = HeartbeatPublisher(live, sink, clock, interval_s=1.0, stale_after_s=5.0)
+    publisher.on_step(1_700_000_000_000, 1)
+    clock.now += 10
+    publisher.on_step(1_700_000_300_000, 2)
+    assert [b.steps for b in sink.beats] == [1]  # nothing moved
+    live.global_state = TradingState.REDUCING
+    clock.now += 10
+    publisher.on_step(1_700_000_600_000, 3)
+    assert [(b.steps, b.global_state) for b in sink.beats] == [(1, "active"), (3, "reducing")]
+    clock.now += 10
+    publisher.on_step(1_700_000_900_000, 4)  # published: not again
+    assert len(sink.beats) == 2

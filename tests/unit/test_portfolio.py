@@ -3,6 +3,9 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tradeops.domain.market import Bar
 from tradeops.domain.trading import Fill, Liquidity, Position, Side
 from tradeops.runtime.portfolio import Portfolio
@@ -158,3 +161,59 @@ def test_a_restored_mark_is_replaced_by_the_next_close_even_when_its_float_is_th
     book.mark_bars([Bar("binance", "BTC/USDT", 0, 1.0, 1.0, 1.0, 100.1, 1.0)])  # == float(avg)
     assert book.price("binance", "BTC/USDT") == Decimal("100.1")
     assert book.equity() == Decimal(1000) + Decimal("100.1")
+
+
+_INSTRUMENTS = (("binance", "BTC/USDT"), ("binance", "ETH/USDT"), ("bybit", "BTC/USDT"))
+_OPS = st.one_of(
+    st.tuples(
+        st.just("fill"),
+        st.sampled_from(("s1", "s2")),
+        st.sampled_from(_INSTRUMENTS),
+        st.sampled_from((Side.BUY, Side.SELL)),
+        st.sampled_from(("0.001", "0.5", "1", "2.25")),
+        st.sampled_from(("99.5", "100", "101.37")),
+    ),
+    st.tuples(
+        st.just("bars"),
+        st.lists(st.tuples(st.sampled_from(_INSTRUMENTS), st.floats(1.0, 200.0)), max_size=3),
+    ),
+    st.tuples(st.just("read"), st.sampled_from(("equity", "s1", "s2", "gross", "price"))),
+    st.tuples(st.just("roll"), st.integers(0, 3)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_OPS, max_size=30))
+def test_cached_figures_equal_a_recomputation_whatever_was_read_between_marks_and_fills(ops):
+    """Figures read only now and then (so a held mark may move while nothing reads it) still
+    equal a recomputation from the positions and the marks' exact Decimals."""
+    book = Portfolio("USDT", Decimal(10_000))
+    for op in ops:
+        if op[0] == "fill":
+            _, strategy, (venue, symbol), side, qty, price = op
+            book.apply_fill(
+                dataclasses.replace(
+                    fill(side, qty, price, "0.01"), strategy=strategy, venue=venue, symbol=symbol
+                )
+            )
+        elif op[0] == "bars":
+            book.mark_bars([Bar(v, s, 0, 1.0, 1.0, 1.0, close, 1.0) for (v, s), close in op[1]])
+        elif op[0] == "read":
+            what = op[1]
+            if what == "equity":
+                book.equity()
+            elif what == "gross":
+                book.gross_exposure()
+            elif what == "price":
+                book.price(*_INSTRUMENTS[0])
+            else:
+                book.day_pnl(what)
+                book.strategy_exposure(what)
+        else:
+            book.roll(op[1] * 43_200_000)
+    for strategy in ("s1", "s2"):
+        figures = (book.equity(), book.unrealized(strategy), book.strategy_exposure(strategy))
+        assert (*figures, book.strategy_pnl(strategy)) == _fresh(book, strategy)
+    for (venue, symbol), raw in book.marks.items():
+        if any(p.is_open and (p.venue, p.symbol) == (venue, symbol) for p in book.positions.values()):
+            assert book.price(venue, symbol) == Decimal(repr(raw))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ import orjson
 from tradeops.domain.money import decimal_str
 
 _SMALLEST_PLAIN_FLOAT = 1e-4
+_MAX_FLOAT = sys.float_info.max
 
 
 class CanonicalJsonError(ValueError):
@@ -35,9 +37,7 @@ def _decimal_default(value: object) -> str:
 def _scalar_needs_stdlib(value: object) -> bool:
     """Validate one non-container value; True when orjson would format it differently."""
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise CanonicalJsonError(f"non-finite number {value!r}: write amounts as decimal strings")
-        return 0.0 < abs(value) < _SMALLEST_PLAIN_FLOAT
+        return _float_needs_stdlib(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise CanonicalJsonError(f"non-finite decimal {value!r}")
@@ -47,7 +47,7 @@ def _scalar_needs_stdlib(value: object) -> bool:
     raise CanonicalJsonError(f"{type(value).__name__} value {value!r} is not JSON")
 
 
-_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+PLAIN_TYPES = frozenset({str, int, bool, type(None)})  # values the walk passes without a look
 
 
 def needs_stdlib(value: object) -> bool:
@@ -57,7 +57,7 @@ def needs_stdlib(value: object) -> bool:
         # The common object holds only strings, integers, booleans and nulls: one pass in C over
         # the value types. Its keys are left to orjson, which refuses non-string keys itself (only
         # values needing the standard library, which would stringify them, need the key check).
-        if _PLAIN_TYPES.issuperset(map(type, value.values())):  # type: ignore[attr-defined]
+        if PLAIN_TYPES.issuperset(map(type, value.values())):  # type: ignore[attr-defined]
             return False
     elif kind is str or kind is int or kind is bool or value is None:
         return False
@@ -68,6 +68,8 @@ def _walk(value: object) -> bool:
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return False
+    if kind is float:
+        return _float_needs_stdlib(value)  # type: ignore[arg-type]
     if kind is dict or (kind is not list and kind is not tuple and isinstance(value, dict)):
         slow = False
         for key, item in value.items():  # type: ignore[attr-defined]
@@ -75,6 +77,12 @@ def _walk(value: object) -> bool:
                 raise CanonicalJsonError(f"object key {key!r} is not a string")
             item_kind = type(item)
             if item_kind is str or item_kind is int or item_kind is bool or item is None:
+                continue
+            if item_kind is float:  # inline: a signal's metadata holds several
+                if not -_MAX_FLOAT <= item <= _MAX_FLOAT:  # NaN fails both comparisons
+                    _float_needs_stdlib(item)  # raises
+                if -_SMALLEST_PLAIN_FLOAT < item < _SMALLEST_PLAIN_FLOAT and item != 0.0:
+                    slow = True
                 continue
             slow = _walk(item) or slow
         return slow
@@ -84,6 +92,12 @@ def _walk(value: object) -> bool:
             slow = _walk(item) or slow
         return slow
     return _scalar_needs_stdlib(value)
+
+
+def _float_needs_stdlib(value: float) -> bool:
+    if not math.isfinite(value):
+        raise CanonicalJsonError(f"non-finite number {value!r}: write amounts as decimal strings")
+    return 0.0 < abs(value) < _SMALLEST_PLAIN_FLOAT
 
 
 def stdlib_canonical_bytes(value: Any) -> bytes:

@@ -23,6 +23,7 @@ from tradeops.decision_log.canonical import (
     ORJSON_DEFAULT,
     ORJSON_ERRORS,
     ORJSON_OPTIONS,
+    PLAIN_TYPES,
     CanonicalJsonError,
     canonical_bytes,
     checked_stdlib_bytes,
@@ -129,24 +130,26 @@ def encode_entry(
     those after it are serialised as two halves, MACed joined by the signature without its value
     and written joined by the complete one (`_encode_halves`).
     """
-    if not (isinstance(kind, str) and isinstance(stage, str) and isinstance(status, str)) or not (
-        kind and stage and status
-    ):
-        got = f"{kind!r}, {stage!r}, {status!r}"
-        raise UserInputError(f"decision-log kind, stage and status must be non-empty strings, got {got}")
+    if not (type(kind) is str and type(stage) is str and type(status) is str and kind and stage and status):
+        _check_names(kind, stage, status)
     tag_list = list(tags)
-    for tag in tag_list:
-        if type(tag) is not str:
-            raise UserInputError(f"decision-log tags must be strings, got {tag_list!r}")
+    if tag_list and not _STR_ONLY.issuperset(map(type, tag_list)):
+        raise UserInputError(f"decision-log tags must be strings, got {tag_list!r}")
     if type(artefacts) is not dict:
         artefacts = dict(artefacts)
     if type(metadata) is not dict:
         metadata = dict(metadata)
-    try:
-        # The walk refuses values without a canonical form and says which need the stdlib encoder.
-        slow = needs_stdlib(artefacts) | needs_stdlib(metadata)
-    except CanonicalJsonError as exc:
-        raise UserInputError(f"decision-log entry: {exc}") from None
+    # The walk refuses values without a canonical form and says which need the stdlib encoder; the
+    # common object (strings, integers, booleans, nulls) is checked here in one pass over its values.
+    if PLAIN_TYPES.issuperset(map(type, artefacts.values())) and PLAIN_TYPES.issuperset(
+        map(type, metadata.values())
+    ):
+        slow = False
+    else:
+        try:
+            slow = needs_stdlib(artefacts) | needs_stdlib(metadata)
+        except CanonicalJsonError as exc:
+            raise UserInputError(f"decision-log entry: {exc}") from None
     if extra or slow or key is None:
         return _encode_halves(
             kind, stage, status, timestamp, artefacts, metadata, tag_list, seq, prev_hash, log_id, key, extra,
@@ -159,7 +162,7 @@ def encode_entry(
         "metadata": metadata,
         "prev_hash": prev_hash,
         "seq": seq,
-        "signature": key.unsigned_signature,
+        "signature": key.unsigned,
         "stage": stage,
         "status": status,
         "tags": tag_list,
@@ -169,9 +172,20 @@ def encode_entry(
         signed = _dumps(entry, default=ORJSON_DEFAULT, option=ORJSON_OPTIONS)
     except ORJSON_ERRORS as exc:
         raise UserInputError(f"decision-log entry: {exc}") from None
-    value, line = key.sign_entry(signed)
-    entry["signature"] = key.signature(value)
+    entry["signature"], line = key.sign_entry_object(signed)
     return entry, line
+
+
+_STR_ONLY = frozenset({str})
+
+
+def _check_names(kind: object, stage: object, status: object) -> None:
+    """Refuse a kind, stage or status that is not a non-empty string (str subclasses pass)."""
+    if not (isinstance(kind, str) and isinstance(stage, str) and isinstance(status, str)) or not (
+        kind and stage and status
+    ):
+        got = f"{kind!r}, {stage!r}, {status!r}"
+        raise UserInputError(f"decision-log kind, stage and status must be non-empty strings, got {got}")
 
 
 def _encode_halves(

@@ -65,6 +65,9 @@ class SigningKey:
     _member_prefix: bytes = field(init=False, repr=False, compare=False)
     _unsigned_member: bytes = field(init=False, repr=False, compare=False)
     _entry_marker: bytes = field(init=False, repr=False, compare=False)
+    # The signature object without its value, one shared dict (`encode_entry` serialises it in an
+    # entry and replaces it; never handed out: `unsigned_signature` is a fresh copy).
+    unsigned: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         block = _BLOCK_SIZE[self.algorithm]
@@ -76,6 +79,7 @@ class SigningKey:
         object.__setattr__(self, "_outer", hashlib.new(self.algorithm, bytes(b ^ 0x5C for b in secret)))
         name = "HMAC-" + self.algorithm.upper()
         object.__setattr__(self, "_algorithm_name", name)
+        object.__setattr__(self, "unsigned", {"algorithm": name, "key_id": self.key_id})
         # Canonical JSON of the signature without its value: {"algorithm", "key_id"} (sorted keys).
         head = orjson.dumps({"algorithm": name, "key_id": self.key_id})
         object.__setattr__(self, "_signature_head", head)
@@ -132,17 +136,22 @@ class SigningKey:
         line: `signed` with the value added to that object. The object is found as the last
         `,"signature":{..},"stage":` in the bytes: none can follow it, as the members after it hold
         only strings (where every quote is escaped); an earlier one (inside artefacts) is not it."""
-        marker = self._entry_marker
-        cut = signed.rfind(marker)
+        signature, line = self.sign_entry_object(signed)
+        return signature["value"], line
+
+    def sign_entry_object(self, signed: bytes) -> tuple[dict[str, str], bytes]:
+        """`sign_entry`, returning the complete signature object (`signature(value)`) and the line."""
+        cut = signed.rfind(self._entry_marker)
         if cut < 0:
             raise ValueError("sign_entry: no signature object followed by stage in the entry")
-        cut += len(marker) - 10  # the "}" closing the signature object (before ',"stage":')
+        cut += len(self._entry_marker) - 10  # the "}" closing the signature object (before ',"stage":')
         inner = self._inner.copy()
         inner.update(signed)
         outer = self._outer.copy()
         outer.update(inner.digest())
         value = binascii.b2a_base64(outer.digest(), newline=False)
-        return value.decode("ascii"), b"".join((signed[:cut], b',"value":"', value, b'"', signed[cut:]))
+        signature = {"algorithm": self._algorithm_name, "key_id": self.key_id, "value": value.decode("ascii")}
+        return signature, b"".join((signed[:cut], b',"value":"', value, b'"', signed[cut:]))
 
     def line_signed(self, line: bytes, value: str) -> bool:
         """True when `value` is this key's MAC of `line` with its signature member's value cut out

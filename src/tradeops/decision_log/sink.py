@@ -47,6 +47,7 @@ class FileDecisionSink:
         self._monotonic = monotonic
         self._last_time: tuple[int, datetime] = (0, datetime.fromtimestamp(0, tz=UTC))
         self._market_iso = MarketTimeText()  # epoch ms -> isoformat, the text to the second once a second
+        self._market_text: tuple[int, str] = (0, self._market_iso(0))  # the last event time, its text
         self._last_wall: tuple[int, datetime] = (-1, self._last_time[1])
         self._halt_reason: str | None = None
         self._next_try = 0.0
@@ -72,12 +73,16 @@ class FileDecisionSink:
             moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
             self._last_wall = (ms, moment)
         ts = record.ts
+        last_ts, market = self._market_text  # the records of one cycle share their event time
+        if ts != last_ts:
+            market = self._market_iso(ts)
+            self._market_text = (ts, market)
         self.writer.append(
             kind=record.kind,
             stage=record.stage or self.stage,
             status=record.status,
             artefacts=record.artefacts,
-            metadata={**record.metadata, "ts_ms": ts, "market_time": self._market_iso(ts)},
+            metadata={**record.metadata, "ts_ms": ts, "market_time": market},
             tags=record.tags,
             timestamp=moment,
         )

@@ -66,6 +66,16 @@ class BatchStatement:
         if not money_at:
             return [read(row) for row in rows]
         out = []
+        if convert is _money_text:  # SQLite: a finite Decimal's text without the wrapper's call
+            text = decimal_str
+            for row in rows:
+                values = list(read(row))
+                for i in money_at:
+                    value = values[i]
+                    exact = type(value) is Decimal and value.is_finite()
+                    values[i] = text(value) if exact else convert(value)
+                out.append(tuple(values))
+            return out
         for row in rows:
             values = list(read(row))
             for i in money_at:

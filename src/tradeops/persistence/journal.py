@@ -21,6 +21,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
+from time import time_ns
 from typing import Any, Protocol
 
 from tradeops.domain.clock import MarketTimeText
@@ -81,7 +82,7 @@ class ProjectingSink:
         stage: str,
         step_ms: Callable[[], int],
         position: LogPosition | None = None,
-        wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        wall_ms: Callable[[], int] | None = None,
         commit_interval_s: float = COMMIT_INTERVAL_S,
         max_pending: int = MAX_PENDING,
         monotonic: Callable[[], float] = time.monotonic,
@@ -95,7 +96,7 @@ class ProjectingSink:
         self._max_pending = max_pending
         self._monotonic = monotonic
         self._next_commit = 0.0
-        self._wall_ms = wall_ms
+        self._wall_ms = wall_ms  # None: time.time_ns() in milliseconds, read inline
         self.store = store
         self.projection = projection
         self.stage = stage
@@ -112,36 +113,41 @@ class ProjectingSink:
         self.commits = 0
         self._moment: tuple[int, datetime] = (0, _moment(0))
         self._market_iso = MarketTimeText()
+        self._market: tuple[int, str] = (0, self._market_iso(0))  # the last event time and its text
 
     def mark_durable(self, seq: int) -> None:
         """The writer's group-commit callback: everything up to `seq` is on disk."""
         self._durable = seq
 
-    def _time(self, ts_ms: int) -> datetime:
-        last_ms, moment = self._moment
-        if ts_ms != last_ms:
-            moment = _moment(ts_ms)
-            self._moment = (ts_ms, moment)
-        return moment
-
     def record(self, record: DecisionRecord) -> None:
         step = self._step_ms()
         # `timestamp` is wall-clock time (when it was written, lined up with operator entries);
         # `market_time` / `ts_ms` are the event's time on the market clock (they differ in a replay).
-        ts = record.ts
-        metadata = {**record.metadata, "step_ms": step, "ts_ms": ts, "market_time": self._market_iso(ts)}
+        # The records of one step mostly share both: the last of each is kept (no call per record).
+        ts, kind = record.ts, record.kind
+        last_ts, market = self._market
+        if ts != last_ts:
+            market = self._market_iso(ts)
+            self._market = (ts, market)
+        ms = time_ns() // 1_000_000 if self._wall_ms is None else self._wall_ms()
+        last_ms, moment = self._moment
+        if ms != last_ms:
+            moment = _moment(ms)
+            self._moment = (ms, moment)
+        metadata = {**record.metadata, "step_ms": step, "ts_ms": ts, "market_time": market}
         with self._lock:
-            entry = self.writer.append(
-                kind=record.kind,
+            writer = self.writer
+            entry = writer.append(
+                kind=kind,
                 stage=record.stage or self.stage,
                 status=record.status,
                 artefacts=record.artefacts,
                 metadata=metadata,
                 tags=record.tags,
-                timestamp=self._time(self._wall_ms()),
+                timestamp=moment,
             )
-            if self.failure is None and (record.kind in STATE_KINDS or step != self._last_step):
-                self._pending.append((entry["seq"], self.writer.head, entry))
+            if self.failure is None and (kind in STATE_KINDS or step != self._last_step):
+                self._pending.append((entry["seq"], writer.head, entry))
                 self._last_step = step
 
     def commit(self, *, force: bool = False) -> None:

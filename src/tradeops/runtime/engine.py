@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import itertools
 import operator
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from time import perf_counter
 
 from tradeops.allocation.planning import LegBook, LegLimits, holding_share, plan_order
 from tradeops.allocation.policies import CapitalPolicy, allocate
@@ -17,7 +17,7 @@ from tradeops.domain import events
 from tradeops.domain.market import Bar
 from tradeops.domain.money import ZERO, to_decimal
 from tradeops.domain.order_ids import client_order_id
-from tradeops.domain.trading import Fill, InstrumentLimits, OrderRequest, Signal, TradingState
+from tradeops.domain.trading import Fill, InstrumentLimits, OrderRequest, Position, Signal, TradingState
 from tradeops.risk import monitors
 from tradeops.risk.gate import Exposure, Limits
 from tradeops.runtime.curve import EquityCurve
@@ -27,10 +27,11 @@ from tradeops.runtime.kill_reaction import KillSwitchReaction
 from tradeops.runtime.portfolio import Portfolio
 from tradeops.runtime.ports import DecisionSink, Exchange, MarketSeries, OrderGate, StateStore
 from tradeops.runtime.repeat_denials import RepeatedDenials, repeat_key
+from tradeops.runtime.state_controls import StateControls
 from tradeops.runtime.stats import RuntimeStats
 from tradeops.runtime.stats_projection import StatsProjection
 from tradeops.runtime.trading_state import StateChange, TradingStates, record_to, show_in
-from tradeops.strategies.base import Holding, Strategy
+from tradeops.strategies.base import Holding, MarketView, Strategy
 
 _confidence = operator.attrgetter("confidence")
 CHECKPOINT_EVERY_STEPS = 500  # replay-cursor checkpoints: bounded re-work after a crash, not one per bar
@@ -44,7 +45,7 @@ class StrategySlot:
     profile: RiskProfile
 
 
-@dataclass
+@dataclass(slots=True)
 class CycleOutcome:
     strategy: str
     signals: int = 0
@@ -68,7 +69,9 @@ class EngineSettings:
     order_id_tag: str = ""  # cluster mode: `e<lease epoch, base 36>-`, part of every client order id
 
 
-class TradingEngine:
+class TradingEngine(StateControls):
+    """Trading states and the kill switch's policy: runtime/state_controls.py."""
+
     def __init__(
         self,
         settings: EngineSettings,
@@ -104,11 +107,12 @@ class TradingEngine:
         self._steps_since_checkpoint = 0
         self._allocations: tuple[frozenset[str], dict[str, float]] | None = None  # (disabled, split)
         self._budgets: dict[str, tuple[Decimal, dict[str, float], Decimal]] = {}  # (equity, split, budget)
-        self._decimals: dict[tuple[type, float], Decimal] = {}
+        self._decimals: dict[float, Decimal] = {}
         self._venue_limits: dict[tuple[str, str], InstrumentLimits | None] = {}  # asked once each
         self._held_views = HoldingsView(self.instrument_limits, lambda v, s: self.series.interval_ms(v, s))
         self._gate_limits: dict[tuple[str, str, str], tuple[object, object, object, Limits]] = {}
         self._now_ms = 0
+        self._view: tuple[int, MarketView] | None = None  # (now_ms, the strategies' view of this step)
         self.kill = KillSwitchReaction(
             gate,
             self.states,
@@ -135,48 +139,18 @@ class TradingEngine:
                 for symbol in slot.schedule.symbols:
                     self.instrument_limits(venue, symbol)
 
-    # --- trading state (owned by self.states) ----------------------------------------------------
-
-    @property
-    def global_state(self) -> TradingState:
-        """The account's own state (risk monitors, fail-stops), without the kill switch's."""
-        return self.states.account
-
-    @property
-    def strategy_states(self) -> Mapping[str, TradingState]:
-        return self.states.strategies
-
-    @property
-    def effective_global_state(self) -> TradingState:
-        """The stricter of the account's own state and the kill switch's."""
-        return self.states.effective
-
-    @property
-    def halt_reason(self) -> str | None:
-        return self.states.halt_reason
-
-    def set_state(self, scope: str, new: TradingState, reason: str) -> None:
-        """Change a strategy's (or `global`) trading state, recording why."""
-        self.states.change(scope, new, reason, self._now_ms)
-
-    def fail_stop(self, reason: str, *, record: bool = True) -> None:
-        """Trading stops: the state can no longer be recorded (or does not match its log; then
-        nothing is appended to a log that may not be this store's: `record=False`)."""
-        self.states.fail_stop(reason, self._now_ms, record=record)
-
-    def clear_halt(self, reason: str) -> None:
-        """Lift a fail-stop once its cause is gone (a restart that brought the store level)."""
-        self.states.clear_halt(reason, self._now_ms)
-
     # --- allocation ------------------------------------------------------------------------------
 
     def allocations(self) -> dict[str, float]:
         """Each strategy's fraction of equity (a disabled one's is 0); recomputed when that changes."""
         disabled = self.states.disabled
-        if self._allocations is None or self._allocations[0] != disabled:
+        cached = self._allocations
+        if cached is not None and cached[0] is disabled:  # the owner replaces the set on a change
+            return cached[1]
+        if cached is None or cached[0] != disabled:
             configured = {name: slot.profile.allocation(name) for name, slot in self.slots.items()}
-            self._allocations = (disabled, allocate(self.settings.policy, configured, disabled))
-        return self._allocations[1]
+            cached = self._allocations = (disabled, allocate(self.settings.policy, configured, disabled))
+        return cached[1]
 
     def reconfigure(
         self,
@@ -207,12 +181,11 @@ class TradingEngine:
 
     def _dec(self, value: float) -> Decimal:
         """A configured figure as the exact Decimal `to_decimal` gives, converted once."""
-        key = (type(value), value)
-        exact = self._decimals.get(key)
+        exact = self._decimals.get(value) if type(value) is float else None  # floats only: 1 is not 1.0
         if exact is None:
             exact = to_decimal(value)
-            if value != 0:  # 0.0 and -0.0 share a key but not a text
-                self._decimals[key] = exact
+            if value != 0 and type(value) is float:  # 0.0 and -0.0 share a key but not a text
+                self._decimals[value] = exact
         return exact
 
     def _budget(self, strategy: str) -> Decimal:
@@ -278,6 +251,7 @@ class TradingEngine:
     def on_market(self, now_ms: int, bars: Sequence[Bar]) -> list[Fill]:
         """New bars: update marks, let pending orders fill, run the loss/drawdown monitors."""
         self._now_ms = now_ms
+        self._view = None  # the market moved
         book = self.portfolio
         book.mark_bars(bars)
         fills = list(self.exchange.on_market(bars, ()))
@@ -302,16 +276,18 @@ class TradingEngine:
         """The daily-loss and drawdown monitors (risk/monitors.py) applied to the trading state."""
         book = self.portfolio
         states = self.states
+        strategies, day_pnl_of, budget_of, dec = states.strategies, book.day_pnl, self._budget, self._dec
         for name, slot in self.slots.items():
-            state = states.strategies[name]
-            day_pnl = book.day_pnl(name)
-            if state is TradingState.ACTIVE and day_pnl >= 0:
-                continue  # no loss today: monitors.daily_loss has nothing to say, whatever the budget
-            if state is not TradingState.ACTIVE and state is not TradingState.REDUCING:
+            state = strategies[name]
+            if state is TradingState.ACTIVE:
+                day_pnl = day_pnl_of(name)
+                if day_pnl >= 0:
+                    continue  # no loss today: monitors.daily_loss has nothing to say, whatever the budget
+            elif state is TradingState.REDUCING:
+                day_pnl = day_pnl_of(name)
+            else:
                 continue  # not a state the daily-loss monitor changes
-            budget = monitors.daily_loss_budget(
-                self._budget(name), self._dec(slot.profile.max_daily_loss_pct)
-            )
+            budget = monitors.daily_loss_budget(budget_of(name), dec(slot.profile.max_daily_loss_pct))
             verdict = monitors.daily_loss(name, state, day_pnl, budget)
             if verdict is not None:
                 states.change(verdict.scope, verdict.state, verdict.reason, self._now_ms)
@@ -363,15 +339,6 @@ class TradingEngine:
                 for record in records:
                     self.sink.record(record)
 
-    def kill_policy(self) -> tuple[bool, str]:
-        """(cancel open orders?, positions: hold|reduce|flatten) of the active override, else config."""
-        return self.kill.policy()
-
-    @property
-    def kill_mode(self) -> str:
-        """off, or the active override's position policy (hold stops strategies; reduce lets them shrink)."""
-        return self.kill.mode
-
     def refresh_disabled(self) -> bool:
         """Ask the kill switch who is disabled; return True when strategy cycles must not run."""
         return self.kill.refresh(self.slots)
@@ -391,7 +358,7 @@ class TradingEngine:
     # --- strategy cycles -------------------------------------------------------------------------
 
     def run_cycle(self, name: str, now_ms: int, lateness_s: float = 0.0) -> CycleOutcome:
-        started = time.perf_counter()
+        started = perf_counter()
         self._now_ms = now_ms
         slot = self.slots[name]
         stats = self.stats.strategies[name]
@@ -400,10 +367,13 @@ class TradingEngine:
         if name in self.states.disabled:
             outcome.skipped = "disabled"  # a disabled strategy runs no cycle at all
             return outcome
-        view = self.series.view()
-        signals = slot.strategy.decide(
-            view, slot.schedule.venues, slot.schedule.symbols, self._holdings(slot)
-        )
+        schedule = slot.schedule
+        held = self.portfolio.open_positions(name)
+        holdings = self._holdings(slot, held) if held else {}
+        view = self._view
+        if view is None or view[0] != now_ms:  # one view per step: its strategies see the same market
+            view = self._view = (now_ms, self.series.view())
+        signals = slot.strategy.decide(view[1], schedule.venues, schedule.symbols, holdings)
         if signals:
             if len(signals) > 1:
                 signals.sort(key=_confidence, reverse=True)
@@ -411,17 +381,16 @@ class TradingEngine:
                 self._act_on(slot, signal, outcome)
         stats.cycles += 1
         stats.last_cycle_ms = now_ms
-        stats.latency.observe(time.perf_counter() - started)
+        stats.latency.observe(perf_counter() - started)
         return outcome
 
-    def _holdings(self, slot: StrategySlot) -> dict[tuple[str, str], Holding]:
-        """What the strategy holds: one `Holding` per open position, at the current marks."""
-        book = self.portfolio
-        open_positions = book.open_positions(slot.name)
-        if not open_positions:
-            return {}
+    def _holdings(
+        self, slot: StrategySlot, open_positions: Mapping[tuple[str, str], Position]
+    ) -> dict[tuple[str, str], Holding]:
+        """What the strategy holds: one `Holding` per open position (`book.open_positions`, not
+        empty), at the current marks."""
         share = holding_share(self._budget(slot.name), len(slot.schedule.symbols))
-        return self._held_views.holdings(slot.name, open_positions, share, book, self._now_ms)
+        return self._held_views.holdings(slot.name, open_positions, share, self.portfolio, self._now_ms)
 
     def _act_on(self, slot: StrategySlot, signal: Signal, outcome: CycleOutcome) -> None:
         stats = self.stats.strategies[slot.name]

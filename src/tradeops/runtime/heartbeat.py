@@ -99,6 +99,7 @@ class HeartbeatPublisher:
         self._last_order_ms: int | None = None
         self._cycles: dict[str, int] = {}
         self._seen: dict[str, tuple[bool, TradingState]] = {}  # (disabled, state) as last published
+        self._seen_global: TradingState | None = None  # stats.global_state as last published
         self.failures = 0
         self.on_change: Callable[[str], None] | None = None  # one line per observed change (the console)
 
@@ -113,16 +114,19 @@ class HeartbeatPublisher:
         publish only when due or when an observed state changed (one pass over the strategies)."""
         self.steps = steps
         self.market_time_ms = market_time_ms
-        now = self.stats.last_step_wall_ms = self.wall_ms()
+        stats = self.stats
+        now = stats.last_step_wall_ms = self.wall_ms()
         cycles, seen = self._cycles, self._seen
         orders = 0
         changed = False
-        for name, strategy in self.stats.strategies.items():
-            if strategy.cycles != cycles.get(name, 0):  # it ran a cycle in this step
-                cycles[name] = strategy.cycles
+        for name, strategy in stats.strategies.items():
+            ran = strategy.cycles
+            if ran != cycles.get(name, 0):  # it ran a cycle in this step
+                cycles[name] = ran
                 strategy.last_cycle_wall_ms = now
             orders += strategy.orders
-            if seen.get(name) != (strategy.disabled, strategy.trading_state):
+            was = seen.get(name)
+            if was is None or was[0] != strategy.disabled or was[1] != strategy.trading_state:
                 changed = True
         if orders != self._orders:
             self._orders, self._last_order_ms = orders, now
@@ -131,10 +135,10 @@ class HeartbeatPublisher:
             changed
             or last is None
             or now - last.wall_ms >= self.interval_s * 1000
-            or len(seen) != len(self.stats.strategies)
-            or last.global_state != self.stats.global_state.value
-            or last.override_active != self.stats.override_active
-            or last.override_malformed != self.stats.override_malformed
+            or len(seen) != len(stats.strategies)
+            or stats.global_state != self._seen_global  # the state whose value `last` holds
+            or last.override_active != stats.override_active
+            or last.override_malformed != stats.override_malformed
             or not last.running
         ):
             self.beat()
@@ -156,6 +160,7 @@ class HeartbeatPublisher:
         )
         if not (force or changed) and last is not None and now - last.wall_ms < self.interval_s * 1000:
             return None
+        global_state = self.stats.global_state
         beat = Heartbeat(
             wall_ms=now,
             started_ms=self.started_ms,
@@ -164,7 +169,7 @@ class HeartbeatPublisher:
             running=running,
             steps=self.steps,
             cycles=sum(s.cycles for s in self.stats.strategies.values()),
-            global_state=self.stats.global_state.value,
+            global_state=global_state.value,
             override_active=self.stats.override_active,
             override_malformed=self.stats.override_malformed,
             strategies=states,
@@ -186,6 +191,7 @@ class HeartbeatPublisher:
             self.failures += 1
             return None
         self.last = beat
+        self._seen_global = global_state
         self._seen = {name: (s.disabled, s.trading_state) for name, s in self.stats.strategies.items()}
         return beat
 

@@ -12,14 +12,18 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import NamedTuple
 
-from tradeops.allocation.planning import clearly_not_dust, is_dust, share_weight
+from tradeops.allocation.planning import clearly_not_dust, is_dust
 from tradeops.domain.trading import InstrumentLimits, Position
 from tradeops.runtime.portfolio import Instrument, Portfolio
 from tradeops.strategies.base import Holding
 
+new_tuple = tuple.__new__
+
 
 class HeldView(NamedTuple):
-    position: Position  # the position the floats were taken of
+    position: Position  # the position the figures were taken of
+    exact_quantity: Decimal  # position.quantity
+    opened_ts: int
     quantity: float
     size: float  # abs(quantity)
     avg_price: float
@@ -48,8 +52,7 @@ class HoldingsView:
         now_ms: int,
     ) -> dict[Instrument, Holding]:
         """`open_positions` as Holdings; `share`: planning.holding_share of the strategy's budget."""
-        exact_mark = book.exact_mark
-        marks = book.marks
+        exact, exact_mark, marks = book.exact_marks, book.exact_mark, book.marks
         views = self._views.get(strategy)
         if views is None:
             views = self._views[strategy] = {}
@@ -58,13 +61,17 @@ class HoldingsView:
             view = views.get(key)
             if view is None or view.position is not pos:
                 view = views[key] = self._view(pos, view)
-            mark = exact_mark(key)
-            venue = view.limits
+            _, quantity, opened_ts, float_quantity, size, avg_price, venue, floor, min_notional, interval = (
+                view
+            )
+            mark = exact.get(key)  # `exact_mark`'s first step, without its call
+            if mark is None:
+                mark = exact_mark(key)
             if (
                 venue is not None
-                and not clearly_not_dust(view.size, marks.get(key, 0.0), view.floor, view.min_notional)
+                and not clearly_not_dust(size, marks.get(key, 0.0), floor, min_notional)
                 and is_dust(
-                    pos.quantity,
+                    quantity,
                     mark,
                     step=venue.step,
                     min_quantity=venue.min_quantity,
@@ -72,15 +79,18 @@ class HoldingsView:
                 )
             ):
                 continue  # what no order can trade is not a holding the strategy acts on
-            bars_held = (now_ms - pos.opened_ts) // view.interval
-            held[key] = Holding(
-                pos.venue,
-                pos.symbol,
-                share_weight(pos.quantity, mark, share),
-                view.quantity,
-                view.avg_price,
-                pos.opened_ts,
-                bars_held if bars_held > 0 else 0,
+            bars_held = (now_ms - opened_ts) // interval
+            held[key] = new_tuple(  # Holding(...), without its Python-level __new__
+                Holding,
+                (
+                    key[0],  # pos.venue
+                    key[1],  # pos.symbol
+                    float(quantity * mark / share),  # share_weight(pos.quantity, mark, share), inlined
+                    float_quantity,
+                    avg_price,
+                    opened_ts,
+                    bars_held if bars_held > 0 else 0,
+                ),
             )
         return held
 
@@ -94,4 +104,15 @@ class HoldingsView:
             min_notional = float(limits.min_notional) if limits is not None else 0.0
             interval = max(1, self._interval_ms(pos.venue, pos.symbol))
         avg_price = float(pos.avg_price)
-        return HeldView(pos, quantity, abs(quantity), avg_price, limits, floor, min_notional, interval)
+        return HeldView(
+            pos,
+            pos.quantity,
+            pos.opened_ts,
+            quantity,
+            abs(quantity),
+            avg_price,
+            limits,
+            floor,
+            min_notional,
+            interval,
+        )

@@ -11,6 +11,8 @@ from tradeops.domain.trading import TradingState
 from tradeops.runtime.ports import OrderGate
 from tradeops.runtime.trading_state import KILL_SWITCH, TradingStates
 
+_NOBODY: frozenset[str] = frozenset()
+
 
 class KillSwitchReaction:
     def __init__(
@@ -57,22 +59,27 @@ class KillSwitchReaction:
 
     def refresh(self, strategies: Iterable[str]) -> bool:
         """Ask the gate who is disabled; return True when strategy cycles must not run."""
-        if self.gate is None:
+        gate = self.gate
+        if gate is None:
             return False
         killed = False
         disabled: set[str] = set()
+        allows = gate.allows_new_order
         for name in strategies:
-            reason = self.gate.allows_new_order(name)
+            reason = allows(name)
+            if reason is None:
+                continue
             if reason is DenialReason.KILL_SWITCH:
                 killed = True
             elif reason is DenialReason.STRATEGY_DISABLED:
                 disabled.add(name)
-        newly = self.states.set_disabled(frozenset(disabled))
-        if self._cancel_on_disable():
+        newly = self.states.set_disabled(frozenset(disabled) if disabled else _NOBODY)
+        if newly and self._cancel_on_disable():
             for name in newly:
                 self._cancel_all(name, "strategy disabled")
-        self.states.set_override(killed, self.gate.override_malformed())
-        self._flip(killed)
+        self.states.set_override(killed, gate.override_malformed())
+        if killed != self.killed:
+            self._flip(killed)
         return killed and self.mode != "reduce"
 
     def _flip(self, killed: bool) -> None:

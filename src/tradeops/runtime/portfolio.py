@@ -93,9 +93,13 @@ class Portfolio:
         if strategy is not None:
             self._forget(strategy)
         else:
+            unrealized, exposure, pnl, day_pnl = self._unrealized, self._exposure, self._pnl, self._day_pnl
             for name, held in self._open.items():
-                if held:
-                    self._forget(name)
+                if held:  # `_forget(name)`, inlined: once per held mark moving
+                    unrealized.pop(name, None)
+                    exposure.pop(name, None)
+                    pnl.pop(name, None)
+                    day_pnl.pop(name, None)
 
     def _forget(self, strategy: str) -> None:
         self._unrealized.pop(strategy, None)
@@ -117,13 +121,14 @@ class Portfolio:
 
     def mark_bars(self, bars: Iterable[Bar]) -> None:
         """`mark` each bar's close (the engine's per-bar hot path, one call per step)."""
-        marks, exact, held = self._marks, self._decimal_marks, self._held
+        marks, exact = self._marks, self._decimal_marks
         moved = False
         for bar in bars:
-            key = (bar.venue, bar.symbol)
+            key = bar[:2]  # (venue, symbol)
             marks[key] = bar.close
-            if held.get(key):  # exact marks are kept for held instruments only
-                exact.pop(key, None)
+            # Exact marks are kept for held instruments only, and made by every figure that reads one:
+            # a held instrument without one has no figure cached on it, so only a dropped one moves any.
+            if exact.pop(key, None) is not None:
                 moved = True
         if moved:
             self._changed()
@@ -164,16 +169,20 @@ class Portfolio:
         if equity > self.peak_equity:
             self.peak_equity = equity
         day = now_ms // DAY_MS
-        rolled = self._rolled
+        rolled, cached, day_pnls = self._rolled, self._pnl, self._day_pnl
         for strategy, book in self.books.items():
-            pnl = self.strategy_pnl(strategy)
+            pnl = cached.get(strategy)  # `strategy_pnl`'s first step, without its call
+            if pnl is None:
+                pnl = self.strategy_pnl(strategy)
             seen = rolled.get(strategy)
             if seen is not None and seen[1] is pnl and seen[0] == day == book.day:
                 continue  # the same figure on the same day: peak and drawdown already hold it
             rolled[strategy] = (day, pnl)
             if book.day != day:
                 book.day, book.day_start_pnl = day, pnl
-                self._day_pnl.pop(strategy, None)
+                day_pnls.pop(strategy, None)
+            if strategy not in day_pnls:  # `day_pnl`'s figure (the loss monitors read it next)
+                day_pnls[strategy] = pnl - book.day_start_pnl
             if pnl > book.peak_pnl:
                 book.peak_pnl = pnl
             drawdown = book.peak_pnl - pnl
@@ -218,6 +227,11 @@ class Portfolio:
     @property
     def marks(self) -> dict[Instrument, float]:
         return self._marks
+
+    @property
+    def exact_marks(self) -> Mapping[Instrument, Decimal]:
+        """The exact marks made so far (held instruments only; `exact_mark` makes a missing one)."""
+        return self._decimal_marks
 
     # The sums below add in the order of the positions, starting from ZERO, as `sum(..., ZERO)` did:
     # Decimal rounds at 28 digits, so the order is part of the result.

@@ -115,13 +115,7 @@ class Scheduler:
                 due.next_ms += int(window * due.phase_index / count)
 
     async def _sleep(self, ts_ms: int) -> None:
-        if self.clock.instant:
-            # As-fast-as-possible replay: no waiting; still let signal handlers run now and then.
-            await self.clock.sleep_until(ts_ms)
-            self._instant_steps += 1
-            if self._instant_steps % 256 == 0:
-                await asyncio.sleep(0)
-            return
+        """Wait for `ts_ms` in real (or paced) time; `run` moves an instant clock itself."""
         sleeper = asyncio.ensure_future(self.clock.sleep_until(ts_ms))
         stopper = asyncio.ensure_future(self.stop_event.wait())
         try:
@@ -161,8 +155,9 @@ class Scheduler:
         """Run until data runs out (unless `forever`), `until_ms`, `max_steps` or stop()."""
         report = SchedulerReport()
         self._align(self.clock.now_ms())
-        while not self.stop_event.is_set():
-            reveal = self.market.next_reveal_ms()
+        market, dues, stop_event, clock = self.market, self.dues, self.stop_event, self.clock
+        while not stop_event.is_set():
+            reveal = market.next_reveal_ms()
             if reveal is None and forever:
                 # A replayed market has ended: say so and wait; never wrap around or run on stale bars.
                 self._finish(report)
@@ -173,16 +168,21 @@ class Scheduler:
                 break
             if reveal is None:
                 break
-            next_due = min(d.next_ms for d in self.dues) if self.dues else None
-            candidates = [t for t in (reveal, next_due) if t is not None]
-            if not candidates:
-                break
-            now = min(candidates)
+            now = reveal  # the earlier of the next reveal and the next due schedule
+            for due in dues:
+                if due.next_ms < now:
+                    now = due.next_ms
             if until_ms is not None and now > until_ms:
                 report.stopped_by = "until"
                 break
-            await self._sleep(now)
-            if self.stop_event.is_set():
+            if clock.instant:  # as-fast-as-possible replay: no waiting
+                await clock.sleep_until(now)
+                self._instant_steps += 1
+                if self._instant_steps % 256 == 0:
+                    await asyncio.sleep(0)  # still let signal handlers run now and then
+            else:
+                await self._sleep(now)
+            if stop_event.is_set():
                 report.stopped_by = "stop"
                 break
             self.step(now, report)
@@ -211,27 +211,32 @@ class Scheduler:
 
     def step(self, now_ms: int, report: SchedulerReport, force: bool = False) -> None:
         """Reveal data up to `now_ms`, then run every schedule that is due (all of them if `force`)."""
+        engine = self.engine
         bars = self.market.advance_to(now_ms)
-        self.engine.on_market(now_ms, bars)
+        engine.on_market(now_ms, bars)
         if self.guard is not None:
-            self.guard.apply(self.engine)
-        killed = self.engine.refresh_disabled() or self.engine.halt_reason is not None
+            self.guard.apply(engine)
+        killed = engine.refresh_disabled() or engine.halt_reason is not None
+        lateness_s = self.clock.lateness_s
         for due in self.dues:
-            if due.next_ms > now_ms and not force:
+            due_ms = due.next_ms
+            if due_ms > now_ms and not force:
                 continue
-            lateness = self.clock.lateness_s(due.next_ms)
+            lateness = lateness_s(due_ms)
             # Catch up without bursts: the next run is the next cadence tick after now.
-            due.next_ms += due.cadence_ms * max(1, (now_ms - due.next_ms) // due.cadence_ms + 1)
-            if killed or not self._warm(due):
+            cadence = due.cadence_ms
+            ticks = (now_ms - due_ms) // cadence + 1
+            due.next_ms = due_ms + cadence * (ticks if ticks > 1 else 1)
+            if killed or not (due.warm or self._warm(due)):
                 continue
-            outcome = self.engine.run_cycle(due.name, now_ms, lateness)
+            outcome = engine.run_cycle(due.name, now_ms, lateness)
             report.cycles += 1
             if self.keep_outcomes:
                 report.outcomes.append(outcome)
         report.steps += 1
         report.last_step_ms = now_ms
-        self.engine.end_step(now_ms)
-        self.engine.stats.last_cycle_ms = now_ms
+        engine.end_step(now_ms)
+        engine.stats.last_cycle_ms = now_ms
         if self.heartbeat is not None:
             self.heartbeat.on_step(now_ms, report.steps)
         if self.on_step is not None:

@@ -31,7 +31,7 @@ LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Histogram:
     """Cumulative-friendly histogram: per-bucket counts (last slot is +Inf), sum and count."""
 

@@ -19,6 +19,7 @@ from tradeops.runtime.stats import RuntimeStats
 GLOBAL = "global"  # the account's own state
 KILL_SWITCH = "kill_switch"  # the global override's state (scope of its decision-log entries)
 _SEVERITY = (TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED)
+_NOBODY: frozenset[str] = frozenset()
 
 
 def stricter(*states: TradingState) -> TradingState:
@@ -46,7 +47,7 @@ class TradingStates:
         self.account = TradingState.ACTIVE
         self.kill_switch = TradingState.ACTIVE
         self.halt_reason: str | None = None  # a fail-stop's cause (state_log_mismatch, ...)
-        self.disabled: frozenset[str] = frozenset()
+        self.disabled: frozenset[str] = _NOBODY
         self.override_active = False
         self.override_malformed = False
         self._listeners: list[Listener] = []
@@ -108,14 +109,15 @@ class TradingStates:
 
     def set_disabled(self, disabled: frozenset[str]) -> frozenset[str]:
         """Take who is disabled now; return who was newly disabled."""
+        if disabled is self.disabled or disabled == self.disabled:
+            return _NOBODY
         newly = disabled - self.disabled
-        if disabled != self.disabled:
-            self.disabled = disabled
-            self._emit(None)
+        self.disabled = disabled
+        self._emit(None)
         return newly
 
     def set_override(self, active: bool, malformed: bool) -> None:
-        if (active, malformed) != (self.override_active, self.override_malformed):
+        if active != self.override_active or malformed != self.override_malformed:
             self.override_active, self.override_malformed = active, malformed
             self._emit(None)
 

@@ -80,6 +80,7 @@ class PaperExchange:
         self._models = {name: _VenueModel.from_config(cfg) for name, cfg in venues.items()}
         self._clock_ms = clock_ms
         self._interval_ms = interval_ms
+        self._intervals: dict[tuple[str, str], int] = {}
         self._quote_asset = quote_asset
         self._open: dict[str, _OpenOrder] = {}
         self._by_key: dict[tuple[str, str, str], set[str]] = {}
@@ -194,16 +195,22 @@ class PaperExchange:
     def on_market(self, bars: Iterable[Bar], quotes: Iterable[Quote] = ()) -> Sequence[Fill]:
         if not self._open:
             return []
-        by_instrument = {(b.venue, b.symbol): b for b in bars}
+        by_instrument = {b[:2]: b for b in bars}  # by (venue, symbol)
         views: dict[tuple[str, str], BarView] = {}  # each bar as Decimals, once for all its orders
         fills: list[Fill] = []
+        intervals = self._intervals
         for oid in list(self._open):
             order = self._open[oid]
             request = order.request
             key = (request.venue, request.symbol)
             bar = by_instrument.get(key)
+            if bar is None:
+                continue
+            interval = intervals.get(key)
+            if interval is None:  # asked once per instrument: a series keeps its interval
+                interval = intervals[key] = self._interval_ms(*key)
             # A bar covers [ts, ts + interval): an order eligible before the bar closed trades on it.
-            if bar is None or bar.ts + self._interval_ms(bar.venue, bar.symbol) <= order.eligible_ms:
+            if bar.ts + interval <= order.eligible_ms:
                 continue
             view = views.get(key)
             if view is None:
