@@ -111,3 +111,60 @@ def test_daily_trend_keeps_a_holding_only_where_the_exit_test_gives_no_signal(
         held = Holding(*KEY, 1.0, 1.0, view.last(*KEY) * avg_factor, 1, bars_held)
         if trend._holds(view, *KEY, held, view.feature(*KEY, "trend_hold_atr", *trend._hold_test)):
             assert trend._exit(view, *KEY, held) is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    closes=st.lists(
+        st.one_of(st.floats(0.0, 50.0), st.just(0.0), st.just(-0.0), st.just(math.nan)),
+        min_size=1,
+        max_size=90,
+    ),
+    n=st.integers(1, 100),
+)
+def test_max_close_is_the_window_maximum(closes: list[float], n: int) -> None:
+    data = Ohlcv(*([np.array(closes)] * 5))
+    got = compute_feature("max_close", (n,), data).tolist()
+    for i in range(len(closes)):
+        window = closes[max(0, i - n + 1) : i + 1]
+        if i < n - 1 or any(math.isnan(x) for x in window):
+            assert math.isnan(got[i])
+        else:
+            assert got[i] == max(window)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(
+        st.one_of(st.just(0.0), st.floats(min_value=-0.03, max_value=0.03, allow_nan=False)),
+        min_size=64,  # the cached bound needs 64 bars
+        max_size=260,
+    ),
+    bars_held=st.integers(0, 200),
+    avg_factor=st.sampled_from([0.0, 0.9, 1.0, 1.02, 1.1, 1.5]),
+    multiplier=st.sampled_from([0.5, 2.0, 8.0]),
+    nan_at=st.one_of(st.none(), st.integers(0, 259)),
+)
+def test_daily_trend_hold_test_equals_the_exact_trailing_stop_test(
+    steps: list[float], bars_held: int, avg_factor: float, multiplier: float, nan_at: int | None
+) -> None:
+    """`_holds` reads a cached window maximum first; its answer is always the exact test's."""
+    trend = DailyTrendStrategy(
+        DailyTrendParams(
+            fast_ma=2,
+            slow_ma=5,
+            breakout_lookback=4,
+            momentum_window=2,
+            atr_window=3,
+            atr_multiplier=multiplier,
+        )
+    )
+    closes = 100.0 * np.exp(np.cumsum(steps))
+    if nan_at is not None and nan_at < closes.shape[0]:
+        closes[nan_at] = math.nan
+    for view in _views(CandleSeries.from_closes(closes)):
+        atr = view.feature(*KEY, "atr", 3)
+        close = view.last(*KEY)
+        held = Holding(*KEY, 1.0, 1.0, close * avg_factor, 1, bars_held)
+        exact = atr == atr and close > trend._stop(view, *KEY, held, close, atr)[1]
+        assert trend._holds(view, *KEY, held, atr) == exact

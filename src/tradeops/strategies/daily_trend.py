@@ -16,6 +16,13 @@ def _clip(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
 
 
+def _cover(bars: int) -> int:
+    """The window `_holds` bounds the peak of `bars` bars with: a power of two, at least 64, so a
+    few cached windows per instrument. It is usually the peak itself: the closes of the breakout
+    lookback before an entry lie below the entry close."""
+    return max(64, 1 << (bars - 1).bit_length())
+
+
 class DailyTrendStrategy:
     """Enter long when the close breaks the previous `breakout_lookback` highs while the fast SMA is
     at least `min_trend_strength` above the slow one and momentum is at least `min_momentum`.
@@ -79,6 +86,13 @@ class DailyTrendStrategy:
         if atr != atr:
             return False
         close = view.last(venue, symbol)
+        # A cached sufficient test first: the highest close over a power-of-two window covering the
+        # bars since entry is >= their peak, and x - c is monotone in x, so passing it implies passing
+        # the exact test below (a NaN anywhere fails it and leaves the decision to the exact test).
+        bound = view.feature(venue, symbol, "max_close", _cover(max(1, held.bars_held + 1)))
+        reference = held.avg_price if held.avg_price > 0 else close
+        if close > max(bound, reference) - self.params.atr_multiplier * atr:
+            return True
         return close > self._stop(view, venue, symbol, held, close, atr)[1]
 
     def _stop(

@@ -137,6 +137,26 @@ def lowest(data: Ohlcv, n: float) -> FloatArray:
     return _previous_extreme(data.low, _window(n), take_max=False)
 
 
+def max_close(data: Ohlcv, n: float) -> FloatArray:
+    """Highest close of the last `n` bars (the current one included); NaN if any of them is NaN.
+
+    By doubling spans (O(len x log n), for windows of thousands of bars): the maximum of two
+    overlapping spans that cover the window. A maximum picks one of the values, so this equals
+    the window's own maximum (a zero may come out as -0.0 where the window holds both)."""
+    size = _window(n)
+    close = data.close
+    out = _empty_like(close)
+    if close.shape[0] < size:
+        return out
+    spans, span = close.copy(), 1
+    while 2 * span <= size:
+        spans[span:] = np.maximum(spans[span:], spans[:-span])  # the right side is read first
+        span *= 2
+    rest = size - span
+    out[size - 1 :] = np.maximum(spans[size - 1 :], spans[size - 1 - rest : close.shape[0] - rest])
+    return out
+
+
 def momentum(data: Ohlcv, n: float) -> FloatArray:
     """close / close `n` bars ago - 1."""
     size = _window(n)
@@ -212,6 +232,7 @@ FEATURES: dict[str, tuple[int, _Feature]] = {
     "highest": (1, highest),
     "lowest": (1, lowest),
     "momentum": (1, momentum),
+    "max_close": (1, max_close),
     "volatility": (1, volatility),
     "dollar_volume": (1, dollar_volume),
     "breakout_entry": (6, breakout_entry),
