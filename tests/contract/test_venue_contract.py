@@ -160,4 +160,5 @@ def _egress(exchange, sink: RecordingSink, venue: InstrumentLimits) -> OrderEgre
         limits=lambda _o: limits,
         exposure=lambda _o: exposure,
         states=lambda _s: (TradingState.ACTIVE, TradingState.ACTIVE),
+        position=lambda _o: exposure.position_quantity,
     )

@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +140,7 @@ class NamespaceNet:
         self.tag = f"{PREFIX}{os.getpid()}"
         self.links = 0
         self.namespaces: list[str] = []
+        self.root_devices: list[str] = []  # veth ends in the root namespace (named t<pid>...)
         self.forwarders: list[subprocess.Popen[bytes]] = []
         self.nats_ns = self._namespace("n")
         try:
@@ -176,6 +178,7 @@ class NamespaceNet:
         if left is None:
             left_dev = f"t{os.getpid()}{device}{self.links}"  # unique in the root namespace
             _ip("link", "add", "name", left_dev, "type", "veth", "peer", "name", right_dev, "netns", right)
+            self.root_devices.append(left_dev)
             _ip("addr", "add", f"{net}.1/30", "dev", left_dev)
             _ip("link", "set", left_dev, "up")
         else:
@@ -222,6 +225,18 @@ class NamespaceNet:
         for ns in reversed(self.namespaces):
             _ip("netns", "del", ns, check=False)  # its veth ends go with it, and so their peers
         self.namespaces.clear()
+        # The kernel removes a deleted namespace's devices (and their root-side peers) a moment
+        # later: the next net of this process reuses the names, so wait until they are gone.
+        deadline = time.monotonic() + 10.0
+        while self.root_devices and time.monotonic() < deadline:
+            self.root_devices = [
+                d for d in self.root_devices if _ip("link", "show", "dev", d, check=False).returncode == 0
+            ]
+            if self.root_devices:
+                time.sleep(0.02)
+        for device in self.root_devices:  # still there after the wait: remove it ourselves
+            _ip("link", "del", "dev", device, check=False)
+        self.root_devices.clear()
 
 
 @contextlib.contextmanager

@@ -162,6 +162,7 @@ def test_an_unknown_outcome_blocks_new_orders_on_that_symbol_only():
         engine._limits,
         engine._exposure,  # type: ignore[arg-type]
         lambda s: (TradingState.ACTIVE, TradingState.ACTIVE),
+        engine._position_quantity,
     )
     name = next(iter(engine.slots))
     engine.portfolio.mark("binance", "BTC/USDT", 100.0)

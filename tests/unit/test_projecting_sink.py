@@ -59,7 +59,7 @@ class Rig:
         self.sink = ProjectingSink(
             self.writer, self.store, Projection(), log_id=lambda: "log-1", stage="paper",
             step_ms=lambda: self.step, monotonic=lambda: self.now, wall_ms=lambda: 0,
-            commit_interval_s=0.25, idle_gap_s=0.01,
+            commit_interval_s=0.25,
         )  # fmt: skip
         self.writer.on_durable = self.sink.mark_durable
 
@@ -123,18 +123,18 @@ def test_at_replay_speed_steps_share_one_transaction_and_the_store_never_leads(r
     assert rig.stored_seq() == rig.writer.seq and len(rig.store.table_rows("fills")) == 6
 
 
-def test_a_second_call_in_the_same_step_after_a_pause_projects_at_once(rig: Rig) -> None:
+def test_a_forced_commit_projects_what_is_durable_at_once(rig: Rig) -> None:
     rig.sink.record(events.balances_set(0, {"USDT": "100000"}, "opening balance"))
     rig.durable()
     rig.sink.commit()
     rig.step += 60_000
     rig.now += 0.001
     rig.buy(1)
-    rig.sink.commit()  # end of the step: its group commit is still pending
-    rig.durable()
-    rig.now += 0.005
-    rig.sink.commit()  # too soon to be the scheduler's wait: the interval applies
+    rig.sink.commit(force=True)  # end of the step: its group commit is still pending
     assert rig.sink.commits == 1
+    rig.durable()
     rig.now += 0.02
-    rig.sink.commit()  # the real-time scheduler, waiting for its next tick
+    rig.sink.commit()  # within the interval: a plain commit waits
+    assert rig.sink.commits == 1
+    rig.sink.commit(force=True)  # the real-time scheduler, waiting for its next tick
     assert rig.sink.commits == 2 and rig.stored_seq() == rig.writer.seq

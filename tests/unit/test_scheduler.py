@@ -83,3 +83,15 @@ def test_run_forever_on_a_finite_market_says_the_data_ended_and_waits_without_wr
     assert ended == [4 * MIN5] and report.stopped_by == "stop"
     assert strategy.calls == report.cycles == 4
     assert [r.kind for r in sink.records].count("checkpoint") == 1  # the cursor, once
+
+
+def test_a_scheduler_waiting_in_real_time_projects_at_once_and_a_replay_does_not_force():
+    engine, market, _clock, sink, _strategy = build()
+    _feed(market, 3)
+    asyncio.run(Scheduler(engine, market, ReplayClock(0)).run())
+    assert sink.forced_commits == 0  # as fast as possible: the sink gathers steps
+    engine, market, _clock, sink, _strategy = build()
+    _feed(market, 3)
+    # 5-minute bars 10 ms apart in wall time: each step waits for its tick
+    report = asyncio.run(Scheduler(engine, market, ReplayClock(0, speed=MIN5 / 10)).run())
+    assert report.steps >= 3 and sink.forced_commits == report.steps  # one per wait before a step

@@ -143,7 +143,7 @@ class FileDecisionSink:
             self.audit_problem()
         self.writer.flush()
 
-    def commit(self) -> None:
+    def commit(self, *, force: bool = False) -> None:
         """No state store behind this sink: nothing to project."""
 
     def close(self) -> None:

@@ -5,9 +5,9 @@ kept as pending until the log says they are durable (its group commit's callback
 called by the engine after each step, folds the durable ones into the projection and writes the
 changed rows plus the log position in ONE store transaction. While the runtime replays at speed
 it does so at most every `commit_interval_s` of wall time, or once `max_pending` entries wait, so
-many log batches share one transaction and a row changed by several of them is written once; a
-call after a pause (the real-time scheduler's, a group commit after its step: the same step,
-`idle_gap_s` after the previous call) projects at once; `flush()` and `close()` always do. So a crash can
+many log batches share one transaction and a row changed by several of them is written once;
+`commit(force=True)` (the real-time scheduler waiting for its next tick, a group commit after its
+step), `flush()` and `close()` project at once. So a crash can
 leave the store behind the log (the next start replays the tail) but never ahead of it, and never
 with a fill the log does not hold. A store that cannot be written stops trading (`on_failure`);
 the log goes on.
@@ -31,7 +31,6 @@ from tradeops.persistence.projection import STATE_KINDS, Projection, ProjectionE
 from tradeops.persistence.sql_store import LogPosition, SqlStateStore
 
 COMMIT_INTERVAL_S = 0.25  # at replay speed the store lags the durable log by about this (plus one step)
-IDLE_GAP_S = 0.01  # a second commit call in one step this much later: the scheduler is waiting
 MAX_PENDING = 20_000
 _seq_of = itemgetter(0)
 
@@ -86,13 +85,9 @@ class ProjectingSink:
         commit_interval_s: float = COMMIT_INTERVAL_S,
         max_pending: int = MAX_PENDING,
         monotonic: Callable[[], float] = time.monotonic,
-        idle_gap_s: float = IDLE_GAP_S,
     ) -> None:
         self.writer = writer
         self._commit_interval = commit_interval_s
-        self._idle_gap = idle_gap_s
-        self._last_call = 0.0
-        self._call_step = -1  # the step of the last commit call
         self._max_pending = max_pending
         self._monotonic = monotonic
         self._next_commit = 0.0
@@ -152,19 +147,15 @@ class ProjectingSink:
 
     def commit(self, *, force: bool = False) -> None:
         """Project every durable pending entry into the store: one transaction, or none. Unless
-        forced, only after a pause (called again in the same step `idle_gap_s` later), when
-        `commit_interval_s` has passed since the last commit, or when `max_pending` entries wait."""
-        now, step = self._monotonic(), self._step_ms()
-        # A call in the same step as the previous one, `idle_gap_s` later, is the real-time
-        # scheduler waiting for its next tick (a replay calls once per step, each a new step).
-        paused = step == self._call_step and now - self._last_call >= self._idle_gap
-        self._last_call, self._call_step = now, step
+        forced, only when `commit_interval_s` has passed since the last commit or `max_pending`
+        entries wait."""
         pending = self._pending
         # The common no-op: nothing pending, or none of it durable yet (O(1)).
         if not pending or pending[0][0] > self._durable or self.failure is not None:
             return
         if not force and len(pending) < self._max_pending:
-            if now < self._next_commit and not paused:
+            now = self._monotonic()
+            if now < self._next_commit:
                 return
             self._next_commit = now + self._commit_interval
         durable = self._durable

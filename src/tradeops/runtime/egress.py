@@ -12,7 +12,7 @@ from tradeops.domain import events
 from tradeops.domain.errors import Skipped, Temporary, UnknownOutcome
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import Fill, OrderAck, OrderRequest, TradingState
-from tradeops.risk.gate import Denial, Exposure, Limits, check_order, check_order_deferred
+from tradeops.risk.gate import Denial, Exposure, Limits, check_order_deferred
 from tradeops.runtime.ports import DecisionSink, Exchange, OrderGate
 from tradeops.runtime.stats import Histogram, RuntimeStats
 
@@ -34,9 +34,9 @@ class OrderEgress:
         limits: Callable[[OrderRequest], Limits],
         exposure: Callable[[OrderRequest], Exposure],
         states: Callable[[str], tuple[TradingState, TradingState]],
+        position: Callable[[OrderRequest], Decimal],
         reduce_allowed_when_killed: Callable[[], bool] = lambda: False,
         on_fills: Callable[[Sequence[Fill]], None] | None = None,
-        position: Callable[[OrderRequest], Decimal] | None = None,
     ) -> None:
         self._exchange = exchange
         self._sink = sink
@@ -47,8 +47,8 @@ class OrderEgress:
         self._states = states
         self._reduce_allowed_when_killed = reduce_allowed_when_killed
         self._on_fills = on_fills
-        # The strategy's signed quantity on the order's instrument (Exposure.position_quantity):
-        # given, the exposure is built only for an order the gate checks against it.
+        # The strategy's signed quantity on the order's instrument (Exposure.position_quantity),
+        # so that the exposure is built only for an order the gate checks against it.
         self._position = position
         # Orders whose outcome the venue could not tell, by client order id: their instrument
         # takes no new order until a lookup resolves them (fail closed per symbol).
@@ -81,10 +81,6 @@ class OrderEgress:
             if stuck is not None:
                 return Denial(DenialReason.OUTCOME_UNKNOWN, f"{stuck} unresolved at {order.venue}")
         strategy_state, global_state = self._states(order.strategy)
-        if self._position is None:
-            return check_order(
-                order, self._limits(order), self._exposure(order), strategy_state, global_state
-            )
         exposure = self._exposure
         return check_order_deferred(
             order,

@@ -12,6 +12,7 @@ class RecordingSink:
     def __init__(self) -> None:
         self.records: list[DecisionRecord] = []
         self.flushes = 0
+        self.forced_commits = 0
 
     def record(self, record: DecisionRecord) -> None:
         self.records.append(record)
@@ -19,8 +20,8 @@ class RecordingSink:
     def flush(self) -> None:
         self.flushes += 1
 
-    def commit(self) -> None:
-        pass
+    def commit(self, *, force: bool = False) -> None:
+        self.forced_commits += force
 
     def close(self) -> None:
         self.flush()
@@ -38,7 +39,7 @@ class NullSink:
     def flush(self) -> None:
         pass
 
-    def commit(self) -> None:
+    def commit(self, *, force: bool = False) -> None:
         pass
 
     def close(self) -> None:

@@ -29,8 +29,10 @@ class DecisionSink(Protocol):
         """Return once every record so far is durable."""
         ...
 
-    def commit(self) -> None:
-        """After a step: project what is durable into the state store (a no-op without one)."""
+    def commit(self, *, force: bool = False) -> None:
+        """After a step: project what is durable into the state store (a no-op without one); a
+        sink may gather several steps into one store transaction unless `force` (the real-time
+        scheduler waiting for its next tick: project now)."""
         ...
 
     def close(self) -> None: ...

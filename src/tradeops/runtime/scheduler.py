@@ -16,7 +16,7 @@ from tradeops.runtime.engine import CycleOutcome, TradingEngine
 from tradeops.runtime.heartbeat import HeartbeatPublisher
 from tradeops.runtime.ports import RevealingMarket, SchedulerClock, StepGuard
 
-PROJECTION_LAG_S = 0.02  # longer than a group commit (group_ms, 5 ms by default) and the sink's IDLE_GAP_S
+PROJECTION_LAG_S = 0.02  # longer than a group commit (group_ms, 5 ms by default)
 
 
 @dataclass
@@ -124,7 +124,7 @@ class Scheduler:
             )
             # In real time the last step's entries are durable a group commit later: project them
             # now rather than a whole cadence later.
-            self.engine.sink.commit()
+            self.engine.sink.commit(force=True)
             if not done:
                 await self._wait_beating({sleeper, stopper})
         finally:
