@@ -75,3 +75,14 @@ class StoreView:
             explicit, quote = self._quotes.get(key), series.synthesised(self.now_ms)
             return explicit if quote is None or (explicit is not None and explicit.ts >= quote.ts) else quote
         return series.synthesised(self.now_ms)
+
+    def entry_skip(self, primary: str, secondary: str, symbol: str, entry: float) -> bool:
+        """True when cross_exchange's flat entry test on `symbol` surely fails (see
+        `StoredSeries.entry_skip`); False when an explicit quote exists or the answer is not known."""
+        a, b = self._series.get((primary, symbol)), self._series.get((secondary, symbol))
+        if a is None or b is None:
+            return False
+        quotes = self._quotes
+        if quotes and ((primary, symbol) in quotes or (secondary, symbol) in quotes):
+            return False
+        return a.entry_skip(b, entry)

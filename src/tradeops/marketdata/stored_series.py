@@ -28,6 +28,7 @@ Values = Sequence[float]
 new_bar = cast(Callable[[tuple[Any, ...]], Bar], partial(tuple.__new__, Bar))
 _new_quote = cast(Callable[[tuple[Any, ...]], Quote], partial(tuple.__new__, Quote))
 QUOTE_BLOCK = 1024
+PairSkips = tuple[NDArray[np.int64], list[bool], list[int]]
 
 
 def readonly(array: NDArray[np.generic]) -> NDArray[np.generic]:
@@ -44,6 +45,7 @@ class StoredSeries:
         "feature_keys",
         "half_spread",
         "interval_ms",
+        "pair_skips",
         "qblock",
         "qlen",
         "qstart",
@@ -72,6 +74,8 @@ class StoredSeries:
         self.qstart = self.qlen = 0
         self.quote_limit = 0
         self.writable = False  # whether the columns are this object's own (live) storage
+        # (other venue, other symbol, entry) -> (other.ts it was built on, skip flags, partner rows)
+        self.pair_skips: dict[tuple[str, str, float], PairSkips] = {}
 
     def load(self, ts: NDArray[np.int64], columns: dict[str, FloatArray]) -> None:
         self.ts = ts
@@ -80,6 +84,7 @@ class StoredSeries:
         self.quote_limit = self.size
         self.qlen = 0
         self.writable = False
+        self.pair_skips = {}
 
     def push(self, bar: Bar) -> None:
         if self.visible < self.size:
@@ -159,3 +164,37 @@ class StoredSeries:
         close, size = self.columns["close"].item(last), self.columns["volume"].item(last)
         bid, ask = close * (1.0 - self.half_spread), close * (1.0 + self.half_spread)
         return Quote(self.venue, self.symbol, as_of, bid, ask, size, size)
+
+    def entry_skip(self, other: StoredSeries, entry: float) -> bool:
+        """True when the synthesised quotes of this series' and `other`'s last visible bars fail
+        cross_exchange's entry bound (both gaps < entry x this ask). False: unknown or possible.
+
+        Exact: the flags are the strategy's own float operations on the same closes, and apply only
+        to preloaded rows no live bar replaced (below both quote limits) paired as precomputed."""
+        key = (other.venue, other.symbol, entry)
+        cached = self.pair_skips.get(key)
+        if cached is None or cached[0] is not other.ts:
+            cached = self.pair_skips[key] = self._pair_skips(other, entry)
+        i, j = self.visible - 1, other.visible - 1
+        skips, partners = cached[1], cached[2]
+        if not 0 <= i < self.quote_limit or i >= len(skips):
+            return False
+        return partners[i] == j and j < other.quote_limit and skips[i]
+
+    def _pair_skips(self, other: StoredSeries, entry: float) -> PairSkips:
+        """Per preloaded row i: the flat entry bound against `other`'s last row at or before row i's
+        ts (its partner; -1 when none), vectorised with the same IEEE operations as the strategy."""
+        n, m = self.quote_limit, other.quote_limit
+        j = np.searchsorted(other.ts[:m], self.ts[:n], side="right") - 1
+        valid = j >= 0
+        if m == 0:
+            return other.ts, [False] * n, [-1] * n
+        close = self.columns["close"][:n]
+        other_close = other.columns["close"][:m][np.where(valid, j, 0)]
+        h, g = self.half_spread, other.half_spread
+        with np.errstate(invalid="ignore", over="ignore"):
+            a_bid, a_ask = close * (1.0 - h), close * (1.0 + h)
+            b_bid, b_ask = other_close * (1.0 - g), other_close * (1.0 + g)
+            bound = entry * a_ask
+            skip = (b_bid - a_ask < bound) & (a_bid - b_ask < bound) & valid
+        return other.ts, skip.tolist(), np.where(valid, j, -1).tolist()

@@ -43,6 +43,8 @@ class CrossExchangeStrategy:
         now, limit, entry = view.now_ms, p.max_quote_age_ms, p.spread_entry
         quote = view.quote
         get = holdings.get
+        # A StoreView answers the flat entry bound from precomputed flags; other views: the exact path.
+        skip = getattr(view, "entry_skip", None)
         signals: list[Signal] = []
         for symbol in symbols:
             if holdings:
@@ -55,7 +57,9 @@ class CrossExchangeStrategy:
                     if signal is not None:
                         signals.append(signal)
                     continue
-            # Flat: the hot path, kept to two cached quote reads and a little arithmetic.
+            # Flat: the hot path, one precomputed lookup or two cached quote reads and some arithmetic.
+            if skip is not None and skip(primary, secondary, symbol, entry):
+                continue
             a = quote(primary, symbol)
             if a is None or now - a.ts > limit:
                 continue
