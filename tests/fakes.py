@@ -30,6 +30,9 @@ class FakeView:
     def quote(self, venue: str, symbol: str) -> Quote | None:
         return None
 
+    def entry_skip(self, primary: str, secondary: str, symbol: str, entry: float) -> bool:
+        return False  # not known: the exact path
+
 
 class FakeMarket:
     """A market fed bar by bar by the test; implements what engine and scheduler need."""

@@ -26,12 +26,16 @@ PRICES = st.one_of(
 
 
 class ExactView:
-    """The same reads without `entry_skip`: the strategy takes its exact per-quote path."""
+    """The same reads with an `entry_skip` that never knows: the strategy takes its exact
+    per-quote path."""
 
     def __init__(self, view: MarketView) -> None:
         self._view = view
         self.now_ms = view.now_ms
         self.quote = view.quote
+
+    def entry_skip(self, primary: str, secondary: str, symbol: str, entry: float) -> bool:
+        return False
 
 
 def _bound_fails(view: MarketView, entry: float) -> bool | None:

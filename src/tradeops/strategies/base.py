@@ -42,6 +42,11 @@ class MarketView(Protocol):
 
     def quote(self, venue: str, symbol: str) -> Quote | None: ...
 
+    def entry_skip(self, primary: str, secondary: str, symbol: str, entry: float) -> bool:
+        """True when cross_exchange's flat entry test on `symbol` (both quote gaps below `entry` x
+        the primary's ask) surely fails; False when not known (the strategy then reads the quotes)."""
+        ...
+
 
 class Strategy(Protocol):
     """A strategy is pure: same view and holdings in, same signals out. No I/O, no clock."""

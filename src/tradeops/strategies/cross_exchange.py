@@ -43,8 +43,7 @@ class CrossExchangeStrategy:
         now, limit, entry = view.now_ms, p.max_quote_age_ms, p.spread_entry
         quote = view.quote
         get = holdings.get
-        # A StoreView answers the flat entry bound from precomputed flags; other views: the exact path.
-        skip = getattr(view, "entry_skip", None)
+        skip = view.entry_skip  # a precomputed answer to the flat entry bound, when the view has one
         signals: list[Signal] = []
         for symbol in symbols:
             if holdings:
@@ -58,7 +57,7 @@ class CrossExchangeStrategy:
                         signals.append(signal)
                     continue
             # Flat: the hot path, one precomputed lookup or two cached quote reads and some arithmetic.
-            if skip is not None and skip(primary, secondary, symbol, entry):
+            if skip(primary, secondary, symbol, entry):
                 continue
             a = quote(primary, symbol)
             if a is None or now - a.ts > limit:
