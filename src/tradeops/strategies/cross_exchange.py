@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from collections.abc import Mapping, Sequence
 
 from tradeops.config.models import CrossExchangeParams
@@ -23,7 +25,7 @@ class CrossExchangeStrategy:
     than `max_quote_age_ms` are ignored (no entry and no spread-based exit on stale prices).
     """
 
-    name = "cross_exchange"
+    name: ClassVar[str] = "cross_exchange"
 
     def __init__(self, params: CrossExchangeParams) -> None:
         self.params = params

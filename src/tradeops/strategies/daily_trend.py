@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import math
 from collections.abc import Mapping, Sequence
 
@@ -32,7 +34,7 @@ class DailyTrendStrategy:
     Never goes short: a short holding (which this strategy never asks for) is flattened.
     """
 
-    name = "daily_trend"
+    name: ClassVar[str] = "daily_trend"
 
     def __init__(self, params: DailyTrendParams) -> None:
         self.params = params

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import math
 from collections.abc import Mapping, Sequence
 
@@ -22,7 +24,7 @@ class MeanReversionStrategy:
     entries, but held positions can always be closed.
     """
 
-    name = "mean_reversion"
+    name: ClassVar[str] = "mean_reversion"
 
     def __init__(self, params: MeanReversionParams) -> None:
         self.params = params

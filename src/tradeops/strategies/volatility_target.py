@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import math
 from collections.abc import Mapping, Sequence
 
@@ -18,7 +20,7 @@ class VolatilityTargetStrategy:
     `rebalance_threshold`, so a held weight is not churned by small moves.
     """
 
-    name = "volatility_target"
+    name: ClassVar[str] = "volatility_target"
 
     def __init__(self, params: VolatilityTargetParams) -> None:
         self.params = params
