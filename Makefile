@@ -8,7 +8,7 @@ PG_URL_FILE := build/dev/test-postgres-url
 PG_URL_DEFAULT := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools services demo test lint typecheck unit promtool bench clean
+.PHONY: help setup native pure tools services demo test lint typecheck unit promtool bench clean
 
 help: ## List the targets.
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,7 +19,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP) ## Create .venv with tradeops (editable) and the dev tools.
+setup: $(STAMP) native ## Create .venv with tradeops (editable) and the dev tools, and compile the hot path.
+
+native: $(STAMP) ## Compile the hot path with mypyc (a no-op when up to date; see src/tradeops/_native.py).
+	@$(BIN)/python scripts/dev/build_native.py
+
+pure: $(STAMP) ## Remove the compiled hot path: tradeops runs pure Python.
+	@$(BIN)/python scripts/dev/build_native.py --clean
 
 tools: ## Install what the tests need and is missing (promtool, Alertmanager, PostgreSQL, actionlint); quiet when all is there.
 	@scripts/dev/ensure-tools.sh
@@ -27,6 +33,7 @@ tools: ## Install what the tests need and is missing (promtool, Alertmanager, Po
 services: tools ## Same as `make tools`.
 
 demo: $(STAMP) ## The main job: four strategies on one paper account over the embedded synthetic market.
+	@$(BIN)/python scripts/dev/build_native.py --best-effort
 	$(BIN)/tradeops demo
 	$(BIN)/tradeops report run reports/demo
 
@@ -41,15 +48,16 @@ typecheck: $(STAMP) ## mypy.
 promtool: $(STAMP) tools ## Validate alert rules, rule tests, Alertmanager config, dashboard and CI workflow.
 	$(BIN)/tradeops alerts validate
 
-unit: $(STAMP) tools ## The whole pytest suite on 2 workers.
+unit: native tools ## The whole pytest suite on 2 workers.
 	@url=$$(cat $(PG_URL_FILE) 2>/dev/null || true); \
 	export TRADEOPS_TEST_POSTGRES_URL="$${TRADEOPS_TEST_POSTGRES_URL:-$${url:-$(PG_URL_DEFAULT)}}"; \
 	set -x; $(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 test: tools lint typecheck promtool unit ## What CI runs: install missing tools, lint, types, alert checks, the whole suite.
 
-bench: $(STAMP) ## The paper-engine benchmark as JSON.
+bench: native ## The paper-engine benchmark as JSON.
 	$(BIN)/tradeops bench paper --json
 
 clean: ## Remove .venv and build/cache directories.
+	@test ! -x $(BIN)/python || $(BIN)/python scripts/dev/build_native.py --clean
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

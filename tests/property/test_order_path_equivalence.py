@@ -5,6 +5,7 @@ seconds, the paper venue's kept request and the decision record's own initialise
 from __future__ import annotations
 
 import dataclasses
+import math
 from decimal import Decimal
 
 from hypothesis import given
@@ -90,8 +91,10 @@ def test_the_gate_gives_the_reference_verdict_and_text(scenario, strategy, accou
 def test_limits_convert_each_float_as_to_decimal_does(scenario, value):
     _order, limits, _exposure = scenario
     changed = dataclasses.replace(limits, allocation=value, max_leverage=value)
-    assert changed.exact[0].as_tuple() == to_decimal(value).as_tuple()  # -0.0 stays -0.0
-    assert changed.exact[4].as_tuple() == to_decimal(value).as_tuple()
+    # Of the value as stored: compiled (make native), a `float` field stores the int 1 as 1.0.
+    assert changed.exact[0].as_tuple() == to_decimal(changed.allocation).as_tuple()  # -0.0 stays -0.0
+    assert changed.exact[4].as_tuple() == to_decimal(changed.max_leverage).as_tuple()
+    assert changed.allocation == value and math.copysign(1, changed.allocation) == math.copysign(1, value)
     assert changed.exact[1] == to_decimal(limits.max_position_pct)
     assert changed == dataclasses.replace(changed)
 

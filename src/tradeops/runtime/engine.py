@@ -179,7 +179,7 @@ class TradingEngine(StateControls):
             MANUAL_BUCKET if strategy in self.states.disabled else self.slots[strategy].schedule.risk_profile
         )
 
-    def _dec(self, value: float) -> Decimal:
+    def _dec(self, value: float | int) -> Decimal:  # compiled, `float` would turn 1 into 1.0
         """A configured figure as the exact Decimal `to_decimal` gives, converted once."""
         exact = self._decimals.get(value) if type(value) is float else None  # floats only: 1 is not 1.0
         if exact is None:

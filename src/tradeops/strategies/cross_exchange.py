@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from collections.abc import Mapping, Sequence
+from mypy_extensions import mypyc_attr
 
 from tradeops.config.models import CrossExchangeParams
 from tradeops.domain.market import Quote
@@ -14,6 +15,7 @@ from tradeops.strategies.base import Holding, MarketView
 MAX_LEG_WEIGHT = 0.5  # each leg uses at most half of the per-instrument budget
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # a user strategy may extend it
 class CrossExchangeStrategy:
     """Reads the best bid/ask of `primary_venue` and `secondary_venue` for each symbol.
 

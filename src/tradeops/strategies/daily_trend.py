@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import math
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 import numpy as np
+from mypy_extensions import mypyc_attr
 
 from tradeops.config.models import DailyTrendParams
 from tradeops.domain.trading import Signal, SignalLeg
@@ -25,6 +25,7 @@ def _cover(bars: int) -> int:
     return max(64, 1 << (bars - 1).bit_length())
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # a user strategy may extend it
 class DailyTrendStrategy:
     """Enter long when the close breaks the previous `breakout_lookback` highs while the fast SMA is
     at least `min_trend_strength` above the slow one and momentum is at least `min_momentum`.

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import math
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from mypy_extensions import mypyc_attr
 
 from tradeops.config.models import MeanReversionParams
 from tradeops.domain.trading import Signal, SignalLeg
@@ -14,6 +15,7 @@ from tradeops.strategies.base import Holding, MarketView
 VOLATILITY_EXIT_MULTIPLE = 1.5
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # a user strategy may extend it
 class MeanReversionStrategy:
     """Enter long when the z-score of the close over `lookback` bars is <= -entry_zscore (short on
     the mirror condition, only with `allow_short`), if per-bar realised volatility is within

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import math
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from mypy_extensions import mypyc_attr
 
 from tradeops.config.models import VolatilityTargetParams
 from tradeops.domain.trading import Signal, SignalLeg
 from tradeops.strategies.base import Holding, MarketView
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # a user strategy may extend it
 class VolatilityTargetStrategy:
     """Target weight = clip(target_volatility / max(annualised realised vol, floor), min, max).
 
