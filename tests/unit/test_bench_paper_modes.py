@@ -7,6 +7,7 @@ import json
 
 from click.testing import CliRunner
 
+from tradeops import _native
 from tradeops.bench.paper import DEFAULT_MODES, bench_paper
 
 
@@ -20,3 +21,4 @@ def test_dense_and_heavy_on_request_and_heavy_trades_more() -> None:
     assert 0 < out["dense_orders"] < out["heavy_orders"]
     assert sum(out["dense_orders_per_decile"]) == out["dense_orders"]
     assert "heavy" not in DEFAULT_MODES
+    assert out["hot_path"] == _native.status().describe()  # which build the figures are of

@@ -16,6 +16,7 @@ import click
 import numpy as np
 from rich.console import Console
 
+from tradeops import _native
 from tradeops.bootstrap.engine import RunOptions, build_runtime
 from tradeops.cli.options import config_option
 from tradeops.config.load import load_config
@@ -292,6 +293,7 @@ def bench_paper(
             "load_average_end": [round(x, 2) for x in os.getloadavg()],
             "pipeline": "signal -> risk gate -> paper fill -> signed decision log (group commit) "
             "-> SQLite projection (one transaction per durable log batch)",
+            "hot_path": _native.status().describe(),  # compiled by `make native`, or why not
         }
     )
     click.echo(json.dumps(out, indent=None if as_json else 2))
