@@ -11,6 +11,7 @@ build leaves pure Python, never a mix of old and new extensions.
 from __future__ import annotations
 
 import argparse
+import importlib.machinery
 import json
 import os
 import shutil
@@ -39,8 +40,9 @@ setup(
 
 def _remove_build() -> None:
     _native.MANIFEST.unlink(missing_ok=True)
-    for module in _native.NATIVE_MODULES:
-        _native.extension_path(module).unlink(missing_ok=True)
+    # Every extension in the package is a build's, also those of modules since taken off the list.
+    for extension in _native.PACKAGE_DIR.rglob(f"*{importlib.machinery.EXTENSION_SUFFIXES[0]}"):
+        extension.unlink()
     for shared in _native.PACKAGE_DIR.glob(f"{_native.GROUP.rsplit('.', 1)[1]}__mypyc*"):
         shared.unlink()
 

@@ -28,10 +28,20 @@ GROUP = "tradeops._native_group"  # mypyc's shared library: tradeops/_native_gro
 PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST = PACKAGE_DIR / "_native_manifest.json"
 
-# The scheduler step, the engine and the books, the market view, the risk gate and the strategies.
-# The decision log and the SQL projection stay interpreted: their time is in sqlite3, orjson and hmac.
+# The scheduler step, the engine and the books, the market view, the risk gate, the strategies, and
+# the decision log's encode/append/verify path with the journal and projection (issue 17; measured
+# there). decision_log.sink stays interpreted: its writer is duck-typed (tests pass capturing fakes).
 NATIVE_MODULES: tuple[str, ...] = (
     "tradeops.allocation.planning",
+    "tradeops.decision_log.canonical",
+    "tradeops.decision_log.chain",
+    "tradeops.decision_log.check",
+    "tradeops.decision_log.entry",
+    "tradeops.decision_log.keys",
+    "tradeops.decision_log.reader",
+    "tradeops.decision_log.verify",
+    "tradeops.decision_log.writer",
+    "tradeops.domain.events",
     "tradeops.domain.money",
     "tradeops.domain.trading",
     "tradeops.exchanges.paper.exchange",
@@ -39,6 +49,9 @@ NATIVE_MODULES: tuple[str, ...] = (
     "tradeops.marketdata.store_view",
     "tradeops.marketdata.stored_series",
     "tradeops.marketdata.timeline",
+    "tradeops.persistence.batch_sql",
+    "tradeops.persistence.journal",
+    "tradeops.persistence.projection",
     "tradeops.risk.gate",
     "tradeops.risk.monitors",
     "tradeops.runtime.clock",

@@ -170,8 +170,8 @@ def encode_entry(
     }
     try:
         signed = _dumps(entry, default=ORJSON_DEFAULT, option=ORJSON_OPTIONS)
-    except ORJSON_ERRORS as exc:
-        raise UserInputError(f"decision-log entry: {exc}") from None
+    except ORJSON_ERRORS as error:  # not `exc`: mypyc keeps the type of a name's first binding
+        raise UserInputError(f"decision-log entry: {error}") from None
     entry["signature"], line = key.sign_entry_object(signed)
     return entry, line
 

@@ -320,8 +320,8 @@ def load_keyring(path: str | Path) -> dict[str, SigningKey]:
         raise UserInputError(f"--keyring {path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserInputError(f"--keyring {path}: cannot read ({exc})") from None
-    except yaml.YAMLError as exc:
-        raise UserInputError(f"--keyring {path}: not JSON or YAML ({str(exc).splitlines()[0]})") from None
+    except yaml.YAMLError as error:  # not `exc`: mypyc keeps the type of a name's first binding
+        raise UserInputError(f"--keyring {path}: not JSON or YAML ({str(error).splitlines()[0]})") from None
     if not isinstance(document, dict) or not document:
         raise UserInputError(f"--keyring {path}: expected a mapping key_id -> secret")
     keyring: dict[str, SigningKey] = {}

@@ -377,7 +377,8 @@ class DecisionLogWriter:
                 os.ftruncate(self._fd, self._durable_size)
                 view = memoryview(b"".join(pending))
                 while view:
-                    view = view[os.write(self._fd, view) :]
+                    written = os.write(self._fd, view)  # not in the slice: mypyc 2.4 would call it twice
+                    view = view[written:]
                 os.fdatasync(self._fd)
             except OSError as exc:
                 self._error = exc
@@ -418,7 +419,8 @@ class DecisionLogWriter:
             try:
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(self._fd, view) :]
+                    written = os.write(self._fd, view)  # not in the slice: mypyc 2.4 would call it twice
+                    view = view[written:]
             except OSError as exc:
                 raise self._fail(exc) from exc
             self._written = (last_seq, head, self._written[2] + len(data))  # one assignment: read whole

@@ -140,10 +140,10 @@ class OrderEgress:
             self._stats.exchange_errors[(order.venue, "outcome_unknown")] += 1
             self._sink.record(events.order_outcome_unknown(order, str(exc)))
             return None
-        except (Temporary, Skipped) as exc:
-            kind = "temporary" if isinstance(exc, Temporary) else "rejected"
+        except (Temporary, Skipped) as error:  # not `exc`: mypyc keeps the type of a name's first binding
+            kind = "temporary" if isinstance(error, Temporary) else "rejected"
             self._stats.exchange_errors[(order.venue, kind)] += 1
-            self._sink.record(events.order_failed(order, kind, str(exc)))
+            self._sink.record(events.order_failed(order, kind, str(error)))
             return None
         finally:
             latency = self._stats.exchange_latency.get(order.venue)
