@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tradeops.domain.errors import UnknownOutcome
+from tradeops.domain.errors import Skipped, Temporary, UnknownOutcome
 from tradeops.domain.events import DenialReason
 from tradeops.domain.trading import Fill, Liquidity, OrderRequest, Side, TradingState
 from tradeops.runtime.portfolio import Portfolio
@@ -177,3 +178,41 @@ def test_an_unknown_outcome_blocks_new_orders_on_that_symbol_only():
     assert denied is not None and denied.reason is DenialReason.OUTCOME_UNKNOWN
     other = egress.check(order("ETH/USDT", 3))
     assert other is None or other.reason is not DenialReason.OUTCOME_UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"), [(Temporary("venue busy"), "temporary"), (Skipped("no quote"), "rejected")]
+)
+def test_a_temporary_or_rejecting_venue_error_is_recorded_not_raised(error, kind):
+    """Both the pure and the compiled egress (`make native`) record it as a failed order."""
+    from tradeops.runtime.egress import OrderEgress
+    from tradeops.runtime.fakes import RecordingSink
+
+    engine = _engine()
+
+    class Refusing:
+        requires_durable_intent = False
+
+        def submit(self, order):
+            raise error
+
+    sink = RecordingSink()
+    egress = OrderEgress(
+        Refusing(),
+        sink,
+        engine.stats,
+        None,
+        engine._limits,
+        engine._exposure,  # type: ignore[arg-type]
+        lambda s: (TradingState.ACTIVE, TradingState.ACTIVE),
+        engine._position_quantity,
+    )
+    name = next(iter(engine.slots))
+    engine.portfolio.mark("binance", "BTC/USDT", 100.0)
+    order = OrderRequest(f"{name}-1-1", name, "binance", "BTC/USDT", Side.BUY, D("1"), D("100"), 1)
+    [routed] = egress.submit_group([order])
+    assert routed.ack is None and routed.denial is None
+    failed = sink.records[-1]
+    assert (failed.kind, failed.status) == ("order", "failed")
+    assert failed.metadata["error"] == kind and failed.metadata["detail"] == str(error)
+    assert engine.stats.exchange_errors[("binance", kind)] == 1
