@@ -144,9 +144,23 @@ def test_reconcile_loop_reduces_on_a_difference_and_lifts_only_its_own_restricti
     assert loop.run(4_000).clean and engine.global_state is TradingState.ACTIVE
 
 
-def test_an_unknown_outcome_blocks_new_orders_on_that_symbol_only():
+def _egress(engine, exchange, sink):
+    """The engine's order path (gate off) in front of `exchange`, recording into `sink`."""
     from tradeops.runtime.egress import OrderEgress
 
+    return OrderEgress(
+        exchange,
+        sink,
+        engine.stats,
+        None,
+        engine._limits,
+        engine._exposure,  # type: ignore[arg-type]
+        lambda s: (TradingState.ACTIVE, TradingState.ACTIVE),
+        engine._position_quantity,
+    )
+
+
+def test_an_unknown_outcome_blocks_new_orders_on_that_symbol_only():
     engine = _engine()
 
     class Unsure:
@@ -155,16 +169,7 @@ def test_an_unknown_outcome_blocks_new_orders_on_that_symbol_only():
         def submit(self, order):
             raise UnknownOutcome("no answer")
 
-    egress = OrderEgress(
-        Unsure(),
-        engine.sink,
-        engine.stats,
-        None,
-        engine._limits,
-        engine._exposure,  # type: ignore[arg-type]
-        lambda s: (TradingState.ACTIVE, TradingState.ACTIVE),
-        engine._position_quantity,
-    )
+    egress = _egress(engine, Unsure(), engine.sink)
     name = next(iter(engine.slots))
     engine.portfolio.mark("binance", "BTC/USDT", 100.0)
     engine.portfolio.mark("binance", "ETH/USDT", 10.0)
@@ -185,7 +190,6 @@ def test_an_unknown_outcome_blocks_new_orders_on_that_symbol_only():
 )
 def test_a_temporary_or_rejecting_venue_error_is_recorded_not_raised(error, kind):
     """Both the pure and the compiled egress (`make native`) record it as a failed order."""
-    from tradeops.runtime.egress import OrderEgress
     from tradeops.runtime.fakes import RecordingSink
 
     engine = _engine()
@@ -197,16 +201,7 @@ def test_a_temporary_or_rejecting_venue_error_is_recorded_not_raised(error, kind
             raise error
 
     sink = RecordingSink()
-    egress = OrderEgress(
-        Refusing(),
-        sink,
-        engine.stats,
-        None,
-        engine._limits,
-        engine._exposure,  # type: ignore[arg-type]
-        lambda s: (TradingState.ACTIVE, TradingState.ACTIVE),
-        engine._position_quantity,
-    )
+    egress = _egress(engine, Refusing(), sink)
     name = next(iter(engine.slots))
     engine.portfolio.mark("binance", "BTC/USDT", 100.0)
     order = OrderRequest(f"{name}-1-1", name, "binance", "BTC/USDT", Side.BUY, D("1"), D("100"), 1)
