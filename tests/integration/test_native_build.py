@@ -149,3 +149,33 @@ def test_pure_python_gives_the_golden_decision_log_too() -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:]
     assert "1 passed" in done.stdout
+
+
+def test_a_failed_build_leaves_pure_python_and_says_so(tmp_path: Path) -> None:
+    """`make demo` builds with --best-effort: without a working compiler it goes on in pure Python.
+    Run on a copy of the checkout (the real build is never touched), with a compiler that fails."""
+    shutil.copytree(
+        REPO / "src" / "tradeops", tmp_path / "src" / "tradeops", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (tmp_path / "scripts" / "dev").mkdir(parents=True)
+    shutil.copy(REPO / "scripts" / "dev" / "build_native.py", tmp_path / "scripts" / "dev")
+    shutil.copy(REPO / "pyproject.toml", tmp_path)
+    env = {**os.environ, "CC": "false", "PYTHONPATH": str(tmp_path / "src")}
+    env.pop(_native.ENV, None)
+    done = subprocess.run(
+        [sys.executable, "scripts/dev/build_native.py", "--force", "--best-effort"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.rstrip().endswith(
+        "native: the build failed; tradeops runs pure Python (the lines above say why)"
+    )
+    assert not list((tmp_path / "src" / "tradeops").rglob("*.so"))
+    assert not (tmp_path / "src" / "tradeops" / _native.MANIFEST.name).exists()
+    probe = _probe({}, pythonpath=tmp_path / "src").stdout.splitlines()
+    assert probe[0] == "pure Python (not built: `make native` compiles the hot path)"
+    assert probe[1] == str(tmp_path / "src" / "tradeops" / "runtime" / "engine.py")

@@ -82,6 +82,8 @@ def test_the_wheel_imports_from_the_venv_not_the_checkout(installed: tuple[Path,
     where = _run([venv / "bin" / "python", "-c", "import tradeops; print(tradeops.__file__)"], venv, env)
     imported = Path(where.stdout.strip()).resolve()
     assert imported.is_relative_to(venv.resolve()), imported
+    package = imported.parent  # pure Python: no compiled module, no build record (make native)
+    assert not list(package.rglob("*.so")) and not (package / "_native_manifest.json").exists()
     version = _run([venv / "bin" / "tradeops", "--version"], venv, env)
     assert version.stdout.strip() == "tradeops, version 0.1.0"
 
