@@ -14,7 +14,6 @@ import argparse
 import importlib.machinery
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,11 +39,10 @@ setup(
 
 def _remove_build() -> None:
     _native.MANIFEST.unlink(missing_ok=True)
-    # Every extension in the package is a build's, also those of modules since taken off the list.
+    # Every extension in the package is a build's (the shared library too), also those of modules
+    # since taken off the list.
     for extension in _native.PACKAGE_DIR.rglob(f"*{importlib.machinery.EXTENSION_SUFFIXES[0]}"):
         extension.unlink()
-    for shared in _native.PACKAGE_DIR.glob(f"{_native.GROUP.rsplit('.', 1)[1]}__mypyc*"):
-        shared.unlink()
 
 
 def main() -> int:
@@ -76,7 +74,6 @@ def main() -> int:
             capture_output=True,
             text=True,
         )
-        shutil.rmtree(ROOT / ".mypy_cache" / "mypyc", ignore_errors=True)
     if done.returncode != 0:
         _remove_build()
         tail = (done.stdout + done.stderr).strip().splitlines()[-15:]

@@ -12,16 +12,15 @@ byte-identical decision logs.
 from __future__ import annotations
 
 import hashlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import NamedTuple
 
 ENV = "TRADEOPS_NATIVE"  # "0": run the pure-Python sources even when a fresh build is present
 GROUP = "tradeops._native_group"  # mypyc's shared library: tradeops/_native_group__mypyc.*.so
@@ -74,8 +73,7 @@ NATIVE_MODULES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class NativeStatus:
+class NativeStatus(NamedTuple):  # not a dataclass: `import tradeops` stays light for every command
     compiled: bool
     reason: str  # why not, when not compiled; "" when compiled
 
@@ -91,6 +89,11 @@ def source_path(module: str) -> Path:
 
 def extension_path(module: str) -> Path:
     return source_path(module).with_suffix(importlib.machinery.EXTENSION_SUFFIXES[0])
+
+
+def shared_library_path() -> Path:
+    """mypyc's library that every compiled module's extension loads (the code itself)."""
+    return PACKAGE_DIR / f"{GROUP.rsplit('.', 1)[1]}__mypyc{importlib.machinery.EXTENSION_SUFFIXES[0]}"
 
 
 def source_digest(module: str) -> str:
@@ -124,9 +127,10 @@ def decide(environ: Mapping[str, str] = os.environ, manifest: Path = MANIFEST) -
         return NativeStatus(
             False, f"the build is stale: {_first_difference(recorded, current)}; `make native`"
         )
-    missing = [m for m in NATIVE_MODULES if not extension_path(m).is_file()]
-    if missing:
-        return NativeStatus(False, f"{extension_path(missing[0]).name} missing: `make native` rebuilds it")
+    needed = [shared_library_path(), *(extension_path(m) for m in NATIVE_MODULES)]
+    missing = next((path for path in needed if not path.is_file()), None)
+    if missing is not None:
+        return NativeStatus(False, f"{missing.name} missing: `make native` rebuilds it")
     return NativeStatus(True, "")
 
 
@@ -141,12 +145,15 @@ def _first_difference(recorded: object, current: dict[str, object]) -> str:
     assert isinstance(wanted, dict)
     if not isinstance(sources, dict) or set(sources) != set(wanted):
         return "the list of compiled modules changed"
-    changed = next(m for m in wanted if sources[m] != wanted[m])
+    changed = next((m for m in wanted if sources[m] != wanted[m]), None)
+    if changed is None:  # the sources match; some other field differs (another build script's manifest)
+        return "the manifest is not this build's"
     return f"{source_path(changed).relative_to(PACKAGE_DIR.parent)} changed since it was compiled"
 
 
-class _SourcesFirst(importlib.abc.MetaPathFinder):
-    """Loads every compiled module from its .py, ahead of the extension beside it."""
+class _SourcesFirst:
+    """A meta-path finder that loads every compiled module from its .py, ahead of the extension
+    beside it (duck-typed: importlib.abc would import importlib.resources on every start-up)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None

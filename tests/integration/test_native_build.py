@@ -16,10 +16,12 @@ from tests.conftest import REQUIRE_SERVICES
 from tradeops import _native
 
 REPO = Path(__file__).resolve().parents[2]
+# The build's status, then the file each listed module was loaded from, one per line.
 PROBE = (
-    "import sys, tradeops._native as n, tradeops.runtime.engine as e;"
-    " print(n.status().describe()); print(e.__file__)"
+    "import importlib, tradeops._native as n; print(n.status().describe());"
+    " [print(importlib.import_module(m).__file__) for m in n.NATIVE_MODULES]"
 )
+ENGINE = _native.NATIVE_MODULES.index("tradeops.runtime.engine") + 1  # its line in the probe's output
 
 
 def _probe(env: dict[str, str], pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -41,6 +43,13 @@ def _require_build() -> None:
     pytest.skip(f"the hot path is not compiled here ({state.reason}); `make native`")
 
 
+def _copy_package(tmp_path: Path) -> Path:
+    """A copy of src/tradeops (the build included) under tmp_path/src; that src is returned."""
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "src" / "tradeops", src / "tradeops", ignore=shutil.ignore_patterns("__pycache__"))
+    return src
+
+
 def _write(path: Path, manifest: dict[str, object]) -> Path:
     path.write_text(json.dumps(manifest), encoding="utf-8")
     return path
@@ -51,7 +60,8 @@ def test_the_environment_forces_pure_python_whatever_is_built() -> None:
     assert not state.compiled and state.describe() == "pure Python (TRADEOPS_NATIVE=0)"
     out = _probe({_native.ENV: "0"}).stdout.splitlines()
     assert out[0] == "pure Python (TRADEOPS_NATIVE=0)"
-    assert out[1].endswith("/tradeops/runtime/engine.py")
+    assert out[ENGINE].endswith("/tradeops/runtime/engine.py")
+    assert all(f.endswith(".py") for f in out[1:])
 
 
 def test_no_or_an_unreadable_manifest_is_not_a_build(tmp_path: Path) -> None:
@@ -82,6 +92,8 @@ def test_another_interpreter_or_module_list_is_stale(tmp_path: Path) -> None:
     sources.pop("tradeops.runtime.engine")
     fewer = _native.decide({}, _write(tmp_path / "b.json", {**manifest, "sources": sources}))
     assert not fewer.compiled and "list of compiled modules changed" in fewer.reason
+    foreign = _native.decide({}, _write(tmp_path / "c.json", {**manifest, "built_by": "another script"}))
+    assert not foreign.compiled and "the manifest is not this build's" in foreign.reason
 
 
 def test_a_matching_manifest_is_a_build_only_with_every_extension(tmp_path: Path) -> None:
@@ -96,36 +108,33 @@ def test_the_checkout_runs_its_compiled_build() -> None:
     _require_build()
     out = _probe({}).stdout.splitlines()
     assert out[0] == f"compiled ({len(_native.NATIVE_MODULES)} modules, mypyc)"
-    assert out[1].endswith(_native.extension_path("tradeops.runtime.engine").name)
+    assert out[ENGINE].endswith(_native.extension_path("tradeops.runtime.engine").name)
+    assert all(f.endswith(_native.extension_path("tradeops.runtime.engine").suffix) for f in out[1:])
 
 
 def test_a_stale_build_loads_every_source_and_says_why(tmp_path: Path) -> None:
     """A copy of the package with one compiled source edited: nothing compiled is loaded."""
     _require_build()
-    copy = tmp_path / "src"
-    shutil.copytree(
-        REPO / "src" / "tradeops", copy / "tradeops", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    copy = _copy_package(tmp_path)
     clock = copy / "tradeops" / "runtime" / "clock.py"
     clock.write_text(clock.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     done = _probe({}, pythonpath=copy)
     reason = "the build is stale: tradeops/runtime/clock.py changed since it was compiled; `make native`"
-    assert done.stdout.splitlines() == [f"pure Python ({reason})", str(copy / "tradeops/runtime/engine.py")]
+    out = done.stdout.splitlines()
+    assert out[0] == f"pure Python ({reason})" and out[ENGINE] == str(copy / "tradeops/runtime/engine.py")
     assert done.stderr == f"tradeops: running pure Python, {reason}\n"
-    files = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import importlib, sys; [print(importlib.import_module(m).__file__) for m in sys.argv[1:]]",
-            *_native.NATIVE_MODULES,
-        ],
-        env={**os.environ, "PYTHONPATH": str(copy)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout.split()
-    assert len(files) == len(_native.NATIVE_MODULES) and all(f.endswith(".py") for f in files)
+    assert len(out) == len(_native.NATIVE_MODULES) + 1 and all(f.endswith(".py") for f in out[1:])
+
+
+def test_a_build_without_its_shared_library_loads_the_sources(tmp_path: Path) -> None:
+    """The modules' extensions are only shims: without mypyc's library they could not import."""
+    _require_build()
+    copy = _copy_package(tmp_path)
+    library = copy / "tradeops" / _native.shared_library_path().name
+    library.unlink()
+    out = _probe({}, pythonpath=copy).stdout.splitlines()
+    assert out[0] == f"pure Python ({library.name} missing: `make native` rebuilds it)"
+    assert all(f.endswith(".py") for f in out[1:])
 
 
 def test_pure_python_gives_the_golden_decision_log_too() -> None:
@@ -154,9 +163,7 @@ def test_pure_python_gives_the_golden_decision_log_too() -> None:
 def test_a_failed_build_leaves_pure_python_and_says_so(tmp_path: Path) -> None:
     """`make demo` builds with --best-effort: without a working compiler it goes on in pure Python.
     Run on a copy of the checkout (the real build is never touched), with a compiler that fails."""
-    shutil.copytree(
-        REPO / "src" / "tradeops", tmp_path / "src" / "tradeops", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    _copy_package(tmp_path)
     (tmp_path / "scripts" / "dev").mkdir(parents=True)
     shutil.copy(REPO / "scripts" / "dev" / "build_native.py", tmp_path / "scripts" / "dev")
     shutil.copy(REPO / "pyproject.toml", tmp_path)
@@ -178,4 +185,4 @@ def test_a_failed_build_leaves_pure_python_and_says_so(tmp_path: Path) -> None:
     assert not (tmp_path / "src" / "tradeops" / _native.MANIFEST.name).exists()
     probe = _probe({}, pythonpath=tmp_path / "src").stdout.splitlines()
     assert probe[0] == "pure Python (not built: `make native` compiles the hot path)"
-    assert probe[1] == str(tmp_path / "src" / "tradeops" / "runtime" / "engine.py")
+    assert probe[ENGINE] == str(tmp_path / "src" / "tradeops" / "runtime" / "engine.py")
